@@ -1,0 +1,20 @@
+import { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import type { CliContext } from '../../context.js';
+
+export function daemonStopCommand(ctx: CliContext): Command {
+  return new Command('stop')
+    .description('Stop the daemon and every replica it runs; state is kept and restored on the next start.')
+    .action(async () => {
+      const answered = await ctx.client.callIfRunning('shutdown');
+      if (answered === undefined) {
+        ctx.stderr.write('The oep daemon is not running.\n');
+        return;
+      }
+      // The socket disappears once the daemon has stopped its replicas and exited.
+      const deadline = Date.now() + 30_000;
+      while (existsSync(ctx.client.paths.socket) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    });
+}

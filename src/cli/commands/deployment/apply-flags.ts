@@ -1,0 +1,26 @@
+import { Command, Option } from 'commander';
+import { collect } from '../../options.js';
+import { withOutputOptions, type OutputFlags } from '../../print.js';
+
+export interface ApplyFlags extends OutputFlags {
+  file?: string;
+  name?: string;
+  endpointName?: string;
+  set: string[];
+  allTraffic: boolean;
+  runtime?: string;
+}
+
+/** The flags `deployment create` and `deployment update` share. */
+export function deploymentApplyCommand(name: 'create' | 'update', description: string): Command {
+  return withOutputOptions(
+    new Command(name)
+      .description(description)
+      .option('-f, --file <file>', 'deployment YAML')
+      .option('-n, --name <name>', 'overrides the deployment name')
+      .option('-e, --endpoint-name <name>', 'overrides endpoint_name')
+      .option('--set <key=value>', 'overrides a key (repeatable), e.g. instance_count=3', collect, [])
+      .option('--all-traffic', 'send 100% of the endpoint traffic here once ready', false)
+      .addOption(new Option('--runtime <runtime>', 'where replicas run').choices(['auto', 'docker', 'process'])),
+  );
+}

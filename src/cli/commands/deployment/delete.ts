@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+import { confirmOrRefuse } from '../../confirm.js';
+import type { CliContext } from '../../context.js';
+import { withProgress } from '../../progress.js';
+
+export function deploymentDeleteCommand(ctx: CliContext): Command {
+  return new Command('delete')
+    .description('Delete a deployment (it must have no live traffic).')
+    .requiredOption('-n, --name <name>', 'deployment name')
+    .requiredOption('-e, --endpoint-name <name>', 'endpoint name')
+    .option('-y, --yes', 'do not ask for confirmation', false)
+    .action(async (flags: { name: string; endpointName: string; yes: boolean }) => {
+      await ctx.client.call('deployment.show', { endpoint: flags.endpointName, name: flags.name });
+      await confirmOrRefuse(ctx, flags.yes, `Delete deployment ${flags.name} of endpoint ${flags.endpointName}?`);
+      await withProgress(ctx, `deleting deployment ${flags.name}`, `deleted deployment ${flags.name}`, () =>
+        ctx.client.call('deployment.delete', { endpoint: flags.endpointName, name: flags.name }),
+      );
+    });
+}

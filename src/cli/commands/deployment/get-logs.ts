@@ -1,0 +1,47 @@
+import { Command, Option } from 'commander';
+import { OepError } from '../../../errors.js';
+import type { CliContext } from '../../context.js';
+
+interface Flags {
+  name: string;
+  endpointName: string;
+  lines: string;
+  follow: boolean;
+  container: string;
+  replica: string;
+}
+
+export function deploymentGetLogsCommand(ctx: CliContext): Command {
+  return new Command('get-logs')
+    .description("Print a deployment's log (the scoring server's stdout and stderr).")
+    .requiredOption('-n, --name <name>', 'deployment name')
+    .requiredOption('-e, --endpoint-name <name>', 'endpoint name')
+    .option('-l, --lines <n>', 'how many lines from the end', '5000')
+    .option('--follow', 'keep printing new lines until Ctrl-C', false)
+    .option('--replica <n>', 'which replica (instance) to read', '0')
+    .addOption(new Option('--container <name>', 'which log').choices(['inference-server', 'storage-initializer']).default('inference-server'))
+    .action(async (flags: Flags) => {
+      const lines = Number(flags.lines);
+      if (!Number.isInteger(lines) || lines < 1) {
+        throw new OepError('OEP_ERR_USAGE', `--lines must be a positive integer, not "${flags.lines}".`);
+      }
+      const params = {
+        endpoint: flags.endpointName,
+        name: flags.name,
+        lines,
+        follow: flags.follow,
+        container: flags.container,
+        replica: Number(flags.replica),
+      };
+      if (flags.follow) ctx.claimInterrupt();
+      const text = await ctx.client.call<string | null>('deployment.logs', params, {
+        onLog: (chunk) => ctx.stdout.write(chunk),
+        signal: flags.follow ? ctx.interrupt : undefined,
+      }).catch((error: unknown) => {
+        // Ctrl-C ends --follow: that is how the user stops it, not a failure.
+        if (flags.follow && ctx.interrupt.aborted) return null;
+        throw error;
+      });
+      if (text) ctx.stdout.write(text);
+    });
+}

@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+import type { CliContext } from '../../context.js';
+import { collect } from '../../options.js';
+import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
+
+interface Flags extends OutputFlags {
+  file: string;
+  name?: string;
+  authMode?: string;
+  set: string[];
+}
+
+export function endpointCreateCommand(ctx: CliContext): Command {
+  return withOutputOptions(
+    new Command('create')
+      .description('Create an endpoint from a YAML file.')
+      .requiredOption('-f, --file <file>', 'endpoint YAML')
+      .option('-n, --name <name>', 'overrides the name in the file')
+      .option('--auth-mode <mode>', 'key (default) or aml_token')
+      .option('--set <key=value>', 'overrides a key of the file (repeatable)', collect, []),
+  ).action(async (flags: Flags) => {
+    await checkOutputFlags(flags);
+    const { createEndpoint } = await import('../../../engine/endpoint-create.js');
+    const result = await createEndpoint({ file: flags.file, name: flags.name, authMode: flags.authMode, set: flags.set }, { client: ctx.client, cwd: ctx.cwd });
+    await printData(ctx, result, flags);
+  });
+}

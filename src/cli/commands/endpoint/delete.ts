@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+import { confirmOrRefuse } from '../../confirm.js';
+import type { CliContext } from '../../context.js';
+import { withProgress } from '../../progress.js';
+
+export function endpointDeleteCommand(ctx: CliContext): Command {
+  return new Command('delete')
+    .description('Delete an endpoint and all its deployments.')
+    .requiredOption('-n, --name <name>', 'endpoint name')
+    .option('-y, --yes', 'do not ask for confirmation', false)
+    .action(async (flags: { name: string; yes: boolean }) => {
+      // Fails with "does not exist" before asking anything.
+      await ctx.client.call('endpoint.show', { name: flags.name });
+      await confirmOrRefuse(ctx, flags.yes, `Delete endpoint ${flags.name} and all its deployments?`);
+      await withProgress(ctx, `deleting endpoint ${flags.name}`, `deleted endpoint ${flags.name}`, () =>
+        ctx.client.call('endpoint.delete', { name: flags.name }),
+      );
+    });
+}

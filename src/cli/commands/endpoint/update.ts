@@ -1,0 +1,32 @@
+import { Command } from 'commander';
+import type { CliContext } from '../../context.js';
+import { collect } from '../../options.js';
+import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
+
+interface Flags extends OutputFlags {
+  name?: string;
+  file?: string;
+  traffic?: string;
+  mirrorTraffic?: string;
+  set: string[];
+}
+
+export function endpointUpdateCommand(ctx: CliContext): Command {
+  return withOutputOptions(
+    new Command('update')
+      .description('Update an endpoint: its YAML, --set keys, or its traffic rules.')
+      .option('-n, --name <name>', 'endpoint name')
+      .option('-f, --file <file>', 'endpoint YAML')
+      .option('--traffic <rules>', 'live traffic, e.g. "blue=90 green=10"')
+      .option('--mirror-traffic <rules>', 'mirrored traffic, e.g. "green=10"')
+      .option('--set <key=value>', 'sets a key (repeatable)', collect, []),
+  ).action(async (flags: Flags) => {
+    await checkOutputFlags(flags);
+    const { updateEndpoint } = await import('../../../engine/endpoint-update.js');
+    const result = await updateEndpoint(
+      { name: flags.name, file: flags.file, traffic: flags.traffic, mirrorTraffic: flags.mirrorTraffic, set: flags.set },
+      { client: ctx.client, cwd: ctx.cwd },
+    );
+    await printData(ctx, result, flags);
+  });
+}

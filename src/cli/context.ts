@@ -1,0 +1,31 @@
+import type { DaemonClient } from '../daemon/client.js';
+
+export interface TextSink {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+/**
+ * Everything a command needs from the outside world. Getters are lazy, so `oep --help` never
+ * touches the daemon; tests pass fakes for any part.
+ */
+export interface CliContext {
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly stdout: TextSink;
+  readonly stderr: TextSink;
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  readonly home: string;
+  readonly client: DaemonClient;
+  /** Asks a yes/no question on the terminal. */
+  confirm(question: string): Promise<boolean>;
+  /** Aborted on Ctrl-C, so long-running commands can stop cleanly. */
+  readonly interrupt: AbortSignal;
+  /** Says that the running command stops cleanly on Ctrl-C instead of being ended at once. */
+  claimInterrupt(): void;
+}
+
+/** Colour and spinners only on a terminal, and never with NO_COLOR. */
+export function isInteractive(sink: TextSink, env: NodeJS.ProcessEnv): boolean {
+  return sink.isTTY === true && !env.NO_COLOR && env.TERM !== 'dumb';
+}

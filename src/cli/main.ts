@@ -1,0 +1,95 @@
+import { Command, CommanderError } from 'commander';
+import { isOepError, type ExitCode } from '../errors.js';
+import { OEP_VERSION } from '../version.js';
+import { daemonStartCommand } from './commands/daemon/start.js';
+import { daemonStatusCommand } from './commands/daemon/status.js';
+import { daemonStopCommand } from './commands/daemon/stop.js';
+import { deploymentCreateCommand } from './commands/deployment/create.js';
+import { deploymentDeleteCommand } from './commands/deployment/delete.js';
+import { deploymentGetLogsCommand } from './commands/deployment/get-logs.js';
+import { deploymentInvokeCommand } from './commands/deployment/invoke.js';
+import { deploymentListCommand } from './commands/deployment/list.js';
+import { deploymentShowCommand } from './commands/deployment/show.js';
+import { deploymentUpdateCommand } from './commands/deployment/update.js';
+import { endpointCreateCommand } from './commands/endpoint/create.js';
+import { endpointDeleteCommand } from './commands/endpoint/delete.js';
+import { endpointGetCredentialsCommand } from './commands/endpoint/get-credentials.js';
+import { endpointInvokeCommand } from './commands/endpoint/invoke.js';
+import { endpointListCommand } from './commands/endpoint/list.js';
+import { endpointRegenerateKeysCommand } from './commands/endpoint/regenerate-keys.js';
+import { endpointShowCommand } from './commands/endpoint/show.js';
+import { endpointUpdateCommand } from './commands/endpoint/update.js';
+import { validateCommand } from './commands/validate.js';
+import type { CliContext } from './context.js';
+import { createDefaultContext } from './default-context.js';
+import { renderError } from './render-error.js';
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('oep')
+    .description('Run Azure ML managed online endpoints on this machine: same YAML, same commands, same HTTP behaviour.')
+    .version(OEP_VERSION, '-v, --version')
+    .showHelpAfterError('(add --help for usage)');
+
+  const endpoint = new Command('endpoint').alias('online-endpoint').description('Manage online endpoints.');
+  for (const make of [
+    endpointCreateCommand,
+    endpointShowCommand,
+    endpointListCommand,
+    endpointUpdateCommand,
+    endpointDeleteCommand,
+    endpointInvokeCommand,
+    endpointGetCredentialsCommand,
+    endpointRegenerateKeysCommand,
+  ]) {
+    endpoint.addCommand(make(ctx));
+  }
+
+  const deployment = new Command('deployment').alias('online-deployment').description("Manage an endpoint's deployments.");
+  for (const make of [
+    deploymentCreateCommand,
+    deploymentShowCommand,
+    deploymentListCommand,
+    deploymentUpdateCommand,
+    deploymentDeleteCommand,
+    deploymentGetLogsCommand,
+    deploymentInvokeCommand,
+  ]) {
+    deployment.addCommand(make(ctx));
+  }
+
+  const daemon = new Command('daemon').description('Control the background daemon that runs endpoints.');
+  for (const make of [daemonStartCommand, daemonStopCommand, daemonStatusCommand]) daemon.addCommand(make(ctx));
+
+  program.addCommand(endpoint).addCommand(deployment).addCommand(daemon).addCommand(validateCommand(ctx));
+
+  // Every command reports usage errors the same way: commander throws, main() maps to exit 2.
+  const configure = (command: Command): void => {
+    command.exitOverride().configureOutput({
+      writeOut: (text) => void ctx.stdout.write(text),
+      writeErr: (text) => void ctx.stderr.write(text),
+    });
+    command.commands.forEach(configure);
+  };
+  configure(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; never exits the process itself. */
+export async function main(argv: string[], ctx: CliContext = createDefaultContext()): Promise<ExitCode | 0> {
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return ctx.interrupt.aborted ? 130 : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
+      // commander has already printed the message.
+      return 2;
+    }
+    ctx.stderr.write(renderError(error, ctx));
+    if (isOepError(error)) return error.exitCode;
+    return 1;
+  }
+}
+
+export { interruptCli } from './default-context.js';

@@ -1,0 +1,132 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { OepError } from '../errors.js';
+import type { ProgressEvent } from '../runtimes/types.js';
+import { oepPaths, type OepPaths } from '../state/paths.js';
+import { RPC_PATH, type Frame } from './protocol.js';
+
+export interface CallOptions {
+  onEvent?: (event: ProgressEvent) => void;
+  onLog?: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+const DAEMON_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
+const START_TIMEOUT_MS = 15_000;
+
+/** Talks to the daemon over its unix socket, starting it on first use. */
+export class DaemonClient {
+  readonly paths: OepPaths;
+
+  constructor(home: string) {
+    this.paths = oepPaths(home);
+  }
+
+  /** Calls a method, starting the daemon first when nothing answers. */
+  async call<T>(method: string, params: Record<string, unknown> = {}, options: CallOptions = {}): Promise<T> {
+    try {
+      return await this.send<T>(method, params, options);
+    } catch (error) {
+      if (!isNotRunning(error)) throw error;
+    }
+    await this.start();
+    return this.send<T>(method, params, options);
+  }
+
+  /** Calls a method only if the daemon is already running; undefined otherwise. */
+  async callIfRunning<T>(method: string, params: Record<string, unknown> = {}): Promise<T | undefined> {
+    try {
+      return await this.send<T>(method, params, {});
+    } catch (error) {
+      if (isNotRunning(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Starts the daemon in the background and waits until it answers. */
+  async start(): Promise<void> {
+    mkdirSync(this.paths.home, { recursive: true, mode: 0o700 });
+    const log = openSync(this.paths.daemonLog, 'a', 0o600);
+    const child = spawn(process.execPath, [DAEMON_ENTRY], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: { ...process.env, OEP_HOME: this.paths.home },
+    });
+    closeSync(log);
+    let exitCode: number | null = null;
+    child.once('exit', (code) => (exitCode = code ?? 1));
+    child.unref();
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      try {
+        await this.send('status', {}, {});
+        return;
+      } catch (error) {
+        if (!isNotRunning(error)) throw error;
+      }
+      // Exit code 0 means another daemon won the start race; keep waiting for it to answer.
+      if ((exitCode !== null && exitCode !== 0) || Date.now() > deadline) {
+        throw new OepError('OEP_ERR_DAEMON_UNAVAILABLE', 'The oep daemon did not start.', {
+          hint: `See its log: ${this.paths.daemonLog}`,
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  private send<T>(method: string, params: Record<string, unknown>, options: CallOptions): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const payload = JSON.stringify({ method, params });
+      const req = request(
+        {
+          socketPath: this.paths.socket,
+          path: RPC_PATH,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          signal: options.signal,
+        },
+        (res) => {
+          res.setEncoding('utf8');
+          let buffered = '';
+          let settled = false;
+          const handleLine = (line: string): void => {
+            if (line.trim() === '') return;
+            const frame = JSON.parse(line) as Frame;
+            if ('event' in frame) options.onEvent?.(frame.event);
+            else if ('log' in frame) options.onLog?.(frame.log);
+            else if ('result' in frame) {
+              settled = true;
+              resolve(frame.result as T);
+            } else if ('error' in frame) {
+              settled = true;
+              reject(OepError.fromJSON(frame.error));
+            }
+          };
+          res.on('data', (chunk: string) => {
+            buffered += chunk;
+            let newline = buffered.indexOf('\n');
+            while (newline >= 0) {
+              handleLine(buffered.slice(0, newline));
+              buffered = buffered.slice(newline + 1);
+              newline = buffered.indexOf('\n');
+            }
+          });
+          res.once('end', () => {
+            handleLine(buffered);
+            if (!settled) reject(new OepError('OEP_ERR_DAEMON_UNAVAILABLE', `The daemon closed the connection during "${method}".`, { hint: `See its log: ${this.paths.daemonLog}` }));
+          });
+          res.once('error', reject);
+        },
+      );
+      req.once('error', reject);
+      req.end(payload);
+    });
+  }
+}
+
+function isNotRunning(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ECONNREFUSED';
+}

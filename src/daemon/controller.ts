@@ -1,0 +1,378 @@
+import { rm } from 'node:fs/promises';
+import { OepError } from '../errors.js';
+import { checkTrafficRules, dropZeroTraffic, type TrafficMap } from '../model/traffic.js';
+import { generateKey, generateSecret, issueToken } from '../router/auth.js';
+import type { EndpointRoute, Router } from '../router/router.js';
+import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
+import { deploymentLogDir, type OepPaths } from '../state/paths.js';
+import type { StateStore } from '../state/store.js';
+import type { DeploymentRecord, EndpointRecord, OepState, RuntimeKind } from '../state/types.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import { findFreePort } from '../runtimes/free-port.js';
+import { followLog } from '../telemetry/log-follow.js';
+import { readLogTail } from '../supervisor/log-tail.js';
+import type { CallContext, Handler } from './server.js';
+import { deploymentListItem, deploymentView, endpointListItem, endpointView } from './views.js';
+
+export const MAX_DEPLOYMENTS_PER_ENDPOINT = 20;
+
+export interface ControllerDeps {
+  paths: OepPaths;
+  store: StateStore;
+  supervisor: Supervisor;
+  router: Router;
+  /** Which runtime `auto` means on this machine. */
+  defaultRuntime: () => Promise<RuntimeKind>;
+  now?: () => number;
+  version: string;
+  metricsUrl?: () => string | undefined;
+  shutdown: () => void;
+}
+
+/** The daemon's methods: each checks its rules against the current state, then changes it. */
+export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
+  const { store, supervisor, router } = deps;
+  const now = deps.now ?? Date.now;
+
+  const syncRoute = async (name: string): Promise<void> => {
+    const record = store.snapshot().endpoints[name];
+    if (record) await router.upsert(routeOf(record));
+    else await router.remove(name);
+  };
+
+  return {
+    async status() {
+      const state = store.snapshot();
+      return {
+        pid: process.pid,
+        version: deps.version,
+        home: deps.paths.home,
+        socket: deps.paths.socket,
+        endpoints: Object.keys(state.endpoints).length,
+        metrics_url: deps.metricsUrl?.() ?? null,
+      };
+    },
+
+    async shutdown() {
+      setImmediate(deps.shutdown);
+      return { stopping: true };
+    },
+
+    async 'endpoint.list'() {
+      const state = store.snapshot();
+      return Object.keys(state.endpoints)
+        .sort()
+        .map((name) => endpointListItem(state.endpoints[name]!));
+    },
+
+    async 'endpoint.show'(params) {
+      return endpointView(requireEndpoint(store.snapshot(), String(params.name)));
+    },
+
+    async 'endpoint.spec'(params) {
+      return requireEndpoint(store.snapshot(), String(params.name)).spec;
+    },
+
+    async 'endpoint.create'(params) {
+      const spec = params.spec as EndpointSpec;
+      const port = await findFreePort();
+      const created = await store.mutate((state) => {
+        if (state.endpoints[spec.name]) {
+          throw new OepError('OEP_ERR_ENDPOINT_EXISTS', `Online endpoint ${spec.name} already exists.`, {
+            hint: `Use "oep endpoint update -n ${spec.name}" to change it, or delete it first.`,
+          });
+        }
+        const problems = checkTrafficRules(spec.traffic, spec.mirror_traffic, []).filter((problem) => !problem.includes('no deployment'));
+        const unknown = [...Object.keys(spec.traffic), ...Object.keys(spec.mirror_traffic)];
+        if (problems.length > 0 || unknown.length > 0) {
+          throw new OepError('OEP_ERR_TRAFFIC_INVALID', `Endpoint ${spec.name} has no deployments yet, so it cannot have traffic rules.`, {
+            hint: 'Create the endpoint without traffic, create its deployments, then set traffic with "oep endpoint update --traffic".',
+            details: problems,
+          });
+        }
+        const stamp = new Date(now()).toISOString();
+        const record: EndpointRecord = {
+          spec: { ...spec, traffic: {}, mirror_traffic: {} },
+          port,
+          keys: { primary: generateKey(), secondary: generateKey() },
+          token_secret: generateSecret(),
+          provisioning_state: 'Succeeded',
+          created_at: stamp,
+          updated_at: stamp,
+          deployments: {},
+        };
+        state.endpoints[spec.name] = record;
+        return record;
+      });
+      try {
+        await router.upsert(routeOf(created));
+      } catch (error) {
+        await store.mutate((state) => void delete state.endpoints[spec.name]);
+        throw error;
+      }
+      return endpointView(created);
+    },
+
+    async 'endpoint.update'(params) {
+      const name = String(params.name);
+      const updated = await store.mutate((state) => {
+        const record = requireEndpoint(state, name);
+        const spec = (params.spec as EndpointSpec | undefined) ?? record.spec;
+        if (spec.auth_mode !== record.spec.auth_mode && params.spec) {
+          // Azure does not allow changing auth_mode on update either.
+          throw new OepError('OEP_ERR_SPEC_INVALID', `auth_mode of endpoint ${name} cannot change from ${record.spec.auth_mode} to ${spec.auth_mode}.`, {
+            hint: 'Delete and re-create the endpoint to change its auth mode.',
+          });
+        }
+        const traffic = dropZeroTraffic((params.traffic as TrafficMap | undefined) ?? spec.traffic);
+        const mirror = dropZeroTraffic((params.mirror as TrafficMap | undefined) ?? spec.mirror_traffic);
+        assertTraffic(traffic, mirror, Object.keys(record.deployments));
+        record.spec = { ...spec, traffic, mirror_traffic: mirror };
+        record.updated_at = new Date(now()).toISOString();
+        return record;
+      });
+      await syncRoute(name);
+      return endpointView(updated);
+    },
+
+    async 'endpoint.delete'(params) {
+      const name = String(params.name);
+      const record = requireEndpoint(store.snapshot(), name);
+      await store.mutate((state) => {
+        requireEndpoint(state, name).provisioning_state = 'Deleting';
+      });
+      await router.remove(name);
+      for (const deployment of Object.keys(record.deployments)) await supervisor.stop(name, deployment);
+      await store.mutate((state) => void delete state.endpoints[name]);
+      await rm(deploymentLogDir(deps.paths, name, ''), { recursive: true, force: true });
+      return null;
+    },
+
+    async 'endpoint.credentials'(params) {
+      const record = requireEndpoint(store.snapshot(), String(params.name));
+      if (record.spec.auth_mode === 'key') {
+        return { primaryKey: record.keys.primary, secondaryKey: record.keys.secondary };
+      }
+      return issueToken(record.spec.name, record.token_secret, now());
+    },
+
+    async 'endpoint.regenerateKeys'(params) {
+      const name = String(params.name);
+      const keyType = String(params.keyType ?? 'primary');
+      if (keyType !== 'primary' && keyType !== 'secondary') {
+        throw new OepError('OEP_ERR_USAGE', `--key-type must be primary or secondary, not "${keyType}".`);
+      }
+      await store.mutate((state) => {
+        const record = requireEndpoint(state, name);
+        if (record.spec.auth_mode === 'key') record.keys[keyType] = generateKey();
+        // Token endpoints: a new signing secret invalidates every token issued so far.
+        else record.token_secret = generateSecret();
+      });
+      await syncRoute(name);
+      return null;
+    },
+
+    async 'deployment.list'(params) {
+      const record = requireEndpoint(store.snapshot(), String(params.endpoint));
+      return Object.keys(record.deployments)
+        .sort()
+        .map((name) => deploymentListItem(record.deployments[name]!));
+    },
+
+    async 'deployment.show'(params) {
+      const endpoint = String(params.endpoint);
+      const name = String(params.name);
+      return deploymentView(requireDeployment(store.snapshot(), endpoint, name), supervisor.replicas(endpoint, name));
+    },
+
+    async 'deployment.spec'(params) {
+      return requireDeployment(store.snapshot(), String(params.endpoint), String(params.name)).spec;
+    },
+
+    async 'deployment.create'(params, context) {
+      const spec = params.spec as DeploymentSpec;
+      const runtime = await resolveRuntime(params.runtime, deps);
+      const endpoint = spec.endpoint_name;
+      const record = await store.mutate((state) => {
+        const owner = requireEndpoint(state, endpoint);
+        if (owner.deployments[spec.name]) {
+          throw new OepError('OEP_ERR_DEPLOYMENT_EXISTS', `Deployment ${spec.name} already exists in endpoint ${endpoint}.`, {
+            hint: `Use "oep deployment update -f <file>" to change it.`,
+          });
+        }
+        if (Object.keys(owner.deployments).length >= MAX_DEPLOYMENTS_PER_ENDPOINT) {
+          throw new OepError('OEP_ERR_LIMIT_EXCEEDED', `Endpoint ${endpoint} already has ${MAX_DEPLOYMENTS_PER_ENDPOINT} deployments, the most an endpoint can have.`, {
+            hint: 'Delete a deployment first.',
+          });
+        }
+        const stamp = new Date(now()).toISOString();
+        const fresh: DeploymentRecord = {
+          spec,
+          runtime,
+          provisioning_state: 'Creating',
+          generation: 1,
+          created_at: stamp,
+          updated_at: stamp,
+        };
+        owner.deployments[spec.name] = fresh;
+        return fresh;
+      });
+      await syncRoute(endpoint);
+      await rollOut(record, context, params.allTraffic === true);
+      return deploymentView(requireDeployment(store.snapshot(), endpoint, spec.name), supervisor.replicas(endpoint, spec.name));
+    },
+
+    async 'deployment.update'(params, context) {
+      const spec = params.spec as DeploymentSpec;
+      const endpoint = spec.endpoint_name;
+      const requested = params.runtime === undefined ? undefined : await resolveRuntime(params.runtime, deps);
+      const record = await store.mutate((state) => {
+        const current = requireDeployment(state, endpoint, spec.name);
+        current.spec = spec;
+        current.runtime = requested ?? current.runtime;
+        current.generation += 1;
+        current.provisioning_state = 'Updating';
+        current.updated_at = new Date(now()).toISOString();
+        delete current.failure;
+        return current;
+      });
+      await syncRoute(endpoint);
+      await rollOut(record, context, params.allTraffic === true);
+      return deploymentView(requireDeployment(store.snapshot(), endpoint, spec.name), supervisor.replicas(endpoint, spec.name));
+    },
+
+    async 'deployment.delete'(params) {
+      const endpoint = String(params.endpoint);
+      const name = String(params.name);
+      await store.mutate((state) => {
+        const owner = requireEndpoint(state, endpoint);
+        requireDeployment(state, endpoint, name);
+        const live = owner.spec.traffic[name] ?? 0;
+        if (live > 0) {
+          throw new OepError('OEP_ERR_DEPLOYMENT_HAS_TRAFFIC', `Deployment ${name} has ${live}% of the live traffic of endpoint ${endpoint} and cannot be deleted.`, {
+            hint: `Move its traffic first, e.g. oep endpoint update -n ${endpoint} --traffic "<other>=100".`,
+          });
+        }
+        owner.deployments[name]!.provisioning_state = 'Deleting';
+      });
+      await supervisor.stop(endpoint, name);
+      await store.mutate((state) => {
+        const owner = requireEndpoint(state, endpoint);
+        delete owner.deployments[name];
+        delete owner.spec.mirror_traffic[name];
+        delete owner.spec.traffic[name];
+      });
+      await syncRoute(endpoint);
+      await rm(deploymentLogDir(deps.paths, endpoint, name), { recursive: true, force: true });
+      return null;
+    },
+
+    async 'deployment.logs'(params, context) {
+      const endpoint = String(params.endpoint);
+      const name = String(params.name);
+      requireDeployment(store.snapshot(), endpoint, name);
+      const file = supervisor.logFile(endpoint, name, Number(params.replica ?? 0));
+      const lines = Number(params.lines ?? 5000);
+      if (params.follow === true) {
+        await followLog(file, lines, context.log, context.signal);
+        return null;
+      }
+      const tail = await readLogTail(file, lines);
+      return tail === '' ? '' : `${tail}\n`;
+    },
+  };
+
+  /** Starts the deployment's replicas, then records the outcome and (optionally) moves all traffic. */
+  async function rollOut(record: DeploymentRecord, context: CallContext, allTraffic: boolean): Promise<void> {
+    const endpoint = record.spec.endpoint_name;
+    const name = record.spec.name;
+    try {
+      await supervisor.deploy({
+        endpoint,
+        spec: record.spec,
+        runtime: record.runtime,
+        generation: record.generation,
+        emit: context.emit,
+      });
+    } catch (error) {
+      const failure = error instanceof OepError ? error : new OepError('OEP_ERR_DEPLOYMENT_FAILED', (error as Error).message);
+      await store.mutate((state) => {
+        const current = state.endpoints[endpoint]?.deployments[name];
+        if (!current || current.generation !== record.generation) return;
+        current.provisioning_state = 'Failed';
+        current.failure = { phase: /phase "([^"]+)"/.exec(failure.message)?.[1] ?? 'start', message: failure.message, details: failure.details };
+      });
+      throw failure;
+    }
+    await store.mutate((state) => {
+      const owner = state.endpoints[endpoint];
+      const current = owner?.deployments[name];
+      if (!owner || !current || current.generation !== record.generation) return;
+      current.provisioning_state = 'Succeeded';
+      if (allTraffic) {
+        owner.spec.traffic = { [name]: 100 };
+        delete owner.spec.mirror_traffic[name];
+      }
+    });
+    await syncRoute(endpoint);
+  }
+}
+
+/** The router's view of an endpoint record. */
+export function routeOf(record: EndpointRecord): EndpointRoute {
+  return {
+    name: record.spec.name,
+    port: record.port,
+    authMode: record.spec.auth_mode,
+    keys: record.keys,
+    tokenSecret: record.token_secret,
+    traffic: record.spec.traffic,
+    mirror: record.spec.mirror_traffic,
+    deployments: Object.fromEntries(
+      Object.entries(record.deployments).map(([name, deployment]) => [
+        name,
+        {
+          requestTimeoutMs: deployment.spec.request_settings.request_timeout_ms,
+          maxConcurrentPerInstance: deployment.spec.request_settings.max_concurrent_requests_per_instance,
+          instanceCount: deployment.spec.instance_count,
+        },
+      ]),
+    ),
+  };
+}
+
+function assertTraffic(traffic: TrafficMap, mirror: TrafficMap, deployments: string[]): void {
+  const problems = checkTrafficRules(traffic, mirror, deployments);
+  if (problems.length > 0) {
+    throw new OepError('OEP_ERR_TRAFFIC_INVALID', problems.length === 1 ? problems[0]! : `${problems.length} problems with the traffic rules:`, {
+      details: problems.length === 1 ? [] : problems,
+      hint: 'Nothing was changed. Fix the traffic values and run the command again.',
+    });
+  }
+}
+
+export function requireEndpoint(state: OepState, name: string): EndpointRecord {
+  const record = state.endpoints[name];
+  if (!record) {
+    throw new OepError('OEP_ERR_ENDPOINT_NOT_FOUND', `Online endpoint ${name} does not exist.`, {
+      hint: 'List endpoints with: oep endpoint list',
+    });
+  }
+  return record;
+}
+
+export function requireDeployment(state: OepState, endpoint: string, name: string): DeploymentRecord {
+  const record = requireEndpoint(state, endpoint).deployments[name];
+  if (!record) {
+    throw new OepError('OEP_ERR_DEPLOYMENT_NOT_FOUND', `Deployment ${name} does not exist in endpoint ${endpoint}.`, {
+      hint: `List deployments with: oep deployment list -e ${endpoint}`,
+    });
+  }
+  return record;
+}
+
+async function resolveRuntime(requested: unknown, deps: ControllerDeps): Promise<RuntimeKind> {
+  if (requested === 'process' || requested === 'docker') return requested;
+  if (requested === undefined || requested === null || requested === 'auto') return deps.defaultRuntime();
+  throw new OepError('OEP_ERR_USAGE', `--runtime must be docker, process or auto, not "${String(requested)}".`);
+}

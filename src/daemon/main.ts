@@ -1,0 +1,123 @@
+import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { Router } from '../router/router.js';
+import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
+import { endpointAccessLog, oepPaths, resolveOepHome } from '../state/paths.js';
+import { StateStore } from '../state/store.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { AccessLog } from '../telemetry/access-log.js';
+import { OEP_VERSION } from '../version.js';
+import { createHandlers, routeOf } from './controller.js';
+import { DaemonClient } from './client.js';
+import { acquireLock, releaseLock } from './lock.js';
+import { startControlServer } from './server.js';
+
+/**
+ * The daemon: the only writer of state. Started in the background by the CLI (or
+ * `oep daemon start`); on start it re-reads its state, re-opens every endpoint's port and
+ * brings every deployment back.
+ */
+async function runDaemon(): Promise<void> {
+  const paths = oepPaths(resolveOepHome());
+  mkdirSync(paths.home, { recursive: true, mode: 0o700 });
+  const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+
+  // Another daemon already answering, or starting: leave it be.
+  if ((await new DaemonClient(paths.home).callIfRunning('status')) !== undefined) return;
+  if (!acquireLock(paths.lockFile)) return;
+
+  const store = new StateStore(paths.stateFile);
+  await store.load();
+  const supervisor = new Supervisor({
+    paths,
+    runtimes: { process: new ProcessRuntime({ paths, python: process.env.OEP_PYTHON || 'python3' }) },
+    log,
+  });
+  const accessLog = new AccessLog((endpoint) => endpointAccessLog(paths, endpoint));
+  const router = new Router({
+    replicas: (endpoint, deployment) => supervisor.replicas(endpoint, deployment),
+    record: (entry) => accessLog.write(entry),
+  });
+
+  let control: Server | undefined;
+  let stopping = false;
+  const shutdown = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log('daemon stopping');
+    control?.close();
+    await router.close();
+    await supervisor.stopAll();
+    accessLog.close();
+    for (const file of [paths.socket, paths.pidFile]) {
+      try {
+        unlinkSync(file);
+      } catch {
+        // already gone
+      }
+    }
+    releaseLock(paths.lockFile);
+    log('daemon stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+
+  const handlers = createHandlers({
+    paths,
+    store,
+    supervisor,
+    router,
+    defaultRuntime: async () => 'process',
+    version: OEP_VERSION,
+    shutdown: () => void shutdown(),
+  });
+
+  try {
+    unlinkSync(paths.socket);
+  } catch {
+    // no stale socket
+  }
+  control = await startControlServer(paths.socket, handlers, log);
+  writeFileSync(paths.pidFile, String(process.pid), { mode: 0o600 });
+  log(`daemon ${OEP_VERSION} listening on ${paths.socket} (pid ${process.pid})`);
+
+  await restore(store, supervisor, router, log);
+}
+
+/** Brings back what the state says should run: endpoint listeners first, then deployments. */
+async function restore(store: StateStore, supervisor: Supervisor, router: Router, log: (line: string) => void): Promise<void> {
+  const state = store.snapshot();
+  for (const record of Object.values(state.endpoints)) {
+    try {
+      await router.upsert(routeOf(record));
+    } catch (error) {
+      log(`endpoint ${record.spec.name}: ${(error as Error).message}`);
+    }
+  }
+  await Promise.all(
+    Object.values(state.endpoints).flatMap((endpoint) =>
+      Object.values(endpoint.deployments)
+        .filter((deployment) => deployment.provisioning_state !== 'Deleting' && deployment.provisioning_state !== 'Failed')
+        .map(async (deployment) => {
+          try {
+            await supervisor.deploy({
+              endpoint: endpoint.spec.name,
+              spec: deployment.spec,
+              runtime: deployment.runtime,
+              generation: deployment.generation,
+              emit: () => undefined,
+            });
+            log(`restored ${endpoint.spec.name}/${deployment.spec.name}`);
+          } catch (error) {
+            log(`could not restore ${endpoint.spec.name}/${deployment.spec.name}: ${(error as Error).message}`);
+          }
+        }),
+    ),
+  );
+}
+
+runDaemon().catch((error: unknown) => {
+  process.stderr.write(`oep daemon failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

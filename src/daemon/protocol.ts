@@ -1,0 +1,19 @@
+import type { SerializedError } from '../errors.js';
+import type { ProgressEvent } from '../runtimes/types.js';
+
+/**
+ * The control API: `POST /rpc` on the daemon's unix socket with `{method, params}`; the answer
+ * is a stream of JSON lines, each one of these frames, ending with `result` or `error`.
+ */
+export type Frame =
+  | { event: ProgressEvent }
+  | { log: string }
+  | { result: unknown }
+  | { error: SerializedError };
+
+export interface RpcRequest {
+  method: string;
+  params: Record<string, unknown>;
+}
+
+export const RPC_PATH = '/rpc';

@@ -1,0 +1,38 @@
+import { OepError } from '../errors.js';
+import { loadDeploymentSpec, unwrapSpec, validateDeploymentObject } from '../spec/index.js';
+import type { DeploymentSpec } from '../spec/types.js';
+import type { EngineDeps } from './deps.js';
+
+export interface DeploymentApplyOptions {
+  file?: string;
+  name?: string;
+  endpointName?: string;
+  set: string[];
+  allTraffic: boolean;
+  runtime?: string;
+}
+
+const RUNTIMES = ['auto', 'docker', 'process'];
+
+/** `deployment create` and `deployment update`: load and validate, then hand over to the daemon. */
+export async function applyDeployment(mode: 'create' | 'update', options: DeploymentApplyOptions, deps: EngineDeps): Promise<unknown> {
+  if (options.runtime !== undefined && !RUNTIMES.includes(options.runtime)) {
+    throw new OepError('OEP_ERR_USAGE', `--runtime must be one of ${RUNTIMES.join(', ')}, not "${options.runtime}".`);
+  }
+  let spec: DeploymentSpec;
+  if (options.file) {
+    spec = unwrapSpec(
+      await loadDeploymentSpec({ file: options.file, cwd: deps.cwd, name: options.name, endpointName: options.endpointName, set: options.set }),
+    );
+  } else if (mode === 'update' && options.name && options.endpointName) {
+    const stored = await deps.client.call<DeploymentSpec>('deployment.spec', { endpoint: options.endpointName, name: options.name });
+    spec = unwrapSpec(validateDeploymentObject(stored, `deployment ${options.name}`, options.set));
+  } else {
+    throw new OepError('OEP_ERR_USAGE', `deployment ${mode} needs -f/--file${mode === 'update' ? ', or -n and -e with --set' : ''}.`);
+  }
+  return deps.client.call(
+    `deployment.${mode}`,
+    { spec, allTraffic: options.allTraffic, runtime: options.runtime },
+    { onEvent: deps.onEvent },
+  );
+}

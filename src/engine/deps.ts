@@ -1,0 +1,9 @@
+import type { DaemonClient } from '../daemon/client.js';
+import type { ProgressEvent } from '../runtimes/types.js';
+
+/** What a use case needs: the daemon, the directory relative paths resolve against, progress. */
+export interface EngineDeps {
+  client: DaemonClient;
+  cwd: string;
+  onEvent?: (event: ProgressEvent) => void;
+}

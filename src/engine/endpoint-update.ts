@@ -1,0 +1,39 @@
+import { OepError } from '../errors.js';
+import { parseTrafficArg } from '../model/traffic.js';
+import { loadEndpointSpec, unwrapSpec, validateEndpointObject } from '../spec/index.js';
+import type { EndpointSpec } from '../spec/types.js';
+import type { EngineDeps } from './deps.js';
+
+export interface EndpointUpdateOptions {
+  name?: string;
+  file?: string;
+  traffic?: string;
+  mirrorTraffic?: string;
+  set: string[];
+}
+
+/**
+ * Updates an endpoint from a file, `--set` on its stored spec, and/or `--traffic` /
+ * `--mirror-traffic`. Everything is parsed and validated before the daemon is asked to change
+ * anything; the daemon then checks the traffic rules against the deployments that exist.
+ */
+export async function updateEndpoint(options: EndpointUpdateOptions, deps: EngineDeps): Promise<unknown> {
+  const traffic = options.traffic === undefined ? undefined : parseTrafficArg(options.traffic, '--traffic');
+  const mirror = options.mirrorTraffic === undefined ? undefined : parseTrafficArg(options.mirrorTraffic, '--mirror-traffic');
+  let spec: EndpointSpec | undefined;
+  if (options.file) {
+    spec = unwrapSpec(await loadEndpointSpec({ file: options.file, cwd: deps.cwd, name: options.name, set: options.set }));
+  } else if (options.set.length > 0) {
+    if (!options.name) throw new OepError('OEP_ERR_USAGE', 'endpoint update needs -n/--name or -f/--file.');
+    const stored = await deps.client.call<EndpointSpec>('endpoint.spec', { name: options.name });
+    spec = unwrapSpec(validateEndpointObject(stored, `endpoint ${options.name}`, options.set));
+  }
+  const name = spec?.name ?? options.name;
+  if (!name) throw new OepError('OEP_ERR_USAGE', 'endpoint update needs -n/--name or -f/--file.');
+  if (!spec && traffic === undefined && mirror === undefined) {
+    throw new OepError('OEP_ERR_USAGE', 'Nothing to update.', {
+      hint: 'Give -f FILE, --set key=value, --traffic "blue=90 green=10" or --mirror-traffic "green=10".',
+    });
+  }
+  return deps.client.call('endpoint.update', { name, spec, traffic, mirror });
+}

@@ -1,0 +1,92 @@
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { resolve } from 'node:path';
+import { OepError } from '../errors.js';
+import type { EngineDeps } from './deps.js';
+
+export interface InvokeOptions {
+  endpoint: string;
+  requestFile?: string;
+  deployment?: string;
+  /** Standard input, read when requestFile is "-". */
+  stdin?: NodeJS.ReadableStream;
+}
+
+export interface InvokeResult {
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/**
+ * Sends a scoring request through the endpoint's router, with the endpoint's own credential,
+ * exactly as a client would. An error status becomes OEP_ERR_INVOKE_FAILED (exit 1).
+ */
+export async function invokeEndpoint(options: InvokeOptions, deps: EngineDeps): Promise<InvokeResult> {
+  const body = await readRequestBody(options, deps.cwd);
+  const endpoint = await deps.client.call<{ scoring_uri: string; auth_mode: string }>('endpoint.show', { name: options.endpoint });
+  const credentials = await deps.client.call<{ primaryKey?: string; accessToken?: string }>('endpoint.credentials', { name: options.endpoint });
+  const credential = credentials.primaryKey ?? credentials.accessToken ?? '';
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    authorization: `Bearer ${credential}`,
+  };
+  if (options.deployment) headers['azureml-model-deployment'] = options.deployment;
+  const result = await post(endpoint.scoring_uri, headers, body);
+  if (result.status < 200 || result.status >= 300) {
+    const details: string[] = [];
+    for (const name of ['ms-azureml-model-error-statuscode', 'ms-azureml-model-error-reason', 'azureml-model-deployment', 'x-request-id']) {
+      const value = result.headers[name];
+      if (value !== undefined) details.push(`${name}: ${String(value)}`);
+    }
+    if (result.body) details.push(`body: ${result.body}`);
+    throw new OepError('OEP_ERR_INVOKE_FAILED', `The endpoint answered ${result.status}: ${messageOf(result.body)}`, {
+      details,
+      hint: `See the model's log with: oep deployment get-logs -e ${options.endpoint} -n <deployment>`,
+    });
+  }
+  return result;
+}
+
+async function readRequestBody(options: InvokeOptions, cwd: string): Promise<Buffer> {
+  if (options.requestFile === undefined) return Buffer.from('{}');
+  if (options.requestFile === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of options.stdin ?? process.stdin) chunks.push(Buffer.from(chunk as Buffer));
+    return Buffer.concat(chunks);
+  }
+  try {
+    return await readFile(resolve(cwd, options.requestFile));
+  } catch (error) {
+    throw new OepError('OEP_ERR_REQUEST_FILE', `Cannot read --request-file ${options.requestFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, {
+      hint: 'Give the path of a JSON file, or - to read the request from standard input.',
+    });
+  }
+}
+
+function messageOf(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { message?: unknown };
+    if (typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    // not JSON
+  }
+  return body.length > 300 ? `${body.slice(0, 300)}...` : body || '(empty body)';
+}
+
+function post(url: string, headers: Record<string, string>, body: Buffer): Promise<InvokeResult> {
+  return new Promise((resolvePromise, reject) => {
+    const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.once('end', () =>
+        resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }),
+      );
+      res.once('error', reject);
+    });
+    req.once('error', (error) =>
+      reject(new OepError('OEP_ERR_INVOKE_FAILED', `Could not reach ${url}: ${error.message}`, { hint: 'Check the daemon with: oep daemon status' })),
+    );
+    req.end(body);
+  });
+}

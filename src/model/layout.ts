@@ -1,0 +1,82 @@
+import { basename, dirname, posix } from 'node:path';
+import type { DeploymentSpec } from '../spec/types.js';
+
+/** Where Azure puts things inside a deployment (REFERENCE.md section 4). */
+export const APP_ROOT = '/var/azureml-app';
+export const MODELS_ROOT = `${APP_ROOT}/azureml-models`;
+export const SERVER_PORT = 5001;
+
+export interface ModelLayout {
+  /** Host path of the model file or folder named by `model.path`. */
+  source: string;
+  name: string;
+  version: string;
+  /** The last segment of `model.path`, kept under AZUREML_MODEL_DIR as in the cloud. */
+  entry: string;
+  /** Cloud path: /var/azureml-app/azureml-models/<name>/<version> */
+  modelDir: string;
+}
+
+export interface CodeLayout {
+  /** Host path of `code_configuration.code`. */
+  source: string;
+  /** Cloud path: /var/azureml-app/<basename of code dir> */
+  codeDir: string;
+  /** The scoring script's directory inside the code dir ('' when at its top). */
+  scriptDir: string;
+  scriptFile: string;
+}
+
+export interface DeploymentLayout {
+  model?: ModelLayout;
+  code?: CodeLayout;
+}
+
+/**
+ * The model name and version of an inline model, for its mount path. Azure registers an
+ * anonymous model for an inline path; oep names it after the deployment, version 1, unless the
+ * YAML gives a name and version.
+ */
+export function computeLayout(spec: DeploymentSpec): DeploymentLayout {
+  const layout: DeploymentLayout = {};
+  if (spec.model && typeof spec.model === 'object' && spec.model.path) {
+    const name = spec.model.name ?? `${spec.name}-model`;
+    const version = String(spec.model.version ?? '1');
+    const source = spec.model.path.replace(/\/+$/, '');
+    layout.model = {
+      source,
+      name,
+      version,
+      entry: basename(source),
+      modelDir: spec.model_mount_path ?? posix.join(MODELS_ROOT, name, version),
+    };
+  }
+  if (spec.code_configuration) {
+    const source = spec.code_configuration.code.replace(/\/+$/, '');
+    const script = spec.code_configuration.scoring_script.replace(/\\/g, '/').replace(/^\.\//, '');
+    const scriptDir = dirname(script) === '.' ? '' : dirname(script);
+    layout.code = {
+      source,
+      codeDir: posix.join(APP_ROOT, basename(source)),
+      scriptDir,
+      scriptFile: basename(script),
+    };
+  }
+  return layout;
+}
+
+/**
+ * The environment the scoring server sees, given where model and code are reachable
+ * (cloud paths in a container, host paths for the process runtime). `environment_variables`
+ * come last and override everything else.
+ */
+export function scoringEnvironment(
+  spec: DeploymentSpec,
+  at: { modelDir?: string; appRoot?: string; entryScript?: string },
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (at.modelDir) env.AZUREML_MODEL_DIR = at.modelDir;
+  if (at.appRoot) env.AML_APP_ROOT = at.appRoot;
+  if (at.entryScript) env.AZUREML_ENTRY_SCRIPT = at.entryScript;
+  return { ...env, ...spec.environment_variables };
+}

@@ -1,0 +1,346 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, request as undiciRequest } from 'undici';
+import { OepError } from '../errors.js';
+import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
+import type { LiveReplica } from '../supervisor/supervisor.js';
+import { bearerCredential, constantTimeEqual, verifyToken } from './auth.js';
+
+export interface DeploymentRoute {
+  requestTimeoutMs: number;
+  maxConcurrentPerInstance: number;
+  instanceCount: number;
+}
+
+export interface EndpointRoute {
+  name: string;
+  port: number;
+  authMode: 'key' | 'aml_token' | 'aad_token';
+  keys: { primary: string; secondary: string };
+  tokenSecret: string;
+  traffic: TrafficMap;
+  mirror: TrafficMap;
+  deployments: Record<string, DeploymentRoute>;
+}
+
+/** One request as the access log and metrics see it. */
+export interface RouteRecord {
+  time: string;
+  endpoint: string;
+  request_id: string;
+  deployment: string | null;
+  mirrored: boolean;
+  status: number;
+  latency_ms: number;
+}
+
+export interface RouterOptions {
+  replicas: (endpoint: string, deployment: string) => readonly LiveReplica[];
+  record?: (entry: RouteRecord) => void;
+  now?: () => number;
+  /** Mirrored copies give up after this long. */
+  mirrorTimeoutMs?: number;
+}
+
+export const NO_DEPLOYMENT_MESSAGE =
+  'No valid deployments to route to. Please check that the endpoint has at least one deployment with positive weight values or use a deployment specific header to route.';
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host', 'content-length']);
+
+interface Listener {
+  route: EndpointRoute;
+  server: Server;
+  picker: WeightedPicker;
+  mirror?: { deployment: string; sampler: MirrorSampler };
+  inflight: Map<string, number>;
+}
+
+/**
+ * The data plane: one listener per endpoint on 127.0.0.1, reproducing the cloud's front door
+ * (REFERENCE.md section 6): auth, deployment choice, replica choice, proxy, mirror.
+ */
+export class Router {
+  private readonly listeners = new Map<string, Listener>();
+  private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+
+  constructor(private readonly options: RouterOptions) {}
+
+  /** Starts the endpoint's listener if needed and swaps in its new routing rules. */
+  async upsert(route: EndpointRoute): Promise<void> {
+    const existing = this.listeners.get(route.name);
+    if (existing && existing.route.port === route.port) {
+      existing.route = route;
+      this.resetPickers(existing);
+      return;
+    }
+    if (existing) await this.remove(route.name);
+    const listener: Listener = {
+      route,
+      server: createServer(),
+      picker: new WeightedPicker({}),
+      inflight: new Map(),
+    };
+    this.resetPickers(listener);
+    listener.server.on('request', (req, res) => void this.handle(listener, req, res));
+    listener.server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve, reject) => {
+      listener.server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          new OepError('OEP_ERR_PORT_UNAVAILABLE', `Endpoint ${route.name} cannot listen on 127.0.0.1:${route.port}: ${error.code ?? error.message}.`, {
+            hint: 'Another program holds the port; stop it, or delete and re-create the endpoint to get a new port.',
+          }),
+        ),
+      );
+      listener.server.listen(route.port, '127.0.0.1', () => resolve());
+    });
+    this.listeners.set(route.name, listener);
+  }
+
+  async remove(name: string): Promise<void> {
+    const listener = this.listeners.get(name);
+    if (!listener) return;
+    this.listeners.delete(name);
+    await closeServer(listener.server);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.listeners.keys()].map((name) => this.remove(name)));
+    await this.agent.close();
+  }
+
+  /** Requests in flight per deployment of an endpoint (for `traffic show`). */
+  inflight(endpoint: string): Record<string, number> {
+    return Object.fromEntries(this.listeners.get(endpoint)?.inflight ?? []);
+  }
+
+  private resetPickers(listener: Listener): void {
+    listener.picker = new WeightedPicker(listener.route.traffic);
+    const [mirrorEntry] = Object.entries(listener.route.mirror).filter(([, percent]) => percent > 0);
+    listener.mirror = mirrorEntry ? { deployment: mirrorEntry[0], sampler: new MirrorSampler(mirrorEntry[1]) } : undefined;
+  }
+
+  private async handle(listener: Listener, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const route = listener.route;
+    const requestId = randomUUID();
+    let deployment: string | null = null;
+    const finish = (status: number, body: string | Buffer, headers: Record<string, string | string[]> = {}): void => {
+      res.writeHead(status, { 'x-request-id': requestId, ...headers });
+      res.end(body);
+      this.options.record?.({
+        time: new Date().toISOString(),
+        endpoint: route.name,
+        request_id: requestId,
+        deployment,
+        mirrored: false,
+        status,
+        latency_ms: Math.round((performance.now() - started) * 100) / 100,
+      });
+    };
+    const fail = (status: number, message: string, headers: Record<string, string> = {}): void =>
+      finish(status, JSON.stringify({ message }), { 'content-type': 'application/json', ...headers });
+
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/score' && path !== '/swagger.json') {
+      req.resume();
+      return fail(404, 'The requested URL was not found on the server.');
+    }
+    if (!this.authorized(route, req.headers.authorization)) {
+      req.resume();
+      return fail(401, 'Unauthorized: a valid key or token is required in the Authorization header (Bearer <key>).', {
+        'www-authenticate': 'Bearer',
+      });
+    }
+    const body = await readBody(req);
+
+    const pinned = headerValue(req.headers['azureml-model-deployment']);
+    if (pinned !== undefined) {
+      if (!(pinned in route.deployments)) {
+        const names = Object.keys(route.deployments).sort().join(', ') || 'none';
+        return fail(404, `Deployment "${pinned}" does not exist in endpoint ${route.name}. Deployments: ${names}.`);
+      }
+      deployment = pinned;
+    } else {
+      deployment = listener.picker.next() ?? null;
+      if (deployment === null) return fail(404, NO_DEPLOYMENT_MESSAGE);
+    }
+    const settings = route.deployments[deployment];
+    if (!settings) return fail(404, NO_DEPLOYMENT_MESSAGE);
+
+    const limit = 2 * settings.maxConcurrentPerInstance * settings.instanceCount;
+    const current = listener.inflight.get(deployment) ?? 0;
+    if (current >= limit) {
+      return fail(429, `Too many requests: deployment ${deployment} already has ${current} requests in flight (limit ${limit} = 2 x max_concurrent_requests_per_instance x instance_count).`, {
+        'azureml-model-deployment': deployment,
+      });
+    }
+    const replica = pickReplica(this.options.replicas(route.name, deployment));
+    if (!replica) {
+      return fail(503, `Deployment ${deployment} has no ready replica.`, { 'azureml-model-deployment': deployment });
+    }
+
+    if (pinned === undefined && listener.mirror && listener.mirror.deployment !== deployment && listener.mirror.sampler.next()) {
+      this.sendMirror(listener, req, body, requestId);
+    }
+
+    listener.inflight.set(deployment, current + 1);
+    replica.inflight += 1;
+    const upstreamHeaders = forwardHeaders(req.headers);
+    upstreamHeaders['x-request-id'] = requestId;
+    try {
+      const upstream = await undiciRequest(replica.origin + (path === '/score' ? replica.scoringPath : path) + query(req.url), {
+        method: (req.method ?? 'GET') as 'GET',
+        headers: upstreamHeaders,
+        body: body.length > 0 || req.method === 'POST' ? body : undefined,
+        dispatcher: this.agent,
+        signal: AbortSignal.timeout(settings.requestTimeoutMs),
+      });
+      const payload = Buffer.from(await upstream.body.arrayBuffer());
+      const headers = copyResponseHeaders(upstream.headers);
+      headers['azureml-model-deployment'] = deployment;
+      const clientRequestId = headerValue(req.headers['x-ms-client-request-id']);
+      if (clientRequestId !== undefined) headers['x-ms-client-request-id'] = clientRequestId;
+      if (upstream.statusCode >= 200 && upstream.statusCode < 300) {
+        finish(upstream.statusCode, payload, headers);
+      } else {
+        headers['ms-azureml-model-error-statuscode'] = String(upstream.statusCode);
+        headers['ms-azureml-model-error-reason'] = reasonOf(payload, upstream.statusCode);
+        finish(424, payload, headers);
+      }
+    } catch (error) {
+      if ((error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError') {
+        fail(408, `Request timed out after ${settings.requestTimeoutMs} ms (request_settings.request_timeout_ms of deployment ${deployment}).`, {
+          'azureml-model-deployment': deployment,
+        });
+      } else {
+        fail(500, `Internal error: the request could not reach deployment ${deployment}.`, { 'azureml-model-deployment': deployment });
+      }
+    } finally {
+      replica.inflight -= 1;
+      listener.inflight.set(deployment, (listener.inflight.get(deployment) ?? 1) - 1);
+    }
+  }
+
+  private authorized(route: EndpointRoute, header: string | undefined): boolean {
+    const credential = bearerCredential(header);
+    if (!credential) return false;
+    if (route.authMode === 'key') {
+      // Check both keys every time so timing does not tell which one matched.
+      const primary = constantTimeEqual(credential, route.keys.primary);
+      const secondary = constantTimeEqual(credential, route.keys.secondary);
+      return primary || secondary;
+    }
+    return verifyToken(credential, route.name, route.tokenSecret, (this.options.now ?? Date.now)());
+  }
+
+  /** Sends a copy to the mirror deployment; its answer is only recorded, never shown to the client. */
+  private sendMirror(listener: Listener, req: IncomingMessage, body: Buffer, requestId: string): void {
+    const target = listener.mirror!.deployment;
+    const replica = pickReplica(this.options.replicas(listener.route.name, target));
+    const started = performance.now();
+    const record = (status: number): void =>
+      this.options.record?.({
+        time: new Date().toISOString(),
+        endpoint: listener.route.name,
+        request_id: requestId,
+        deployment: target,
+        mirrored: true,
+        status,
+        latency_ms: Math.round((performance.now() - started) * 100) / 100,
+      });
+    if (!replica) return record(503);
+    const timeout = listener.route.deployments[target]?.requestTimeoutMs ?? this.options.mirrorTimeoutMs ?? 5000;
+    replica.inflight += 1;
+    const headers = forwardHeaders(req.headers);
+    headers['x-request-id'] = requestId;
+    undiciRequest(replica.origin + replica.scoringPath, {
+      method: (req.method ?? 'POST') as 'POST',
+      headers,
+      body: body.length > 0 ? body : undefined,
+      dispatcher: this.agent,
+      signal: AbortSignal.timeout(timeout),
+    })
+      .then(async (response) => {
+        await response.body.dump();
+        record(response.statusCode);
+      })
+      .catch((error: Error) => record(error.name === 'TimeoutError' ? 408 : 500))
+      .finally(() => {
+        replica.inflight -= 1;
+      });
+  }
+}
+
+/** Least outstanding requests among ready replicas; ties go to the first. */
+export function pickReplica(replicas: readonly LiveReplica[]): LiveReplica | undefined {
+  let best: LiveReplica | undefined;
+  for (const replica of replicas) {
+    if (!replica.ready) continue;
+    if (!best || replica.inflight < best.inflight) best = replica;
+  }
+  return best;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function query(url: string | undefined): string {
+  const index = url?.indexOf('?') ?? -1;
+  return index >= 0 ? url!.slice(index) : '';
+}
+
+function forwardHeaders(headers: IncomingMessage['headers']): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || name === 'authorization' || name === 'x-request-id') continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+function copyResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || name === 'x-request-id') continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** A short reason for ms-azureml-model-error-reason: the model's JSON message, else the HTTP reason. */
+function reasonOf(payload: Buffer, status: number): string {
+  try {
+    const parsed = JSON.parse(payload.toString('utf8')) as { message?: unknown };
+    if (typeof parsed.message === 'string') return parsed.message.replace(/[^\x20-\x7e]+/g, ' ').slice(0, 200);
+  } catch {
+    // not JSON: fall through to the status text
+  }
+  return (STATUS_TEXT[status] ?? 'model error');
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  415: 'Unsupported Media Type',
+  418: "I'm a teapot",
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { mkdir, open, rm, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OepError } from '../../errors.js';
+import { computeLayout, scoringEnvironment } from '../../model/layout.js';
+import { deploymentRunDir, PACKAGE_ROOT, type OepPaths } from '../../state/paths.js';
+import { findFreePort } from '../free-port.js';
+import type { ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
+
+export interface ProcessRuntimeOptions {
+  paths: OepPaths;
+  /** The Python interpreter that runs the scoring server. */
+  python: string;
+}
+
+export const SCORING_SERVER = join(PACKAGE_ROOT, 'server', 'oep_server.py');
+
+/**
+ * Runs the scoring server as a child process of the daemon, on a free loopback port, with the
+ * environment of the cloud layout. The model is reached through a link tree that reproduces
+ * /var/azureml-app/azureml-models/<name>/<version>/<last segment of model.path>.
+ */
+export class ProcessRuntime implements Runtime {
+  readonly kind = 'process' as const;
+
+  constructor(private readonly options: ProcessRuntimeOptions) {}
+
+  async startReplica(request: ReplicaRequest): Promise<ReplicaHandle> {
+    const { spec } = request;
+    if (spec.environment && typeof spec.environment === 'object' && spec.environment.inference_config) {
+      throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `Deployment ${spec.name} is a custom container (environment.inference_config); the process runtime cannot run it.`, {
+        hint: 'Use --runtime docker for custom containers.',
+      });
+    }
+    const layout = computeLayout(spec);
+    const runDir = deploymentRunDir(this.options.paths, request.endpoint, request.deployment);
+    let modelDir: string | undefined;
+    if (layout.model) {
+      modelDir = join(runDir, 'azureml-models', layout.model.name, layout.model.version);
+      await rm(modelDir, { recursive: true, force: true });
+      await mkdir(modelDir, { recursive: true });
+      await symlink(layout.model.source, join(modelDir, layout.model.entry));
+    }
+    const appRoot = layout.code ? join(layout.code.source, layout.code.scriptDir) : undefined;
+    const port = await findFreePort();
+    const env = {
+      ...process.env,
+      PYTHONUNBUFFERED: '1',
+      PYTHONDONTWRITEBYTECODE: '1',
+      ...scoringEnvironment(spec, { modelDir, appRoot, entryScript: layout.code?.scriptFile }),
+    };
+    await mkdir(join(request.logFile, '..'), { recursive: true });
+    const log = await open(request.logFile, 'a');
+    const child = spawn(this.options.python, [SCORING_SERVER, '--host', '127.0.0.1', '--port', String(port)], {
+      cwd: appRoot ?? runDir,
+      env,
+      stdio: ['ignore', log.fd, log.fd],
+    });
+    await log.close();
+    const exited = new Promise<ReplicaExit>((resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('error', (error) => resolve({ code: null, signal: `spawn failed: ${error.message}` }));
+    });
+    return {
+      id: `${request.endpoint}/${request.deployment}/${request.replica}`,
+      target: { origin: `http://127.0.0.1:${port}`, scoringPath: '/score', readinessPath: '/', livenessPath: '/' },
+      exited,
+      stop: async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      },
+    };
+  }
+
+  async cleanup(endpoint: string, deployment: string): Promise<void> {
+    await rm(deploymentRunDir(this.options.paths, endpoint, deployment), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,51 @@
+import type { DeploymentSpec } from '../spec/types.js';
+import type { RuntimeKind } from '../state/types.js';
+
+/** A progress or log event on its way to the CLI's spinner. */
+export interface ProgressEvent {
+  phase: string;
+  message: string;
+}
+
+export type EmitProgress = (event: ProgressEvent) => void;
+
+export interface ReplicaTarget {
+  /** Where the scoring route answers, e.g. http://127.0.0.1:41234 */
+  origin: string;
+  scoringPath: string;
+  readinessPath: string;
+  livenessPath: string;
+}
+
+/** One running copy of a deployment: a child process or a container. */
+export interface ReplicaHandle {
+  readonly id: string;
+  readonly target: ReplicaTarget;
+  /** Resolves with a description of how the replica ended (exit code, signal). */
+  readonly exited: Promise<ReplicaExit>;
+  stop(): Promise<void>;
+}
+
+export interface ReplicaExit {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface ReplicaRequest {
+  endpoint: string;
+  deployment: string;
+  replica: number;
+  spec: DeploymentSpec;
+  generation: number;
+  /** File that receives the replica's stdout and stderr. */
+  logFile: string;
+  emit: EmitProgress;
+}
+
+/** The supervisor and router only ever see this; they never know which runtime runs a replica. */
+export interface Runtime {
+  readonly kind: RuntimeKind;
+  startReplica(request: ReplicaRequest): Promise<ReplicaHandle>;
+  /** Removes whatever the runtime prepared for a deployment (links, containers). */
+  cleanup(endpoint: string, deployment: string): Promise<void>;
+}

@@ -1,0 +1,49 @@
+import { homedir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+
+/** Everything oep keeps lives under one directory: OEP_HOME, or a per-user state directory. */
+export function resolveOepHome(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.OEP_HOME) return resolve(env.OEP_HOME);
+  const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(base, 'oep');
+}
+
+export interface OepPaths {
+  home: string;
+  socket: string;
+  pidFile: string;
+  lockFile: string;
+  stateFile: string;
+  daemonLog: string;
+  logsDir: string;
+  runDir: string;
+}
+
+export function oepPaths(home: string): OepPaths {
+  return {
+    home,
+    socket: join(home, 'daemon.sock'),
+    pidFile: join(home, 'daemon.pid'),
+    lockFile: join(home, 'daemon.lock'),
+    stateFile: join(home, 'state.json'),
+    daemonLog: join(home, 'daemon.log'),
+    logsDir: join(home, 'logs'),
+    runDir: join(home, 'run'),
+  };
+}
+
+export function deploymentLogDir(paths: OepPaths, endpoint: string, deployment: string): string {
+  return join(paths.logsDir, endpoint, deployment);
+}
+
+export function endpointAccessLog(paths: OepPaths, endpoint: string): string {
+  return join(paths.logsDir, endpoint, 'access.log');
+}
+
+export function deploymentRunDir(paths: OepPaths, endpoint: string, deployment: string): string {
+  return join(paths.runDir, endpoint, deployment);
+}
+
+/** The installed package's root (holds server/ and schemas/); this file is dist/src/state/paths.js. */
+export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));

@@ -1,0 +1,49 @@
+import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
+
+export type ProvisioningState = 'Creating' | 'Updating' | 'Deleting' | 'Succeeded' | 'Failed';
+export type RuntimeKind = 'process' | 'docker';
+
+export interface EndpointKeys {
+  primary: string;
+  secondary: string;
+}
+
+export interface DeploymentRecord {
+  spec: DeploymentSpec;
+  runtime: RuntimeKind;
+  provisioning_state: ProvisioningState;
+  /** Bumped on every create/update, so replicas can tell stale configuration apart. */
+  generation: number;
+  created_at: string;
+  updated_at: string;
+  /** The last failure, as shown to the user (phase, message, log tail). */
+  failure?: DeploymentFailure;
+}
+
+export interface DeploymentFailure {
+  phase: string;
+  message: string;
+  details: string[];
+}
+
+export interface EndpointRecord {
+  spec: EndpointSpec;
+  /** Stable loopback port of the endpoint's router, kept across daemon restarts. */
+  port: number;
+  keys: EndpointKeys;
+  /** Signs aml_token tokens; rotated with the keys. */
+  token_secret: string;
+  provisioning_state: ProvisioningState;
+  created_at: string;
+  updated_at: string;
+  deployments: Record<string, DeploymentRecord>;
+}
+
+export interface OepState {
+  version: 1;
+  endpoints: Record<string, EndpointRecord>;
+}
+
+export function emptyState(): OepState {
+  return { version: 1, endpoints: {} };
+}

@@ -1,0 +1,311 @@
+import { OepError } from '../errors.js';
+import type { DeploymentSpec } from '../spec/types.js';
+import { deploymentLogDir, type OepPaths } from '../state/paths.js';
+import type { RuntimeKind } from '../state/types.js';
+import type { EmitProgress, ReplicaHandle, Runtime } from '../runtimes/types.js';
+import { extractTraceback, readLogTail } from './log-tail.js';
+import { probeOnce } from './readiness.js';
+import { join } from 'node:path';
+
+/** A replica as the router sees it. `inflight` is maintained by the router. */
+export interface LiveReplica {
+  readonly id: string;
+  readonly origin: string;
+  readonly scoringPath: string;
+  ready: boolean;
+  inflight: number;
+}
+
+interface ReplicaSlot extends LiveReplica {
+  index: number;
+  handle: ReplicaHandle;
+  restarts: number;
+  stopping: boolean;
+  probeTimer?: NodeJS.Timeout;
+}
+
+interface Group {
+  endpoint: string;
+  deployment: string;
+  spec: DeploymentSpec;
+  runtime: Runtime;
+  generation: number;
+  replicas: ReplicaSlot[];
+  stopped: boolean;
+}
+
+export interface DeployRequest {
+  endpoint: string;
+  spec: DeploymentSpec;
+  runtime: RuntimeKind;
+  generation: number;
+  emit: EmitProgress;
+}
+
+export interface SupervisorOptions {
+  paths: OepPaths;
+  runtimes: Partial<Record<RuntimeKind, Runtime>>;
+  log: (line: string) => void;
+  /** How often readiness is polled while a replica starts (ms). */
+  startPollMs?: number;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+const LOG_TAIL_LINES = 30;
+
+/**
+ * Keeps each deployment's replicas running: starts them and waits for readiness, probes them,
+ * restarts what dies (with backoff) and replaces a deployment's replicas only once the new ones
+ * are ready, so updates do not drop requests.
+ */
+export class Supervisor {
+  private readonly groups = new Map<string, Group>();
+
+  constructor(private readonly options: SupervisorOptions) {}
+
+  /** Ready replicas of a deployment, for the router. */
+  replicas(endpoint: string, deployment: string): readonly LiveReplica[] {
+    return this.groups.get(key(endpoint, deployment))?.replicas ?? [];
+  }
+
+  logFile(endpoint: string, deployment: string, replica = 0): string {
+    return join(deploymentLogDir(this.options.paths, endpoint, deployment), `replica-${replica}.log`);
+  }
+
+  /**
+   * Starts `instance_count` replicas of the new configuration and waits until each answers its
+   * readiness route. Only then are the old replicas (if any) stopped. On failure the new
+   * replicas are stopped, the old ones keep serving, and the error says which phase failed.
+   */
+  async deploy(request: DeployRequest): Promise<void> {
+    const runtime = this.runtimeFor(request.runtime);
+    const group: Group = {
+      endpoint: request.endpoint,
+      deployment: request.spec.name,
+      spec: request.spec,
+      runtime,
+      generation: request.generation,
+      replicas: [],
+      stopped: false,
+    };
+    const count = request.spec.instance_count;
+    try {
+      // startReady adds each replica to group.replicas as soon as it exists, so a failure
+      // of one replica stops the others too.
+      await Promise.all(Array.from({ length: count }, (_, index) => this.startReady(group, index, request.emit)));
+      group.replicas.sort((a, b) => a.index - b.index);
+    } catch (error) {
+      group.stopped = true;
+      await Promise.all(group.replicas.map((slot) => this.stopSlot(slot)));
+      throw error;
+    }
+    const previous = this.groups.get(key(group.endpoint, group.deployment));
+    this.groups.set(key(group.endpoint, group.deployment), group);
+    for (const slot of group.replicas) this.watch(group, slot);
+    if (previous) await this.stopGroup(previous);
+  }
+
+  async stop(endpoint: string, deployment: string): Promise<void> {
+    const group = this.groups.get(key(endpoint, deployment));
+    if (!group) return;
+    this.groups.delete(key(endpoint, deployment));
+    await this.stopGroup(group);
+    await group.runtime.cleanup(endpoint, deployment);
+  }
+
+  async stopAll(): Promise<void> {
+    const all = [...this.groups.values()];
+    this.groups.clear();
+    await Promise.all(all.map((group) => this.stopGroup(group)));
+  }
+
+  private runtimeFor(kind: RuntimeKind): Runtime {
+    const runtime = this.options.runtimes[kind];
+    if (!runtime) {
+      throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `The ${kind} runtime is not available in this daemon.`);
+    }
+    return runtime;
+  }
+
+  private async startReady(group: Group, index: number, emit: EmitProgress, track = true): Promise<ReplicaSlot> {
+    const logFile = this.logFile(group.endpoint, group.deployment, index);
+    emit({ phase: 'start', message: `starting replica ${index} of ${group.deployment}` });
+    const startedAt = Date.now();
+    let handle: ReplicaHandle;
+    try {
+      handle = await group.runtime.startReplica({
+        endpoint: group.endpoint,
+        deployment: group.deployment,
+        replica: index,
+        spec: group.spec,
+        generation: group.generation,
+        logFile,
+        emit,
+      });
+    } catch (error) {
+      if (error instanceof OepError) throw error;
+      throw await this.failure(group, 'start', `could not start replica ${index}: ${(error as Error).message}`, logFile);
+    }
+    const slot: ReplicaSlot = {
+      id: handle.id,
+      origin: handle.target.origin,
+      scoringPath: handle.target.scoringPath,
+      ready: false,
+      inflight: 0,
+      index,
+      handle,
+      restarts: 0,
+      stopping: false,
+    };
+    if (track) group.replicas.push(slot);
+    emit({ phase: 'init', message: `waiting for replica ${index} of ${group.deployment} to be ready` });
+    await this.waitReady(group, slot, logFile);
+    emit({ phase: 'ready', message: `replica ${index} of ${group.deployment} ready in ${Date.now() - startedAt} ms` });
+    return slot;
+  }
+
+  private async waitReady(group: Group, slot: ReplicaSlot, logFile: string): Promise<void> {
+    const probe = group.spec.readiness_probe;
+    const deadline = Date.now() + (probe.initial_delay + probe.period * probe.failure_threshold) * 1000;
+    const url = slot.handle.target.origin + slot.handle.target.readinessPath;
+    const pollMs = this.options.startPollMs ?? 50;
+    let exit: { code: number | null; signal: string | null } | undefined;
+    void slot.handle.exited.then((value) => (exit = value));
+    for (;;) {
+      if (exit) {
+        const phase = exit.code === 3 ? 'init' : 'start';
+        const how = exit.signal ? `was ended (${exit.signal})` : `exited with code ${exit.code}`;
+        const what = phase === 'init' ? 'init() of the scoring script failed' : 'the scoring server did not start';
+        throw await this.failure(group, phase, `${what}: replica ${slot.index} ${how} before it was ready.`, logFile);
+      }
+      const status = await probeOnce(url, probe.timeout * 1000);
+      if (status === 200) {
+        slot.ready = true;
+        return;
+      }
+      if (Date.now() > deadline) {
+        await slot.handle.stop();
+        throw await this.failure(
+          group,
+          'probe',
+          `replica ${slot.index} did not answer ${slot.handle.target.readinessPath} with 200 within ${Math.round((deadline - Date.now()) / 1000 + (probe.initial_delay + probe.period * probe.failure_threshold))} s (readiness_probe).`,
+          logFile,
+        );
+      }
+      await sleep(pollMs);
+    }
+  }
+
+  private async failure(group: Group, phase: string, message: string, logFile: string): Promise<OepError> {
+    // Give the process a moment to flush its last lines before reading them.
+    await sleep(50);
+    const tail = await readLogTail(logFile, LOG_TAIL_LINES);
+    const details: string[] = [];
+    const traceback = extractTraceback(tail) ?? extractTraceback(await readLogTail(logFile, 400));
+    if (traceback) details.push('Python traceback:', ...traceback.split('\n').map((line) => `  ${line}`));
+    details.push(`Last lines of the log (${logFile}):`, ...(tail ? tail.split('\n').map((line) => `  ${line}`) : ['  (empty)']));
+    return new OepError('OEP_ERR_DEPLOYMENT_FAILED', `Deployment ${group.deployment} failed in phase "${phase}": ${message}`, {
+      hint: `See the whole log with: oep deployment get-logs -n ${group.deployment} -e ${group.endpoint}`,
+      details,
+    });
+  }
+
+  /** Probes a ready replica and restarts it when it dies or fails its liveness probe. */
+  private watch(group: Group, slot: ReplicaSlot): void {
+    void slot.handle.exited.then((exit) => {
+      if (slot.stopping || group.stopped) return;
+      slot.ready = false;
+      this.options.log(`replica ${slot.id} exited (code ${exit.code}, signal ${exit.signal}); restarting`);
+      void this.restart(group, slot);
+    });
+    this.scheduleProbes(group, slot);
+  }
+
+  private scheduleProbes(group: Group, slot: ReplicaSlot): void {
+    const liveness = group.spec.liveness_probe;
+    const readiness = group.spec.readiness_probe;
+    let livenessFailures = 0;
+    let readinessFailures = 0;
+    let readinessSuccesses = 0;
+    const period = Math.min(liveness.period, readiness.period) * 1000;
+    const tick = async (): Promise<void> => {
+      if (slot.stopping || group.stopped) return;
+      const target = slot.handle.target;
+      const [live, ready] = await Promise.all([
+        probeOnce(target.origin + target.livenessPath, liveness.timeout * 1000),
+        target.readinessPath === target.livenessPath
+          ? Promise.resolve(-1)
+          : probeOnce(target.origin + target.readinessPath, readiness.timeout * 1000),
+      ]);
+      if (slot.stopping || group.stopped) return;
+      const readyStatus = ready === -1 ? live : ready;
+      livenessFailures = live === 200 ? 0 : livenessFailures + 1;
+      if (readyStatus === 200) {
+        readinessFailures = 0;
+        readinessSuccesses += 1;
+        if (!slot.ready && readinessSuccesses >= readiness.success_threshold) slot.ready = true;
+      } else {
+        readinessSuccesses = 0;
+        readinessFailures += 1;
+        if (readinessFailures >= readiness.failure_threshold) slot.ready = false;
+      }
+      if (livenessFailures >= liveness.failure_threshold) {
+        this.options.log(`replica ${slot.id} failed its liveness probe ${livenessFailures} times; restarting`);
+        slot.ready = false;
+        slot.stopping = true;
+        await slot.handle.stop();
+        slot.stopping = false;
+        void this.restart(group, slot);
+        return;
+      }
+      slot.probeTimer = setTimeout(() => void tick(), period);
+    };
+    slot.probeTimer = setTimeout(() => void tick(), Math.max(readiness.initial_delay, 1) * 1000);
+  }
+
+  private async restart(group: Group, slot: ReplicaSlot): Promise<void> {
+    clearTimeout(slot.probeTimer);
+    while (!group.stopped && !slot.stopping) {
+      const backoff = Math.min(1000 * 2 ** slot.restarts, MAX_BACKOFF_MS);
+      slot.restarts += 1;
+      await sleep(backoff);
+      if (group.stopped) return;
+      try {
+        const fresh = await this.startReady(group, slot.index, () => undefined, false);
+        if (group.stopped) {
+          await fresh.handle.stop();
+          return;
+        }
+        slot.handle = fresh.handle;
+        (slot as { origin: string }).origin = fresh.origin;
+        slot.inflight = 0;
+        slot.ready = true;
+        this.options.log(`replica ${slot.id} restarted (restart ${slot.restarts})`);
+        this.watch(group, slot);
+        return;
+      } catch (error) {
+        this.options.log(`replica ${slot.id} restart failed: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private async stopGroup(group: Group): Promise<void> {
+    group.stopped = true;
+    await Promise.all(group.replicas.map((slot) => this.stopSlot(slot)));
+  }
+
+  private async stopSlot(slot: ReplicaSlot): Promise<void> {
+    slot.stopping = true;
+    slot.ready = false;
+    clearTimeout(slot.probeTimer);
+    await slot.handle.stop();
+  }
+}
+
+function key(endpoint: string, deployment: string): string {
+  return `${endpoint}/${deployment}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

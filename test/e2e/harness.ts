@@ -1,0 +1,63 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const OEP_BIN = join(REPO_ROOT, 'bin', 'oep.js');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A temporary OEP_HOME with its own daemon; `close()` stops the daemon and removes the folder. */
+export class OepSandbox {
+  readonly home: string;
+
+  constructor(readonly env: NodeJS.ProcessEnv = {}) {
+    // Short prefix: unix socket paths must stay under 108 bytes.
+    this.home = mkdtempSync(join(tmpdir(), 'oep-'));
+  }
+
+  /** Runs the built CLI as a user would, with stdin not a terminal. */
+  run(args: string[], options: { cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+    return new Promise((resolvePromise) => {
+      const child = execFile(
+        process.execPath,
+        [OEP_BIN, ...args],
+        {
+          cwd: options.cwd ?? REPO_ROOT,
+          env: { ...process.env, NO_COLOR: '1', OEP_HOME: this.home, ...this.env },
+          timeout: options.timeoutMs ?? 120_000,
+          maxBuffer: 16 * 1024 * 1024,
+        },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+          resolvePromise({ code, stdout, stderr });
+        },
+      );
+      child.stdin?.end(options.input ?? '');
+    });
+  }
+
+  /** Runs and fails the test with the whole output when the exit code is not the expected one. */
+  async ok(args: string[], options: { cwd?: string; input?: string } = {}): Promise<string> {
+    const result = await this.run(args, options);
+    if (result.code !== 0) {
+      throw new Error(`oep ${args.join(' ')} exited ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+    }
+    return result.stdout;
+  }
+
+  async close(): Promise<void> {
+    await this.run(['daemon', 'stop']);
+    rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+export function example(...parts: string[]): string {
+  return join(REPO_ROOT, 'examples', ...parts);
+}

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import { example, OepSandbox, REPO_ROOT } from './harness.js';
+
+const PREDICTION = '[224.5, 353.3]';
+
+function post(url: string, body: string, key?: string): Promise<{ status: number; text: string; headers: Headers }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (key) headers.authorization = `Bearer ${key}`;
+  return fetch(url, { method: 'POST', headers, body }).then(async (res) => ({ status: res.status, text: await res.text(), headers: res.headers }));
+}
+
+function portIsClosed(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('quickstart on the process runtime', () => {
+  const oep = new OepSandbox();
+  let scoringUri = '';
+  let key = '';
+  const body = JSON.stringify({ data: [[3, 85, 10], [5, 140, 2]] });
+
+  before(async () => {
+    await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
+  });
+  after(() => oep.close());
+
+  it('creates the deployment and only returns once it answers', async () => {
+    const out = await oep.ok(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '--all-traffic', '--runtime', 'process']);
+    const shown = JSON.parse(out) as { provisioning_state: string; runtime: string; replicas: { ready: boolean }[] };
+    assert.equal(shown.provisioning_state, 'Succeeded');
+    assert.equal(shown.runtime, 'process');
+    assert.deepEqual(shown.replicas.map((replica) => replica.ready), [true]);
+  });
+
+  it('shows 100% traffic, the scoring URI and the key in tsv', async () => {
+    const endpoint = JSON.parse(await oep.ok(['endpoint', 'show', '-n', 'quickstart'])) as Record<string, unknown>;
+    assert.deepEqual(endpoint.traffic, { blue: 100 });
+    scoringUri = (await oep.ok(['endpoint', 'show', '-n', 'quickstart', '--query', 'scoring_uri', '-o', 'tsv'])).trim();
+    assert.match(scoringUri, /^http:\/\/127\.0\.0\.1:\d+\/score$/);
+    key = (await oep.ok(['endpoint', 'get-credentials', '-n', 'quickstart', '--query', 'primaryKey', '-o', 'tsv'])).trim();
+    assert.match(key, /^[A-Za-z0-9_-]{40,}$/);
+  });
+
+  it('invoke prints the prediction', async () => {
+    const out = await oep.ok(['endpoint', 'invoke', '-n', 'quickstart', '--request-file', example('quickstart', 'sample-request.json')]);
+    assert.equal(out, `${PREDICTION}\n`);
+  });
+
+  it('invoke reads the request from stdin with -', async () => {
+    const out = await oep.ok(['endpoint', 'invoke', '-n', 'quickstart', '--request-file', '-'], { input: body });
+    assert.equal(out, `${PREDICTION}\n`);
+  });
+
+  it('answers a plain HTTP request with the key, 401 without it or with a wrong one', async () => {
+    const good = await post(scoringUri, body, key);
+    assert.equal(good.status, 200);
+    assert.equal(good.text, PREDICTION);
+    assert.equal(good.headers.get('azureml-model-deployment'), 'blue');
+    assert.match(good.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    assert.equal((await post(scoringUri, body)).status, 401);
+    assert.equal((await post(scoringUri, body, `${key}x`)).status, 401);
+  });
+
+  it('an error in run() reaches the caller as 424 and invoke exits 1', async () => {
+    const res = await post(scoringUri, JSON.stringify({ data: [[1, 2]] }), key);
+    assert.equal(res.status, 424);
+    assert.equal(res.headers.get('ms-azureml-model-error-statuscode'), '500');
+    const result = await oep.run(['endpoint', 'invoke', '-n', 'quickstart', '--request-file', '-'], { input: JSON.stringify({ data: [[1, 2]] }) });
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /error: The endpoint answered 424: An unexpected error occurred in scoring script/);
+  });
+
+  it('get-logs shows the scoring script output and the traceback of the failed run', async () => {
+    const logs = await oep.ok(['deployment', 'get-logs', '-n', 'blue', '-e', 'quickstart']);
+    assert.match(logs, /init complete: model loaded from .*azureml-models\/blue-model\/1\/model\/weights\.json/);
+    assert.match(logs, /ValueError: expected 3 features per row, got 2/);
+    const two = await oep.ok(['deployment', 'get-logs', '-n', 'blue', '-e', 'quickstart', '--lines', '2']);
+    assert.equal(two.trimEnd().split('\n').length, 2);
+  });
+
+  it('refuses a second endpoint with the same name, and names a missing one', async () => {
+    const again = await oep.run(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml')]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /error: Online endpoint quickstart already exists\./);
+    const missing = await oep.run(['endpoint', 'show', '-n', 'nope']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^error: Online endpoint nope does not exist\.$/m);
+  });
+
+  it('a failing init() fails the create with exit 1, the phase and the traceback', async () => {
+    const result = await oep.run(['deployment', 'create', '-f', join(REPO_ROOT, 'test', 'fixtures', 'e2e', 'init-fails', 'deployment.yml'), '--runtime', 'process']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /error: Deployment broken failed in phase "init"/);
+    assert.match(result.stderr, /Traceback \(most recent call last\):/);
+    assert.match(result.stderr, /RuntimeError: model file weights\.bin is missing/);
+    const shown = JSON.parse(await oep.ok(['deployment', 'show', '-n', 'broken', '-e', 'quickstart'])) as { provisioning_state: string };
+    assert.equal(shown.provisioning_state, 'Failed');
+    await oep.ok(['deployment', 'delete', '-n', 'broken', '-e', 'quickstart', '--yes']);
+  });
+
+  it('keeps endpoints, keys and ports across a daemon restart', async () => {
+    await oep.ok(['daemon', 'stop']);
+    assert.equal(await portIsClosed(scoringUri), true);
+    const uri = (await oep.ok(['endpoint', 'show', '-n', 'quickstart', '--query', 'scoring_uri', '-o', 'tsv'])).trim();
+    assert.equal(uri, scoringUri);
+    const sameKey = (await oep.ok(['endpoint', 'get-credentials', '-n', 'quickstart', '--query', 'primaryKey', '-o', 'tsv'])).trim();
+    assert.equal(sameKey, key);
+    const answer = await eventually('the restored deployment', async () => {
+      const res = await post(scoringUri, body, key);
+      return res.status === 200 ? res.text : undefined;
+    });
+    assert.equal(answer, PREDICTION);
+  });
+
+  it('refuses to delete without --yes when stdin is not a terminal', async () => {
+    const result = await oep.run(['endpoint', 'delete', '-n', 'quickstart']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /Refusing to delete without confirmation/);
+  });
+
+  it('delete stops the replicas and frees the port', async () => {
+    const shown = JSON.parse(await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'quickstart'])) as { replicas: { origin: string }[] };
+    const origin = shown.replicas[0]!.origin;
+    await oep.ok(['endpoint', 'delete', '-n', 'quickstart', '--yes']);
+    assert.equal(await portIsClosed(scoringUri), true);
+    assert.equal(await portIsClosed(origin), true);
+    assert.equal(await oep.ok(['endpoint', 'list', '-o', 'json']), '[]\n');
+  });
+});
