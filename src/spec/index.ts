@@ -1,0 +1,13 @@
+/** The spec layer: endpoint and deployment YAML in, validated specs (or located problems) out. */
+export type { SpecProblem, SpecResult } from './problem.js';
+export { formatProblem, unwrapSpec } from './problem.js';
+export type { AnySpec, LoadSpecOptions } from './pipeline.js';
+export {
+  loadAnySpec,
+  loadDeploymentSpec,
+  loadEndpointSpec,
+  validateDeploymentObject,
+  validateEndpointObject,
+} from './pipeline.js';
+export { NAME_PATTERN, checkResourceName } from './rules.js';
+export * from './types.js';

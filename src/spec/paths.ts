@@ -1,0 +1,74 @@
+import { statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { isRecord } from './plain-data.js';
+import type { PathSegment, RawProblem } from './problem.js';
+
+/** What relative paths resolve against, and how to say so in a hint. */
+export interface PathBase {
+  dir: string;
+  /** e.g. "the directory of deploy.yml" */
+  description: string;
+}
+
+type Expected = 'file' | 'directory' | 'file or directory';
+
+/**
+ * Makes model.path, code_configuration.code, environment.conda_file and environment.build.path
+ * absolute (in place) and checks that they, the scoring script and the Dockerfile exist.
+ * Remote URIs (azureml:, azureml://, https://, git+https://) are left as written.
+ */
+export function resolveLocalPaths(data: Record<string, unknown>, base: PathBase): RawProblem[] {
+  const problems: RawProblem[] = [];
+  const local = (holder: unknown, key: string, path: PathSegment[], expected: Expected): string | undefined => {
+    if (!isRecord(holder)) return undefined;
+    const given = holder[key];
+    if (typeof given !== 'string' || given === '' || isRemote(given)) return undefined;
+    const absolute = resolve(base.dir, given);
+    holder[key] = absolute;
+    const hint = isAbsolute(given) ? undefined : `resolved to ${absolute} (relative paths start from ${base.description})`;
+    return check(problems, path, given, absolute, expected, hint) ? absolute : undefined;
+  };
+
+  local(data.model, 'path', ['model', 'path'], 'file or directory');
+  const code = local(data.code_configuration, 'code', ['code_configuration', 'code'], 'directory');
+  const script = isRecord(data.code_configuration) ? data.code_configuration.scoring_script : undefined;
+  if (code !== undefined && typeof script === 'string' && script !== '') {
+    const absolute = resolve(code, script);
+    const hint = `resolved to ${absolute} (scoring_script is relative to code)`;
+    check(problems, ['code_configuration', 'scoring_script'], script, absolute, 'file', hint);
+  }
+  const env = isRecord(data.environment) ? data.environment : undefined;
+  local(env, 'conda_file', ['environment', 'conda_file'], 'file');
+  const context = local(env?.build, 'path', ['environment', 'build', 'path'], 'directory');
+  const dockerfile = isRecord(env?.build) ? env.build.dockerfile_path : undefined;
+  if (context !== undefined && typeof dockerfile === 'string' && dockerfile !== '') {
+    const absolute = resolve(context, dockerfile);
+    const hint = `resolved to ${absolute} (dockerfile_path is relative to build.path)`;
+    check(problems, ['environment', 'build', 'dockerfile_path'], dockerfile, absolute, 'file', hint);
+  }
+  return problems;
+}
+
+/** Adds a problem unless `absolute` exists and is what `expected` says; true when it is. */
+function check(
+  problems: RawProblem[],
+  path: PathSegment[],
+  given: string,
+  absolute: string,
+  expected: Expected,
+  hint: string | undefined,
+): boolean {
+  const stat = statSync(absolute, { throwIfNoEntry: false });
+  let message: string | undefined;
+  if (stat === undefined) message = `"${given}" does not exist.`;
+  else if (expected === 'directory' && !stat.isDirectory()) message = `"${given}" is a file; expected a directory.`;
+  else if (expected === 'file' && stat.isDirectory()) message = `"${given}" is a directory; expected a file.`;
+  if (message === undefined) return true;
+  problems.push({ path, at: 'value', message, hint });
+  return false;
+}
+
+// A scheme of two or more letters: keeps Windows drive letters (C:\...) local.
+function isRemote(path: string): boolean {
+  return /^[a-zA-Z][a-zA-Z0-9+.-]+:/.test(path);
+}

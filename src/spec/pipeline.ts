@@ -1,0 +1,203 @@
+/**
+ * The spec pipeline: read -> parse with positions -> apply -n/-e/--set -> schema -> defaults ->
+ * cross-field rules -> local paths -> place problems -> normalise. Every step returns problems;
+ * none throws halfway, so one run reports everything wrong at once.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { OepError } from '../errors.js';
+import { applyDefaults } from './defaults.js';
+import { toDeploymentSpec, toEndpointSpec } from './normalise.js';
+import { applyOverrides } from './overrides.js';
+import type { OverrideOptions } from './overrides.js';
+import { resolveLocalPaths } from './paths.js';
+import type { PathBase } from './paths.js';
+import { placeProblems } from './placement.js';
+import { describeType, isRecord } from './plain-data.js';
+import type { RawProblem, SpecProblem, SpecResult } from './problem.js';
+import { checkDeploymentRules, checkEndpointRules } from './rules.js';
+import { checkSchema } from './schema-errors.js';
+import { loadSchema } from './schemas.js';
+import type { DeploymentSpec, DeploymentType, EndpointKind, EndpointSpec } from './types.js';
+import { parseYaml } from './yaml-source.js';
+import type { Locate } from './yaml-source.js';
+
+export interface LoadSpecOptions {
+  /** Path as the user typed it; messages show it as given. */
+  file: string;
+  /** Default process.cwd(); a relative `file` resolves against it. */
+  cwd?: string;
+  /** -n/--name: overrides `name`. */
+  name?: string;
+  /** -e/--endpoint-name: overrides `endpoint_name` (deployments only). */
+  endpointName?: string;
+  /** --set key.path=value, applied in order after -n and -e. */
+  set?: string[];
+}
+
+export type AnySpec = { kind: 'endpoint'; spec: EndpointSpec } | { kind: 'deployment'; spec: DeploymentSpec };
+
+/** Keys only a deployment has; `oep validate -f` uses them to tell the two kinds apart. */
+const DEPLOYMENT_MARKERS = ['endpoint_name', 'model', 'code_configuration', 'environment', 'instance_type'];
+
+interface Source {
+  data: unknown;
+  file: string;
+  locate?: Locate;
+  base: PathBase;
+  overrides: OverrideOptions;
+  /** Problems found before validation: YAML syntax errors and warnings. */
+  errors: SpecProblem[];
+  warnings: SpecProblem[];
+}
+
+export async function loadEndpointSpec(o: LoadSpecOptions): Promise<SpecResult<EndpointSpec>> {
+  return validateEndpointSource(await readSource(o));
+}
+
+export async function loadDeploymentSpec(o: LoadSpecOptions): Promise<SpecResult<DeploymentSpec>> {
+  return validateDeploymentSource(await readSource(o));
+}
+
+/** Decides the kind from the file (deployment when it has a deployment-only key), then validates. */
+export async function loadAnySpec(o: LoadSpecOptions): Promise<SpecResult<AnySpec>> {
+  const source = await readSource(o);
+  const isDeployment = isRecord(source.data) && DEPLOYMENT_MARKERS.some((key) => Object.hasOwn(source.data as object, key));
+  if (isDeployment) {
+    const { value, warnings, errors } = validateDeploymentSource(source);
+    return { ...(value && { value: { kind: 'deployment' as const, spec: value } }), warnings, errors };
+  }
+  const { value, warnings, errors } = validateEndpointSource(source);
+  return { ...(value && { value: { kind: 'endpoint' as const, spec: value } }), warnings, errors };
+}
+
+/**
+ * Validates an already-merged object, such as a stored spec being updated with --set. Problems
+ * name `sourceLabel` and have no position; relative paths resolve against the current directory.
+ */
+export function validateEndpointObject(obj: unknown, sourceLabel: string, set?: string[]): SpecResult<EndpointSpec> {
+  return validateEndpointSource(objectSource(obj, sourceLabel, set));
+}
+
+export function validateDeploymentObject(obj: unknown, sourceLabel: string, set?: string[]): SpecResult<DeploymentSpec> {
+  return validateDeploymentSource(objectSource(obj, sourceLabel, set));
+}
+
+function objectSource(obj: unknown, sourceLabel: string, set: string[] | undefined): Source {
+  return {
+    data: obj,
+    file: sourceLabel,
+    base: { dir: process.cwd(), description: 'the current directory' },
+    overrides: { set },
+    errors: [],
+    warnings: [],
+  };
+}
+
+async function readSource(o: LoadSpecOptions): Promise<Source> {
+  const absolute = resolve(o.cwd ?? process.cwd(), o.file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message =
+      code === 'ENOENT'
+        ? `File not found: ${o.file}`
+        : code === 'EISDIR'
+          ? `${o.file} is a directory; pass a YAML file`
+          : `Cannot read ${o.file}: ${(error as Error).message}`;
+    throw new OepError('OEP_ERR_FILE_NOT_FOUND', message, { hint: `looked for ${absolute}`, cause: error });
+  }
+  const parsed = parseYaml(text);
+  const asProblem = (p: { line: number; col: number; message: string }): SpecProblem => ({
+    file: o.file,
+    line: p.line,
+    col: p.col,
+    path: '',
+    message: `YAML syntax: ${p.message.replace(/\.?$/, '.')}`,
+  });
+  return {
+    data: parsed.data,
+    file: o.file,
+    locate: parsed.locate,
+    base: { dir: dirname(absolute), description: `the directory of ${o.file}` },
+    overrides: { name: o.name, endpointName: o.endpointName, set: o.set },
+    errors: parsed.errors.map(asProblem),
+    warnings: parsed.warnings.map(asProblem),
+  };
+}
+
+function validateEndpointSource(source: Source): SpecResult<EndpointSpec> {
+  if (source.errors.length > 0) return { warnings: source.warnings, errors: source.errors };
+  const data: unknown = structuredClone(source.data);
+  const { problems, origins } = applyOverrides(data, source.overrides, 'endpoint');
+  const place = (raw: RawProblem[]): SpecProblem[] => placeProblems(raw, { ...source, origins });
+  if (!isRecord(data)) return notAMap(data, 'endpoint', source, place);
+
+  const kind: EndpointKind = data.compute !== undefined ? 'kubernetes' : 'managed';
+  const other =
+    kind === 'managed'
+      ? { schema: 'endpoint.kubernetes' as const, label: 'kubernetes endpoints', switchHint: 'add compute: azureml:<compute-name>' }
+      : { schema: 'endpoint.managed' as const, label: 'managed endpoints', switchHint: 'remove compute to make this a managed endpoint' };
+  problems.push(...checkSchema(`endpoint.${kind}`, data, other));
+  applyDefaults(loadSchema(`endpoint.${kind}`), data);
+  problems.push(...checkEndpointRules(data));
+
+  const errors = place(problems);
+  const warnings = source.warnings;
+  return errors.length > 0 ? { warnings, errors } : { value: toEndpointSpec(data, kind), warnings, errors };
+}
+
+function validateDeploymentSource(source: Source): SpecResult<DeploymentSpec> {
+  if (source.errors.length > 0) return { warnings: source.warnings, errors: source.errors };
+  const data: unknown = structuredClone(source.data);
+  const { problems, origins } = applyOverrides(data, source.overrides, 'deployment');
+  const place = (raw: RawProblem[]): SpecProblem[] => placeProblems(raw, { ...source, origins });
+  if (!isRecord(data)) return notAMap(data, 'deployment', source, place);
+
+  const type: DeploymentType = data.type === 'kubernetes' ? 'kubernetes' : 'managed';
+  const other =
+    type === 'managed'
+      ? { schema: 'deployment.kubernetes' as const, label: 'kubernetes deployments', switchHint: 'set type: kubernetes' }
+      : { schema: 'deployment.managed' as const, label: 'managed deployments', switchHint: 'remove type: kubernetes' };
+  const warnings = [...source.warnings, ...place(deprecations(data))];
+  problems.push(...checkSchema(`deployment.${type}`, data, other));
+  applyDefaults(loadSchema(`deployment.${type}`), data);
+  problems.push(...checkDeploymentRules(data, type));
+  problems.push(...resolveLocalPaths(data, source.base));
+
+  const errors = place(problems);
+  return errors.length > 0 ? { warnings, errors } : { value: toDeploymentSpec(data, type), warnings, errors };
+}
+
+function deprecations(data: Record<string, unknown>): RawProblem[] {
+  const settings = data.request_settings;
+  if (!isRecord(settings) || settings.max_queue_wait_ms === undefined) return [];
+  return [
+    {
+      path: ['request_settings', 'max_queue_wait_ms'],
+      at: 'key',
+      message: 'Deprecated: Azure ML no longer uses max_queue_wait_ms.',
+      hint: 'remove it; request_timeout_ms bounds the whole request',
+    },
+  ];
+}
+
+function notAMap<T>(
+  data: unknown,
+  kind: 'endpoint' | 'deployment',
+  source: Source,
+  place: (raw: RawProblem[]) => SpecProblem[],
+): SpecResult<T> {
+  const problem: RawProblem = {
+    path: [],
+    at: 'value',
+    message: data === null || data === undefined ? 'The file is empty.' : `Must be a map, not ${describeType(data)}.`,
+    hint:
+      kind === 'endpoint'
+        ? 'an endpoint YAML is a map of keys, at least name: <endpoint-name>'
+        : 'a deployment YAML is a map of keys, at least name, endpoint_name and what to run',
+  };
+  return { warnings: source.warnings, errors: place([problem]) };
+}

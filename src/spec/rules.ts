@@ -1,0 +1,115 @@
+/**
+ * Cross-field rules: what one JSON Schema node cannot say. They run on the data after defaults,
+ * even when the schema step found problems, so they guard every value they read.
+ */
+import { isRecord } from './plain-data.js';
+import type { RawProblem } from './problem.js';
+import type { DeploymentType } from './types.js';
+
+/** Endpoint and deployment names: 3-32 characters (checked separately). */
+export const NAME_PATTERN = /^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/;
+
+/** Why `name` cannot name an endpoint or deployment, or undefined when it can. */
+export function checkResourceName(name: string): string | undefined {
+  if (name.length < 3 || name.length > 32) return `Invalid name "${name}": use 3-32 characters, not ${name.length}.`;
+  if (!NAME_PATTERN.test(name)) {
+    return `Invalid name "${name}": start with a letter, use only letters, digits and hyphens, and end with a letter or digit.`;
+  }
+  return undefined;
+}
+
+export function checkEndpointRules(data: Record<string, unknown>): RawProblem[] {
+  const problems = checkNames(data, ['name']);
+  const traffic = isRecord(data.traffic) ? data.traffic : {};
+  const percentages = Object.values(traffic).filter((v): v is number => typeof v === 'number');
+  const sum = percentages.reduce((a, b) => a + b, 0);
+  if (sum !== 0 && sum !== 100) {
+    problems.push({
+      path: ['traffic'],
+      at: 'key',
+      message: `Traffic adds up to ${sum}; make it add up to 100, or to 0 for no live traffic.`,
+    });
+  }
+  const mirror = isRecord(data.mirror_traffic) ? data.mirror_traffic : {};
+  for (const [deployment, percent] of Object.entries(mirror)) {
+    const live = traffic[deployment];
+    if (typeof percent === 'number' && percent > 0 && typeof live === 'number' && live > 0) {
+      problems.push({
+        path: ['mirror_traffic', deployment],
+        at: 'key',
+        message: `Deployment "${deployment}" already gets live traffic (traffic.${deployment}: ${live}); a deployment gets live or mirrored traffic, not both.`,
+        hint: `mirror a deployment without live traffic, or set traffic.${deployment} to 0`,
+      });
+    }
+  }
+  return problems;
+}
+
+const TARGET_UTILIZATION_KEYS = ['min_instances', 'max_instances', 'target_utilization_percentage', 'polling_interval'];
+
+export function checkDeploymentRules(data: Record<string, unknown>, type: DeploymentType): RawProblem[] {
+  const problems = checkNames(data, ['name', 'endpoint_name']);
+  const env = data.environment;
+  if (isRecord(env)) {
+    const hasImage = env.image !== undefined;
+    const hasBuild = env.build !== undefined;
+    if (hasImage && hasBuild) {
+      problems.push({
+        path: ['environment'],
+        at: 'key',
+        message: 'Set either image or build, not both.',
+        hint: 'image runs a ready-made Docker image; build builds one from a Dockerfile',
+      });
+    } else if (!hasImage && !hasBuild) {
+      problems.push({
+        path: ['environment'],
+        at: 'key',
+        message: 'Set image (a Docker image) or build (a directory with a Dockerfile).',
+      });
+    }
+    if (env.conda_file !== undefined && hasBuild && !hasImage) {
+      problems.push({
+        path: ['environment', 'conda_file'],
+        at: 'key',
+        message: 'conda_file only works with image.',
+        hint: 'with build, install the conda environment in the Dockerfile instead',
+      });
+    }
+  }
+  if (data.code_configuration !== undefined && env === undefined) {
+    problems.push({
+      path: ['code_configuration'],
+      at: 'key',
+      message: 'code_configuration needs an environment to run in.',
+      hint: 'add environment: an inline image or build, or azureml:<name>:<version>',
+    });
+  }
+  if (type === 'kubernetes' && isRecord(data.scale_settings)) problems.push(...checkScaleSettings(data.scale_settings));
+  return problems;
+}
+
+function checkNames(data: Record<string, unknown>, keys: string[]): RawProblem[] {
+  const problems: RawProblem[] = [];
+  for (const key of keys) {
+    const value = data[key];
+    const message = typeof value === 'string' ? checkResourceName(value) : undefined;
+    if (message !== undefined) problems.push({ path: [key], at: 'value', message });
+  }
+  return problems;
+}
+
+function checkScaleSettings(settings: Record<string, unknown>): RawProblem[] {
+  if (settings.type !== 'target_utilization') {
+    return TARGET_UTILIZATION_KEYS.filter((key) => settings[key] !== undefined).map((key) => ({
+      path: ['scale_settings', key],
+      at: 'key',
+      message: 'Only used when scale_settings.type is target_utilization.',
+      hint: `set scale_settings.type: target_utilization, or remove ${key}`,
+    }));
+  }
+  const { min_instances: min, max_instances: max } = settings;
+  if (typeof min === 'number' && typeof max === 'number' && min > max) {
+    return [{ path: ['scale_settings', 'min_instances'], at: 'value', message: `Must not exceed max_instances (${max}).` }];
+  }
+  return [];
+}
