@@ -12,13 +12,25 @@ export interface Progress {
  * data on stdout and errors on stderr).
  */
 export async function startProgress(ctx: CliContext, text: string): Promise<Progress> {
+  // Notices (e.g. "no Docker engine: using the process runtime") reach stderr even when piped.
+  const notice = (event: ProgressEvent): boolean => {
+    if (event.phase !== 'notice') return false;
+    ctx.stderr.write(`notice: ${event.message}\n`);
+    return true;
+  };
   if (!isInteractive(ctx.stderr, ctx.env)) {
-    return { onEvent: () => undefined, succeed: () => undefined, fail: () => undefined };
+    return { onEvent: (event) => void notice(event), succeed: () => undefined, fail: () => undefined };
   }
   const { default: ora } = await import('ora');
   const spinner = ora({ text, stream: process.stderr }).start();
   return {
     onEvent: (event) => {
+      if (event.phase === 'notice') {
+        spinner.clear();
+        notice(event);
+        spinner.render();
+        return;
+      }
       spinner.text = `${event.phase}: ${event.message}`;
     },
     succeed: (done) => spinner.succeed(done),

@@ -4,7 +4,7 @@ import { checkTrafficRules, dropZeroTraffic, type TrafficMap } from '../model/tr
 import { generateKey, generateSecret, issueToken } from '../router/auth.js';
 import type { EndpointRoute, Router } from '../router/router.js';
 import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
-import { deploymentLogDir, type OepPaths } from '../state/paths.js';
+import { deploymentLogDir, storageInitializerLog, type OepPaths } from '../state/paths.js';
 import type { StateStore } from '../state/store.js';
 import type { DeploymentRecord, EndpointRecord, OepState, RuntimeKind } from '../state/types.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
@@ -271,7 +271,10 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       const endpoint = String(params.endpoint);
       const name = String(params.name);
       requireDeployment(store.snapshot(), endpoint, name);
-      const file = supervisor.logFile(endpoint, name, Number(params.replica ?? 0));
+      const file =
+        params.container === 'storage-initializer'
+          ? storageInitializerLog(deps.paths, endpoint, name)
+          : supervisor.logFile(endpoint, name, Number(params.replica ?? 0));
       const lines = Number(params.lines ?? 5000);
       if (params.follow === true) {
         await followLog(file, lines, context.log, context.signal);

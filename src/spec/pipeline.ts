@@ -46,6 +46,8 @@ interface Source {
   locate?: Locate;
   base: PathBase;
   overrides: OverrideOptions;
+  /** Warn about deprecated keys: only where a user wrote them, not in stored specs that carry defaults. */
+  warnDeprecated: boolean;
   /** Problems found before validation: YAML syntax errors and warnings. */
   errors: SpecProblem[];
   warnings: SpecProblem[];
@@ -89,6 +91,7 @@ function objectSource(obj: unknown, sourceLabel: string, set: string[] | undefin
     file: sourceLabel,
     base: { dir: process.cwd(), description: 'the current directory' },
     overrides: { set },
+    warnDeprecated: false,
     errors: [],
     warnings: [],
   };
@@ -123,6 +126,7 @@ async function readSource(o: LoadSpecOptions): Promise<Source> {
     locate: parsed.locate,
     base: { dir: dirname(absolute), description: `the directory of ${o.file}` },
     overrides: { name: o.name, endpointName: o.endpointName, set: o.set },
+    warnDeprecated: true,
     errors: parsed.errors.map(asProblem),
     warnings: parsed.warnings.map(asProblem),
   };
@@ -161,7 +165,7 @@ function validateDeploymentSource(source: Source): SpecResult<DeploymentSpec> {
     type === 'managed'
       ? { schema: 'deployment.kubernetes' as const, label: 'kubernetes deployments', switchHint: 'set type: kubernetes' }
       : { schema: 'deployment.managed' as const, label: 'managed deployments', switchHint: 'remove type: kubernetes' };
-  const warnings = [...source.warnings, ...place(deprecations(data))];
+  const warnings = [...source.warnings, ...(source.warnDeprecated ? place(deprecations(data)) : [])];
   problems.push(...checkSchema(`deployment.${type}`, data, other));
   applyDefaults(loadSchema(`deployment.${type}`), data);
   problems.push(...checkDeploymentRules(data, type));

@@ -71,8 +71,8 @@ export function checkDeploymentRules(data: Record<string, unknown>, type: Deploy
       problems.push({
         path: ['environment', 'conda_file'],
         at: 'key',
-        message: 'conda_file only works with image.',
-        hint: 'with build, install the conda environment in the Dockerfile instead',
+        message: 'Only works with image; this environment uses build.',
+        hint: 'install the conda environment in the Dockerfile instead, or use image',
       });
     }
   }
@@ -80,7 +80,7 @@ export function checkDeploymentRules(data: Record<string, unknown>, type: Deploy
     problems.push({
       path: ['code_configuration'],
       at: 'key',
-      message: 'code_configuration needs an environment to run in.',
+      message: 'Needs an environment to run in.',
       hint: 'add environment: an inline image or build, or azureml:<name>:<version>',
     });
   }

@@ -38,7 +38,7 @@ function toProblem(e: ErrorObject, path: PathSegment[], other: OtherKind): RawPr
         anchorPath: path,
         at: 'key',
         message: 'Missing required field.',
-        hint: schema.properties?.[missing]?.description,
+        hint: schema.properties?.[missing]?.description ?? (path.length > 0 ? schema.description : undefined),
       };
     }
     case 'additionalProperties':
@@ -46,15 +46,25 @@ function toProblem(e: ErrorObject, path: PathSegment[], other: OtherKind): RawPr
     case 'type': {
       const expected = String(params.type).split(',');
       const quotable = expected.includes('string') && (typeof e.data === 'number' || typeof e.data === 'boolean');
+      // YAML 1.1 read yes/no/on/off as booleans; YAML 1.2 (and oep) reads them as strings.
+      const yaml11Boolean = expected.includes('boolean') && typeof e.data === 'string' && /^(yes|no|on|off|y|n)$/i.test(e.data);
       return {
         path,
         at: 'value',
         message: `Must be ${expected.map((t) => TYPE_NAMES[t] ?? t).join(' or ')}.`,
-        hint: quotable ? `quote it: "${String(e.data)}"` : hint,
+        hint: quotable ? `quote it: "${String(e.data)}"` : yaml11Boolean ? `write true or false; "${e.data}" is a string in YAML 1.2` : hint,
       };
     }
     case 'enum': {
       const shown = allowedValues(params.allowedValues as unknown[]);
+      if (schemaAt(loadSchema(other.schema), path)?.enum?.includes(e.data)) {
+        return {
+          path,
+          at: 'value',
+          message: `${JSON.stringify(e.data)} is only available on ${other.label}.`,
+          hint: `${other.switchHint}, or use ${shown.join(' or ')}`,
+        };
+      }
       const close = typeof e.data === 'string' ? suggestNearest(e.data, shown) : undefined;
       return {
         path,

@@ -31,8 +31,15 @@ export function parseYaml(text: string): ParsedYaml {
   const at = (offset: number): Position => lineCounter.linePos(offset);
   const toProblem = (e: { message: string; pos: [number, number] }): SyntaxProblem => ({ ...at(e.pos[0]), message: e.message });
   const errors = doc.errors.map(toProblem);
+  let data: unknown;
+  try {
+    if (errors.length === 0) data = doc.toJS();
+  } catch (error) {
+    // toJS refuses documents that expand aliases without bound ("billion laughs").
+    errors.push({ line: 1, col: 1, message: (error as Error).message });
+  }
   return {
-    data: errors.length === 0 ? doc.toJS() : undefined,
+    data,
     locate: (path, anchor) => locateIn(doc, at, path, anchor),
     errors,
     warnings: doc.warnings.map(toProblem),

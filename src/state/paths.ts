@@ -37,6 +37,11 @@ export function deploymentLogDir(paths: OepPaths, endpoint: string, deployment: 
   return join(paths.logsDir, endpoint, deployment);
 }
 
+/** What the runtime prepared for a deployment (image, mounts, environment), for `get-logs --container storage-initializer`. */
+export function storageInitializerLog(paths: OepPaths, endpoint: string, deployment: string): string {
+  return join(paths.logsDir, endpoint, deployment, 'storage-initializer.log');
+}
+
 export function endpointAccessLog(paths: OepPaths, endpoint: string): string {
   return join(paths.logsDir, endpoint, 'access.log');
 }

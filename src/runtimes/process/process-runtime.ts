@@ -3,7 +3,8 @@ import { mkdir, open, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OepError } from '../../errors.js';
 import { computeLayout, scoringEnvironment } from '../../model/layout.js';
-import { deploymentRunDir, PACKAGE_ROOT, type OepPaths } from '../../state/paths.js';
+import { deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
+import { writePreparedLog } from '../prepared-log.js';
 import { findFreePort } from '../free-port.js';
 import type { ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
 
@@ -50,6 +51,15 @@ export class ProcessRuntime implements Runtime {
       ...scoringEnvironment(spec, { modelDir, appRoot, entryScript: layout.code?.scriptFile }),
     };
     await mkdir(join(request.logFile, '..'), { recursive: true });
+    await writePreparedLog(storageInitializerLog(this.options.paths, request.endpoint, request.deployment), {
+      runtime: 'process',
+      command: `${this.options.python} ${SCORING_SERVER} --host 127.0.0.1 --port ${port}`,
+      mounts: [
+        ...(layout.model && modelDir ? [`${join(modelDir, layout.model.entry)} -> ${layout.model.source}`] : []),
+        ...(appRoot ? [`AML_APP_ROOT ${appRoot}`] : []),
+      ],
+      environment: scoringEnvironment(spec, { modelDir, appRoot, entryScript: layout.code?.scriptFile }),
+    });
     const log = await open(request.logFile, 'a');
     const child = spawn(this.options.python, [SCORING_SERVER, '--host', '127.0.0.1', '--port', String(port)], {
       cwd: appRoot ?? runDir,
