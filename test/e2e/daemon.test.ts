@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { OepSandbox } from './harness.js';
+
+describe('daemon and state', () => {
+  const oep = new OepSandbox();
+  after(() => oep.close());
+
+  it('starts once when many commands race a cold start, and none of their writes is lost', async () => {
+    const dir = join(oep.home, 'specs');
+    mkdirSync(dir);
+    const names = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
+    for (const name of names) writeFileSync(join(dir, `${name}.yml`), `name: ${name}\n`);
+    const results = await Promise.all(names.map((name) => oep.run(['endpoint', 'create', '-f', join(dir, `${name}.yml`), '-o', 'none'])));
+    for (const result of results) assert.equal(result.code, 0, result.stderr);
+    const listed = JSON.parse(await oep.ok(['endpoint', 'list'])) as { name: string }[];
+    assert.deepEqual(listed.map((item) => item.name), names);
+    const state = JSON.parse(readFileSync(join(oep.home, 'state.json'), 'utf8')) as { endpoints: Record<string, { port: number }> };
+    assert.deepEqual(Object.keys(state.endpoints).sort(), names);
+    const ports = new Set(Object.values(state.endpoints).map((endpoint) => endpoint.port));
+    assert.equal(ports.size, names.length, 'every endpoint has its own port');
+  });
+
+  it('keeps its socket and state readable by the owning user only', async () => {
+    assert.equal(statSync(join(oep.home, 'daemon.sock')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(oep.home, 'state.json')).mode & 0o777, 0o600);
+    assert.equal(statSync(oep.home).mode & 0o077, 0);
+  });
+
+  it('daemon status shows the pid and home; stop then status says it is not running', async () => {
+    const status = JSON.parse(await oep.ok(['daemon', 'status'])) as { pid: number; home: string };
+    assert.equal(status.home, oep.home);
+    assert.ok(status.pid > 0);
+    await oep.ok(['daemon', 'stop']);
+    const after = await oep.run(['daemon', 'status']);
+    assert.equal(after.code, 1);
+    assert.match(after.stderr, /The oep daemon is not running/);
+  });
+
+  it('bad flags exit 2 with a usage message and start nothing', async () => {
+    const result = await oep.run(['endpoint', 'show']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /required option '-n, --name <name>' not specified/);
+    const traffic = await oep.run(['endpoint', 'update', '-n', 'alpha', '--traffic', 'blue=90,green=10']);
+    assert.equal(traffic.code, 2);
+    assert.match(traffic.stderr, /separate pairs with spaces, not commas/);
+    const format = await oep.run(['endpoint', 'list', '-o', 'xml']);
+    assert.equal(format.code, 2);
+    assert.match(format.stderr, /invalid choice: 'xml'/);
+  });
+});
