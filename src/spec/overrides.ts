@@ -27,7 +27,10 @@ export function applyOverrides(data: unknown, o: OverrideOptions, kind: 'endpoin
   if (!isRecord(data)) return { problems, origins };
   const assign = (path: PathSegment[], value: unknown, origin: string): void => {
     const problem = setAtPath(data, path, value, origin);
-    if (problem !== undefined) return void problems.push(problem);
+    if (problem !== undefined) {
+      problems.push(problem);
+      return;
+    }
     // A value set on a map replaces whatever earlier flags put inside it.
     for (const [key, entry] of origins) if (startsWith(entry.path, path)) origins.delete(key);
     origins.set(originKey(path), { path, origin });
@@ -64,19 +67,19 @@ const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** `a.b[0].c=value` -> path and value; the value is read as JSON, then as a YAML number/boolean, else kept as text. */
 export function parseSetExpression(expression: string): { path: PathSegment[]; value: unknown } | RawProblem {
+  const malformed: RawProblem = {
+    path: [],
+    at: 'key',
+    inFlag: true,
+    message: `--set "${expression}" is not of the form key.path=value.`,
+    hint: 'for example --set instance_count=2 or --set tags.team=ml',
+  };
   const eq = expression.indexOf('=');
+  if (eq <= 0) return malformed;
   const path: PathSegment[] = [];
-  for (const part of eq > 0 ? expression.slice(0, eq).trim().split('.') : ['']) {
+  for (const part of expression.slice(0, eq).trim().split('.')) {
     const match = SEGMENT.exec(part);
-    if (match === null || UNSAFE_KEYS.has(match[1])) {
-      return {
-        path: [],
-        at: 'key',
-        inFlag: true,
-        message: `--set "${expression}" is not of the form key.path=value.`,
-        hint: 'for example --set instance_count=2 or --set tags.team=ml',
-      };
-    }
+    if (match === null || UNSAFE_KEYS.has(match[1])) return malformed;
     path.push(match[1]);
     for (const index of match[2].matchAll(/\[(\d+)\]/g)) path.push(Number(index[1]));
   }
@@ -103,7 +106,9 @@ function setAtPath(root: Record<string, unknown>, path: PathSegment[], value: un
     path: path.slice(0, n),
     at: 'value',
     inFlag: true,
-    message: `Cannot set ${formatPath(path)}: ${formatPath(path.slice(0, n))} is ${describeType(found)}, not a map.`,
+    message:
+      `Cannot set ${formatPath(path)}: ${formatPath(path.slice(0, n))} is ${describeType(found)}, ` +
+      `not ${isRecord(found) ? 'a list' : 'a map'}.`,
     hint: `the value comes from ${origin}`,
   });
   let container: Record<string, unknown> | unknown[] = root;

@@ -136,7 +136,7 @@ function validateEndpointSource(source: Source): SpecResult<EndpointSpec> {
   if (source.errors.length > 0) return { warnings: source.warnings, errors: source.errors };
   const data: unknown = structuredClone(source.data);
   const { problems, origins } = applyOverrides(data, source.overrides, 'endpoint');
-  const place = (raw: RawProblem[]): SpecProblem[] => placeProblems(raw, { ...source, origins });
+  const place = (raw: RawProblem[]): SpecProblem[] => placeProblems(raw, { file: source.file, locate: source.locate, origins });
   if (!isRecord(data)) return notAMap(data, 'endpoint', source, place);
 
   const kind: EndpointKind = data.compute !== undefined ? 'kubernetes' : 'managed';
@@ -157,7 +157,7 @@ function validateDeploymentSource(source: Source): SpecResult<DeploymentSpec> {
   if (source.errors.length > 0) return { warnings: source.warnings, errors: source.errors };
   const data: unknown = structuredClone(source.data);
   const { problems, origins } = applyOverrides(data, source.overrides, 'deployment');
-  const place = (raw: RawProblem[]): SpecProblem[] => placeProblems(raw, { ...source, origins });
+  const place = (raw: RawProblem[]): SpecProblem[] => placeProblems(raw, { file: source.file, locate: source.locate, origins });
   if (!isRecord(data)) return notAMap(data, 'deployment', source, place);
 
   const type: DeploymentType = data.type === 'kubernetes' ? 'kubernetes' : 'managed';
@@ -197,7 +197,10 @@ function notAMap<T>(
   const problem: RawProblem = {
     path: [],
     at: 'value',
-    message: data === null || data === undefined ? 'The file is empty.' : `Must be a map, not ${describeType(data)}.`,
+    message:
+      data === null || data === undefined
+        ? `The ${source.locate === undefined ? 'spec' : 'file'} is empty.`
+        : `Must be a map, not ${describeType(data)}.`,
     hint:
       kind === 'endpoint'
         ? 'an endpoint YAML is a map of keys, at least name: <endpoint-name>'

@@ -45,15 +45,8 @@ function toProblem(e: ErrorObject, path: PathSegment[], other: OtherKind): RawPr
       return unknownField(path, String(params.additionalProperty), schema, other);
     case 'type': {
       const expected = String(params.type).split(',');
-      const quotable = expected.includes('string') && (typeof e.data === 'number' || typeof e.data === 'boolean');
-      // YAML 1.1 read yes/no/on/off as booleans; YAML 1.2 (and oep) reads them as strings.
-      const yaml11Boolean = expected.includes('boolean') && typeof e.data === 'string' && /^(yes|no|on|off|y|n)$/i.test(e.data);
-      return {
-        path,
-        at: 'value',
-        message: `Must be ${expected.map((t) => TYPE_NAMES[t] ?? t).join(' or ')}.`,
-        hint: quotable ? `quote it: "${String(e.data)}"` : yaml11Boolean ? `write true or false; "${e.data}" is a string in YAML 1.2` : hint,
-      };
+      const message = `Must be ${expected.map((t) => TYPE_NAMES[t] ?? t).join(' or ')}.`;
+      return { path, at: 'value', message, hint: typeHint(expected, e.data) ?? hint };
     }
     case 'enum': {
       const shown = allowedValues(params.allowedValues as unknown[]);
@@ -102,6 +95,16 @@ const TYPE_NAMES: Record<string, string> = {
   array: 'a list',
   null: 'empty',
 };
+
+/** What to write instead, for the mistakes YAML makes easy. */
+function typeHint(expected: string[], data: unknown): string | undefined {
+  if (expected.includes('string') && (typeof data === 'number' || typeof data === 'boolean')) return `quote it: "${String(data)}"`;
+  // YAML 1.1 read yes/no/on/off as booleans; YAML 1.2 (and so oep) reads them as strings.
+  if (expected.includes('boolean') && typeof data === 'string' && /^(yes|no|on|off|y|n)$/i.test(data)) {
+    return `write true or false; "${data}" is a string in YAML 1.2`;
+  }
+  return undefined;
+}
 
 function unknownField(parent: PathSegment[], key: string, schema: JsonSchema, other: OtherKind): RawProblem {
   const path = [...parent, key];

@@ -37,6 +37,6 @@ test('problems in an object carry the source label and no position', async () =>
 
 test('an object that is not a map is one problem', () => {
   assert.deepEqual(formatted(validateEndpointObject(undefined, 'endpoint x')).errors, [
-    'endpoint x: The file is empty.\n  hint: an endpoint YAML is a map of keys, at least name: <endpoint-name>',
+    'endpoint x: The spec is empty.\n  hint: an endpoint YAML is a map of keys, at least name: <endpoint-name>',
   ]);
 });
