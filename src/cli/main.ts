@@ -19,6 +19,8 @@ import { endpointListCommand } from './commands/endpoint/list.js';
 import { endpointRegenerateKeysCommand } from './commands/endpoint/regenerate-keys.js';
 import { endpointShowCommand } from './commands/endpoint/show.js';
 import { endpointUpdateCommand } from './commands/endpoint/update.js';
+import { trafficSetCommand, trafficMirrorCommand } from './commands/traffic/set.js';
+import { trafficShowCommand } from './commands/traffic/show.js';
 import { validateCommand } from './commands/validate.js';
 import type { CliContext } from './context.js';
 import { createDefaultContext } from './default-context.js';
@@ -60,7 +62,10 @@ export function buildProgram(ctx: CliContext): Command {
   const daemon = new Command('daemon').description('Control the background daemon that runs endpoints.');
   for (const make of [daemonStartCommand, daemonStopCommand, daemonStatusCommand]) daemon.addCommand(make(ctx));
 
-  program.addCommand(endpoint).addCommand(deployment).addCommand(daemon).addCommand(validateCommand(ctx));
+  const traffic = new Command('traffic').description("Show and set an endpoint's live and mirrored traffic (short forms of endpoint update).");
+  for (const make of [trafficShowCommand, trafficSetCommand, trafficMirrorCommand]) traffic.addCommand(make(ctx));
+
+  program.addCommand(endpoint).addCommand(deployment).addCommand(traffic).addCommand(daemon).addCommand(validateCommand(ctx));
 
   // Every command reports usage errors the same way: commander throws, main() maps to exit 2.
   const configure = (command: Command): void => {

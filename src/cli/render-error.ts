@@ -11,7 +11,7 @@ export function renderError(error: unknown, ctx: Pick<CliContext, 'stderr' | 'en
   const dim = (text: string): string => (colour ? `\u001b[2m${text}\u001b[22m` : text);
   if (isOepError(error)) {
     const lines = [`${red('error:')} ${error.message}`];
-    for (const detail of error.details) lines.push(`  ${detail}`);
+    for (const detail of error.details) lines.push(...detail.split('\n').map((line) => `  ${line}`));
     if (error.hint) lines.push(dim(`hint: ${error.hint}`));
     lines.push(dim(`(${error.code})`));
     return `${lines.join('\n')}\n`;

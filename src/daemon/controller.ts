@@ -69,6 +69,33 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       return endpointView(requireEndpoint(store.snapshot(), String(params.name)));
     },
 
+    async 'endpoint.traffic'(params) {
+      const name = String(params.name);
+      const record = requireEndpoint(store.snapshot(), name);
+      const stats = router.stats(name);
+      return {
+        endpoint: name,
+        traffic: record.spec.traffic,
+        mirror_traffic: record.spec.mirror_traffic,
+        deployments: Object.keys(record.deployments)
+          .sort()
+          .map((deployment) => {
+            const replicas = supervisor.replicas(name, deployment);
+            return {
+              name: deployment,
+              traffic: record.spec.traffic[deployment] ?? 0,
+              mirror_traffic: record.spec.mirror_traffic[deployment] ?? 0,
+              provisioning_state: record.deployments[deployment]!.provisioning_state,
+              ready_replicas: replicas.filter((replica) => replica.ready).length,
+              instance_count: record.deployments[deployment]!.spec.instance_count,
+              requests: stats[deployment]?.requests ?? 0,
+              mirrored: stats[deployment]?.mirrored ?? 0,
+              inflight: stats[deployment]?.inflight ?? 0,
+            };
+          }),
+      };
+    },
+
     async 'endpoint.spec'(params) {
       return requireEndpoint(store.snapshot(), String(params.name)).spec;
     },

@@ -6,6 +6,7 @@ import { endpointAccessLog, oepPaths, resolveOepHome } from '../state/paths.js';
 import { StateStore } from '../state/store.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { AccessLog } from '../telemetry/access-log.js';
+import { Metrics } from '../telemetry/metrics.js';
 import { OEP_VERSION } from '../version.js';
 import { createHandlers, routeOf } from './controller.js';
 import { DaemonClient } from './client.js';
@@ -34,9 +35,13 @@ async function runDaemon(): Promise<void> {
     log,
   });
   const accessLog = new AccessLog((endpoint) => endpointAccessLog(paths, endpoint));
+  const metrics = new Metrics(() => supervisor.health());
   const router = new Router({
     replicas: (endpoint, deployment) => supervisor.replicas(endpoint, deployment),
-    record: (entry) => accessLog.write(entry),
+    record: (entry) => {
+      accessLog.write(entry);
+      metrics.record(entry);
+    },
   });
 
   let control: Server | undefined;
@@ -46,6 +51,7 @@ async function runDaemon(): Promise<void> {
     stopping = true;
     log('daemon stopping');
     control?.close();
+    metrics.close();
     await router.close();
     await supervisor.stopAll();
     accessLog.close();
@@ -70,6 +76,7 @@ async function runDaemon(): Promise<void> {
     router,
     defaultRuntime: async () => 'process',
     version: OEP_VERSION,
+    metricsUrl: () => metrics.metricsUrl,
     shutdown: () => void shutdown(),
   });
 
@@ -78,6 +85,7 @@ async function runDaemon(): Promise<void> {
   } catch {
     // no stale socket
   }
+  await metrics.listen(Number(process.env.OEP_METRICS_PORT ?? 0));
   control = await startControlServer(paths.socket, handlers, log);
   writeFileSync(paths.pidFile, String(process.pid), { mode: 0o600 });
   log(`daemon ${OEP_VERSION} listening on ${paths.socket} (pid ${process.pid})`);

@@ -53,6 +53,14 @@ interface Listener {
   picker: WeightedPicker;
   mirror?: { deployment: string; sampler: MirrorSampler };
   inflight: Map<string, number>;
+  /** Requests served and mirrored copies sent, per deployment, since the listener started. */
+  served: Map<string, { requests: number; mirrored: number }>;
+}
+
+export interface DeploymentTrafficStats {
+  inflight: number;
+  requests: number;
+  mirrored: number;
 }
 
 /**
@@ -79,6 +87,7 @@ export class Router {
       server: createServer(),
       picker: new WeightedPicker({}),
       inflight: new Map(),
+      served: new Map(),
     };
     this.resetPickers(listener);
     listener.server.on('request', (req, res) => void this.handle(listener, req, res));
@@ -108,9 +117,26 @@ export class Router {
     await this.agent.close();
   }
 
-  /** Requests in flight per deployment of an endpoint (for `traffic show`). */
-  inflight(endpoint: string): Record<string, number> {
-    return Object.fromEntries(this.listeners.get(endpoint)?.inflight ?? []);
+  /** Live request counts per deployment of an endpoint (for `traffic show`). */
+  stats(endpoint: string): Record<string, DeploymentTrafficStats> {
+    const listener = this.listeners.get(endpoint);
+    const out: Record<string, DeploymentTrafficStats> = {};
+    if (!listener) return out;
+    for (const name of new Set([...listener.inflight.keys(), ...listener.served.keys()])) {
+      const served = listener.served.get(name);
+      out[name] = { inflight: listener.inflight.get(name) ?? 0, requests: served?.requests ?? 0, mirrored: served?.mirrored ?? 0 };
+    }
+    return out;
+  }
+
+  private count(listener: Listener, deployment: string, mirrored: boolean): void {
+    let entry = listener.served.get(deployment);
+    if (!entry) {
+      entry = { requests: 0, mirrored: 0 };
+      listener.served.set(deployment, entry);
+    }
+    if (mirrored) entry.mirrored += 1;
+    else entry.requests += 1;
   }
 
   private resetPickers(listener: Listener): void {
@@ -127,6 +153,7 @@ export class Router {
     const finish = (status: number, body: string | Buffer, headers: Record<string, string | string[]> = {}): void => {
       res.writeHead(status, { 'x-request-id': requestId, ...headers });
       res.end(body);
+      if (deployment !== null) this.count(listener, deployment, false);
       this.options.record?.({
         time: new Date().toISOString(),
         endpoint: route.name,
@@ -238,6 +265,7 @@ export class Router {
     const target = listener.mirror!.deployment;
     const replica = pickReplica(this.options.replicas(listener.route.name, target));
     const started = performance.now();
+    this.count(listener, target, true);
     const record = (status: number): void =>
       this.options.record?.({
         time: new Date().toISOString(),

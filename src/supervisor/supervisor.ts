@@ -68,6 +68,19 @@ export class Supervisor {
     return this.groups.get(key(endpoint, deployment))?.replicas ?? [];
   }
 
+  /** Every replica's readiness and restart count, for metrics. */
+  health(): { endpoint: string; deployment: string; replica: string; ready: boolean; restarts: number }[] {
+    return [...this.groups.values()].flatMap((group) =>
+      group.replicas.map((slot) => ({
+        endpoint: group.endpoint,
+        deployment: group.deployment,
+        replica: String(slot.index),
+        ready: slot.ready,
+        restarts: slot.restarts,
+      })),
+    );
+  }
+
   logFile(endpoint: string, deployment: string, replica = 0): string {
     return join(deploymentLogDir(this.options.paths, endpoint, deployment), `replica-${replica}.log`);
   }

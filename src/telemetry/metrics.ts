@@ -1,0 +1,104 @@
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RouteRecord } from '../router/router.js';
+
+export interface ReplicaHealth {
+  endpoint: string;
+  deployment: string;
+  replica: string;
+  ready: boolean;
+  restarts: number;
+}
+
+/**
+ * The daemon's Prometheus metrics (prom-client): requests by endpoint, deployment and status,
+ * latency histograms, mirror counts and replica health, served on 127.0.0.1.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'endpoint' | 'deployment' | 'status'>;
+  private readonly mirrored: Counter<'endpoint' | 'deployment' | 'status'>;
+  private readonly latency: Histogram<'endpoint' | 'deployment' | 'mirrored'>;
+  private server?: Server;
+  private url?: string;
+
+  constructor(health: () => ReplicaHealth[]) {
+    this.requests = new Counter({
+      name: 'oep_requests_total',
+      help: 'Scoring requests answered by the router, by endpoint, deployment and status (mirrored copies excluded).',
+      labelNames: ['endpoint', 'deployment', 'status'],
+      registers: [this.registry],
+    });
+    this.mirrored = new Counter({
+      name: 'oep_mirrored_requests_total',
+      help: 'Mirrored copies sent, by endpoint, mirror deployment and the status the mirror answered (responses are discarded).',
+      labelNames: ['endpoint', 'deployment', 'status'],
+      registers: [this.registry],
+    });
+    this.latency = new Histogram({
+      name: 'oep_request_duration_seconds',
+      help: 'Time from request received to response sent by the router.',
+      labelNames: ['endpoint', 'deployment', 'mirrored'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180],
+      registers: [this.registry],
+    });
+    const ready = new Gauge({
+      name: 'oep_replica_ready',
+      help: '1 when the replica is in rotation (passes its readiness probe), else 0.',
+      labelNames: ['endpoint', 'deployment', 'replica'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const replica of health()) this.set({ endpoint: replica.endpoint, deployment: replica.deployment, replica: replica.replica }, replica.ready ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'oep_replica_restarts',
+      help: 'How many times the supervisor restarted the replica since the daemon started.',
+      labelNames: ['endpoint', 'deployment', 'replica'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const replica of health()) this.set({ endpoint: replica.endpoint, deployment: replica.deployment, replica: replica.replica }, replica.restarts);
+      },
+    });
+    void ready;
+  }
+
+  record(entry: RouteRecord): void {
+    const deployment = entry.deployment ?? '';
+    const labels = { endpoint: entry.endpoint, deployment, status: String(entry.status) };
+    if (entry.mirrored) this.mirrored.inc(labels);
+    else this.requests.inc(labels);
+    this.latency.observe({ endpoint: entry.endpoint, deployment, mirrored: String(entry.mirrored) }, entry.latency_ms / 1000);
+  }
+
+  /** Serves /metrics on 127.0.0.1 (port 0: any free port). */
+  async listen(port = 0): Promise<string> {
+    this.server = createServer((req, res) => {
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
+      this.registry
+        .metrics()
+        .then((text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text))
+        .catch((error: Error) => res.writeHead(500).end(error.message));
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, '127.0.0.1', () => resolve());
+    });
+    const address = this.server.address();
+    this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}/metrics`;
+    return this.url;
+  }
+
+  get metricsUrl(): string | undefined {
+    return this.url;
+  }
+
+  close(): void {
+    this.server?.close();
+  }
+}
