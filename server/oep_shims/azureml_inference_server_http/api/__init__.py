@@ -1,0 +1,1 @@
+__oep_shim__ = True

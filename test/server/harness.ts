@@ -1,0 +1,285 @@
+/**
+ * Starts server/oep_server.py on a free 127.0.0.1 port for one test, talks HTTP to it, and makes
+ * sure it is gone afterwards (call stopAllServers() in afterEach).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const SERVER_SCRIPT = join(REPO_ROOT, 'server', 'oep_server.py');
+export const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'server');
+export const PYTHON = process.env.OEP_TEST_PYTHON ?? 'python3';
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+export const EXEC_MS = /^\d+\.\d{3}$/;
+export const SERVER_VERSION = 'oep-server/0.1.0';
+const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
+const READY_TIMEOUT_MS = 15_000;
+const POLL_MS = 50;
+
+/** Environment variables of the scoring contract that must not leak in from the shell running the tests. */
+const CONTRACT_ENV = [
+  'AZUREML_ENTRY_SCRIPT',
+  'AML_APP_ROOT',
+  'AZUREML_MODEL_DIR',
+  'WORKER_COUNT',
+  'SCORING_TIMEOUT_MS',
+  'OEP_SERVER_PORT',
+  'OEP_USE_AZMLINFSRV',
+  'SERVICE_NAME',
+  'SERVICE_VERSION',
+  'SERVICE_PATH_PREFIX',
+];
+
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((done, fail) => {
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => done());
+  });
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((done) => probe.close(() => done()));
+  return port;
+}
+
+export interface ServerOptions {
+  /** Folder under test/fixtures/server: becomes AML_APP_ROOT, with score.py as the entry script. */
+  fixture: string;
+  env?: Record<string, string>;
+}
+
+export interface HttpResult {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  rawHeaders: string[];
+  body: Buffer;
+  text: string;
+  json(): unknown;
+}
+
+export interface RequestOptions {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string | string[]>;
+  body?: string | Buffer;
+  /** Defaults to the server's keep-alive agent. */
+  agent?: http.Agent | false;
+  timeoutMs?: number;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const live = new Set<ScoringServer>();
+
+function environmentFor(fixture: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of CONTRACT_ENV) delete env[name];
+  return {
+    ...env,
+    PYTHONDONTWRITEBYTECODE: '1',
+    AML_APP_ROOT: join(FIXTURES, fixture),
+    AZUREML_ENTRY_SCRIPT: 'score.py',
+    ...extra,
+  };
+}
+
+export class ScoringServer {
+  readonly agent = new http.Agent({ keepAlive: true });
+  private out = '';
+  private err = '';
+  readonly exited: Promise<ExitInfo>;
+
+  private constructor(
+    readonly port: number,
+    readonly child: ChildProcess,
+  ) {
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.out += chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.err += chunk));
+    this.exited = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })));
+  }
+
+  /** Spawns the server and waits until GET / answers 200. */
+  static async start(options: ServerOptions): Promise<ScoringServer> {
+    const port = await freePort();
+    const child = spawn(PYTHON, [SERVER_SCRIPT, '--host', '127.0.0.1', '--port', String(port)], {
+      cwd: REPO_ROOT,
+      env: environmentFor(options.fixture, options.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const server = new ScoringServer(port, child);
+    live.add(server);
+    await server.waitReady();
+    return server;
+  }
+
+  get stdout(): string {
+    return this.out;
+  }
+
+  get stderr(): string {
+    return this.err;
+  }
+
+  private async waitReady(): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let exit: ExitInfo | undefined;
+    void this.exited.then((info) => (exit = info));
+    while (Date.now() < deadline) {
+      if (exit) {
+        throw new Error(`oep_server.py exited (code ${exit.code}, signal ${exit.signal}) before it was ready:\n${this.err}`);
+      }
+      try {
+        const res = await this.request({ path: '/', agent: false, timeoutMs: 1000 });
+        if (res.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((done) => setTimeout(done, POLL_MS));
+    }
+    throw new Error(`oep_server.py was not ready within ${READY_TIMEOUT_MS} ms:\n${this.err}`);
+  }
+
+  request(options: RequestOptions = {}): Promise<HttpResult> {
+    return httpRequest(this.port, { agent: this.agent, ...options });
+  }
+
+  /** Waits until stdout contains `text` (output arrives asynchronously). */
+  async waitForStdout(text: string | RegExp, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const found = () => (typeof text === 'string' ? this.out.includes(text) : text.test(this.out));
+    while (!found()) {
+      if (Date.now() > deadline) assert.fail(`stdout never contained ${String(text)}:\n${this.out}`);
+      await new Promise((done) => setTimeout(done, 20));
+    }
+  }
+
+  async waitForStderr(text: string | RegExp, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const found = () => (typeof text === 'string' ? this.err.includes(text) : text.test(this.err));
+    while (!found()) {
+      if (Date.now() > deadline) assert.fail(`stderr never contained ${String(text)}:\n${this.err}`);
+      await new Promise((done) => setTimeout(done, 20));
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after 5 s. */
+  async stop(): Promise<ExitInfo> {
+    live.delete(this);
+    this.agent.destroy();
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+      const info = await this.exited;
+      clearTimeout(timer);
+      return info;
+    }
+    return this.exited;
+  }
+}
+
+export async function stopAllServers(): Promise<void> {
+  await Promise.all([...live].map((server) => server.stop()));
+}
+
+process.on('exit', () => {
+  for (const server of live) server.child.kill('SIGKILL');
+});
+
+/** Runs the server expecting it to exit by itself (e.g. init() failing); returns its exit and output. */
+export async function runUntilExit(
+  options: ServerOptions,
+  timeoutMs = 15_000,
+): Promise<ExitInfo & { stdout: string; stderr: string }> {
+  const port = await freePort();
+  const child = spawn(PYTHON, [SERVER_SCRIPT, '--host', '127.0.0.1', '--port', String(port)], {
+    cwd: REPO_ROOT,
+    env: environmentFor(options.fixture, options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const info = await new Promise<ExitInfo>((done) => child.once('close', (code, signal) => done({ code, signal })));
+  clearTimeout(timer);
+  return { ...info, stdout, stderr };
+}
+
+export function httpRequest(port: number, options: RequestOptions = {}): Promise<HttpResult> {
+  const body = options.body === undefined ? undefined : Buffer.from(options.body);
+  const headers: Record<string, string | string[]> = { ...(options.headers ?? {}) };
+  if (body && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-length' || name.toLowerCase() === 'transfer-encoding')) {
+    headers['Content-Length'] = String(body.length);
+  }
+  return new Promise((done, fail) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: options.method ?? 'GET',
+        path: options.path ?? '/',
+        headers,
+        agent: options.agent ?? false,
+        timeout: options.timeoutMs ?? 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const data = Buffer.concat(chunks);
+          done({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            rawHeaders: res.rawHeaders,
+            body: data,
+            text: data.toString('utf8'),
+            json: () => JSON.parse(data.toString('utf8')),
+          });
+        });
+        res.on('error', fail);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`request timed out after ${options.timeoutMs ?? 10_000} ms`)));
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+/**
+ * Asserts the exact set of response headers. `date` must be a valid HTTP date and is not listed;
+ * values are exact strings or patterns.
+ */
+export function assertHeaders(res: HttpResult, expected: Record<string, string | RegExp>): void {
+  const actual: Record<string, unknown> = { ...res.headers };
+  assert.match(String(actual.date), HTTP_DATE, 'date header');
+  delete actual.date;
+  const wanted = Object.fromEntries(Object.entries(expected).map(([name, value]) => [name.toLowerCase(), value]));
+  assert.deepEqual(Object.keys(actual).sort(), Object.keys(wanted).sort(), 'header names');
+  for (const [name, value] of Object.entries(wanted)) {
+    if (value instanceof RegExp) assert.match(String(actual[name]), value, `header ${name}`);
+    else assert.equal(actual[name], value, `header ${name}`);
+  }
+}
+
+/** Values of a header in the order received, repeats kept apart. */
+export function headerValues(res: HttpResult, name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < res.rawHeaders.length; i += 2) {
+    if (res.rawHeaders[i].toLowerCase() === name.toLowerCase()) values.push(res.rawHeaders[i + 1]);
+  }
+  return values;
+}
+
+/** Headers every response that went through the scoring routes carries, with a generated request id. */
+export function generatedIds(): Record<string, string | RegExp> {
+  return { 'x-ms-server-version': SERVER_VERSION, 'x-request-id': UUID, 'x-ms-request-id': UUID };
+}

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { assertHeaders, EXEC_MS, generatedIds, headerValues, ScoringServer, stopAllServers } from './harness.js';
+
+describe('oep-server @rawhttp run(request)', () => {
+  let server: ScoringServer;
+  before(async () => {
+    server = await ScoringServer.start({ fixture: 'rawhttp' });
+  });
+  after(stopAllServers);
+
+  it('answers an AMLResponse with its status, body and headers; commas make repeated headers', async () => {
+    const res = await server.request({ path: '/score?action=teapot' });
+    assert.equal(res.status, 418);
+    assert.equal(res.text, 'short and stout');
+    assert.deepEqual(headerValues(res, 'X-Custom'), ['a', 'b', 'c']);
+    assertHeaders(res, {
+      'content-type': 'text/plain',
+      'content-length': '15',
+      'x-custom': 'a, b, c',
+      'x-single': 'one',
+      'x-ms-run-function-failed': 'False',
+      'x-ms-run-fn-exec-ms': EXEC_MS,
+      ...generatedIds(),
+    });
+  });
+
+  it('adds x-ms-run-function-failed: True to a returned status >= 500', async () => {
+    const res = await server.request({ path: '/score?action=fail' });
+    assert.equal(res.status, 503);
+    assert.equal(res.text, '{"error": "backend down"}');
+    assert.deepEqual(headerValues(res, 'x-ms-run-function-failed'), ['True']);
+    assertHeaders(res, {
+      'content-type': 'application/json',
+      'content-length': '25',
+      'x-ms-run-function-failed': 'True',
+      'x-ms-run-fn-exec-ms': EXEC_MS,
+      ...generatedIds(),
+    });
+  });
+
+  it('answers AMLResponse(None) as {} and a plain dict as JSON', async () => {
+    const none = await server.request({ path: '/score?action=none' });
+    assert.equal(none.status, 202);
+    assert.equal(none.text, '{}');
+    assertHeaders(none, {
+      'content-type': 'application/json',
+      'content-length': '2',
+      'x-ms-run-function-failed': 'False',
+      'x-ms-run-fn-exec-ms': EXEC_MS,
+      ...generatedIds(),
+    });
+    const dict = await server.request({ method: 'POST', path: '/score?action=dict', body: 'x' });
+    assert.equal(dict.status, 200);
+    assert.equal(dict.text, '{"plain": "dict", "method": "POST"}');
+    assert.equal(dict.headers['content-type'], 'application/json');
+  });
+
+  it('passes bytes bodies through unchanged', async () => {
+    const res = await server.request({ path: '/score?action=binary' });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, Buffer.concat([Buffer.from([0, 1, 0xff]), Buffer.from('binary')]));
+    assert.equal(res.headers['content-type'], 'application/octet-stream');
+  });
+
+  it('gives run() the method, path, query args, headers, body and JSON of the request', async () => {
+    const res = await server.request({
+      method: 'POST',
+      path: '/score?a=1&a=2&b=x%20y',
+      body: '{"k": [1, 2]}',
+      headers: { 'Content-Type': 'application/json', 'x-test': 'yes' },
+      agent: false,
+    });
+    const body = JSON.parse(res.text);
+    assert.equal(res.status, 200);
+    assert.deepEqual(body, {
+      method: 'POST',
+      path: '/score',
+      full_path: '/score?a=1&a=2&b=x%20y',
+      url: `http://127.0.0.1:${server.port}/score?a=1&a=2&b=x%20y`,
+      args: { a: ['1', '2'], b: ['x y'] },
+      data: '{"k": [1, 2]}',
+      json: { k: [1, 2] },
+      is_json: true,
+      content_type: 'application/json',
+      x_test: 'yes',
+      header_names: ['Content-Type', 'X-Test', 'Content-Length', 'Host', 'Connection'],
+    });
+  });
+
+  it('routes GET, POST, OPTIONS and HEAD to run()', async () => {
+    for (const method of ['GET', 'POST', 'OPTIONS']) {
+      const res = await server.request({ method, path: '/score?m=1', body: method === 'GET' ? undefined : 'b' });
+      assert.equal(res.status, 200, method);
+      assert.equal(JSON.parse(res.text).method, method);
+      assert.match(String(res.headers['x-ms-run-fn-exec-ms']), EXEC_MS);
+    }
+    const head = await server.request({ method: 'HEAD', path: '/score?m=1' });
+    assert.equal(head.status, 200);
+    assert.equal(head.text, '');
+    const get = await server.request({ method: 'GET', path: '/score?m=1' });
+    assert.equal(head.headers['content-length'], String(Number(get.headers['content-length']) + 1)); // "HEAD" vs "GET"
+    await server.waitForStdout(/ HEAD \/score\?m=1 200 /);
+  });
+
+  it('parses multipart/form-data into request.form and request.files', async () => {
+    const boundary = 'oepBoundary42';
+    const body =
+      `--${boundary}\r\nContent-Disposition: form-data; name="label"\r\n\r\nhello\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="pic.txt"\r\nContent-Type: text/plain\r\n\r\nPIXELS\r\n` +
+      `--${boundary}--\r\n`;
+    const res = await server.request({
+      method: 'POST',
+      path: '/score?action=form',
+      body,
+      headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(JSON.parse(res.text), {
+      form: { label: ['hello'] },
+      files: { image: ['pic.txt', 'text/plain', 'PIXELS'] },
+      data: body,
+    });
+  });
+
+  it('answers 500 when run() raises (get_json() on a non-JSON body)', async () => {
+    const res = await server.request({ method: 'POST', path: '/score?action=raise', body: 'x', headers: { 'Content-Type': 'text/plain' } });
+    assert.equal(res.status, 500);
+    assert.equal(res.text, '{"message": "An unexpected error occurred in scoring script. Check the logs for more info."}');
+    assert.equal(res.headers['x-ms-run-function-failed'], 'True');
+    await server.waitForStderr('UnsupportedMediaType');
+  });
+});
+
+describe('oep-server @rawhttp from azureml.contrib.services', () => {
+  after(stopAllServers);
+
+  it('accepts the older module names', async () => {
+    const server = await ScoringServer.start({ fixture: 'rawhttp_contrib' });
+    const res = await server.request({ method: 'POST', path: '/score', body: 'payload' });
+    assert.equal(res.status, 200);
+    assert.equal(res.text, 'contrib POST payload');
+    assertHeaders(res, {
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': '20',
+      'x-ms-run-function-failed': 'False',
+      'x-ms-run-fn-exec-ms': EXEC_MS,
+      ...generatedIds(),
+    });
+  });
+});
