@@ -49,7 +49,7 @@ export function deploymentView(record: DeploymentRecord, replicas: readonly Live
     ...record.spec,
     provisioning_state: record.provisioning_state,
     runtime: record.runtime,
-    replicas: replicas.map((replica) => ({ id: replica.id, origin: replica.origin, ready: replica.ready, inflight: replica.inflight })),
+    replicas: replicas.map((replica) => ({ id: replica.id, origin: replica.origin, pid: replica.pid ?? null, ready: replica.ready, inflight: replica.inflight })),
   };
   if (record.failure) view.failure = record.failure;
   return view;

@@ -211,18 +211,38 @@ export class Router {
     }
 
     listener.inflight.set(deployment, current + 1);
-    replica.inflight += 1;
     const upstreamHeaders = forwardHeaders(req.headers);
     upstreamHeaders['x-request-id'] = requestId;
+    const deadline = AbortSignal.timeout(settings.requestTimeoutMs);
+    const send = async (target: LiveReplica) => {
+      target.inflight += 1;
+      try {
+        const upstream = await undiciRequest(target.origin + (path === '/score' ? target.scoringPath : path) + query(req.url), {
+          method: (req.method ?? 'GET') as 'GET',
+          headers: upstreamHeaders,
+          body: body.length > 0 || req.method === 'POST' ? body : undefined,
+          dispatcher: this.agent,
+          signal: deadline,
+        });
+        return { upstream, payload: Buffer.from(await upstream.body.arrayBuffer()) };
+      } finally {
+        target.inflight -= 1;
+      }
+    };
     try {
-      const upstream = await undiciRequest(replica.origin + (path === '/score' ? replica.scoringPath : path) + query(req.url), {
-        method: (req.method ?? 'GET') as 'GET',
-        headers: upstreamHeaders,
-        body: body.length > 0 || req.method === 'POST' ? body : undefined,
-        dispatcher: this.agent,
-        signal: AbortSignal.timeout(settings.requestTimeoutMs),
-      });
-      const payload = Buffer.from(await upstream.body.arrayBuffer());
+      let answer;
+      try {
+        answer = await send(replica);
+      } catch (error) {
+        // The replica died under us (connection refused or dropped): take it out of rotation
+        // until its probe passes again, and give the request once to another ready replica.
+        if (!isConnectionFailure(error)) throw error;
+        replica.ready = false;
+        const other = pickReplica(this.options.replicas(route.name, deployment));
+        if (!other) throw error;
+        answer = await send(other);
+      }
+      const { upstream, payload } = answer;
       const headers = copyResponseHeaders(upstream.headers);
       headers['azureml-model-deployment'] = deployment;
       const clientRequestId = headerValue(req.headers['x-ms-client-request-id']);
@@ -243,7 +263,6 @@ export class Router {
         fail(500, `Internal error: the request could not reach deployment ${deployment}.`, { 'azureml-model-deployment': deployment });
       }
     } finally {
-      replica.inflight -= 1;
       listener.inflight.set(deployment, (listener.inflight.get(deployment) ?? 1) - 1);
     }
   }
@@ -307,6 +326,13 @@ export function pickReplica(replicas: readonly LiveReplica[]): LiveReplica | und
     if (!best || replica.inflight < best.inflight) best = replica;
   }
   return best;
+}
+
+const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+function isConnectionFailure(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  return code !== undefined && CONNECTION_FAILURES.has(code);
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

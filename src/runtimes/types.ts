@@ -21,6 +21,8 @@ export interface ReplicaTarget {
 export interface ReplicaHandle {
   readonly id: string;
   readonly target: ReplicaTarget;
+  /** The OS process id of the server, where the runtime knows it (process runtime). */
+  readonly pid?: number;
   /** Resolves with a description of how the replica ended (exit code, signal). */
   readonly exited: Promise<ReplicaExit>;
   stop(): Promise<void>;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 export interface LiveReplica {
   readonly id: string;
   readonly origin: string;
+  readonly pid?: number;
   readonly scoringPath: string;
   ready: boolean;
   inflight: number;
@@ -162,6 +163,7 @@ export class Supervisor {
     const slot: ReplicaSlot = {
       id: handle.id,
       origin: handle.target.origin,
+      pid: handle.pid,
       scoringPath: handle.target.scoringPath,
       ready: false,
       inflight: 0,
@@ -290,7 +292,7 @@ export class Supervisor {
           return;
         }
         slot.handle = fresh.handle;
-        (slot as { origin: string }).origin = fresh.origin;
+        Object.assign(slot, { origin: fresh.origin, pid: fresh.pid, scoringPath: fresh.scoringPath });
         slot.inflight = 0;
         slot.ready = true;
         this.options.log(`replica ${slot.id} restarted (restart ${slot.restarts})`);

@@ -54,7 +54,8 @@ export class OepSandbox {
 
   async close(): Promise<void> {
     await this.run(['daemon', 'stop']);
-    rmSync(this.home, { recursive: true, force: true });
+    // OEP_TEST_KEEP_HOME=1 keeps the sandbox for a post-mortem.
+    if (process.env.OEP_TEST_KEEP_HOME !== '1') rmSync(this.home, { recursive: true, force: true });
   }
 }
 

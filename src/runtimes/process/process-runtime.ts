@@ -74,6 +74,7 @@ export class ProcessRuntime implements Runtime {
     return {
       id: `${request.endpoint}/${request.deployment}/${request.replica}`,
       target: { origin: `http://127.0.0.1:${port}`, scoringPath: '/score', readinessPath: '/', livenessPath: '/' },
+      pid: child.pid,
       exited,
       stop: async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;

@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { OepSandbox, REPO_ROOT } from './harness.js';
+
+const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'rollout');
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+describe('safe rollout: blue/green behind one URL (process runtime)', () => {
+  const oep = new OepSandbox();
+  let uri = '';
+  let key = '';
+
+  const score = async (body: unknown, headers: Record<string, string> = {}, credential: string | null = key): Promise<Answer> => {
+    const res = await fetch(uri, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(credential ? { authorization: `Bearer ${credential}` } : {}), ...headers },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, headers: res.headers, text: await res.text() };
+  };
+  const servedBy = (answer: Answer): string | null => answer.headers.get('azureml-model-deployment');
+
+  before(async () => {
+    await oep.ok(['endpoint', 'create', '-f', join(FIXTURE, 'endpoint.yml'), '-o', 'none']);
+    await oep.ok(['deployment', 'create', '-f', join(FIXTURE, 'blue.yml'), '--all-traffic', '--runtime', 'process', '-o', 'none']);
+    await oep.ok(['deployment', 'create', '-f', join(FIXTURE, 'green.yml'), '--runtime', 'process', '-o', 'none']);
+    uri = (await oep.ok(['endpoint', 'show', '-n', 'rollout', '--query', 'scoring_uri', '-o', 'tsv'])).trim();
+    key = (await oep.ok(['endpoint', 'get-credentials', '-n', 'rollout', '--query', 'primaryKey', '-o', 'tsv'])).trim();
+  });
+  after(() => oep.close());
+
+  it('lists both deployments in traffic, the new one at 0', async () => {
+    const traffic = JSON.parse(await oep.ok(['endpoint', 'show', '-n', 'rollout', '--query', 'traffic'])) as Record<string, number>;
+    assert.deepEqual(traffic, { blue: 100, green: 0 });
+  });
+
+  it('splits 90/10 exactly: 9 and 1 in every 10 of 100 requests', async () => {
+    await oep.ok(['endpoint', 'update', '-n', 'rollout', '--traffic', 'blue=90 green=10', '-o', 'none']);
+    const served: string[] = [];
+    for (let n = 0; n < 100; n++) {
+      const answer = await score({ n });
+      assert.equal(answer.status, 200);
+      const body = JSON.parse(answer.text) as { deployment: string };
+      assert.equal(body.deployment, servedBy(answer));
+      served.push(body.deployment);
+    }
+    assert.equal(served.filter((name) => name === 'green').length, 10);
+    for (let start = 0; start < 100; start += 10) {
+      assert.equal(served.slice(start, start + 10).filter((name) => name === 'green').length, 1, `window ${start}`);
+    }
+  });
+
+  it('traffic show draws the allocation with the live counts', async () => {
+    const chart = await oep.ok(['traffic', 'show', '-n', 'rollout']);
+    assert.match(chart, /^blue\s+90% #{27}\.{3}\s+-\s+1\/1\s+90\s+0\s+0$/m);
+    assert.match(chart, /^green\s+10% #{3}\.{27}\s+-\s+1\/1\s+10\s+0\s+0$/m);
+  });
+
+  it('pins a request with azureml-model-deployment, even to a 0% deployment; an unknown name is a 404', async () => {
+    await oep.ok(['traffic', 'set', '-n', 'rollout', 'blue=100']);
+    const pinned = await score({}, { 'azureml-model-deployment': 'green' });
+    assert.equal(pinned.status, 200);
+    assert.equal(servedBy(pinned), 'green');
+    const unknown = await score({}, { 'azureml-model-deployment': 'purple' });
+    assert.equal(unknown.status, 404);
+    assert.deepEqual(JSON.parse(unknown.text), { message: 'Deployment "purple" does not exist in endpoint rollout. Deployments: blue, green.' });
+  });
+
+  it('refuses invalid rules with exit 2 and changes nothing', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--traffic', 'blue=90 green=20'], /add up to 110/],
+      [['--traffic', 'blue=90 red=10'], /no deployment "red"/],
+      [['--mirror-traffic', 'green=60'], /between 0 and 50/],
+      [['--traffic', 'blue=90 green=10', '--mirror-traffic', 'green=10'], /live or mirrored traffic, never both/],
+    ];
+    for (const [flags, message] of cases) {
+      const result = await oep.run(['endpoint', 'update', '-n', 'rollout', ...flags]);
+      assert.equal(result.code, 2, flags.join(' '));
+      assert.match(result.stderr, message);
+    }
+    const deleting = await oep.run(['deployment', 'delete', '-n', 'blue', '-e', 'rollout', '--yes']);
+    assert.equal(deleting.code, 2);
+    assert.match(deleting.stderr, /has 100% of the live traffic/);
+    const traffic = JSON.parse(await oep.ok(['endpoint', 'show', '-n', 'rollout', '--query', '[traffic, mirror_traffic]'])) as unknown;
+    assert.deepEqual(traffic, [{ blue: 100, green: 0 }, {}]);
+  });
+
+  it('mirrors the share of unpinned requests; the client never sees the mirror nor waits for it', async () => {
+    await oep.ok(['traffic', 'mirror', '-n', 'rollout', 'green=20']);
+    const started = Date.now();
+    for (let n = 0; n < 50; n++) {
+      // green sleeps 0.1 s on every request (copies queue up there); blue answers at once.
+      const answer = await score({ n, sleep_green: 0.1 });
+      assert.equal(answer.status, 200);
+      assert.equal(servedBy(answer), 'blue');
+      assert.equal((JSON.parse(answer.text) as { deployment: string }).deployment, 'blue');
+    }
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed < 10 * 100, `50 requests took ${elapsed} ms: the client waited for mirrored copies`);
+    // A pinned request is never mirrored.
+    await score({ n: 'pinned' }, { 'azureml-model-deployment': 'blue' });
+    const view = JSON.parse(await oep.ok(['traffic', 'show', '-n', 'rollout', '-o', 'json'])) as { deployments: { name: string; mirrored: number }[] };
+    assert.equal(view.deployments.find((row) => row.name === 'green')!.mirrored, 10);
+    // Mirrored copies are logged when green has answered them, one after the other.
+    const readLog = () => readFileSync(join(oep.home, 'logs', 'rollout', 'access.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const deadline = Date.now() + 5000;
+    while (readLog().filter((line) => line.mirrored === true).length < 10 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const lines = readLog();
+    const mirrored = lines.filter((line) => line.mirrored === true);
+    assert.equal(mirrored.length, 10);
+    assert.ok(mirrored.every((line) => line.deployment === 'green' && line.status === 200));
+    assert.deepEqual(Object.keys(lines[0]!).sort(), ['deployment', 'endpoint', 'latency_ms', 'mirrored', 'request_id', 'status', 'time']);
+    await oep.ok(['traffic', 'mirror', '-n', 'rollout', 'green=0']);
+  });
+
+  it('408 past request_timeout_ms, 424 with the model error headers, fresh x-request-id, client id passed through', async () => {
+    const slow = await score({ sleep: 3 });
+    assert.equal(slow.status, 408);
+    const failed = await score({ fail: true }, { 'x-ms-client-request-id': 'client-42', 'x-request-id': 'mine' });
+    assert.equal(failed.status, 424);
+    assert.equal(failed.headers.get('ms-azureml-model-error-statuscode'), '500');
+    assert.equal(failed.headers.get('ms-azureml-model-error-reason'), 'An unexpected error occurred in scoring script. Check the logs for more info.');
+    assert.equal(failed.headers.get('x-ms-client-request-id'), 'client-42');
+    assert.notEqual(failed.headers.get('x-request-id'), 'mine');
+    assert.match(failed.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+  });
+
+  it('429 beyond 2 x max_concurrent_requests_per_instance x instance_count in flight', async () => {
+    const answers = await Promise.all(Array.from({ length: 4 }, (_, n) => score({ n, sleep: 0.5 }, { 'azureml-model-deployment': 'green' })));
+    assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, 200, 429, 429]);
+  });
+
+  it('401 without a key, with a wrong key, and with a key regenerated away', async () => {
+    assert.equal((await score({}, {}, null)).status, 401);
+    assert.equal((await score({}, {}, 'wrong')).status, 401);
+    const secondary = (await oep.ok(['endpoint', 'get-credentials', '-n', 'rollout', '--query', 'secondaryKey', '-o', 'tsv'])).trim();
+    assert.equal((await score({}, {}, secondary)).status, 200);
+    await oep.ok(['endpoint', 'regenerate-keys', '-n', 'rollout', '--key-type', 'secondary']);
+    assert.equal((await score({}, {}, secondary)).status, 401);
+    assert.equal((await score({}, {}, key)).status, 200);
+  });
+
+  it('keeps serving while a deployment scales to 3 replicas, and loses no request when one is killed', async () => {
+    let stop = false;
+    const results: { status: number; startedAt: number }[] = [];
+    const load = async (): Promise<void> => {
+      const deadline = Date.now() + 30_000;
+      while (!stop && Date.now() < deadline) {
+        const startedAt = Date.now();
+        const answer = await score({ n: results.length, sleep: 0.01 });
+        results.push({ status: answer.status, startedAt });
+      }
+    };
+    const loops = [load(), load()];
+    await oep.ok(['deployment', 'update', '-n', 'blue', '-e', 'rollout', '--set', 'instance_count=3', '-o', 'none']);
+    const shown = JSON.parse(await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'rollout'])) as { replicas: { pid: number; ready: boolean }[] };
+    assert.equal(shown.replicas.length, 3);
+    const scaledAt = results.length;
+    process.kill(shown.replicas[0]!.pid, 'SIGKILL');
+    const killedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    stop = true;
+    await Promise.all(loops);
+    assert.ok(results.length > scaledAt + 20, 'the load kept running after the kill');
+    const failures = results.filter((result) => result.status !== 200);
+    assert.deepEqual(failures, [], 'no request failed during the scale-up or after the kill');
+    assert.ok(results.some((result) => result.startedAt > killedAt));
+    // The killed replica comes back.
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const now = JSON.parse(await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'rollout', '--query', 'replicas'])) as { pid: number; ready: boolean }[];
+      if (now.every((replica) => replica.ready) && now[0]!.pid !== shown.replicas[0]!.pid) break;
+      assert.ok(Date.now() < deadline, 'the killed replica was not restarted');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  });
+
+  it('exposes Prometheus metrics at the URL daemon status shows', async () => {
+    const url = (await oep.ok(['daemon', 'status', '--query', 'metrics_url', '-o', 'tsv'])).trim();
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    const text = await (await fetch(url)).text();
+    assert.match(text, /^oep_requests_total\{endpoint="rollout",deployment="blue",status="200"\} \d+$/m);
+    assert.match(text, /^oep_mirrored_requests_total\{endpoint="rollout",deployment="green",status="200"\} 10$/m);
+    assert.match(text, /^oep_request_duration_seconds_bucket\{le="0\.005",endpoint="rollout",deployment="blue",mirrored="false"\} \d+$/m);
+    assert.match(text, /^oep_replica_ready\{endpoint="rollout",deployment="blue",replica="0"\} 1$/m);
+  });
+});
+
+describe('aml_token endpoints', () => {
+  const oep = new OepSandbox();
+  after(() => oep.close());
+
+  it('issue expiring tokens that regenerate-keys invalidates', async () => {
+    await oep.ok(['endpoint', 'create', '-f', join(FIXTURE, 'endpoint.yml'), '--auth-mode', 'aml_token', '-o', 'none']);
+    await oep.ok(['deployment', 'create', '-f', join(FIXTURE, 'blue.yml'), '--all-traffic', '--runtime', 'process', '-o', 'none']);
+    const credentials = JSON.parse(await oep.ok(['endpoint', 'get-credentials', '-n', 'rollout'])) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(credentials).sort(), ['accessToken', 'expiryTimeUtc', 'refreshAfterTimeUtc', 'tokenType']);
+    assert.equal(credentials.tokenType, 'Bearer');
+    const now = Date.now() / 1000;
+    assert.ok(Math.abs((credentials.expiryTimeUtc as number) - (now + 3600)) < 60);
+    const uri = (await oep.ok(['endpoint', 'show', '-n', 'rollout', '--query', 'scoring_uri', '-o', 'tsv'])).trim();
+    const call = (token: string) =>
+      fetch(uri, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}' }).then((res) => res.status);
+    assert.equal(await call(credentials.accessToken as string), 200);
+    assert.equal(await oep.ok(['endpoint', 'invoke', '-n', 'rollout']), '{"deployment": "blue", "n": null}\n');
+    await oep.ok(['endpoint', 'regenerate-keys', '-n', 'rollout']);
+    assert.equal(await call(credentials.accessToken as string), 401);
+  });
+});
