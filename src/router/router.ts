@@ -16,6 +16,8 @@ export interface EndpointRoute {
   name: string;
   port: number;
   authMode: 'key' | 'aml_token' | 'aad_token';
+  /** Kubernetes endpoints answer 504/502/503 where managed ones answer 408/424/429. */
+  kind?: 'managed' | 'kubernetes';
   keys: { primary: string; secondary: string };
   tokenSecret: string;
   traffic: TrafficMap;
@@ -197,7 +199,7 @@ export class Router {
     const limit = 2 * settings.maxConcurrentPerInstance * settings.instanceCount;
     const current = listener.inflight.get(deployment) ?? 0;
     if (current >= limit) {
-      return fail(429, `Too many requests: deployment ${deployment} already has ${current} requests in flight (limit ${limit} = 2 x max_concurrent_requests_per_instance x instance_count).`, {
+      return fail(statusFor(route, 429), `Too many requests: deployment ${deployment} already has ${current} requests in flight (limit ${limit} = 2 x max_concurrent_requests_per_instance x instance_count).`, {
         'azureml-model-deployment': deployment,
       });
     }
@@ -252,11 +254,11 @@ export class Router {
       } else {
         headers['ms-azureml-model-error-statuscode'] = String(upstream.statusCode);
         headers['ms-azureml-model-error-reason'] = reasonOf(payload, upstream.statusCode);
-        finish(424, payload, headers);
+        finish(statusFor(route, 424), payload, headers);
       }
     } catch (error) {
       if ((error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError') {
-        fail(408, `Request timed out after ${settings.requestTimeoutMs} ms (request_settings.request_timeout_ms of deployment ${deployment}).`, {
+        fail(statusFor(route, 408), `Request timed out after ${settings.requestTimeoutMs} ms (request_settings.request_timeout_ms of deployment ${deployment}).`, {
           'azureml-model-deployment': deployment,
         });
       } else {
@@ -326,6 +328,12 @@ export function pickReplica(replicas: readonly LiveReplica[]): LiveReplica | und
     if (!best || replica.inflight < best.inflight) best = replica;
   }
   return best;
+}
+
+const KUBERNETES_STATUS: Record<number, number> = { 408: 504, 424: 502, 429: 503 };
+
+function statusFor(route: EndpointRoute, managedStatus: number): number {
+  return route.kind === 'kubernetes' ? (KUBERNETES_STATUS[managedStatus] ?? managedStatus) : managedStatus;
 }
 
 const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
