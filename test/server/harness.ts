@@ -48,9 +48,13 @@ export async function freePort(): Promise<number> {
 }
 
 export interface ServerOptions {
-  /** Folder under test/fixtures/server: becomes AML_APP_ROOT, with score.py as the entry script. */
+  /** Folder under test/fixtures/server: becomes AML_APP_ROOT. */
   fixture: string;
+  /** AZUREML_ENTRY_SCRIPT; score.py by default. */
+  entryScript?: string;
   env?: Record<string, string>;
+  /** Pass the port as OEP_SERVER_PORT instead of --port. */
+  portFromEnv?: boolean;
 }
 
 export interface HttpResult {
@@ -79,16 +83,24 @@ export interface ExitInfo {
 
 const live = new Set<ScoringServer>();
 
-function environmentFor(fixture: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+function spawnServer(options: ServerOptions, port: number): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of CONTRACT_ENV) delete env[name];
-  return {
-    ...env,
-    PYTHONDONTWRITEBYTECODE: '1',
-    AML_APP_ROOT: join(FIXTURES, fixture),
-    AZUREML_ENTRY_SCRIPT: 'score.py',
-    ...extra,
-  };
+  delete env.PYTHONUNBUFFERED;
+  const args = [SERVER_SCRIPT, '--host', '127.0.0.1'];
+  if (options.portFromEnv) env.OEP_SERVER_PORT = String(port);
+  else args.push('--port', String(port));
+  return spawn(PYTHON, args, {
+    cwd: REPO_ROOT,
+    env: {
+      ...env,
+      PYTHONDONTWRITEBYTECODE: '1',
+      AML_APP_ROOT: join(FIXTURES, options.fixture),
+      AZUREML_ENTRY_SCRIPT: options.entryScript ?? 'score.py',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export class ScoringServer {
@@ -109,12 +121,7 @@ export class ScoringServer {
   /** Spawns the server and waits until GET / answers 200. */
   static async start(options: ServerOptions): Promise<ScoringServer> {
     const port = await freePort();
-    const child = spawn(PYTHON, [SERVER_SCRIPT, '--host', '127.0.0.1', '--port', String(port)], {
-      cwd: REPO_ROOT,
-      env: environmentFor(options.fixture, options.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const server = new ScoringServer(port, child);
+    const server = new ScoringServer(port, spawnServer(options, port));
     live.add(server);
     await server.waitReady();
     return server;
@@ -198,16 +205,11 @@ export async function runUntilExit(
   options: ServerOptions,
   timeoutMs = 15_000,
 ): Promise<ExitInfo & { stdout: string; stderr: string }> {
-  const port = await freePort();
-  const child = spawn(PYTHON, [SERVER_SCRIPT, '--host', '127.0.0.1', '--port', String(port)], {
-    cwd: REPO_ROOT,
-    env: environmentFor(options.fixture, options.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnServer(options, await freePort());
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const info = await new Promise<ExitInfo>((done) => child.once('close', (code, signal) => done({ code, signal })));
   clearTimeout(timer);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { assertHeaders, EXEC_MS, generatedIds, headerValues, ScoringServer, stopAllServers } from './harness.js';
+import { assertHeaders, EXEC_MS, generatedIds, headerValues, PYTHON, ScoringServer, stopAllServers } from './harness.js';
 
 describe('oep-server @rawhttp run(request)', () => {
   let server: ScoringServer;
@@ -147,5 +148,36 @@ describe('oep-server @rawhttp from azureml.contrib.services', () => {
       'x-ms-run-fn-exec-ms': EXEC_MS,
       ...generatedIds(),
     });
+  });
+});
+
+const hasFlask = spawnSync(PYTHON, ['-c', 'import flask'], { stdio: 'ignore' }).status === 0;
+
+describe('oep-server @rawhttp with the real (Flask-based) API package installed', { skip: !hasFlask && 'Flask is not importable' }, () => {
+  after(stopAllServers);
+
+  it('hands run() a werkzeug Request and answers the Flask response it returns', async () => {
+    const server = await ScoringServer.start({ fixture: 'real_api' });
+    const res = await server.request({
+      method: 'POST',
+      path: '/score?a=1&a=2',
+      body: '{"k": 1}',
+      headers: { 'Content-Type': 'application/json', 'X-Test': 'yes' },
+    });
+    const body = '{"type": "werkzeug", "method": "POST", "args": {"a": ["1", "2"]}, "json": {"k": 1}, "x_test": "yes"}';
+    assert.equal(res.status, 200);
+    assert.equal(res.text, body);
+    assert.deepEqual(headerValues(res, 'X-Multi'), ['a', 'b']);
+    assertHeaders(res, {
+      'content-type': 'application/json',
+      'content-length': String(body.length),
+      'x-multi': 'a, b',
+      'x-ms-run-function-failed': 'False',
+      'x-ms-run-fn-exec-ms': EXEC_MS,
+      ...generatedIds(),
+    });
+    const failed = await server.request({ path: '/score?status=502' });
+    assert.equal(failed.status, 502);
+    assert.deepEqual(headerValues(failed, 'x-ms-run-function-failed'), ['True']);
   });
 });

@@ -23,8 +23,8 @@ describe('oep-server WORKER_COUNT', () => {
     assert.equal(b.status, 200);
     assert.ok(elapsed < 1800, `both answered after ${elapsed} ms`);
     assert.notEqual(pidOf(a), pidOf(b));
-    const inits = server.stdout.match(/slow: init pid=\d+\n/g) ?? [];
-    assert.equal(inits.length, 2);
+    await server.waitForStdout(/slow: init pid=\d+\n[\s\S]*slow: init pid=\d+\n/);
+    assert.equal((server.stdout.match(/slow: init pid=\d+\n/g) ?? []).length, 2);
     assert.match(server.stdout, /Worker Count: 2\n/);
   });
 
@@ -80,6 +80,7 @@ describe('oep-server WORKER_COUNT', () => {
     const after = await server.request({ method: 'POST', path: '/score', body: 'hi', agent: false, timeoutMs: 10_000 });
     assert.equal(after.status, 200);
     assert.notEqual(pidOf(after), firstPid);
+    await server.waitForStdout(/crash: init pid=\d+\n[\s\S]*crash: init pid=\d+\n/);
     assert.equal((server.stdout.match(/crash: init pid=\d+\n/g) ?? []).length, 2);
   });
 
