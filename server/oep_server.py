@@ -52,6 +52,7 @@ SHIMS_DIR = os.path.join(HERE, "oep_shims")
 
 EXIT_BIND_FAILED = 1
 EXIT_INIT_FAILED = 3
+EXIT_STUCK_WORKER = 70  # a worker ends itself when run() is stuck; the parent starts a new one
 
 HEADER_LIMIT = 100  # x-request-id & co., as in azmlinfsrv
 MAX_HEAD_BYTES = 64 * 1024
@@ -313,6 +314,7 @@ class Config(object):
         self.model_dir = env.get("AZUREML_MODEL_DIR") or None
         self.worker_count = self._int(env, "WORKER_COUNT", 1, minimum=1)
         self.timeout_ms = self._int(env, "SCORING_TIMEOUT_MS", 3600 * 1000, minimum=1)
+        self.stuck_restart_s = float(self._int(env, "OEP_STUCK_RUN_RESTART_S", 30, minimum=1))
         self.service_name = env.get("SERVICE_NAME", "ML service")
         self.service_version = env.get("SERVICE_VERSION", "1.0")
         self.path_prefix = env.get("SERVICE_PATH_PREFIX", "")
@@ -855,8 +857,10 @@ class Job(object):
 class Executor(object):
     """Runs run() calls one at a time on the main thread (azmlinfsrv runs one request per worker)."""
 
-    def __init__(self, timeout_ms):
+    def __init__(self, timeout_ms, stuck_restart_s=30.0, on_stuck=lambda stuck: None):
         self.timeout_ms = timeout_ms
+        self.stuck_restart_s = stuck_restart_s
+        self.on_stuck = on_stuck
         self.timeout_s = timeout_ms / 1000.0
         self.jobs = queue.SimpleQueue()
         self.can_alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
@@ -876,15 +880,32 @@ class Executor(object):
             if remaining <= 0:
                 # SIGALRM could not interrupt run() (e.g. blocked in C code): answer without it.
                 job.abandoned = True
-                job.outcome = OUTCOME_TIMEOUT
-                job.elapsed_ms = (time.perf_counter() - started) * 1000.0
+                answer = Job(None, None)
+                answer.outcome = OUTCOME_TIMEOUT
+                answer.elapsed_ms = (time.perf_counter() - started) * 1000.0
                 _err(
                     "oep-server: run() still busy %.0f ms after SCORING_TIMEOUT_MS=%d; answering 500 without waiting"
-                    % (job.elapsed_ms, self.timeout_ms)
+                    % (answer.elapsed_ms, self.timeout_ms)
                 )
-                return job
+                threading.Thread(target=self._restart_if_stuck, args=(job,), daemon=True).start()
+                return answer
             wait = remaining
         return job
+
+    def _restart_if_stuck(self, job):
+        """A run() that neither returns nor lets SIGALRM in blocks this worker for good: after
+        stuck_restart_s, end the worker so the parent starts a fresh one (gunicorn kills such workers too)."""
+        # Count the stuck call as in flight, so other workers stop handing connections to this one.
+        self.on_stuck(True)
+        if job.done.acquire(timeout=self.stuck_restart_s):
+            self.on_stuck(False)
+            return
+        _err(
+            "oep-server: run() has been stuck for %.0f s past SCORING_TIMEOUT_MS; restarting the worker"
+            % self.stuck_restart_s
+        )
+        _flush_all()
+        os._exit(EXIT_STUCK_WORKER)
 
     def loop(self):
         global _alarm_armed
@@ -1080,10 +1101,8 @@ def read_chunked(sock, buf):
                 line, buf = buf.split(b"\r\n", 1)
                 if not line:
                     return b"".join(out), buf
-        while len(buf) < size + 2:
-            buf = _recv_more(sock, buf)
-        out.append(buf[:size])
-        buf = buf[size + 2:]
+        chunk, buf = read_exact(sock, buf, size + 2)
+        out.append(chunk[:size])
 
 
 _HOP_BY_HOP = frozenset(("content-length", "transfer-encoding", "connection", "keep-alive", "date"))
@@ -1157,7 +1176,7 @@ class Worker(object):
         self.server_addr = (cfg.host, port)
         self.slot = slot
         self.cluster = cluster
-        self.executor = Executor(cfg.timeout_ms)
+        self.executor = Executor(cfg.timeout_ms, cfg.stuck_restart_s, self._on_stuck)
         self.in_flight = 0
         self.in_flight_lock = threading.Lock()
         self.idle = threading.Condition(self.in_flight_lock)
@@ -1228,6 +1247,12 @@ class Worker(object):
                 pass
             return
         threading.Thread(target=self._serve_connection, args=(sock, addr, True), daemon=True).start()
+
+    def _on_stuck(self, stuck):
+        if stuck:
+            self._reserve()
+        else:
+            self._release()
 
     def _reserve(self):
         with self.in_flight_lock:

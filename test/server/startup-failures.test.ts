@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FIXTURES, runUntilExit } from './harness.js';
@@ -17,6 +19,29 @@ describe('oep-server start-up failures', () => {
       ),
       result.stderr,
     );
+  });
+
+  it('lists at most 200 lines of the model directory', async () => {
+    const modelDir = await mkdtemp(join(tmpdir(), 'oep-model-'));
+    try {
+      await mkdir(join(modelDir, 'sklearn', 'v1'), { recursive: true });
+      await Promise.all(
+        Array.from({ length: 250 }, (_, i) => writeFile(join(modelDir, 'sklearn', 'v1', `part-${String(i).padStart(3, '0')}.bin`), '')),
+      );
+      const result = await runUntilExit({ fixture: 'init_raises', env: { AZUREML_MODEL_DIR: modelDir } });
+      assert.equal(result.code, 3);
+      const tree = result.stderr.slice(result.stderr.indexOf('Model Directory Contents:\n'));
+      const lines = tree.split('\n');
+      assert.equal(lines[1], `${modelDir.split('/').pop()}/`);
+      assert.equal(lines[2], '    sklearn/');
+      assert.equal(lines[3], '        v1/');
+      assert.equal(lines[4], '            part-000.bin');
+      assert.equal(lines[200], '            part-196.bin');
+      assert.equal(lines[201], 'Output Truncated. First 200 lines shown.');
+      assert.equal(lines.length, 203); // the last line ends with a newline
+    } finally {
+      await rm(modelDir, { recursive: true, force: true });
+    }
   });
 
   it('says so when the model directory does not exist', async () => {

@@ -39,4 +39,26 @@ describe('oep-server SCORING_TIMEOUT_MS', () => {
     assert.equal(res.status, 200);
     assert.ok(Number(res.headers['x-ms-run-fn-exec-ms']) >= 195);
   });
+
+  it('answers in time when run() is stuck in C code, then replaces the stuck worker', async () => {
+    const server = await ScoringServer.start({
+      fixture: 'stuck',
+      env: { SCORING_TIMEOUT_MS: '300', OEP_STUCK_RUN_RESTART_S: '1' },
+    });
+    const first = await server.request({ method: 'POST', path: '/score', body: 'ok', agent: false });
+    const firstPid = (JSON.parse(first.text) as { pid: number }).pid;
+    const started = Date.now();
+    const res = await server.request({ method: 'POST', path: '/score', body: 'stuck', agent: false });
+    const elapsed = Date.now() - started;
+    assert.equal(res.status, 500);
+    assert.equal(res.text, '{"message": "Scoring timeout after 300 ms"}');
+    assert.equal(res.headers['x-ms-run-function-failed'], 'True');
+    assert.ok(elapsed >= 750 && elapsed < 2000, `answered after ${elapsed} ms`);
+    await server.waitForStderr('oep-server: run() still busy ');
+    await server.waitForStderr('oep-server: run() has been stuck for 1 s past SCORING_TIMEOUT_MS; restarting the worker\n');
+    await server.waitForStderr(`oep-server: worker 0 (pid ${firstPid}) exited with code 70; starting a new one\n`);
+    const next = await server.request({ method: 'POST', path: '/score', body: 'ok', agent: false });
+    assert.equal(next.status, 200);
+    assert.notEqual((JSON.parse(next.text) as { pid: number }).pid, firstPid);
+  });
 });
