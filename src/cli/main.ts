@@ -1,6 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { isOepError, type ExitCode } from '../errors.js';
 import { OEP_VERSION } from '../version.js';
+import { configGetCommand } from './commands/config/get.js';
+import { configListCommand } from './commands/config/list.js';
+import { configSetCommand } from './commands/config/set.js';
+import { configUnsetCommand } from './commands/config/unset.js';
 import { daemonStartCommand } from './commands/daemon/start.js';
 import { daemonStatusCommand } from './commands/daemon/status.js';
 import { daemonStopCommand } from './commands/daemon/stop.js';
@@ -62,10 +66,13 @@ export function buildProgram(ctx: CliContext): Command {
   const daemon = new Command('daemon').description('Control the background daemon that runs endpoints.');
   for (const make of [daemonStartCommand, daemonStopCommand, daemonStatusCommand]) daemon.addCommand(make(ctx));
 
+  const config = new Command('config').description('Read and change user settings (kept in $OEP_HOME/settings.json), e.g. the default runtime.');
+  for (const make of [configGetCommand, configSetCommand, configUnsetCommand, configListCommand]) config.addCommand(make(ctx));
+
   const traffic = new Command('traffic').description("Show and set an endpoint's live and mirrored traffic (short forms of endpoint update).");
   for (const make of [trafficShowCommand, trafficSetCommand, trafficMirrorCommand]) traffic.addCommand(make(ctx));
 
-  program.addCommand(endpoint).addCommand(deployment).addCommand(traffic).addCommand(daemon).addCommand(validateCommand(ctx));
+  program.addCommand(endpoint).addCommand(deployment).addCommand(traffic).addCommand(daemon).addCommand(config).addCommand(validateCommand(ctx));
 
   // Every command reports usage errors the same way: commander throws, main() maps to exit 2.
   const configure = (command: Command): void => {

@@ -8,6 +8,7 @@ import { deploymentLogDir, storageInitializerLog, type OepPaths } from '../state
 import type { StateStore } from '../state/store.js';
 import type { DeploymentRecord, EndpointRecord, OepState, RuntimeKind } from '../state/types.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
+import type { EmitProgress } from '../runtimes/types.js';
 import { findFreePort } from '../runtimes/free-port.js';
 import { followLog } from '../telemetry/log-follow.js';
 import { readLogTail } from '../supervisor/log-tail.js';
@@ -16,13 +17,24 @@ import { deploymentListItem, deploymentView, endpointListItem, endpointView } fr
 
 export const MAX_DEPLOYMENTS_PER_ENDPOINT = 20;
 
+export interface RuntimeChoices {
+  gpu: boolean;
+  pull: boolean;
+}
+
 export interface ControllerDeps {
   paths: OepPaths;
   store: StateStore;
   supervisor: Supervisor;
   router: Router;
-  /** Which runtime `auto` means on this machine. */
-  defaultRuntime: () => Promise<RuntimeKind>;
+  /** Which runtime `auto` (or no --runtime) means on this machine; may emit a notice. */
+  defaultRuntime: (emit: EmitProgress) => Promise<RuntimeKind>;
+  /** Throws when a runtime cannot run anything right now (e.g. no Docker engine answers). */
+  checkRuntime?: (kind: RuntimeKind) => Promise<void>;
+  /** Hands a command's runtime choices (--local-enable-gpu, --pull) to the runtime before a roll-out. */
+  configureRuntime?: (kind: RuntimeKind, endpoint: string, deployment: string, choices: RuntimeChoices, emit: EmitProgress) => Promise<void>;
+  /** Removes what a runtime made for a deleted deployment beyond its replicas (with purge: images). */
+  releaseRuntime?: (kind: RuntimeKind, endpoint: string, deployment: string, options: { purge: boolean }) => Promise<void>;
   now?: () => number;
   version: string;
   metricsUrl?: () => string | undefined;
@@ -169,7 +181,10 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         requireEndpoint(state, name).provisioning_state = 'Deleting';
       });
       await router.remove(name);
-      for (const deployment of Object.keys(record.deployments)) await supervisor.stop(name, deployment);
+      for (const [deployment, owned] of Object.entries(record.deployments)) {
+        await supervisor.stop(name, deployment);
+        await deps.releaseRuntime?.(owned.runtime, name, deployment, { purge: params.purge === true });
+      }
       await store.mutate((state) => void delete state.endpoints[name]);
       await rm(deploymentLogDir(deps.paths, name, ''), { recursive: true, force: true });
       return null;
@@ -218,7 +233,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
 
     async 'deployment.create'(params, context) {
       const spec = params.spec as DeploymentSpec;
-      const runtime = await resolveRuntime(params.runtime, deps);
+      const runtime = await resolveRuntime(params.runtime, deps, context.emit);
       const endpoint = spec.endpoint_name;
       const record = await store.mutate((state) => {
         const owner = requireEndpoint(state, endpoint);
@@ -245,6 +260,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         return fresh;
       });
       await syncRoute(endpoint);
+      await deps.configureRuntime?.(record.runtime, endpoint, spec.name, runtimeChoices(params), context.emit);
       await rollOut(record, context, params.allTraffic === true);
       return deploymentView(requireDeployment(store.snapshot(), endpoint, spec.name), supervisor.replicas(endpoint, spec.name));
     },
@@ -252,7 +268,8 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
     async 'deployment.update'(params, context) {
       const spec = params.spec as DeploymentSpec;
       const endpoint = spec.endpoint_name;
-      const requested = params.runtime === undefined ? undefined : await resolveRuntime(params.runtime, deps);
+      const requested = params.runtime === undefined ? undefined : await resolveRuntime(params.runtime, deps, context.emit);
+      if (requested === undefined) await deps.checkRuntime?.(requireDeployment(store.snapshot(), endpoint, spec.name).runtime);
       const record = await store.mutate((state) => {
         const current = requireDeployment(state, endpoint, spec.name);
         current.spec = spec;
@@ -264,6 +281,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         return current;
       });
       await syncRoute(endpoint);
+      await deps.configureRuntime?.(record.runtime, endpoint, spec.name, runtimeChoices(params), context.emit);
       await rollOut(record, context, params.allTraffic === true);
       return deploymentView(requireDeployment(store.snapshot(), endpoint, spec.name), supervisor.replicas(endpoint, spec.name));
     },
@@ -282,7 +300,9 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         }
         owner.deployments[name]!.provisioning_state = 'Deleting';
       });
+      const runtime = requireDeployment(store.snapshot(), endpoint, name).runtime;
       await supervisor.stop(endpoint, name);
+      await deps.releaseRuntime?.(runtime, endpoint, name, { purge: params.purge === true });
       await store.mutate((state) => {
         const owner = requireEndpoint(state, endpoint);
         delete owner.deployments[name];
@@ -401,8 +421,16 @@ export function requireDeployment(state: OepState, endpoint: string, name: strin
   return record;
 }
 
-async function resolveRuntime(requested: unknown, deps: ControllerDeps): Promise<RuntimeKind> {
-  if (requested === 'process' || requested === 'docker') return requested;
-  if (requested === undefined || requested === null || requested === 'auto') return deps.defaultRuntime();
-  throw new OepError('OEP_ERR_USAGE', `--runtime must be docker, process or auto, not "${String(requested)}".`);
+/** The runtime a create or update asks for, checked before anything is recorded. */
+async function resolveRuntime(requested: unknown, deps: ControllerDeps, emit: EmitProgress): Promise<RuntimeKind> {
+  let kind: RuntimeKind;
+  if (requested === 'process' || requested === 'docker') kind = requested;
+  else if (requested === undefined || requested === null || requested === 'auto') kind = await deps.defaultRuntime(emit);
+  else throw new OepError('OEP_ERR_USAGE', `--runtime must be docker, process or auto, not "${String(requested)}".`);
+  await deps.checkRuntime?.(kind);
+  return kind;
+}
+
+function runtimeChoices(params: Record<string, unknown>): RuntimeChoices {
+  return { gpu: params.gpu === true, pull: params.pull === true };
 }

@@ -1,7 +1,10 @@
 import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { Router } from '../router/router.js';
+import { chooseDefaultRuntime } from '../runtimes/docker/default-runtime.js';
+import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
 import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
+import { openSettings } from '../state/settings.js';
 import { endpointAccessLog, oepPaths, resolveOepHome } from '../state/paths.js';
 import { StateStore } from '../state/store.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -29,9 +32,11 @@ async function runDaemon(): Promise<void> {
 
   const store = new StateStore(paths.stateFile);
   await store.load();
+  // Connects to Docker only when a deployment needs it: a machine without Docker pays nothing.
+  const docker = new DockerRuntime({ paths, version: OEP_VERSION, log });
   const supervisor = new Supervisor({
     paths,
-    runtimes: { process: new ProcessRuntime({ paths, python: process.env.OEP_PYTHON || 'python3' }) },
+    runtimes: { process: new ProcessRuntime({ paths, python: process.env.OEP_PYTHON || 'python3' }), docker },
     log,
   });
   const accessLog = new AccessLog((endpoint) => endpointAccessLog(paths, endpoint));
@@ -54,6 +59,8 @@ async function runDaemon(): Promise<void> {
     metrics.close();
     await router.close();
     await supervisor.stopAll();
+    // Containers started while stopping (e.g. by a restore still under way) go too.
+    await docker.shutdown().catch((error: unknown) => log(`could not remove containers: ${(error as Error).message}`));
     accessLog.close();
     for (const file of [paths.socket, paths.pidFile]) {
       try {
@@ -74,7 +81,20 @@ async function runDaemon(): Promise<void> {
     store,
     supervisor,
     router,
-    defaultRuntime: async () => 'process',
+    defaultRuntime: async (emit) => chooseDefaultRuntime((await openSettings()).get('runtime'), docker.engine, emit),
+    checkRuntime: async (kind) => {
+      if (kind === 'docker') await docker.engine.ensureAvailable();
+    },
+    configureRuntime: async (kind, endpoint, deployment, choices, emit) => {
+      if (kind === 'docker') await docker.configure(endpoint, deployment, choices);
+      else if (choices.gpu) emit({ phase: 'notice', message: '--local-enable-gpu only applies to the docker runtime; a process replica sees the host as it is' });
+    },
+    releaseRuntime: async (kind, endpoint, deployment, { purge }) => {
+      if (kind !== 'docker') return;
+      const report = await docker.release(endpoint, deployment, { purge });
+      const kept = report.imagesKept.length > 0 ? `; kept images in use: ${report.imagesKept.join(', ')}` : '';
+      log(`released ${endpoint}/${deployment}: ${report.containers} container(s), images removed: ${report.imagesRemoved.join(', ') || 'none'}${kept}`);
+    },
     version: OEP_VERSION,
     metricsUrl: () => metrics.metricsUrl,
     shutdown: () => void shutdown(),
@@ -91,6 +111,13 @@ async function runDaemon(): Promise<void> {
   log(`daemon ${OEP_VERSION} listening on ${paths.socket} (pid ${process.pid})`);
 
   await restore(store, supervisor, router, log);
+  // Containers of this home that no restored deployment adopted (deleted or failed meanwhile).
+  try {
+    const removed = await docker.sweep();
+    if (removed.length > 0) log(`removed ${removed.length} container(s) no deployment wants: ${removed.map((id) => id.slice(0, 12)).join(', ')}`);
+  } catch (error) {
+    log(`could not sweep stale containers: ${(error as Error).message}`);
+  }
 }
 
 /** Brings back what the state says should run: endpoint listeners first, then deployments. */

@@ -10,6 +10,11 @@ export interface DeploymentApplyOptions {
   set: string[];
   allTraffic: boolean;
   runtime?: string;
+  /** docker: pull base images even when they exist locally. */
+  pull?: boolean;
+  /** docker: request the GPUs (`--local-enable-gpu`, alias `--gpu`). */
+  localEnableGpu?: boolean;
+  gpu?: boolean;
 }
 
 const RUNTIMES = ['auto', 'docker', 'process'];
@@ -32,7 +37,13 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
   }
   return deps.client.call(
     `deployment.${mode}`,
-    { spec, allTraffic: options.allTraffic, runtime: options.runtime },
+    {
+      spec,
+      allTraffic: options.allTraffic,
+      runtime: options.runtime,
+      pull: options.pull === true,
+      gpu: options.localEnableGpu === true || options.gpu === true,
+    },
     { onEvent: deps.onEvent },
   );
 }

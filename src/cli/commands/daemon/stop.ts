@@ -11,9 +11,10 @@ export function daemonStopCommand(ctx: CliContext): Command {
         ctx.stderr.write('The oep daemon is not running.\n');
         return;
       }
-      // The socket disappears once the daemon has stopped its replicas and exited.
+      // The pid file disappears once the daemon has stopped its replicas (and removed their
+      // containers) and released its lock; the socket goes earlier, when the server closes.
       const deadline = Date.now() + 30_000;
-      while (existsSync(ctx.client.paths.socket) && Date.now() < deadline) {
+      while (existsSync(ctx.client.paths.pidFile) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     });

@@ -9,6 +9,9 @@ export interface ApplyFlags extends OutputFlags {
   set: string[];
   allTraffic: boolean;
   runtime?: string;
+  pull: boolean;
+  localEnableGpu: boolean;
+  gpu: boolean;
 }
 
 /** The flags `deployment create` and `deployment update` share. */
@@ -21,6 +24,9 @@ export function deploymentApplyCommand(name: 'create' | 'update', description: s
       .option('-e, --endpoint-name <name>', 'overrides endpoint_name')
       .option('--set <key=value>', 'overrides a key (repeatable), e.g. instance_count=3', collect, [])
       .option('--all-traffic', 'send 100% of the endpoint traffic here once ready', false)
-      .addOption(new Option('--runtime <runtime>', 'where replicas run').choices(['auto', 'docker', 'process'])),
+      .addOption(new Option('--runtime <runtime>', 'where replicas run').choices(['auto', 'docker', 'process']))
+      .option('--pull', 'docker: pull base images even when they exist locally', false)
+      .option('--local-enable-gpu', 'docker: give the containers the GPUs (needs the NVIDIA container toolkit)', false)
+      .addOption(new Option('--gpu', 'alias of --local-enable-gpu').default(false).hideHelp()),
   );
 }

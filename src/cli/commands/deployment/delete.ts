@@ -9,11 +9,12 @@ export function deploymentDeleteCommand(ctx: CliContext): Command {
     .requiredOption('-n, --name <name>', 'deployment name')
     .requiredOption('-e, --endpoint-name <name>', 'endpoint name')
     .option('-y, --yes', 'do not ask for confirmation', false)
-    .action(async (flags: { name: string; endpointName: string; yes: boolean }) => {
+    .option('--purge', 'docker: also remove the image tags oep built for it (kept by default as a build cache)', false)
+    .action(async (flags: { name: string; endpointName: string; yes: boolean; purge: boolean }) => {
       await ctx.client.call('deployment.show', { endpoint: flags.endpointName, name: flags.name });
       await confirmOrRefuse(ctx, flags.yes, `Delete deployment ${flags.name} of endpoint ${flags.endpointName}?`);
       await withProgress(ctx, `deleting deployment ${flags.name}`, `deleted deployment ${flags.name}`, () =>
-        ctx.client.call('deployment.delete', { endpoint: flags.endpointName, name: flags.name }),
+        ctx.client.call('deployment.delete', { endpoint: flags.endpointName, name: flags.name, purge: flags.purge }),
       );
     });
 }

@@ -8,12 +8,13 @@ export function endpointDeleteCommand(ctx: CliContext): Command {
     .description('Delete an endpoint and all its deployments.')
     .requiredOption('-n, --name <name>', 'endpoint name')
     .option('-y, --yes', 'do not ask for confirmation', false)
-    .action(async (flags: { name: string; yes: boolean }) => {
+    .option('--purge', 'docker: also remove the image tags oep built for its deployments (kept by default as a build cache)', false)
+    .action(async (flags: { name: string; yes: boolean; purge: boolean }) => {
       // Fails with "does not exist" before asking anything.
       await ctx.client.call('endpoint.show', { name: flags.name });
       await confirmOrRefuse(ctx, flags.yes, `Delete endpoint ${flags.name} and all its deployments?`);
       await withProgress(ctx, `deleting endpoint ${flags.name}`, `deleted endpoint ${flags.name}`, () =>
-        ctx.client.call('endpoint.delete', { name: flags.name }),
+        ctx.client.call('endpoint.delete', { name: flags.name, purge: flags.purge }),
       );
     });
 }

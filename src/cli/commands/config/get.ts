@@ -1,0 +1,14 @@
+import { Command } from 'commander';
+import type { CliContext } from '../../context.js';
+
+export function configGetCommand(ctx: CliContext): Command {
+  return new Command('get')
+    .description('Print one setting, e.g. "oep config get runtime".')
+    .argument('<key>', 'setting name (runtime)')
+    .action(async (key: string) => {
+      const { checkSetting, openSettings } = await import('../../../state/settings.js');
+      const name = checkSetting(key);
+      const settings = await openSettings(ctx.env);
+      ctx.stdout.write(`${settings.get(name)}\n`);
+    });
+}

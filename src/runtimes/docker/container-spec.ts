@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { isAbsolute, posix } from 'node:path';
+import type { ContainerCreateOptions } from 'dockerode';
+import { OepError } from '../../errors.js';
+import { computeLayout, scoringEnvironment, SERVER_PORT, APP_ROOT } from '../../model/layout.js';
+import type { DeploymentSpec } from '../../spec/types.js';
+import { homeLabel, LABELS } from './labels.js';
+import { inferenceConfig } from './recipe.js';
+
+/** Where oep's scoring server is mounted in a container (read-only). */
+export const SERVER_MOUNT = '/var/azureml-server';
+
+export interface ContainerInput {
+  home: string;
+  endpoint: string;
+  deployment: string;
+  replica: number;
+  generation: number;
+  spec: DeploymentSpec;
+  /** The image to run: a name for people, its id for the hash. */
+  image: { reference: string; id: string };
+  /** The Python that runs oep's server in this image (e.g. python3, or the conda env's python). */
+  python: string;
+  /** oep's server folder on the host, and a digest of its files. */
+  server: { dir: string; digest: string };
+  version: string;
+  gpu: boolean;
+}
+
+export interface ContainerPlan {
+  name: string;
+  configHash: string;
+  options: ContainerCreateOptions;
+  /** The port inside the container that serves the routes below. */
+  containerPort: number;
+  scoringPath: string;
+  readinessPath: string;
+  livenessPath: string;
+  /** For the storage-initializer log. */
+  command: string;
+  mounts: string[];
+  environment: Record<string, string>;
+}
+
+/**
+ * The container a replica runs in, as plain data: the cloud layout (REFERENCE.md section 4) with
+ * model and code mounted read-only, the server port published on 127.0.0.1 only (a random host
+ * port), labels, and a config hash over everything that shapes the container. The generation is
+ * part of the hash: an update always gets a fresh container (the code is a mount, so a new
+ * score.py needs a new process), while a daemon restart finds the same hash and adopts.
+ */
+export function planContainer(input: ContainerInput): ContainerPlan {
+  const { spec } = input;
+  const layout = computeLayout(spec);
+  const custom = inferenceConfig(spec);
+  const binds: string[] = [];
+  const mounts: string[] = [];
+  const bind = (source: string, target: string, what: string): void => {
+    if (!isAbsolute(source)) {
+      throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `The ${what} of deployment ${spec.name} is not a local path ("${source}"), so it cannot be mounted.`, {
+        hint: `Point ${what} at a local file or folder.`,
+      });
+    }
+    binds.push(`${source}:${target}:ro`);
+    mounts.push(`${target} <- ${source} (read-only)`);
+  };
+
+  let modelDir: string | undefined;
+  if (layout.model) {
+    modelDir = layout.model.modelDir;
+    bind(layout.model.source, posix.join(modelDir, layout.model.entry), 'model.path');
+  }
+  let appRoot: string | undefined;
+  if (layout.code) {
+    bind(layout.code.source, layout.code.codeDir, 'code_configuration.code');
+    appRoot = layout.code.scriptDir ? posix.join(layout.code.codeDir, layout.code.scriptDir) : layout.code.codeDir;
+  }
+
+  let containerPort = SERVER_PORT;
+  let scoringPath = '/score';
+  let readinessPath = '/';
+  let livenessPath = '/';
+  let entrypoint: string[] | undefined;
+  let cmd: string[] | undefined;
+  if (custom) {
+    const ports = new Set([custom.scoring_route.port, custom.readiness_route.port, custom.liveness_route.port]);
+    if (ports.size !== 1) {
+      throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `The routes of deployment ${spec.name} use different ports (${[...ports].join(', ')}); oep serves a custom container's scoring, readiness and liveness routes from one port.`, {
+        hint: 'Serve the three routes of environment.inference_config on the same port.',
+      });
+    }
+    containerPort = custom.scoring_route.port;
+    scoringPath = custom.scoring_route.path;
+    readinessPath = custom.readiness_route.path;
+    livenessPath = custom.liveness_route.path;
+  } else {
+    bind(input.server.dir, SERVER_MOUNT, "oep's scoring server");
+    entrypoint = [input.python, `${SERVER_MOUNT}/oep_server.py`];
+    cmd = ['--host', '0.0.0.0', '--port', String(SERVER_PORT)];
+  }
+
+  const scoring = scoringEnvironment(spec, { modelDir, appRoot, entryScript: layout.code?.scriptFile });
+  // environment_variables are already last in `scoring`; nothing may come after them.
+  const environment: Record<string, string> = custom ? { ...scoring } : { PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', ...scoring };
+  const portKey = `${containerPort}/tcp`;
+  const options: ContainerCreateOptions = {
+    Image: input.image.reference,
+    Env: Object.entries(environment).map(([name, value]) => `${name}=${value}`),
+    ExposedPorts: { [portKey]: {} },
+    ...(entrypoint ? { Entrypoint: entrypoint, Cmd: cmd } : {}),
+    ...(custom ? {} : { WorkingDir: appRoot ?? APP_ROOT }),
+    HostConfig: {
+      Binds: binds,
+      PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
+      // oep's server gets a minimal init so SIGTERM ends it at once; a custom image keeps PID 1.
+      Init: custom ? undefined : true,
+      RestartPolicy: { Name: 'no' },
+      ...(input.gpu ? { DeviceRequests: [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }] } : {}),
+    },
+  };
+  const configHash = createHash('sha256')
+    .update(
+      JSON.stringify({
+        options,
+        imageId: input.image.id,
+        generation: input.generation,
+        server: custom ? null : input.server.digest,
+        version: input.version,
+        home: homeLabel(input.home),
+        endpoint: input.endpoint,
+        deployment: input.deployment,
+        replica: input.replica,
+      }),
+    )
+    .digest('hex')
+    .slice(0, 24);
+  options.Labels = {
+    [LABELS.endpoint]: input.endpoint,
+    [LABELS.deployment]: input.deployment,
+    [LABELS.replica]: String(input.replica),
+    [LABELS.generation]: String(input.generation),
+    [LABELS.configHash]: configHash,
+    [LABELS.version]: input.version,
+    [LABELS.home]: homeLabel(input.home),
+    [LABELS.homePath]: input.home,
+  };
+  return {
+    name: `oep-${input.endpoint}-${input.deployment}-${input.replica}-${configHash.slice(0, 10)}`,
+    configHash,
+    options,
+    containerPort,
+    scoringPath,
+    readinessPath,
+    livenessPath,
+    command: entrypoint ? [...entrypoint, ...(cmd ?? [])].join(' ') : '(the image\'s own entrypoint and command)',
+    mounts,
+    environment,
+  };
+}

@@ -1,0 +1,356 @@
+import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type Dockerode from 'dockerode';
+import { OepError } from '../../errors.js';
+import { deploymentLogDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
+import { writePreparedLog } from '../prepared-log.js';
+import type { ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
+import { digestContext, readContext } from './build-context.js';
+import { followContainerLog } from './container-log.js';
+import { planContainer, type ContainerPlan } from './container-spec.js';
+import { DockerEngine } from './engine.js';
+import { checkGpuRuntime } from './gpu.js';
+import { ImageService, type PreparedImage } from './images.js';
+import { labelFilters } from './labels.js';
+import { deploymentKey, planReplica, planSweep, type ObservedContainer } from './plan.js';
+import { IMAGE_REPOSITORY } from './recipe.js';
+
+export interface DockerRuntimeOptions {
+  paths: OepPaths;
+  version: string;
+  log: (line: string) => void;
+  engine?: DockerEngine;
+  /** oep's scoring server folder, mounted into every container that runs it. */
+  serverDir?: string;
+}
+
+/** Per-deployment choices made on the command line, kept so a daemon restart honours them. */
+export interface DockerDeploymentOptions {
+  gpu: boolean;
+  /** oep-built image tags this deployment has used, for `delete --purge`. */
+  images: string[];
+}
+
+export interface CleanupOptions {
+  /** Also remove the image tags oep built for the deployment. */
+  purge?: boolean;
+}
+
+export interface CleanupReport {
+  containers: number;
+  imagesRemoved: string[];
+  imagesKept: string[];
+}
+
+/** Seconds a container gets to stop after SIGTERM before it is killed. */
+const STOP_TIMEOUT_S = 5;
+
+/**
+ * Runs each replica in a container laid out as in the cloud. "Start a replica" means "make sure
+ * it runs": a running container with the same labels and config hash (left by a daemon that was
+ * killed) is adopted instead of replaced.
+ */
+export class DockerRuntime implements Runtime {
+  readonly kind = 'docker' as const;
+  readonly engine: DockerEngine;
+  readonly images: ImageService;
+  private readonly serverDir: string;
+  /** Containers held by a live replica handle: id -> deployment key. */
+  private readonly live = new Map<string, string>();
+  /** Deployments with a replica being started right now (count per deployment key). */
+  private readonly starting = new Map<string, number>();
+  /** Deployments whose next image preparation pulls base images (`--pull`). */
+  private readonly pullNext = new Set<string>();
+  private closing = false;
+
+  constructor(private readonly options: DockerRuntimeOptions) {
+    this.engine = options.engine ?? new DockerEngine();
+    this.images = new ImageService(this.engine);
+    this.serverDir = options.serverDir ?? join(PACKAGE_ROOT, 'server');
+  }
+
+  /** Records the command-line choices for a deployment's next roll-out. */
+  async configure(endpoint: string, deployment: string, choices: { gpu: boolean; pull: boolean }): Promise<void> {
+    const current = await this.deploymentOptions(endpoint, deployment);
+    await this.saveOptions(endpoint, deployment, { ...current, gpu: choices.gpu });
+    if (choices.pull) this.pullNext.add(deploymentKey(endpoint, deployment));
+    else this.pullNext.delete(deploymentKey(endpoint, deployment));
+  }
+
+  async startReplica(request: ReplicaRequest): Promise<ReplicaHandle> {
+    if (this.closing) throw new OepError('OEP_ERR_DAEMON_UNAVAILABLE', 'The oep daemon is stopping; it starts no more containers.');
+    const key = deploymentKey(request.endpoint, request.deployment);
+    this.starting.set(key, (this.starting.get(key) ?? 0) + 1);
+    try {
+      return await this.start(request);
+    } catch (error) {
+      if (DockerEngine.isConnectionError(error)) throw this.engine.unavailable(error);
+      throw error;
+    } finally {
+      const left = (this.starting.get(key) ?? 1) - 1;
+      if (left > 0) this.starting.set(key, left);
+      else this.starting.delete(key);
+    }
+  }
+
+  private async start(request: ReplicaRequest): Promise<ReplicaHandle> {
+    const { endpoint, deployment, spec } = request;
+    await this.engine.ensureAvailable();
+    const docker = await this.engine.docker();
+    const choices = await this.deploymentOptions(endpoint, deployment);
+    if (choices.gpu) await checkGpuRuntime(docker, this.engine.describe());
+
+    const key = deploymentKey(endpoint, deployment);
+    const pull = this.pullNext.has(key);
+    const image = await this.images.ensure({
+      spec,
+      pull,
+      emit: request.emit,
+      buildLog: join(deploymentLogDir(this.options.paths, endpoint, deployment), 'build.log'),
+    });
+    if (pull) this.pullNext.delete(key);
+    if (image.tag && !choices.images.includes(image.tag)) {
+      await this.saveOptions(endpoint, deployment, { ...choices, images: [...choices.images, image.tag] });
+    }
+
+    const plan = planContainer({
+      home: this.options.paths.home,
+      endpoint,
+      deployment,
+      replica: request.replica,
+      generation: request.generation,
+      spec,
+      image: { reference: image.reference, id: image.id },
+      python: image.python,
+      server: { dir: this.serverDir, digest: await this.serverDigest() },
+      version: this.options.version,
+      gpu: choices.gpu,
+    });
+    const initializerLog = storageInitializerLog(this.options.paths, endpoint, deployment);
+    await writePreparedLog(initializerLog, {
+      runtime: 'docker',
+      image: `${image.reference} (${describeImage(image)})`,
+      configHash: plan.configHash,
+      command: plan.command,
+      mounts: [...plan.mounts, `127.0.0.1:<random> -> ${plan.containerPort}/tcp`],
+      environment: plan.environment,
+    });
+
+    // A build can outlast `daemon stop`: create nothing once the daemon is stopping.
+    if (this.closing) throw new OepError('OEP_ERR_DAEMON_UNAVAILABLE', 'The oep daemon is stopping; it starts no more containers.');
+    const observed = await this.observe(docker, labelFilters(this.options.paths.home, { endpoint, deployment, replica: request.replica }));
+    const action = planReplica(observed, plan.configHash);
+    for (const id of action.remove) await removeContainer(docker, id);
+
+    let container: Dockerode.Container;
+    if (action.adopt) {
+      container = docker.getContainer(action.adopt);
+      this.live.set(action.adopt, key);
+      request.emit({ phase: 'start', message: `adopted running container ${action.adopt.slice(0, 12)} for replica ${request.replica} of ${deployment}` });
+    } else {
+      container = await this.create(docker, plan, request);
+    }
+    await appendFile(initializerLog, `container: ${container.id.slice(0, 12)} (${action.adopt ? 'adopted, already running' : 'created'}) for replica ${request.replica}\n`);
+    return this.handle(docker, container, plan, request, action.adopt !== undefined);
+  }
+
+  private async create(docker: Dockerode, plan: ContainerPlan, request: ReplicaRequest): Promise<Dockerode.Container> {
+    let container: Dockerode.Container;
+    try {
+      container = await docker.createContainer({ ...plan.options, name: plan.name });
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 409) throw startError(request, 'creating the container failed', error);
+      // A container with this name is still being removed; remove it and try once more.
+      await removeContainer(docker, plan.name);
+      container = await docker.createContainer({ ...plan.options, name: plan.name });
+    }
+    this.live.set(container.id, deploymentKey(request.endpoint, request.deployment));
+    try {
+      await container.start();
+    } catch (error) {
+      this.live.delete(container.id);
+      await removeContainer(docker, container.id);
+      throw startError(request, 'starting the container failed', error);
+    }
+    return container;
+  }
+
+  private async handle(docker: Dockerode, container: Dockerode.Container, plan: ContainerPlan, request: ReplicaRequest, adopted: boolean): Promise<ReplicaHandle> {
+    await mkdir(dirname(request.logFile), { recursive: true });
+    const follower = await followContainerLog(docker, container, request.logFile, adopted);
+    const exited = (async (): Promise<ReplicaExit> => {
+      let exit: ReplicaExit;
+      try {
+        const result = (await container.wait()) as { StatusCode?: number };
+        exit = { code: result.StatusCode ?? null, signal: null };
+      } catch (error) {
+        exit = { code: null, signal: `the container could not be watched: ${(error as Error).message}` };
+      }
+      // The supervisor reads the log tail once a replica ends: let the last lines land first.
+      await Promise.race([follower.done, sleep(2000)]);
+      return exit;
+    })();
+    const info = await container.inspect().catch(() => undefined);
+    const binding = info?.NetworkSettings?.Ports?.[`${plan.containerPort}/tcp`]?.find((entry) => entry.HostIp === '127.0.0.1');
+    const origin = `http://127.0.0.1:${binding?.HostPort ?? 0}`;
+    let stopped: Promise<void> | undefined;
+    return {
+      id: container.id.slice(0, 12),
+      target: { origin, scoringPath: plan.scoringPath, readinessPath: plan.readinessPath, livenessPath: plan.livenessPath },
+      exited,
+      stop: () => {
+        stopped ??= (async () => {
+          await stopContainer(container);
+          await removeContainer(docker, container.id);
+          await Promise.race([exited, sleep(STOP_TIMEOUT_S * 1000)]);
+          follower.stop();
+          this.live.delete(container.id);
+        })();
+        return stopped;
+      },
+    };
+  }
+
+  /** Removes a deployment's containers, whatever state they are in (the supervisor stopped its replicas). */
+  async cleanup(endpoint: string, deployment: string): Promise<void> {
+    if (!(await this.engine.answers())) return;
+    const docker = await this.engine.docker();
+    for (const container of await this.observe(docker, labelFilters(this.options.paths.home, { endpoint, deployment }))) {
+      await removeContainer(docker, container.id);
+      this.live.delete(container.id);
+    }
+  }
+
+  /**
+   * For a deleted deployment: removes its containers and its runtime files and, with `purge`,
+   * the image tags oep built for it (kept while another container still uses them).
+   */
+  async release(endpoint: string, deployment: string, options: CleanupOptions = {}): Promise<CleanupReport> {
+    const report: CleanupReport = { containers: 0, imagesRemoved: [], imagesKept: [] };
+    const choices = await this.deploymentOptions(endpoint, deployment);
+    let docker: Dockerode | undefined;
+    if (await this.engine.answers()) {
+      docker = await this.engine.docker();
+      const observed = await this.observe(docker, labelFilters(this.options.paths.home, { endpoint, deployment }));
+      for (const container of observed) {
+        await removeContainer(docker, container.id);
+        this.live.delete(container.id);
+        report.containers += 1;
+      }
+      if (options.purge) {
+        for (const tag of choices.images.filter((image) => image.startsWith(`${IMAGE_REPOSITORY}:`))) {
+          try {
+            await docker.getImage(tag).remove();
+            report.imagesRemoved.push(tag);
+          } catch (error) {
+            const status = (error as { statusCode?: number }).statusCode;
+            if (status === 404) continue;
+            report.imagesKept.push(tag);
+            this.options.log(`kept image ${tag} of ${endpoint}/${deployment}: ${(error as Error).message}`);
+          }
+        }
+      }
+    }
+    this.pullNext.delete(deploymentKey(endpoint, deployment));
+    await rm(deploymentRunDir(this.options.paths, endpoint, deployment), { recursive: true, force: true });
+    return report;
+  }
+
+  /**
+   * Removes this home's containers that no live replica holds: left by a deployment deleted or
+   * failed while the daemon was down, or by a configuration replaced during a restart.
+   */
+  async sweep(): Promise<string[]> {
+    if (!(await this.engine.answers())) return [];
+    const docker = await this.engine.docker();
+    const observed = await this.observe(docker, labelFilters(this.options.paths.home));
+    const stale = planSweep(observed, new Set(this.live.keys()), new Set(this.starting.keys()));
+    for (const id of stale) await removeContainer(docker, id);
+    return stale;
+  }
+
+  /**
+   * On `oep daemon stop`, after the supervisor stopped every replica: waits for starts still in
+   * flight (a restore, a create), then removes every container of this home, so none outlives the
+   * daemon. (A daemon that is killed leaves them running; the next one adopts them.)
+   */
+  async shutdown(): Promise<void> {
+    this.closing = true;
+    const deadline = Date.now() + 15_000;
+    while (this.starting.size > 0 && Date.now() < deadline) await sleep(50);
+    if (!(await this.engine.answers())) return;
+    const docker = await this.engine.docker();
+    const observed = await this.observe(docker, labelFilters(this.options.paths.home));
+    await Promise.all(observed.map((container) => removeContainer(docker, container.id)));
+  }
+
+  private async observe(docker: Dockerode, filters: string[]): Promise<ObservedContainer[]> {
+    const containers = await docker.listContainers({ all: true, filters: { label: filters } });
+    return containers.map((container) => ({ id: container.Id, labels: container.Labels ?? {}, state: container.State }));
+  }
+
+  private async deploymentOptions(endpoint: string, deployment: string): Promise<DockerDeploymentOptions> {
+    try {
+      const saved = JSON.parse(await readFile(this.optionsFile(endpoint, deployment), 'utf8')) as Partial<DockerDeploymentOptions>;
+      return { gpu: saved.gpu === true, images: Array.isArray(saved.images) ? saved.images.map(String) : [] };
+    } catch {
+      return { gpu: false, images: [] };
+    }
+  }
+
+  private async saveOptions(endpoint: string, deployment: string, options: DockerDeploymentOptions): Promise<void> {
+    const file = this.optionsFile(endpoint, deployment);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(`${file}.tmp`, `${JSON.stringify(options, null, 2)}\n`);
+    await rename(`${file}.tmp`, file);
+  }
+
+  private optionsFile(endpoint: string, deployment: string): string {
+    return join(deploymentRunDir(this.options.paths, endpoint, deployment), 'docker.json');
+  }
+
+  /** A digest of oep's server files: a new server means new containers, never an adopted old one. */
+  private async serverDigest(): Promise<string> {
+    const entries = await readContext(this.serverDir);
+    return digestContext(entries.filter((entry) => !entry.name.includes('__pycache__')));
+  }
+}
+
+function describeImage(image: PreparedImage): string {
+  if (image.recipe === 'base') return `${image.id}; used as it is, no build`;
+  if (image.built) return `${image.id}; built now in ${((image.buildMs ?? 0) / 1000).toFixed(1)} s`;
+  return `${image.id}; cached, no build`;
+}
+
+function startError(request: ReplicaRequest, what: string, error: unknown): Error {
+  if (DockerEngine.isConnectionError(error)) return error as Error;
+  const reason = ((error as { json?: { message?: string } }).json?.message ?? (error as Error).message).trim();
+  return new OepError('OEP_ERR_DEPLOYMENT_FAILED', `Deployment ${request.deployment} failed in phase "start": ${what}: ${reason}`, {
+    hint: 'Check the model and code paths and the environment in the deployment YAML; see the prepared mounts with: ' +
+      `oep deployment get-logs -n ${request.deployment} -e ${request.endpoint} --container storage-initializer`,
+  });
+}
+
+async function stopContainer(container: Dockerode.Container): Promise<void> {
+  try {
+    await container.stop({ t: STOP_TIMEOUT_S });
+  } catch {
+    // Already stopped (304), gone (404) or the engine is down: removal below settles it.
+  }
+}
+
+async function removeContainer(docker: Dockerode, id: string): Promise<void> {
+  try {
+    await docker.getContainer(id).remove({ force: true, v: true });
+  } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    // 404: already gone; 409: removal already in progress.
+    if (status === 404 || status === 409) return;
+    if (DockerEngine.isConnectionError(error)) return;
+    throw error;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

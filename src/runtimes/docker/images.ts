@@ -1,0 +1,263 @@
+import { createHash } from 'node:crypto';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type Dockerode from 'dockerode';
+import type { ImageInspectInfo } from 'dockerode';
+import { OepError } from '../../errors.js';
+import type { DeploymentSpec } from '../../spec/types.js';
+import type { EmitProgress } from '../types.js';
+import { digestContext, memoryContext, packContext, readContext, type ContextEntry } from './build-context.js';
+import { DockerEngine } from './engine.js';
+import { IMAGE_LABEL } from './labels.js';
+import {
+  CONDA_ENV_PREFIX,
+  condaDockerfile,
+  dockerfileBaseImages,
+  imageRecipe,
+  NO_CONDA_MARKER,
+  recipeTag,
+  type ImageRecipe,
+} from './recipe.js';
+
+/** The image a deployment's containers are created from. */
+export interface PreparedImage {
+  /** What containers are created from: the user's image name or oep's content-hash tag. */
+  reference: string;
+  id: string;
+  /** The Python that runs oep's server in this image. */
+  python: string;
+  /** True when this call built the image; false when it was already there. */
+  built: boolean;
+  buildMs?: number;
+  /** Set for images oep built (conda and build recipes). */
+  tag?: string;
+  recipe: ImageRecipe['kind'];
+}
+
+export interface EnsureImageOptions {
+  spec: DeploymentSpec;
+  /** Pull base images even when they exist locally (`--pull`). */
+  pull: boolean;
+  emit: EmitProgress;
+  /** Where the build output is kept (the deployment's log dir). */
+  buildLog: string;
+}
+
+/**
+ * Makes sure a deployment's image exists. Images oep builds are tagged with a hash of everything
+ * that goes into them, so unchanged inputs find their tag and build nothing; a base image that
+ * exists locally is never pulled unless asked. Concurrent requests for one image share one
+ * build or pull.
+ */
+export class ImageService {
+  /** Images built by this daemon since it started. */
+  builds = 0;
+  private readonly inflight = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly engine: DockerEngine) {}
+
+  async ensure(options: EnsureImageOptions): Promise<PreparedImage> {
+    const recipe = imageRecipe(options.spec);
+    const docker = await this.engine.docker();
+    if (recipe.kind === 'base') {
+      const base = await this.ensureLocal(docker, recipe.image, options);
+      options.emit({ phase: 'build', message: `using image ${recipe.image} as it is (no build)` });
+      return { reference: recipe.image, id: base.Id, python: 'python3', built: false, recipe: 'base' };
+    }
+    if (recipe.kind === 'conda') {
+      const base = await this.ensureLocal(docker, recipe.image, options);
+      const conda = await readInput(recipe.condaFile, 'environment.conda_file', options.spec.name);
+      const dockerfile = condaDockerfile(base.Id, base.Config?.User ?? '');
+      const tag = recipeTag({
+        kind: 'conda',
+        baseImageIds: [base.Id],
+        contentDigest: createHash('sha256').update(conda).digest('hex'),
+        dockerfile,
+      });
+      const entries = memoryContext({ Dockerfile: dockerfile, 'conda.yaml': conda });
+      const built = await this.buildOnce(docker, tag, entries, 'Dockerfile', options, recipe.image);
+      return { ...built, python: `${CONDA_ENV_PREFIX}/bin/python`, recipe: 'conda' };
+    }
+    const dockerfilePath = join(recipe.context, recipe.dockerfile);
+    const dockerfile = await readInput(dockerfilePath, 'environment.build.dockerfile_path', options.spec.name);
+    const bases: string[] = [];
+    for (const image of dockerfileBaseImages(dockerfile)) bases.push((await this.ensureLocal(docker, image, options)).Id);
+    const entries = await readContext(recipe.context, recipe.dockerfile);
+    const tag = recipeTag({ kind: 'build', baseImageIds: bases, contentDigest: await digestContext(entries), dockerfile: recipe.dockerfile });
+    const built = await this.buildOnce(docker, tag, entries, recipe.dockerfile, options, undefined);
+    return { ...built, python: 'python3', recipe: 'build' };
+  }
+
+  private async buildOnce(
+    docker: Dockerode,
+    tag: string,
+    entries: ContextEntry[],
+    dockerfile: string,
+    options: EnsureImageOptions,
+    condaBase: string | undefined,
+  ): Promise<Omit<PreparedImage, 'python' | 'recipe'>> {
+    const existing = await inspectImage(docker, tag);
+    if (existing) {
+      options.emit({ phase: 'build', message: `image ${tag} is up to date (no build)` });
+      return { reference: tag, id: existing.Id, built: false, tag };
+    }
+    return this.shared(`build ${tag}`, async () => {
+      const again = await inspectImage(docker, tag);
+      if (again) return { reference: tag, id: again.Id, built: false, tag };
+      const started = Date.now();
+      await this.build(docker, tag, entries, dockerfile, options, condaBase);
+      this.builds += 1;
+      const info = await inspectImage(docker, tag);
+      if (!info) throw buildError(options, '', `the build finished but image ${tag} is missing`, []);
+      return { reference: tag, id: info.Id, built: true, buildMs: Date.now() - started, tag };
+    });
+  }
+
+  private async build(
+    docker: Dockerode,
+    tag: string,
+    entries: ContextEntry[],
+    dockerfile: string,
+    options: EnsureImageOptions,
+    condaBase: string | undefined,
+  ): Promise<void> {
+    await mkdir(dirname(options.buildLog), { recursive: true });
+    await writeFile(options.buildLog, `${new Date().toISOString()} building ${tag} for deployment ${options.spec.name}\n`);
+    options.emit({ phase: 'build', message: `building image ${tag}` });
+    const log: string[] = [];
+    let step = '';
+    let failure: string | undefined;
+    const record = async (text: string): Promise<void> => {
+      // Build output carries terminal colours for stderr lines; the log and messages are plain text.
+      const lines = text
+        .replace(/\u001b\[[0-9;]*m/g, '')
+        .split('\n')
+        .filter((line) => line.trim() !== '');
+      for (const line of lines) {
+        log.push(line);
+        if (/^Step \d+\/\d+ : /.test(line)) {
+          step = line;
+          options.emit({ phase: 'build', message: line });
+        }
+      }
+      if (lines.length > 0) await appendFile(options.buildLog, `${lines.join('\n')}\n`);
+    };
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await docker.buildImage(packContext(entries), {
+        t: tag,
+        dockerfile,
+        rm: true,
+        forcerm: true,
+        labels: { [IMAGE_LABEL]: tag.split(':')[1]! },
+      });
+    } catch (error) {
+      if (DockerEngine.isConnectionError(error)) throw this.engine.unavailable(error);
+      await record(`build request failed: ${(error as Error).message}`);
+      throw buildError(options, '', (error as Error).message, log);
+    }
+    let pending = '';
+    for await (const chunk of stream) {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        let message: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } };
+        try {
+          message = JSON.parse(line) as typeof message;
+        } catch {
+          await record(line);
+          continue;
+        }
+        if (message.stream) await record(message.stream);
+        else if (message.status) await record(message.status);
+        if (message.error) {
+          failure = message.errorDetail?.message ?? message.error;
+          await record(`ERROR: ${failure}`);
+        }
+      }
+    }
+    if (failure === undefined) return;
+    if (condaBase && log.some((line) => line.includes(NO_CONDA_MARKER))) {
+      throw new OepError(
+        'OEP_ERR_IMAGE_BUILD_FAILED',
+        `Deployment ${options.spec.name} failed in phase "build": the image ${condaBase} has no conda, mamba or micromamba, so environment.conda_file cannot be applied to it.`,
+        {
+          hint: 'Use environment.build with a Dockerfile that installs the dependencies (e.g. RUN pip install ...), or a conda-based image such as mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04.',
+          details: [`Build log: ${options.buildLog}`],
+        },
+      );
+    }
+    throw buildError(options, step, failure, log);
+  }
+
+  /** A base image's inspect data, pulling it only when it is missing (or when --pull asks). */
+  private async ensureLocal(docker: Dockerode, image: string, options: EnsureImageOptions): Promise<ImageInspectInfo> {
+    if (!options.pull) {
+      const local = await inspectImage(docker, image);
+      if (local) return local;
+    }
+    return this.shared(`pull ${image}`, async () => {
+      options.emit({ phase: 'build', message: `pulling image ${image}` });
+      try {
+        const stream = await docker.pull(image);
+        await new Promise<void>((resolve, reject) => {
+          docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve()));
+        });
+      } catch (error) {
+        if (DockerEngine.isConnectionError(error)) throw this.engine.unavailable(error);
+        const local = options.pull ? await inspectImage(docker, image) : undefined;
+        throw new OepError(
+          'OEP_ERR_IMAGE_BUILD_FAILED',
+          `Deployment ${options.spec.name} failed in phase "build": ${local ? 'pulling' : 'the image is not on this machine and pulling'} ${image} failed: ${(error as Error).message.trim()}`,
+          {
+            hint: local
+              ? `Run without --pull to use the local copy of ${image}.`
+              : `Check the image name, log in with "docker login", or build or load ${image} locally.`,
+          },
+        );
+      }
+      const pulled = await inspectImage(docker, image);
+      if (!pulled) throw new OepError('OEP_ERR_IMAGE_BUILD_FAILED', `Deployment ${options.spec.name} failed in phase "build": ${image} was pulled but is not on the engine.`);
+      return pulled;
+    });
+  }
+
+  private shared<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const running = this.inflight.get(key) as Promise<T> | undefined;
+    if (running) return running;
+    const promise = work().finally(() => this.inflight.delete(key));
+    this.inflight.set(key, promise);
+    return promise;
+  }
+}
+
+/** Inspect data of an image, or undefined when the engine does not have it. */
+export async function inspectImage(docker: Dockerode, reference: string): Promise<ImageInspectInfo | undefined> {
+  try {
+    return await docker.getImage(reference).inspect();
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+async function readInput(file: string, key: string, deployment: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new OepError('OEP_ERR_FILE_NOT_FOUND', `${key} of deployment ${deployment} cannot be read: ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`, {
+      hint: `Check ${key}; relative paths resolve against the deployment YAML's folder.`,
+    });
+  }
+}
+
+function buildError(options: EnsureImageOptions, step: string, reason: string, log: string[]): OepError {
+  const parsed = /^Step (\d+\/\d+) : (.*)$/.exec(step);
+  const what = parsed ? `step ${parsed[1]} of the image build failed: ${parsed[2]}` : 'the image build failed';
+  return new OepError('OEP_ERR_IMAGE_BUILD_FAILED', `Deployment ${options.spec.name} failed in phase "build": ${what}`, {
+    hint: `The whole build log: ${options.buildLog}`,
+    details: [`Docker said: ${reason.trim()}`, 'Last lines of the build log:', ...log.slice(-15).map((line) => `  ${line}`)],
+  });
+}

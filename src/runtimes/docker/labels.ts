@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The labels every oep container carries. Labels are the truth about what runs: the daemon
+ * finds, adopts and removes its containers by them, never by name.
+ */
+export const LABELS = {
+  endpoint: 'oep.endpoint',
+  deployment: 'oep.deployment',
+  replica: 'oep.replica',
+  generation: 'oep.generation',
+  configHash: 'oep.config-hash',
+  version: 'oep.version',
+  /** A hash of OEP_HOME, so several homes on one engine never touch each other's containers. */
+  home: 'oep.home',
+  /** The OEP_HOME itself, so people (and leak checks) can tell whose container it is. */
+  homePath: 'oep.home-path',
+} as const;
+
+/** Images oep built carry this label (value: the recipe hash in their tag). */
+export const IMAGE_LABEL = 'oep.image';
+
+export function homeLabel(home: string): string {
+  return createHash('sha256').update(home).digest('hex').slice(0, 16);
+}
+
+/** Docker label filters for the containers of one home, optionally narrowed. */
+export function labelFilters(home: string, narrow: { endpoint?: string; deployment?: string; replica?: number } = {}): string[] {
+  const filters = [`${LABELS.home}=${homeLabel(home)}`];
+  if (narrow.endpoint !== undefined) filters.push(`${LABELS.endpoint}=${narrow.endpoint}`);
+  if (narrow.deployment !== undefined) filters.push(`${LABELS.deployment}=${narrow.deployment}`);
+  if (narrow.replica !== undefined) filters.push(`${LABELS.replica}=${narrow.replica}`);
+  return filters;
+}

@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import { OepError } from '../../errors.js';
+import type { DeploymentSpec, InferenceConfig } from '../../spec/types.js';
+
+/**
+ * What image a deployment runs, before anything is built. Pure: no Docker, no files.
+ * - `base`: `environment.image` alone; the image runs as is, oep's server is mounted.
+ * - `conda`: `environment.image` + `conda_file`; a conda env is created on top of the image.
+ * - `build`: `environment.build`; the user's Dockerfile and context.
+ */
+export type ImageRecipe =
+  | { kind: 'base'; image: string }
+  | { kind: 'conda'; image: string; condaFile: string }
+  | { kind: 'build'; context: string; dockerfile: string };
+
+/** Bumped when the way oep builds images changes, so old tags are not reused by mistake. */
+export const RECIPE_VERSION = '1';
+/** Where oep creates the conda environment inside a `conda` image. */
+export const CONDA_ENV_PREFIX = '/opt/oep-env';
+/** The marker the conda step prints when the base image has no conda at all. */
+export const NO_CONDA_MARKER = 'OEP_NO_CONDA';
+export const IMAGE_REPOSITORY = 'oep-env';
+
+export function imageRecipe(spec: DeploymentSpec): ImageRecipe {
+  const environment = spec.environment;
+  if (environment === undefined) {
+    throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `Deployment ${spec.name} has no environment, so the docker runtime has no image to run.`, {
+      hint: 'Add environment.image (e.g. mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04) or environment.build to the deployment YAML.',
+    });
+  }
+  if (typeof environment === 'string') {
+    throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `Deployment ${spec.name} uses the registered environment "${environment}", which lives in an Azure ML workspace that oep cannot read.`, {
+      hint: 'Describe the environment inline (environment.image with an optional conda_file, or environment.build) to run it locally.',
+    });
+  }
+  if (environment.build) {
+    return { kind: 'build', context: environment.build.path, dockerfile: environment.build.dockerfile_path || 'Dockerfile' };
+  }
+  if (!environment.image) {
+    throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `The environment of deployment ${spec.name} has neither image nor build.`, {
+      hint: 'Set environment.image or environment.build.',
+    });
+  }
+  if (environment.conda_file) return { kind: 'conda', image: environment.image, condaFile: environment.conda_file };
+  return { kind: 'base', image: environment.image };
+}
+
+/** The routes of a custom container, or undefined for oep's scoring server. */
+export function inferenceConfig(spec: DeploymentSpec): InferenceConfig | undefined {
+  return typeof spec.environment === 'object' ? spec.environment.inference_config : undefined;
+}
+
+/**
+ * The Dockerfile that adds a conda environment to an image. It uses whichever of micromamba,
+ * mamba or conda the image has, and fails with a recognisable marker when it has none.
+ * `user` is the image's own USER, restored after the root-only steps.
+ */
+export function condaDockerfile(baseImageId: string, user: string): string {
+  const create = [
+    'set -e',
+    'if command -v micromamba >/dev/null 2>&1; then',
+    `  micromamba create -y -p ${CONDA_ENV_PREFIX} -f /tmp/oep/conda.yaml && micromamba clean -a -y;`,
+    'elif command -v mamba >/dev/null 2>&1; then',
+    `  mamba env create -p ${CONDA_ENV_PREFIX} -f /tmp/oep/conda.yaml && mamba clean -a -y;`,
+    'elif command -v conda >/dev/null 2>&1; then',
+    `  conda env create -p ${CONDA_ENV_PREFIX} -f /tmp/oep/conda.yaml && conda clean -a -y;`,
+    'else',
+    `  echo "${NO_CONDA_MARKER}: the image has no conda, mamba or micromamba on its PATH" >&2; exit 97;`,
+    'fi',
+  ].join(' \\\n    ');
+  const lines = [`FROM ${baseImageId}`, 'USER root', 'COPY conda.yaml /tmp/oep/conda.yaml', `RUN ${create}`];
+  if (user && user !== 'root' && user !== '0') lines.push(`USER ${user}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The inputs that decide an image's content; equal inputs give the same tag and no build.
+ * oep's scoring server is not among them: it is mounted into the container, not copied into the
+ * image, so its version is part of the container's config hash instead.
+ */
+export interface RecipeInputs {
+  kind: 'conda' | 'build';
+  /** Local image ids of the base image(s), where known. */
+  baseImageIds: string[];
+  /** conda: the conda file's text; build: the context digest (Dockerfile included). */
+  contentDigest: string;
+  dockerfile: string;
+}
+
+export function recipeTag(inputs: RecipeInputs): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ recipe: RECIPE_VERSION, ...inputs, baseImageIds: [...inputs.baseImageIds].sort() }))
+    .digest('hex');
+  return `${IMAGE_REPOSITORY}:${hash.slice(0, 20)}`;
+}
+
+/**
+ * The images a Dockerfile starts from (FROM lines), without stage names and without references
+ * that need build arguments (those cannot be known before the build).
+ */
+export function dockerfileBaseImages(dockerfile: string): string[] {
+  const stages = new Set<string>();
+  const images: string[] = [];
+  const joined = dockerfile.replace(/\\\r?\n/g, ' ');
+  for (const raw of joined.split(/\r?\n/)) {
+    const line = raw.trim();
+    const match = /^FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?/i.exec(line);
+    if (!match) continue;
+    const image = match[1]!;
+    if (!stages.has(image.toLowerCase()) && !image.includes('$') && image.toLowerCase() !== 'scratch') images.push(image);
+    if (match[2]) stages.add(match[2].toLowerCase());
+  }
+  return images;
+}

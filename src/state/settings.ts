@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import { OepError } from '../errors.js';
+import { resolveOepHome } from './paths.js';
+
+/**
+ * User preferences (conf), never state: the daemon's state lives in state.json. The file sits in
+ * OEP_HOME beside everything else oep keeps, so the CLI and the daemon it starts always read the
+ * same preferences, and a temporary OEP_HOME (tests) has its own.
+ */
+export interface Settings {
+  /** The runtime used when a deployment does not name one with --runtime. */
+  runtime: 'auto' | 'docker' | 'process';
+}
+
+export type SettingKey = keyof Settings;
+
+interface SettingRule {
+  values: readonly string[];
+  default: string;
+  description: string;
+}
+
+export const SETTING_RULES: Record<SettingKey, SettingRule> = {
+  runtime: {
+    values: ['auto', 'docker', 'process'],
+    default: 'auto',
+    description: 'default runtime: auto (docker when an engine answers, else process), docker or process',
+  },
+};
+
+export const SETTINGS_FILE_NAME = 'settings.json';
+
+export function settingsFile(env: NodeJS.ProcessEnv = process.env): string {
+  return join(resolveOepHome(env), SETTINGS_FILE_NAME);
+}
+
+export interface UserSettings {
+  readonly path: string;
+  get<K extends SettingKey>(key: K): Settings[K];
+  set(key: string, value: string): void;
+  /** Back to the default value. */
+  reset(key: string): void;
+  all(): Settings;
+}
+
+export function isSettingKey(key: string): key is SettingKey {
+  return Object.hasOwn(SETTING_RULES, key);
+}
+
+/** Checks a key and value the way `oep config set` reports them: exit 2, nothing written. */
+export function checkSetting(key: string, value?: string): SettingKey {
+  if (!isSettingKey(key)) {
+    throw new OepError('OEP_ERR_USAGE', `Unknown setting "${key}".`, {
+      hint: `Settings: ${Object.keys(SETTING_RULES).join(', ')}.`,
+    });
+  }
+  const rule = SETTING_RULES[key];
+  if (value !== undefined && !rule.values.includes(value)) {
+    throw new OepError('OEP_ERR_USAGE', `"${value}" is not a valid value for ${key}; use one of: ${rule.values.join(', ')}.`);
+  }
+  return key;
+}
+
+export async function openSettings(env: NodeJS.ProcessEnv = process.env): Promise<UserSettings> {
+  const { default: Conf } = await import('conf');
+  const defaults = Object.fromEntries(Object.entries(SETTING_RULES).map(([key, rule]) => [key, rule.default])) as unknown as Settings;
+  const schema = Object.fromEntries(
+    Object.entries(SETTING_RULES).map(([key, rule]) => [key, { type: 'string', enum: [...rule.values], default: rule.default }]),
+  );
+  const store = new Conf<Settings>({
+    cwd: resolveOepHome(env),
+    configName: SETTINGS_FILE_NAME.replace(/\.json$/, ''),
+    defaults,
+    schema: schema as never,
+    // A hand-edited file with a bad value should not lock the user out of oep.
+    clearInvalidConfig: true,
+  });
+  return {
+    path: store.path,
+    get: (key) => store.get(key),
+    set: (key, value) => store.set(checkSetting(key, value), value as never),
+    reset: (key) => store.reset(checkSetting(key)),
+    all: () => ({ ...defaults, ...store.store }),
+  };
+}

@@ -1,0 +1,76 @@
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import type { OepSandbox } from './harness.js';
+
+export const BASE_IMAGE = 'oep-test/python:bookworm';
+export const SKLEARN_IMAGE = 'oep-test/python-sklearn:bookworm';
+
+export const docker = new Docker();
+
+/**
+ * Why the docker e2e tests cannot run here, or false when they can. With CI=true a missing engine
+ * or base image is a failure, never a skip: CI must exercise the docker runtime.
+ */
+export async function dockerSkipReason(images: string[] = [BASE_IMAGE]): Promise<string | false> {
+  let reason: string | false = false;
+  try {
+    await Promise.race([docker.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3000))]);
+    for (const image of images) {
+      try {
+        await docker.getImage(image).inspect();
+      } catch {
+        reason = `the local image ${image} is missing (build it with ../shared/docker/build-test-image.sh)`;
+        break;
+      }
+    }
+  } catch (error) {
+    reason = `no Docker engine answers (${(error as Error).message}); start one with ../shared/docker/ensure-engine.sh`;
+  }
+  if (reason && process.env.CI === 'true') throw new Error(`docker e2e tests cannot run in CI: ${reason}`);
+  if (reason) process.stderr.write(`# skipping docker e2e tests: ${reason}\n`);
+  return reason;
+}
+
+/** Containers of one sandbox, found by the label every oep container carries. */
+export async function sandboxContainers(sandbox: OepSandbox, all = true): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all, filters: { label: [`oep.home-path=${sandbox.home}`] } });
+}
+
+/** oep containers whose OEP_HOME no longer exists: leaked by a sandbox that is gone. */
+export async function orphanContainers(): Promise<Docker.ContainerInfo[]> {
+  const labelled = await docker.listContainers({ all: true, filters: { label: ['oep.home'] } });
+  return labelled.filter((container) => {
+    const home = container.Labels['oep.home-path'];
+    return !home || !existsSync(home);
+  });
+}
+
+/** A copy of a folder in a temporary directory, so tests can edit it. */
+export function copyToTemp(source: string): { dir: string; remove: () => void } {
+  const root = mkdtempSync(join(tmpdir(), 'oep-fixture-'));
+  const dir = join(root, 'copy');
+  cpSync(source, dir, { recursive: true });
+  return { dir, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Waits for a condition: polls `probe` until it returns a value. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Kills the sandbox's daemon with SIGKILL, as a crash would, and waits until it is gone. */
+export async function killDaemon(sandbox: OepSandbox): Promise<number> {
+  const pid = Number((await sandbox.ok(['daemon', 'status', '--query', 'pid', '-o', 'tsv'])).trim());
+  process.kill(pid, 'SIGKILL');
+  // Until its parent reaps it, a killed process still holds the daemon's start lock.
+  await eventually('the killed daemon to be reaped', async () => (existsSync(`/proc/${pid}`) ? undefined : true), 20_000);
+  return pid;
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { example, OepSandbox } from './harness.js';
+
+// No engine is needed here: DOCKER_HOST points at a socket that does not exist.
+describe('runtime choice when no Docker engine answers', () => {
+  const oep = new OepSandbox({ DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+
+  before(async () => {
+    await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
+  });
+  after(() => oep.close());
+
+  it('auto (the default) falls back to the process runtime with a one-line notice on stderr', async () => {
+    assert.equal(await oep.ok(['config', 'get', 'runtime']), 'auto\n');
+    const result = await oep.run(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '--all-traffic', '--query', 'runtime', '-o', 'tsv']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'process\n');
+    assert.equal(result.stderr, 'notice: no Docker engine answered (unix:///nonexistent/docker.sock (DOCKER_HOST)): using the process runtime\n');
+  });
+
+  it('--runtime docker fails in plain words before anything is recorded, exit 1', async () => {
+    const result = await oep.run(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '-n', 'green', '--runtime', 'docker']);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^error: No Docker engine answered at unix:\/\/\/nonexistent\/docker\.sock \(DOCKER_HOST\): /);
+    assert.match(result.stderr, /hint: Start Docker .*or use --runtime process\./);
+    assert.match(result.stderr, /\(OEP_ERR_DOCKER_UNAVAILABLE\)\n$/);
+    const missing = await oep.run(['deployment', 'show', '-n', 'green', '-e', 'quickstart']);
+    assert.equal(missing.code, 2);
+  });
+
+  it('oep config set runtime docker makes docker the default; bad keys and values exit 2 and change nothing', async () => {
+    const bad = await oep.run(['config', 'set', 'runtime', 'podman']);
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr, 'error: "podman" is not a valid value for runtime; use one of: auto, docker, process.\n(OEP_ERR_USAGE)\n');
+    const unknown = await oep.run(['config', 'get', 'colour']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^error: Unknown setting "colour"\./);
+
+    const set = await oep.run(['config', 'set', 'runtime', 'docker']);
+    assert.equal(set.code, 0);
+    assert.equal(set.stderr, `runtime = docker (${join(oep.home, 'settings.json')})\n`);
+    assert.equal(await oep.ok(['config', 'get', 'runtime']), 'docker\n');
+    assert.deepEqual(JSON.parse(await oep.ok(['config', 'list'])), { runtime: 'docker' });
+    const result = await oep.run(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '-n', 'green']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /\(OEP_ERR_DOCKER_UNAVAILABLE\)/);
+
+    await oep.ok(['config', 'set', 'runtime', 'process']);
+    const processed = await oep.run(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '-n', 'green', '--query', 'runtime', '-o', 'tsv']);
+    assert.equal(processed.code, 0, processed.stderr);
+    assert.equal(processed.stdout, 'process\n');
+    assert.equal(processed.stderr, '', 'no notice when the user chose process');
+    await oep.ok(['config', 'unset', 'runtime']);
+    assert.equal(await oep.ok(['config', 'get', 'runtime']), 'auto\n');
+  });
+
+  it('follows the current Docker context when DOCKER_HOST is not set', async () => {
+    const config = join(oep.home, 'docker-config');
+    const digest = createHash('sha256').update('remote-box').digest('hex');
+    mkdirSync(join(config, 'contexts', 'meta', digest), { recursive: true });
+    writeFileSync(join(config, 'config.json'), JSON.stringify({ currentContext: 'remote-box' }));
+    writeFileSync(
+      join(config, 'contexts', 'meta', digest, 'meta.json'),
+      JSON.stringify({ Name: 'remote-box', Endpoints: { docker: { Host: 'unix:///nonexistent/remote.sock', SkipTLSVerify: false } } }),
+    );
+    const other = new OepSandbox({ DOCKER_HOST: '', DOCKER_CONFIG: config });
+    try {
+      await other.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
+      const result = await other.run(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '--runtime', 'docker']);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /^error: No Docker engine answered at unix:\/\/\/nonexistent\/remote\.sock \(context "remote-box"\): /);
+    } finally {
+      await other.close();
+    }
+  });
+});
