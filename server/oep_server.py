@@ -1391,7 +1391,8 @@ class Worker(object):
             keep = connection is None or "close" not in connection.lower()
         sock.sendall(serialize_response(status, headers, body, req.method == "HEAD", keep, http10))
         elapsed = (time.perf_counter() - t0) * 1000.0
-        self._access_log(req.method, req.target, status, elapsed, request_id)
+        # the path as sent (no query: it can be long or carry data), and the request id when there is one
+        self._access_log(req.method, req.target.partition("?")[0], status, elapsed, request_id or hmap.get("x-request-id"))
         return keep, buf
 
     def _send_error_and_close(self, sock, status, message):
@@ -1401,8 +1402,8 @@ class Worker(object):
         except OSError:
             pass
 
-    def _access_log(self, method, target, status, elapsed_ms, request_id):
-        line = "%s %s %s %d %.3fms %s\n" % (_iso_now(), method, target, status, elapsed_ms, request_id or "-")
+    def _access_log(self, method, path, status, elapsed_ms, request_id):
+        line = "%s %s %s %d %.3fms %s\n" % (_iso_now(), method, path, status, elapsed_ms, request_id or "-")
         try:
             os.write(self.stdout_fd, line.encode("utf-8", "replace"))
         except OSError:

@@ -108,9 +108,15 @@ describe('oep-server routes', () => {
     const server = await ScoringServer.start({ fixture: 'plain' });
     await server.request({ method: 'POST', path: '/score?x=1', body: '{}', headers: { 'x-request-id': 'access-1' } });
     await server.request({ path: '/missing' });
-    await server.waitForStdout('/missing');
-    assert.match(server.stdout, /\n\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z POST \/score\?x=1 200 \d+\.\d{3}ms access-1\n/);
-    assert.match(server.stdout, /\n\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z GET \/missing 404 \d+\.\d{3}ms -\n/);
+    await server.request({ method: 'DELETE', path: '/score', headers: { 'x-request-id': 'access-2' } });
+    await server.waitForStdout(' access-2\n');
+    const lines = server.stdout.split('\n').filter((line) => /^\d{4}-\d{2}-\d{2}T/.test(line));
+    const time = '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{3}Z';
+    assert.equal(lines.length, 4); // with the readiness probe's GET /
+    assert.match(lines[0], new RegExp(`^${time} GET / 200 \\d+\\.\\d{3}ms [0-9a-f-]{36}$`));
+    assert.match(lines[1], new RegExp(`^${time} POST /score 200 \\d+\\.\\d{3}ms access-1$`));
+    assert.match(lines[2], new RegExp(`^${time} GET /missing 404 \\d+\\.\\d{3}ms -$`));
+    assert.match(lines[3], new RegExp(`^${time} DELETE /score 405 \\d+\\.\\d{3}ms access-2$`));
   });
 
   it('keeps exec time out of non-score routes', async () => {
