@@ -59,3 +59,12 @@ describe('user settings', () => {
     assert.throws(() => checkSetting('theme'), (error: unknown) => error instanceof OepError && error.message === 'Unknown setting "theme".');
   });
 });
+
+describe('DockerEngine.isConnectionError', () => {
+  it('is true for a socket that refuses or does not exist, false for file errors and engine answers', () => {
+    assert.equal(DockerEngine.isConnectionError(Object.assign(new Error('x'), { code: 'ENOENT', syscall: 'connect' })), true);
+    assert.equal(DockerEngine.isConnectionError(Object.assign(new Error('x'), { code: 'ECONNREFUSED', syscall: 'connect' })), true);
+    assert.equal(DockerEngine.isConnectionError(Object.assign(new Error('x'), { code: 'ENOENT', syscall: 'rename' })), false);
+    assert.equal(DockerEngine.isConnectionError(Object.assign(new Error('(HTTP code 404) no such container'), { statusCode: 404 })), false);
+  });
+});

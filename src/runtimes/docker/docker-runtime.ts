@@ -62,6 +62,8 @@ export class DockerRuntime implements Runtime {
   /** Deployments whose next image preparation pulls base images (`--pull`). */
   private readonly pullNext = new Set<string>();
   private closing = false;
+  /** Serialises read-modify-write of each deployment's options file (replicas start together). */
+  private readonly optionWrites = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: DockerRuntimeOptions) {
     this.engine = options.engine ?? new DockerEngine();
@@ -71,8 +73,7 @@ export class DockerRuntime implements Runtime {
 
   /** Records the command-line choices for a deployment's next roll-out. */
   async configure(endpoint: string, deployment: string, choices: { gpu: boolean; pull: boolean }): Promise<void> {
-    const current = await this.deploymentOptions(endpoint, deployment);
-    await this.saveOptions(endpoint, deployment, { ...current, gpu: choices.gpu });
+    await this.updateOptions(endpoint, deployment, (current) => ({ ...current, gpu: choices.gpu }));
     if (choices.pull) this.pullNext.add(deploymentKey(endpoint, deployment));
     else this.pullNext.delete(deploymentKey(endpoint, deployment));
   }
@@ -110,7 +111,8 @@ export class DockerRuntime implements Runtime {
     });
     if (pull) this.pullNext.delete(key);
     if (image.tag && !choices.images.includes(image.tag)) {
-      await this.saveOptions(endpoint, deployment, { ...choices, images: [...choices.images, image.tag] });
+      const tag = image.tag;
+      await this.updateOptions(endpoint, deployment, (current) => (current.images.includes(tag) ? current : { ...current, images: [...current.images, tag] }));
     }
 
     const plan = planContainer({
@@ -298,11 +300,21 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  private async saveOptions(endpoint: string, deployment: string, options: DockerDeploymentOptions): Promise<void> {
-    const file = this.optionsFile(endpoint, deployment);
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(`${file}.tmp`, `${JSON.stringify(options, null, 2)}\n`);
-    await rename(`${file}.tmp`, file);
+  private updateOptions(endpoint: string, deployment: string, change: (current: DockerDeploymentOptions) => DockerDeploymentOptions): Promise<void> {
+    const key = deploymentKey(endpoint, deployment);
+    const previous = this.optionWrites.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(async () => {
+      const file = this.optionsFile(endpoint, deployment);
+      const updated = change(await this.deploymentOptions(endpoint, deployment));
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(`${file}.tmp`, `${JSON.stringify(updated, null, 2)}\n`);
+      await rename(`${file}.tmp`, file);
+    });
+    this.optionWrites.set(key, next);
+    void next.finally(() => {
+      if (this.optionWrites.get(key) === next) this.optionWrites.delete(key);
+    }).catch(() => undefined);
+    return next;
   }
 
   private optionsFile(endpoint: string, deployment: string): string {

@@ -61,8 +61,11 @@ export class DockerEngine {
 
   /** Whether an error means "the engine is not there" rather than "the engine said no". */
   static isConnectionError(error: unknown): boolean {
-    const code = (error as { code?: unknown })?.code;
-    return typeof code === 'string' && ['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE'].includes(code);
+    const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
+    if (typeof code !== 'string') return false;
+    // ENOENT and EACCES also come from files; they mean "no engine" only when connecting.
+    if (code === 'ENOENT' || code === 'EACCES') return syscall === 'connect';
+    return ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'EPIPE'].includes(code);
   }
 
   private resolveConnection(): DockerConnection {
