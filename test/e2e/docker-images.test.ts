@@ -70,7 +70,12 @@ describe('docker images: environment.build, custom containers and failures', { s
     assert.equal((JSON.parse(out) as { version: number }).version, 2);
 
     appendFileSync(join(built.dir, 'environment', 'Dockerfile'), 'RUN echo "second layer" >> /opt/marker.txt\n');
-    await oep.ok(['deployment', 'update', '-f', join(built.dir, 'deployment.yml'), '-o', 'none']);
+    const updated = JSON.parse(await oep.ok(['deployment', 'update', '-f', join(built.dir, 'deployment.yml'), '--set', 'instance_count=2'])) as {
+      replicas: { id: string; ready: boolean }[];
+    };
+    assert.deepEqual(updated.replicas.map((replica) => replica.ready), [true, true], 'two replicas, one image build');
+    const containers = (await sandboxContainers(oep)).filter((item) => item.Labels['oep.deployment'] === 'built');
+    assert.deepEqual(containers.map((item) => item.Id.slice(0, 12)).sort(), updated.replicas.map((replica) => replica.id).sort());
     const line = await imageLine(oep, 'built');
     assert.match(line, /built now in/);
     const tag = /oep-env:[0-9a-f]{20}/.exec(line)![0];
