@@ -374,6 +374,7 @@ export function routeOf(record: EndpointRecord): EndpointRoute {
     name: record.spec.name,
     port: record.port,
     authMode: record.spec.auth_mode,
+    kind: record.spec.kind,
     keys: record.keys,
     tokenSecret: record.token_secret,
     traffic: record.spec.traffic,

@@ -103,16 +103,16 @@ export class Supervisor {
       stopped: false,
     };
     const count = request.spec.instance_count;
-    try {
-      // startReady adds each replica to group.replicas as soon as it exists, so a failure
-      // of one replica stops the others too.
-      await Promise.all(Array.from({ length: count }, (_, index) => this.startReady(group, index, request.emit)));
-      group.replicas.sort((a, b) => a.index - b.index);
-    } catch (error) {
+    // startReady adds each replica to group.replicas as soon as it exists. Wait for every
+    // start to settle, so a failure of one also stops those still starting.
+    const outcomes = await Promise.allSettled(Array.from({ length: count }, (_, index) => this.startReady(group, index, request.emit)));
+    const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+    if (failed) {
       group.stopped = true;
       await Promise.all(group.replicas.map((slot) => this.stopSlot(slot)));
-      throw error;
+      throw failed.reason;
     }
+    group.replicas.sort((a, b) => a.index - b.index);
     const previous = this.groups.get(key(group.endpoint, group.deployment));
     this.groups.set(key(group.endpoint, group.deployment), group);
     for (const slot of group.replicas) this.watch(group, slot);
