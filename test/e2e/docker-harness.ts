@@ -2,7 +2,9 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import type { OepSandbox } from './harness.js';
+import { eventually, type OepSandbox } from './harness.js';
+
+export { eventually };
 
 export const BASE_IMAGE = 'oep-test/python:bookworm';
 export const SKLEARN_IMAGE = 'oep-test/python-sklearn:bookworm';
@@ -53,17 +55,6 @@ export function copyToTemp(source: string): { dir: string; remove: () => void } 
   const dir = join(root, 'copy');
   cpSync(source, dir, { recursive: true });
   return { dir, remove: () => rmSync(root, { recursive: true, force: true }) };
-}
-
-/** Waits for a condition: polls `probe` until it returns a value. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Kills the sandbox's daemon with SIGKILL, as a crash would, and waits until it is gone. */

@@ -62,3 +62,14 @@ export class OepSandbox {
 export function example(...parts: string[]): string {
   return join(REPO_ROOT, 'examples', ...parts);
 }
+
+/** Waits for a condition: polls `probe` until it returns a value. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
-import { example, OepSandbox, REPO_ROOT } from './harness.js';
+import { eventually, example, OepSandbox, REPO_ROOT } from './harness.js';
 
 const PREDICTION = '[224.5, 353.3]';
 
@@ -22,16 +22,6 @@ function portIsClosed(url: string): Promise<boolean> {
     });
     socket.once('error', () => resolve(true));
   });
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('quickstart on the process runtime', () => {
