@@ -368,16 +368,8 @@ def _header_value(value):
     return str(value)
 
 
-class FileStorage(object):
-    """An uploaded file from a multipart/form-data body (werkzeug's ``FileStorage``)."""
-
-    def __init__(self, stream=None, filename=None, name=None, content_type=None, headers=None):
-        self.stream = stream if stream is not None else io.BytesIO()
-        self.filename = filename
-        self.name = name
-        self.headers = headers if headers is not None else Headers()
-        if content_type is not None and "Content-Type" not in self.headers:
-            self.headers.add("Content-Type", content_type)
+class _ContentTypeFromHeaders(object):
+    """content_type, mimetype and mimetype_params read from self.headers, as werkzeug has them."""
 
     @property
     def content_type(self):
@@ -390,6 +382,18 @@ class FileStorage(object):
     @property
     def mimetype_params(self):
         return parse_options_header(self.content_type or "")[1]
+
+
+class FileStorage(_ContentTypeFromHeaders):
+    """An uploaded file from a multipart/form-data body (werkzeug's ``FileStorage``)."""
+
+    def __init__(self, stream=None, filename=None, name=None, content_type=None, headers=None):
+        self.stream = stream if stream is not None else io.BytesIO()
+        self.filename = filename
+        self.name = name
+        self.headers = headers if headers is not None else Headers()
+        if content_type is not None and "Content-Type" not in self.headers:
+            self.headers.add("Content-Type", content_type)
 
     @property
     def content_length(self):
@@ -475,7 +479,7 @@ class _UserAgent(str):
 _FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-class AMLRequest(object):
+class AMLRequest(_ContentTypeFromHeaders):
     """The request a ``@rawhttp`` run() receives: the parts of ``flask.Request`` scoring scripts use."""
 
     charset = "utf-8"
@@ -582,18 +586,6 @@ class AMLRequest(object):
         return value
 
     # -- content type -----------------------------------------------------------
-    @property
-    def content_type(self):
-        return self.headers.get("Content-Type")
-
-    @property
-    def mimetype(self):
-        return parse_options_header(self.content_type or "")[0]
-
-    @property
-    def mimetype_params(self):
-        return parse_options_header(self.content_type or "")[1]
-
     @property
     def content_length(self):
         value = self.headers.get("Content-Length")

@@ -968,6 +968,15 @@ class Cluster(object):
                 return slot
         return None
 
+    def find_less_loaded(self, me, mine):
+        best, best_load = None, mine - 1
+        for offset in range(1, self.count):
+            slot = (me + offset) % self.count
+            load = struct.unpack_from("i", self.table, 4 * slot)[0]
+            if 0 <= load < best_load:
+                best, best_load = slot, load
+        return best
+
     def send_connection(self, slot, sock):
         try:
             self.channels[slot][1].sendmsg(
@@ -1285,6 +1294,10 @@ class Worker(object):
                         target = cluster.find_idle(self.slot)
                         break
                     self.idle.wait(remaining)
+            elif self.in_flight > 1 and not handed:
+                # Every worker is busy: still even out kept-alive connections, moving this one to
+                # a worker with at least two fewer calls in flight (stops once balanced).
+                target = cluster.find_less_loaded(self.slot, self.in_flight)
             if target is None:
                 self.in_flight += 1
                 cluster.publish(self.slot, self.in_flight)

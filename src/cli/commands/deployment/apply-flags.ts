@@ -1,18 +1,10 @@
 import { Command, Option } from 'commander';
 import { collect } from '../../options.js';
+import type { DeploymentApplyOptions } from '../../../engine/deployment-apply.js';
 import { withOutputOptions, type OutputFlags } from '../../print.js';
 
-export interface ApplyFlags extends OutputFlags {
-  file?: string;
-  name?: string;
-  endpointName?: string;
-  set: string[];
-  allTraffic: boolean;
-  runtime?: string;
-  pull: boolean;
-  localEnableGpu: boolean;
-  gpu: boolean;
-}
+/** The flags map one to one onto the engine's options. */
+export interface ApplyFlags extends OutputFlags, DeploymentApplyOptions {}
 
 /** The flags `deployment create` and `deployment update` share. */
 export function deploymentApplyCommand(name: 'create' | 'update', description: string): Command {
