@@ -1,0 +1,102 @@
+/**
+ * Child process of bench/router.ts: hosts one oep Router (src/router/router.ts) with one
+ * key-auth endpoint, so the router has an event loop of its own. Its replicas are plain
+ * LiveReplica objects pointing at the bench's upstreams, as the supervisor would hand them over.
+ *
+ * argv[2] is a JSON HostConfig. Talks to the parent over IPC: sends {type:'ready'} once listening;
+ * answers {type:'stats'} with the router's per-deployment counts, the replicas' in-flight counts
+ * and memory; {type:'close'} closes the router and exits. Exits when the parent goes away.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Router, type RouteRecord } from '../src/router/router.js';
+import type { LiveReplica } from '../src/supervisor/supervisor.js';
+import { AccessLog } from '../src/telemetry/access-log.js';
+import { Metrics } from '../src/telemetry/metrics.js';
+
+export interface HostConfig {
+  port: number;
+  keys: { primary: string; secondary: string };
+  traffic: Record<string, number>;
+  mirror: Record<string, number>;
+  /** Deployment name -> upstream origin (one replica each). */
+  upstreams: Record<string, string>;
+  /** Record every request as the daemon does: JSON-lines access log and prom-client metrics. */
+  telemetry: boolean;
+}
+
+export type HostReply =
+  | { type: 'ready' }
+  | {
+      type: 'stats';
+      router: Record<string, { inflight: number; requests: number; mirrored: number }>;
+      replicaInflight: Record<string, number>;
+      rssMb: number;
+      heapUsedMb: number;
+    };
+
+const config = JSON.parse(process.argv[2] ?? '{}') as HostConfig;
+
+const replicas: Record<string, LiveReplica[]> = {};
+for (const [deployment, origin] of Object.entries(config.upstreams)) {
+  replicas[deployment] = [{ id: `${deployment}-0`, origin, scoringPath: '/score', ready: true, inflight: 0 }];
+}
+
+let record: ((entry: RouteRecord) => void) | undefined;
+let logDir: string | undefined;
+let accessLog: AccessLog | undefined;
+if (config.telemetry) {
+  logDir = mkdtempSync(join(tmpdir(), 'oep-bench-router-log-'));
+  const log = new AccessLog(() => join(logDir!, 'access.log'));
+  const metrics = new Metrics(() => []);
+  accessLog = log;
+  record = (entry) => {
+    log.write(entry);
+    metrics.record(entry);
+  };
+}
+
+const router = new Router({ replicas: (_endpoint, deployment) => replicas[deployment] ?? [], record });
+
+const deploymentSettings = { requestTimeoutMs: 5000, maxConcurrentPerInstance: 1000, instanceCount: 1 };
+await router.upsert({
+  name: 'bench',
+  port: config.port,
+  authMode: 'key',
+  keys: config.keys,
+  tokenSecret: 'x',
+  traffic: config.traffic,
+  mirror: config.mirror,
+  deployments: Object.fromEntries(Object.keys(config.upstreams).map((name) => [name, { ...deploymentSettings }])),
+});
+
+let closing = false;
+async function close(): Promise<void> {
+  if (closing) return;
+  closing = true;
+  await router.close().catch(() => undefined);
+  accessLog?.close();
+  if (logDir) rmSync(logDir, { recursive: true, force: true });
+  process.exit(0);
+}
+
+process.on('message', (message: { type: string }) => {
+  if (message.type === 'stats') {
+    const memory = process.memoryUsage();
+    const reply: HostReply = {
+      type: 'stats',
+      router: router.stats('bench'),
+      replicaInflight: Object.fromEntries(Object.entries(replicas).map(([name, list]) => [name, list.reduce((sum, r) => sum + r.inflight, 0)])),
+      rssMb: Math.round(memory.rss / 1e6),
+      heapUsedMb: Math.round(memory.heapUsed / 1e6),
+    };
+    process.send?.(reply);
+  } else if (message.type === 'close') {
+    void close();
+  }
+});
+process.on('disconnect', () => void close());
+// Ctrl-C reaches the whole process group: close (and remove the access log) rather than die.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void close());
+process.send?.({ type: 'ready' } satisfies HostReply);

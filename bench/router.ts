@@ -1,0 +1,582 @@
+/**
+ * Router benchmark (issue 4, "Done when"): in one run on this machine, oep's router against a
+ * direct call to a trivially fast scoring server and against nginx configured for the same 90/10
+ * split with key auth. Requests per second under load and added p50/p99 latency; and the client
+ * latency with 100% mirroring to a deployment whose server answers 200 ms later.
+ *
+ *   npm run build && node dist/bench/router.js
+ *
+ * Needs nginx and wrk on PATH (Debian: apt-get install -y nginx-light wrk); it says so and stops
+ * when they are missing. Everything binds 127.0.0.1; every process it starts is stopped at the end.
+ * Knobs (environment): BENCH_ROUNDS (3), BENCH_SECONDS (5, per load run), BENCH_CONNECTIONS (16),
+ * BENCH_LATENCY_SECONDS (5, per one-connection run), BENCH_WARMUP_SECONDS (5, once per configuration
+ * before the first round), BENCH_JSON (write the results there too).
+ *
+ * Method. Upstreams: one nginx process (1 worker) answers `return 200 '{"ok":true}'` on a blue
+ * and a green port; the 200 ms slower mirror target is a small Node server in this process (idle
+ * otherwise: the load comes from wrk). Each router configuration runs in its own child process
+ * (dist/bench/router-host.js). The proxy nginx is a second nginx process with 1 worker, like the
+ * router's single event loop. The same POST /score with `Authorization: Bearer <key>` is sent
+ * everywhere. Each round runs every configuration in a rotated order: 1 s warm-up, then wrk
+ * -t1 -c$BENCH_CONNECTIONS (requests/s; its latency includes queueing), then wrk -t1 -c1
+ * (one request at a time: the latency a proxy adds). Medians over rounds are reported, and the
+ * proxy's CPU time per request and the CPU used by other processes during each run (from /proc).
+ * bench/README.md ("Router") has the method, the aims and the latest results.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
+import { findFreePort } from '../src/runtimes/free-port.js';
+import { median, REPO_ROOT } from './harness.js';
+import type { HostConfig, HostReply } from './router-host.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 5);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
+const MIRROR_DELAY_MS = 200;
+const FIXTURES = join(REPO_ROOT, 'bench', 'fixtures', 'router');
+const HOST_SCRIPT = join(REPO_ROOT, 'dist', 'bench', 'router-host.js');
+
+interface WrkResult {
+  requests: number;
+  duration_us: number;
+  connect_errors: number;
+  read_errors: number;
+  write_errors: number;
+  status_errors: number;
+  timeouts: number;
+  p50_us: number;
+  p90_us: number;
+  p99_us: number;
+  max_us: number;
+  mean_us: number;
+}
+
+interface Target {
+  name: string;
+  label: string;
+  url: string;
+  /** Expected azureml-model-deployment counts over 100 sequential requests (x-upstream for direct). */
+  expect: Record<string, number>;
+  header: string;
+  host?: RouterHost;
+  checksAuth: boolean;
+  /** The processes doing this configuration's proxying (for CPU per request); none for direct. */
+  cpuPids: () => number[];
+}
+
+interface Sample {
+  rps: number;
+  loadP50: number;
+  loadP99: number;
+  p50: number;
+  p99: number;
+  latRps: number;
+  errors: number;
+  /** CPU time of the proxy process(es) per request under load, in microseconds (NaN for direct). */
+  cpuUs: number;
+  /** CPU used outside this bench's processes during the load run (interrupts included), in % of the whole machine. */
+  foreignPct: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes started by the bench, stopped in cleanup() whatever happens.
+
+const children = new Set<ChildProcess>();
+const servers: Server[] = [];
+let workDir: string | undefined;
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+async function cleanup(): Promise<void> {
+  for (const server of servers) server.closeAllConnections();
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  servers.length = 0;
+  const waits = [...children].map(async (child) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    if (child.connected) child.send({ type: 'close' });
+    else child.kill('SIGTERM');
+    const done = await Promise.race([exited.then(() => true), sleep(3000).then(() => false)]);
+    if (!done) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  await Promise.all(waits);
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  workDir = undefined;
+}
+
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`router bench: ${signal}, stopping everything it started`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tools
+
+function which(command: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
+  for (const dir of dirs) {
+    const candidate = join(dir, command);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function versionOf(command: string, args: string[]): string {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  return `${result.stdout ?? ''}${result.stderr ?? ''}`.split('\n')[0]!.trim();
+}
+
+async function waitForPort(port: number, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+function fill(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{\{([A-Z_]+)\}\}/g, (_, key: string) => {
+    if (!(key in values)) throw new Error(`no value for {{${key}}}`);
+    return String(values[key]);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU accounting from /proc (Linux): the CPU time a proxy spends per request is much steadier than
+// requests/s on a shared machine, and the CPU used by processes outside this bench says how
+// shared the machine was during a run.
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+const HAVE_PROC = existsSync('/proc/stat');
+
+function statFields(pid: number): string[] | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime + stime of a process (all its threads), in ticks. */
+function processTicks(pid: number): number {
+  const fields = statFields(pid);
+  return fields ? Number(fields[11]) + Number(fields[12]) : 0;
+}
+
+/** pid -> parent pid for every process. */
+function processTable(): Map<number, number> {
+  const table = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    if (fields) table.set(Number(entry), Number(fields[1]));
+  }
+  return table;
+}
+
+function descendants(root: number, table = processTable()): number[] {
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const parent = queue.pop()!;
+    for (const [pid, ppid] of table) {
+      if (ppid === parent) {
+        out.push(pid);
+        queue.push(pid);
+      }
+    }
+  }
+  return out;
+}
+
+/** Busy ticks of the whole machine (all CPUs), interrupts and hypervisor steal included. */
+function machineBusyTicks(): number {
+  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = values.map(Number);
+  return user! + nice! + system! + irq! + softirq! + steal!;
+}
+
+interface CpuSnapshot {
+  at: number;
+  machine: number;
+  own: number;
+  proxy: number;
+}
+
+/** CPU of the measured proxy process(es), of this bench's own process tree, and of the machine. */
+function cpuSnapshot(proxyPids: number[]): CpuSnapshot | undefined {
+  if (!HAVE_PROC) return undefined;
+  // Live descendants, plus this process's reaped children (wrk runs end inside the interval).
+  const self = statFields(process.pid);
+  const reaped = self ? Number(self[13]) + Number(self[14]) : 0;
+  const own = [process.pid, ...descendants(process.pid)].reduce((sum, pid) => sum + processTicks(pid), reaped);
+  return { at: performance.now(), machine: machineBusyTicks(), own, proxy: proxyPids.reduce((sum, pid) => sum + processTicks(pid), 0) };
+}
+
+async function startNginx(nginx: string, dir: string, name: string, template: string, values: Record<string, string | number>, port: number): Promise<number> {
+  const conf = join(dir, `${name}.conf`);
+  writeFileSync(conf, fill(readFileSync(join(FIXTURES, template), 'utf8'), { ...values, DIR: dir }));
+  const child = track(spawn(nginx, ['-p', dir, '-c', conf, '-e', join(dir, `${name}-startup.log`)], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const failed = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`nginx (${name}) exited with ${code}: ${stderr.trim()}`))),
+  );
+  failed.catch(() => undefined);
+  await Promise.race([waitForPort(port, `nginx (${name})`), failed]);
+  return child.pid!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Router hosts
+
+class RouterHost {
+  private readonly waiting: ((reply: HostReply) => void)[] = [];
+  private constructor(readonly child: ChildProcess) {
+    child.on('message', (reply: HostReply) => this.waiting.shift()?.(reply));
+  }
+
+  static async start(config: HostConfig): Promise<RouterHost> {
+    const child = track(spawn(process.execPath, [HOST_SCRIPT, JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    const host = new RouterHost(child);
+    const ready = new Promise<HostReply>((resolve) => host.waiting.push(resolve));
+    const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`router host exited with ${code}`))));
+    exited.catch(() => undefined);
+    await Promise.race([ready, exited]);
+    return host;
+  }
+
+  stats(): Promise<Extract<HostReply, { type: 'stats' }>> {
+    return new Promise((resolve) => {
+      this.waiting.push((reply) => resolve(reply as Extract<HostReply, { type: 'stats' }>));
+      this.child.send({ type: 'stats' });
+    });
+  }
+
+  /** Waits until no mirrored copy is in flight (they give up after 5 s at worst). */
+  async drain(timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const stats = await this.stats();
+      if (Object.values(stats.replicaInflight).every((n) => n === 0)) return;
+      await sleep(100);
+    }
+    throw new Error('mirrored requests still in flight after 15 s');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+async function wrk(wrkPath: string, url: string, key: string, connections: number, seconds: number): Promise<WrkResult> {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', join(FIXTURES, 'wrk.lua'), url, '--', key];
+  const child = track(spawn(wrkPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 20) * 1000);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(guard);
+  const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
+  if (code !== 0 || !line) throw new Error(`wrk ${args.join(' ')} failed (${code}):\n${out}`);
+  return JSON.parse(line.slice('WRKJSON '.length)) as WrkResult;
+}
+
+async function verify(target: Target, key: string): Promise<void> {
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < 100; i++) {
+    const response = await request(target.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: '{"data":[[1,2,3,4]]}',
+    });
+    const body = await response.body.text();
+    if (response.statusCode !== 200) throw new Error(`${target.label}: status ${response.statusCode} ${body}`);
+    const name = String(response.headers[target.header] ?? '?');
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  if (JSON.stringify(sorted(counts)) !== JSON.stringify(sorted(target.expect))) {
+    throw new Error(`${target.label}: 100 requests went ${JSON.stringify(counts)}, expected ${JSON.stringify(target.expect)}`);
+  }
+  if (target.checksAuth) {
+    for (const authorization of [undefined, 'Bearer wrong-key']) {
+      const response = await request(target.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body: '{}',
+      });
+      await response.body.dump();
+      if (response.statusCode !== 401) throw new Error(`${target.label}: ${authorization ?? 'no key'} gave ${response.statusCode}, expected 401`);
+    }
+  }
+}
+
+function sorted(counts: Record<string, number>): [string, number][] {
+  return Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : 1));
+}
+
+async function measure(wrkPath: string, target: Target, key: string): Promise<{ sample: Sample; backlog?: Extract<HostReply, { type: 'stats' }> }> {
+  await wrk(wrkPath, target.url, key, CONNECTIONS, 1); // warm-up: JIT, connection pools
+  await target.host?.drain();
+  const pids = HAVE_PROC ? target.cpuPids() : [];
+  const before = cpuSnapshot(pids);
+  const load = await wrk(wrkPath, target.url, key, CONNECTIONS, SECONDS);
+  const after = cpuSnapshot(pids);
+  const backlog = target.host ? await target.host.stats() : undefined;
+  await target.host?.drain();
+  const one = await wrk(wrkPath, target.url, key, 1, LATENCY_SECONDS);
+  await target.host?.drain();
+  const errors = [load, one].reduce((sum, r) => sum + r.connect_errors + r.read_errors + r.write_errors + r.status_errors + r.timeouts, 0);
+  return {
+    sample: {
+      rps: load.requests / (load.duration_us / 1e6),
+      loadP50: load.p50_us / 1000,
+      loadP99: load.p99_us / 1000,
+      p50: one.p50_us / 1000,
+      p99: one.p99_us / 1000,
+      latRps: one.requests / (one.duration_us / 1e6),
+      errors,
+      cpuUs: before && after && pids.length > 0 ? (((after.proxy - before.proxy) / CLK_TCK) * 1e6) / load.requests : NaN,
+      foreignPct:
+        before && after
+          ? Math.max(0, (100 * (after.machine - before.machine - (after.own - before.own))) / CLK_TCK / (((after.at - before.at) / 1000) * cpus().length))
+          : NaN,
+    },
+    backlog,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  const nginx = which('nginx');
+  const wrkPath = which('wrk');
+  if (!nginx || !wrkPath) {
+    const missing = [!nginx && 'nginx', !wrkPath && 'wrk'].filter(Boolean).join(' and ');
+    console.error(`router bench: ${missing} not found on PATH (nor in /usr/sbin).`);
+    console.error('Install them (Debian/Ubuntu): sudo apt-get update && sudo apt-get install -y nginx-light wrk');
+    return 2;
+  }
+  if (!existsSync(HOST_SCRIPT)) {
+    console.error(`router bench: ${HOST_SCRIPT} is missing; run npm run build first.`);
+    return 2;
+  }
+
+  workDir = mkdtempSync(join(tmpdir(), 'oep-bench-router-'));
+  chmodSync(workDir, 0o755); // nginx workers drop to an unprivileged user when started as root
+  for (const sub of ['up-body', 'up-proxy', 'px-body', 'px-proxy']) mkdirSync(join(workDir, sub));
+
+  const ports = {
+    blue: await findFreePort(),
+    green: await findFreePort(),
+    slow: await findFreePort(),
+    proxy: await findFreePort(),
+    router: await findFreePort(),
+    routerTelemetry: await findFreePort(),
+    routerSingle: await findFreePort(),
+    routerMirror: await findFreePort(),
+  };
+  const keys = { primary: randomBytes(32).toString('base64url'), secondary: randomBytes(32).toString('base64url') };
+  const origin = (port: number) => `http://127.0.0.1:${port}`;
+
+  // The mirror target: answers 200 ms after the request arrived.
+  const slow = createServer((req, res) => {
+    req.resume();
+    req.once('end', () => setTimeout(() => res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'slow' }).end('{"ok":true}'), MIRROR_DELAY_MS));
+  });
+  slow.keepAliveTimeout = 60_000;
+  servers.push(slow);
+  await new Promise<void>((resolve) => slow.listen(ports.slow, '127.0.0.1', resolve));
+
+  const values = { BLUE_PORT: ports.blue, GREEN_PORT: ports.green, PROXY_PORT: ports.proxy, PRIMARY_KEY: keys.primary, SECONDARY_KEY: keys.secondary };
+  await startNginx(nginx, workDir, 'upstream', 'nginx-upstream.conf', values, ports.blue);
+  await waitForPort(ports.green, 'nginx (upstream green)');
+  const proxyMaster = await startNginx(nginx, workDir, 'proxy', 'nginx-proxy.conf', values, ports.proxy);
+
+  const fast = { blue: origin(ports.blue), green: origin(ports.green) };
+  const host = (port: number, traffic: Record<string, number>, mirror: Record<string, number>, upstreams: Record<string, string>, telemetry = false) =>
+    RouterHost.start({ port, keys, traffic, mirror, upstreams, telemetry });
+  const split = { blue: 90, green: 10 };
+  const withSlowGreen = { blue: fast.blue, green: origin(ports.slow) };
+  const [router, routerTelemetry, routerSingle, routerMirror] = await Promise.all([
+    host(ports.router, split, {}, fast),
+    host(ports.routerTelemetry, split, {}, fast, true),
+    host(ports.routerSingle, { blue: 100 }, {}, withSlowGreen),
+    host(ports.routerMirror, { blue: 100 }, { green: 100 }, withSlowGreen),
+  ]);
+
+  const dep = 'azureml-model-deployment';
+  const routerTarget = (name: string, label: string, routerHost: RouterHost, port: number, expect: Record<string, number>): Target => ({
+    name,
+    label,
+    url: `${origin(port)}/score`,
+    expect,
+    header: dep,
+    host: routerHost,
+    checksAuth: true,
+    cpuPids: () => [routerHost.child.pid!],
+  });
+  const targets: Target[] = [
+    {
+      name: 'direct',
+      label: '(a) direct to the scoring server (nginx return 200)',
+      url: `${fast.blue}/score`,
+      expect: { blue: 100 },
+      header: 'x-upstream',
+      checksAuth: false,
+      cpuPids: () => [],
+    },
+    {
+      name: 'nginx',
+      label: '(c) nginx 90/10 + key check (1 worker)',
+      url: `${origin(ports.proxy)}/score`,
+      expect: split,
+      header: dep,
+      checksAuth: true,
+      cpuPids: () => descendants(proxyMaster),
+    },
+    routerTarget('router', '(b) oep Router 90/10 + key auth', router, ports.router, split),
+    routerTarget('router+telemetry', "(b') (b) + the daemon's access log and metrics", routerTelemetry, ports.routerTelemetry, split),
+    routerTarget('router-100', '(d0) oep Router blue=100, no mirror', routerSingle, ports.routerSingle, { blue: 100 }),
+    routerTarget('router-mirror', '(d) oep Router blue=100, mirror green=100 (green +200 ms)', routerMirror, ports.routerMirror, { blue: 100 }),
+  ];
+
+  console.log(`router bench: ${new Date().toISOString()}`);
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model.trim()}; node ${process.version}; ${versionOf(nginx, ['-v'])}; ${versionOf(wrkPath, ['-v'])}`);
+  console.log(`method: ${WARMUP_SECONDS} s warm-up per configuration, then ${ROUNDS} rounds, rotated order; each: 1 s warm-up, wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, wrk -t1 -c1 -d${LATENCY_SECONDS}s; medians over rounds`);
+  console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+
+  for (const target of targets) await verify(target, keys.primary);
+  await routerMirror.drain();
+  const mirrorStats = await routerMirror.stats();
+  if (mirrorStats.router.green?.mirrored !== 100) throw new Error(`mirror: expected 100 mirrored copies after verification, got ${JSON.stringify(mirrorStats.router)}`);
+  console.log('checks: 90/10 split exact over 100 requests (router, nginx); 401 with no key and a wrong key; 100 of 100 mirrored: ok');
+
+  // JIT and connection pools: every configuration once before the first measured round.
+  for (const target of targets) {
+    await wrk(wrkPath, target.url, keys.primary, CONNECTIONS, WARMUP_SECONDS);
+    await target.host?.drain();
+  }
+
+  const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
+  let worstBacklog: Extract<HostReply, { type: 'stats' }> | undefined;
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+    for (const target of order) {
+      const { sample, backlog } = await measure(wrkPath, target, keys.primary);
+      samples.get(target.name)!.push(sample);
+      if (target.name === 'router-mirror' && backlog && (backlog.replicaInflight.green ?? 0) >= (worstBacklog?.replicaInflight.green ?? 0)) worstBacklog = backlog;
+      console.log(
+        `  round ${round + 1} ${target.name.padEnd(17)} ${sample.rps.toFixed(0).padStart(6)} req/s  cpu ${Number.isNaN(sample.cpuUs) ? '   -' : sample.cpuUs.toFixed(0).padStart(4)} us/req` +
+          `  c${CONNECTIONS} p50 ${sample.loadP50.toFixed(2)} p99 ${sample.loadP99.toFixed(2)} ms  c1 p50 ${sample.p50.toFixed(3)} p99 ${sample.p99.toFixed(3)} ms` +
+          `  other load ${sample.foreignPct.toFixed(0)}%${sample.errors ? `  ERRORS ${sample.errors}` : ''}`,
+      );
+    }
+  }
+
+  type Summary = Sample & { label: string };
+  const summary = Object.fromEntries(
+    targets.map((t) => {
+      const list = samples.get(t.name)!;
+      const pick = (f: (s: Sample) => number) => median(list.map(f));
+      const row: Summary = {
+        label: t.label,
+        rps: pick((s) => s.rps),
+        loadP50: pick((s) => s.loadP50),
+        loadP99: pick((s) => s.loadP99),
+        p50: pick((s) => s.p50),
+        p99: pick((s) => s.p99),
+        latRps: pick((s) => s.latRps),
+        cpuUs: pick((s) => s.cpuUs),
+        foreignPct: pick((s) => s.foreignPct),
+        errors: list.reduce((sum, s) => sum + s.errors, 0),
+      };
+      return [t.name, row];
+    }),
+  ) as Record<string, Summary>;
+  /** Median over rounds of a per-round ratio (each round measures both sides minutes apart at most). */
+  const pairedRatio = (a: string, b: string, f: (s: Sample) => number) => median(samples.get(a)!.map((s, i) => f(s) / f(samples.get(b)![i]!)));
+
+  const d = summary.direct!;
+  const r = summary.router!;
+  const n = summary.nginx!;
+  const m = summary['router-mirror']!;
+  const m0 = summary['router-100']!;
+  console.log('');
+  console.log(`| configuration | req/s at c${CONNECTIONS} | proxy CPU per request | p50 / p99 at c${CONNECTIONS} (ms) | p50 / p99 at c1 (ms) | added p50 / p99 vs (a), c1 (ms) |`);
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const t of targets) {
+    const s = summary[t.name]!;
+    const added = t.name === 'direct' ? '-' : `${(s.p50 - d.p50).toFixed(3)} / ${(s.p99 - d.p99).toFixed(3)}`;
+    const cpu = Number.isNaN(s.cpuUs) ? '-' : `${s.cpuUs.toFixed(0)} µs`;
+    console.log(`| ${s.label} | ${s.rps.toFixed(0)} | ${cpu} | ${s.loadP50.toFixed(2)} / ${s.loadP99.toFixed(2)} | ${s.p50.toFixed(3)} / ${s.p99.toFixed(3)} | ${added} |`);
+  }
+  const rpsRatio = pairedRatio('router', 'nginx', (s) => s.rps);
+  const aims = [
+    { what: 'router req/s >= 0.8 x nginx (median of per-round ratios)', value: `${rpsRatio.toFixed(2)} x`, ok: rpsRatio >= 0.8 },
+    { what: 'router added p50 vs direct <= 1 ms (c1)', value: `${(r.p50 - d.p50).toFixed(3)} ms`, ok: r.p50 - d.p50 <= 1 },
+    { what: 'mirror 100% to +200 ms: client p50 rise vs (d0) <= 1 ms (c1)', value: `${(m.p50 - m0.p50).toFixed(3)} ms`, ok: m.p50 - m0.p50 <= 1 },
+    { what: 'mirror 100% to +200 ms: client p50 rise vs (b) <= 1 ms (c1)', value: `${(m.p50 - r.p50).toFixed(3)} ms`, ok: m.p50 - r.p50 <= 1 },
+  ];
+  console.log('');
+  for (const aim of aims) console.log(`aim: ${aim.what}: ${aim.value} -> ${aim.ok ? 'met' : 'MISSED'}`);
+  console.log(
+    `info: ratio of medians router/nginx req/s ${(r.rps / n.rps).toFixed(2)} x; CPU per request router/nginx ${(r.cpuUs / n.cpuUs).toFixed(1)} x; ` +
+      `(b')/nginx req/s ${pairedRatio('router+telemetry', 'nginx', (s) => s.rps).toFixed(2)} x, (b') CPU per request +${(summary['router+telemetry']!.cpuUs - r.cpuUs).toFixed(0)} µs over (b)`,
+  );
+  console.log(
+    `info: mirror under c${CONNECTIONS} load: (d)/(d0) req/s ${pairedRatio('router-mirror', 'router-100', (s) => s.rps).toFixed(2)} x; p50 at c${CONNECTIONS} ${m0.loadP50.toFixed(2)} -> ${m.loadP50.toFixed(2)} ms; ` +
+      `largest backlog right after a load run: ${worstBacklog?.replicaInflight.green ?? 0} mirrored copies in flight or queued, router rss ${worstBacklog?.rssMb ?? 0} MB (heap ${worstBacklog?.heapUsedMb ?? 0} MB)`,
+  );
+  console.log(`info: CPU used outside this bench during load runs: median ${median(targets.flatMap((t) => samples.get(t.name)!.map((s) => s.foreignPct))).toFixed(0)}% of the machine; load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (process.env.BENCH_JSON) {
+    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ date: new Date().toISOString(), summary, samples: Object.fromEntries(samples), aims, worstBacklog }, null, 2));
+  }
+  const errors = Object.values(summary).reduce((sum, s) => sum + s.errors, 0);
+  if (errors > 0) {
+    console.error(`router bench: ${errors} failed requests (see ERRORS above); the numbers are not trustworthy`);
+    return 1;
+  }
+  return 0;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (error) {
+  console.error(`router bench failed: ${(error as Error).stack ?? error}`);
+} finally {
+  await cleanup();
+}
+process.exit(code);
