@@ -38,6 +38,8 @@ export interface ControllerDeps {
   now?: () => number;
   version: string;
   metricsUrl?: () => string | undefined;
+  /** Closes an endpoint's access log before its log folder is removed. */
+  closeEndpointLogs?: (endpoint: string) => void;
   shutdown: () => void;
 }
 
@@ -186,6 +188,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         await deps.releaseRuntime?.(owned.runtime, name, deployment, { purge: params.purge === true });
       }
       await store.mutate((state) => void delete state.endpoints[name]);
+      deps.closeEndpointLogs?.(name);
       await rm(deploymentLogDir(deps.paths, name, ''), { recursive: true, force: true });
       return null;
     },

@@ -97,6 +97,7 @@ async function runDaemon(): Promise<void> {
     },
     version: OEP_VERSION,
     metricsUrl: () => metrics.metricsUrl,
+    closeEndpointLogs: (endpoint) => accessLog.close(endpoint),
     shutdown: () => void shutdown(),
   });
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Agent, request as undiciRequest } from 'undici';
+import { Agent } from 'undici';
+import { forward, ForwardTimeoutError } from './forward.js';
 import { OepError } from '../errors.js';
 import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
 import type { LiveReplica } from '../supervisor/supervisor.js';
@@ -215,18 +216,18 @@ export class Router {
     listener.inflight.set(deployment, current + 1);
     const upstreamHeaders = forwardHeaders(req.headers);
     upstreamHeaders['x-request-id'] = requestId;
-    const deadline = AbortSignal.timeout(settings.requestTimeoutMs);
+    const deadline = Date.now() + settings.requestTimeoutMs;
     const send = async (target: LiveReplica) => {
       target.inflight += 1;
       try {
-        const upstream = await undiciRequest(target.origin + (path === '/score' ? target.scoringPath : path) + query(req.url), {
-          method: (req.method ?? 'GET') as 'GET',
+        return await forward(this.agent, {
+          origin: target.origin,
+          path: (path === '/score' ? target.scoringPath : path) + query(req.url),
+          method: req.method ?? 'GET',
           headers: upstreamHeaders,
           body: body.length > 0 || req.method === 'POST' ? body : undefined,
-          dispatcher: this.agent,
-          signal: deadline,
+          timeoutMs: Math.max(1, deadline - Date.now()),
         });
-        return { upstream, payload: Buffer.from(await upstream.body.arrayBuffer()) };
       } finally {
         target.inflight -= 1;
       }
@@ -244,20 +245,20 @@ export class Router {
         if (!other) throw error;
         answer = await send(other);
       }
-      const { upstream, payload } = answer;
-      const headers = copyResponseHeaders(upstream.headers);
+      const { status: upstreamStatus, body: payload } = answer;
+      const headers = copyResponseHeaders(answer.headers);
       headers['azureml-model-deployment'] = deployment;
       const clientRequestId = headerValue(req.headers['x-ms-client-request-id']);
       if (clientRequestId !== undefined) headers['x-ms-client-request-id'] = clientRequestId;
-      if (upstream.statusCode >= 200 && upstream.statusCode < 300) {
-        finish(upstream.statusCode, payload, headers);
+      if (upstreamStatus >= 200 && upstreamStatus < 300) {
+        finish(upstreamStatus, payload, headers);
       } else {
-        headers['ms-azureml-model-error-statuscode'] = String(upstream.statusCode);
-        headers['ms-azureml-model-error-reason'] = reasonOf(payload, upstream.statusCode);
+        headers['ms-azureml-model-error-statuscode'] = String(upstreamStatus);
+        headers['ms-azureml-model-error-reason'] = reasonOf(payload, upstreamStatus);
         finish(statusFor(route, 424), payload, headers);
       }
     } catch (error) {
-      if ((error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError') {
+      if (error instanceof ForwardTimeoutError) {
         fail(statusFor(route, 408), `Request timed out after ${settings.requestTimeoutMs} ms (request_settings.request_timeout_ms of deployment ${deployment}).`, {
           'azureml-model-deployment': deployment,
         });
@@ -298,22 +299,24 @@ export class Router {
         latency_ms: Math.round((performance.now() - started) * 100) / 100,
       });
     if (!replica) return record(503);
-    const timeout = listener.route.deployments[target]?.requestTimeoutMs ?? this.options.mirrorTimeoutMs ?? 5000;
+    const settings = listener.route.deployments[target];
+    // A slow mirror must never pile up copies without bound: past the replica's share of the
+    // deployment's 429 limit the copy is dropped (recorded as 429), as the cloud would refuse it.
+    const limit = settings ? 2 * settings.maxConcurrentPerInstance : Infinity;
+    if (replica.inflight >= limit) return record(429);
     replica.inflight += 1;
     const headers = forwardHeaders(req.headers);
     headers['x-request-id'] = requestId;
-    undiciRequest(replica.origin + replica.scoringPath, {
-      method: (req.method ?? 'POST') as 'POST',
+    forward(this.agent, {
+      origin: replica.origin,
+      path: replica.scoringPath,
+      method: req.method ?? 'POST',
       headers,
       body: body.length > 0 ? body : undefined,
-      dispatcher: this.agent,
-      signal: AbortSignal.timeout(timeout),
+      timeoutMs: settings?.requestTimeoutMs ?? this.options.mirrorTimeoutMs ?? 5000,
     })
-      .then(async (response) => {
-        await response.body.dump();
-        record(response.statusCode);
-      })
-      .catch((error: Error) => record(error.name === 'TimeoutError' ? 408 : 500))
+      .then((response) => record(response.status))
+      .catch((error: Error) => record(error instanceof ForwardTimeoutError ? 408 : 500))
       .finally(() => {
         replica.inflight -= 1;
       });

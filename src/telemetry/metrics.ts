@@ -19,6 +19,7 @@ export class Metrics {
   private readonly requests: Counter<'endpoint' | 'deployment' | 'status'>;
   private readonly mirrored: Counter<'endpoint' | 'deployment' | 'status'>;
   private readonly latency: Histogram<'endpoint' | 'deployment' | 'mirrored'>;
+  private readonly series = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<string> }>();
   private server?: Server;
   private url?: string;
 
@@ -65,12 +66,20 @@ export class Metrics {
     void ready;
   }
 
+  /** Per request: label children are looked up once per label set and cached (the hot path). */
   record(entry: RouteRecord): void {
-    const deployment = entry.deployment ?? '';
-    const labels = { endpoint: entry.endpoint, deployment, status: String(entry.status) };
-    if (entry.mirrored) this.mirrored.inc(labels);
-    else this.requests.inc(labels);
-    this.latency.observe({ endpoint: entry.endpoint, deployment, mirrored: String(entry.mirrored) }, entry.latency_ms / 1000);
+    const key = `${entry.endpoint}\u0000${entry.deployment ?? ''}\u0000${entry.status}\u0000${entry.mirrored}`;
+    let series = this.series.get(key);
+    if (!series) {
+      const deployment = entry.deployment ?? '';
+      series = {
+        count: (entry.mirrored ? this.mirrored : this.requests).labels(entry.endpoint, deployment, String(entry.status)),
+        latency: this.latency.labels(entry.endpoint, deployment, String(entry.mirrored)),
+      };
+      this.series.set(key, series);
+    }
+    series.count.inc();
+    series.latency.observe(entry.latency_ms / 1000);
   }
 
   /** Serves /metrics on 127.0.0.1 (port 0: any free port). */

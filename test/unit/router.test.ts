@@ -2,17 +2,17 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { findFreePort } from '../../src/runtimes/free-port.js';
-import { NO_DEPLOYMENT_MESSAGE, Router, type EndpointRoute } from '../../src/router/router.js';
+import { NO_DEPLOYMENT_MESSAGE, Router, type EndpointRoute, type RouteRecord } from '../../src/router/router.js';
 import type { LiveReplica } from '../../src/supervisor/supervisor.js';
 
 /** An upstream that answers by the request body: {"status": 500} or {"sleep": ms}. */
-function upstream(): Promise<{ server: Server; origin: string }> {
+function upstream(fixedDelayMs = 0): Promise<{ server: Server; origin: string }> {
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
       const asked = JSON.parse(body || '{}') as { status?: number; sleep?: number };
-      setTimeout(() => res.writeHead(asked.status ?? 200, { 'content-type': 'application/json' }).end('{"message": "model says no"}'), asked.sleep ?? 0);
+      setTimeout(() => res.writeHead(asked.status ?? 200, { 'content-type': 'application/json' }).end('{"message": "model says no"}'), asked.sleep ?? fixedDelayMs);
     });
   });
   return new Promise((resolve) =>
@@ -76,5 +76,62 @@ describe('router status codes', () => {
     const answer = await call('empty', {});
     assert.equal(answer.status, 404);
     assert.deepEqual(JSON.parse(answer.body), { message: NO_DEPLOYMENT_MESSAGE });
+  });
+});
+
+describe('router mirroring', () => {
+  const records: RouteRecord[] = [];
+  let fast: { server: Server; origin: string };
+  let slow: { server: Server; origin: string };
+  let blue: LiveReplica;
+  let green: LiveReplica;
+  const router = new Router({
+    replicas: (_endpoint, deployment) => (deployment === 'blue' ? [blue] : [green]),
+    record: (entry) => records.push(entry),
+  });
+  let port = 0;
+
+  before(async () => {
+    fast = await upstream();
+    slow = await upstream(300);
+    blue = { id: 'blue/0', origin: fast.origin, scoringPath: '/score', ready: true, inflight: 0 };
+    green = { id: 'green/0', origin: slow.origin, scoringPath: '/score', ready: true, inflight: 0 };
+    port = await findFreePort();
+    await router.upsert({
+      name: 'mirror',
+      port,
+      authMode: 'key',
+      keys: { primary: 'p', secondary: 's' },
+      tokenSecret: 'x',
+      traffic: { blue: 100 },
+      mirror: { green: 100 },
+      deployments: {
+        blue: { requestTimeoutMs: 5000, maxConcurrentPerInstance: 1, instanceCount: 1 },
+        green: { requestTimeoutMs: 5000, maxConcurrentPerInstance: 1, instanceCount: 1 },
+      },
+    });
+  });
+  after(async () => {
+    await router.close();
+    fast.server.close();
+    slow.server.close();
+  });
+
+  it('drops copies past the mirror replica\'s limit instead of queueing them without bound', async () => {
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/score`, { method: 'POST', headers: { authorization: 'Bearer p' }, body: '{}' });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('azureml-model-deployment'), 'blue');
+      await res.text();
+    }
+    // 2 x max_concurrent_requests_per_instance copies may wait at the slow mirror; the rest are dropped at once.
+    const dropped = records.filter((entry) => entry.mirrored && entry.status === 429);
+    assert.equal(dropped.length, 8);
+    assert.ok(green.inflight <= 2);
+    const deadline = Date.now() + 5000;
+    while (records.filter((entry) => entry.mirrored && entry.status === 200).length < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(records.filter((entry) => entry.mirrored && entry.status === 200).length, 2);
   });
 });
