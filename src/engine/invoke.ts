@@ -42,10 +42,27 @@ export async function invokeEndpoint(options: InvokeOptions, deps: EngineDeps): 
     if (result.body) details.push(`body: ${result.body}`);
     throw new OepError('OEP_ERR_INVOKE_FAILED', `The endpoint answered ${result.status}: ${messageOf(result.body)}`, {
       details,
-      hint: `See the model's log with: oep deployment get-logs -e ${options.endpoint} -n <deployment>`,
+      hint: hintFor(result, options.endpoint),
     });
   }
   return result;
+}
+
+/** What to do next, by the status the front door answered. */
+function hintFor(result: InvokeResult, endpoint: string): string {
+  const deployment = String(result.headers['azureml-model-deployment'] ?? '<deployment>');
+  switch (result.status) {
+    case 404:
+      return `Give a deployment traffic (oep traffic set -n ${endpoint} <deployment>=100) or pin one with --deployment-name.`;
+    case 408:
+      return `The model took longer than request_settings.request_timeout_ms of ${deployment}; raise it or make run() faster.`;
+    case 429:
+      return `Too many requests in flight for ${deployment}; raise request_settings.max_concurrent_requests_per_instance or instance_count.`;
+    case 503:
+      return `No replica of ${deployment} is ready; see: oep deployment show -n ${deployment} -e ${endpoint}`;
+    default:
+      return `See the model's log with: oep deployment get-logs -e ${endpoint} -n ${deployment}`;
+  }
 }
 
 async function readRequestBody(options: InvokeOptions, cwd: string): Promise<Buffer> {
