@@ -3,26 +3,15 @@ import { describe, it } from 'node:test';
 import { OepError } from '../../src/errors.js';
 import { planContainer, type ContainerInput } from '../../src/runtimes/docker/container-spec.js';
 import type { DeploymentSpec, InferenceConfig } from '../../src/spec/types.js';
+import { deploymentSpec } from './docker-fixtures.js';
 
 function spec(overrides: Partial<DeploymentSpec> = {}): DeploymentSpec {
-  const probe = { initial_delay: 1, period: 1, timeout: 1, success_threshold: 1, failure_threshold: 2 };
-  return {
-    name: 'blue',
-    endpoint_name: 'ep',
-    tags: {},
-    type: 'managed',
+  return deploymentSpec({
     model: { path: '/src/model-1/model/' },
     code_configuration: { code: '/src/model-1/onlinescoring/', scoring_script: 'score.py' },
     environment: { image: 'python:3.11' },
-    environment_variables: {},
-    instance_count: 1,
-    app_insights_enabled: false,
-    scale_settings: { type: 'default' },
-    request_settings: { request_timeout_ms: 5000, max_concurrent_requests_per_instance: 1, max_queue_wait_ms: 500 },
-    liveness_probe: probe,
-    readiness_probe: probe,
     ...overrides,
-  };
+  });
 }
 
 function input(overrides: Partial<ContainerInput> = {}): ContainerInput {

@@ -10,6 +10,7 @@ import { DockerEngine } from '../../src/runtimes/docker/engine.js';
 import { ImageService } from '../../src/runtimes/docker/images.js';
 import type { ProgressEvent } from '../../src/runtimes/types.js';
 import type { DeploymentSpec } from '../../src/spec/types.js';
+import { specWithEnvironment as spec } from './docker-fixtures.js';
 
 /** A Docker engine in memory: which images exist, what was pulled and built. */
 class FakeDocker {
@@ -61,24 +62,6 @@ class FakeEngine extends DockerEngine {
 
 const root = mkdtempSync(join(tmpdir(), 'oep-images-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-
-function spec(environment: DeploymentSpec['environment']): DeploymentSpec {
-  const probe = { initial_delay: 1, period: 1, timeout: 1, success_threshold: 1, failure_threshold: 2 };
-  return {
-    name: 'blue',
-    endpoint_name: 'ep',
-    tags: {},
-    type: 'managed',
-    environment,
-    environment_variables: {},
-    instance_count: 1,
-    app_insights_enabled: false,
-    scale_settings: { type: 'default' },
-    request_settings: { request_timeout_ms: 5000, max_concurrent_requests_per_instance: 1, max_queue_wait_ms: 500 },
-    liveness_probe: probe,
-    readiness_probe: probe,
-  };
-}
 
 function setup(): { docker: FakeDocker; service: ImageService; events: ProgressEvent[]; ensure: (s: DeploymentSpec, pull?: boolean) => ReturnType<ImageService['ensure']> } {
   const docker = new FakeDocker();

@@ -2,25 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OepError } from '../../src/errors.js';
 import { condaDockerfile, dockerfileBaseImages, imageRecipe, NO_CONDA_MARKER, recipeTag, type RecipeInputs } from '../../src/runtimes/docker/recipe.js';
-import type { DeploymentSpec } from '../../src/spec/types.js';
-
-function spec(environment: DeploymentSpec['environment']): DeploymentSpec {
-  const probe = { initial_delay: 1, period: 1, timeout: 1, success_threshold: 1, failure_threshold: 2 };
-  return {
-    name: 'blue',
-    endpoint_name: 'ep',
-    tags: {},
-    type: 'managed',
-    environment,
-    environment_variables: {},
-    instance_count: 1,
-    app_insights_enabled: false,
-    scale_settings: { type: 'default' },
-    request_settings: { request_timeout_ms: 5000, max_concurrent_requests_per_instance: 1, max_queue_wait_ms: 500 },
-    liveness_probe: probe,
-    readiness_probe: probe,
-  };
-}
+import { specWithEnvironment as spec } from './docker-fixtures.js';
 
 describe('imageRecipe', () => {
   it('image alone runs the image as it is; with conda_file it needs a conda step; build uses the Dockerfile', () => {
