@@ -1,4 +1,4 @@
-import type { ProgressEvent } from '../runtimes/types.js';
+import type { ProgressEvent } from '../model/progress.js';
 import { isInteractive, type CliContext } from './context.js';
 
 export interface Progress {

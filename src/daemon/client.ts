@@ -3,7 +3,7 @@ import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { OepError } from '../errors.js';
-import type { ProgressEvent } from '../runtimes/types.js';
+import type { ProgressEvent } from '../model/progress.js';
 import { oepPaths, type OepPaths } from '../state/paths.js';
 import { RPC_PATH, type Frame } from './protocol.js';
 

@@ -11,7 +11,7 @@ import type { Supervisor } from '../supervisor/supervisor.js';
 import type { EmitProgress } from '../runtimes/types.js';
 import { findFreePort } from '../runtimes/free-port.js';
 import { followLog } from '../telemetry/log-follow.js';
-import { readLogTail } from '../supervisor/log-tail.js';
+import { readLogTail } from '../telemetry/log-tail.js';
 import type { CallContext, Handler } from './server.js';
 import { deploymentListItem, deploymentView, endpointListItem, endpointView } from './views.js';
 

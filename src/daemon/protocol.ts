@@ -1,5 +1,5 @@
 import type { SerializedError } from '../errors.js';
-import type { ProgressEvent } from '../runtimes/types.js';
+import type { ProgressEvent } from '../model/progress.js';
 
 /**
  * The control API: `POST /rpc` on the daemon's unix socket with `{method, params}`; the answer

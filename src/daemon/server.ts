@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { chmod } from 'node:fs/promises';
 import { isOepError, OepError } from '../errors.js';
-import type { ProgressEvent } from '../runtimes/types.js';
+import type { ProgressEvent } from '../model/progress.js';
 import { RPC_PATH, type Frame, type RpcRequest } from './protocol.js';
 
 /** What a method may do while it runs: send progress events or log text to the caller. */

@@ -1,5 +1,5 @@
 import type { DaemonClient } from '../daemon/client.js';
-import type { ProgressEvent } from '../runtimes/types.js';
+import type { ProgressEvent } from '../model/progress.js';
 
 /** What a use case needs: the daemon, the directory relative paths resolve against, progress. */
 export interface EngineDeps {

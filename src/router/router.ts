@@ -4,8 +4,17 @@ import { Agent } from 'undici';
 import { forward, ForwardTimeoutError } from './forward.js';
 import { OepError } from '../errors.js';
 import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
-import type { LiveReplica } from '../supervisor/supervisor.js';
 import { bearerCredential, constantTimeEqual, verifyToken } from './auth.js';
+
+/** A replica as the router sees it: the supervisor keeps `ready` current, the router `inflight`. */
+export interface LiveReplica {
+  readonly id: string;
+  readonly origin: string;
+  readonly pid?: number;
+  readonly scoringPath: string;
+  ready: boolean;
+  inflight: number;
+}
 
 export interface DeploymentRoute {
   requestTimeoutMs: number;

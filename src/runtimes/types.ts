@@ -1,13 +1,8 @@
 import type { DeploymentSpec } from '../spec/types.js';
 import type { RuntimeKind } from '../state/types.js';
+import type { EmitProgress } from '../model/progress.js';
 
-/** A progress or log event on its way to the CLI's spinner. */
-export interface ProgressEvent {
-  phase: string;
-  message: string;
-}
-
-export type EmitProgress = (event: ProgressEvent) => void;
+export type { EmitProgress, ProgressEvent } from '../model/progress.js';
 
 export interface ReplicaTarget {
   /** Where the scoring route answers, e.g. http://127.0.0.1:41234 */

@@ -1,21 +1,14 @@
 import { OepError } from '../errors.js';
+import type { LiveReplica } from '../router/router.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import { deploymentLogDir, type OepPaths } from '../state/paths.js';
 import type { RuntimeKind } from '../state/types.js';
 import type { EmitProgress, ReplicaHandle, Runtime } from '../runtimes/types.js';
-import { extractTraceback, readLogTail } from './log-tail.js';
+import { extractTraceback, readLogTail } from '../telemetry/log-tail.js';
 import { probeOnce } from './readiness.js';
 import { join } from 'node:path';
 
-/** A replica as the router sees it. `inflight` is maintained by the router. */
-export interface LiveReplica {
-  readonly id: string;
-  readonly origin: string;
-  readonly pid?: number;
-  readonly scoringPath: string;
-  ready: boolean;
-  inflight: number;
-}
+export type { LiveReplica };
 
 interface ReplicaSlot extends LiveReplica {
   index: number;

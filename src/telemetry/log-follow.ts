@@ -1,5 +1,5 @@
 import { open, stat } from 'node:fs/promises';
-import { readLogTail } from '../supervisor/log-tail.js';
+import { readLogTail } from './log-tail.js';
 
 const POLL_MS = 200;
 
