@@ -1,11 +1,13 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const OEP_BIN = join(REPO_ROOT, 'bin', 'oep.js');
+/** The wrk script both load benches use: POST a body file, optionally with a bearer key; prints WRKJSON. */
+export const WRK_POST_SCRIPT = join(REPO_ROOT, 'bench', 'fixtures', 'wrk-post.lua');
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -43,4 +45,72 @@ export class BenchHome {
 
 export function fmt(ms: number): string {
   return `${ms.toFixed(1)} ms`;
+}
+
+/** A command's path: the first directory of PATH, then of `extraDirs`, that has it. */
+export function which(command: string, extraDirs: string[] = []): string | undefined {
+  for (const dir of [...(process.env.PATH ?? '').split(delimiter), ...extraDirs]) {
+    const candidate = join(dir, command);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** The fields of /proc/<pid>/stat from field 3 (state) on, or undefined when the process is gone (Linux). */
+export function procStatFields(pid: number | string): string[] | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** What bench/fixtures/wrk-post.lua prints (times in microseconds). */
+export interface WrkResult {
+  requests: number;
+  duration_us: number;
+  connect_errors: number;
+  read_errors: number;
+  write_errors: number;
+  status_errors: number;
+  timeouts: number;
+  p50_us: number;
+  p90_us: number;
+  p99_us: number;
+  max_us: number;
+  mean_us: number;
+}
+
+/** Failed requests of a wrk run, of every kind. */
+export function wrkErrors(r: WrkResult): number {
+  return r.connect_errors + r.read_errors + r.write_errors + r.status_errors + r.timeouts;
+}
+
+export interface WrkRun {
+  wrk: string;
+  url: string;
+  /** The arguments after `--` for WRK_POST_SCRIPT: the body file, then optionally the key. */
+  scriptArgs: string[];
+  connections: number;
+  seconds: number;
+  /** Spawns the wrk process with stdout and stderr piped (and tracks it for the caller's cleanup). */
+  start: (command: string, args: string[]) => ChildProcess;
+  /** Kills a wrk that runs 20 s past its time. */
+  kill: (child: ChildProcess) => void;
+}
+
+/** One wrk -t1 run with WRK_POST_SCRIPT; fails with wrk's output when it fails or prints no result. */
+export async function runWrk(run: WrkRun): Promise<WrkResult> {
+  const args = ['-t1', `-c${run.connections}`, `-d${run.seconds}s`, '--latency', '-s', WRK_POST_SCRIPT, run.url, '--', ...run.scriptArgs];
+  const child = run.start(run.wrk, args);
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const guard = setTimeout(() => run.kill(child), (run.seconds + 20) * 1000);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(guard);
+  const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
+  if (code !== 0 || !line) throw new Error(`wrk ${args.join(' ')} failed (${code}):\n${out}`);
+  return JSON.parse(line.slice('WRKJSON '.length)) as WrkResult;
 }

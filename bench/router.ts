@@ -29,11 +29,11 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { findFreePort } from '../src/runtimes/free-port.js';
-import { median, REPO_ROOT } from './harness.js';
+import { median, procStatFields, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
 import type { HostConfig, HostReply } from './router-host.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -44,21 +44,10 @@ const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const MIRROR_DELAY_MS = 200;
 const FIXTURES = join(REPO_ROOT, 'bench', 'fixtures', 'router');
 const HOST_SCRIPT = join(REPO_ROOT, 'dist', 'bench', 'router-host.js');
-
-interface WrkResult {
-  requests: number;
-  duration_us: number;
-  connect_errors: number;
-  read_errors: number;
-  write_errors: number;
-  status_errors: number;
-  timeouts: number;
-  p50_us: number;
-  p90_us: number;
-  p99_us: number;
-  max_us: number;
-  mean_us: number;
-}
+/** The POST /score body of every check and load run. */
+const SCORE_BODY_FILE = join(FIXTURES, 'score.json');
+/** Where nginx usually lives when it is not on PATH. */
+const SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
 
 interface Target {
   name: string;
@@ -133,15 +122,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // ---------------------------------------------------------------------------------------------
 // Tools
 
-function which(command: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
-  for (const dir of dirs) {
-    const candidate = join(dir, command);
-    if (dir && existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
-
 function versionOf(command: string, args: string[]): string {
   const result = spawnSync(command, args, { encoding: 'utf8' });
   return `${result.stdout ?? ''}${result.stderr ?? ''}`.split('\n')[0]!.trim();
@@ -179,18 +159,9 @@ function fill(template: string, values: Record<string, string | number>): string
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
 const HAVE_PROC = existsSync('/proc/stat');
 
-function statFields(pid: number): string[] | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return text.slice(text.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
-  } catch {
-    return undefined;
-  }
-}
-
 /** utime + stime of a process (all its threads), in ticks. */
 function processTicks(pid: number): number {
-  const fields = statFields(pid);
+  const fields = procStatFields(pid);
   return fields ? Number(fields[11]) + Number(fields[12]) : 0;
 }
 
@@ -199,7 +170,7 @@ function processTable(): Map<number, number> {
   const table = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(Number(entry));
+    const fields = procStatFields(Number(entry));
     if (fields) table.set(Number(entry), Number(fields[1]));
   }
   return table;
@@ -238,7 +209,7 @@ interface CpuSnapshot {
 function cpuSnapshot(proxyPids: number[]): CpuSnapshot | undefined {
   if (!HAVE_PROC) return undefined;
   // Live descendants, plus this process's reaped children (wrk runs end inside the interval).
-  const self = statFields(process.pid);
+  const self = procStatFields(process.pid);
   const reaped = self ? Number(self[13]) + Number(self[14]) : 0;
   const own = [process.pid, ...descendants(process.pid)].reduce((sum, pid) => sum + processTicks(pid), reaped);
   return { at: performance.now(), machine: machineBusyTicks(), own, proxy: proxyPids.reduce((sum, pid) => sum + processTicks(pid), 0) };
@@ -299,30 +270,29 @@ class RouterHost {
 // ---------------------------------------------------------------------------------------------
 // Load
 
-async function wrk(wrkPath: string, url: string, key: string, connections: number, seconds: number): Promise<WrkResult> {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', join(FIXTURES, 'wrk.lua'), url, '--', key];
-  const child = track(spawn(wrkPath, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
-  let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const guard = setTimeout(() => child.kill('SIGKILL'), (seconds + 20) * 1000);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  clearTimeout(guard);
-  const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
-  if (code !== 0 || !line) throw new Error(`wrk ${args.join(' ')} failed (${code}):\n${out}`);
-  return JSON.parse(line.slice('WRKJSON '.length)) as WrkResult;
+function wrk(wrkPath: string, url: string, key: string, connections: number, seconds: number): Promise<WrkResult> {
+  return runWrk({
+    wrk: wrkPath,
+    url,
+    scriptArgs: [SCORE_BODY_FILE, key],
+    connections,
+    seconds,
+    start: (command, args) => track(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })),
+    kill: (child) => child.kill('SIGKILL'),
+  });
 }
 
 async function verify(target: Target, key: string): Promise<void> {
+  const body = readFileSync(SCORE_BODY_FILE, 'utf8');
   const counts: Record<string, number> = {};
   for (let i = 0; i < 100; i++) {
     const response = await request(target.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: '{"data":[[1,2,3,4]]}',
+      body,
     });
-    const body = await response.body.text();
-    if (response.statusCode !== 200) throw new Error(`${target.label}: status ${response.statusCode} ${body}`);
+    const text = await response.body.text();
+    if (response.statusCode !== 200) throw new Error(`${target.label}: status ${response.statusCode} ${text}`);
     const name = String(response.headers[target.header] ?? '?');
     counts[name] = (counts[name] ?? 0) + 1;
   }
@@ -357,7 +327,7 @@ async function measure(wrkPath: string, target: Target, key: string): Promise<{ 
   await target.host?.drain();
   const one = await wrk(wrkPath, target.url, key, 1, LATENCY_SECONDS);
   await target.host?.drain();
-  const errors = [load, one].reduce((sum, r) => sum + r.connect_errors + r.read_errors + r.write_errors + r.status_errors + r.timeouts, 0);
+  const errors = wrkErrors(load) + wrkErrors(one);
   return {
     sample: {
       rps: load.requests / (load.duration_us / 1e6),
@@ -380,8 +350,8 @@ async function measure(wrkPath: string, target: Target, key: string): Promise<{ 
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
-  const nginx = which('nginx');
-  const wrkPath = which('wrk');
+  const nginx = which('nginx', SBIN_DIRS);
+  const wrkPath = which('wrk', SBIN_DIRS);
   if (!nginx || !wrkPath) {
     const missing = [!nginx && 'nginx', !wrkPath && 'wrk'].filter(Boolean).join(' and ');
     console.error(`router bench: ${missing} not found on PATH (nor in /usr/sbin).`);

@@ -28,11 +28,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { findFreePort } from '../src/runtimes/free-port.js';
-import { median, REPO_ROOT } from './harness.js';
+import { median, procStatFields, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -45,21 +45,6 @@ const CLOCK_TICKS = 100; // USER_HZ of /proc/<pid>/stat on Linux
 const FIXTURES = join(REPO_ROOT, 'bench', 'fixtures', 'server');
 const OEP_SERVER = join(REPO_ROOT, 'server', 'oep_server.py');
 const SKLEARN_EXAMPLE = join(REPO_ROOT, 'examples', 'sklearn');
-
-interface WrkResult {
-  requests: number;
-  duration_us: number;
-  connect_errors: number;
-  read_errors: number;
-  write_errors: number;
-  status_errors: number;
-  timeouts: number;
-  p50_us: number;
-  p90_us: number;
-  p99_us: number;
-  max_us: number;
-  mean_us: number;
-}
 
 /** A scoring script as Azure lays it out. */
 interface Script {
@@ -158,14 +143,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 // ---------------------------------------------------------------------------------------------
 // Tools
-
-function which(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, command);
-    if (dir && existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): { ok: boolean; out: string } {
   const result = spawnSync(command, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
@@ -287,18 +264,16 @@ async function verify(c: Case): Promise<string> {
 // ---------------------------------------------------------------------------------------------
 // Load
 
-async function wrk(wrkPath: string, url: string, bodyFile: string, connections: number, seconds: number): Promise<WrkResult> {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', join(FIXTURES, 'post.lua'), url, '--', bodyFile];
-  const child = track(spawn(wrkPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
-  let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const guard = setTimeout(() => killGroup(child, 'SIGKILL'), (seconds + 20) * 1000);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  clearTimeout(guard);
-  const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
-  if (code !== 0 || !line) throw new Error(`wrk ${args.join(' ')} failed (${code}):\n${out}`);
-  return JSON.parse(line.slice('WRKJSON '.length)) as WrkResult;
+function wrk(wrkPath: string, url: string, bodyFile: string, connections: number, seconds: number): Promise<WrkResult> {
+  return runWrk({
+    wrk: wrkPath,
+    url,
+    scriptArgs: [bodyFile],
+    connections,
+    seconds,
+    start: (command, args) => track(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })),
+    kill: (child) => killGroup(child, 'SIGKILL'),
+  });
 }
 
 /** CPU seconds (user + system) used so far by the processes of a process group (Linux /proc), NaN elsewhere. */
@@ -308,24 +283,15 @@ function groupCpuSeconds(pgid: number | undefined): number {
   try {
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
-      let stat: string;
-      try {
-        stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      } catch {
-        continue; // gone meanwhile
-      }
       // fields after "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const fields = procStatFields(entry);
+      if (!fields) continue; // gone meanwhile
       if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
     }
   } catch {
     return NaN;
   }
   return ticks / CLOCK_TICKS;
-}
-
-function errorsOf(r: WrkResult): number {
-  return r.connect_errors + r.read_errors + r.write_errors + r.status_errors + r.timeouts;
 }
 
 async function measure(wrkPath: string, target: Target, bodyFile: string): Promise<Sample> {
@@ -342,7 +308,7 @@ async function measure(wrkPath: string, target: Target, bodyFile: string): Promi
     c1P99: one ? one.p99_us / 1000 : NaN,
     c1Rps: one ? one.requests / (one.duration_us / 1e6) : NaN,
     cpuUs,
-    errors: errorsOf(load) + (one ? errorsOf(one) : 0),
+    errors: wrkErrors(load) + (one ? wrkErrors(one) : 0),
   };
 }
 
