@@ -57,7 +57,7 @@ export function inferenceConfig(spec: DeploymentSpec): InferenceConfig | undefin
  */
 export function condaDockerfile(baseImageId: string, user: string): string {
   const create = [
-    'set -e',
+    'set -e;',
     'if command -v micromamba >/dev/null 2>&1; then',
     `  micromamba create -y -p ${CONDA_ENV_PREFIX} -f /tmp/oep/conda.yaml && micromamba clean -a -y;`,
     'elif command -v mamba >/dev/null 2>&1; then',
@@ -65,7 +65,9 @@ export function condaDockerfile(baseImageId: string, user: string): string {
     'elif command -v conda >/dev/null 2>&1; then',
     `  conda env create -p ${CONDA_ENV_PREFIX} -f /tmp/oep/conda.yaml && conda clean -a -y;`,
     'else',
-    `  echo "${NO_CONDA_MARKER}: the image has no conda, mamba or micromamba on its PATH" >&2; exit 97;`,
+    // The marker is split in the command ("OEP_""NO_CONDA") so that only the echo's output, never
+    // the build log's copy of the RUN line, contains it.
+    `  echo "${NO_CONDA_MARKER.slice(0, 4)}""${NO_CONDA_MARKER.slice(4)}: the image has no conda, mamba or micromamba on its PATH" >&2; exit 97;`,
     'fi',
   ].join(' \\\n    ');
   const lines = [`FROM ${baseImageId}`, 'USER root', 'COPY conda.yaml /tmp/oep/conda.yaml', `RUN ${create}`];
