@@ -27,6 +27,7 @@ __all__ = [
     "MultiDict",
     "UnsupportedMediaType",
     "parse_options_header",
+    "shim_rawhttp",
     "title_header_name",
 ]
 
@@ -92,6 +93,39 @@ def title_header_name(name):
     return name.replace("_", "-").title()
 
 
+def _typed(value, type, default):
+    """``type(value)`` when a type is given, ``default`` when that conversion fails (werkzeug's ``get``)."""
+    if type is None:
+        return value
+    try:
+        return type(value)
+    except (ValueError, TypeError):
+        return default
+
+
+def _typed_list(values, type):
+    """``type(value)`` of each value, leaving out those that do not convert (werkzeug's ``getlist``)."""
+    if type is None:
+        return values
+    out = []
+    for value in values:
+        try:
+            out.append(type(value))
+        except (ValueError, TypeError):
+            pass
+    return out
+
+
+def _pairs(args, kwargs):
+    """The ``(key, value)`` pairs of ``extend``/``update`` arguments: mappings, pair iterables, then keywords."""
+    for arg in args:
+        items = arg.items() if hasattr(arg, "items") else arg
+        for key, value in items:
+            yield key, value
+    for key, value in kwargs.items():
+        yield key, value
+
+
 class MultiDict(object):
     """The subset of werkzeug's MultiDict that scoring scripts use (``request.args``, ``.form``, ``.files``)."""
 
@@ -116,24 +150,10 @@ class MultiDict(object):
             value = self._d[key][0]
         except KeyError:
             return default
-        if type is not None:
-            try:
-                value = type(value)
-            except (ValueError, TypeError):
-                return default
-        return value
+        return _typed(value, type, default)
 
     def getlist(self, key, type=None):
-        values = list(self._d.get(key, ()))
-        if type is None:
-            return values
-        out = []
-        for value in values:
-            try:
-                out.append(type(value))
-            except (ValueError, TypeError):
-                pass
-        return out
+        return _typed_list(list(self._d.get(key, ())), type)
 
     def add(self, key, value):
         self._d.setdefault(key, []).append(value)
@@ -220,25 +240,11 @@ class Headers(object):
             value = self._find(key)
         except KeyError:
             return default
-        if type is not None:
-            try:
-                value = type(value)
-            except (ValueError, TypeError):
-                return default
-        return value
+        return _typed(value, type, default)
 
     def getlist(self, key, type=None):
         lower = key.lower()
-        values = [value for name, value in self._items if name.lower() == lower]
-        if type is not None:
-            out = []
-            for value in values:
-                try:
-                    out.append(type(value))
-                except (ValueError, TypeError):
-                    pass
-            return out
-        return values
+        return _typed_list([value for name, value in self._items if name.lower() == lower], type)
 
     get_all = getlist
 
@@ -289,11 +295,7 @@ class Headers(object):
         self._items.append((str(key), value))
 
     def extend(self, *args, **kwargs):
-        for arg in args:
-            items = arg.items() if hasattr(arg, "items") else arg
-            for key, value in items:
-                self.add(key, value)
-        for key, value in kwargs.items():
+        for key, value in _pairs(args, kwargs):
             self.add(key, value)
 
     def remove(self, key):
@@ -338,11 +340,7 @@ class Headers(object):
             return _header_value(default)
 
     def update(self, *args, **kwargs):
-        for arg in args:
-            items = arg.items() if hasattr(arg, "items") else arg
-            for key, value in items:
-                self.set(key, value)
-        for key, value in kwargs.items():
+        for key, value in _pairs(args, kwargs):
             self.set(key, value)
 
     def clear(self):
@@ -358,6 +356,10 @@ class Headers(object):
 
     def __repr__(self):
         return "%s(%r)" % (type(self).__name__, self._items)
+
+
+def _is_json_mimetype(mt):
+    return mt == "application/json" or (mt.startswith("application/") and mt.endswith("+json"))
 
 
 def _header_value(value):
@@ -602,8 +604,7 @@ class AMLRequest(_ContentTypeFromHeaders):
 
     @property
     def is_json(self):
-        mt = self.mimetype
-        return mt == "application/json" or (mt.startswith("application/") and mt.endswith("+json"))
+        return _is_json_mimetype(self.mimetype)
 
     # -- body -------------------------------------------------------------------
     def _is_form(self):
@@ -829,8 +830,7 @@ class AMLResponse(object):
 
     @property
     def is_json(self):
-        mt = self.mimetype
-        return mt == "application/json" or (mt.startswith("application/") and mt.endswith("+json"))
+        return _is_json_mimetype(self.mimetype)
 
     def get_json(self, force=False, silent=False):
         if not (force or self.is_json):
@@ -862,3 +862,19 @@ def _to_bytes(value):
     for item in value:
         out.append(item if isinstance(item, bytes) else str(item).encode("utf-8"))
     return b"".join(out)
+
+
+def shim_rawhttp(module_globals):
+    """The ``rawhttp`` decorator of a shim ``aml_request`` module, given that module's ``globals()``.
+
+    It sets the module's ``_rawHttpRequested``, which oep-server reads after importing the scoring
+    script, as azmlinfsrv does.
+    """
+
+    def rawhttp(func):
+        """Decorate run() to receive the raw request (an ``AMLRequest``) instead of the body as a string."""
+        module_globals["_rawHttpRequested"] = True
+        return func
+
+    rawhttp.__module__ = module_globals["__name__"]
+    return rawhttp
