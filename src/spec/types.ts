@@ -4,7 +4,17 @@
  * interfaces are checked against the key lists at compile time, so none of the three can drift.
  */
 
-/** Every top-level key an endpoint YAML may have (managed and kubernetes together). */
+/** Shown on output, accepted and dropped on input. */
+export const ENDPOINT_READ_ONLY_KEYS = [
+  'id',
+  'provisioning_state',
+  'scoring_uri',
+  'openapi_uri',
+  'location',
+  'kind',
+] as const;
+
+/** Every top-level key an endpoint YAML may have (managed and kubernetes together), the read-only ones last. */
 export const ENDPOINT_KEYS = [
   '$schema',
   'name',
@@ -17,29 +27,16 @@ export const ENDPOINT_KEYS = [
   'traffic',
   'mirror_traffic',
   'public_network_access',
-  'id',
-  'provisioning_state',
-  'scoring_uri',
-  'openapi_uri',
-  'location',
-  'kind',
-] as const;
-
-/** Shown on output, accepted and dropped on input. */
-export const ENDPOINT_READ_ONLY_KEYS = [
-  'id',
-  'provisioning_state',
-  'scoring_uri',
-  'openapi_uri',
-  'location',
-  'kind',
+  ...ENDPOINT_READ_ONLY_KEYS,
 ] as const;
 
 /** Keys only one kind of endpoint accepts; the other kind's schema leaves them out. */
 export const KUBERNETES_ONLY_ENDPOINT_KEYS = ['compute'] as const;
 export const MANAGED_ONLY_ENDPOINT_KEYS = ['mirror_traffic'] as const;
 
-/** Every top-level key a deployment YAML may have (managed and kubernetes together). */
+export const DEPLOYMENT_READ_ONLY_KEYS = ['id', 'provisioning_state'] as const;
+
+/** Every top-level key a deployment YAML may have (managed and kubernetes together), the read-only ones last. */
 export const DEPLOYMENT_KEYS = [
   '$schema',
   'name',
@@ -63,11 +60,9 @@ export const DEPLOYMENT_KEYS = [
   'egress_public_network_access',
   'data_collector',
   'resources',
-  'id',
-  'provisioning_state',
+  ...DEPLOYMENT_READ_ONLY_KEYS,
 ] as const;
 
-export const DEPLOYMENT_READ_ONLY_KEYS = ['id', 'provisioning_state'] as const;
 export const KUBERNETES_ONLY_DEPLOYMENT_KEYS = ['resources'] as const;
 export const MANAGED_ONLY_DEPLOYMENT_KEYS = [] as const;
 
