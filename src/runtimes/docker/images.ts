@@ -34,6 +34,14 @@ export interface PreparedImage {
   recipe: ImageRecipe['kind'];
 }
 
+/** One image build: its tag, its context, the Dockerfile in it, and for a conda step the image it goes on. */
+interface BuildJob {
+  tag: string;
+  entries: ContextEntry[];
+  dockerfile: string;
+  condaBase: string | undefined;
+}
+
 export interface EnsureImageOptions {
   spec: DeploymentSpec;
   /** Pull base images even when they exist locally (`--pull`). */
@@ -75,7 +83,7 @@ export class ImageService {
         dockerfile,
       });
       const entries = memoryContext({ Dockerfile: dockerfile, 'conda.yaml': conda });
-      const built = await this.buildOnce(docker, tag, entries, 'Dockerfile', options, recipe.image);
+      const built = await this.buildOnce(docker, { tag, entries, dockerfile: 'Dockerfile', condaBase: recipe.image }, options);
       return { ...built, python: `${CONDA_ENV_PREFIX}/bin/python`, recipe: 'conda' };
     }
     const dockerfilePath = join(recipe.context, recipe.dockerfile);
@@ -84,18 +92,12 @@ export class ImageService {
     for (const image of dockerfileBaseImages(dockerfile)) bases.push((await this.ensureLocal(docker, image, options)).Id);
     const entries = await readContext(recipe.context, recipe.dockerfile);
     const tag = recipeTag({ kind: 'build', baseImageIds: bases, contentDigest: await digestContext(entries), dockerfile: recipe.dockerfile });
-    const built = await this.buildOnce(docker, tag, entries, recipe.dockerfile, options, undefined);
+    const built = await this.buildOnce(docker, { tag, entries, dockerfile: recipe.dockerfile, condaBase: undefined }, options);
     return { ...built, python: 'python3', recipe: 'build' };
   }
 
-  private async buildOnce(
-    docker: Dockerode,
-    tag: string,
-    entries: ContextEntry[],
-    dockerfile: string,
-    options: EnsureImageOptions,
-    condaBase: string | undefined,
-  ): Promise<Omit<PreparedImage, 'python' | 'recipe'>> {
+  private async buildOnce(docker: Dockerode, job: BuildJob, options: EnsureImageOptions): Promise<Omit<PreparedImage, 'python' | 'recipe'>> {
+    const { tag } = job;
     const existing = await inspectImage(docker, tag);
     if (existing) {
       options.emit({ phase: 'build', message: `image ${tag} is up to date (no build)` });
@@ -105,7 +107,7 @@ export class ImageService {
       const again = await inspectImage(docker, tag);
       if (again) return { reference: tag, id: again.Id, built: false, tag };
       const started = Date.now();
-      await this.build(docker, tag, entries, dockerfile, options, condaBase);
+      await this.build(docker, job, options);
       this.builds += 1;
       const info = await inspectImage(docker, tag);
       if (!info) throw buildError(options, '', `the build finished but image ${tag} is missing`, []);
@@ -113,14 +115,8 @@ export class ImageService {
     });
   }
 
-  private async build(
-    docker: Dockerode,
-    tag: string,
-    entries: ContextEntry[],
-    dockerfile: string,
-    options: EnsureImageOptions,
-    condaBase: string | undefined,
-  ): Promise<void> {
+  private async build(docker: Dockerode, job: BuildJob, options: EnsureImageOptions): Promise<void> {
+    const { tag, entries, dockerfile, condaBase } = job;
     await mkdir(dirname(options.buildLog), { recursive: true });
     await writeFile(options.buildLog, `${new Date().toISOString()} building ${tag} for deployment ${options.spec.name}\n`);
     options.emit({ phase: 'build', message: `building image ${tag}` });
