@@ -286,3 +286,35 @@ export function headerValues(res: HttpResult, name: string): string[] {
 export function generatedIds(): Record<string, string | RegExp> {
   return { 'x-ms-server-version': SERVER_VERSION, 'x-request-id': UUID, 'x-ms-request-id': UUID };
 }
+
+/** What a response from /score is expected to be; see assertScoreAnswer. */
+export interface ScoreAnswer {
+  status: number;
+  body: string;
+  /** application/json unless given. */
+  contentType?: string;
+  /** x-ms-run-function-failed: True (run() failed or answered >= 500) rather than False. */
+  runFailed?: boolean;
+  /** x-ms-run-fn-exec-ms: a measured time (EXEC_MS) unless given, e.g. '0.000' when run() was not called. */
+  execMs?: string | RegExp;
+  /** Every other header: generatedIds() unless given. */
+  headers?: Record<string, string | RegExp>;
+  /** Names the case in the status assertion (in a loop). */
+  message?: string;
+}
+
+/**
+ * Asserts a /score response: its status, its body, and the exact set of headers (content-type,
+ * content-length of the body, x-ms-run-function-failed, x-ms-run-fn-exec-ms and the others).
+ */
+export function assertScoreAnswer(res: HttpResult, expected: ScoreAnswer): void {
+  assert.equal(res.status, expected.status, expected.message);
+  assert.equal(res.text, expected.body);
+  assertHeaders(res, {
+    'content-type': expected.contentType ?? 'application/json',
+    'content-length': String(Buffer.byteLength(expected.body)),
+    'x-ms-run-function-failed': expected.runFailed ? 'True' : 'False',
+    'x-ms-run-fn-exec-ms': expected.execMs ?? EXEC_MS,
+    ...(expected.headers ?? generatedIds()),
+  });
+}

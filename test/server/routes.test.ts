@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { assertHeaders, EXEC_MS, generatedIds, ScoringServer, SERVER_VERSION, stopAllServers } from './harness.js';
+import { assertHeaders, assertScoreAnswer, EXEC_MS, generatedIds, ScoringServer, SERVER_VERSION, stopAllServers } from './harness.js';
 
 const NOT_FOUND =
   '{"message": "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again."}';
@@ -75,14 +75,7 @@ describe('oep-server routes', () => {
     const server = await ScoringServer.start({ fixture: 'plain' });
     for (const method of ['PUT', 'DELETE', 'PATCH']) {
       const res = await server.request({ method, path: '/score', body: '{}' });
-      assert.equal(res.status, 405, method);
-      assert.equal(res.text, METHOD_NOT_ALLOWED);
-      assertHeaders(res, {
-        'content-type': 'application/json',
-        'content-length': String(METHOD_NOT_ALLOWED.length),
-        'x-ms-run-function-failed': 'False',
-        'x-ms-run-fn-exec-ms': '0.000',
-      });
+      assertScoreAnswer(res, { status: 405, body: METHOD_NOT_ALLOWED, execMs: '0.000', headers: {}, message: method });
     }
   });
 

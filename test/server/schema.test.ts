@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { assertHeaders, EXEC_MS, generatedIds, ScoringServer, stopAllServers, type HttpResult } from './harness.js';
+import { assertScoreAnswer, ScoringServer, stopAllServers, type HttpResult } from './harness.js';
 
 function assertJsonError(res: HttpResult, status: number, body: string): void {
-  assert.equal(res.status, status);
-  assert.equal(res.text, body);
-  assertHeaders(res, {
-    'content-type': 'application/json',
-    'content-length': String(body.length),
-    'x-ms-run-function-failed': 'False',
-    'x-ms-run-fn-exec-ms': '0.000',
-    ...generatedIds(),
-  });
+  assertScoreAnswer(res, { status, body, execMs: '0.000' });
 }
 
 describe('oep-server run() decorated with @input_schema', () => {
@@ -28,15 +20,7 @@ describe('oep-server run() decorated with @input_schema', () => {
   it('passes JSON body keys as named parameters, with defaults and request_headers', async () => {
     const res = await post('{"data": [1, 2], "ignored": true}');
     const body = '{"data": [1, 2], "scale": 1.0, "client": "c9"}';
-    assert.equal(res.status, 200);
-    assert.equal(res.text, body);
-    assertHeaders(res, {
-      'content-type': 'application/json',
-      'content-length': String(body.length),
-      'x-ms-run-function-failed': 'False',
-      'x-ms-run-fn-exec-ms': EXEC_MS,
-      ...generatedIds(),
-    });
+    assertScoreAnswer(res, { status: 200, body });
     assert.equal((await post('{"data": "x", "scale": 3}', 'application/vnd.demo+json')).text, '{"data": "x", "scale": 3, "client": "c9"}');
   });
 

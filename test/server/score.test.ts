@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { assertHeaders, EXEC_MS, generatedIds, ScoringServer, stopAllServers, type HttpResult } from './harness.js';
+import { assertHeaders, assertScoreAnswer, generatedIds, ScoringServer, stopAllServers, type HttpResult } from './harness.js';
 
 const RUN_FAILED = '{"message": "An unexpected error occurred in scoring script. Check the logs for more info."}';
 const INTERNAL = '{"message": "An unexpected internal error occurred. Check the logs for more info."}';
 
 function assertJsonOk(res: HttpResult, body: string): void {
-  assert.equal(res.status, 200);
-  assert.equal(res.text, body);
-  assertHeaders(res, {
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(body)),
-    'x-ms-run-function-failed': 'False',
-    'x-ms-run-fn-exec-ms': EXEC_MS,
-    ...generatedIds(),
-  });
+  assertScoreAnswer(res, { status: 200, body });
 }
 
 function postJson(server: ScoringServer, body: string, headers: Record<string, string> = {}): Promise<HttpResult> {
@@ -41,15 +33,7 @@ describe('oep-server /score with a plain run(raw_data)', () => {
     const server = await ScoringServer.start({ fixture: 'plain' });
     for (const kind of ['bytes', 'set']) {
       const res = await postJson(server, `{"kind": "${kind}"}`);
-      assert.equal(res.status, 500, kind);
-      assert.equal(res.text, INTERNAL);
-      assertHeaders(res, {
-        'content-type': 'application/json',
-        'content-length': String(INTERNAL.length),
-        'x-ms-run-function-failed': 'False',
-        'x-ms-run-fn-exec-ms': EXEC_MS,
-        ...generatedIds(),
-      });
+      assertScoreAnswer(res, { status: 500, body: INTERNAL, message: kind });
     }
     await server.waitForStderr('is not JSON serializable');
   });
@@ -57,15 +41,7 @@ describe('oep-server /score with a plain run(raw_data)', () => {
   it('answers 500 with x-ms-run-function-failed: True when run() raises, and logs the traceback', async () => {
     const server = await ScoringServer.start({ fixture: 'run_raises' });
     const res = await postJson(server, '{"a": 1}');
-    assert.equal(res.status, 500);
-    assert.equal(res.text, RUN_FAILED);
-    assertHeaders(res, {
-      'content-type': 'application/json',
-      'content-length': String(RUN_FAILED.length),
-      'x-ms-run-function-failed': 'True',
-      'x-ms-run-fn-exec-ms': EXEC_MS,
-      ...generatedIds(),
-    });
+    assertScoreAnswer(res, { status: 500, body: RUN_FAILED, runFailed: true });
     await server.waitForStderr('ValueError: run_raises: this model cannot score {"a": 1}');
     assert.match(server.stderr, /Traceback \(most recent call last\):/);
     // the worker keeps serving
@@ -87,15 +63,7 @@ describe('oep-server /score with a plain run(raw_data)', () => {
   it('answers OPTIONS /score with 200 and an empty body', async () => {
     const server = await ScoringServer.start({ fixture: 'plain' });
     const res = await server.request({ method: 'OPTIONS', path: '/score' });
-    assert.equal(res.status, 200);
-    assert.equal(res.text, '');
-    assertHeaders(res, {
-      'content-type': 'text/html; charset=utf-8',
-      'content-length': '0',
-      'x-ms-run-function-failed': 'False',
-      'x-ms-run-fn-exec-ms': '0.000',
-      ...generatedIds(),
-    });
+    assertScoreAnswer(res, { status: 200, body: '', contentType: 'text/html; charset=utf-8', execMs: '0.000' });
   });
 
   it('answers HEAD /score with 405, since only @rawhttp scripts take HEAD', async () => {
@@ -117,15 +85,7 @@ describe('oep-server /score with a plain run(raw_data)', () => {
     const res = await server.request({ method: 'POST', path: '/score', body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) });
     const body =
       '{"message": "Input cannot be decoded as UTF-8: \'utf-8\' codec can\'t decode byte 0xff in position 1: invalid start byte"}';
-    assert.equal(res.status, 400);
-    assert.equal(res.text, body);
-    assertHeaders(res, {
-      'content-type': 'application/json',
-      'content-length': String(body.length),
-      'x-ms-run-function-failed': 'False',
-      'x-ms-run-fn-exec-ms': '0.000',
-      ...generatedIds(),
-    });
+    assertScoreAnswer(res, { status: 400, body, execMs: '0.000' });
   });
 
   it('passes an empty string for form-encoded bodies, as werkzeug consumes them into request.form', async () => {
@@ -166,18 +126,16 @@ describe('oep-server /score with a plain run(raw_data)', () => {
     const body =
       '{"data": "payload", "headers": {"Content-Type": "text/plain", "X-Ms-Client-Request-Id": "c1", "X-Custom-Thing": "a,b", ' +
       `"Content-Length": "7", "Host": "127.0.0.1:${server.port}", "Connection": "close"}}`;
-    assert.equal(res.status, 200);
-    assert.equal(res.text, body);
-    assertHeaders(res, {
-      'content-type': 'application/json',
-      'content-length': String(body.length),
-      'x-ms-run-function-failed': 'False',
-      'x-ms-run-fn-exec-ms': EXEC_MS,
-      'x-ms-server-version': 'oep-server/0.1.0',
-      'x-request-id': /^[0-9a-f-]{36}$/,
-      'x-ms-request-id': 'c1',
-      'x-ms-client-request-id': 'c1',
-      connection: 'close',
+    assertScoreAnswer(res, {
+      status: 200,
+      body,
+      headers: {
+        'x-ms-server-version': 'oep-server/0.1.0',
+        'x-request-id': /^[0-9a-f-]{36}$/,
+        'x-ms-request-id': 'c1',
+        'x-ms-client-request-id': 'c1',
+        connection: 'close',
+      },
     });
   });
 });

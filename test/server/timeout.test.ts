@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { assertHeaders, EXEC_MS, generatedIds, ScoringServer, stopAllServers } from './harness.js';
+import { assertScoreAnswer, ScoringServer, stopAllServers } from './harness.js';
 
 describe('oep-server SCORING_TIMEOUT_MS', () => {
   afterEach(stopAllServers);
@@ -11,15 +11,7 @@ describe('oep-server SCORING_TIMEOUT_MS', () => {
     const res = await server.request({ method: 'POST', path: '/score', body: '{"sleep": 5}' });
     const elapsed = Date.now() - started;
     const body = '{"message": "Scoring timeout after 300 ms"}';
-    assert.equal(res.status, 500);
-    assert.equal(res.text, body);
-    assertHeaders(res, {
-      'content-type': 'application/json',
-      'content-length': String(body.length),
-      'x-ms-run-function-failed': 'True',
-      'x-ms-run-fn-exec-ms': EXEC_MS,
-      ...generatedIds(),
-    });
+    assertScoreAnswer(res, { status: 500, body, runFailed: true });
     assert.ok(elapsed >= 290 && elapsed < 1500, `answered after ${elapsed} ms`);
     const execMs = Number(res.headers['x-ms-run-fn-exec-ms']);
     assert.ok(execMs >= 290 && execMs < 1000, `x-ms-run-fn-exec-ms ${execMs}`);
