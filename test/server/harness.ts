@@ -160,20 +160,19 @@ export class ScoringServer {
   }
 
   /** Waits until stdout contains `text` (output arrives asynchronously). */
-  async waitForStdout(text: string | RegExp, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    const found = () => (typeof text === 'string' ? this.out.includes(text) : text.test(this.out));
-    while (!found()) {
-      if (Date.now() > deadline) assert.fail(`stdout never contained ${String(text)}:\n${this.out}`);
-      await new Promise((done) => setTimeout(done, 20));
-    }
+  waitForStdout(text: string | RegExp, timeoutMs = 5000): Promise<void> {
+    return this.waitForOutput('stdout', () => this.out, text, timeoutMs);
   }
 
-  async waitForStderr(text: string | RegExp, timeoutMs = 5000): Promise<void> {
+  waitForStderr(text: string | RegExp, timeoutMs = 5000): Promise<void> {
+    return this.waitForOutput('stderr', () => this.err, text, timeoutMs);
+  }
+
+  private async waitForOutput(name: string, output: () => string, text: string | RegExp, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const found = () => (typeof text === 'string' ? this.err.includes(text) : text.test(this.err));
+    const found = () => (typeof text === 'string' ? output().includes(text) : text.test(output()));
     while (!found()) {
-      if (Date.now() > deadline) assert.fail(`stderr never contained ${String(text)}:\n${this.err}`);
+      if (Date.now() > deadline) assert.fail(`${name} never contained ${String(text)}:\n${output()}`);
       await new Promise((done) => setTimeout(done, 20));
     }
   }
