@@ -123,12 +123,10 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
             hint: `Use "oep endpoint update -n ${spec.name}" to change it, or delete it first.`,
           });
         }
-        const problems = checkTrafficRules(spec.traffic, spec.mirror_traffic, []).filter((problem) => !problem.includes('no deployment'));
-        const unknown = [...Object.keys(spec.traffic), ...Object.keys(spec.mirror_traffic)];
-        if (problems.length > 0 || unknown.length > 0) {
-          throw new OepError('OEP_ERR_TRAFFIC_INVALID', `Endpoint ${spec.name} has no deployments yet, so it cannot have traffic rules.`, {
+        const named = [...Object.keys(spec.traffic), ...Object.keys(spec.mirror_traffic)];
+        if (named.length > 0) {
+          throw new OepError('OEP_ERR_TRAFFIC_INVALID', `Endpoint ${spec.name} has no deployments yet, so its traffic cannot name ${named.join(', ')}.`, {
             hint: 'Create the endpoint without traffic, create its deployments, then set traffic with "oep endpoint update --traffic".',
-            details: problems,
           });
         }
         const stamp = new Date(now()).toISOString();

@@ -174,7 +174,9 @@ export class Supervisor {
 
   private async waitReady(group: Group, slot: ReplicaSlot, logFile: string): Promise<void> {
     const probe = group.spec.readiness_probe;
-    const deadline = Date.now() + (probe.initial_delay + probe.period * probe.failure_threshold) * 1000;
+    // The cloud's own budget: the initial delay, then failure_threshold failed periods.
+    const budgetSeconds = probe.initial_delay + probe.period * probe.failure_threshold;
+    const deadline = Date.now() + budgetSeconds * 1000;
     const url = slot.handle.target.origin + slot.handle.target.readinessPath;
     const pollMs = this.options.startPollMs ?? 50;
     let exit: { code: number | null; signal: string | null } | undefined;
@@ -196,7 +198,7 @@ export class Supervisor {
         throw await this.failure(
           group,
           'probe',
-          `replica ${slot.index} did not answer ${slot.handle.target.readinessPath} with 200 within ${Math.round((deadline - Date.now()) / 1000 + (probe.initial_delay + probe.period * probe.failure_threshold))} s (readiness_probe).`,
+          `replica ${slot.index} did not answer ${slot.handle.target.readinessPath} with 200 within ${budgetSeconds} s (readiness_probe: initial_delay + period x failure_threshold).`,
           logFile,
         );
       }

@@ -39,6 +39,15 @@ describe('daemon and state', () => {
     assert.match(after.stderr, /The oep daemon is not running/);
   });
 
+  it('refuses an endpoint whose traffic names deployments it cannot have yet', async () => {
+    const file = join(oep.home, 'with-traffic.yml');
+    writeFileSync(file, 'name: foxtrot\ntraffic:\n  blue: 100\n');
+    const result = await oep.run(['endpoint', 'create', '-f', file]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^error: Endpoint foxtrot has no deployments yet, so its traffic cannot name blue\.$/m);
+    assert.equal((await oep.run(['endpoint', 'show', '-n', 'foxtrot'])).code, 2);
+  });
+
   it('bad flags exit 2 with a usage message and start nothing', async () => {
     const result = await oep.run(['endpoint', 'show']);
     assert.equal(result.code, 2);
