@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { formatProblem, loadAnySpec } from '../../src/spec/index.js';
+import { example, OepSandbox, REPO_ROOT } from './harness.js';
+
+const INVALID = join(REPO_ROOT, 'test', 'fixtures', 'spec', 'invalid');
+
+describe('oep validate and create on invalid YAML', () => {
+  const oep = new OepSandbox();
+  after(() => oep.close());
+
+  for (const name of readdirSync(INVALID).filter((file) => file.endsWith('.yml')).sort()) {
+    it(`${name}: exit 2, every problem as FILE:LINE:COL key: message, no stack trace`, async () => {
+      const file = relative(REPO_ROOT, join(INVALID, name));
+      const expected = await loadAnySpec({ file, cwd: REPO_ROOT });
+      assert.ok(expected.errors.length > 0, 'the fixture is invalid');
+      const result = await oep.run(['validate', '-f', file]);
+      assert.equal(result.code, 2);
+      assert.equal(result.stdout, '');
+      for (const problem of expected.errors) {
+        const lines = formatProblem(problem).split('\n').map((line) => `  ${line}`);
+        assert.ok(result.stderr.includes(lines.join('\n')), `missing:\n${lines.join('\n')}\nin:\n${result.stderr}`);
+      }
+      assert.match(result.stderr, /\(OEP_ERR_SPEC_INVALID\)\n$/);
+      assert.doesNotMatch(result.stderr, /    at /);
+    });
+  }
+
+  it('a bad file among good ones: validate lists every problem; create changes nothing', async () => {
+    const bad = relative(REPO_ROOT, join(INVALID, 'endpoint-unknown-key.yml'));
+    const result = await oep.run(['validate', '-f', example('quickstart', 'endpoint.yml'), '-f', bad]);
+    assert.equal(result.code, 2);
+    assert.match(result.stdout, /endpoint\.yml: valid endpoint "quickstart"/);
+    const create = await oep.run(['endpoint', 'create', '-f', bad]);
+    assert.equal(create.code, 2);
+    assert.equal(await oep.ok(['endpoint', 'list']), '[]\n');
+  });
+});
