@@ -73,6 +73,9 @@ async function runDaemon(): Promise<void> {
     log('daemon stopped');
     process.exit(0);
   };
+  // The daemon outlives every command: a bug in one request is logged, never fatal to the rest.
+  process.on('uncaughtException', (error) => log(`uncaught exception: ${error.stack ?? error.message}`));
+  process.on('unhandledRejection', (reason) => log(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`));
   process.on('SIGTERM', () => void shutdown());
   process.on('SIGINT', () => void shutdown());
 

@@ -26,6 +26,8 @@ export interface ReplicaHandle {
 export interface ReplicaExit {
   code: number | null;
   signal: string | null;
+  /** Why the replica could not even start (e.g. the interpreter is missing). */
+  error?: string;
 }
 
 export interface ReplicaRequest {

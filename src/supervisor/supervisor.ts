@@ -3,7 +3,7 @@ import type { LiveReplica } from '../router/router.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import { deploymentLogDir, type OepPaths } from '../state/paths.js';
 import type { RuntimeKind } from '../state/types.js';
-import type { EmitProgress, ReplicaHandle, Runtime } from '../runtimes/types.js';
+import type { EmitProgress, ReplicaExit, ReplicaHandle, Runtime } from '../runtimes/types.js';
 import { extractTraceback, readLogTail } from '../telemetry/log-tail.js';
 import { probeOnce } from './readiness.js';
 import { join } from 'node:path';
@@ -179,11 +179,12 @@ export class Supervisor {
     const deadline = Date.now() + budgetSeconds * 1000;
     const url = slot.handle.target.origin + slot.handle.target.readinessPath;
     const pollMs = this.options.startPollMs ?? 50;
-    let exit: { code: number | null; signal: string | null } | undefined;
+    let exit: ReplicaExit | undefined;
     void slot.handle.exited.then((value) => (exit = value));
     for (;;) {
       if (exit) {
         const phase = exit.code === 3 ? 'init' : 'start';
+        if (exit.error) throw await this.failure(group, 'start', `the scoring server did not start: ${exit.error}.`, logFile);
         const how = exit.signal ? `was ended (${exit.signal})` : `exited with code ${exit.code}`;
         const what = phase === 'init' ? 'init() of the scoring script failed' : 'the scoring server did not start';
         throw await this.failure(group, phase, `${what}: replica ${slot.index} ${how} before it was ready.`, logFile);

@@ -139,3 +139,19 @@ describe('quickstart on the process runtime', () => {
     assert.equal(await oep.ok(['endpoint', 'list', '-o', 'json']), '[]\n');
   });
 });
+
+describe('process runtime without its interpreter', () => {
+  const oep = new OepSandbox({ OEP_PYTHON: '/nonexistent/python3' });
+  after(() => oep.close());
+
+  it('fails the create in phase "start", says how to fix it, and the daemon keeps running', async () => {
+    await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
+    const result = await oep.run(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '--runtime', 'process']);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /^error: Deployment blue failed in phase "start": the scoring server did not start: the Python interpreter "\/nonexistent\/python3" was not found \(set OEP_PYTHON to a python3 >= 3\.8\)\.$/m,
+    );
+    assert.equal((await oep.run(['daemon', 'status'])).code, 0);
+  });
+});

@@ -66,11 +66,18 @@ export class ProcessRuntime implements Runtime {
       env,
       stdio: ['ignore', log.fd, log.fd],
     });
-    await log.close();
+    // Listen before anything else is awaited: a failed spawn reports on the next tick.
     const exited = new Promise<ReplicaExit>((resolve) => {
       child.once('exit', (code, signal) => resolve({ code, signal }));
-      child.once('error', (error) => resolve({ code: null, signal: `spawn failed: ${error.message}` }));
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        const reason =
+          error.code === 'ENOENT'
+            ? `the Python interpreter "${this.options.python}" was not found (set OEP_PYTHON to a python3 >= 3.8)`
+            : `could not start "${this.options.python}": ${error.message}`;
+        resolve({ code: null, signal: null, error: reason });
+      });
     });
+    await log.close();
     return {
       id: `${request.endpoint}/${request.deployment}/${request.replica}`,
       target: { origin: `http://127.0.0.1:${port}`, scoringPath: '/score', readinessPath: '/', livenessPath: '/' },
