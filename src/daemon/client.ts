@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { OepError } from '../errors.js';
 import type { ProgressEvent } from '../model/progress.js';
 import { oepPaths, type OepPaths } from '../state/paths.js';
+import { readLogTail } from '../telemetry/log-tail.js';
 import { RPC_PATH, type Frame } from './protocol.js';
 
 export interface CallOptions {
@@ -68,8 +69,10 @@ export class DaemonClient {
       }
       // Exit code 0 means another daemon won the start race; keep waiting for it to answer.
       if ((exitCode !== null && exitCode !== 0) || Date.now() > deadline) {
+        const tail = (await readLogTail(this.paths.daemonLog, 8)).split('\n').filter((line) => line.trim() !== '');
         throw new OepError('OEP_ERR_DAEMON_UNAVAILABLE', 'The oep daemon did not start.', {
-          hint: `See its log: ${this.paths.daemonLog}`,
+          details: tail.length > 0 ? ['Last lines of its log:', ...tail.map((line) => `  ${line}`)] : [],
+          hint: `See its whole log: ${this.paths.daemonLog}`,
         });
       }
       await new Promise((resolve) => setTimeout(resolve, 25));

@@ -1,5 +1,6 @@
 import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { OepError } from '../errors.js';
 import { Router } from '../router/router.js';
 import { chooseDefaultRuntime } from '../runtimes/docker/default-runtime.js';
 import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
@@ -157,6 +158,8 @@ async function restore(store: StateStore, supervisor: Supervisor, router: Router
 }
 
 runDaemon().catch((error: unknown) => {
-  process.stderr.write(`oep daemon failed: ${(error as Error).stack ?? String(error)}\n`);
+  // A known problem (e.g. an unreadable state file) is logged as the user will read it.
+  const text = error instanceof OepError ? `${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}` : ((error as Error).stack ?? String(error));
+  process.stderr.write(`oep daemon failed: ${text}\n`);
   process.exit(1);
 });

@@ -60,3 +60,17 @@ describe('daemon and state', () => {
     assert.match(format.stderr, /invalid choice: 'xml'/);
   });
 });
+
+describe('a daemon that cannot start', () => {
+  const oep = new OepSandbox();
+  after(() => oep.close());
+
+  it('says why on stderr, from its log, with exit 1', async () => {
+    writeFileSync(join(oep.home, 'state.json'), '{broken');
+    const result = await oep.run(['endpoint', 'list']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^error: The oep daemon did not start\.$/m);
+    assert.match(result.stderr, /oep daemon failed: The state file .*state\.json is unreadable/);
+    assert.match(result.stderr, /hint: Move the file away to start from an empty state/);
+  });
+});
