@@ -1,6 +1,7 @@
 import { OepError } from '../errors.js';
 import { loadDeploymentSpec, unwrapSpec, validateDeploymentObject } from '../spec/index.js';
 import type { DeploymentSpec } from '../spec/types.js';
+import { localRunProblems } from '../model/local-run.js';
 import type { EngineDeps } from './deps.js';
 
 export interface DeploymentApplyOptions {
@@ -34,6 +35,13 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
     spec = unwrapSpec(validateDeploymentObject(stored, `deployment ${options.name}`, options.set));
   } else {
     throw new OepError('OEP_ERR_USAGE', `deployment ${mode} needs -f/--file${mode === 'update' ? ', or -n and -e with --set' : ''}.`);
+  }
+  const problems = localRunProblems(spec);
+  if (problems.length > 0) {
+    throw new OepError('OEP_ERR_SPEC_INVALID', `Deployment ${spec.name} cannot run on this machine.`, {
+      details: problems.map((problem) => (options.file ? `${options.file}: ${problem}` : problem)),
+      hint: 'Nothing was changed. The YAML stays valid for Azure; an inline model path works in both places.',
+    });
   }
   return deps.client.call(
     `deployment.${mode}`,

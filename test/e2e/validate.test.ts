@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { formatProblem, loadAnySpec } from '../../src/spec/index.js';
@@ -27,6 +27,26 @@ describe('oep validate and create on invalid YAML', () => {
       assert.doesNotMatch(result.stderr, /    at /);
     });
   }
+
+  it('a workspace model reference is valid YAML but cannot run here: a warning, then exit 2 on create', async () => {
+    const dir = join(oep.home, 'ref');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'score.py'), 'def init():\n    pass\n\ndef run(data):\n    return data\n');
+    writeFileSync(
+      join(dir, 'deployment.yml'),
+      'name: refdep\nendpoint_name: quickstart\nmodel: azureml:my-model:1\ncode_configuration:\n  code: .\n  scoring_script: score.py\nenvironment:\n  image: oep-test/python:bookworm\ninstance_type: Standard_DS3_v2\n',
+    );
+    const message = 'model: "azureml:my-model:1" refers to a model registered in an Azure ML workspace, which oep cannot download.';
+    const validated = await oep.run(['validate', '-f', 'deployment.yml'], { cwd: dir });
+    assert.equal(validated.code, 0);
+    assert.ok(validated.stderr.includes(`warning: deployment.yml: ${message}`), validated.stderr);
+    await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
+    const created = await oep.run(['deployment', 'create', '-f', 'deployment.yml', '--runtime', 'process'], { cwd: dir });
+    assert.equal(created.code, 2);
+    assert.ok(created.stderr.includes(`error: Deployment refdep cannot run on this machine.\n  deployment.yml: ${message}`), created.stderr);
+    assert.equal(await oep.ok(['deployment', 'list', '-e', 'quickstart']), '[]\n');
+    await oep.ok(['endpoint', 'delete', '-n', 'quickstart', '--yes']);
+  });
 
   it('a bad file among good ones: validate lists every problem; create changes nothing', async () => {
     const bad = relative(REPO_ROOT, join(INVALID, 'endpoint-unknown-key.yml'));

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { OepError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { collect } from '../options.js';
+import { localRunProblems } from '../../model/local-run.js';
 
 export function validateCommand(ctx: CliContext): Command {
   return new Command('validate')
@@ -24,7 +25,12 @@ export function validateCommand(ctx: CliContext): Command {
         }
         for (const warning of result.warnings) ctx.stderr.write(`warning: ${formatProblem(warning)}\n`);
         if (result.errors.length > 0) problems.push(...result.errors.map(formatProblem));
-        else if (result.value) ctx.stdout.write(`${file}: valid ${result.value.kind} "${result.value.spec.name}"\n`);
+        else if (result.value) {
+          ctx.stdout.write(`${file}: valid ${result.value.kind} "${result.value.spec.name}"\n`);
+          if (result.value.kind === 'deployment') {
+            for (const problem of localRunProblems(result.value.spec)) ctx.stderr.write(`warning: ${file}: ${problem}\n`);
+          }
+        }
       }
       if (problems.length > 0) {
         throw new OepError('OEP_ERR_SPEC_INVALID', `${problems.length} problem(s) found.`, { details: problems });
