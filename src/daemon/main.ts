@@ -37,7 +37,10 @@ async function runDaemon(): Promise<void> {
   const docker = new DockerRuntime({ paths, version: OEP_VERSION, log });
   const supervisor = new Supervisor({
     paths,
-    runtimes: { process: new ProcessRuntime({ paths, python: process.env.OEP_PYTHON || 'python3' }), docker },
+    runtimes: {
+      process: new ProcessRuntime({ paths, python: async () => process.env.OEP_PYTHON || (await openSettings()).get('python') }),
+      docker,
+    },
     log,
   });
   const accessLog = new AccessLog((endpoint) => endpointAccessLog(paths, endpoint));

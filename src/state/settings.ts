@@ -10,12 +10,15 @@ import { resolveOepHome } from './paths.js';
 export interface Settings {
   /** The runtime used when a deployment does not name one with --runtime. */
   runtime: 'auto' | 'docker' | 'process';
+  /** The Python interpreter the process runtime runs the scoring server with (OEP_PYTHON wins). */
+  python: string;
 }
 
 export type SettingKey = keyof Settings;
 
 interface SettingRule {
-  values: readonly string[];
+  /** The allowed values; absent for free text. */
+  values?: readonly string[];
   default: string;
   description: string;
 }
@@ -25,6 +28,10 @@ export const SETTING_RULES: Record<SettingKey, SettingRule> = {
     values: ['auto', 'docker', 'process'],
     default: 'auto',
     description: 'default runtime: auto (docker when an engine answers, else process), docker or process',
+  },
+  python: {
+    default: 'python3',
+    description: 'the Python interpreter of the process runtime (a name on PATH or a path; OEP_PYTHON overrides it)',
   },
 };
 
@@ -55,8 +62,11 @@ export function checkSetting(key: string, value?: string): SettingKey {
     });
   }
   const rule = SETTING_RULES[key];
-  if (value !== undefined && !rule.values.includes(value)) {
+  if (value !== undefined && rule.values && !rule.values.includes(value)) {
     throw new OepError('OEP_ERR_USAGE', `"${value}" is not a valid value for ${key}; use one of: ${rule.values.join(', ')}.`);
+  }
+  if (value !== undefined && value.trim() === '') {
+    throw new OepError('OEP_ERR_USAGE', `${key} cannot be empty.`);
   }
   return key;
 }
@@ -65,7 +75,10 @@ export async function openSettings(env: NodeJS.ProcessEnv = process.env): Promis
   const { default: Conf } = await import('conf');
   const defaults = Object.fromEntries(Object.entries(SETTING_RULES).map(([key, rule]) => [key, rule.default])) as unknown as Settings;
   const schema = Object.fromEntries(
-    Object.entries(SETTING_RULES).map(([key, rule]) => [key, { type: 'string', enum: [...rule.values], default: rule.default }]),
+    Object.entries(SETTING_RULES).map(([key, rule]: [string, SettingRule]) => [
+      key,
+      rule.values ? { type: 'string', enum: [...rule.values], default: rule.default } : { type: 'string', minLength: 1, default: rule.default },
+    ]),
   );
   const store = new Conf<Settings>({
     cwd: resolveOepHome(env),

@@ -141,17 +141,26 @@ describe('quickstart on the process runtime', () => {
 });
 
 describe('process runtime without its interpreter', () => {
-  const oep = new OepSandbox({ OEP_PYTHON: '/nonexistent/python3' });
+  // OEP_PYTHON empty: the interpreter comes from `oep config set python`.
+  const oep = new OepSandbox({ OEP_PYTHON: '' });
   after(() => oep.close());
 
   it('fails the create in phase "start", says how to fix it, and the daemon keeps running', async () => {
+    await oep.ok(['config', 'set', 'python', '/nonexistent/python3']);
     await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
     const result = await oep.run(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '--runtime', 'process']);
     assert.equal(result.code, 1);
     assert.match(
       result.stderr,
-      /^error: Deployment blue failed in phase "start": the scoring server did not start: the Python interpreter "\/nonexistent\/python3" was not found \(set OEP_PYTHON to a python3 >= 3\.8\)\.$/m,
+      /^error: Deployment blue failed in phase "start": the scoring server did not start: the Python interpreter "\/nonexistent\/python3" was not found \(set OEP_PYTHON, or oep config set python, to a python3 >= 3\.8\)\.$/m,
     );
     assert.equal((await oep.run(['daemon', 'status'])).code, 0);
+  });
+
+  it('uses the interpreter setting for the next start, without a daemon restart', async () => {
+    await oep.ok(['deployment', 'delete', '-n', 'blue', '-e', 'quickstart', '--yes']);
+    await oep.ok(['config', 'unset', 'python']);
+    assert.equal((await oep.ok(['config', 'get', 'python'])).trim(), 'python3');
+    await oep.ok(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '--runtime', 'process', '-o', 'none']);
   });
 });

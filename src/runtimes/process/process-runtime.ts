@@ -10,8 +10,8 @@ import type { ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../typ
 
 export interface ProcessRuntimeOptions {
   paths: OepPaths;
-  /** The Python interpreter that runs the scoring server. */
-  python: string;
+  /** The Python interpreter that runs the scoring server, looked up at every start so a changed setting applies to the next replica. */
+  python: () => Promise<string>;
 }
 
 export const SCORING_SERVER = join(PACKAGE_ROOT, 'server', 'oep_server.py');
@@ -44,6 +44,7 @@ export class ProcessRuntime implements Runtime {
     }
     const appRoot = layout.code ? join(layout.code.source, layout.code.scriptDir) : undefined;
     const port = await findFreePort();
+    const python = await this.options.python();
     const env = {
       ...process.env,
       PYTHONUNBUFFERED: '1',
@@ -53,7 +54,7 @@ export class ProcessRuntime implements Runtime {
     await mkdir(join(request.logFile, '..'), { recursive: true });
     await writePreparedLog(storageInitializerLog(this.options.paths, request.endpoint, request.deployment), {
       runtime: 'process',
-      command: `${this.options.python} ${SCORING_SERVER} --host 127.0.0.1 --port ${port}`,
+      command: `${python} ${SCORING_SERVER} --host 127.0.0.1 --port ${port}`,
       mounts: [
         ...(layout.model && modelDir ? [`${join(modelDir, layout.model.entry)} -> ${layout.model.source}`] : []),
         ...(appRoot ? [`AML_APP_ROOT ${appRoot}`] : []),
@@ -61,7 +62,7 @@ export class ProcessRuntime implements Runtime {
       environment: scoringEnvironment(spec, { modelDir, appRoot, entryScript: layout.code?.scriptFile }),
     });
     const log = await open(request.logFile, 'a');
-    const child = spawn(this.options.python, [SCORING_SERVER, '--host', '127.0.0.1', '--port', String(port)], {
+    const child = spawn(python, [SCORING_SERVER, '--host', '127.0.0.1', '--port', String(port)], {
       cwd: appRoot ?? runDir,
       env,
       stdio: ['ignore', log.fd, log.fd],
@@ -72,8 +73,8 @@ export class ProcessRuntime implements Runtime {
       child.once('error', (error: NodeJS.ErrnoException) => {
         const reason =
           error.code === 'ENOENT'
-            ? `the Python interpreter "${this.options.python}" was not found (set OEP_PYTHON to a python3 >= 3.8)`
-            : `could not start "${this.options.python}": ${error.message}`;
+            ? `the Python interpreter "${python}" was not found (set OEP_PYTHON, or oep config set python, to a python3 >= 3.8)`
+            : `could not start "${python}": ${error.message}`;
         resolve({ code: null, signal: null, error: reason });
       });
     });
