@@ -355,16 +355,23 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       });
       throw failure;
     }
-    await store.mutate((state) => {
+    const gone = await store.mutate((state) => {
       const owner = state.endpoints[endpoint];
       const current = owner?.deployments[name];
-      if (!owner || !current || current.generation !== record.generation) return;
+      if (!owner || !current) return true;
+      if (current.generation !== record.generation) return false;
       current.provisioning_state = 'Succeeded';
       if (allTraffic) {
         owner.spec.traffic = { [name]: 100 };
         delete owner.spec.mirror_traffic[name];
       }
+      return false;
     });
+    if (gone) {
+      // Deleted while it was starting: the delete found nothing running yet, so stop it here.
+      await supervisor.stop(endpoint, name);
+      throw new OepError('OEP_ERR_DEPLOYMENT_NOT_FOUND', `Deployment ${name} of endpoint ${endpoint} was deleted while it was starting.`);
+    }
     await syncRoute(endpoint);
   }
 }

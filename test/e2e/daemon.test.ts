@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { OepSandbox } from './harness.js';
+import { eventually, example, OepSandbox, REPO_ROOT } from './harness.js';
 
 describe('daemon and state', () => {
   const oep = new OepSandbox();
@@ -72,5 +72,36 @@ describe('a daemon that cannot start', () => {
     assert.match(result.stderr, /^error: The oep daemon did not start\.$/m);
     assert.match(result.stderr, /oep daemon failed: The state file .*state\.json is unreadable/);
     assert.match(result.stderr, /hint: Move the file away to start from an empty state/);
+  });
+});
+
+describe('deleting an endpoint while a deployment starts', () => {
+  const oep = new OepSandbox();
+  after(() => oep.close());
+
+  /** Scoring servers started for this sandbox (they inherit its OEP_HOME). */
+  const serversOfSandbox = (): number[] =>
+    readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .filter((pid) => {
+        try {
+          const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+          const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+          return cmdline.includes('oep_server.py') && environ.split('\0').includes(`OEP_HOME=${oep.home}`);
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+
+  it('fails the create, and leaves no replica running', async () => {
+    await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
+    const creating = oep.run(['deployment', 'create', '-f', join(REPO_ROOT, 'test', 'fixtures', 'e2e', 'slow-init', 'deployment.yml'), '--runtime', 'process']);
+    await eventually('the replica to start', async () => (serversOfSandbox().length > 0 ? true : undefined), 10_000);
+    await oep.ok(['endpoint', 'delete', '-n', 'quickstart', '--yes']);
+    const created = await creating;
+    assert.equal(created.code, 2);
+    assert.match(created.stderr, /Deployment slow of endpoint quickstart was deleted while it was starting\./);
+    assert.deepEqual(serversOfSandbox(), []);
   });
 });
