@@ -15,6 +15,7 @@ interface ReplicaSlot extends LiveReplica {
   handle: ReplicaHandle;
   restarts: number;
   stopping: boolean;
+  stopped?: Promise<void>;
   probeTimer?: NodeJS.Timeout;
 }
 
@@ -54,6 +55,8 @@ const LOG_TAIL_LINES = 30;
  */
 export class Supervisor {
   private readonly groups = new Map<string, Group>();
+  /** Groups whose replicas are still starting: a stop must reach them too, or they would leak. */
+  private readonly starting = new Set<Group>();
 
   constructor(private readonly options: SupervisorOptions) {}
 
@@ -98,12 +101,18 @@ export class Supervisor {
     const count = request.spec.instance_count;
     // startReady adds each replica to group.replicas as soon as it exists. Wait for every
     // start to settle, so a failure of one also stops those still starting.
+    this.starting.add(group);
     const outcomes = await Promise.allSettled(Array.from({ length: count }, (_, index) => this.startReady(group, index, request.emit)));
+    this.starting.delete(group);
     const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-    if (failed) {
+    if (failed || group.stopped) {
+      const stoppedMeanwhile = group.stopped;
       group.stopped = true;
       await Promise.all(group.replicas.map((slot) => this.stopSlot(slot)));
-      throw failed.reason;
+      if (stoppedMeanwhile) {
+        throw new OepError('OEP_ERR_DEPLOYMENT_FAILED', `Deployment ${group.deployment} was stopped while it was starting (deleted, or the daemon is stopping).`);
+      }
+      throw failed!.reason;
     }
     group.replicas.sort((a, b) => a.index - b.index);
     const previous = this.groups.get(key(group.endpoint, group.deployment));
@@ -113,15 +122,17 @@ export class Supervisor {
   }
 
   async stop(endpoint: string, deployment: string): Promise<void> {
+    const starting = [...this.starting].filter((group) => group.endpoint === endpoint && group.deployment === deployment);
     const group = this.groups.get(key(endpoint, deployment));
-    if (!group) return;
     this.groups.delete(key(endpoint, deployment));
-    await this.stopGroup(group);
-    await group.runtime.cleanup(endpoint, deployment);
+    const all = group ? [group, ...starting] : starting;
+    if (all.length === 0) return;
+    await Promise.all(all.map((each) => this.stopGroup(each)));
+    await all[0]!.runtime.cleanup(endpoint, deployment);
   }
 
   async stopAll(): Promise<void> {
-    const all = [...this.groups.values()];
+    const all = [...this.groups.values(), ...this.starting];
     this.groups.clear();
     await Promise.all(all.map((group) => this.stopGroup(group)));
   }
@@ -166,6 +177,11 @@ export class Supervisor {
       stopping: false,
     };
     if (track) group.replicas.push(slot);
+    if (group.stopped) {
+      // Stopped while the runtime was starting this one: the stop could not see it yet.
+      await this.stopSlot(slot);
+      throw new OepError('OEP_ERR_DEPLOYMENT_FAILED', `Deployment ${group.deployment} was stopped while it was starting.`);
+    }
     emit({ phase: 'init', message: `waiting for replica ${index} of ${group.deployment} to be ready` });
     await this.waitReady(group, slot, logFile);
     emit({ phase: 'ready', message: `replica ${index} of ${group.deployment} ready in ${Date.now() - startedAt} ms` });
@@ -288,6 +304,7 @@ export class Supervisor {
           return;
         }
         slot.handle = fresh.handle;
+        slot.stopped = undefined;
         Object.assign(slot, { origin: fresh.origin, pid: fresh.pid, scoringPath: fresh.scoringPath });
         slot.inflight = 0;
         slot.ready = true;
@@ -305,11 +322,13 @@ export class Supervisor {
     await Promise.all(group.replicas.map((slot) => this.stopSlot(slot)));
   }
 
-  private async stopSlot(slot: ReplicaSlot): Promise<void> {
+  /** Idempotent: a slot stopped twice (a stop racing a failed start) stops its replica once. */
+  private stopSlot(slot: ReplicaSlot): Promise<void> {
     slot.stopping = true;
     slot.ready = false;
     clearTimeout(slot.probeTimer);
-    await slot.handle.stop();
+    slot.stopped ??= slot.handle.stop();
+    return slot.stopped;
   }
 }
 

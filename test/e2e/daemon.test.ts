@@ -100,8 +100,17 @@ describe('deleting an endpoint while a deployment starts', () => {
     await eventually('the replica to start', async () => (serversOfSandbox().length > 0 ? true : undefined), 10_000);
     await oep.ok(['endpoint', 'delete', '-n', 'quickstart', '--yes']);
     const created = await creating;
-    assert.equal(created.code, 2);
-    assert.match(created.stderr, /Deployment slow of endpoint quickstart was deleted while it was starting\./);
+    assert.equal(created.code, 1);
+    assert.match(created.stderr, /^error: Deployment slow was stopped while it was starting \(deleted, or the daemon is stopping\)\.$/m);
+    assert.deepEqual(serversOfSandbox(), []);
+  });
+
+  it('daemon stop while a deployment starts leaves no replica running', async () => {
+    await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
+    const creating = oep.run(['deployment', 'create', '-f', join(REPO_ROOT, 'test', 'fixtures', 'e2e', 'slow-init', 'deployment.yml'), '--runtime', 'process']);
+    await eventually('the replica to start', async () => (serversOfSandbox().length > 0 ? true : undefined), 10_000);
+    await oep.ok(['daemon', 'stop']);
+    assert.notEqual((await creating).code, 0);
     assert.deepEqual(serversOfSandbox(), []);
   });
 });
