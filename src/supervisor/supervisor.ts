@@ -305,7 +305,7 @@ export class Supervisor {
         }
         slot.handle = fresh.handle;
         slot.stopped = undefined;
-        Object.assign(slot, { origin: fresh.origin, pid: fresh.pid, scoringPath: fresh.scoringPath });
+        Object.assign(slot, { id: fresh.id, origin: fresh.origin, pid: fresh.pid, scoringPath: fresh.scoringPath });
         slot.inflight = 0;
         slot.ready = true;
         this.options.log(`replica ${slot.id} restarted (restart ${slot.restarts})`);
