@@ -163,8 +163,11 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
             hint: 'Delete and re-create the endpoint to change its auth mode.',
           });
         }
-        const traffic = dropZeroTraffic((params.traffic as TrafficMap | undefined) ?? spec.traffic);
-        const mirror = dropZeroTraffic((params.mirror as TrafficMap | undefined) ?? spec.mirror_traffic);
+        // A file that does not mention traffic leaves the current traffic alone (as az does).
+        const fileTraffic = params.keepTraffic === true ? record.spec.traffic : spec.traffic;
+        const fileMirror = params.keepMirror === true ? record.spec.mirror_traffic : spec.mirror_traffic;
+        const traffic = dropZeroTraffic((params.traffic as TrafficMap | undefined) ?? fileTraffic);
+        const mirror = dropZeroTraffic((params.mirror as TrafficMap | undefined) ?? fileMirror);
         assertTraffic(traffic, mirror, Object.keys(record.deployments));
         record.spec = { ...spec, traffic, mirror_traffic: mirror };
         record.updated_at = new Date(now()).toISOString();

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { OepError } from '../errors.js';
 import { parseTrafficArg } from '../model/traffic.js';
 import { loadEndpointSpec, unwrapSpec, validateEndpointObject } from '../spec/index.js';
@@ -21,8 +23,10 @@ export async function updateEndpoint(options: EndpointUpdateOptions, deps: Engin
   const traffic = options.traffic === undefined ? undefined : parseTrafficArg(options.traffic, '--traffic');
   const mirror = options.mirrorTraffic === undefined ? undefined : parseTrafficArg(options.mirrorTraffic, '--mirror-traffic');
   let spec: EndpointSpec | undefined;
+  let named = new Set<string>();
   if (options.file) {
     spec = unwrapSpec(await loadEndpointSpec({ file: options.file, cwd: deps.cwd, name: options.name, set: options.set }));
+    named = await topLevelKeys(resolve(deps.cwd, options.file));
   } else if (options.set.length > 0) {
     if (!options.name) throw new OepError('OEP_ERR_USAGE', 'endpoint update needs -n/--name or -f/--file.');
     const stored = await deps.client.call<EndpointSpec>('endpoint.spec', { name: options.name });
@@ -35,5 +39,20 @@ export async function updateEndpoint(options: EndpointUpdateOptions, deps: Engin
       hint: 'Give -f FILE, --set key=value, --traffic "blue=90 green=10" or --mirror-traffic "green=10".',
     });
   }
-  return deps.client.call('endpoint.update', { name, spec, traffic, mirror });
+  const setsKey = (key: string): boolean => named.has(key) || options.set.some((entry) => entry.startsWith(`${key}.`) || entry.startsWith(`${key}=`));
+  return deps.client.call('endpoint.update', {
+    name,
+    spec,
+    traffic,
+    mirror,
+    keepTraffic: options.file !== undefined && !setsKey('traffic'),
+    keepMirror: options.file !== undefined && !setsKey('mirror_traffic'),
+  });
+}
+
+/** The top-level keys a YAML file names (it has been validated already). */
+async function topLevelKeys(file: string): Promise<Set<string>> {
+  const { parse } = await import('yaml');
+  const value: unknown = parse(await readFile(file, 'utf8'));
+  return new Set(value && typeof value === 'object' ? Object.keys(value) : []);
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OepSandbox, REPO_ROOT } from './harness.js';
@@ -61,6 +61,16 @@ describe('safe rollout: blue/green behind one URL (process runtime)', () => {
     const chart = await oep.ok(['traffic', 'show', '-n', 'rollout']);
     assert.match(chart, /^blue\s+90% #{27}\.{3}\s+-\s+1\/1\s+90\s+0\s+0$/m);
     assert.match(chart, /^green\s+10% #{3}\.{27}\s+-\s+1\/1\s+10\s+0\s+0$/m);
+  });
+
+  it('update -f with a file that does not mention traffic keeps the traffic; one that does sets it', async () => {
+    const file = join(oep.home, 'endpoint-update.yml');
+    writeFileSync(file, 'name: rollout\ndescription: second version\n');
+    const kept = JSON.parse(await oep.ok(['endpoint', 'update', '-f', file, '--query', '[description, traffic]'])) as unknown;
+    assert.deepEqual(kept, ['second version', { blue: 90, green: 10 }]);
+    writeFileSync(file, 'name: rollout\ntraffic:\n  blue: 80\n  green: 20\n');
+    const set = JSON.parse(await oep.ok(['endpoint', 'update', '-f', file, '--query', 'traffic'])) as unknown;
+    assert.deepEqual(set, { blue: 80, green: 20 });
   });
 
   it('pins a request with azureml-model-deployment, even to a 0% deployment; an unknown name is a 404', async () => {
