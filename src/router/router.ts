@@ -163,7 +163,7 @@ export class Router {
     const requestId = randomUUID();
     let deployment: string | null = null;
     const finish = (status: number, body: string | Buffer, headers: Record<string, string | string[]> = {}): void => {
-      res.writeHead(status, { 'x-request-id': requestId, ...headers });
+      res.writeHead(status, { 'x-request-id': requestId, 'content-length': Buffer.byteLength(body), ...headers });
       res.end(body);
       if (deployment !== null) this.count(listener, deployment, false);
       this.options.record?.({
@@ -259,7 +259,8 @@ export class Router {
       headers['azureml-model-deployment'] = deployment;
       const clientRequestId = headerValue(req.headers['x-ms-client-request-id']);
       if (clientRequestId !== undefined) headers['x-ms-client-request-id'] = clientRequestId;
-      if (upstreamStatus >= 200 && upstreamStatus < 300) {
+      // /swagger.json answers as the model does; only scoring errors become 424.
+      if ((upstreamStatus >= 200 && upstreamStatus < 300) || path !== '/score') {
         finish(upstreamStatus, payload, headers);
       } else {
         headers['ms-azureml-model-error-statuscode'] = String(upstreamStatus);

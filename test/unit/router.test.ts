@@ -8,6 +8,10 @@ import type { LiveReplica } from '../../src/supervisor/supervisor.js';
 /** An upstream that answers by the request body: {"status": 500} or {"sleep": ms}. */
 function upstream(fixedDelayMs = 0): Promise<{ server: Server; origin: string }> {
   const server = createServer((req, res) => {
+    if (req.url?.startsWith('/swagger.json')) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"message": "no swagger"}');
+      return;
+    }
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
@@ -70,6 +74,16 @@ describe('router status codes', () => {
   it('kubernetes: 502 and 504 instead', async () => {
     assert.equal((await call('kubernetes', { status: 500 })).status, 502);
     assert.equal((await call('kubernetes', { sleep: 400 })).status, 504);
+  });
+
+  it('answers with a content-length (no chunking) and passes /swagger.json statuses through', async () => {
+    const ok = await call('managed', {});
+    assert.equal(ok.headers.get('content-length'), String(Buffer.byteLength(ok.body)));
+    assert.equal(ok.headers.get('transfer-encoding'), null);
+    const res = await fetch(`http://127.0.0.1:${ports.managed}/swagger.json`, { headers: { authorization: 'Bearer p' } });
+    assert.equal(res.status, 404);
+    assert.equal(res.headers.get('azureml-model-deployment'), 'blue');
+    assert.equal(await res.text(), '{"message": "no swagger"}');
   });
 
   it('404 with the cloud message when no deployment has positive weight', async () => {
