@@ -74,7 +74,8 @@ describe('safe rollout: blue/green behind one URL (process runtime)', () => {
   });
 
   it('pins a request with azureml-model-deployment, even to a 0% deployment; an unknown name is a 404', async () => {
-    await oep.ok(['traffic', 'set', '-n', 'rollout', 'blue=100']);
+    const allocation = JSON.parse(await oep.ok(['traffic', 'set', '-n', 'rollout', 'blue=100', 'green=0', '--query', 'traffic', '-o', 'json'])) as unknown;
+    assert.deepEqual(allocation, { blue: 100 }); // zero entries are dropped, as Azure does
     const pinned = await score({}, { 'azureml-model-deployment': 'green' });
     assert.equal(pinned.status, 200);
     assert.equal(servedBy(pinned), 'green');
