@@ -11,6 +11,9 @@ export interface TrafficRow {
 
 export interface TrafficView {
   endpoint: string;
+  scoring_uri: string;
+  /** Why the endpoint's URL does not answer (its port is held by another program), or null. */
+  problem: string | null;
   deployments: TrafficRow[];
 }
 
@@ -18,10 +21,12 @@ const BAR_WIDTH = 30;
 
 /** Draws the allocation as bars, with live counts since the daemon started. */
 export function drawTraffic(view: TrafficView): string {
-  if (view.deployments.length === 0) return `endpoint ${view.endpoint}: no deployments yet\n`;
+  const title = [`endpoint ${view.endpoint}  ${view.scoring_uri}`];
+  if (view.problem) title.push(`warning: ${view.problem}`);
+  if (view.deployments.length === 0) return `${title.join('\n')}\nno deployments yet\n`;
   const nameWidth = Math.max(10, ...view.deployments.map((row) => row.name.length));
   const header = `${'deployment'.padEnd(nameWidth)}  ${'traffic'.padEnd(BAR_WIDTH + 6)}  mirror  ready  requests  mirrored  in flight`;
-  const lines = [`endpoint ${view.endpoint}`, header];
+  const lines = [...title, header];
   for (const row of view.deployments) {
     const filled = Math.round((row.traffic / 100) * BAR_WIDTH);
     const bar = `${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}`;

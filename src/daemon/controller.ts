@@ -64,6 +64,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         socket: deps.paths.socket,
         endpoints: Object.keys(state.endpoints).length,
         metrics_url: deps.metricsUrl?.() ?? null,
+        problems: Object.values(router.problems()),
       };
     },
 
@@ -89,6 +90,8 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       const stats = router.stats(name);
       return {
         endpoint: name,
+        scoring_uri: `http://127.0.0.1:${record.port}/score`,
+        problem: router.problem(name) ?? null,
         traffic: record.spec.traffic,
         mirror_traffic: record.spec.mirror_traffic,
         deployments: Object.keys(record.deployments)

@@ -51,6 +51,7 @@ async function runDaemon(): Promise<void> {
       accessLog.write(entry);
       metrics.record(entry);
     },
+    log,
   });
 
   let control: Server | undefined;

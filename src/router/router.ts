@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Agent } from 'undici';
 import { forward, ForwardTimeoutError } from './forward.js';
-import { OepError } from '../errors.js';
 import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
 import { bearerCredential, constantTimeEqual, verifyToken } from './auth.js';
 
@@ -52,6 +51,10 @@ export interface RouterOptions {
   now?: () => number;
   /** Mirrored copies give up after this long. */
   mirrorTimeoutMs?: number;
+  /** How often a listener whose port is taken tries again (default 1 s). */
+  listenRetryMs?: number;
+  /** Where the router reports a port it cannot bind and its recovery (the daemon's log). */
+  log?: (line: string) => void;
 }
 
 export const NO_DEPLOYMENT_MESSAGE =
@@ -67,6 +70,9 @@ interface Listener {
   inflight: Map<string, number>;
   /** Requests served and mirrored copies sent, per deployment, since the listener started. */
   served: Map<string, { requests: number; mirrored: number }>;
+  /** Why the port could not be bound; the router keeps trying until it can (or the endpoint goes). */
+  problem?: string;
+  retry?: NodeJS.Timeout;
 }
 
 export interface DeploymentTrafficStats {
@@ -85,7 +91,11 @@ export class Router {
 
   constructor(private readonly options: RouterOptions) {}
 
-  /** Starts the endpoint's listener if needed and swaps in its new routing rules. */
+  /**
+   * Starts the endpoint's listener if needed and swaps in its new routing rules. A port held by
+   * another program does not fail the call: the listener records why (see `problem`) and tries
+   * again every `listenRetryMs` until the port is free, so the endpoint's URL stays stable.
+   */
   async upsert(route: EndpointRoute): Promise<void> {
     const existing = this.listeners.get(route.name);
     if (existing && existing.route.port === route.port) {
@@ -104,24 +114,56 @@ export class Router {
     this.resetPickers(listener);
     listener.server.on('request', (req, res) => void this.handle(listener, req, res));
     listener.server.keepAliveTimeout = 30_000;
-    await new Promise<void>((resolve, reject) => {
-      listener.server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          new OepError('OEP_ERR_PORT_UNAVAILABLE', `Endpoint ${route.name} cannot listen on 127.0.0.1:${route.port}: ${error.code ?? error.message}.`, {
-            hint: 'Another program holds the port; stop it, or delete and re-create the endpoint to get a new port.',
-          }),
-        ),
-      );
-      listener.server.listen(route.port, '127.0.0.1', () => resolve());
-    });
     this.listeners.set(route.name, listener);
+    await this.listen(listener);
+  }
+
+  /** Why the endpoint's URL does not answer right now, or undefined when it listens. */
+  problem(endpoint: string): string | undefined {
+    return this.listeners.get(endpoint)?.problem;
+  }
+
+  /** Every endpoint whose port could not be bound, with the reason. */
+  problems(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, listener] of this.listeners) if (listener.problem) out[name] = listener.problem;
+    return out;
+  }
+
+  private async listen(listener: Listener): Promise<void> {
+    const { port, name } = listener.route;
+    const failure = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      const onError = (error: NodeJS.ErrnoException): void => resolve(error);
+      listener.server.once('error', onError);
+      listener.server.listen(port, '127.0.0.1', () => {
+        listener.server.off('error', onError);
+        resolve(null);
+      });
+    });
+    if (this.listeners.get(name) !== listener) {
+      // Removed (or replaced) while binding.
+      if (!failure) await closeServer(listener.server);
+      return;
+    }
+    if (!failure) {
+      if (listener.problem) this.options.log?.(`endpoint ${name}: listening on 127.0.0.1:${port} again`);
+      listener.problem = undefined;
+      return;
+    }
+    const reason = failure.code === 'EADDRINUSE' ? 'EADDRINUSE, another program holds the port' : (failure.code ?? failure.message);
+    const problem = `Endpoint ${name} cannot listen on 127.0.0.1:${port} (${reason}); oep keeps trying.`;
+    if (problem !== listener.problem) this.options.log?.(problem);
+    listener.problem = problem;
+    listener.retry = setTimeout(() => void this.listen(listener), this.options.listenRetryMs ?? 1000);
+    listener.retry.unref();
   }
 
   async remove(name: string): Promise<void> {
     const listener = this.listeners.get(name);
     if (!listener) return;
     this.listeners.delete(name);
-    await closeServer(listener.server);
+    clearTimeout(listener.retry);
+    if (listener.server.listening) await closeServer(listener.server);
   }
 
   async close(): Promise<void> {

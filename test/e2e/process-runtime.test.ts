@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
@@ -122,6 +123,33 @@ describe('quickstart on the process runtime', () => {
       return res.status === 200 ? res.text : undefined;
     });
     assert.equal(answer, PREDICTION);
+  });
+
+  it('a port taken while the daemon was down: says so, and answers once it is free', async () => {
+    await oep.ok(['daemon', 'stop']);
+    const port = Number(new URL(scoringUri).port);
+    const squatter = createServer((_req, res) => res.writeHead(418).end());
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+    try {
+      const invoked = await oep.run(['endpoint', 'invoke', '-n', 'quickstart', '--request-file', example('quickstart', 'sample-request.json')]);
+      assert.equal(invoked.code, 1);
+      assert.match(invoked.stderr, new RegExp(`^error: Endpoint quickstart cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE, another program holds the port\\); oep keeps trying\\.$`, 'm'));
+      assert.match(invoked.stderr, new RegExp(`^hint: Stop the program that holds port ${port} `, 'm'));
+      const status = JSON.parse(await oep.ok(['daemon', 'status'])) as { problems: string[] };
+      assert.equal(status.problems.length, 1);
+      assert.match(status.problems[0]!, /^Endpoint quickstart cannot listen/);
+      assert.match(await oep.ok(['traffic', 'show', '-n', 'quickstart']), /^warning: Endpoint quickstart cannot listen/m);
+    } finally {
+      squatter.closeAllConnections();
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
+    const answer = await eventually('the endpoint on its own port again', async () => {
+      const res = await post(scoringUri, body, key);
+      return res.status === 200 ? res.text : undefined;
+    });
+    assert.equal(answer, PREDICTION);
+    const status = JSON.parse(await oep.ok(['daemon', 'status'])) as { problems: string[] };
+    assert.deepEqual(status.problems, []);
   });
 
   it('refuses to delete without --yes when stdin is not a terminal', async () => {

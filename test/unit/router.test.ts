@@ -149,3 +149,69 @@ describe('router mirroring', () => {
     assert.equal(records.filter((entry) => entry.mirrored && entry.status === 200).length, 2);
   });
 });
+
+describe('router listener on a port another program holds', () => {
+  it('does not fail, says why, and takes the port as soon as it is free', async () => {
+    const model = await upstream();
+    const replica: LiveReplica = { id: 'blue/0', origin: model.origin, scoringPath: '/score', ready: true, inflight: 0 };
+    const logged: string[] = [];
+    const router = new Router({ replicas: () => [replica], listenRetryMs: 20, log: (line) => logged.push(line) });
+    const squatter = createServer((_req, res) => res.writeHead(418).end());
+    const port = await findFreePort();
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+    try {
+      await router.upsert({
+        name: 'held',
+        port,
+        authMode: 'key',
+        keys: { primary: 'p', secondary: 's' },
+        tokenSecret: 'x',
+        traffic: { blue: 100 },
+        mirror: {},
+        deployments: { blue: { requestTimeoutMs: 5000, maxConcurrentPerInstance: 1, instanceCount: 1 } },
+      });
+      const problem = `Endpoint held cannot listen on 127.0.0.1:${port} (EADDRINUSE, another program holds the port); oep keeps trying.`;
+      assert.equal(router.problem('held'), problem);
+      assert.deepEqual(router.problems(), { held: problem });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual(logged, [problem], 'the retries log the problem once');
+
+      squatter.closeAllConnections();
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+      const deadline = Date.now() + 5000;
+      while (router.problem('held') !== undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(router.problem('held'), undefined);
+      assert.deepEqual(router.problems(), {});
+      assert.equal(logged[1], `endpoint held: listening on 127.0.0.1:${port} again`);
+      const res = await fetch(`http://127.0.0.1:${port}/score`, { method: 'POST', headers: { authorization: 'Bearer p' }, body: '{}' });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('azureml-model-deployment'), 'blue');
+      await res.text();
+    } finally {
+      squatter.close();
+      await router.close();
+      model.server.close();
+    }
+  });
+
+  it('stops trying once the endpoint is removed', async () => {
+    const router = new Router({ replicas: () => [], listenRetryMs: 10 });
+    const squatter = createServer();
+    const port = await findFreePort();
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+    await router.upsert({ name: 'gone', port, authMode: 'key', keys: { primary: 'p', secondary: 's' }, tokenSecret: 'x', traffic: {}, mirror: {}, deployments: {} });
+    assert.ok(router.problem('gone'));
+    await router.remove('gone');
+    await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Nothing took the freed port: another server can bind it.
+    const probe = createServer();
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen(port, '127.0.0.1', resolve);
+    });
+    probe.close();
+    assert.equal(router.problem('gone'), undefined);
+    await router.close();
+  });
+});
