@@ -5,6 +5,8 @@ export interface Progress {
   onEvent: (event: ProgressEvent) => void;
   succeed(text: string): void;
   fail(): void;
+  /** What Ctrl-C leaves behind, once the daemon has the work (printed on stderr if interrupted). */
+  whenInterrupted?: string;
 }
 
 /**
@@ -38,8 +40,18 @@ export async function startProgress(ctx: CliContext, text: string): Promise<Prog
   };
 }
 
+/**
+ * Runs `work` under a progress display. On Ctrl-C the CLI stops waiting (bin/ exits 130) but the
+ * daemon carries on, as Azure does when az is interrupted; `progress.whenInterrupted` says what
+ * goes on and how to follow it.
+ */
 export async function withProgress<T>(ctx: CliContext, text: string, done: string, work: (progress: Progress) => Promise<T>): Promise<T> {
   const progress = await startProgress(ctx, text);
+  const onInterrupt = (): void => {
+    progress.fail();
+    ctx.stderr.write(`\ninterrupted: ${progress.whenInterrupted ?? 'nothing was sent to the daemon, so nothing changed.'}\n`);
+  };
+  ctx.interrupt.addEventListener('abort', onInterrupt, { once: true });
   try {
     const result = await work(progress);
     progress.succeed(done);
@@ -47,5 +59,12 @@ export async function withProgress<T>(ctx: CliContext, text: string, done: strin
   } catch (error) {
     progress.fail();
     throw error;
+  } finally {
+    ctx.interrupt.removeEventListener('abort', onInterrupt);
   }
+}
+
+/** The interrupt note for work the daemon has accepted and will finish on its own. */
+export function daemonGoesOn(what: string, follow: string): string {
+  return `oep stopped waiting, but the daemon goes on ${what} (as Azure does when az is interrupted). Follow it with: ${follow}`;
 }

@@ -43,6 +43,7 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
       hint: 'Nothing was changed. The YAML stays valid for Azure; an inline model path works in both places.',
     });
   }
+  deps.onSubmit?.({ endpoint: spec.endpoint_name, deployment: spec.name });
   return deps.client.call(
     `deployment.${mode}`,
     {

@@ -6,4 +6,6 @@ export interface EngineDeps {
   client: DaemonClient;
   cwd: string;
   onEvent?: (event: ProgressEvent) => void;
+  /** Called once the request is about to go to the daemon, which then finishes it on its own. */
+  onSubmit?: (subject: { endpoint: string; deployment?: string }) => void;
 }

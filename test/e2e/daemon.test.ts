@@ -105,6 +105,26 @@ describe('deleting an endpoint while a deployment starts', () => {
     assert.deepEqual(serversOfSandbox(), []);
   });
 
+  it('Ctrl-C while a deployment starts: the CLI stops waiting and says so, the daemon finishes it', async () => {
+    await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
+    const creating = oep.start(['deployment', 'create', '-f', join(REPO_ROOT, 'test', 'fixtures', 'e2e', 'slow-init', 'deployment.yml'), '--runtime', 'process']);
+    await eventually('the replica to start', async () => (serversOfSandbox().length > 0 ? true : undefined), 10_000);
+    creating.child.kill('SIGINT');
+    assert.equal(await creating.exited, 130);
+    assert.equal(creating.stdout, '');
+    assert.match(
+      creating.stderr,
+      /^interrupted: oep stopped waiting, but the daemon goes on creating deployment slow of endpoint quickstart \(as Azure does when az is interrupted\)\. Follow it with: oep deployment show -n slow -e quickstart$/m,
+    );
+    const state = await eventually('the deployment to finish', async () => {
+      const shown = JSON.parse(await oep.ok(['deployment', 'show', '-n', 'slow', '-e', 'quickstart'])) as { provisioning_state: string };
+      return shown.provisioning_state === 'Creating' ? undefined : shown.provisioning_state;
+    });
+    assert.equal(state, 'Succeeded');
+    await oep.ok(['endpoint', 'delete', '-n', 'quickstart', '--yes']);
+    assert.deepEqual(serversOfSandbox(), []);
+  });
+
   it('daemon stop while a deployment starts leaves no replica running', async () => {
     await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
     const creating = oep.run(['deployment', 'create', '-f', join(REPO_ROOT, 'test', 'fixtures', 'e2e', 'slow-init', 'deployment.yml'), '--runtime', 'process']);

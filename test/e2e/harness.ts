@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -43,6 +43,24 @@ export class OepSandbox {
     });
   }
 
+  /** Starts the CLI without waiting for it, e.g. to send it Ctrl-C (SIGINT) while it works. */
+  start(args: string[]): RunningCli {
+    const child = spawn(process.execPath, [OEP_BIN, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NO_COLOR: '1', OEP_HOME: this.home, ...this.env },
+    });
+    const running: RunningCli = {
+      child,
+      stdout: '',
+      stderr: '',
+      exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+    };
+    child.stdout!.on('data', (chunk: Buffer) => (running.stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (running.stderr += chunk.toString()));
+    child.stdin!.end();
+    return running;
+  }
+
   /** Runs and fails the test with the whole output when the exit code is not the expected one. */
   async ok(args: string[], options: { cwd?: string; input?: string } = {}): Promise<string> {
     const result = await this.run(args, options);
@@ -57,6 +75,14 @@ export class OepSandbox {
     // OEP_TEST_KEEP_HOME=1 keeps the sandbox for a post-mortem.
     if (process.env.OEP_TEST_KEEP_HOME !== '1') rmSync(this.home, { recursive: true, force: true });
   }
+}
+
+export interface RunningCli {
+  child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  /** The exit code (null when a signal ended it). */
+  exited: Promise<number | null>;
 }
 
 export function example(...parts: string[]): string {

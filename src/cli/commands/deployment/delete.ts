@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { confirmOrRefuse } from '../../confirm.js';
 import type { CliContext } from '../../context.js';
-import { withProgress } from '../../progress.js';
+import { daemonGoesOn, withProgress } from '../../progress.js';
 
 export function deploymentDeleteCommand(ctx: CliContext): Command {
   return new Command('delete')
@@ -13,8 +13,9 @@ export function deploymentDeleteCommand(ctx: CliContext): Command {
     .action(async (flags: { name: string; endpointName: string; yes: boolean; purge: boolean }) => {
       await ctx.client.call('deployment.show', { endpoint: flags.endpointName, name: flags.name });
       await confirmOrRefuse(ctx, flags.yes, `Delete deployment ${flags.name} of endpoint ${flags.endpointName}?`);
-      await withProgress(ctx, `deleting deployment ${flags.name}`, `deleted deployment ${flags.name}`, () =>
-        ctx.client.call('deployment.delete', { endpoint: flags.endpointName, name: flags.name, purge: flags.purge }),
-      );
+      await withProgress(ctx, `deleting deployment ${flags.name}`, `deleted deployment ${flags.name}`, (progress) => {
+        progress.whenInterrupted = daemonGoesOn(`deleting deployment ${flags.name}`, `oep deployment list -e ${flags.endpointName}`);
+        return ctx.client.call('deployment.delete', { endpoint: flags.endpointName, name: flags.name, purge: flags.purge });
+      });
     });
 }

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { confirmOrRefuse } from '../../confirm.js';
 import type { CliContext } from '../../context.js';
-import { withProgress } from '../../progress.js';
+import { daemonGoesOn, withProgress } from '../../progress.js';
 
 export function endpointDeleteCommand(ctx: CliContext): Command {
   return new Command('delete')
@@ -13,8 +13,9 @@ export function endpointDeleteCommand(ctx: CliContext): Command {
       // Fails with "does not exist" before asking anything.
       await ctx.client.call('endpoint.show', { name: flags.name });
       await confirmOrRefuse(ctx, flags.yes, `Delete endpoint ${flags.name} and all its deployments?`);
-      await withProgress(ctx, `deleting endpoint ${flags.name}`, `deleted endpoint ${flags.name}`, () =>
-        ctx.client.call('endpoint.delete', { name: flags.name, purge: flags.purge }),
-      );
+      await withProgress(ctx, `deleting endpoint ${flags.name}`, `deleted endpoint ${flags.name}`, (progress) => {
+        progress.whenInterrupted = daemonGoesOn(`deleting endpoint ${flags.name}`, 'oep endpoint list');
+        return ctx.client.call('endpoint.delete', { name: flags.name, purge: flags.purge });
+      });
     });
 }
