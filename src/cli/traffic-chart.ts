@@ -7,6 +7,8 @@ export interface TrafficRow {
   requests: number;
   mirrored: number;
   inflight: number;
+  /** Why the deployment has no replicas although it should run (e.g. no Docker engine yet), or null. */
+  problem: string | null;
 }
 
 export interface TrafficView {
@@ -42,5 +44,6 @@ export function drawTraffic(view: TrafficView): string {
       ].join('  '),
     );
   }
+  for (const row of view.deployments) if (row.problem) lines.push(`warning: ${row.problem}`);
   return `${lines.join('\n')}\n`;
 }

@@ -38,6 +38,9 @@ export interface ControllerDeps {
   now?: () => number;
   version: string;
   metricsUrl?: () => string | undefined;
+  /** Why a deployment the daemon is bringing back after a restart has not started yet. */
+  restoreProblem?: (endpoint: string, deployment: string) => string | undefined;
+  restoreProblems?: () => string[];
   /** Closes an endpoint's access log before its log folder is removed. */
   closeEndpointLogs?: (endpoint: string) => void;
   shutdown: () => void;
@@ -64,7 +67,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         socket: deps.paths.socket,
         endpoints: Object.keys(state.endpoints).length,
         metrics_url: deps.metricsUrl?.() ?? null,
-        problems: Object.values(router.problems()),
+        problems: [...Object.values(router.problems()), ...(deps.restoreProblems?.() ?? [])],
       };
     },
 
@@ -108,6 +111,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
               requests: stats[deployment]?.requests ?? 0,
               mirrored: stats[deployment]?.mirrored ?? 0,
               inflight: stats[deployment]?.inflight ?? 0,
+              problem: deps.restoreProblem?.(name, deployment) ?? null,
             };
           }),
       };
@@ -231,7 +235,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
     async 'deployment.show'(params) {
       const endpoint = String(params.endpoint);
       const name = String(params.name);
-      return deploymentView(requireDeployment(store.snapshot(), endpoint, name), supervisor.replicas(endpoint, name));
+      return deploymentView(requireDeployment(store.snapshot(), endpoint, name), supervisor.replicas(endpoint, name), deps.restoreProblem?.(endpoint, name));
     },
 
     async 'deployment.spec'(params) {

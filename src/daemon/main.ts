@@ -12,7 +12,8 @@ import { Supervisor } from '../supervisor/supervisor.js';
 import { AccessLog } from '../telemetry/access-log.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { OEP_VERSION } from '../version.js';
-import { createHandlers, routeOf } from './controller.js';
+import { createHandlers } from './controller.js';
+import { Restorer } from './restore.js';
 import { DaemonClient } from './client.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { startControlServer } from './server.js';
@@ -54,6 +55,8 @@ async function runDaemon(): Promise<void> {
     log,
   });
 
+  const restorer = new Restorer({ store, supervisor, router, log });
+
   let control: Server | undefined;
   let stopping = false;
   const shutdown = async (): Promise<void> => {
@@ -62,6 +65,7 @@ async function runDaemon(): Promise<void> {
     log('daemon stopping');
     control?.close();
     metrics.close();
+    restorer.close();
     await router.close();
     await supervisor.stopAll();
     // Containers started while stopping (e.g. by a restore still under way) go too.
@@ -105,6 +109,8 @@ async function runDaemon(): Promise<void> {
     },
     version: OEP_VERSION,
     metricsUrl: () => metrics.metricsUrl,
+    restoreProblem: (endpoint, deployment) => restorer.problem(endpoint, deployment),
+    restoreProblems: () => restorer.all(),
     closeEndpointLogs: (endpoint) => accessLog.close(endpoint),
     shutdown: () => void shutdown(),
   });
@@ -119,7 +125,7 @@ async function runDaemon(): Promise<void> {
   writeFileSync(paths.pidFile, String(process.pid), { mode: 0o600 });
   log(`daemon ${OEP_VERSION} listening on ${paths.socket} (pid ${process.pid})`);
 
-  await restore(store, supervisor, router, log);
+  await restorer.restoreAll();
   // Containers of this home that no restored deployment adopted (deleted or failed meanwhile).
   try {
     const removed = await docker.sweep();
@@ -127,38 +133,6 @@ async function runDaemon(): Promise<void> {
   } catch (error) {
     log(`could not sweep stale containers: ${(error as Error).message}`);
   }
-}
-
-/** Brings back what the state says should run: endpoint listeners first, then deployments. */
-async function restore(store: StateStore, supervisor: Supervisor, router: Router, log: (line: string) => void): Promise<void> {
-  const state = store.snapshot();
-  for (const record of Object.values(state.endpoints)) {
-    try {
-      await router.upsert(routeOf(record));
-    } catch (error) {
-      log(`endpoint ${record.spec.name}: ${(error as Error).message}`);
-    }
-  }
-  await Promise.all(
-    Object.values(state.endpoints).flatMap((endpoint) =>
-      Object.values(endpoint.deployments)
-        .filter((deployment) => deployment.provisioning_state !== 'Deleting' && deployment.provisioning_state !== 'Failed')
-        .map(async (deployment) => {
-          try {
-            await supervisor.deploy({
-              endpoint: endpoint.spec.name,
-              spec: deployment.spec,
-              runtime: deployment.runtime,
-              generation: deployment.generation,
-              emit: () => undefined,
-            });
-            log(`restored ${endpoint.spec.name}/${deployment.spec.name}`);
-          } catch (error) {
-            log(`could not restore ${endpoint.spec.name}/${deployment.spec.name}: ${(error as Error).message}`);
-          }
-        }),
-    ),
-  );
 }
 
 runDaemon().catch((error: unknown) => {

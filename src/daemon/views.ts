@@ -44,7 +44,7 @@ export function endpointListItem(record: EndpointRecord): Record<string, unknown
 }
 
 /** What `deployment show` prints: the spec as loaded, plus state and the runtime in use. */
-export function deploymentView(record: DeploymentRecord, replicas: readonly LiveReplica[]): Record<string, unknown> {
+export function deploymentView(record: DeploymentRecord, replicas: readonly LiveReplica[], problem?: string): Record<string, unknown> {
   const view: Record<string, unknown> = {
     ...record.spec,
     provisioning_state: record.provisioning_state,
@@ -52,6 +52,7 @@ export function deploymentView(record: DeploymentRecord, replicas: readonly Live
     replicas: replicas.map((replica) => ({ id: replica.id, origin: replica.origin, pid: replica.pid ?? null, ready: replica.ready, inflight: replica.inflight })),
   };
   if (record.failure) view.failure = record.failure;
+  if (problem) view.problem = problem;
   return view;
 }
 

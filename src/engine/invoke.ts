@@ -4,6 +4,13 @@ import { resolve } from 'node:path';
 import { OepError } from '../errors.js';
 import type { EngineDeps } from './deps.js';
 
+/** The part of the daemon's `endpoint.traffic` answer that invoke reads. */
+interface TrafficView {
+  scoring_uri: string;
+  problem: string | null;
+  deployments: { name: string; problem: string | null }[];
+}
+
 export interface InvokeOptions {
   endpoint: string;
   requestFile?: string;
@@ -24,7 +31,7 @@ export interface InvokeResult {
  */
 export async function invokeEndpoint(options: InvokeOptions, deps: EngineDeps): Promise<InvokeResult> {
   const body = await readRequestBody(options, deps.cwd);
-  const endpoint = await deps.client.call<{ scoring_uri: string; problem: string | null }>('endpoint.traffic', { name: options.endpoint });
+  const endpoint = await deps.client.call<TrafficView>('endpoint.traffic', { name: options.endpoint });
   if (endpoint.problem) {
     const port = new URL(endpoint.scoring_uri).port;
     throw new OepError('OEP_ERR_PORT_UNAVAILABLE', endpoint.problem, {
@@ -48,15 +55,17 @@ export async function invokeEndpoint(options: InvokeOptions, deps: EngineDeps): 
     if (result.body) details.push(`body: ${result.body}`);
     throw new OepError('OEP_ERR_INVOKE_FAILED', `The endpoint answered ${result.status}: ${messageOf(result.body)}`, {
       details,
-      hint: hintFor(result, options.endpoint),
+      hint: hintFor(result, options.endpoint, endpoint),
     });
   }
   return result;
 }
 
 /** What to do next, by the status the front door answered. */
-function hintFor(result: InvokeResult, endpoint: string): string {
+function hintFor(result: InvokeResult, endpoint: string, view: TrafficView): string {
   const deployment = String(result.headers['azureml-model-deployment'] ?? '<deployment>');
+  const problem = view.deployments.find((row) => row.name === deployment)?.problem;
+  if (problem) return problem;
   switch (result.status) {
     case 404:
       return `Give a deployment traffic (oep traffic set -n ${endpoint} <deployment>=100) or pin one with --deployment-name.`;

@@ -191,4 +191,34 @@ describe('process runtime without its interpreter', () => {
     assert.equal((await oep.ok(['config', 'get', 'python'])).trim(), 'python3');
     await oep.ok(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '--runtime', 'process', '-o', 'none']);
   });
+
+  it('a deployment that cannot start after a daemon restart: says why, and comes back once fixed', async () => {
+    await oep.ok(['endpoint', 'update', '-n', 'quickstart', '--traffic', 'blue=100', '-o', 'none']);
+    await oep.ok(['daemon', 'stop']);
+    await oep.ok(['config', 'set', 'python', '/nonexistent/python3']);
+    await oep.ok(['daemon', 'start']);
+    const expected = /^Deployment blue of endpoint quickstart could not start after the daemon restarted: .*"\/nonexistent\/python3" was not found.* oep keeps trying \(next in \d+ s\)\.$/;
+    const problems = await eventually('the restore problem', async () => {
+      const status = JSON.parse(await oep.ok(['daemon', 'status'])) as { problems: string[] };
+      return status.problems.length > 0 ? status.problems : undefined;
+    });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, expected);
+    assert.match(JSON.parse(await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'quickstart', '--query', 'problem'])) as string, expected);
+    assert.match(await oep.ok(['traffic', 'show', '-n', 'quickstart']), /^warning: Deployment blue of endpoint quickstart could not start/m);
+    const invoked = await oep.run(['endpoint', 'invoke', '-n', 'quickstart']);
+    assert.equal(invoked.code, 1);
+    assert.match(invoked.stderr, /^error: The endpoint answered 503: Deployment blue has no ready replica\.$/m);
+    assert.match(invoked.stderr, /^hint: Deployment blue of endpoint quickstart could not start after the daemon restarted/m);
+
+    await oep.ok(['config', 'unset', 'python']);
+    const answer = await eventually('the deployment to come back', async () => {
+      const result = await oep.run(['endpoint', 'invoke', '-n', 'quickstart', '--request-file', example('quickstart', 'sample-request.json')]);
+      return result.code === 0 ? result.stdout : undefined;
+    });
+    assert.equal(answer, `${PREDICTION}\n`);
+    const status = JSON.parse(await oep.ok(['daemon', 'status'])) as { problems: string[] };
+    assert.deepEqual(status.problems, []);
+    assert.equal((await oep.run(['deployment', 'show', '-n', 'blue', '-e', 'quickstart', '--query', 'problem'])).stdout.trim(), '');
+  });
 });
