@@ -9,13 +9,22 @@ export type TrafficMap = Record<string, number>;
 export function parseTrafficArg(value: string, flag = '--traffic'): TrafficMap {
   const result: TrafficMap = {};
   const trimmed = value.trim();
-  if (trimmed === '') return result;
+  if (trimmed === '') {
+    // An empty value (often an unset shell variable) must not silently take all traffic away.
+    throw new OepError('OEP_ERR_TRAFFIC_INVALID', `${flag} is empty: give name=percent pairs.`, {
+      hint: flag === '--traffic'
+        ? 'e.g. --traffic "blue=90 green=10"; to take all live traffic away, give each deployment 0, e.g. --traffic "blue=0".'
+        : 'e.g. --mirror-traffic "green=10"; to stop mirroring, --mirror-traffic "green=0".',
+    });
+  }
   for (const pair of trimmed.split(/\s+/)) {
     const match = /^([^=,\s]+)=(\d+)$/.exec(pair);
     if (!match) {
       const hint = pair.includes(',')
         ? `separate pairs with spaces, not commas: ${flag} "${value.replace(/,/g, ' ')}"`
-        : `write each pair as name=percent, e.g. ${flag} "blue=90 green=10"`;
+        : /\s=|=\s/.test(trimmed)
+          ? `write each pair without spaces around "=": ${flag} "${trimmed.replace(/\s*=\s*/g, '=')}"`
+          : `write each pair as name=percent, e.g. ${flag} "blue=90 green=10"`;
       throw new OepError('OEP_ERR_TRAFFIC_INVALID', `${flag}: "${pair}" is not a name=integer pair.`, { hint });
     }
     const [, name, percent] = match;

@@ -6,7 +6,6 @@ import { checkTrafficRules, MirrorSampler, parseTrafficArg, WeightedPicker } fro
 describe('traffic', () => {
   it('parses space separated name=int pairs', () => {
     assert.deepEqual(parseTrafficArg('blue=90 green=10'), { blue: 90, green: 10 });
-    assert.deepEqual(parseTrafficArg('  '), {});
   });
 
   it('rejects commas with a hint, and repeated names', () => {
@@ -18,6 +17,18 @@ describe('traffic', () => {
     });
     assert.throws(() => parseTrafficArg('blue=50 blue=50'), /named twice/);
     assert.throws(() => parseTrafficArg('blue=ten'), /not a name=integer pair/);
+    // An empty value (an unset shell variable) is an error, never "no traffic at all".
+    for (const [flag, fix] of [['--traffic', /--traffic "blue=0"/], ['--mirror-traffic', /--mirror-traffic "green=0"/]] as const) {
+      assert.throws(() => parseTrafficArg('  ', flag), (error: OepError) => {
+        assert.equal(error.message, `${flag} is empty: give name=percent pairs.`);
+        assert.match(error.hint ?? '', fix);
+        return true;
+      });
+    }
+    assert.throws(() => parseTrafficArg('blue = 90 green= 10'), (error: OepError) => {
+      assert.equal(error.hint, 'write each pair without spaces around "=": --traffic "blue=90 green=10"');
+      return true;
+    });
   });
 
   it('checks every rule and reports every problem', () => {
