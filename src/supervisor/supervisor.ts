@@ -6,6 +6,7 @@ import type { RuntimeKind } from '../state/types.js';
 import type { EmitProgress, ReplicaExit, ReplicaHandle, Runtime } from '../runtimes/types.js';
 import { extractTraceback, readLogTail } from '../telemetry/log-tail.js';
 import { probeOnce } from './readiness.js';
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type { LiveReplica };
@@ -242,7 +243,7 @@ export class Supervisor {
     void slot.handle.exited.then((exit) => {
       if (slot.stopping || group.stopped) return;
       slot.ready = false;
-      this.options.log(`replica ${slot.id} exited (code ${exit.code}, signal ${exit.signal}); restarting`);
+      this.note(group, slot, `replica ${slot.index} exited (code ${exit.code}, signal ${exit.signal})`);
       void this.restart(group, slot);
     });
     this.scheduleProbes(group, slot);
@@ -277,7 +278,7 @@ export class Supervisor {
         if (readinessFailures >= readiness.failure_threshold) slot.ready = false;
       }
       if (livenessFailures >= liveness.failure_threshold) {
-        this.options.log(`replica ${slot.id} failed its liveness probe ${livenessFailures} times; restarting`);
+        this.note(group, slot, `replica ${slot.index} failed its liveness probe ${livenessFailures} times (failure_threshold ${liveness.failure_threshold}); stopping it`);
         slot.ready = false;
         slot.stopping = true;
         await slot.handle.stop();
@@ -295,6 +296,7 @@ export class Supervisor {
     while (!group.stopped && !slot.stopping) {
       const backoff = Math.min(1000 * 2 ** slot.restarts, MAX_BACKOFF_MS);
       slot.restarts += 1;
+      this.note(group, slot, `restarting replica ${slot.index} in ${backoff / 1000} s (restart ${slot.restarts})`);
       await sleep(backoff);
       if (group.stopped) return;
       try {
@@ -308,13 +310,22 @@ export class Supervisor {
         Object.assign(slot, { id: fresh.id, origin: fresh.origin, pid: fresh.pid, scoringPath: fresh.scoringPath });
         slot.inflight = 0;
         slot.ready = true;
-        this.options.log(`replica ${slot.id} restarted (restart ${slot.restarts})`);
+        this.note(group, slot, `replica ${slot.index} restarted (restart ${slot.restarts})`);
         this.watch(group, slot);
         return;
       } catch (error) {
-        this.options.log(`replica ${slot.id} restart failed: ${(error as Error).message}`);
+        this.note(group, slot, `replica ${slot.index} restart failed: ${(error as Error).message}`);
       }
     }
+  }
+
+  /**
+   * Tells what the supervisor did to a replica: in the daemon's log, and in the replica's own log
+   * as an `oep:` line, so `get-logs` (and `--follow`) show why the server restarted.
+   */
+  private note(group: Group, slot: ReplicaSlot, line: string): void {
+    this.options.log(`${group.endpoint}/${group.deployment}: ${line}`);
+    appendFile(this.logFile(group.endpoint, group.deployment, slot.index), `${new Date().toISOString()} oep: ${line}\n`).catch(() => undefined);
   }
 
   private async stopGroup(group: Group): Promise<void> {

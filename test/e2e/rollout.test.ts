@@ -196,6 +196,11 @@ describe('safe rollout: blue/green behind one URL (process runtime)', () => {
       assert.ok(Date.now() < deadline, 'the killed replica was not restarted');
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    // Its log says what happened, between the old server's lines and the new one's.
+    const log = await oep.ok(['deployment', 'get-logs', '-n', 'blue', '-e', 'rollout', '--replica', '0']);
+    assert.match(log, /^\S+ oep: replica 0 exited \(code null, signal SIGKILL\)$/m);
+    assert.match(log, /^\S+ oep: restarting replica 0 in 1 s \(restart 1\)$/m);
+    assert.match(log, /^\S+ oep: replica 0 restarted \(restart 1\)$/m);
   });
 
   it('exposes Prometheus metrics at the URL daemon status shows', async () => {

@@ -112,7 +112,7 @@ describe('supervisor with a fake runtime', () => {
     await until('a replacement starts', () => runtime.started.length > before);
     assert.equal(first.stopped, true);
     await until('the replacement is ready', () => supervisor.replicas('ep', 'blue')[0]!.ready);
-    assert.ok(logs.some((line) => /failed its liveness probe 3 times; restarting/.test(line)), logs.join('\n'));
+    assert.ok(logs.some((line) => /failed its liveness probe 3 times \(failure_threshold 3\); stopping it/.test(line)), logs.join('\n'));
   });
 
   it('restarts a replica whose process dies, while the other keeps serving', async () => {
