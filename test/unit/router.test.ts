@@ -27,6 +27,21 @@ function upstream(fixedDelayMs = 0): Promise<{ server: Server; origin: string }>
   );
 }
 
+/** A key-auth route (keys p and s) whose deployments all take 5 s and 1 request per instance. */
+function keyRoute(name: string, port: number, traffic: Record<string, number>, mirror: Record<string, number> = {}): EndpointRoute {
+  const settings = { requestTimeoutMs: 5000, maxConcurrentPerInstance: 1, instanceCount: 1 };
+  return {
+    name,
+    port,
+    authMode: 'key',
+    keys: { primary: 'p', secondary: 's' },
+    tokenSecret: 'x',
+    traffic,
+    mirror,
+    deployments: Object.fromEntries([...Object.keys(traffic), ...Object.keys(mirror)].map((deployment) => [deployment, settings])),
+  };
+}
+
 describe('router status codes', () => {
   let model: { server: Server; origin: string };
   let replica: LiveReplica;
@@ -111,19 +126,7 @@ describe('router mirroring', () => {
     blue = { id: 'blue/0', origin: fast.origin, scoringPath: '/score', ready: true, inflight: 0 };
     green = { id: 'green/0', origin: slow.origin, scoringPath: '/score', ready: true, inflight: 0 };
     port = await findFreePort();
-    await router.upsert({
-      name: 'mirror',
-      port,
-      authMode: 'key',
-      keys: { primary: 'p', secondary: 's' },
-      tokenSecret: 'x',
-      traffic: { blue: 100 },
-      mirror: { green: 100 },
-      deployments: {
-        blue: { requestTimeoutMs: 5000, maxConcurrentPerInstance: 1, instanceCount: 1 },
-        green: { requestTimeoutMs: 5000, maxConcurrentPerInstance: 1, instanceCount: 1 },
-      },
-    });
+    await router.upsert(keyRoute('mirror', port, { blue: 100 }, { green: 100 }));
   });
   after(async () => {
     await router.close();
@@ -160,16 +163,7 @@ describe('router listener on a port another program holds', () => {
     const port = await findFreePort();
     await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
     try {
-      await router.upsert({
-        name: 'held',
-        port,
-        authMode: 'key',
-        keys: { primary: 'p', secondary: 's' },
-        tokenSecret: 'x',
-        traffic: { blue: 100 },
-        mirror: {},
-        deployments: { blue: { requestTimeoutMs: 5000, maxConcurrentPerInstance: 1, instanceCount: 1 } },
-      });
+      await router.upsert(keyRoute('held', port, { blue: 100 }));
       const problem = `Endpoint held cannot listen on 127.0.0.1:${port} (EADDRINUSE, another program holds the port); oep keeps trying.`;
       assert.equal(router.problem('held'), problem);
       assert.deepEqual(router.problems(), { held: problem });
@@ -199,7 +193,7 @@ describe('router listener on a port another program holds', () => {
     const squatter = createServer();
     const port = await findFreePort();
     await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
-    await router.upsert({ name: 'gone', port, authMode: 'key', keys: { primary: 'p', secondary: 's' }, tokenSecret: 'x', traffic: {}, mirror: {}, deployments: {} });
+    await router.upsert(keyRoute('gone', port, {}));
     assert.ok(router.problem('gone'));
     await router.remove('gone');
     await new Promise<void>((resolve) => squatter.close(() => resolve()));

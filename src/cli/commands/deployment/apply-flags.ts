@@ -1,7 +1,9 @@
 import { Command, Option } from 'commander';
 import { collect } from '../../options.js';
 import type { DeploymentApplyOptions } from '../../../engine/deployment-apply.js';
-import { withOutputOptions, type OutputFlags } from '../../print.js';
+import type { CliContext } from '../../context.js';
+import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
+import { daemonGoesOn, withProgress } from '../../progress.js';
 
 /** The flags map one to one onto the engine's options. */
 export interface ApplyFlags extends OutputFlags, DeploymentApplyOptions {}
@@ -21,4 +23,28 @@ export function deploymentApplyCommand(name: 'create' | 'update', description: s
       .option('--local-enable-gpu', 'docker: give the containers the GPUs (needs the NVIDIA container toolkit)', false)
       .addOption(new Option('--gpu', 'alias of --local-enable-gpu').default(false).hideHelp()),
   );
+}
+
+const WORDING = {
+  create: { doing: 'creating', done: 'deployment ready' },
+  update: { doing: 'updating', done: 'deployment updated' },
+};
+
+/** What `deployment create` and `deployment update` do: apply under a progress display, then print. */
+export function applyAction(ctx: CliContext, mode: 'create' | 'update'): (flags: ApplyFlags) => Promise<void> {
+  const { doing, done } = WORDING[mode];
+  return async (flags) => {
+    await checkOutputFlags(flags);
+    const { applyDeployment } = await import('../../../engine/deployment-apply.js');
+    const result = await withProgress(ctx, `${doing} deployment`, done, (progress) =>
+      applyDeployment(mode, flags, {
+        client: ctx.client,
+        cwd: ctx.cwd,
+        onEvent: progress.onEvent,
+        onSubmit: ({ endpoint, deployment }) =>
+          (progress.whenInterrupted = daemonGoesOn(`${doing} deployment ${deployment} of endpoint ${endpoint}`, `oep deployment show -n ${deployment} -e ${endpoint}`)),
+      }),
+    );
+    await printData(ctx, result, flags);
+  };
 }
