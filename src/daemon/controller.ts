@@ -175,7 +175,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         const fileMirror = params.keepMirror === true ? record.spec.mirror_traffic : spec.mirror_traffic;
         const traffic = dropZeroTraffic((params.traffic as TrafficMap | undefined) ?? fileTraffic);
         const mirror = dropZeroTraffic((params.mirror as TrafficMap | undefined) ?? fileMirror);
-        assertTraffic(traffic, mirror, Object.keys(record.deployments));
+        assertTraffic(traffic, mirror, Object.keys(record.deployments), spec.compute !== undefined);
         record.spec = { ...spec, traffic, mirror_traffic: mirror };
         record.updated_at = new Date(now()).toISOString();
         return record;
@@ -410,8 +410,8 @@ export function routeOf(record: EndpointRecord): EndpointRoute {
   };
 }
 
-function assertTraffic(traffic: TrafficMap, mirror: TrafficMap, deployments: string[]): void {
-  const problems = checkTrafficRules(traffic, mirror, deployments);
+function assertTraffic(traffic: TrafficMap, mirror: TrafficMap, deployments: string[], kubernetes = false): void {
+  const problems = checkTrafficRules(traffic, mirror, deployments, kubernetes);
   if (problems.length > 0) {
     throw new OepError('OEP_ERR_TRAFFIC_INVALID', problems.length === 1 ? problems[0]! : `${problems.length} problems with the traffic rules:`, {
       details: problems.length === 1 ? [] : problems,

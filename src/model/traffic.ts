@@ -45,7 +45,7 @@ export function dropZeroTraffic(traffic: TrafficMap): TrafficMap {
  * Checks the endpoint's traffic rules against the deployments that exist. Returns every problem
  * found (empty when the allocation is valid).
  */
-export function checkTrafficRules(traffic: TrafficMap, mirror: TrafficMap, deployments: readonly string[]): string[] {
+export function checkTrafficRules(traffic: TrafficMap, mirror: TrafficMap, deployments: readonly string[], kubernetes = false): string[] {
   const problems: string[] = [];
   const known = new Set(deployments);
   const list = deployments.length > 0 ? deployments.join(', ') : 'none yet';
@@ -62,6 +62,10 @@ export function checkTrafficRules(traffic: TrafficMap, mirror: TrafficMap, deplo
     problems.push(`traffic: the values add up to ${sum}; they must add up to 100 (or 0 for no traffic).`);
   }
   const mirrored = Object.entries(mirror).filter(([, percent]) => percent !== 0);
+  if (kubernetes && mirrored.length > 0) {
+    // As the schema says for the YAML key: mirroring is a managed-endpoint feature.
+    return [...problems, 'mirror_traffic: only available on managed endpoints; this endpoint has compute set (kubernetes).'];
+  }
   if (mirrored.length > 1) {
     problems.push(`mirror_traffic: only one deployment can receive mirrored traffic, got ${mirrored.length}.`);
   }

@@ -34,6 +34,10 @@ describe('traffic', () => {
   it('checks every rule and reports every problem', () => {
     assert.deepEqual(checkTrafficRules({ blue: 90, green: 10 }, {}, ['blue', 'green']), []);
     assert.deepEqual(checkTrafficRules({}, {}, []), []);
+    assert.deepEqual(checkTrafficRules({ blue: 100 }, { green: 10 }, ['blue', 'green'], true), [
+      'mirror_traffic: only available on managed endpoints; this endpoint has compute set (kubernetes).',
+    ]);
+    assert.deepEqual(checkTrafficRules({ blue: 100 }, {}, ['blue'], true), []);
     assert.deepEqual(checkTrafficRules({ blue: 90 }, { green: 60, red: 10 }, ['blue', 'green']), [
       'traffic: the values add up to 90; they must add up to 100 (or 0 for no traffic).',
       'mirror_traffic: only one deployment can receive mirrored traffic, got 2.',
