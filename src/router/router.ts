@@ -60,7 +60,8 @@ export interface RouterOptions {
 export const NO_DEPLOYMENT_MESSAGE =
   'No valid deployments to route to. Please check that the endpoint has at least one deployment with positive weight values or use a deployment specific header to route.';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host', 'content-length']);
+// Not forwarded: hop-by-hop headers, and `expect` (Node's server already answered 100-continue to the client).
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host', 'content-length', 'expect']);
 
 interface Listener {
   route: EndpointRoute;
@@ -315,6 +316,7 @@ export class Router {
           'azureml-model-deployment': deployment,
         });
       } else {
+        this.options.log?.(`endpoint ${route.name}: request ${requestId} to deployment ${deployment} failed: ${describeError(error)}`);
         fail(500, `Internal error: the request could not reach deployment ${deployment}.`, { 'azureml-model-deployment': deployment });
       }
     } finally {
@@ -392,6 +394,12 @@ function statusFor(route: EndpointRoute, managedStatus: number): number {
 }
 
 const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+function describeError(error: unknown): string {
+  const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  return code ? `${code}: ${message}` : message;
+}
 
 function isConnectionFailure(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;

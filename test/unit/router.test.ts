@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { findFreePort } from '../../src/runtimes/free-port.js';
 import { NO_DEPLOYMENT_MESSAGE, Router, type EndpointRoute, type RouteRecord } from '../../src/router/router.js';
@@ -99,6 +99,29 @@ describe('router status codes', () => {
     assert.equal(res.status, 404);
     assert.equal(res.headers.get('azureml-model-deployment'), 'blue');
     assert.equal(await res.text(), '{"message": "no swagger"}');
+  });
+
+  it('serves a request sent with Expect: 100-continue (curl does so for large bodies)', async () => {
+    const body = JSON.stringify({ data: 'x'.repeat(100_000) });
+    const answer = await new Promise<{ status: number; continued: boolean; text: string }>((resolve, reject) => {
+      let continued = false;
+      const req = request(
+        `http://127.0.0.1:${ports.managed}/score`,
+        { method: 'POST', headers: { authorization: 'Bearer p', expect: '100-continue', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, continued, text }));
+        },
+      );
+      req.on('continue', () => {
+        continued = true;
+        req.end(body);
+      });
+      req.on('error', reject);
+    });
+    assert.equal(answer.continued, true);
+    assert.equal(answer.status, 200, answer.text);
   });
 
   it('404 with the cloud message when no deployment has positive weight', async () => {
