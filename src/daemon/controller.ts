@@ -248,6 +248,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       const endpoint = spec.endpoint_name;
       const record = await store.mutate((state) => {
         const owner = requireEndpoint(state, endpoint);
+        assertDeploymentFits(owner, spec);
         if (owner.deployments[spec.name]) {
           throw new OepError('OEP_ERR_DEPLOYMENT_EXISTS', `Deployment ${spec.name} already exists in endpoint ${endpoint}.`, {
             hint: `Use "oep deployment update -f <file>" to change it.`,
@@ -283,6 +284,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       if (requested === undefined) await deps.checkRuntime?.(requireDeployment(store.snapshot(), endpoint, spec.name).runtime);
       const record = await store.mutate((state) => {
         const current = requireDeployment(state, endpoint, spec.name);
+        assertDeploymentFits(requireEndpoint(state, endpoint), spec);
         current.spec = spec;
         current.runtime = requested ?? current.runtime;
         current.generation += 1;
@@ -408,6 +410,20 @@ export function routeOf(record: EndpointRecord): EndpointRoute {
       ]),
     ),
   };
+}
+
+/** A deployment's type must match its endpoint's: kubernetes endpoints (compute set) take `type: kubernetes`. */
+function assertDeploymentFits(owner: EndpointRecord, spec: DeploymentSpec): void {
+  const endpointKind = owner.spec.compute ? 'kubernetes' : 'managed';
+  const deploymentKind = spec.type === 'kubernetes' ? 'kubernetes' : 'managed';
+  if (endpointKind === deploymentKind) return;
+  const endpointText = owner.spec.compute ? `a kubernetes endpoint (compute: ${owner.spec.compute})` : 'a managed endpoint (no compute)';
+  throw new OepError('OEP_ERR_SPEC_INVALID', `Deployment ${spec.name} is of type ${deploymentKind}, but ${owner.spec.name} is ${endpointText}.`, {
+    hint:
+      endpointKind === 'kubernetes'
+        ? 'Set type: kubernetes in the deployment YAML, or deploy it to a managed endpoint. Nothing was changed.'
+        : 'Remove type: kubernetes from the deployment YAML (managed is the default), or deploy it to a kubernetes endpoint. Nothing was changed.',
+  });
 }
 
 function assertTraffic(traffic: TrafficMap, mirror: TrafficMap, deployments: string[], kubernetes = false): void {

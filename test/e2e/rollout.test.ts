@@ -235,3 +235,31 @@ describe('aml_token endpoints', () => {
     assert.equal(await call(credentials.accessToken as string), 401);
   });
 });
+
+describe('kubernetes endpoints (compute set)', () => {
+  const oep = new OepSandbox();
+  after(() => oep.close());
+
+  it('take kubernetes deployments only, and answer 502 where a managed endpoint answers 424', async () => {
+    await oep.ok(['endpoint', 'create', '-f', join(FIXTURE, 'endpoint.yml'), '--set', 'compute=azureml:k8s-cluster', '-o', 'none']);
+    const managed = await oep.run(['deployment', 'create', '-f', join(FIXTURE, 'blue.yml'), '--runtime', 'process']);
+    assert.equal(managed.code, 2);
+    assert.match(managed.stderr, /^error: Deployment blue is of type managed, but rollout is a kubernetes endpoint \(compute: azureml:k8s-cluster\)\.$/m);
+    assert.deepEqual(JSON.parse(await oep.ok(['deployment', 'list', '-e', 'rollout'])), [], 'nothing was changed');
+
+    await oep.ok(['deployment', 'create', '-f', join(FIXTURE, 'blue.yml'), '--set', 'type=kubernetes', '--all-traffic', '--runtime', 'process', '-o', 'none']);
+    const uri = (await oep.ok(['endpoint', 'show', '-n', 'rollout', '--query', 'scoring_uri', '-o', 'tsv'])).trim();
+    const key = (await oep.ok(['endpoint', 'get-credentials', '-n', 'rollout', '--query', 'primaryKey', '-o', 'tsv'])).trim();
+    const post = (body: unknown) => fetch(uri, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+    const ok = await post({});
+    assert.equal(ok.status, 200);
+    assert.equal(((await ok.json()) as { deployment: string }).deployment, 'blue');
+    const failed = await post({ fail: true });
+    await failed.text();
+    assert.equal(failed.status, 502);
+    assert.equal(failed.headers.get('ms-azureml-model-error-statuscode'), '500');
+    const mirror = await oep.run(['endpoint', 'update', '-n', 'rollout', '--mirror-traffic', 'blue=10']);
+    assert.equal(mirror.code, 2);
+    assert.match(mirror.stderr, /only available on managed endpoints/);
+  });
+});
