@@ -164,6 +164,13 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       const updated = await store.mutate((state) => {
         const record = requireEndpoint(state, name);
         const spec = (params.spec as EndpointSpec | undefined) ?? record.spec;
+        if (params.spec && (spec.compute ?? null) !== (record.spec.compute ?? null)) {
+          // An endpoint's compute (managed vs a kubernetes cluster) is fixed in Azure too.
+          const describe = (compute: string | undefined): string => (compute ? `compute ${compute}` : 'no compute (managed)');
+          throw new OepError('OEP_ERR_SPEC_INVALID', `compute of endpoint ${name} cannot change from ${describe(record.spec.compute)} to ${describe(spec.compute)}.`, {
+            hint: 'Delete and re-create the endpoint to move it to another compute. Nothing was changed.',
+          });
+        }
         if (spec.auth_mode !== record.spec.auth_mode && params.spec) {
           // Azure does not allow changing auth_mode on update either.
           throw new OepError('OEP_ERR_SPEC_INVALID', `auth_mode of endpoint ${name} cannot change from ${record.spec.auth_mode} to ${spec.auth_mode}.`, {

@@ -261,5 +261,10 @@ describe('kubernetes endpoints (compute set)', () => {
     const mirror = await oep.run(['endpoint', 'update', '-n', 'rollout', '--mirror-traffic', 'blue=10']);
     assert.equal(mirror.code, 2);
     assert.match(mirror.stderr, /only available on managed endpoints/);
+    const moved = await oep.run(['endpoint', 'update', '-n', 'rollout', '--set', 'compute=azureml:other']);
+    assert.equal(moved.code, 2);
+    assert.match(moved.stderr, /^error: compute of endpoint rollout cannot change from compute azureml:k8s-cluster to compute azureml:other\.$/m);
+    const described = await oep.ok(['endpoint', 'update', '-n', 'rollout', '--set', 'description=on a cluster', '--query', '[description, compute]', '-o', 'tsv']);
+    assert.equal(described, 'on a cluster\nazureml:k8s-cluster\n');
   });
 });
