@@ -1,4 +1,5 @@
-import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Server } from 'node:http';
 import { OepError } from '../errors.js';
 import { Router } from '../router/router.js';
@@ -26,6 +27,8 @@ import { startControlServer } from './server.js';
 async function runDaemon(): Promise<void> {
   const paths = oepPaths(resolveOepHome());
   mkdirSync(paths.home, { recursive: true, mode: 0o700 });
+  // A long OEP_HOME puts the socket in a per-user folder of the temp directory (src/state/paths.ts).
+  if (dirname(paths.socket) !== paths.home) assertPrivateDir(dirname(paths.socket));
   const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
 
   // Another daemon already answering, or starting: leave it be.
@@ -132,6 +135,17 @@ async function runDaemon(): Promise<void> {
     if (removed.length > 0) log(`removed ${removed.length} container(s) no deployment wants: ${removed.map((id) => id.slice(0, 12)).join(', ')}`);
   } catch (error) {
     log(`could not sweep stale containers: ${(error as Error).message}`);
+  }
+}
+
+/** Creates a folder only this user can use, and refuses one that someone else made or opened up. */
+function assertPrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(dir);
+  if (!stat.isDirectory() || stat.uid !== process.getuid?.() || (stat.mode & 0o077) !== 0) {
+    throw new OepError('OEP_ERR_DAEMON_UNAVAILABLE', `${dir} (where the daemon's socket goes because OEP_HOME is a long path) is not a folder private to this user.`, {
+      hint: `Remove ${dir}, or set OEP_HOME to a shorter path.`,
+    });
   }
 }
 

@@ -1,4 +1,5 @@
-import { homedir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { homedir, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 
@@ -20,10 +21,24 @@ export interface OepPaths {
   runDir: string;
 }
 
+/** Unix socket paths longer than this fail on Linux (107 bytes) and macOS (103): keep under both. */
+const MAX_SOCKET_PATH = 100;
+
+/**
+ * The daemon's socket: `daemon.sock` in OEP_HOME, or, when that path is too long for a unix socket
+ * (deep CI workspaces), a per-user 0700 folder in the temp directory, named after OEP_HOME's hash.
+ */
+export function socketPathFor(home: string, temp = tmpdir(), uid = process.getuid?.() ?? 0): string {
+  const inHome = join(home, 'daemon.sock');
+  if (Buffer.byteLength(inHome) <= MAX_SOCKET_PATH) return inHome;
+  const digest = createHash('sha256').update(home).digest('hex').slice(0, 16);
+  return join(temp, `oep-${uid}`, `${digest}.sock`);
+}
+
 export function oepPaths(home: string): OepPaths {
   return {
     home,
-    socket: join(home, 'daemon.sock'),
+    socket: socketPathFor(home),
     pidFile: join(home, 'daemon.pid'),
     lockFile: join(home, 'daemon.lock'),
     stateFile: join(home, 'state.json'),

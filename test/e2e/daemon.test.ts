@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { eventually, example, OepSandbox, REPO_ROOT } from './harness.js';
 
@@ -132,5 +133,36 @@ describe('deleting an endpoint while a deployment starts', () => {
     await oep.ok(['daemon', 'stop']);
     assert.notEqual((await creating).code, 0);
     assert.deepEqual(serversOfSandbox(), []);
+  });
+});
+
+describe('an OEP_HOME too long for a unix socket path', () => {
+  const temp = mkdtempSync(join(tmpdir(), 'oep-tmp-'));
+  const home = join(temp, 'a-deep-ci-workspace'.repeat(4), 'oep-home');
+  const oep = new OepSandbox({ OEP_HOME: home, TMPDIR: temp });
+  after(async () => {
+    await oep.close();
+    rmSync(temp, { recursive: true, force: true });
+  });
+
+  it('puts the socket in a private folder of the temp directory, and works', async () => {
+    await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
+    const socket = JSON.parse(await oep.ok(['daemon', 'status', '--query', 'socket'])) as string;
+    assert.equal(dirname(socket), join(temp, `oep-${process.getuid!()}`));
+    assert.equal(statSync(dirname(socket)).mode & 0o777, 0o700);
+    assert.equal(statSync(socket).mode & 0o777, 0o600);
+    await oep.ok(['daemon', 'stop']);
+    assert.equal(existsSync(socket), false);
+  });
+
+  it('refuses a socket folder that others can use, and says what to do', async () => {
+    const shared = join(temp, `oep-${process.getuid!()}`);
+    chmodSync(shared, 0o777);
+    const result = await oep.run(['endpoint', 'list']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, new RegExp(`is not a folder private to this user`));
+    assert.match(result.stderr, new RegExp(`Remove ${shared.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, or set OEP_HOME to a shorter path`));
+    chmodSync(shared, 0o700);
+    assert.equal((await oep.run(['endpoint', 'list'])).code, 0);
   });
 });
