@@ -91,6 +91,19 @@ describe('quickstart on the process runtime', () => {
     assert.equal(two.trimEnd().split('\n').length, 2);
   });
 
+  it('scales a deployment with a model to 3 replicas and back to 1; each replica sees the model', async () => {
+    const replicas = async (): Promise<number[]> =>
+      JSON.parse(await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'quickstart', '--query', 'replicas[].pid'])) as number[];
+    await oep.ok(['deployment', 'update', '-n', 'blue', '-e', 'quickstart', '--set', 'instance_count=3', '-o', 'none']);
+    assert.equal((await replicas()).length, 3);
+    for (let i = 0; i < 3; i++) assert.equal((await post(scoringUri, body, key)).text, PREDICTION);
+    await oep.ok(['deployment', 'update', '-n', 'blue', '-e', 'quickstart', '--set', 'instance_count=1', '-o', 'none']);
+    const [pid, ...others] = await replicas();
+    assert.deepEqual(others, []);
+    assert.ok(pid! > 0);
+    assert.equal((await post(scoringUri, body, key)).text, PREDICTION);
+  });
+
   it('refuses a second endpoint with the same name, and names a missing one', async () => {
     const again = await oep.run(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml')]);
     assert.equal(again.code, 2);

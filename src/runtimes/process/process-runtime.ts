@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, open, rm, symlink } from 'node:fs/promises';
+import { mkdir, open, readlink, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OepError } from '../../errors.js';
 import { computeLayout, scoringEnvironment } from '../../model/layout.js';
@@ -23,6 +23,8 @@ export const SCORING_SERVER = join(PACKAGE_ROOT, 'server', 'oep_server.py');
  */
 export class ProcessRuntime implements Runtime {
   readonly kind = 'process' as const;
+  /** Model links being made, per folder (see linkModel). */
+  private readonly linking = new Map<string, Promise<void>>();
 
   constructor(private readonly options: ProcessRuntimeOptions) {}
 
@@ -38,9 +40,7 @@ export class ProcessRuntime implements Runtime {
     let modelDir: string | undefined;
     if (layout.model) {
       modelDir = join(runDir, 'azureml-models', layout.model.name, layout.model.version);
-      await rm(modelDir, { recursive: true, force: true });
-      await mkdir(modelDir, { recursive: true });
-      await symlink(layout.model.source, join(modelDir, layout.model.entry));
+      await this.linkModel(modelDir, layout.model.entry, layout.model.source);
     }
     const appRoot = layout.code ? join(layout.code.source, layout.code.scriptDir) : undefined;
     const port = await findFreePort();
@@ -92,6 +92,28 @@ export class ProcessRuntime implements Runtime {
         clearTimeout(timer);
       },
     };
+  }
+
+  /**
+   * Links the model into its cloud-layout folder. Replicas of a deployment start in parallel and
+   * share the folder, so the work is serialised per folder, and a link that already points at the
+   * model is left alone (a sibling or an old replica may be reading through it).
+   */
+  private linkModel(modelDir: string, entry: string, source: string): Promise<void> {
+    const previous = this.linking.get(modelDir) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(async () => {
+      const link = join(modelDir, entry);
+      const current = await readlink(link).catch(() => undefined);
+      if (current === source) return;
+      await rm(modelDir, { recursive: true, force: true });
+      await mkdir(modelDir, { recursive: true });
+      await symlink(source, link);
+    });
+    this.linking.set(modelDir, next);
+    void next.finally(() => {
+      if (this.linking.get(modelDir) === next) this.linking.delete(modelDir);
+    }).catch(() => undefined);
+    return next;
   }
 
   async cleanup(endpoint: string, deployment: string): Promise<void> {
