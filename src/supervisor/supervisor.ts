@@ -117,6 +117,16 @@ export class Supervisor {
     }
     group.replicas.sort((a, b) => a.index - b.index);
     const previous = this.groups.get(key(group.endpoint, group.deployment));
+    if (previous && previous.generation > group.generation) {
+      // A newer configuration went live while this one was starting (say, an update during the
+      // restore after a daemon restart): this one is stale and must not replace it.
+      group.stopped = true;
+      await Promise.all(group.replicas.map((slot) => this.stopSlot(slot)));
+      throw new OepError(
+        'OEP_ERR_DEPLOYMENT_FAILED',
+        `Deployment ${group.deployment}: configuration ${group.generation} was replaced by configuration ${previous.generation} while it was starting.`,
+      );
+    }
     this.groups.set(key(group.endpoint, group.deployment), group);
     for (const slot of group.replicas) this.watch(group, slot);
     if (previous) await this.stopGroup(previous);

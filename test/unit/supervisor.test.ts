@@ -37,8 +37,11 @@ class FakeReplica {
 class FakeRuntime implements Runtime {
   readonly kind = 'process' as const;
   readonly started: FakeReplica[] = [];
+  /** Generations whose replicas take this long to start. */
+  readonly slowGenerations = new Map<number, number>();
 
   async startReplica(request: ReplicaRequest): Promise<ReplicaHandle> {
+    await sleep(this.slowGenerations.get(request.generation) ?? 0);
     const replica = new FakeReplica();
     const origin = await replica.listen();
     this.started.push(replica);
@@ -129,5 +132,26 @@ describe('supervisor with a fake runtime', () => {
     await supervisor.stop('ep', 'blue');
     assert.deepEqual(supervisor.replicas('ep', 'blue'), []);
     assert.ok(runtime.started.every((replica) => replica.stopped || replica.exited));
+  });
+});
+
+describe('supervisor: a stale configuration that finishes starting last', () => {
+  const home = mkdtempSync(join(tmpdir(), 'oep-sup-'));
+  const runtime = new FakeRuntime();
+  const supervisor = new Supervisor({ paths: oepPaths(home), runtimes: { process: runtime }, log: () => undefined });
+  after(async () => {
+    await supervisor.stopAll();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('never replaces a newer one (an update during a restore), and stops its own replicas', async () => {
+    runtime.slowGenerations.set(1, 400);
+    const restoring = supervisor.deploy({ endpoint: 'ep', spec: spec({ instance_count: 3 }), runtime: 'process', generation: 1, emit: () => undefined });
+    await supervisor.deploy({ endpoint: 'ep', spec: spec({ instance_count: 1 }), runtime: 'process', generation: 2, emit: () => undefined });
+    await assert.rejects(restoring, /configuration 1 was replaced by configuration 2 while it was starting/);
+    assert.equal(supervisor.replicas('ep', 'blue').length, 1);
+    assert.equal(runtime.started.length, 4);
+    assert.deepEqual(runtime.started.map((replica) => replica.stopped).filter(Boolean).length, 3, 'the stale replicas were stopped');
+    assert.equal(runtime.started.find((replica) => !replica.stopped) !== undefined, true);
   });
 });
