@@ -1636,6 +1636,11 @@ def worker_main(cfg, lsock, port, slot, cluster, ready_w=None, go_r=None, parent
         _out("oep-server: %s; swagger: %s" % (script.describe(), swagger.describe()))
     _out("oep-server: worker %d (pid %d) initialised" % (slot, os.getpid()))
     worker = Worker(cfg, script, swagger, lsock, port, slot, cluster)
+    if cluster is not None:
+        # Idle before the parent lets anyone accept: otherwise the first worker to accept may see
+        # its siblings as "not serving yet" and keep concurrent requests to itself. Connections
+        # handed over before this worker's hand-off thread runs wait in its channel.
+        cluster.publish(slot, 0)
     if ready_w is not None:
         os.write(ready_w, b"R")
         os.close(ready_w)
