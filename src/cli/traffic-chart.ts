@@ -1,23 +1,4 @@
-export interface TrafficRow {
-  name: string;
-  traffic: number;
-  mirror_traffic: number;
-  ready_replicas: number;
-  instance_count: number;
-  requests: number;
-  mirrored: number;
-  inflight: number;
-  /** Why the deployment has no replicas although it should run (e.g. no Docker engine yet), or null. */
-  problem: string | null;
-}
-
-export interface TrafficView {
-  endpoint: string;
-  scoring_uri: string;
-  /** Why the endpoint's URL does not answer (its port is held by another program), or null. */
-  problem: string | null;
-  deployments: TrafficRow[];
-}
+import type { TrafficView } from '../daemon/views.js';
 
 const BAR_WIDTH = 30;
 

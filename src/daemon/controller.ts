@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { OepError } from '../errors.js';
 import { checkTrafficRules, dropZeroTraffic, type TrafficMap } from '../model/traffic.js';
 import { generateKey, generateSecret, issueToken } from '../router/auth.js';
-import type { EndpointRoute, Router } from '../router/router.js';
+import type { Router } from '../router/router.js';
 import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
 import { deploymentLogDir, storageInitializerLog, type OepPaths } from '../state/paths.js';
 import type { StateStore } from '../state/store.js';
@@ -13,7 +13,7 @@ import { findFreePort } from '../runtimes/free-port.js';
 import { followLog } from '../telemetry/log-follow.js';
 import { readLogTail } from '../telemetry/log-tail.js';
 import type { CallContext, Handler } from './server.js';
-import { deploymentListItem, deploymentView, endpointListItem, endpointView } from './views.js';
+import { deploymentListItem, deploymentView, endpointListItem, endpointView, routeOf, trafficView } from './views.js';
 
 export const MAX_DEPLOYMENTS_PER_ENDPOINT = 20;
 
@@ -89,32 +89,12 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
 
     async 'endpoint.traffic'(params) {
       const name = String(params.name);
-      const record = requireEndpoint(store.snapshot(), name);
-      const stats = router.stats(name);
-      return {
-        endpoint: name,
-        scoring_uri: `http://127.0.0.1:${record.port}/score`,
-        problem: router.problem(name) ?? null,
-        traffic: record.spec.traffic,
-        mirror_traffic: record.spec.mirror_traffic,
-        deployments: Object.keys(record.deployments)
-          .sort()
-          .map((deployment) => {
-            const replicas = supervisor.replicas(name, deployment);
-            return {
-              name: deployment,
-              traffic: record.spec.traffic[deployment] ?? 0,
-              mirror_traffic: record.spec.mirror_traffic[deployment] ?? 0,
-              provisioning_state: record.deployments[deployment]!.provisioning_state,
-              ready_replicas: replicas.filter((replica) => replica.ready).length,
-              instance_count: record.deployments[deployment]!.spec.instance_count,
-              requests: stats[deployment]?.requests ?? 0,
-              mirrored: stats[deployment]?.mirrored ?? 0,
-              inflight: stats[deployment]?.inflight ?? 0,
-              problem: deps.restoreProblem?.(name, deployment) ?? null,
-            };
-          }),
-      };
+      return trafficView(requireEndpoint(store.snapshot(), name), {
+        stats: router.stats(name),
+        replicas: (deployment) => supervisor.replicas(name, deployment),
+        listenProblem: router.problem(name),
+        deploymentProblem: (deployment) => deps.restoreProblem?.(name, deployment),
+      });
     },
 
     async 'endpoint.spec'(params) {
@@ -182,7 +162,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         const fileMirror = params.keepMirror === true ? record.spec.mirror_traffic : spec.mirror_traffic;
         const traffic = dropZeroTraffic((params.traffic as TrafficMap | undefined) ?? fileTraffic);
         const mirror = dropZeroTraffic((params.mirror as TrafficMap | undefined) ?? fileMirror);
-        assertTraffic(traffic, mirror, Object.keys(record.deployments), spec.compute !== undefined);
+        assertTraffic(traffic, mirror, Object.keys(record.deployments), spec.kind === 'kubernetes');
         record.spec = { ...spec, traffic, mirror_traffic: mirror };
         record.updated_at = new Date(now()).toISOString();
         return record;
@@ -395,37 +375,13 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
   }
 }
 
-/** The router's view of an endpoint record. */
-export function routeOf(record: EndpointRecord): EndpointRoute {
-  return {
-    name: record.spec.name,
-    port: record.port,
-    authMode: record.spec.auth_mode,
-    kind: record.spec.kind,
-    keys: record.keys,
-    tokenSecret: record.token_secret,
-    traffic: record.spec.traffic,
-    mirror: record.spec.mirror_traffic,
-    deployments: Object.fromEntries(
-      Object.entries(record.deployments).map(([name, deployment]) => [
-        name,
-        {
-          requestTimeoutMs: deployment.spec.request_settings.request_timeout_ms,
-          maxConcurrentPerInstance: deployment.spec.request_settings.max_concurrent_requests_per_instance,
-          instanceCount: deployment.spec.instance_count,
-        },
-      ]),
-    ),
-  };
-}
 
 /** A deployment's type must match its endpoint's: kubernetes endpoints (compute set) take `type: kubernetes`. */
 function assertDeploymentFits(owner: EndpointRecord, spec: DeploymentSpec): void {
-  const endpointKind = owner.spec.compute ? 'kubernetes' : 'managed';
-  const deploymentKind = spec.type === 'kubernetes' ? 'kubernetes' : 'managed';
-  if (endpointKind === deploymentKind) return;
-  const endpointText = owner.spec.compute ? `a kubernetes endpoint (compute: ${owner.spec.compute})` : 'a managed endpoint (no compute)';
-  throw new OepError('OEP_ERR_SPEC_INVALID', `Deployment ${spec.name} is of type ${deploymentKind}, but ${owner.spec.name} is ${endpointText}.`, {
+  const endpointKind = owner.spec.kind;
+  if (endpointKind === spec.type) return;
+  const endpointText = endpointKind === 'kubernetes' ? `a kubernetes endpoint (compute: ${owner.spec.compute})` : 'a managed endpoint (no compute)';
+  throw new OepError('OEP_ERR_SPEC_INVALID', `Deployment ${spec.name} is of type ${spec.type}, but ${owner.spec.name} is ${endpointText}.`, {
     hint:
       endpointKind === 'kubernetes'
         ? 'Set type: kubernetes in the deployment YAML, or deploy it to a managed endpoint. Nothing was changed.'

@@ -3,7 +3,7 @@ import type { Router } from '../router/router.js';
 import type { StateStore } from '../state/store.js';
 import type { DeploymentRecord } from '../state/types.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
-import { routeOf } from './controller.js';
+import { routeOf } from './views.js';
 
 export interface RestorerOptions {
   store: Pick<StateStore, 'snapshot'>;

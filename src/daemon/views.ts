@@ -1,10 +1,16 @@
 import type { EndpointRecord, DeploymentRecord } from '../state/types.js';
+import type { DeploymentTrafficStats, EndpointRoute } from '../router/router.js';
 import type { LiveReplica } from '../supervisor/supervisor.js';
+
+/** The endpoint's stable local URL (its router listener). */
+function endpointOrigin(record: EndpointRecord): string {
+  return `http://127.0.0.1:${record.port}`;
+}
 
 /** What `endpoint show` prints: Azure's fields, with local URLs. */
 export function endpointView(record: EndpointRecord): Record<string, unknown> {
   const { spec } = record;
-  const base = `http://127.0.0.1:${record.port}`;
+  const base = endpointOrigin(record);
   const traffic: Record<string, number> = {};
   for (const name of Object.keys(record.deployments).sort()) traffic[name] = spec.traffic[name] ?? 0;
   const view: Record<string, unknown> = {
@@ -65,5 +71,90 @@ export function deploymentListItem(record: DeploymentRecord): Record<string, unk
     name: spec.name,
     provisioning_state: record.provisioning_state,
     type: spec.type === 'kubernetes' ? 'Kubernetes' : 'Managed',
+  };
+}
+
+export interface TrafficRow {
+  name: string;
+  traffic: number;
+  mirror_traffic: number;
+  provisioning_state: string;
+  ready_replicas: number;
+  instance_count: number;
+  requests: number;
+  mirrored: number;
+  inflight: number;
+  /** Why the deployment has no replicas although it should run (e.g. no Docker engine yet), or null. */
+  problem: string | null;
+}
+
+/** What `traffic show` draws (and `invoke` reads): the allocation with live counts and problems. */
+export interface TrafficView {
+  endpoint: string;
+  scoring_uri: string;
+  /** Why the endpoint's URL does not answer (its port is held by another program), or null. */
+  problem: string | null;
+  traffic: Record<string, number>;
+  mirror_traffic: Record<string, number>;
+  deployments: TrafficRow[];
+}
+
+/** What the daemon knows live about an endpoint, beyond its record. */
+export interface TrafficLive {
+  stats: Record<string, DeploymentTrafficStats>;
+  replicas: (deployment: string) => readonly LiveReplica[];
+  listenProblem?: string;
+  deploymentProblem: (deployment: string) => string | undefined;
+}
+
+export function trafficView(record: EndpointRecord, live: TrafficLive): TrafficView {
+  const { spec } = record;
+  return {
+    endpoint: spec.name,
+    scoring_uri: `${endpointOrigin(record)}/score`,
+    problem: live.listenProblem ?? null,
+    traffic: spec.traffic,
+    mirror_traffic: spec.mirror_traffic,
+    deployments: Object.keys(record.deployments)
+      .sort()
+      .map((name) => {
+        const stats = live.stats[name];
+        return {
+          name,
+          traffic: spec.traffic[name] ?? 0,
+          mirror_traffic: spec.mirror_traffic[name] ?? 0,
+          provisioning_state: record.deployments[name]!.provisioning_state,
+          ready_replicas: live.replicas(name).filter((replica) => replica.ready).length,
+          instance_count: record.deployments[name]!.spec.instance_count,
+          requests: stats?.requests ?? 0,
+          mirrored: stats?.mirrored ?? 0,
+          inflight: stats?.inflight ?? 0,
+          problem: live.deploymentProblem(name) ?? null,
+        };
+      }),
+  };
+}
+
+/** The router's view of an endpoint record. */
+export function routeOf(record: EndpointRecord): EndpointRoute {
+  return {
+    name: record.spec.name,
+    port: record.port,
+    authMode: record.spec.auth_mode,
+    kind: record.spec.kind,
+    keys: record.keys,
+    tokenSecret: record.token_secret,
+    traffic: record.spec.traffic,
+    mirror: record.spec.mirror_traffic,
+    deployments: Object.fromEntries(
+      Object.entries(record.deployments).map(([name, deployment]) => [
+        name,
+        {
+          requestTimeoutMs: deployment.spec.request_settings.request_timeout_ms,
+          maxConcurrentPerInstance: deployment.spec.request_settings.max_concurrent_requests_per_instance,
+          instanceCount: deployment.spec.instance_count,
+        },
+      ]),
+    ),
   };
 }

@@ -2,14 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { resolve } from 'node:path';
 import { OepError } from '../errors.js';
+import type { TrafficView } from '../daemon/views.js';
 import type { EngineDeps } from './deps.js';
-
-/** The part of the daemon's `endpoint.traffic` answer that invoke reads. */
-interface TrafficView {
-  scoring_uri: string;
-  problem: string | null;
-  deployments: { name: string; problem: string | null }[];
-}
 
 export interface InvokeOptions {
   endpoint: string;

@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import type { CliContext } from '../../context.js';
 import { printData, type OutputFlags } from '../../print.js';
-import { drawTraffic, type TrafficView } from '../../traffic-chart.js';
+import type { TrafficView } from '../../../daemon/views.js';
+import { drawTraffic } from '../../traffic-chart.js';
 
 /** The `-o` and `--query` flags every `oep traffic` command takes: a chart unless asked otherwise. */
 export function withTrafficOutput(command: Command): Command {
