@@ -4,7 +4,7 @@ import type { ContainerCreateOptions } from 'dockerode';
 import { OepError } from '../../errors.js';
 import { computeLayout, scoringEnvironment, SERVER_PORT, APP_ROOT } from '../../model/layout.js';
 import type { DeploymentSpec } from '../../spec/types.js';
-import { homeLabel, LABELS } from './labels.js';
+import { homeLabel, LABELS, testRunLabels } from './labels.js';
 import { inferenceConfig } from './recipe.js';
 
 /** Where oep's scoring server is mounted in a container (read-only). */
@@ -143,6 +143,8 @@ export function planContainer(input: ContainerInput): ContainerPlan {
     [LABELS.version]: input.version,
     [LABELS.home]: homeLabel(input.home),
     [LABELS.homePath]: input.home,
+    // Not part of the config hash: a test-run label never makes a container look changed.
+    ...testRunLabels(),
   };
   return {
     name: `oep-${input.endpoint}-${input.deployment}-${input.replica}-${configHash.slice(0, 10)}`,

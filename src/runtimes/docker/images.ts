@@ -8,7 +8,7 @@ import type { DeploymentSpec } from '../../spec/types.js';
 import type { EmitProgress } from '../types.js';
 import { digestContext, memoryContext, packContext, readContext, type ContextEntry } from './build-context.js';
 import { DockerEngine } from './engine.js';
-import { IMAGE_LABEL } from './labels.js';
+import { IMAGE_LABEL, testRunLabels } from './labels.js';
 import {
   CONDA_ENV_PREFIX,
   condaDockerfile,
@@ -145,7 +145,7 @@ export class ImageService {
         dockerfile,
         rm: true,
         forcerm: true,
-        labels: { [IMAGE_LABEL]: tag.split(':')[1]! },
+        labels: { [IMAGE_LABEL]: tag.split(':')[1]!, ...testRunLabels() },
       });
     } catch (error) {
       if (DockerEngine.isConnectionError(error)) throw this.engine.unavailable(error);

@@ -20,6 +20,18 @@ export const LABELS = {
 /** Images oep built carry this label (value: the recipe hash in their tag). */
 export const IMAGE_LABEL = 'oep.image';
 
+/**
+ * Set (from OEP_TEST_RUN) on every container and image made while oep's test suite runs, so the
+ * suite's clean-up removes only what this run created, never another run's on a shared engine.
+ */
+export const TEST_RUN_LABEL = 'oep.test-run';
+
+/** `{ 'oep.test-run': id }` when OEP_TEST_RUN is set, else nothing: outside tests it adds no label. */
+export function testRunLabels(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const run = env.OEP_TEST_RUN;
+  return run ? { [TEST_RUN_LABEL]: run } : {};
+}
+
 export function homeLabel(home: string): string {
   return createHash('sha256').update(home).digest('hex').slice(0, 16);
 }
