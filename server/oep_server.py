@@ -417,13 +417,24 @@ def print_banner(cfg, port):
 # --------------------------------------------------------------------------------------------
 
 
+LOAD_FAILED_MARK = "oep-server: loading the entry script failed:"
+
+
+def _exception_summary(ex):
+    if isinstance(ex, SyntaxError) and ex.filename:
+        return "%s: %s (%s, line %s)" % (type(ex).__name__, ex.msg, ex.filename, ex.lineno)
+    return "".join(traceback.format_exception_only(type(ex), ex)).strip().splitlines()[-1]
+
+
 class ScriptError(Exception):
     """The entry script cannot be served: import failed, init()/run() missing or unusable."""
 
-    def __init__(self, message, show_traceback=True):
+    def __init__(self, message, show_traceback=True, trace=None):
         super().__init__(message)
         self.message = message
         self.show_traceback = show_traceback
+        # The traceback of the error behind this one (e.g. the SyntaxError), shown instead of ours.
+        self.trace = trace
 
 
 def _prepare_sys_path(cfg):
@@ -478,9 +489,12 @@ class UserScript(object):
             module = importlib.util.module_from_spec(spec)
             sys.modules["entry_module"] = module
             spec.loader.exec_module(module)
-        except BaseException:
+        except BaseException as ex:
             sys.modules.pop("entry_module", None)
-            raise ScriptError("could not import the entry script %s" % path)
+            # One line that names the error first (a SyntaxError with its file and line), so
+            # oep can report the "load" phase with it; the traceback follows.
+            _err("%s %s" % (LOAD_FAILED_MARK, _exception_summary(ex)))
+            raise ScriptError("could not import the entry script %s" % path, trace=traceback.format_exc())
         self.module = module
 
         if not hasattr(module, "init"):
@@ -572,7 +586,7 @@ def load_and_init(cfg):
     except ScriptError as ex:
         _err("oep-server: init() failed: %s" % ex.message)
         if ex.show_traceback:
-            _err(traceback.format_exc())
+            _err(ex.trace or traceback.format_exc())
         _print_model_tree(cfg.model_dir)
         _flush_all()
         os._exit(EXIT_INIT_FAILED)
@@ -771,6 +785,11 @@ class Swagger(object):
     def _generate(version, aliases, cfg, script, schema_importable):
         # azmlinfsrv generates swaggers through inference-schema (for undecorated run() too, with
         # empty object schemas). Without that package oep-server serves only the user's files.
+        # An entry module may give its schemas itself (oep's MLflow script, from the signature).
+        hook = getattr(script.module, "oep_swagger_schemas", None)
+        if callable(hook):
+            input_schema, output_schema = hook()
+            return _swagger_document(version, cfg, input_schema, output_schema)
         if not schema_importable:
             return None
         run_fn = script.run_fn

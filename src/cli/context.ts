@@ -3,6 +3,8 @@ import type { DaemonClient } from '../daemon/client.js';
 export interface TextSink {
   write(text: string): unknown;
   isTTY?: boolean;
+  /** A terminal's width; 0 (as `script` and some CI terminals report) means unknown. */
+  columns?: number;
 }
 
 /**
@@ -28,4 +30,12 @@ export interface CliContext {
 /** Colour and spinners only on a terminal, and never with NO_COLOR. */
 export function isInteractive(sink: TextSink, env: NodeJS.ProcessEnv): boolean {
   return sink.isTTY === true && !env.NO_COLOR && env.TERM !== 'dumb';
+}
+
+/**
+ * A spinner redraws lines in place, which needs a terminal that knows its width: with 0 columns
+ * ora's redraw never settles (it wrote cursor codes without end), and in CI nobody watches it.
+ */
+export function canAnimate(sink: TextSink, env: NodeJS.ProcessEnv): boolean {
+  return isInteractive(sink, env) && (sink.columns ?? 0) > 0 && !env.CI;
 }

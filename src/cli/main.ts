@@ -1,4 +1,5 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { expandLongOptions } from './abbreviations.js';
 import { isOepError, type ExitCode } from '../errors.js';
 import { OEP_VERSION } from '../version.js';
 import { configGetCommand } from './commands/config/get.js';
@@ -74,23 +75,47 @@ export function buildProgram(ctx: CliContext): Command {
 
   program.addCommand(endpoint).addCommand(deployment).addCommand(traffic).addCommand(daemon).addCommand(config).addCommand(validateCommand(ctx));
 
-  // Every command reports usage errors the same way: commander throws, main() maps to exit 2.
+  // Every command reports usage errors the same way: commander throws, main() maps to exit 2, and
+  // the message carries its code like every other error. Required options say so in --help.
   const configure = (command: Command): void => {
     command.exitOverride().configureOutput({
       writeOut: (text) => void ctx.stdout.write(text),
       writeErr: (text) => void ctx.stderr.write(text),
+      outputError: (text, write) => write(`${text.trimEnd()}\n(OEP_ERR_USAGE)\n`),
     });
+    for (const option of command.options) {
+      if (option.mandatory && !option.description.endsWith('(required)')) option.description = `${option.description} (required)`;
+    }
+    if (command.commands.length === 0 && command.parent) acceptAzureScoping(command, ctx);
     command.commands.forEach(configure);
   };
   configure(program);
   return program;
 }
 
+/**
+ * Scripts written for `az ml` pass workspace flags (-g, -w, --subscription) and `--local`: every
+ * command accepts them. `--local` is what oep always does; the workspace flags get one notice.
+ */
+function acceptAzureScoping(command: Command, ctx: CliContext): void {
+  const has = (long: string): boolean => command.options.some((option) => option.long === long);
+  if (!has('--local')) command.addOption(new Option('--local', 'accepted for az compatibility: oep always runs locally').hideHelp());
+  if (!has('--resource-group')) command.addOption(new Option('-g, --resource-group <name>', 'az workspace scoping: ignored').hideHelp());
+  if (!has('--workspace-name')) command.addOption(new Option('-w, --workspace-name <name>', 'az workspace scoping: ignored').hideHelp());
+  if (!has('--subscription')) command.addOption(new Option('--subscription <id>', 'az workspace scoping: ignored').hideHelp());
+  command.hook('preAction', (_, action) => {
+    const flags = action.opts<{ resourceGroup?: string; workspaceName?: string; subscription?: string }>();
+    if (flags.resourceGroup !== undefined || flags.workspaceName !== undefined || flags.subscription !== undefined) {
+      ctx.stderr.write('notice: -g/--resource-group, -w/--workspace-name and --subscription name an Azure workspace; oep runs on this machine and ignores them.\n');
+    }
+  });
+}
+
 /** Runs the CLI and returns the exit code; never exits the process itself. */
 export async function main(argv: string[], ctx: CliContext = createDefaultContext()): Promise<ExitCode | 0> {
   const program = buildProgram(ctx);
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(expandLongOptions(program, argv), { from: 'user' });
     return ctx.interrupt.aborted ? 130 : 0;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -1,5 +1,5 @@
 import type { ProgressEvent } from '../model/progress.js';
-import { isInteractive, type CliContext } from './context.js';
+import { canAnimate, type CliContext } from './context.js';
 
 export interface Progress {
   onEvent: (event: ProgressEvent) => void;
@@ -10,8 +10,8 @@ export interface Progress {
 }
 
 /**
- * Progress on stderr: an ora spinner on a terminal, nothing when piped (so scripts see only
- * data on stdout and errors on stderr).
+ * Progress on stderr: an ora spinner on a terminal that can animate it, nothing otherwise (so
+ * scripts see only data on stdout and errors on stderr).
  */
 export async function startProgress(ctx: CliContext, text: string): Promise<Progress> {
   // Notices (e.g. "no Docker engine: using the process runtime") reach stderr even when piped.
@@ -20,11 +20,12 @@ export async function startProgress(ctx: CliContext, text: string): Promise<Prog
     ctx.stderr.write(`notice: ${event.message}\n`);
     return true;
   };
-  if (!isInteractive(ctx.stderr, ctx.env)) {
+  if (!canAnimate(ctx.stderr, ctx.env)) {
     return { onEvent: (event) => void notice(event), succeed: () => undefined, fail: () => undefined };
   }
   const { default: ora } = await import('ora');
-  const spinner = ora({ text, stream: process.stderr }).start();
+  // discardStdin would put the terminal in raw mode, so Ctrl-C would no longer send SIGINT.
+  const spinner = ora({ text, stream: process.stderr, discardStdin: false }).start();
   return {
     onEvent: (event) => {
       if (event.phase === 'notice') {

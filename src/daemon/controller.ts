@@ -13,7 +13,7 @@ import { findFreePort } from '../runtimes/free-port.js';
 import { followLog } from '../telemetry/log-follow.js';
 import { readLogTail } from '../telemetry/log-tail.js';
 import type { CallContext, Handler } from './server.js';
-import { deploymentListItem, deploymentView, endpointListItem, endpointView, routeOf, trafficView } from './views.js';
+import { deploymentView, endpointListItem, endpointView, routeOf, trafficView } from './views.js';
 
 export const MAX_DEPLOYMENTS_PER_ENDPOINT = 20;
 
@@ -162,7 +162,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         const fileMirror = params.keepMirror === true ? record.spec.mirror_traffic : spec.mirror_traffic;
         const traffic = dropZeroTraffic((params.traffic as TrafficMap | undefined) ?? fileTraffic);
         const mirror = dropZeroTraffic((params.mirror as TrafficMap | undefined) ?? fileMirror);
-        assertTraffic(traffic, mirror, Object.keys(record.deployments), spec.kind === 'kubernetes');
+        assertTraffic(traffic, mirror, Object.keys(record.deployments), spec.kind === 'kubernetes', spec.name);
         record.spec = { ...spec, traffic, mirror_traffic: mirror };
         record.updated_at = new Date(now()).toISOString();
         return record;
@@ -213,10 +213,12 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
     },
 
     async 'deployment.list'(params) {
-      const record = requireEndpoint(store.snapshot(), String(params.endpoint));
+      const endpoint = String(params.endpoint);
+      const record = requireEndpoint(store.snapshot(), endpoint);
+      // The same shape as deployment show, as az prints full objects in lists.
       return Object.keys(record.deployments)
         .sort()
-        .map((name) => deploymentListItem(record.deployments[name]!));
+        .map((name) => deploymentView(record.deployments[name]!, supervisor.replicas(endpoint, name), deps.restoreProblem?.(endpoint, name)));
     },
 
     async 'deployment.show'(params) {
@@ -389,8 +391,8 @@ function assertDeploymentFits(owner: EndpointRecord, spec: DeploymentSpec): void
   });
 }
 
-function assertTraffic(traffic: TrafficMap, mirror: TrafficMap, deployments: string[], kubernetes = false): void {
-  const problems = checkTrafficRules(traffic, mirror, deployments, kubernetes);
+function assertTraffic(traffic: TrafficMap, mirror: TrafficMap, deployments: string[], kubernetes: boolean, endpoint: string): void {
+  const problems = checkTrafficRules(traffic, mirror, deployments, kubernetes, endpoint);
   if (problems.length > 0) {
     throw new OepError('OEP_ERR_TRAFFIC_INVALID', problems.length === 1 ? problems[0]! : `${problems.length} problems with the traffic rules:`, {
       details: problems.length === 1 ? [] : problems,

@@ -44,6 +44,7 @@ export function endpointListItem(record: EndpointRecord): Record<string, unknown
     mirror_traffic: view.mirror_traffic,
     name: view.name,
     provisioning_state: view.provisioning_state,
+    scoring_uri: view.scoring_uri,
     tags: view.tags,
     traffic,
   };
@@ -60,18 +61,6 @@ export function deploymentView(record: DeploymentRecord, replicas: readonly Live
   if (record.failure) view.failure = record.failure;
   if (problem) view.problem = problem;
   return view;
-}
-
-export function deploymentListItem(record: DeploymentRecord): Record<string, unknown> {
-  const { spec } = record;
-  return {
-    endpoint_name: spec.endpoint_name,
-    instance_type: spec.instance_type ?? null,
-    model: typeof spec.model === 'object' ? spec.model.path : spec.model ?? null,
-    name: spec.name,
-    provisioning_state: record.provisioning_state,
-    type: spec.type === 'kubernetes' ? 'Kubernetes' : 'Managed',
-  };
 }
 
 export interface TrafficRow {

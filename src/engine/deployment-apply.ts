@@ -13,9 +13,8 @@ export interface DeploymentApplyOptions {
   runtime?: string;
   /** docker: pull base images even when they exist locally. */
   pull?: boolean;
-  /** docker: request the GPUs (`--local-enable-gpu`, alias `--gpu`). */
+  /** docker: request the GPUs (`--local-enable-gpu`). */
   localEnableGpu?: boolean;
-  gpu?: boolean;
 }
 
 const RUNTIMES = ['auto', 'docker', 'process'];
@@ -51,7 +50,7 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
       allTraffic: options.allTraffic,
       runtime: options.runtime,
       pull: options.pull === true,
-      gpu: options.localEnableGpu === true || options.gpu === true,
+      gpu: options.localEnableGpu === true,
     },
     { onEvent: deps.onEvent },
   );

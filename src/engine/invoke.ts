@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { resolve } from 'node:path';
 import { OepError } from '../errors.js';
 import type { TrafficView } from '../daemon/views.js';
+import { suggestNearest } from '../spec/suggest.js';
 import type { EngineDeps } from './deps.js';
 
 export interface InvokeOptions {
@@ -49,19 +50,26 @@ export async function invokeEndpoint(options: InvokeOptions, deps: EngineDeps): 
     if (result.body) details.push(`body: ${result.body}`);
     throw new OepError('OEP_ERR_INVOKE_FAILED', `The endpoint answered ${result.status}: ${messageOf(result.body)}`, {
       details,
-      hint: hintFor(result, options.endpoint, endpoint),
+      hint: hintFor(result, options, endpoint),
     });
   }
   return result;
 }
 
 /** What to do next, by the status the front door answered. */
-function hintFor(result: InvokeResult, endpoint: string, view: TrafficView): string {
-  const deployment = String(result.headers['azureml-model-deployment'] ?? '<deployment>');
+function hintFor(result: InvokeResult, options: InvokeOptions, view: TrafficView): string {
+  const { endpoint, deployment: pinned } = options;
+  const deployment = String(result.headers['azureml-model-deployment'] ?? pinned ?? '<deployment>');
+  const names = view.deployments.map((row) => row.name);
   const problem = view.deployments.find((row) => row.name === deployment)?.problem;
   if (problem) return problem;
   switch (result.status) {
     case 404:
+      if (pinned !== undefined && !names.includes(pinned)) {
+        const nearest = suggestNearest(pinned, names);
+        const known = names.length > 0 ? `its deployments are ${names.join(', ')}` : 'it has no deployments yet';
+        return `--deployment-name ${pinned}: endpoint ${endpoint} has no such deployment; ${known}.${nearest ? ` Did you mean --deployment-name ${nearest}?` : ''}`;
+      }
       return `Give a deployment traffic (oep traffic set -n ${endpoint} <deployment>=100) or pin one with --deployment-name.`;
     case 408:
       return `The model took longer than request_settings.request_timeout_ms of ${deployment}; raise it or make run() faster.`;
@@ -81,11 +89,14 @@ async function readRequestBody(options: InvokeOptions, cwd: string): Promise<Buf
     for await (const chunk of options.stdin ?? process.stdin) chunks.push(Buffer.from(chunk as Buffer));
     return Buffer.concat(chunks);
   }
+  const path = resolve(cwd, options.requestFile);
   try {
-    return await readFile(resolve(cwd, options.requestFile));
+    return await readFile(path);
   } catch (error) {
-    throw new OepError('OEP_ERR_REQUEST_FILE', `Cannot read --request-file ${options.requestFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, {
-      hint: 'Give the path of a JSON file, or - to read the request from standard input.',
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'there is no such file' : code === 'EISDIR' ? 'it is a folder' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
+    throw new OepError('OEP_ERR_REQUEST_FILE', `Cannot read --request-file ${options.requestFile} (${path}): ${why}.`, {
+      hint: 'Give the path of a JSON file (relative to the current folder), or - to read the request from standard input.',
     });
   }
 }

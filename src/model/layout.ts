@@ -80,3 +80,31 @@ export function scoringEnvironment(
   if (at.entryScript) env.AZUREML_ENTRY_SCRIPT = at.entryScript;
   return { ...env, ...spec.environment_variables };
 }
+
+/**
+ * Pairs of (path inside a replica, the user's own path) for the code and the model, so messages
+ * about a replica name the user's files (/var/azureml-app/onlinescoring/score.py becomes
+ * ./onlinescoring/score.py's absolute path). Longest prefixes first.
+ */
+export function localPathPairs(spec: DeploymentSpec): [string, string][] {
+  const layout = computeLayout(spec);
+  const pairs: [string, string][] = [];
+  if (layout.code) pairs.push([layout.code.codeDir, layout.code.source]);
+  if (layout.model) pairs.push([posix.join(layout.model.modelDir, layout.model.entry), layout.model.source]);
+  return pairs.sort(([a], [b]) => b.length - a.length);
+}
+
+/** Rewrites replica paths in `text` to the user's paths (see localPathPairs). */
+export function toLocalPaths(text: string, pairs: readonly [string, string][]): string {
+  let out = text;
+  for (const [inside, local] of pairs) {
+    if (inside === local) continue;
+    // Only whole path segments: /var/azureml-app/code must not rewrite /var/azureml-app/code2.
+    out = out.replace(new RegExp(`${escapeRegExp(inside)}(?=[/"'\\s,:)]|$)`, 'gm'), local);
+  }
+  return out;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

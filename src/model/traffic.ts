@@ -45,7 +45,13 @@ export function dropZeroTraffic(traffic: TrafficMap): TrafficMap {
  * Checks the endpoint's traffic rules against the deployments that exist. Returns every problem
  * found (empty when the allocation is valid).
  */
-export function checkTrafficRules(traffic: TrafficMap, mirror: TrafficMap, deployments: readonly string[], kubernetes = false): string[] {
+export function checkTrafficRules(
+  traffic: TrafficMap,
+  mirror: TrafficMap,
+  deployments: readonly string[],
+  kubernetes = false,
+  endpoint = '<endpoint>',
+): string[] {
   const problems: string[] = [];
   const known = new Set(deployments);
   const list = deployments.length > 0 ? deployments.join(', ') : 'none yet';
@@ -77,7 +83,10 @@ export function checkTrafficRules(traffic: TrafficMap, mirror: TrafficMap, deplo
       problems.push(`mirror_traffic.${name}: the endpoint has no deployment "${name}" (deployments: ${list}).`);
     }
     if ((traffic[name] ?? 0) > 0) {
-      problems.push(`mirror_traffic.${name}: "${name}" has live traffic; a deployment gets live or mirrored traffic, never both.`);
+      problems.push(
+        `mirror_traffic.${name}: "${name}" has live traffic; a deployment gets live or mirrored traffic, never both. ` +
+          `To give it live traffic, stop mirroring it first (oep traffic mirror -n ${endpoint} ${name}=0, or --mirror-traffic "${name}=0" in the same update).`,
+      );
     }
   }
   return problems;

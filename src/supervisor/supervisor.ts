@@ -6,10 +6,16 @@ import type { RuntimeKind } from '../state/types.js';
 import type { EmitProgress, ReplicaExit, ReplicaHandle, Runtime } from '../runtimes/types.js';
 import { extractTraceback, readLogTail } from '../telemetry/log-tail.js';
 import { probeOnce } from './readiness.js';
+import { localPathPairs, toLocalPaths } from '../model/layout.js';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export type { LiveReplica };
+
+/** The scoring server's exit code when the script cannot be loaded or its init() fails (as azmlinfsrv). */
+const EXIT_INIT_FAILED = 3;
+/** The line oep's scoring server writes before the traceback when importing the script fails (server/oep_server.py). */
+const LOAD_FAILED_MARK = 'oep-server: loading the entry script failed:';
 
 interface ReplicaSlot extends LiveReplica {
   index: number;
@@ -210,11 +216,13 @@ export class Supervisor {
     void slot.handle.exited.then((value) => (exit = value));
     for (;;) {
       if (exit) {
-        const phase = exit.code === 3 ? 'init' : 'start';
         if (exit.error) throw await this.failure(group, 'start', `the scoring server did not start: ${exit.error}.`, logFile);
         const how = exit.signal ? `was ended (${exit.signal})` : `exited with code ${exit.code}`;
-        const what = phase === 'init' ? 'init() of the scoring script failed' : 'the scoring server did not start';
-        throw await this.failure(group, phase, `${what}: replica ${slot.index} ${how} before it was ready.`, logFile);
+        if (exit.code !== EXIT_INIT_FAILED) throw await this.failure(group, 'start', `the scoring server did not start: replica ${slot.index} ${how} before it was ready.`, logFile);
+        // Exit 3 is azmlinfsrv's "the script failed": loading it (import, syntax) or its init().
+        const loadError = await this.loadError(logFile);
+        if (loadError) throw await this.failure(group, 'load', `the scoring script could not be loaded: ${loadError}`, logFile);
+        throw await this.failure(group, 'init', `init() of the scoring script failed: replica ${slot.index} ${how} before it was ready.`, logFile);
       }
       const status = await probeOnce(url, probe.timeout * 1000);
       if (status === 200) {
@@ -234,12 +242,26 @@ export class Supervisor {
     }
   }
 
-  private async failure(group: Group, phase: string, message: string, logFile: string): Promise<OepError> {
+  /** The server's one-line summary of an import or syntax error, when loading the script failed. */
+  private async loadError(logFile: string): Promise<string | undefined> {
+    await sleep(50);
+    const lines = (await readLogTail(logFile, 400)).split('\n');
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const at = lines[i]!.indexOf(LOAD_FAILED_MARK);
+      if (at >= 0) return lines[i]!.slice(at + LOAD_FAILED_MARK.length).trim();
+    }
+    return undefined;
+  }
+
+  private async failure(group: Group, phase: string, rawMessage: string, logFile: string): Promise<OepError> {
     // Give the process a moment to flush its last lines before reading them.
     await sleep(50);
-    const tail = await readLogTail(logFile, LOG_TAIL_LINES);
+    // Name the user's files, not the paths inside the replica.
+    const pairs = localPathPairs(group.spec);
+    const message = toLocalPaths(rawMessage, pairs);
+    const tail = toLocalPaths(await readLogTail(logFile, LOG_TAIL_LINES), pairs);
     const details: string[] = [];
-    const traceback = extractTraceback(tail) ?? extractTraceback(await readLogTail(logFile, 400));
+    const traceback = extractTraceback(tail) ?? extractTraceback(toLocalPaths(await readLogTail(logFile, 400), pairs));
     if (traceback) details.push('Python traceback:', ...traceback.split('\n').map((line) => `  ${line}`));
     details.push(`Last lines of the log (${logFile}):`, ...(tail ? tail.split('\n').map((line) => `  ${line}`) : ['  (empty)']));
     return new OepError('OEP_ERR_DEPLOYMENT_FAILED', `Deployment ${group.deployment} failed in phase "${phase}": ${message}`, {

@@ -44,8 +44,9 @@ describe('traffic', () => {
       'mirror_traffic.green: 60 must be an integer between 0 and 50.',
       'mirror_traffic.red: the endpoint has no deployment "red" (deployments: blue, green).',
     ]);
-    assert.deepEqual(checkTrafficRules({ blue: 100 }, { blue: 10 }, ['blue']), [
-      'mirror_traffic.blue: "blue" has live traffic; a deployment gets live or mirrored traffic, never both.',
+    assert.deepEqual(checkTrafficRules({ blue: 100 }, { blue: 10 }, ['blue'], false, 'ep'), [
+      'mirror_traffic.blue: "blue" has live traffic; a deployment gets live or mirrored traffic, never both. ' +
+        'To give it live traffic, stop mirroring it first (oep traffic mirror -n ep blue=0, or --mirror-traffic "blue=0" in the same update).',
     ]);
   });
 

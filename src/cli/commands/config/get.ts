@@ -1,10 +1,11 @@
 import { Command } from 'commander';
 import type { CliContext } from '../../context.js';
+import { SETTING_NAMES } from './setting-help.js';
 
 export function configGetCommand(ctx: CliContext): Command {
   return new Command('get')
     .description('Print one setting, e.g. "oep config get runtime".')
-    .argument('<key>', 'setting name (runtime)')
+    .argument('<key>', SETTING_NAMES)
     .action(async (key: string) => {
       const { checkSetting, openSettings } = await import('../../../state/settings.js');
       const name = checkSetting(key);

@@ -20,8 +20,7 @@ export function deploymentApplyCommand(name: 'create' | 'update', description: s
       .option('--all-traffic', 'send 100% of the endpoint traffic here once ready', false)
       .addOption(new Option('--runtime <runtime>', 'where replicas run').choices(['auto', 'docker', 'process']))
       .option('--pull', 'docker: pull base images even when they exist locally', false)
-      .option('--local-enable-gpu', 'docker: give the containers the GPUs (needs the NVIDIA container toolkit)', false)
-      .addOption(new Option('--gpu', 'alias of --local-enable-gpu').default(false).hideHelp()),
+      .option('--local-enable-gpu', 'docker: give the containers the GPUs (needs the NVIDIA container toolkit)', false),
   );
 }
 

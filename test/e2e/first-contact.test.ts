@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { OEP_BIN, OepSandbox, REPO_ROOT } from './harness.js';
+
+const ROLLOUT = join(REPO_ROOT, 'test', 'fixtures', 'rollout');
+
+/** What a new user meets first: help, usage errors, hints, a broken script, odd terminals. */
+describe('first contact: help, usage errors and hints', () => {
+  const oep = new OepSandbox();
+  after(() => oep.close());
+
+  it('marks required options in --help', async () => {
+    const help = await oep.ok(['endpoint', 'create', '--help']);
+    assert.match(help, /-f, --file <file>\s+endpoint YAML \(required\)/);
+    assert.match(await oep.ok(['deployment', 'list', '--help']), /-e, --endpoint-name <name>\s+endpoint name \(required\)/);
+  });
+
+  it('gives parser errors a code and exit 2', async () => {
+    const unknown = await oep.run(['endpoint', 'list', '--bogus']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /^error: unknown option '--bogus'\n\(OEP_ERR_USAGE\)\n/);
+    const missing = await oep.run(['deployment', 'list']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^error: required option '-e, --endpoint-name <name>' not specified\n\(OEP_ERR_USAGE\)\n/);
+  });
+
+  it('config set --help names every setting', async () => {
+    const help = await oep.ok(['config', 'set', '--help']);
+    assert.match(help, /setting name: runtime or python/);
+    assert.match(help, /^ {2}runtime +default runtime/m);
+    assert.match(help, /^ {2}python +the Python interpreter/m);
+  });
+
+  it('every flag the README mentions is one that --help shows', async () => {
+    const commands = [
+      [], ['endpoint'], ['deployment'], ['traffic'], ['daemon'], ['config'], ['validate'], ['model'], ['environment'],
+      ...['create', 'show', 'list', 'update', 'delete', 'invoke', 'get-credentials', 'regenerate-keys'].map((verb) => ['endpoint', verb]),
+      ...['create', 'show', 'list', 'update', 'delete', 'get-logs', 'invoke'].map((verb) => ['deployment', verb]),
+      ...['show', 'set', 'mirror'].map((verb) => ['traffic', verb]),
+      ...['create', 'show', 'list', 'archive'].map((verb) => ['model', verb]),
+      ...['create', 'show', 'list'].map((verb) => ['environment', verb]),
+    ];
+    let help = '';
+    for (const command of commands) {
+      const result = await oep.run([...command, '--help']);
+      if (result.code === 0) help += result.stdout;
+    }
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const flags = new Set(readme.match(/(?<![\w-])--[a-z][a-z-]*[a-z]/g));
+    const missing = [...flags].filter((flag) => !help.includes(flag));
+    assert.deepEqual(missing, [], `README flags that no --help shows: ${missing.join(', ')}`);
+  });
+
+  it('without a build, bin/oep.js says what to run instead of a stack trace', async () => {
+    const bare = join(oep.home, 'unbuilt');
+    mkdirSync(join(bare, 'bin'), { recursive: true });
+    copyFileSync(OEP_BIN, join(bare, 'bin', 'oep.js'));
+    writeFileSync(join(bare, 'package.json'), '{"type": "module"}\n');
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, [join(bare, 'bin', 'oep.js'), '--help'], (error, _stdout, stderr) =>
+        resolve({ code: error ? (error.code as number) : 0, stderr }),
+      );
+    });
+    assert.equal(result.code, 1);
+    assert.equal(
+      result.stderr,
+      'error: oep is not built yet (dist/ is missing).\nhint: run "npm ci" (it builds), or "npm run build", in the oep folder, then try again.\n(OEP_ERR_NOT_BUILT)\n',
+    );
+  });
+});
+
+describe('first contact: a running endpoint (process runtime)', () => {
+  const oep = new OepSandbox();
+  let work = '';
+
+  before(async () => {
+    work = join(oep.home, 'work');
+    cpSync(ROLLOUT, work, { recursive: true });
+    await oep.ok(['endpoint', 'create', '-f', join(work, 'endpoint.yml'), '-o', 'none']);
+    await oep.ok(['deployment', 'create', '-f', join(work, 'blue.yml'), '--all-traffic', '--runtime', 'process', '-o', 'none']);
+    await oep.ok(['deployment', 'create', '-f', join(work, 'green.yml'), '--runtime', 'process', '-o', 'none']);
+  });
+  after(() => oep.close());
+
+  it('deployment list items have the shape of deployment show', async () => {
+    const list = JSON.parse(await oep.ok(['deployment', 'list', '-e', 'rollout'])) as Record<string, unknown>[];
+    const show = JSON.parse(await oep.ok(['deployment', 'show', '-e', 'rollout', '-n', 'blue'])) as Record<string, unknown>;
+    const blue = list.find((item) => item.name === 'blue')!;
+    assert.deepEqual(Object.keys(blue).sort(), Object.keys(show).sort());
+    assert.equal(blue.type, show.type);
+    assert.deepEqual(blue.code_configuration, show.code_configuration);
+  });
+
+  it('endpoint list shows each scoring_uri', async () => {
+    const list = JSON.parse(await oep.ok(['endpoint', 'list'])) as { name: string; scoring_uri: string }[];
+    const uri = (await oep.ok(['endpoint', 'show', '-n', 'rollout', '--query', 'scoring_uri', '-o', 'tsv'])).trim();
+    assert.equal(list.find((item) => item.name === 'rollout')?.scoring_uri, uri);
+  });
+
+  it('a mistyped --deployment-name is named, with the nearest deployment', async () => {
+    const result = await oep.run(['endpoint', 'invoke', '-n', 'rollout', '--deployment-name', 'gren']);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /hint: --deployment-name gren: endpoint rollout has no such deployment; its deployments are blue, green\. Did you mean --deployment-name green\?/,
+    );
+  });
+
+  it('a missing request file names the path it looked at', async () => {
+    const result = await oep.run(['endpoint', 'invoke', '-n', 'rollout', '--request-file', 'nope.json'], { cwd: work });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, new RegExp(`Cannot read --request-file nope\\.json \\(${join(work, 'nope.json').replace(/[.]/g, '\\.')}\\): there is no such file\\.`));
+  });
+
+  it('traffic set on a mirrored deployment says to stop the mirror first', async () => {
+    await oep.ok(['traffic', 'mirror', '-n', 'rollout', 'green=10', '-o', 'none']);
+    const result = await oep.run(['traffic', 'set', '-n', 'rollout', 'blue=90', 'green=10']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /To give it live traffic, stop mirroring it first \(oep traffic mirror -n rollout green=0/);
+    await oep.ok(['traffic', 'mirror', '-n', 'rollout', 'green=0', '-o', 'none']);
+  });
+
+  it('a score.py with a syntax error fails in phase "load", the SyntaxError first, with the local path', async () => {
+    const code = join(oep.home, 'broken');
+    cpSync(join(work, 'code'), code, { recursive: true });
+    writeFileSync(join(code, 'score.py'), 'def init():\n    pass\n\ndef run(data)\n    return data\n');
+    const result = await oep.run(['deployment', 'create', '-f', join(work, 'green.yml'), '-n', 'broken', '--set', `code_configuration.code=${code}`, '--runtime', 'process']);
+    assert.equal(result.code, 1);
+    const first = result.stderr.split('\n')[0];
+    assert.equal(first, `error: Deployment broken failed in phase "load": the scoring script could not be loaded: SyntaxError: expected ':' (${join(code, 'score.py')}, line 4)`);
+  });
+
+  it('a terminal with 0 columns gets no spinner, and the command returns', { skip: !hasScript() && 'no script(1) here' }, async () => {
+    const log = join(oep.home, 'typescript.out');
+    const command = `stty cols 0 rows 0; ${process.execPath} ${OEP_BIN} deployment update -f ${join(work, 'blue.yml')} --runtime process -o none`;
+    const result = await new Promise<{ code: number | null }>((resolve) => {
+      const child = execFile('script', ['-qec', command, log], { env: { ...process.env, OEP_HOME: oep.home, CI: '', NO_COLOR: '' }, timeout: 120_000 }, (error) =>
+        resolve({ code: error ? (error.code as number) : 0 }),
+      );
+      child.stdin?.end();
+    });
+    assert.equal(result.code, 0);
+    const output = readFileSync(log, 'utf8');
+    assert.ok(output.length < 4096, `the terminal got ${output.length} bytes`);
+    assert.doesNotMatch(output, /\u001b\[\d*G/, 'no cursor movement');
+  });
+
+  it('SIGTERM ends a waiting command at once; the daemon carries on', async () => {
+    const slow = join(oep.home, 'slow');
+    cpSync(join(work, 'code'), slow, { recursive: true });
+    writeFileSync(join(slow, 'score.py'), 'import time\n\ndef init():\n    time.sleep(5)\n\ndef run(data):\n    return data\n');
+    const running = oep.start(['deployment', 'create', '-f', join(work, 'green.yml'), '-n', 'slow', '--set', `code_configuration.code=${slow}`, '--runtime', 'process']);
+    // Once the daemon has the work, the deployment shows up as Creating.
+    for (;;) {
+      const show = await oep.run(['deployment', 'show', '-e', 'rollout', '-n', 'slow', '--query', 'provisioning_state', '-o', 'tsv']);
+      if (show.stdout.trim() === 'Creating') break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    running.child.kill('SIGTERM');
+    assert.equal(await running.exited, 143);
+    for (;;) {
+      const show = await oep.run(['deployment', 'show', '-e', 'rollout', '-n', 'slow', '--query', 'provisioning_state', '-o', 'tsv']);
+      if (show.stdout.trim() === 'Succeeded') break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  });
+});
+
+function hasScript(): boolean {
+  try {
+    return readFileSync('/usr/bin/script').length > 0;
+  } catch {
+    return false;
+  }
+}
