@@ -1,6 +1,8 @@
 import type { EndpointRecord, DeploymentRecord } from '../state/types.js';
-import type { DeploymentTrafficStats, EndpointRoute } from '../router/router.js';
+import type { DeploymentRoute, DeploymentTrafficStats, EndpointRoute } from '../router/router.js';
 import type { LiveReplica } from '../supervisor/supervisor.js';
+import { collectsData, payloadLoggingOf } from '../model/data-collection.js';
+import { dataCollectorDir, oepPaths, resolveOepHome } from '../state/paths.js';
 
 /** The endpoint's stable local URL (its router listener). */
 function endpointOrigin(record: EndpointRecord): string {
@@ -60,7 +62,13 @@ export function deploymentView(record: DeploymentRecord, replicas: readonly Live
   };
   if (record.failure) view.failure = record.failure;
   if (problem) view.problem = problem;
+  if (collectsData(record.spec)) view.data_collector_folder = dataCollectorFolder(record.spec.endpoint_name, record.spec.name);
   return view;
+}
+
+/** The daemon's own OEP_HOME is the one its environment names (src/daemon/main.ts resolves it the same way). */
+function dataCollectorFolder(endpoint: string, deployment: string): string {
+  return dataCollectorDir(oepPaths(resolveOepHome()), endpoint, deployment);
 }
 
 export interface TrafficRow {
@@ -136,14 +144,16 @@ export function routeOf(record: EndpointRecord): EndpointRoute {
     traffic: record.spec.traffic,
     mirror: record.spec.mirror_traffic,
     deployments: Object.fromEntries(
-      Object.entries(record.deployments).map(([name, deployment]) => [
-        name,
-        {
+      Object.entries(record.deployments).map(([name, deployment]) => {
+        const dataCollector = collectsData(deployment.spec) ? payloadLoggingOf(deployment.spec, dataCollectorFolder(record.spec.name, name)) : undefined;
+        const route: DeploymentRoute = {
           requestTimeoutMs: deployment.spec.request_settings.request_timeout_ms,
           maxConcurrentPerInstance: deployment.spec.request_settings.max_concurrent_requests_per_instance,
           instanceCount: deployment.spec.instance_count,
-        },
-      ]),
+          ...(dataCollector && { dataCollector }),
+        };
+        return [name, route];
+      }),
     ),
   };
 }

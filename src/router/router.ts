@@ -4,6 +4,8 @@ import { Agent } from 'undici';
 import { forward, ForwardTimeoutError } from './forward.js';
 import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
 import { bearerCredential, constantTimeEqual, verifyToken } from './auth.js';
+import { PayloadRecorder } from './payload-logging.js';
+import { SAMPLE_HEADER, type PayloadLogging } from '../model/data-collection.js';
 
 /** A replica as the router sees it: the supervisor keeps `ready` current, the router `inflight`. */
 export interface LiveReplica {
@@ -19,6 +21,8 @@ export interface DeploymentRoute {
   requestTimeoutMs: number;
   maxConcurrentPerInstance: number;
   instanceCount: number;
+  /** `data_collector` payload logging; absent for almost every deployment, and then it costs nothing. */
+  dataCollector?: PayloadLogging;
 }
 
 export interface EndpointRoute {
@@ -89,6 +93,8 @@ export interface DeploymentTrafficStats {
 export class Router {
   private readonly listeners = new Map<string, Listener>();
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+  /** Made on the first request of a deployment with a data collector. */
+  private payloads?: PayloadRecorder;
 
   constructor(private readonly options: RouterOptions) {}
 
@@ -170,6 +176,7 @@ export class Router {
   async close(): Promise<void> {
     await Promise.all([...this.listeners.keys()].map((name) => this.remove(name)));
     await this.agent.close();
+    await this.payloads?.close();
   }
 
   /** Live request counts per deployment of an endpoint (for `traffic show`). */
@@ -205,9 +212,11 @@ export class Router {
     const route = listener.route;
     const requestId = randomUUID();
     let deployment: string | null = null;
+    let logging: PayloadLogging | undefined;
     const finish = (status: number, body: string | Buffer, headers: Record<string, string | string[]> = {}): void => {
       res.writeHead(status, { 'x-request-id': requestId, 'content-length': Buffer.byteLength(body), ...headers });
       res.end(body);
+      if (logging) this.payloads!.response(logging, Buffer.isBuffer(body) ? body : Buffer.from(body), headerValue(headers['content-type']), requestId);
       if (deployment !== null) this.count(listener, deployment, false);
       this.options.record?.({
         time: new Date().toISOString(),
@@ -256,6 +265,16 @@ export class Router {
         'azureml-model-deployment': deployment,
       });
     }
+    let sampled: boolean | undefined;
+    // Payload logging covers scoring requests only (not /swagger.json), as Azure's does.
+    if (settings.dataCollector && path === '/score') {
+      this.payloads ??= new PayloadRecorder({ log: this.options.log });
+      sampled = this.payloads.sample(settings.dataCollector);
+      if (sampled) {
+        logging = settings.dataCollector;
+        this.payloads.request(logging, req, body, requestId);
+      }
+    }
     const replica = pickReplica(this.options.replicas(route.name, deployment));
     if (!replica) {
       return fail(503, `Deployment ${deployment} has no ready replica.`, { 'azureml-model-deployment': deployment });
@@ -268,6 +287,7 @@ export class Router {
     listener.inflight.set(deployment, current + 1);
     const upstreamHeaders = forwardHeaders(req.headers);
     upstreamHeaders['x-request-id'] = requestId;
+    if (sampled !== undefined && settings.dataCollector!.tellScript) upstreamHeaders[SAMPLE_HEADER] = sampled ? '1' : '0';
     const deadline = Date.now() + settings.requestTimeoutMs;
     const send = async (target: LiveReplica) => {
       target.inflight += 1;
@@ -427,7 +447,7 @@ function query(url: string | undefined): string {
 function forwardHeaders(headers: IncomingMessage['headers']): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || name === 'authorization' || name === 'x-request-id') continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || name === 'authorization' || name === 'x-request-id' || name === SAMPLE_HEADER) continue;
     out[name] = value;
   }
   return out;

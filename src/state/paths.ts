@@ -61,6 +61,15 @@ export function endpointAccessLog(paths: OepPaths, endpoint: string): string {
   return join(paths.logsDir, endpoint, 'access.log');
 }
 
+/**
+ * Where a deployment's data collection goes (`data_collector`): one folder per collection below
+ * it, as in Azure's blob layout `<endpoint>/<deployment>/<collection>/<yyyy>/<MM>/<dd>/<HH>/`.
+ * Kept when the deployment is deleted, as Azure keeps the blobs.
+ */
+export function dataCollectorDir(paths: OepPaths, endpoint: string, deployment: string): string {
+  return join(paths.home, 'data-collector', endpoint, deployment);
+}
+
 export function deploymentRunDir(paths: OepPaths, endpoint: string, deployment: string): string {
   return join(paths.runDir, endpoint, deployment);
 }
