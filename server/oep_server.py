@@ -45,6 +45,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from oep_aml_api import AMLRequest, build_environ, wsgi_style_headers  # noqa: E402
+import oep_monitoring  # noqa: E402
 
 SERVER_VERSION = "0.1.0"
 SERVER_ID = "oep-server/" + SERVER_VERSION
@@ -580,6 +581,10 @@ def _print_model_tree(model_dir):
 def load_and_init(cfg):
     """Import the entry script and call init() once. On failure: log, then exit with code 3."""
     _prepare_sys_path(cfg)
+    # azureml.ai.monitoring for scripts that collect data (data_collector), before they import it
+    collecting = oep_monitoring.install(_find_spec)
+    if collecting:
+        _out(collecting)
     script = UserScript(cfg)
     try:
         script.load()
@@ -1554,7 +1559,7 @@ class Worker(object):
         if script.has_request_headers:
             kwargs["request_headers"] = dict(wsgi_style_headers(req.headers))
 
-        job = self.executor.submit(script.run_fn, kwargs)
+        job = self.executor.submit(oep_monitoring.bind(script.run_fn, req.hmap), kwargs)
         exec_ms = job.elapsed_ms
         outcome = job.outcome
         if outcome == OUTCOME_OK:
