@@ -3,12 +3,15 @@ import { isAbsolute, posix } from 'node:path';
 import type { ContainerCreateOptions } from 'dockerode';
 import { OepError } from '../../errors.js';
 import { computeLayout, scoringEnvironment, SERVER_PORT, APP_ROOT } from '../../model/layout.js';
+import { dataCollectionEnvironment } from '../../model/data-collection.js';
 import type { DeploymentSpec } from '../../spec/types.js';
 import { homeLabel, LABELS, testRunLabels } from './labels.js';
 import { inferenceConfig } from './recipe.js';
 
 /** Where oep's scoring server is mounted in a container (read-only). */
 export const SERVER_MOUNT = '/var/azureml-server';
+/** Where the deployment's data-collector folder is mounted (read-write) when its script collects data. */
+export const DATA_COLLECTOR_MOUNT = '/var/oep-data-collector';
 
 export interface ContainerInput {
   home: string;
@@ -25,6 +28,10 @@ export interface ContainerInput {
   server: { dir: string; digest: string };
   version: string;
   gpu: boolean;
+  /** data_collector: the deployment's folder on the host, for the collections the script writes. */
+  dataCollectorDir?: string;
+  /** egress_public_network_access: disabled: the internal network the container joins (no published port). */
+  network?: string;
 }
 
 export interface ContainerPlan {
@@ -40,6 +47,8 @@ export interface ContainerPlan {
   command: string;
   mounts: string[];
   environment: Record<string, string>;
+  /** The internal network the container is on, when it has no published port. */
+  network?: string;
 }
 
 /**
@@ -98,10 +107,16 @@ export function planContainer(input: ContainerInput): ContainerPlan {
     entrypoint = [input.python, `${SERVER_MOUNT}/oep_server.py`];
     cmd = ['--host', '0.0.0.0', '--port', String(SERVER_PORT)];
   }
+  // data_collector: the script's collections (server/oep_monitoring.py) land in the host folder.
+  const collector = !custom && input.dataCollectorDir ? dataCollectionEnvironment(spec, DATA_COLLECTOR_MOUNT) : {};
+  if (input.dataCollectorDir && Object.keys(collector).length > 0) {
+    binds.push(`${input.dataCollectorDir}:${DATA_COLLECTOR_MOUNT}:rw`);
+    mounts.push(`${DATA_COLLECTOR_MOUNT} <- ${input.dataCollectorDir} (read-write)`);
+  }
 
   const scoring = scoringEnvironment(spec, { modelDir, appRoot, entryScript: layout.code?.scriptFile });
   // environment_variables are already last in `scoring`; nothing may come after them.
-  const environment: Record<string, string> = custom ? { ...scoring } : { PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', ...scoring };
+  const environment: Record<string, string> = custom ? { ...scoring } : { PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', ...collector, ...scoring };
   const portKey = `${containerPort}/tcp`;
   const options: ContainerCreateOptions = {
     Image: input.image.reference,
@@ -111,7 +126,8 @@ export function planContainer(input: ContainerInput): ContainerPlan {
     ...(custom ? {} : { WorkingDir: appRoot ?? APP_ROOT }),
     HostConfig: {
       Binds: binds,
-      PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
+      // Docker publishes no port on an internal network: the router uses the container's address there.
+      ...(input.network ? { NetworkMode: input.network } : { PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }] } }),
       // oep's server gets a minimal init so SIGTERM ends it at once; a custom image keeps PID 1.
       Init: custom ? undefined : true,
       RestartPolicy: { Name: 'no' },
@@ -157,5 +173,6 @@ export function planContainer(input: ContainerInput): ContainerPlan {
     command: entrypoint ? [...entrypoint, ...(cmd ?? [])].join(' ') : '(the image\'s own entrypoint and command)',
     mounts,
     environment,
+    ...(input.network ? { network: input.network } : {}),
   };
 }

@@ -2,7 +2,8 @@ import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/prom
 import { dirname, join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { OepError } from '../../errors.js';
-import { deploymentLogDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
+import { collectsData } from '../../model/data-collection.js';
+import { dataCollectorDir, deploymentLogDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
 import { writePreparedLog } from '../prepared-log.js';
 import type { ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
 import { digestContext, readContext } from './build-context.js';
@@ -12,6 +13,7 @@ import { DockerEngine } from './engine.js';
 import { checkGpuRuntime } from './gpu.js';
 import { ImageService, type PreparedImage } from './images.js';
 import { labelFilters } from './labels.js';
+import { ensureInternalNetwork, internalOrigin, needsInternalNetwork, removeNetworks } from './network.js';
 import { deploymentKey, planReplica, planSweep, type ObservedContainer } from './plan.js';
 import { IMAGE_REPOSITORY } from './recipe.js';
 
@@ -115,6 +117,9 @@ export class DockerRuntime implements Runtime {
       await this.updateOptions(endpoint, deployment, (current) => (current.images.includes(tag) ? current : { ...current, images: [...current.images, tag] }));
     }
 
+    const network = needsInternalNetwork(spec) ? await ensureInternalNetwork(docker, { home: this.options.paths.home, endpoint, deployment }) : undefined;
+    const collectorDir = collectsData(spec) ? dataCollectorDir(this.options.paths, endpoint, deployment) : undefined;
+    if (collectorDir) await mkdir(collectorDir, { recursive: true });
     const plan = planContainer({
       home: this.options.paths.home,
       endpoint,
@@ -127,6 +132,8 @@ export class DockerRuntime implements Runtime {
       server: { dir: this.serverDir, digest: await this.serverDigest() },
       version: this.options.version,
       gpu: choices.gpu,
+      network,
+      dataCollectorDir: collectorDir,
     });
     const initializerLog = storageInitializerLog(this.options.paths, endpoint, deployment);
     await writePreparedLog(initializerLog, {
@@ -134,7 +141,7 @@ export class DockerRuntime implements Runtime {
       image: `${image.reference} (${describeImage(image)})`,
       configHash: plan.configHash,
       command: plan.command,
-      mounts: [...plan.mounts, `127.0.0.1:<random> -> ${plan.containerPort}/tcp`],
+      mounts: [...plan.mounts, plan.network ? `internal network ${plan.network} (no outbound access), port ${plan.containerPort}` : `127.0.0.1:<random> -> ${plan.containerPort}/tcp`],
       environment: plan.environment,
     });
 
@@ -194,7 +201,7 @@ export class DockerRuntime implements Runtime {
     })();
     const info = await container.inspect().catch(() => undefined);
     const binding = info?.NetworkSettings?.Ports?.[`${plan.containerPort}/tcp`]?.find((entry) => entry.HostIp === '127.0.0.1');
-    const origin = `http://127.0.0.1:${binding?.HostPort ?? 0}`;
+    const origin = plan.network ? internalOrigin(info, plan.network, plan.containerPort) : `http://127.0.0.1:${binding?.HostPort ?? 0}`;
     let stopped: Promise<void> | undefined;
     return {
       id: container.id.slice(0, 12),
@@ -254,6 +261,7 @@ export class DockerRuntime implements Runtime {
       }
     }
     this.pullNext.delete(deploymentKey(endpoint, deployment));
+    if (docker) await removeNetworks(docker, this.options.paths.home, { endpoint, deployment }).catch((error: Error) => this.options.log(`could not remove the networks of ${endpoint}/${deployment}: ${error.message}`));
     await rm(deploymentRunDir(this.options.paths, endpoint, deployment), { recursive: true, force: true });
     return report;
   }
@@ -284,6 +292,7 @@ export class DockerRuntime implements Runtime {
     const docker = await this.engine.docker();
     const observed = await this.observe(docker, labelFilters(this.options.paths.home));
     await Promise.all(observed.map((container) => removeContainer(docker, container.id)));
+    await removeNetworks(docker, this.options.paths.home).catch((error: Error) => this.options.log(`could not remove networks: ${error.message}`));
   }
 
   private async observe(docker: Dockerode, filters: string[]): Promise<ObservedContainer[]> {

@@ -3,7 +3,8 @@ import { mkdir, open, readlink, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OepError } from '../../errors.js';
 import { computeLayout, scoringEnvironment } from '../../model/layout.js';
-import { deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
+import { collectsData, dataCollectionEnvironment } from '../../model/data-collection.js';
+import { dataCollectorDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
 import { writePreparedLog } from '../prepared-log.js';
 import { findFreePort } from '../free-port.js';
 import type { ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
@@ -25,6 +26,8 @@ export class ProcessRuntime implements Runtime {
   readonly kind = 'process' as const;
   /** Model links being made, per folder (see linkModel). */
   private readonly linking = new Map<string, Promise<void>>();
+  /** Configurations (deployment and generation) already told that egress cannot be blocked here. */
+  private readonly egressNoticed = new Set<string>();
 
   constructor(private readonly options: ProcessRuntimeOptions) {}
 
@@ -45,10 +48,15 @@ export class ProcessRuntime implements Runtime {
     const appRoot = layout.code ? join(layout.code.source, layout.code.scriptDir) : undefined;
     const port = await findFreePort();
     const python = await this.options.python();
+    this.noticeEgress(request);
+    // data_collector: the script's collections are written straight into the deployment's folder.
+    const collectorDir = collectsData(spec) ? dataCollectorDir(this.options.paths, request.endpoint, request.deployment) : undefined;
+    if (collectorDir) await mkdir(collectorDir, { recursive: true });
     const env = {
       ...process.env,
       PYTHONUNBUFFERED: '1',
       PYTHONDONTWRITEBYTECODE: '1',
+      ...(collectorDir ? dataCollectionEnvironment(spec, collectorDir) : {}),
       ...scoringEnvironment(spec, { modelDir, appRoot, entryScript: layout.code?.scriptFile }),
     };
     await mkdir(join(request.logFile, '..'), { recursive: true });
@@ -58,6 +66,7 @@ export class ProcessRuntime implements Runtime {
       mounts: [
         ...(layout.model && modelDir ? [`${join(modelDir, layout.model.entry)} -> ${layout.model.source}`] : []),
         ...(appRoot ? [`AML_APP_ROOT ${appRoot}`] : []),
+        ...(collectorDir ? [`data collector -> ${collectorDir}`] : []),
       ],
       environment: scoringEnvironment(spec, { modelDir, appRoot, entryScript: layout.code?.scriptFile }),
     });
@@ -92,6 +101,21 @@ export class ProcessRuntime implements Runtime {
         clearTimeout(timer);
       },
     };
+  }
+
+  /**
+   * A child process shares this machine's network: `egress_public_network_access: disabled`
+   * cannot be enforced here, and saying so once per configuration beats silence.
+   */
+  private noticeEgress(request: ReplicaRequest): void {
+    if (request.spec.egress_public_network_access !== 'disabled') return;
+    const key = `${request.endpoint}/${request.deployment}@${request.generation}`;
+    if (this.egressNoticed.has(key)) return;
+    this.egressNoticed.add(key);
+    request.emit({
+      phase: 'notice',
+      message: `deployment ${request.deployment} runs on the process runtime, which cannot block outbound traffic: egress_public_network_access: disabled has no effect here (use --runtime docker to enforce it)`,
+    });
   }
 
   /**
