@@ -26,3 +26,22 @@ export async function checkOutputFlags(flags: OutputFlags): Promise<void> {
   parseOutputFormat(flags.output);
   if (flags.query) applyQuery({}, flags.query);
 }
+
+/**
+ * What invoke prints. Without -o or --query: the response body as it came. With them, as az
+ * does: the body is one string value, so `-o tsv` prints it bare and `-o json` quoted.
+ */
+export async function printResponseBody(ctx: CliContext, body: string, flags: Partial<OutputFlags>): Promise<void> {
+  if (flags.output === undefined && flags.query === undefined) {
+    ctx.stdout.write(body.endsWith('\n') ? body : `${body}\n`);
+    return;
+  }
+  await printData(ctx, body, { output: flags.output ?? 'json', query: flags.query });
+}
+
+/** -o and --query for commands whose default output is not formatted data (invoke). */
+export function withOptionalOutputOptions(command: Command): Command {
+  return command
+    .addOption(new Option('-o, --output <format>', 'json, yaml, table, tsv or none: the response as one string value, as az prints it (default: the body as it came)'))
+    .option('--query <jmespath>', 'JMESPath query applied to that value');
+}

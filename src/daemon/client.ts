@@ -12,6 +12,8 @@ export interface CallOptions {
   onEvent?: (event: ProgressEvent) => void;
   onLog?: (text: string) => void;
   signal?: AbortSignal;
+  /** Resolve as soon as the daemon has accepted the work (--no-wait), with what it accepted. */
+  untilAccepted?: boolean;
 }
 
 const DAEMON_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -98,6 +100,13 @@ export class DaemonClient {
             if (line.trim() === '') return;
             const frame = JSON.parse(line) as Frame;
             if ('event' in frame) options.onEvent?.(frame.event);
+            else if ('accepted' in frame) {
+              if (!options.untilAccepted || settled) return;
+              settled = true;
+              resolve(frame.accepted as T);
+              // The daemon carries on without us.
+              res.destroy();
+            }
             else if ('log' in frame) options.onLog?.(frame.log);
             else if ('result' in frame) {
               settled = true;

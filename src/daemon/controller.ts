@@ -171,12 +171,13 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       return endpointView(updated);
     },
 
-    async 'endpoint.delete'(params) {
+    async 'endpoint.delete'(params, context) {
       const name = String(params.name);
       const record = requireEndpoint(store.snapshot(), name);
       await store.mutate((state) => {
         requireEndpoint(state, name).provisioning_state = 'Deleting';
       });
+      context.accept();
       await router.remove(name);
       for (const [deployment, owned] of Object.entries(record.deployments)) {
         await supervisor.stop(name, deployment);
@@ -261,6 +262,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         return fresh;
       });
       await syncRoute(endpoint);
+      context.accept(deploymentView(record, []));
       await deps.configureRuntime?.(record.runtime, endpoint, spec.name, runtimeChoices(params), context.emit);
       await rollOut(record, context, params.allTraffic === true);
       return deploymentView(requireDeployment(store.snapshot(), endpoint, spec.name), supervisor.replicas(endpoint, spec.name));
@@ -283,12 +285,13 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         return current;
       });
       await syncRoute(endpoint);
+      context.accept(deploymentView(record, supervisor.replicas(endpoint, spec.name)));
       await deps.configureRuntime?.(record.runtime, endpoint, spec.name, runtimeChoices(params), context.emit);
       await rollOut(record, context, params.allTraffic === true);
       return deploymentView(requireDeployment(store.snapshot(), endpoint, spec.name), supervisor.replicas(endpoint, spec.name));
     },
 
-    async 'deployment.delete'(params) {
+    async 'deployment.delete'(params, context) {
       const endpoint = String(params.endpoint);
       const name = String(params.name);
       await store.mutate((state) => {
@@ -302,6 +305,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         }
         owner.deployments[name]!.provisioning_state = 'Deleting';
       });
+      context.accept();
       const runtime = requireDeployment(store.snapshot(), endpoint, name).runtime;
       await supervisor.stop(endpoint, name);
       await deps.releaseRuntime?.(runtime, endpoint, name, { purge: params.purge === true });

@@ -7,6 +7,8 @@ import type { ProgressEvent } from '../model/progress.js';
  */
 export type Frame =
   | { event: ProgressEvent }
+  /** The work is recorded and goes on in the daemon: a caller that passed --no-wait may go. */
+  | { accepted: unknown }
   | { log: string }
   | { result: unknown }
   | { error: SerializedError };

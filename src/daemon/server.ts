@@ -8,6 +8,8 @@ import { RPC_PATH, type Frame, type RpcRequest } from './protocol.js';
 export interface CallContext {
   emit: (event: ProgressEvent) => void;
   log: (text: string) => void;
+  /** Says the work is recorded and carries on whether or not the caller waits (--no-wait). */
+  accept: (value?: unknown) => void;
   /** Aborted when the caller goes away (e.g. Ctrl-C on `get-logs --follow`). */
   signal: AbortSignal;
 }
@@ -47,6 +49,7 @@ export async function startControlServer(socketPath: string, handlers: Record<st
       handler(call.params ?? {}, {
         emit: (event) => write({ event }),
         log: (text) => write({ log: text }),
+        accept: (value) => write({ accepted: value ?? null }),
         signal: abort.signal,
       })
         .then((result) => write({ result: result ?? null }))

@@ -15,6 +15,8 @@ export interface DeploymentApplyOptions {
   pull?: boolean;
   /** docker: request the GPUs (`--local-enable-gpu`). */
   localEnableGpu?: boolean;
+  /** false (--no-wait): return once the daemon has recorded the work. */
+  wait?: boolean;
 }
 
 const RUNTIMES = ['auto', 'docker', 'process'];
@@ -52,6 +54,6 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
       pull: options.pull === true,
       gpu: options.localEnableGpu === true,
     },
-    { onEvent: deps.onEvent },
+    { onEvent: deps.onEvent, untilAccepted: options.wait === false },
   );
 }

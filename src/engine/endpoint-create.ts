@@ -1,8 +1,10 @@
-import { loadEndpointSpec, unwrapSpec } from '../spec/index.js';
+import { OepError } from '../errors.js';
+import { loadEndpointSpec, unwrapSpec, validateEndpointObject } from '../spec/index.js';
 import type { EngineDeps } from './deps.js';
 
 export interface EndpointCreateOptions {
-  file: string;
+  /** Without a file, -n gives an endpoint with the defaults (key auth), as `az ml online-endpoint create -n` does. */
+  file?: string;
   name?: string;
   authMode?: string;
   set: string[];
@@ -10,6 +12,15 @@ export interface EndpointCreateOptions {
 
 export async function createEndpoint(options: EndpointCreateOptions, deps: EngineDeps): Promise<unknown> {
   const set = options.authMode ? [...options.set, `auth_mode=${options.authMode}`] : options.set;
-  const spec = unwrapSpec(await loadEndpointSpec({ file: options.file, cwd: deps.cwd, name: options.name, set }));
+  let spec;
+  if (options.file) {
+    spec = unwrapSpec(await loadEndpointSpec({ file: options.file, cwd: deps.cwd, name: options.name, set }));
+  } else if (options.name) {
+    spec = unwrapSpec(validateEndpointObject({ name: options.name }, `endpoint ${options.name}`, set));
+  } else {
+    throw new OepError('OEP_ERR_USAGE', 'endpoint create needs -f/--file or -n/--name.', {
+      hint: 'e.g. oep endpoint create -n my-endpoint (key auth), or oep endpoint create -f endpoint.yml',
+    });
+  }
   return deps.client.call('endpoint.create', { spec });
 }

@@ -12,6 +12,7 @@ import { applyOverrides } from './overrides.js';
 import type { OverrideOptions } from './overrides.js';
 import { resolveLocalPaths } from './paths.js';
 import type { PathBase } from './paths.js';
+import { checkPlaceholderNames, type PlaceholderMode } from './placeholders.js';
 import { placeProblems } from './placement.js';
 import { describeType, isRecord } from './plain-data.js';
 import type { RawProblem, SpecProblem, SpecResult } from './problem.js';
@@ -33,6 +34,8 @@ export interface LoadSpecOptions {
   endpointName?: string;
   /** --set key.path=value, applied in order after -n and -e. */
   set?: string[];
+  /** A template placeholder (or no name) where -n/-e could give it: an error (create, default) or a warning (validate). */
+  placeholders?: PlaceholderMode;
 }
 
 export type AnySpec = { kind: 'endpoint'; spec: EndpointSpec } | { kind: 'deployment'; spec: DeploymentSpec };
@@ -48,6 +51,7 @@ interface Source {
   overrides: OverrideOptions;
   /** Warn about deprecated keys: only where a user wrote them, not in stored specs that carry defaults. */
   warnDeprecated: boolean;
+  placeholders: PlaceholderMode;
   /** Problems found before validation: YAML syntax errors and warnings. */
   errors: SpecProblem[];
   warnings: SpecProblem[];
@@ -92,6 +96,7 @@ function objectSource(obj: unknown, sourceLabel: string, set: string[] | undefin
     base: { dir: process.cwd(), description: 'the current directory' },
     overrides: { set },
     warnDeprecated: false,
+    placeholders: 'error',
     errors: [],
     warnings: [],
   };
@@ -127,6 +132,7 @@ async function readSource(o: LoadSpecOptions): Promise<Source> {
     base: { dir: dirname(absolute), description: `the directory of ${o.file}` },
     overrides: { name: o.name, endpointName: o.endpointName, set: o.set },
     warnDeprecated: true,
+    placeholders: o.placeholders ?? 'error',
     errors: parsed.errors.map(asProblem),
     warnings: parsed.warnings.map(asProblem),
   };
@@ -138,6 +144,8 @@ function validateEndpointSource(source: Source): SpecResult<EndpointSpec> {
   const { problems, origins } = applyOverrides(data, source.overrides, 'endpoint');
   const place = (raw: RawProblem[]): SpecProblem[] => placeProblems(raw, { file: source.file, locate: source.locate, origins });
   if (!isRecord(data)) return notAMap(data, 'endpoint', source, place);
+  const named = checkPlaceholderNames(data, [{ key: 'name', flag: '-n/--name', standIn: 'name-given-with-n' }], source.placeholders);
+  problems.push(...named.errors);
 
   const kind: EndpointKind = data.compute !== undefined ? 'kubernetes' : 'managed';
   const other =
@@ -149,7 +157,7 @@ function validateEndpointSource(source: Source): SpecResult<EndpointSpec> {
   problems.push(...checkEndpointRules(data));
 
   const errors = place(problems);
-  const warnings = source.warnings;
+  const warnings = [...source.warnings, ...place(named.warnings)];
   return errors.length > 0 ? { warnings, errors } : { value: toEndpointSpec(data, kind), warnings, errors };
 }
 
@@ -159,13 +167,22 @@ function validateDeploymentSource(source: Source): SpecResult<DeploymentSpec> {
   const { problems, origins } = applyOverrides(data, source.overrides, 'deployment');
   const place = (raw: RawProblem[]): SpecProblem[] => placeProblems(raw, { file: source.file, locate: source.locate, origins });
   if (!isRecord(data)) return notAMap(data, 'deployment', source, place);
+  const named = checkPlaceholderNames(
+    data,
+    [
+      { key: 'name', flag: '-n/--name', standIn: 'name-given-with-n' },
+      { key: 'endpoint_name', flag: '-e/--endpoint-name', standIn: 'endpoint-given-with-e' },
+    ],
+    source.placeholders,
+  );
+  problems.push(...named.errors);
 
   const type: DeploymentType = data.type === 'kubernetes' ? 'kubernetes' : 'managed';
   const other =
     type === 'managed'
       ? { schema: 'deployment.kubernetes' as const, label: 'kubernetes deployments', switchHint: 'set type: kubernetes' }
       : { schema: 'deployment.managed' as const, label: 'managed deployments', switchHint: 'remove type: kubernetes' };
-  const warnings = [...source.warnings, ...(source.warnDeprecated ? place(deprecations(data)) : [])];
+  const warnings = [...source.warnings, ...place(named.warnings), ...(source.warnDeprecated ? place(deprecations(data)) : [])];
   problems.push(...checkSchema(`deployment.${type}`, data, other));
   applyDefaults(loadSchema(`deployment.${type}`), data);
   problems.push(...checkDeploymentRules(data, type));

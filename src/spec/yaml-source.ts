@@ -27,7 +27,8 @@ export interface ParsedYaml {
 /** Parses one YAML document, keeping what is needed to point problems at lines and columns. */
 export function parseYaml(text: string): ParsedYaml {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  // logLevel error: the library's own warnings (e.g. a map used as a key, as in `name: {{NAME}}`) must not reach stderr.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, logLevel: 'error' });
   const at = (offset: number): Position => lineCounter.linePos(offset);
   const toProblem = (e: { message: string; pos: [number, number] }): SyntaxProblem => ({ ...at(e.pos[0]), message: e.message });
   const errors = doc.errors.map(toProblem);

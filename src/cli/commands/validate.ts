@@ -8,14 +8,17 @@ export function validateCommand(ctx: CliContext): Command {
   return new Command('validate')
     .description('Check endpoint and deployment YAML files without creating anything.')
     .requiredOption('-f, --file <file>', 'YAML file (repeatable)', collect, [])
+    .option('-n, --name <name>', 'overrides the name, as create does')
+    .option('-e, --endpoint-name <name>', 'overrides endpoint_name of deployments, as create does')
     .option('--set <key=value>', 'overrides a key (repeatable)', collect, [])
-    .action(async (flags: { file: string[]; set: string[] }) => {
+    .action(async (flags: { file: string[]; name?: string; endpointName?: string; set: string[] }) => {
       const { loadAnySpec, formatProblem } = await import('../../spec/index.js');
       const problems: string[] = [];
       for (const file of flags.file) {
         let result;
         try {
-          result = await loadAnySpec({ file, cwd: ctx.cwd, set: flags.set });
+          // A template's placeholder names are only warnings here: scripts give them with -n/-e at create.
+          result = await loadAnySpec({ file, cwd: ctx.cwd, name: flags.name, endpointName: flags.endpointName, set: flags.set, placeholders: 'warn' });
         } catch (error) {
           if (error instanceof OepError) {
             problems.push(`${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}`);

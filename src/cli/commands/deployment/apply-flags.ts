@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { collect } from '../../options.js';
+import { collect, noWaitOption } from '../../options.js';
 import type { DeploymentApplyOptions } from '../../../engine/deployment-apply.js';
 import type { CliContext } from '../../context.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
@@ -20,7 +20,11 @@ export function deploymentApplyCommand(name: 'create' | 'update', description: s
       .option('--all-traffic', 'send 100% of the endpoint traffic here once ready', false)
       .addOption(new Option('--runtime <runtime>', 'where replicas run').choices(['auto', 'docker', 'process']))
       .option('--pull', 'docker: pull base images even when they exist locally', false)
-      .option('--local-enable-gpu', 'docker: give the containers the GPUs (needs the NVIDIA container toolkit)', false),
+      .option('--local-enable-gpu', 'docker: give the containers the GPUs (needs the NVIDIA container toolkit)', false)
+      .addOption(noWaitOption())
+      // az validates the script in the cloud before it deploys; oep finds script errors when it starts it.
+      .addOption(new Option('--skip-script-validation', 'accepted for az scripts (oep reports script errors when it starts the deployment)').hideHelp())
+      .addOption(new Option('--package-model', 'accepted for az scripts: locally the model is mounted, never packaged').hideHelp()),
   );
 }
 
@@ -35,7 +39,7 @@ export function applyAction(ctx: CliContext, mode: 'create' | 'update'): (flags:
   return async (flags) => {
     await checkOutputFlags(flags);
     const { applyDeployment } = await import('../../../engine/deployment-apply.js');
-    const result = await withProgress(ctx, `${doing} deployment`, done, (progress) =>
+    const result = await withProgress(ctx, `${doing} deployment`, flags.wait ? done : 'accepted', (progress) =>
       applyDeployment(mode, flags, {
         client: ctx.client,
         cwd: ctx.cwd,
@@ -44,6 +48,10 @@ export function applyAction(ctx: CliContext, mode: 'create' | 'update'): (flags:
           (progress.whenInterrupted = daemonGoesOn(`${doing} deployment ${deployment} of endpoint ${endpoint}`, `oep deployment show -n ${deployment} -e ${endpoint}`)),
       }),
     );
+    if (!flags.wait) {
+      const { name, endpoint_name: endpoint } = result as { name: string; endpoint_name: string };
+      ctx.stderr.write(`notice: the daemon goes on ${doing} deployment ${name}; follow it with: oep deployment show -n ${name} -e ${endpoint} --query provisioning_state\n`);
+    }
     await printData(ctx, result, flags);
   };
 }

@@ -1,10 +1,10 @@
 import { Command } from 'commander';
 import type { CliContext } from '../../context.js';
-import { collect } from '../../options.js';
+import { collect, immediateNoWaitOption } from '../../options.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
 
 interface Flags extends OutputFlags {
-  file: string;
+  file?: string;
   name?: string;
   authMode?: string;
   set: string[];
@@ -13,11 +13,12 @@ interface Flags extends OutputFlags {
 export function endpointCreateCommand(ctx: CliContext): Command {
   return withOutputOptions(
     new Command('create')
-      .description('Create an endpoint from a YAML file.')
-      .requiredOption('-f, --file <file>', 'endpoint YAML')
-      .option('-n, --name <name>', 'overrides the name in the file')
+      .description('Create an endpoint from a YAML file, or with -n alone (key auth and the defaults), as az does.')
+      .option('-f, --file <file>', 'endpoint YAML')
+      .option('-n, --name <name>', 'endpoint name (overrides the name in the file)')
       .option('--auth-mode <mode>', 'key (default) or aml_token')
-      .option('--set <key=value>', 'overrides a key of the file (repeatable)', collect, []),
+      .option('--set <key=value>', 'overrides a key of the file (repeatable)', collect, [])
+      .addOption(immediateNoWaitOption()),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
     const { createEndpoint } = await import('../../../engine/endpoint-create.js');

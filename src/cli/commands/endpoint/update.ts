@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { CliContext } from '../../context.js';
-import { collect } from '../../options.js';
+import { collect, immediateNoWaitOption } from '../../options.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
 
 interface Flags extends OutputFlags {
@@ -19,7 +19,8 @@ export function endpointUpdateCommand(ctx: CliContext): Command {
       .option('-f, --file <file>', 'endpoint YAML')
       .option('--traffic <rules>', 'live traffic, e.g. "blue=90 green=10"')
       .option('--mirror-traffic <rules>', 'mirrored traffic, e.g. "green=10"')
-      .option('--set <key=value>', 'sets a key (repeatable)', collect, []),
+      .option('--set <key=value>', 'sets a key (repeatable)', collect, [])
+      .addOption(immediateNoWaitOption()),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
     const { updateEndpoint } = await import('../../../engine/endpoint-update.js');
