@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { collection, COLLECTIONS, eventOf, readEvents } from './data-collector-events.js';
 import { eventually, OepSandbox, REPO_ROOT } from './harness.js';
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'data-collector');
@@ -22,29 +22,6 @@ function pandasPython(): string | undefined {
     }
   }
   return undefined;
-}
-
-/** Every JSON line under a folder, by the folder path relative to it (e.g. `request/2026/05/07/13`). */
-function readEvents(root: string): Map<string, Record<string, unknown>[]> {
-  const out = new Map<string, Record<string, unknown>[]>();
-  const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (name.endsWith('.jsonl')) {
-        const lines = readFileSync(path, 'utf8').split('\n').filter(Boolean);
-        const key = relative(root, dir);
-        out.set(key, [...(out.get(key) ?? []), ...lines.map((line) => JSON.parse(line) as Record<string, unknown>)]);
-      }
-    }
-  };
-  if (existsSync(root)) walk(root);
-  return out;
-}
-
-/** Events of one collection, whatever the time folders. */
-function collection(events: Map<string, Record<string, unknown>[]>, name: string): Record<string, unknown>[] {
-  return [...events.entries()].filter(([key]) => key.split('/')[0] === name).flatMap(([, list]) => list);
 }
 
 const python = pandasPython();
@@ -93,14 +70,14 @@ describe('data_collector on the process runtime', { skip }, () => {
 
     const events = await eventually('four collections with two events each', async () => {
       const found = readEvents(folder);
-      const counts = ['request', 'response', 'model_inputs', 'model_outputs'].map((name) => collection(found, name).length);
+      const counts = COLLECTIONS.map((name) => collection(found, name).length);
       return counts.every((count) => count === 2) ? found : undefined;
     });
 
     // Azure's layout below the deployment: <collection>/<yyyy>/<MM>/<dd>/<HH>/<instance>.jsonl
     for (const folderKey of events.keys()) assert.match(folderKey, /^(request|response|model_inputs|model_outputs)\/\d{4}\/\d{2}\/\d{2}\/\d{2}$/);
 
-    const byId = (name: string, id: string) => collection(events, name).find((event) => event.correlationid === id);
+    const byId = (name: string, id: string) => eventOf(events, name, id);
     const request = byId('request', first.requestId)!;
     const response = byId('response', first.requestId)!;
     const inputs = byId('model_inputs', first.requestId)!;
@@ -126,7 +103,7 @@ describe('data_collector on the process runtime', { skip }, () => {
     assert.equal(outputs.type, 'azureml.inference.model_outputs');
     assert.deepEqual(outputs.data, [{ total: 11 }, { total: 22 }]);
     // the second request has its own id in all four
-    for (const name of ['request', 'response', 'model_inputs', 'model_outputs']) assert.ok(byId(name, second.requestId), `${name} of the second request`);
+    for (const name of COLLECTIONS) assert.ok(byId(name, second.requestId), `${name} of the second request`);
   });
 
   it('sampling_rate 0 collects nothing: the script is told its request is not in the sample', async () => {
