@@ -80,6 +80,22 @@ describe('planContainer', () => {
     assert.equal(plan.name, `oep-ep-blue-2-${plan.configHash.slice(0, 10)}`);
   });
 
+  it('adds oep.test-run only while OEP_TEST_RUN is set, and leaves the config hash alone', () => {
+    const saved = process.env.OEP_TEST_RUN;
+    try {
+      delete process.env.OEP_TEST_RUN;
+      const plain = planContainer(input());
+      assert.equal(plain.options.Labels?.['oep.test-run'], undefined);
+      process.env.OEP_TEST_RUN = 'run-1';
+      const tagged = planContainer(input());
+      assert.equal(tagged.options.Labels?.['oep.test-run'], 'run-1');
+      assert.equal(tagged.configHash, plain.configHash);
+    } finally {
+      if (saved === undefined) delete process.env.OEP_TEST_RUN;
+      else process.env.OEP_TEST_RUN = saved;
+    }
+  });
+
   it('the config hash is stable, and changes with what shapes the container', () => {
     const base = planContainer(input()).configHash;
     assert.equal(planContainer(input()).configHash, base);

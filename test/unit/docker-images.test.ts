@@ -16,7 +16,7 @@ import { specWithEnvironment as spec } from './docker-fixtures.js';
 class FakeDocker {
   readonly images = new Map<string, { Id: string; Config: { User: string } }>();
   readonly pulls: string[] = [];
-  readonly builds: { tag: string; dockerfile: string }[] = [];
+  readonly builds: { tag: string; dockerfile: string; labels: Record<string, string> }[] = [];
   pullError?: Error;
   buildOutput: object[] = [];
 
@@ -41,9 +41,9 @@ class FakeDocker {
     followProgress: (_stream: unknown, done: (error: Error | null) => void) => done(this.pullError ?? null),
   };
 
-  async buildImage(context: Readable, options: { t: string; dockerfile: string }): Promise<Readable> {
+  async buildImage(context: Readable, options: { t: string; dockerfile: string; labels: Record<string, string> }): Promise<Readable> {
     for await (const chunk of context) void chunk;
-    this.builds.push({ tag: options.t, dockerfile: options.dockerfile });
+    this.builds.push({ tag: options.t, dockerfile: options.dockerfile, labels: options.labels });
     const failed = this.buildOutput.some((line) => 'error' in line);
     if (!failed) this.images.set(options.t, { Id: `sha256:built-${this.builds.length}`, Config: { User: '' } });
     return Readable.from(this.buildOutput.map((line) => `${JSON.stringify(line)}\r\n`));
@@ -115,6 +115,9 @@ describe('ImageService', () => {
     assert.equal(second.built, false);
     assert.equal(second.reference, first.reference);
     assert.equal(docker.builds.length, 1);
+    assert.equal(docker.builds[0]!.labels['oep.image'], first.reference.split(':')[1]);
+    // The test runner sets OEP_TEST_RUN; images built under it carry the run's label.
+    assert.equal(docker.builds[0]!.labels['oep.test-run'], process.env.OEP_TEST_RUN);
     assert.ok(events.some((event) => event.phase === 'build' && event.message === `image ${first.reference} is up to date (no build)`));
 
     writeFileSync(join(context, 'Dockerfile'), 'FROM python:3.11\nRUN echo changed\n');

@@ -5,8 +5,24 @@ import { findFreePort } from '../../src/runtimes/free-port.js';
 import { NO_DEPLOYMENT_MESSAGE, Router, type EndpointRoute, type RouteRecord } from '../../src/router/router.js';
 import type { LiveReplica } from '../../src/supervisor/supervisor.js';
 
-/** An upstream that answers by the request body: {"status": 500} or {"sleep": ms}. */
-function upstream(fixedDelayMs = 0): Promise<{ server: Server; origin: string }> {
+interface Upstream {
+  server: Server;
+  origin: string;
+  /** Requests that arrived (counted when their body has been read). */
+  received: number;
+  /** Answers every request held so far and every later one. */
+  release: () => void;
+  close: () => void;
+}
+
+/**
+ * An upstream that answers by the request body: {"status": 500}, or {"hang": true} to never
+ * answer (until close). With `held`, it answers nothing until release(): tests wait on that
+ * event, not on a delay a loaded machine could stretch past a budget.
+ */
+function upstream(options: { held?: boolean } = {}): Promise<Upstream> {
+  let held = options.held ?? false;
+  const waiting: (() => void)[] = [];
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/swagger.json')) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"message": "no swagger"}');
@@ -15,21 +31,48 @@ function upstream(fixedDelayMs = 0): Promise<{ server: Server; origin: string }>
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
-      const asked = JSON.parse(body || '{}') as { status?: number; sleep?: number };
-      setTimeout(() => res.writeHead(asked.status ?? 200, { 'content-type': 'application/json' }).end('{"message": "model says no"}'), asked.sleep ?? fixedDelayMs);
+      result.received += 1;
+      const asked = JSON.parse(body || '{}') as { status?: number; hang?: boolean };
+      if (asked.hang) return;
+      const answer = (): void => void res.writeHead(asked.status ?? 200, { 'content-type': 'application/json' }).end('{"message": "model says no"}');
+      if (held) waiting.push(answer);
+      else answer();
     });
   });
+  const result: Upstream = {
+    server,
+    origin: '',
+    received: 0,
+    release: () => {
+      held = false;
+      for (const answer of waiting.splice(0)) answer();
+    },
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      resolve({ server, origin: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}` });
+      result.origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+      resolve(result);
     }),
   );
 }
 
-/** A key-auth route (keys p and s) whose deployments all take 5 s and 1 request per instance. */
+/** Polls a condition: waits for an event, with a deadline far beyond what a loaded machine needs. */
+async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A key-auth route (keys p and s) whose deployments all take 1 request per instance, with a timeout no test reaches. */
 function keyRoute(name: string, port: number, traffic: Record<string, number>, mirror: Record<string, number> = {}): EndpointRoute {
-  const settings = { requestTimeoutMs: 5000, maxConcurrentPerInstance: 1, instanceCount: 1 };
+  const settings = { requestTimeoutMs: 60_000, maxConcurrentPerInstance: 1, instanceCount: 1 };
   return {
     name,
     port,
@@ -43,11 +86,14 @@ function keyRoute(name: string, port: number, traffic: Record<string, number>, m
 }
 
 describe('router status codes', () => {
-  let model: { server: Server; origin: string };
+  let model: Upstream;
   let replica: LiveReplica;
   const router = new Router({ replicas: (_endpoint, deployment) => (deployment === 'blue' ? [replica] : []) });
-  const route = (port: number, kind: 'managed' | 'kubernetes', traffic: Record<string, number>): EndpointRoute => ({
-    name: kind,
+  // Only the timeout tests use a short request_timeout_ms, against an upstream that never answers:
+  // the timeout can fire late on a loaded machine, never early, so the answer is always 408/504.
+  // The other routes have a timeout no request reaches however slow the machine.
+  const route = (name: string, port: number, kind: 'managed' | 'kubernetes', traffic: Record<string, number>, requestTimeoutMs = 60_000): EndpointRoute => ({
+    name,
     port,
     authMode: 'key',
     kind,
@@ -55,7 +101,7 @@ describe('router status codes', () => {
     tokenSecret: 'x',
     traffic,
     mirror: {},
-    deployments: { blue: { requestTimeoutMs: 200, maxConcurrentPerInstance: 1, instanceCount: 1 } },
+    deployments: { blue: { requestTimeoutMs, maxConcurrentPerInstance: 1, instanceCount: 1 } },
   });
   const ports: Record<string, number> = {};
   const call = async (kind: string, body: unknown) => {
@@ -66,16 +112,16 @@ describe('router status codes', () => {
   before(async () => {
     model = await upstream();
     replica = { id: 'blue/0', origin: model.origin, scoringPath: '/score', ready: true, inflight: 0 };
-    ports.managed = await findFreePort();
-    ports.kubernetes = await findFreePort();
-    ports.empty = await findFreePort();
-    await router.upsert(route(ports.managed, 'managed', { blue: 100 }));
-    await router.upsert(route(ports.kubernetes, 'kubernetes', { blue: 100 }));
-    await router.upsert({ ...route(ports.empty, 'managed', {}), name: 'empty' });
+    for (const name of ['managed', 'kubernetes', 'managed-short', 'kubernetes-short', 'empty']) ports[name] = await findFreePort();
+    await router.upsert(route('managed', ports.managed!, 'managed', { blue: 100 }));
+    await router.upsert(route('kubernetes', ports.kubernetes!, 'kubernetes', { blue: 100 }));
+    await router.upsert(route('managed-short', ports['managed-short']!, 'managed', { blue: 100 }, 200));
+    await router.upsert(route('kubernetes-short', ports['kubernetes-short']!, 'kubernetes', { blue: 100 }, 200));
+    await router.upsert(route('empty', ports.empty!, 'managed', {}));
   });
   after(async () => {
     await router.close();
-    model.server.close();
+    model.close();
   });
 
   it('managed: 424 with the model error headers, 408 past the timeout', async () => {
@@ -83,12 +129,14 @@ describe('router status codes', () => {
     assert.equal(failed.status, 424);
     assert.equal(failed.headers.get('ms-azureml-model-error-statuscode'), '503');
     assert.equal(failed.headers.get('ms-azureml-model-error-reason'), 'model says no');
-    assert.equal((await call('managed', { sleep: 400 })).status, 408);
+    const timedOut = await call('managed-short', { hang: true });
+    assert.equal(timedOut.status, 408);
+    assert.deepEqual(JSON.parse(timedOut.body), { message: 'Request timed out after 200 ms (request_settings.request_timeout_ms of deployment blue).' });
   });
 
   it('kubernetes: 502 and 504 instead', async () => {
     assert.equal((await call('kubernetes', { status: 500 })).status, 502);
-    assert.equal((await call('kubernetes', { sleep: 400 })).status, 504);
+    assert.equal((await call('kubernetes-short', { hang: true })).status, 504);
   });
 
   it('answers with a content-length (no chunking) and passes /swagger.json statuses through', async () => {
@@ -133,8 +181,8 @@ describe('router status codes', () => {
 
 describe('router mirroring', () => {
   const records: RouteRecord[] = [];
-  let fast: { server: Server; origin: string };
-  let slow: { server: Server; origin: string };
+  let fast: Upstream;
+  let slow: Upstream;
   let blue: LiveReplica;
   let green: LiveReplica;
   const router = new Router({
@@ -145,7 +193,9 @@ describe('router mirroring', () => {
 
   before(async () => {
     fast = await upstream();
-    slow = await upstream(300);
+    // The mirror answers nothing until the test releases it: exactly 2 copies are in flight
+    // while the 10 requests are sent, however long sending them takes.
+    slow = await upstream({ held: true });
     blue = { id: 'blue/0', origin: fast.origin, scoringPath: '/score', ready: true, inflight: 0 };
     green = { id: 'green/0', origin: slow.origin, scoringPath: '/score', ready: true, inflight: 0 };
     port = await findFreePort();
@@ -153,8 +203,8 @@ describe('router mirroring', () => {
   });
   after(async () => {
     await router.close();
-    fast.server.close();
-    slow.server.close();
+    fast.close();
+    slow.close();
   });
 
   it('drops copies past the mirror replica\'s limit instead of queueing them without bound', async () => {
@@ -167,12 +217,12 @@ describe('router mirroring', () => {
     // 2 x max_concurrent_requests_per_instance copies may wait at the slow mirror; the rest are dropped at once.
     const dropped = records.filter((entry) => entry.mirrored && entry.status === 429);
     assert.equal(dropped.length, 8);
-    assert.ok(green.inflight <= 2);
-    const deadline = Date.now() + 5000;
-    while (records.filter((entry) => entry.mirrored && entry.status === 200).length < 2 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    assert.equal(records.filter((entry) => entry.mirrored && entry.status === 200).length, 2);
+    assert.equal(green.inflight, 2);
+    await until('the mirror has received both copies', () => slow.received === 2);
+    slow.release();
+    await until('both copies are answered', () => records.filter((entry) => entry.mirrored && entry.status === 200).length === 2);
+    assert.equal(records.filter((entry) => entry.mirrored).length, 10);
+    assert.equal(green.inflight, 0);
   });
 });
 
@@ -195,9 +245,7 @@ describe('router listener on a port another program holds', () => {
 
       squatter.closeAllConnections();
       await new Promise<void>((resolve) => squatter.close(() => resolve()));
-      const deadline = Date.now() + 5000;
-      while (router.problem('held') !== undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-      assert.equal(router.problem('held'), undefined);
+      await until('the router takes the freed port', () => router.problem('held') === undefined);
       assert.deepEqual(router.problems(), {});
       assert.equal(logged[1], `endpoint held: listening on 127.0.0.1:${port} again`);
       const res = await fetch(`http://127.0.0.1:${port}/score`, { method: 'POST', headers: { authorization: 'Bearer p' }, body: '{}' });
@@ -207,7 +255,7 @@ describe('router listener on a port another program holds', () => {
     } finally {
       squatter.close();
       await router.close();
-      model.server.close();
+      model.close();
     }
   });
 

@@ -9,16 +9,21 @@ import type { DeploymentSpec } from '../../src/spec/types.js';
 import { oepPaths } from '../../src/state/paths.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 
-/** A replica whose health answers the test controls: a real HTTP server on 127.0.0.1. */
+/**
+ * A replica whose health answers the test controls: a real HTTP server on 127.0.0.1. Readiness
+ * (/ready) and liveness (/live) answer separately, so a test of one never trips the other however
+ * slowly a loaded machine runs the test.
+ */
 class FakeReplica {
-  status = 200;
+  readyStatus = 200;
+  liveStatus = 200;
   server: Server;
   stopped = false;
   private resolveExit!: (exit: ReplicaExit) => void;
   readonly exited = new Promise<ReplicaExit>((resolve) => (this.resolveExit = resolve));
 
   constructor() {
-    this.server = createServer((_req, res) => res.writeHead(this.status).end());
+    this.server = createServer((req, res) => res.writeHead(req.url === '/ready' ? this.readyStatus : this.liveStatus).end());
   }
 
   async listen(): Promise<string> {
@@ -37,17 +42,17 @@ class FakeReplica {
 class FakeRuntime implements Runtime {
   readonly kind = 'process' as const;
   readonly started: FakeReplica[] = [];
-  /** Generations whose replicas take this long to start. */
-  readonly slowGenerations = new Map<number, number>();
+  /** Generations whose replicas start only once the promise settles. */
+  readonly heldGenerations = new Map<number, Promise<void>>();
 
   async startReplica(request: ReplicaRequest): Promise<ReplicaHandle> {
-    await sleep(this.slowGenerations.get(request.generation) ?? 0);
+    await this.heldGenerations.get(request.generation);
     const replica = new FakeReplica();
     const origin = await replica.listen();
     this.started.push(replica);
     return {
       id: `${request.endpoint}/${request.deployment}/${request.replica}`,
-      target: { origin, scoringPath: '/score', readinessPath: '/', livenessPath: '/' },
+      target: { origin, scoringPath: '/score', readinessPath: '/ready', livenessPath: '/live' },
       exited: replica.exited,
       stop: async () => {
         replica.stopped = true;
@@ -60,7 +65,8 @@ class FakeRuntime implements Runtime {
 }
 
 function spec(overrides: Partial<DeploymentSpec> = {}): DeploymentSpec {
-  const probe = { initial_delay: 1, period: 1, timeout: 1, success_threshold: 1, failure_threshold: 2 };
+  // A generous probe timeout: a probe that a loaded machine answers late still counts as answered.
+  const probe = { initial_delay: 1, period: 1, timeout: 10, success_threshold: 1, failure_threshold: 2 };
   return {
     name: 'blue',
     endpoint_name: 'ep',
@@ -76,7 +82,8 @@ function spec(overrides: Partial<DeploymentSpec> = {}): DeploymentSpec {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+/** Waits for a condition; the deadline is far beyond what even a loaded machine needs. */
+async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
@@ -101,17 +108,17 @@ describe('supervisor with a fake runtime', () => {
 
   it('takes a replica out of rotation while its readiness probe fails, and back when it passes', async () => {
     const [first] = runtime.started;
-    first!.status = 503;
+    first!.readyStatus = 503;
     await until('replica 0 leaves rotation', () => supervisor.replicas('ep', 'blue')[0]!.ready === false);
     assert.equal(supervisor.replicas('ep', 'blue')[1]!.ready, true);
-    first!.status = 200;
+    first!.readyStatus = 200;
     await until('replica 0 is back', () => supervisor.replicas('ep', 'blue')[0]!.ready === true);
   });
 
   it('restarts a replica past liveness failure_threshold', async () => {
     const first = runtime.started[0]!;
     const before = runtime.started.length;
-    first.status = 500;
+    first.liveStatus = 500;
     await until('a replacement starts', () => runtime.started.length > before);
     assert.equal(first.stopped, true);
     await until('the replacement is ready', () => supervisor.replicas('ep', 'blue')[0]!.ready);
@@ -122,7 +129,7 @@ describe('supervisor with a fake runtime', () => {
     const before = runtime.started.length;
     const victim = runtime.started[runtime.started.length - 1]!;
     victim.die(137);
-    await until('replica 0 leaves rotation', () => supervisor.replicas('ep', 'blue')[0]!.ready === false, 2000);
+    await until('replica 0 leaves rotation', () => supervisor.replicas('ep', 'blue')[0]!.ready === false);
     assert.equal(supervisor.replicas('ep', 'blue')[1]!.ready, true);
     await until('a replacement is ready', () => runtime.started.length > before && supervisor.replicas('ep', 'blue')[0]!.ready);
     assert.ok(logs.some((line) => /exited \(code 137/.test(line)));
@@ -145,9 +152,12 @@ describe('supervisor: a stale configuration that finishes starting last', () => 
   });
 
   it('never replaces a newer one (an update during a restore), and stops its own replicas', async () => {
-    runtime.slowGenerations.set(1, 400);
+    // Configuration 1 starts only after configuration 2 is live: an order set by events, not delays.
+    let startOld!: () => void;
+    runtime.heldGenerations.set(1, new Promise<void>((resolve) => (startOld = resolve)));
     const restoring = supervisor.deploy({ endpoint: 'ep', spec: spec({ instance_count: 3 }), runtime: 'process', generation: 1, emit: () => undefined });
     await supervisor.deploy({ endpoint: 'ep', spec: spec({ instance_count: 1 }), runtime: 'process', generation: 2, emit: () => undefined });
+    startOld();
     await assert.rejects(restoring, /configuration 1 was replaced by configuration 2 while it was starting/);
     assert.equal(supervisor.replicas('ep', 'blue').length, 1);
     assert.equal(runtime.started.length, 4);
