@@ -4,8 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,7 +21,8 @@ export const EXEC_MS = /^\d+\.\d{3}$/;
 export const SERVER_VERSION = 'oep-server/0.1.0';
 const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
-const READY_TIMEOUT_MS = 15_000;
+// Waits for events, not budgets: generous enough for a loaded machine starting python in a container.
+const READY_TIMEOUT_MS = 60_000;
 const POLL_MS = 50;
 
 /** Environment variables of the scoring contract that must not leak in from the shell running the tests. */
@@ -160,11 +163,11 @@ export class ScoringServer {
   }
 
   /** Waits until stdout contains `text` (output arrives asynchronously). */
-  waitForStdout(text: string | RegExp, timeoutMs = 5000): Promise<void> {
+  waitForStdout(text: string | RegExp, timeoutMs = 30_000): Promise<void> {
     return this.waitForOutput('stdout', () => this.out, text, timeoutMs);
   }
 
-  waitForStderr(text: string | RegExp, timeoutMs = 5000): Promise<void> {
+  waitForStderr(text: string | RegExp, timeoutMs = 30_000): Promise<void> {
     return this.waitForOutput('stderr', () => this.err, text, timeoutMs);
   }
 
@@ -177,13 +180,13 @@ export class ScoringServer {
     }
   }
 
-  /** SIGTERM, then SIGKILL after 5 s. */
+  /** SIGTERM, then SIGKILL after 15 s: a server that does not end by itself exits with SIGKILL. */
   async stop(): Promise<ExitInfo> {
     live.delete(this);
     this.agent.destroy();
     if (this.child.exitCode === null && this.child.signalCode === null) {
       this.child.kill('SIGTERM');
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
       const info = await this.exited;
       clearTimeout(timer);
       return info;
@@ -203,7 +206,7 @@ process.on('exit', () => {
 /** Runs the server expecting it to exit by itself (e.g. init() failing); returns its exit and output. */
 export async function runUntilExit(
   options: ServerOptions,
-  timeoutMs = 15_000,
+  timeoutMs = 60_000,
 ): Promise<ExitInfo & { stdout: string; stderr: string }> {
   const child = spawnServer(options, await freePort());
   let stdout = '';
@@ -231,7 +234,7 @@ export function httpRequest(port: number, options: RequestOptions = {}): Promise
         path: options.path ?? '/',
         headers,
         agent: options.agent ?? false,
-        timeout: options.timeoutMs ?? 10_000,
+        timeout: options.timeoutMs ?? 60_000,
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -250,7 +253,7 @@ export function httpRequest(port: number, options: RequestOptions = {}): Promise
         res.on('error', fail);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`request timed out after ${options.timeoutMs ?? 10_000} ms`)));
+    req.on('timeout', () => req.destroy(new Error(`request timed out after ${options.timeoutMs ?? 60_000} ms`)));
     req.on('error', fail);
     req.end(body);
   });
@@ -316,4 +319,40 @@ export function assertScoreAnswer(res: HttpResult, expected: ScoreAnswer): void 
     'x-ms-run-fn-exec-ms': expected.execMs ?? EXEC_MS,
     ...(expected.headers ?? generatedIds()),
   });
+}
+
+/**
+ * A meeting point for the rendezvous fixture: a folder its run() calls arrive in (one file each)
+ * and wait in until `peers` arrivals are there. Concurrency is then checked by who met whom, not
+ * by timing; the test can arrive too, to release a call it holds. In the OS temp folder, which
+ * python-in-image.sh mounts, so the server in the test image sees it as well.
+ */
+export class MeetingPoint {
+  readonly folder = mkdtempSync(join(tmpdir(), 'oep-meet-'));
+
+  /** The /score body for a call that waits for `peers` arrivals (at most waitS seconds). */
+  body(peers = 2, waitS = 30): string {
+    return JSON.stringify({ folder: this.folder, peers, wait_s: waitS });
+  }
+
+  arrivals(): number {
+    return readdirSync(this.folder).length;
+  }
+
+  async waitArrivals(count: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.arrivals() < count) {
+      if (Date.now() > deadline) assert.fail(`only ${this.arrivals()} of ${count} calls arrived in run()`);
+      await new Promise((done) => setTimeout(done, 20));
+    }
+  }
+
+  /** The test arrives itself: a call waiting for one more peer goes on. */
+  arrive(): void {
+    writeFileSync(join(this.folder, 'test'), '');
+  }
+
+  remove(): void {
+    rmSync(this.folder, { recursive: true, force: true });
+  }
 }
