@@ -80,6 +80,17 @@ describe('deleting an endpoint while a deployment starts', () => {
   const oep = new OepSandbox();
   after(() => oep.close());
 
+  /**
+   * `deployment create` of the slow-init fixture, whose init() waits until the test writes the
+   * gate file: the deployment is still starting for as long as the test needs, on any machine.
+   */
+  let gates = 0;
+  const slowInit = (): { args: string[]; gate: string } => {
+    const gate = join(oep.home, `init-gate-${(gates += 1)}`);
+    const file = join(REPO_ROOT, 'test', 'fixtures', 'e2e', 'slow-init', 'deployment.yml');
+    return { gate, args: ['deployment', 'create', '-f', file, '--set', `environment_variables.OEP_TEST_INIT_GATE=${gate}`, '--runtime', 'process'] };
+  };
+
   /** Scoring servers started for this sandbox (they inherit its OEP_HOME). */
   const serversOfSandbox = (): number[] =>
     readdirSync('/proc')
@@ -97,8 +108,8 @@ describe('deleting an endpoint while a deployment starts', () => {
 
   it('fails the create, and leaves no replica running', async () => {
     await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
-    const creating = oep.run(['deployment', 'create', '-f', join(REPO_ROOT, 'test', 'fixtures', 'e2e', 'slow-init', 'deployment.yml'), '--runtime', 'process']);
-    await eventually('the replica to start', async () => (serversOfSandbox().length > 0 ? true : undefined), 10_000);
+    const creating = oep.run(slowInit().args);
+    await eventually('the replica to start', async () => (serversOfSandbox().length > 0 ? true : undefined), 60_000);
     await oep.ok(['endpoint', 'delete', '-n', 'quickstart', '--yes']);
     const created = await creating;
     assert.equal(created.code, 1);
@@ -108,10 +119,13 @@ describe('deleting an endpoint while a deployment starts', () => {
 
   it('Ctrl-C while a deployment starts: the CLI stops waiting and says so, the daemon finishes it', async () => {
     await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
-    const creating = oep.start(['deployment', 'create', '-f', join(REPO_ROOT, 'test', 'fixtures', 'e2e', 'slow-init', 'deployment.yml'), '--runtime', 'process']);
-    await eventually('the replica to start', async () => (serversOfSandbox().length > 0 ? true : undefined), 10_000);
+    const { args, gate } = slowInit();
+    const creating = oep.start(args);
+    await eventually('the replica to start', async () => (serversOfSandbox().length > 0 ? true : undefined), 60_000);
     creating.child.kill('SIGINT');
     assert.equal(await creating.exited, 130);
+    // Only now may init() finish: the deployment was still starting when the CLI was interrupted.
+    writeFileSync(gate, '');
     assert.equal(creating.stdout, '');
     assert.match(
       creating.stderr,
@@ -128,8 +142,8 @@ describe('deleting an endpoint while a deployment starts', () => {
 
   it('daemon stop while a deployment starts leaves no replica running', async () => {
     await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
-    const creating = oep.run(['deployment', 'create', '-f', join(REPO_ROOT, 'test', 'fixtures', 'e2e', 'slow-init', 'deployment.yml'), '--runtime', 'process']);
-    await eventually('the replica to start', async () => (serversOfSandbox().length > 0 ? true : undefined), 10_000);
+    const creating = oep.run(slowInit().args);
+    await eventually('the replica to start', async () => (serversOfSandbox().length > 0 ? true : undefined), 60_000);
     await oep.ok(['daemon', 'stop']);
     assert.notEqual((await creating).code, 0);
     assert.deepEqual(serversOfSandbox(), []);

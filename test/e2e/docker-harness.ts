@@ -2,9 +2,9 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { eventually, type OepSandbox } from './harness.js';
+import { eventually, TEST_RUN, type OepSandbox } from './harness.js';
 
-export { eventually };
+export { eventually, TEST_RUN };
 
 export const BASE_IMAGE = 'oep-test/python:bookworm';
 export const SKLEARN_IMAGE = 'oep-test/python-sklearn:bookworm';
@@ -40,13 +40,36 @@ export async function sandboxContainers(sandbox: OepSandbox, all = true): Promis
   return docker.listContainers({ all, filters: { label: [`oep.home-path=${sandbox.home}`] } });
 }
 
-/** oep containers whose OEP_HOME no longer exists: leaked by a sandbox that is gone. */
+/**
+ * oep containers of this test run whose OEP_HOME no longer exists: leaked by a sandbox that is
+ * gone. Other runs' containers on a shared engine are none of this run's business.
+ */
 export async function orphanContainers(): Promise<Docker.ContainerInfo[]> {
-  const labelled = await docker.listContainers({ all: true, filters: { label: ['oep.home'] } });
+  const labelled = await docker.listContainers({ all: true, filters: { label: ['oep.home', `oep.test-run=${TEST_RUN}`] } });
   return labelled.filter((container) => {
     const home = container.Labels['oep.home-path'];
     return !home || !existsSync(home);
   });
+}
+
+/**
+ * Stops the sandbox's daemon (which removes its containers) and then force-removes any container
+ * of the sandbox that is still there, so a failed test never leaves containers for the next one.
+ * Returns the names of those leftovers, for the test to assert there were none.
+ */
+export async function closeDockerSandbox(sandbox: OepSandbox): Promise<string[][]> {
+  await sandbox.close();
+  const left = await sandboxContainers(sandbox).catch(() => []);
+  for (const container of left) await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
+  return left.map((container) => container.Names);
+}
+
+/** Removes image tags this run built, quietly; never an image another run or CI built. */
+export async function removeImages(tags: string[]): Promise<void> {
+  for (const tag of tags) {
+    const info = await docker.getImage(tag).inspect().catch(() => undefined);
+    if (info?.Config?.Labels?.['oep.test-run'] === TEST_RUN) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+  }
 }
 
 /** A copy of a folder in a temporary directory, so tests can edit it. */

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BASE_IMAGE, copyToTemp, docker, dockerSkipReason, orphanContainers, sandboxContainers } from './docker-harness.js';
+import { BASE_IMAGE, closeDockerSandbox, copyToTemp, docker, dockerSkipReason, orphanContainers, removeImages, sandboxContainers, TEST_RUN } from './docker-harness.js';
 import { OepSandbox, REPO_ROOT } from './harness.js';
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'docker');
@@ -41,12 +41,13 @@ describe('docker images: environment.build, custom containers and failures', { s
   });
 
   after(async () => {
-    await oep.close();
+    const left = await closeDockerSandbox(oep);
     built.remove();
     custom.remove();
-    // Tags built from the unique contexts are not needed again.
-    for (const tag of tags) await docker.getImage(tag).remove().catch(() => undefined);
-    assert.deepEqual((await sandboxContainers(oep)).map((container) => container.Names), [], 'containers left by this sandbox');
+    // Tags built from the unique contexts are not needed again (a tag a failed test could not
+    // record is removed with the rest of this run's images by the test runner).
+    await removeImages(tags);
+    assert.deepEqual(left, [], 'containers left by this sandbox');
     assert.deepEqual((await orphanContainers()).map((container) => container.Names), [], 'oep containers whose OEP_HOME is gone');
   });
 
@@ -55,6 +56,8 @@ describe('docker images: environment.build, custom containers and failures', { s
     const line = await imageLine(oep, 'built');
     assert.match(line, /^image: oep-env:[0-9a-f]{20} \(sha256:[0-9a-f]{64}; built now in \d+\.\d s\)$/);
     tags.push(/oep-env:[0-9a-f]{20}/.exec(line)![0]);
+    const image = await docker.getImage(tags[0]!).inspect();
+    assert.equal(image.Config.Labels?.['oep.test-run'], TEST_RUN, "the test run's label, which its clean-up goes by");
     const out = await oep.ok(['endpoint', 'invoke', '-n', 'docker-e2e', '--deployment-name', 'built', '--request-file', '-'], { input: body });
     assert.deepEqual(JSON.parse(out), { marker: 'built from test/fixtures/docker/build/environment', version: 1 });
     const buildLog = readFileSync(join(oep.home, 'logs', 'docker-e2e', 'built', 'build.log'), 'utf8');
@@ -151,7 +154,7 @@ describe('docker images: environment.build, custom containers and failures', { s
       t.skip('this engine has a GPU runtime');
       return;
     }
-    const result = await oep.run(['deployment', 'create', '-f', join(FIXTURES, 'init-fails', 'deployment.yml'), '-n', 'gpu', '--runtime', 'docker', '--gpu']);
+    const result = await oep.run(['deployment', 'create', '-f', join(FIXTURES, 'init-fails', 'deployment.yml'), '-n', 'gpu', '--runtime', 'docker', '--local-enable-gpu']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /--local-enable-gpu was given, but the Docker engine at .* has no GPU runtime/);
     assert.match(result.stderr, /\(OEP_ERR_GPU_UNAVAILABLE\)$/m);

@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -6,6 +8,13 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const OEP_BIN = join(REPO_ROOT, 'bin', 'oep.js');
+
+/**
+ * This test run's id. `npm test` sets OEP_TEST_RUN once for the whole run; a test file run on its
+ * own gets one here. Every CLI and daemon a test starts inherits it, so each container and image
+ * they create carries the label oep.test-run=<id>, and clean-up removes only those.
+ */
+export const TEST_RUN = (process.env.OEP_TEST_RUN ||= `file-${randomBytes(6).toString('hex')}`);
 
 export interface RunResult {
   code: number;
@@ -98,4 +107,19 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Compares model outputs with a tolerance, never bit for bit: the last bits of a float differ
+ * with the CPU and its BLAS (scikit-learn served 5430.917515226917 where 5430.917515226918 was
+ * expected). `actual` is the parsed answer, e.g. JSON.parse(stdout).
+ */
+export function assertPredictions(actual: unknown, expected: number[], relativeTolerance = 1e-7): void {
+  assert.ok(Array.isArray(actual) && actual.length === expected.length, `expected ${expected.length} predictions, got ${JSON.stringify(actual)}`);
+  actual.forEach((value, index) => {
+    const want = expected[index]!;
+    assert.equal(typeof value, 'number', `prediction ${index} is ${JSON.stringify(value)}, not a number`);
+    const allowed = Math.max(Math.abs(want) * relativeTolerance, relativeTolerance);
+    assert.ok(Math.abs((value as number) - want) <= allowed, `prediction ${index} is ${value as number}, expected ${want} (within ${allowed})`);
+  });
 }

@@ -1,10 +1,46 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { OepSandbox, REPO_ROOT } from './harness.js';
+import { eventually, OepSandbox, REPO_ROOT } from './harness.js';
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'rollout');
+
+/**
+ * Gates for the fixture's run(): a request with {"gate_<deployment>": path} waits there until the
+ * test opens the gate, then appends the deployment's name to <path>.passed. Tests order events
+ * with them instead of with delays that a loaded machine can stretch.
+ */
+class Gates {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'oep-gates-'));
+  private readonly made: string[] = [];
+
+  make(): string {
+    const gate = join(this.dir, `gate-${this.made.length}`);
+    this.made.push(gate);
+    return gate;
+  }
+
+  open(gate: string): void {
+    writeFileSync(gate, '');
+  }
+
+  /** The deployments that went through the gate so far. */
+  passed(gate: string): string[] {
+    return existsSync(`${gate}.passed`) ? readFileSync(`${gate}.passed`, 'utf8').split('\n').filter(Boolean) : [];
+  }
+
+  async waitPassed(gate: string, count: number): Promise<void> {
+    await eventually(`${count} request(s) through ${gate}`, async () => (this.passed(gate).length >= count ? true : undefined));
+  }
+
+  /** Opens every gate, so no request stays held after a failed test, and removes them. */
+  close(): void {
+    for (const gate of this.made) this.open(gate);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
 
 interface Answer {
   status: number;
@@ -14,6 +50,7 @@ interface Answer {
 
 describe('safe rollout: blue/green behind one URL (process runtime)', () => {
   const oep = new OepSandbox();
+  const gates = new Gates();
   let uri = '';
   let key = '';
 
@@ -34,7 +71,10 @@ describe('safe rollout: blue/green behind one URL (process runtime)', () => {
     uri = (await oep.ok(['endpoint', 'show', '-n', 'rollout', '--query', 'scoring_uri', '-o', 'tsv'])).trim();
     key = (await oep.ok(['endpoint', 'get-credentials', '-n', 'rollout', '--query', 'primaryKey', '-o', 'tsv'])).trim();
   });
-  after(() => oep.close());
+  after(async () => {
+    gates.close();
+    await oep.close();
+  });
 
   it('lists both deployments in traffic, the new one at 0', async () => {
     const traffic = JSON.parse(await oep.ok(['endpoint', 'show', '-n', 'rollout', '--query', 'traffic'])) as Record<string, number>;
@@ -105,40 +145,53 @@ describe('safe rollout: blue/green behind one URL (process runtime)', () => {
 
   it('mirrors the share of unpinned requests; the client never sees the mirror nor waits for it', async () => {
     await oep.ok(['traffic', 'mirror', '-n', 'rollout', 'green=20']);
-    let slowest = 0;
-    for (let n = 0; n < 50; n++) {
-      // green takes 0.2 s per request; blue answers at once. Requests are paced 50 ms apart, so
-      // copies (every 5th request) never overlap at green and none is dropped for its 429 limit.
-      const started = Date.now();
-      const answer = await score({ n, sleep_green: 0.2 });
-      slowest = Math.max(slowest, Date.now() - started);
-      assert.equal(answer.status, 200);
-      assert.equal(servedBy(answer), 'blue');
-      assert.equal((JSON.parse(answer.text) as { deployment: string }).deployment, 'blue');
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    try {
+      for (let round = 0; round < 10; round++) {
+        // One request in 5 is copied to green, which holds its copy at a closed gate: the five
+        // client answers all arrive while it waits, so no client waits for its mirrored copy.
+        // Green answers before the next round, so no copy is dropped for green's 429 limit.
+        const gate = gates.make();
+        for (let n = 0; n < 5; n++) {
+          const answer = await score({ n: round * 5 + n, gate_green: gate });
+          assert.equal(answer.status, 200);
+          assert.equal(servedBy(answer), 'blue');
+          assert.equal((JSON.parse(answer.text) as { deployment: string }).deployment, 'blue');
+        }
+        assert.deepEqual(gates.passed(gate), [], 'the mirrored copy is still held at green');
+        gates.open(gate);
+        await gates.waitPassed(gate, 1);
+        assert.deepEqual(gates.passed(gate), ['green']);
+      }
+      // A pinned request is never mirrored.
+      await score({ n: 'pinned' }, { 'azureml-model-deployment': 'blue' });
+      const view = JSON.parse(await oep.ok(['traffic', 'show', '-n', 'rollout', '-o', 'json'])) as { deployments: { name: string; mirrored: number }[] };
+      assert.equal(view.deployments.find((row) => row.name === 'green')!.mirrored, 10);
+      // Mirrored copies are logged when green has answered them.
+      const readLog = () => readFileSync(join(oep.home, 'logs', 'rollout', 'access.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      const lines = await eventually('10 mirrored copies in the access log', async () => {
+        const all = readLog();
+        return all.filter((line) => line.mirrored === true).length >= 10 ? all : undefined;
+      });
+      const mirrored = lines.filter((line) => line.mirrored === true);
+      assert.equal(mirrored.length, 10);
+      assert.ok(mirrored.every((line) => line.deployment === 'green' && line.status === 200));
+      assert.deepEqual(Object.keys(lines[0]!).sort(), ['deployment', 'endpoint', 'latency_ms', 'mirrored', 'request_id', 'status', 'time']);
+    } finally {
+      await oep.ok(['traffic', 'mirror', '-n', 'rollout', 'green=0']);
     }
-    assert.ok(slowest < 150, `a client request took ${slowest} ms: it waited for its mirrored copy (200 ms)`);
-    // A pinned request is never mirrored.
-    await score({ n: 'pinned' }, { 'azureml-model-deployment': 'blue' });
-    const view = JSON.parse(await oep.ok(['traffic', 'show', '-n', 'rollout', '-o', 'json'])) as { deployments: { name: string; mirrored: number }[] };
-    assert.equal(view.deployments.find((row) => row.name === 'green')!.mirrored, 10);
-    // Mirrored copies are logged when green has answered them, one after the other.
-    const readLog = () => readFileSync(join(oep.home, 'logs', 'rollout', 'access.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    const deadline = Date.now() + 5000;
-    while (readLog().filter((line) => line.mirrored === true).length < 10 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const lines = readLog();
-    const mirrored = lines.filter((line) => line.mirrored === true);
-    assert.equal(mirrored.length, 10);
-    assert.ok(mirrored.every((line) => line.deployment === 'green' && line.status === 200));
-    assert.deepEqual(Object.keys(lines[0]!).sort(), ['deployment', 'endpoint', 'latency_ms', 'mirrored', 'request_id', 'status', 'time']);
-    await oep.ok(['traffic', 'mirror', '-n', 'rollout', 'green=0']);
   });
 
   it('408 past request_timeout_ms, 424 with the model error headers, fresh x-request-id, client id passed through', async () => {
-    const slow = await score({ sleep: 3 });
-    assert.equal(slow.status, 408);
+    // Blue holds the request at a gate that opens only after the answer: the 408 cannot be missed
+    // however late the timer fires.
+    const gate = gates.make();
+    try {
+      const slow = await score({ gate_blue: gate });
+      assert.equal(slow.status, 408);
+    } finally {
+      gates.open(gate);
+    }
+    await gates.waitPassed(gate, 1);
     const failed = await score({ fail: true }, { 'x-ms-client-request-id': 'client-42', 'x-request-id': 'mine' });
     assert.equal(failed.status, 424);
     assert.equal(failed.headers.get('ms-azureml-model-error-statuscode'), '500');
@@ -149,8 +202,20 @@ describe('safe rollout: blue/green behind one URL (process runtime)', () => {
   });
 
   it('429 beyond 2 x max_concurrent_requests_per_instance x instance_count in flight', async () => {
-    const answers = await Promise.all(Array.from({ length: 4 }, (_, n) => score({ n, sleep: 0.5 }, { 'azureml-model-deployment': 'green' })));
-    assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, 200, 429, 429]);
+    // Green holds every request at a gate until two have been refused: exactly two are in flight.
+    const gate = gates.make();
+    try {
+      const pending = Array.from({ length: 4 }, (_, n) => score({ n, gate_green: gate }, { 'azureml-model-deployment': 'green' }));
+      const settled: number[] = [];
+      for (const answer of pending) void answer.then((result) => settled.push(result.status)).catch(() => undefined);
+      await eventually('two requests to be refused', async () => (settled.length >= 2 ? true : undefined));
+      assert.deepEqual(settled, [429, 429]);
+      gates.open(gate);
+      const answers = await Promise.all(pending);
+      assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, 200, 429, 429]);
+    } finally {
+      gates.open(gate);
+    }
   });
 
   it('401 without a key, with a wrong key, and with a key regenerated away', async () => {
@@ -167,7 +232,8 @@ describe('safe rollout: blue/green behind one URL (process runtime)', () => {
     let stop = false;
     const results: { status: number; startedAt: number }[] = [];
     const load = async (): Promise<void> => {
-      const deadline = Date.now() + 30_000;
+      // The deadline only guards against a test that never sets stop.
+      const deadline = Date.now() + 300_000;
       while (!stop && Date.now() < deadline) {
         const startedAt = Date.now();
         const answer = await score({ n: results.length, sleep: 0.01 });
@@ -175,27 +241,31 @@ describe('safe rollout: blue/green behind one URL (process runtime)', () => {
       }
     };
     const loops = [load(), load()];
-    await oep.ok(['deployment', 'update', '-n', 'blue', '-e', 'rollout', '--set', 'instance_count=3', '-o', 'none']);
-    const shown = JSON.parse(await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'rollout'])) as { replicas: { pid: number; ready: boolean }[] };
-    assert.equal(shown.replicas.length, 3);
-    const scaledAt = results.length;
-    process.kill(shown.replicas[0]!.pid, 'SIGKILL');
-    const killedAt = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    stop = true;
-    await Promise.all(loops);
-    assert.ok(results.length > scaledAt + 20, 'the load kept running after the kill');
+    let shown: { replicas: { pid: number; ready: boolean }[] } = { replicas: [] };
+    let killedAt = 0;
+    try {
+      await oep.ok(['deployment', 'update', '-n', 'blue', '-e', 'rollout', '--set', 'instance_count=3', '-o', 'none']);
+      shown = JSON.parse(await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'rollout'])) as typeof shown;
+      assert.equal(shown.replicas.length, 3);
+      process.kill(shown.replicas[0]!.pid, 'SIGKILL');
+      killedAt = Date.now();
+      // The load runs on until 20 requests sent after the kill were answered, however slowly.
+      await eventually('20 requests answered after the kill', async () => (results.filter((result) => result.startedAt > killedAt).length >= 20 ? true : undefined), 60_000);
+    } finally {
+      stop = true;
+      await Promise.all(loops);
+    }
     const failures = results.filter((result) => result.status !== 200);
     assert.deepEqual(failures, [], 'no request failed during the scale-up or after the kill');
-    assert.ok(results.some((result) => result.startedAt > killedAt));
     // The killed replica comes back.
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const now = JSON.parse(await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'rollout', '--query', 'replicas'])) as { pid: number; ready: boolean }[];
-      if (now.every((replica) => replica.ready) && now[0]!.pid !== shown.replicas[0]!.pid) break;
-      assert.ok(Date.now() < deadline, 'the killed replica was not restarted');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await eventually(
+      'the killed replica to be restarted',
+      async () => {
+        const now = JSON.parse(await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'rollout', '--query', 'replicas'])) as { pid: number; ready: boolean }[];
+        return now.every((replica) => replica.ready) && now[0]!.pid !== shown.replicas[0]!.pid ? true : undefined;
+      },
+      60_000,
+    );
     // Its log says what happened, between the old server's lines and the new one's.
     const log = await oep.ok(['deployment', 'get-logs', '-n', 'blue', '-e', 'rollout', '--replica', '0']);
     assert.match(log, /^\S+ oep: replica 0 exited \(code null, signal SIGKILL\)$/m);
