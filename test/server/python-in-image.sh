@@ -11,6 +11,13 @@ for name in $(compgen -e); do
     AZUREML_*|AML_*|WORKER_COUNT|SCORING_TIMEOUT_MS|OEP_*|SERVICE_*|PYTHON*|PATH) envs+=(-e "$name") ;;
   esac
 done
-exec docker run --rm -i --init --network host --label oep.test=server-image \
-  -v "$repo:$repo:ro" -v /tmp:/tmp -w "$PWD" "${envs[@]}" \
+# The run's label (OEP_TEST_RUN, set by run-in-image.sh) lets its clean-up remove only its own.
+labels=(--label oep.test=server-image)
+[ -n "${OEP_TEST_RUN:-}" ] && labels+=(--label "oep.test-run=$OEP_TEST_RUN")
+# The temp folder is shared too: tests meet the server's run() calls in folders made there.
+tmp=${TMPDIR:-/tmp}
+mounts=(-v "$repo:$repo:ro" -v /tmp:/tmp)
+[ "${tmp%/}" != /tmp ] && mounts+=(-v "$tmp:$tmp")
+exec docker run --rm -i --init --network host "${labels[@]}" \
+  "${mounts[@]}" -w "$PWD" "${envs[@]}" \
   "${OEP_TEST_IMAGE:-oep-test/python:bookworm}" python3 "$@"

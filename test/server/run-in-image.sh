@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the scoring-server suite a second time with the test image's python3, so the server is
 # checked on both the machine's interpreter and the one deployments run in. Skips when Docker or
-# the image is missing, except under CI=true where that is a failure.
+# the image is missing, except under CI=true where that is a failure. Extra arguments go to
+# `node --test` (test/run-all.sh passes its reporters).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 image=${OEP_TEST_IMAGE:-oep-test/python:bookworm}
@@ -13,7 +14,15 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
   echo "# skipping the scoring-server suite in $image: no Docker engine or no image"
   exit 0
 fi
+# Every container of this run carries oep.test-run=<id> (python-in-image.sh adds it): the
+# clean-up removes those and never another run's containers on a shared engine.
+export OEP_TEST_RUN=${OEP_TEST_RUN:-server-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')}
 # A test that kills its server with SIGKILL kills only the docker client: remove what is left.
-trap 'docker rm -f $(docker ps -aq --filter label=oep.test=server-image) >/dev/null 2>&1 || true' EXIT
+cleanup() {
+  local left
+  left=$(docker ps -aq --filter "label=oep.test-run=$OEP_TEST_RUN" --filter label=oep.test=server-image 2>/dev/null || true)
+  if [ -n "$left" ]; then docker rm -f $left >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
 echo "# scoring-server suite with python3 from $image"
-OEP_TEST_PYTHON="$PWD/test/server/python-in-image.sh" node --test --test-concurrency=1 dist/test/server/
+OEP_TEST_PYTHON="$PWD/test/server/python-in-image.sh" node --test --test-concurrency=1 "$@" dist/test/server/
