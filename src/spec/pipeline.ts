@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { OepError } from '../errors.js';
 import { applyDefaults } from './defaults.js';
 import { toDeploymentSpec, toEndpointSpec } from './normalise.js';
+import { noLocalEffectWarnings } from './local-effect.js';
 import { applyOverrides } from './overrides.js';
 import type { OverrideOptions } from './overrides.js';
 import { resolveLocalPaths } from './paths.js';
@@ -146,6 +147,8 @@ function validateEndpointSource(source: Source): SpecResult<EndpointSpec> {
   if (!isRecord(data)) return notAMap(data, 'endpoint', source, place);
   const named = checkPlaceholderNames(data, [{ key: 'name', flag: '-n/--name', standIn: 'name-given-with-n' }], source.placeholders);
   problems.push(...named.errors);
+  // Before defaults: only settings the user wrote.
+  const noLocalEffect = source.warnDeprecated ? noLocalEffectWarnings('endpoint', data) : [];
 
   const kind: EndpointKind = data.compute !== undefined ? 'kubernetes' : 'managed';
   const other =
@@ -157,7 +160,7 @@ function validateEndpointSource(source: Source): SpecResult<EndpointSpec> {
   problems.push(...checkEndpointRules(data));
 
   const errors = place(problems);
-  const warnings = [...source.warnings, ...place(named.warnings)];
+  const warnings = [...source.warnings, ...place(named.warnings), ...place(noLocalEffect)];
   return errors.length > 0 ? { warnings, errors } : { value: toEndpointSpec(data, kind), warnings, errors };
 }
 
@@ -182,7 +185,7 @@ function validateDeploymentSource(source: Source): SpecResult<DeploymentSpec> {
     type === 'managed'
       ? { schema: 'deployment.kubernetes' as const, label: 'kubernetes deployments', switchHint: 'set type: kubernetes' }
       : { schema: 'deployment.managed' as const, label: 'managed deployments', switchHint: 'remove type: kubernetes' };
-  const warnings = [...source.warnings, ...place(named.warnings), ...(source.warnDeprecated ? place(deprecations(data)) : [])];
+  const warnings = [...source.warnings, ...place(named.warnings), ...(source.warnDeprecated ? place([...deprecations(data), ...noLocalEffectWarnings('deployment', data)]) : [])];
   problems.push(...checkSchema(`deployment.${type}`, data, other));
   applyDefaults(loadSchema(`deployment.${type}`), data);
   problems.push(...checkDeploymentRules(data, type));

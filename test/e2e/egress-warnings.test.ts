@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { OepSandbox } from './harness.js';
+
+/** Settings Azure honours that cannot take effect here: one warning line each, never silence. */
+describe('settings with no local effect', () => {
+  const oep = new OepSandbox();
+  const dir = join(oep.home, 'specs');
+  after(() => oep.close());
+
+  it('validate warns about an endpoint identity, with the place in the file', async () => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'endpoint.yml'), 'name: quiet\nauth_mode: key\nidentity:\n  type: system_assigned\n');
+    const result = await oep.run(['validate', '-f', 'endpoint.yml'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'endpoint.yml: valid endpoint "quiet"\n');
+    assert.equal(
+      result.stderr,
+      'warning: endpoint.yml:3:1 identity: No local effect: there is no managed identity on this machine, so code that asks for one (e.g. DefaultAzureCredential) gets no token.\n',
+    );
+  });
+
+  it('validate warns once per deployment setting, in file order: app insights, egress (docker only), autoscale, resources, data assets', async () => {
+    mkdirSync(join(dir, 'code'), { recursive: true });
+    writeFileSync(join(dir, 'code', 'score.py'), 'def init():\n    pass\n\ndef run(data):\n    return data\n');
+    writeFileSync(
+      join(dir, 'deployment.yml'),
+      [
+        'name: blue',
+        'endpoint_name: quiet',
+        'type: kubernetes',
+        'code_configuration:',
+        '  code: code',
+        '  scoring_script: score.py',
+        'environment:',
+        '  image: oep-test/python:bookworm',
+        'instance_type: defaultinstancetype',
+        'app_insights_enabled: true',
+        'egress_public_network_access: disabled',
+        'scale_settings:',
+        '  type: target_utilization',
+        'resources:',
+        '  requests:',
+        '    cpu: "0.5"',
+        'data_collector:',
+        '  collections:',
+        '    model_inputs:',
+        "      enabled: 'True'",
+        '      data:',
+        '        name: my_inputs',
+        '',
+      ].join('\n'),
+    );
+    const result = await oep.run(['validate', '-f', 'deployment.yml'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'deployment.yml: valid deployment "blue"\n');
+    assert.equal(
+      result.stderr,
+      [
+        "warning: deployment.yml:10:1 app_insights_enabled: No local effect: nothing is sent to Application Insights; oep deployment get-logs and the daemon's metrics show what runs.",
+        'warning: deployment.yml:11:1 egress_public_network_access: Enforced on the docker runtime only (an internal network without outbound access); the process runtime cannot block outbound traffic.',
+        'warning: deployment.yml:13:3 scale_settings.type: No local effect: oep runs instance_count replicas and does not autoscale.',
+        'warning: deployment.yml:14:1 resources: No local effect: replicas are not limited to these CPU, memory and GPU amounts.',
+        "warning: deployment.yml:21:7 data_collector.collections.model_inputs.data: No local effect: collected data goes to the deployment's folder under OEP_HOME/data-collector (see oep deployment show), not to a data asset.",
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('a setting left at what has an effect here gets no warning', async () => {
+    writeFileSync(
+      join(dir, 'plain.yml'),
+      'name: plain\nendpoint_name: quiet\ncode_configuration:\n  code: code\n  scoring_script: score.py\nenvironment:\n  image: oep-test/python:bookworm\ninstance_type: Standard_DS3_v2\napp_insights_enabled: false\negress_public_network_access: enabled\n',
+    );
+    const result = await oep.run(['validate', '-f', 'plain.yml'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+  });
+
+  it('create on the process runtime says once that egress cannot be blocked there', async () => {
+    await oep.ok(['endpoint', 'create', '-f', 'endpoint.yml', '-o', 'none'], { cwd: dir });
+    writeFileSync(
+      join(dir, 'closed.yml'),
+      'name: closed\nendpoint_name: quiet\ncode_configuration:\n  code: code\n  scoring_script: score.py\nenvironment:\n  image: oep-test/python:bookworm\ninstance_type: Standard_DS3_v2\ninstance_count: 2\negress_public_network_access: disabled\n',
+    );
+    const result = await oep.run(['deployment', 'create', '-f', 'closed.yml', '--runtime', 'process', '-o', 'none'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    const notice =
+      'notice: deployment closed runs on the process runtime, which cannot block outbound traffic: egress_public_network_access: disabled has no effect here (use --runtime docker to enforce it)\n';
+    assert.equal(result.stderr.split(notice).length - 1, 1, result.stderr);
+  });
+});
