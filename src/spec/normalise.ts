@@ -24,6 +24,10 @@ export function toDeploymentSpec(data: Record<string, unknown>, type: Deployment
     const inline = spec[key];
     if (isRecord(inline) && inline.version !== undefined) inline.version = String(inline.version);
   }
+  if (isRecord(spec.data_collector) && typeof spec.data_collector.rolling_rate === 'string') {
+    // Azure's docs write Hour, its samples hour.
+    spec.data_collector.rolling_rate = spec.data_collector.rolling_rate.toLowerCase();
+  }
   const collections = isRecord(spec.data_collector) ? spec.data_collector.collections : undefined;
   for (const collection of Object.values(isRecord(collections) ? collections : {})) {
     if (!isRecord(collection)) continue;

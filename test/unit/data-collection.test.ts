@@ -7,6 +7,7 @@ import {
   payloadLoggingOf,
   rolledPath,
 } from '../../src/model/data-collection.js';
+import { validateDeploymentObject } from '../../src/spec/index.js';
 import { noLocalEffectWarnings } from '../../src/spec/local-effect.js';
 import type { DataCollector, DeploymentSpec } from '../../src/spec/types.js';
 
@@ -56,6 +57,15 @@ describe('data collection settings', () => {
       OEP_DATA_COLLECTOR_DIR: '/x',
       OEP_DATA_COLLECTOR: '{"collections":["model_inputs","model_outputs"],"sampling_rate":0.5,"rolling_rate":"day","source":"/oep/local/onlineEndpoints/ep/deployments/blue"}',
     });
+  });
+
+  it("takes rolling_rate as Azure's docs spell it (Hour) and as its samples do (hour)", () => {
+    const loaded = validateDeploymentObject(
+      { name: 'blue', endpoint_name: 'ep1', environment: { image: 'x' }, instance_type: 'S', data_collector: { rolling_rate: 'Minute', collections: { model_inputs: { enabled: 'True' } } } },
+      'test',
+    );
+    assert.deepEqual(loaded.errors, []);
+    assert.deepEqual(loaded.value?.data_collector, { rolling_rate: 'minute', sampling_rate: 1, collections: { model_inputs: { enabled: true } } });
   });
 
   it('rolls the folders by rolling_rate, in UTC', () => {
