@@ -24,6 +24,16 @@ import { endpointListCommand } from './commands/endpoint/list.js';
 import { endpointRegenerateKeysCommand } from './commands/endpoint/regenerate-keys.js';
 import { endpointShowCommand } from './commands/endpoint/show.js';
 import { endpointUpdateCommand } from './commands/endpoint/update.js';
+import { modelCreateCommand } from './commands/model/create.js';
+import { modelShowCommand } from './commands/model/show.js';
+import { modelListCommand } from './commands/model/list.js';
+import { modelArchiveCommand } from './commands/model/archive.js';
+import { modelRestoreCommand } from './commands/model/restore.js';
+import { environmentCreateCommand } from './commands/environment/create.js';
+import { environmentShowCommand } from './commands/environment/show.js';
+import { environmentListCommand } from './commands/environment/list.js';
+import { environmentArchiveCommand } from './commands/environment/archive.js';
+import { environmentRestoreCommand } from './commands/environment/restore.js';
 import { trafficSetCommand, trafficMirrorCommand } from './commands/traffic/set.js';
 import { trafficShowCommand } from './commands/traffic/show.js';
 import { validateCommand } from './commands/validate.js';
@@ -35,6 +45,8 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command('oep')
     .description('Run Azure ML managed online endpoints on this machine: same YAML, same commands, same HTTP behaviour.')
     .version(OEP_VERSION, '-v, --version')
+    // Program options only before a command: `oep model create --version 2` is the asset's version.
+    .enablePositionalOptions()
     .showHelpAfterError('(add --help for usage)');
 
   const endpoint = new Command('endpoint').alias('online-endpoint').description('Manage online endpoints.');
@@ -73,7 +85,15 @@ export function buildProgram(ctx: CliContext): Command {
   const traffic = new Command('traffic').description("Show and set an endpoint's live and mirrored traffic (short forms of endpoint update).");
   for (const make of [trafficShowCommand, trafficSetCommand, trafficMirrorCommand]) traffic.addCommand(make(ctx));
 
-  program.addCommand(endpoint).addCommand(deployment).addCommand(traffic).addCommand(daemon).addCommand(config).addCommand(validateCommand(ctx));
+  const model = new Command('model').description("Register and inspect models in oep's local registry (deployments use them as azureml:<name>:<version>).");
+  for (const make of [modelCreateCommand, modelShowCommand, modelListCommand, modelArchiveCommand, modelRestoreCommand]) model.addCommand(make(ctx));
+
+  const environment = new Command('environment').description("Register and inspect environments in oep's local registry (azureml:<name>:<version>, or a curated AzureML-<name>).");
+  for (const make of [environmentCreateCommand, environmentShowCommand, environmentListCommand, environmentArchiveCommand, environmentRestoreCommand]) {
+    environment.addCommand(make(ctx));
+  }
+
+  program.addCommand(endpoint).addCommand(deployment).addCommand(traffic).addCommand(model).addCommand(environment).addCommand(daemon).addCommand(config).addCommand(validateCommand(ctx));
 
   // Every command reports usage errors the same way: commander throws, main() maps to exit 2, and
   // the message carries its code like every other error. Required options say so in --help.

@@ -16,8 +16,8 @@ export interface Progress {
 export async function startProgress(ctx: CliContext, text: string): Promise<Progress> {
   // Notices (e.g. "no Docker engine: using the process runtime") reach stderr even when piped.
   const notice = (event: ProgressEvent): boolean => {
-    if (event.phase !== 'notice') return false;
-    ctx.stderr.write(`notice: ${event.message}\n`);
+    if (event.phase !== 'notice' && event.phase !== 'warning') return false;
+    ctx.stderr.write(`${event.phase}: ${event.message}\n`);
     return true;
   };
   if (!canAnimate(ctx.stderr, ctx.env)) {
@@ -28,7 +28,7 @@ export async function startProgress(ctx: CliContext, text: string): Promise<Prog
   const spinner = ora({ text, stream: process.stderr, discardStdin: false }).start();
   return {
     onEvent: (event) => {
-      if (event.phase === 'notice') {
+      if (event.phase === 'notice' || event.phase === 'warning') {
         spinner.clear();
         notice(event);
         spinner.render();

@@ -2,7 +2,8 @@ import { OepError } from '../errors.js';
 import { loadDeploymentSpec, unwrapSpec, validateDeploymentObject } from '../spec/index.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import { localRunProblems } from '../model/local-run.js';
-import type { EngineDeps } from './deps.js';
+import { resolveDeploymentAssets } from '../registry/resolve.js';
+import { specOrThrow, type EngineDeps } from './deps.js';
 
 export interface DeploymentApplyOptions {
   file?: string;
@@ -28,8 +29,9 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
   }
   let spec: DeploymentSpec;
   if (options.file) {
-    spec = unwrapSpec(
+    spec = specOrThrow(
       await loadDeploymentSpec({ file: options.file, cwd: deps.cwd, name: options.name, endpointName: options.endpointName, set: options.set }),
+      deps,
     );
   } else if (mode === 'update' && options.name && options.endpointName) {
     const stored = await deps.client.call<DeploymentSpec>('deployment.spec', { endpoint: options.endpointName, name: options.name });
@@ -37,11 +39,14 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
   } else {
     throw new OepError('OEP_ERR_USAGE', `deployment ${mode} needs -f/--file${mode === 'update' ? ', or -n and -e with --set' : ''}.`);
   }
-  const problems = localRunProblems(spec);
+  const resolved = await resolveDeploymentAssets(spec, deps.client.paths.home);
+  for (const warning of resolved.warnings) deps.onEvent?.({ phase: 'notice', message: warning });
+  spec = resolved.spec;
+  const problems = [...resolved.problems, ...localRunProblems(spec)];
   if (problems.length > 0) {
     throw new OepError('OEP_ERR_SPEC_INVALID', `Deployment ${spec.name} cannot run on this machine.`, {
       details: problems.map((problem) => (options.file ? `${options.file}: ${problem}` : problem)),
-      hint: 'Nothing was changed. The YAML stays valid for Azure; an inline model path works in both places.',
+      hint: 'Nothing was changed. The YAML stays valid for Azure.',
     });
   }
   deps.onSubmit?.({ endpoint: spec.endpoint_name, deployment: spec.name });

@@ -1,6 +1,6 @@
 import { OepError } from '../errors.js';
 import { loadEndpointSpec, unwrapSpec, validateEndpointObject } from '../spec/index.js';
-import type { EngineDeps } from './deps.js';
+import { specOrThrow, type EngineDeps } from './deps.js';
 
 export interface EndpointCreateOptions {
   /** Without a file, -n gives an endpoint with the defaults (key auth), as `az ml online-endpoint create -n` does. */
@@ -14,7 +14,7 @@ export async function createEndpoint(options: EndpointCreateOptions, deps: Engin
   const set = options.authMode ? [...options.set, `auth_mode=${options.authMode}`] : options.set;
   let spec;
   if (options.file) {
-    spec = unwrapSpec(await loadEndpointSpec({ file: options.file, cwd: deps.cwd, name: options.name, set }));
+    spec = specOrThrow(await loadEndpointSpec({ file: options.file, cwd: deps.cwd, name: options.name, set }), deps);
   } else if (options.name) {
     spec = unwrapSpec(validateEndpointObject({ name: options.name }, `endpoint ${options.name}`, set));
   } else {

@@ -1,15 +1,17 @@
 import type { DeploymentSpec } from '../spec/types.js';
+import { scoringPlan } from './scoring-plan.js';
 
 /**
- * What a valid Azure deployment may still need that only a workspace has. oep runs on this
- * machine and cannot download a registered model, so a string model reference cannot run here.
+ * Why a valid Azure deployment cannot run on this machine: what only a workspace has, or a scoring
+ * path oep does not run. `validate` prints them as warnings; create and update refuse with them.
  */
 export function localRunProblems(spec: DeploymentSpec): string[] {
-  if (typeof spec.model === 'string') {
-    return [
-      `model: "${spec.model}" refers to a model registered in an Azure ML workspace, which oep cannot download. ` +
-        'Give the model inline with a local path to run it here, e.g. model: {path: ./model}.',
-    ];
-  }
-  return [];
+  // (Registered models and environments are resolved before this, against oep's local registry.)
+  return scoringPlanProblems(spec);
+}
+
+/** A deployment whose scoring path this machine cannot run (Triton no-code). */
+function scoringPlanProblems(spec: DeploymentSpec): string[] {
+  const plan = scoringPlan(spec);
+  return plan.kind === 'unsupported' ? [`${plan.reason} ${plan.hint}`] : [];
 }

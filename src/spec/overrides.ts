@@ -114,6 +114,9 @@ function setAtPath(root: Record<string, unknown>, path: PathSegment[], value: un
   let container: Record<string, unknown> | unknown[] = root;
   for (let i = 0; i < path.length - 1; i++) {
     let next = readChild(container, path[i]);
+    // --set environment.image=IMAGE (or model.path=...) on a registered reference (azureml:...)
+    // swaps the reference for an inline asset, as the way out when it cannot run here.
+    if (i === 0 && (path[0] === 'environment' || path[0] === 'model') && typeof next === 'string' && next.startsWith('azureml:')) next = undefined;
     if (next === undefined) {
       next = typeof path[i + 1] === 'number' ? [] : {};
       if (!writeChild(container, path[i], next)) return cannotSet(i, container);

@@ -17,10 +17,10 @@ import { checkPlaceholderNames, type PlaceholderMode } from './placeholders.js';
 import { placeProblems } from './placement.js';
 import { describeType, isRecord } from './plain-data.js';
 import type { RawProblem, SpecProblem, SpecResult } from './problem.js';
-import { checkDeploymentRules, checkEndpointRules } from './rules.js';
+import { checkDeploymentRules, checkEndpointRules, checkEnvironmentShape } from './rules.js';
 import { checkSchema } from './schema-errors.js';
 import { loadSchema } from './schemas.js';
-import type { DeploymentSpec, DeploymentType, EndpointKind, EndpointSpec } from './types.js';
+import type { DeploymentSpec, DeploymentType, EndpointKind, EndpointSpec, EnvironmentAssetSpec, ModelAssetSpec } from './types.js';
 import { parseYaml } from './yaml-source.js';
 import type { Locate } from './yaml-source.js';
 
@@ -227,4 +227,55 @@ function notAMap<T>(
         : 'a deployment YAML is a map of keys, at least name, endpoint_name and what to run',
   };
   return { warnings: source.warnings, errors: place([problem]) };
+}
+
+export interface LoadAssetOptions {
+  file?: string;
+  cwd?: string;
+  /** --name / --version / --path... given on the command line: they override the file, or make one. */
+  fields?: Record<string, string | undefined>;
+  set?: string[];
+}
+
+/**
+ * A model or environment asset (`oep model create`, `oep environment create`): from a YAML file
+ * and/or flags, through the asset's schema, with its local paths made absolute and checked.
+ */
+export async function loadModelAsset(o: LoadAssetOptions): Promise<SpecResult<ModelAssetSpec>> {
+  return validateAsset('model', await assetSource(o)) as SpecResult<ModelAssetSpec>;
+}
+
+export async function loadEnvironmentAsset(o: LoadAssetOptions): Promise<SpecResult<EnvironmentAssetSpec>> {
+  return validateAsset('environment', await assetSource(o)) as SpecResult<EnvironmentAssetSpec>;
+}
+
+async function assetSource(o: LoadAssetOptions): Promise<Source> {
+  const fields = Object.entries(o.fields ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  // Flags are --set expressions with the flag's name, so a bad value names the flag.
+  const set = [...fields.map(([key, value]) => `${key}=${JSON.stringify(value)}`), ...(o.set ?? [])];
+  if (o.file !== undefined) {
+    return readSource({ file: o.file, cwd: o.cwd, set });
+  }
+  const cwd = o.cwd ?? process.cwd();
+  return { ...objectSource({}, 'the command line', set), base: { dir: cwd, description: 'the current directory' } };
+}
+
+function validateAsset(kind: 'model' | 'environment', source: Source): SpecResult<ModelAssetSpec | EnvironmentAssetSpec> {
+  if (source.errors.length > 0) return { warnings: source.warnings, errors: source.errors };
+  const data: unknown = structuredClone(source.data ?? {});
+  const { problems, origins } = applyOverrides(data, source.overrides, 'endpoint');
+  const place = (raw: RawProblem[]): SpecProblem[] => placeProblems(raw, { file: source.file, locate: source.locate, origins });
+  if (!isRecord(data)) return { warnings: source.warnings, errors: place([{ path: [], at: 'value', message: `Must be a map, not ${describeType(data)}.` }]) };
+  if (typeof data.version === 'number') data.version = String(data.version);
+  problems.push(...checkSchema(kind, data, { schema: kind, label: `${kind}s`, switchHint: '' }));
+  applyDefaults(loadSchema(kind), data);
+  if (kind === 'environment') {
+    problems.push(...checkEnvironmentShape(data, []));
+    // The deployment's path rules apply to an environment asset as to an inline one.
+    problems.push(...resolveLocalPaths({ environment: data }, source.base).map((p) => ({ ...p, path: p.path.slice(1) })));
+  } else {
+    problems.push(...resolveLocalPaths({ model: data }, source.base).map((p) => ({ ...p, path: p.path.slice(1) })));
+  }
+  const errors = place(problems);
+  return errors.length > 0 ? { warnings: source.warnings, errors } : { value: data as unknown as ModelAssetSpec, warnings: source.warnings, errors };
 }

@@ -3,7 +3,7 @@
  * even when the schema step found problems, so they guard every value they read.
  */
 import { isRecord } from './plain-data.js';
-import type { RawProblem } from './problem.js';
+import type { PathSegment, RawProblem } from './problem.js';
 import type { DeploymentType } from './types.js';
 
 /** Endpoint and deployment names: 3-32 characters (checked separately). */
@@ -50,32 +50,7 @@ const TARGET_UTILIZATION_KEYS = ['min_instances', 'max_instances', 'target_utili
 export function checkDeploymentRules(data: Record<string, unknown>, type: DeploymentType): RawProblem[] {
   const problems = checkNames(data, ['name', 'endpoint_name']);
   const env = data.environment;
-  if (isRecord(env)) {
-    const hasImage = env.image !== undefined;
-    const hasBuild = env.build !== undefined;
-    if (hasImage && hasBuild) {
-      problems.push({
-        path: ['environment'],
-        at: 'key',
-        message: 'Set either image or build, not both.',
-        hint: 'image runs a ready-made Docker image; build builds one from a Dockerfile',
-      });
-    } else if (!hasImage && !hasBuild) {
-      problems.push({
-        path: ['environment'],
-        at: 'key',
-        message: 'Set image (a Docker image) or build (a directory with a Dockerfile).',
-      });
-    }
-    if (env.conda_file !== undefined && hasBuild && !hasImage) {
-      problems.push({
-        path: ['environment', 'conda_file'],
-        at: 'key',
-        message: 'Only works with image; this environment uses build.',
-        hint: 'install the conda environment in the Dockerfile instead, or use image',
-      });
-    }
-  }
+  if (isRecord(env)) problems.push(...checkEnvironmentShape(env, ['environment']));
   if (data.code_configuration !== undefined && env === undefined) {
     problems.push({
       path: ['code_configuration'],
@@ -85,6 +60,32 @@ export function checkDeploymentRules(data: Record<string, unknown>, type: Deploy
     });
   }
   if (type === 'kubernetes' && isRecord(data.scale_settings)) problems.push(...checkScaleSettings(data.scale_settings));
+  return problems;
+}
+
+/** An environment (inline in a deployment, or an asset) runs an image or builds one, not both. */
+export function checkEnvironmentShape(env: Record<string, unknown>, at: PathSegment[]): RawProblem[] {
+  const problems: RawProblem[] = [];
+  const hasImage = env.image !== undefined;
+  const hasBuild = env.build !== undefined;
+  if (hasImage && hasBuild) {
+    problems.push({
+      path: at,
+      at: 'key',
+      message: 'Set either image or build, not both.',
+      hint: 'image runs a ready-made Docker image; build builds one from a Dockerfile',
+    });
+  } else if (!hasImage && !hasBuild) {
+    problems.push({ path: at, at: 'key', message: 'Set image (a Docker image) or build (a directory with a Dockerfile).' });
+  }
+  if (env.conda_file !== undefined && hasBuild && !hasImage) {
+    problems.push({
+      path: [...at, 'conda_file'],
+      at: 'key',
+      message: 'Only works with image; this environment uses build.',
+      hint: 'install the conda environment in the Dockerfile instead, or use image',
+    });
+  }
   return problems;
 }
 

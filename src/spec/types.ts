@@ -296,3 +296,23 @@ export type DeploymentYamlMatchesKeys = Assert<SameKeys<keyof DeploymentYaml, De
 export type DeploymentSpecMatchesKeys = Assert<
   SameKeys<keyof DeploymentSpec, Exclude<DeploymentKey, '$schema' | DeploymentReadOnlyKey>>
 >;
+
+/** A model asset as `oep model create` takes it (schemas/model.schema.json); path is absolute. */
+export interface ModelAssetSpec {
+  name: string;
+  version?: string;
+  path: string;
+  type: ModelType;
+  description?: string;
+  tags?: Record<string, string>;
+  properties?: Record<string, string>;
+  stage?: string;
+  flavors?: Record<string, unknown>;
+}
+
+/** An environment asset as `oep environment create` takes it (schemas/environment.schema.json). */
+export interface EnvironmentAssetSpec extends Omit<InlineEnvironment, 'name' | 'version'> {
+  name: string;
+  version?: string;
+  properties?: Record<string, string>;
+}

@@ -14,9 +14,21 @@ describe('oep validate and create on invalid YAML', () => {
   for (const name of readdirSync(INVALID).filter((file) => file.endsWith('.yml')).sort()) {
     it(`${name}: exit 2, every problem as FILE:LINE:COL key: message, no stack trace`, async () => {
       const file = relative(REPO_ROOT, join(INVALID, name));
-      const expected = await loadAnySpec({ file, cwd: REPO_ROOT });
-      assert.ok(expected.errors.length > 0, 'the fixture is invalid');
+      // validate treats a name that -n/-e can give as a warning (scripts give it at create).
+      const expected = await loadAnySpec({ file, cwd: REPO_ROOT, placeholders: 'warn' });
+      const strict = await loadAnySpec({ file, cwd: REPO_ROOT });
+      assert.ok(strict.errors.length > 0, 'the fixture is invalid');
       const result = await oep.run(['validate', '-f', file]);
+      if (expected.errors.length === 0) {
+        // Only the name is missing: a warning at validate, an error at create.
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stderr, /^warning: .* is not in the file; give it with -[ne]\//);
+        const kind = expected.value?.kind;
+        const create = await oep.run([kind === 'deployment' ? 'deployment' : 'endpoint', 'create', '-f', file]);
+        assert.equal(create.code, 2);
+        assert.match(create.stderr, /Missing required field/);
+        return;
+      }
       assert.equal(result.code, 2);
       assert.equal(result.stdout, '');
       for (const problem of expected.errors) {
@@ -28,7 +40,7 @@ describe('oep validate and create on invalid YAML', () => {
     });
   }
 
-  it('a workspace model reference is valid YAML but cannot run here: a warning, then exit 2 on create', async () => {
+  it('a model reference that is not in the local registry: a warning, then exit 2 on create', async () => {
     const dir = join(oep.home, 'ref');
     mkdirSync(dir);
     writeFileSync(join(dir, 'score.py'), 'def init():\n    pass\n\ndef run(data):\n    return data\n');
@@ -36,7 +48,9 @@ describe('oep validate and create on invalid YAML', () => {
       join(dir, 'deployment.yml'),
       'name: refdep\nendpoint_name: quickstart\nmodel: azureml:my-model:1\ncode_configuration:\n  code: .\n  scoring_script: score.py\nenvironment:\n  image: oep-test/python:bookworm\ninstance_type: Standard_DS3_v2\n',
     );
-    const message = 'model: "azureml:my-model:1" refers to a model registered in an Azure ML workspace, which oep cannot download.';
+    const message =
+      'model: "azureml:my-model:1": Model my-model:1 is not registered in oep\'s local registry. ' +
+      'Register the model files you have: oep model create --name my-model --version 1 --path ./model';
     const validated = await oep.run(['validate', '-f', 'deployment.yml'], { cwd: dir });
     assert.equal(validated.code, 0);
     assert.ok(validated.stderr.includes(`warning: deployment.yml: ${message}`), validated.stderr);

@@ -13,6 +13,7 @@ export function validateCommand(ctx: CliContext): Command {
     .option('--set <key=value>', 'overrides a key (repeatable)', collect, [])
     .action(async (flags: { file: string[]; name?: string; endpointName?: string; set: string[] }) => {
       const { loadAnySpec, formatProblem } = await import('../../spec/index.js');
+      const { resolveDeploymentAssets } = await import('../../registry/resolve.js');
       const problems: string[] = [];
       for (const file of flags.file) {
         let result;
@@ -31,7 +32,11 @@ export function validateCommand(ctx: CliContext): Command {
         else if (result.value) {
           ctx.stdout.write(`${file}: valid ${result.value.kind} "${result.value.spec.name}"\n`);
           if (result.value.kind === 'deployment') {
-            for (const problem of localRunProblems(result.value.spec)) ctx.stderr.write(`warning: ${file}: ${problem}\n`);
+            // Every model or environment form this machine cannot run is said here, before create.
+            const resolved = await resolveDeploymentAssets(result.value.spec, ctx.home);
+            for (const problem of [...resolved.warnings, ...resolved.problems, ...localRunProblems(resolved.spec)]) {
+              ctx.stderr.write(`warning: ${file}: ${problem}\n`);
+            }
           }
         }
       }

@@ -9,6 +9,7 @@ import type { EmitProgress } from '../types.js';
 import { digestContext, memoryContext, packContext, readContext, type ContextEntry } from './build-context.js';
 import { DockerEngine } from './engine.js';
 import { IMAGE_LABEL, testRunLabels } from './labels.js';
+import { mlflowCondaFile } from './mlflow-env.js';
 import {
   CONDA_ENV_PREFIX,
   condaDockerfile,
@@ -65,26 +66,18 @@ export class ImageService {
   constructor(private readonly engine: DockerEngine) {}
 
   async ensure(options: EnsureImageOptions): Promise<PreparedImage> {
-    const recipe = imageRecipe(options.spec);
+    const recipe = imageRecipe(options.spec, { mlflowBaseImage: process.env.OEP_MLFLOW_BASE_IMAGE });
     const docker = await this.engine.docker();
     if (recipe.kind === 'base') {
       const base = await this.ensureLocal(docker, recipe.image, options);
       options.emit({ phase: 'build', message: `using image ${recipe.image} as it is (no build)` });
       return { reference: recipe.image, id: base.Id, python: 'python3', built: false, recipe: 'base' };
     }
+    if (recipe.kind === 'mlflow') return this.ensureMlflow(docker, recipe, options);
     if (recipe.kind === 'conda') {
       const base = await this.ensureLocal(docker, recipe.image, options);
       const conda = await readInput(recipe.condaFile, 'environment.conda_file', options.spec.name);
-      const dockerfile = condaDockerfile(base.Id, base.Config?.User ?? '');
-      const tag = recipeTag({
-        kind: 'conda',
-        baseImageIds: [base.Id],
-        contentDigest: createHash('sha256').update(conda).digest('hex'),
-        dockerfile,
-      });
-      const entries = memoryContext({ Dockerfile: dockerfile, 'conda.yaml': conda });
-      const built = await this.buildOnce(docker, { tag, entries, dockerfile: 'Dockerfile', condaBase: recipe.image }, options);
-      return { ...built, python: `${CONDA_ENV_PREFIX}/bin/python`, recipe: 'conda' };
+      return this.ensureConda(docker, base, recipe.image, conda, options);
     }
     const dockerfilePath = join(recipe.context, recipe.dockerfile);
     const dockerfile = await readInput(dockerfilePath, 'environment.build.dockerfile_path', options.spec.name);
@@ -94,6 +87,49 @@ export class ImageService {
     const tag = recipeTag({ kind: 'build', baseImageIds: bases, contentDigest: await digestContext(entries), dockerfile: recipe.dockerfile });
     const built = await this.buildOnce(docker, { tag, entries, dockerfile: recipe.dockerfile, condaBase: undefined }, options);
     return { ...built, python: 'python3', recipe: 'build' };
+  }
+
+  /** The conda recipe's image: `conda` (text of the conda file) as an env on top of `base`. */
+  private async ensureConda(docker: Dockerode, base: ImageInspectInfo, image: string, conda: string, options: EnsureImageOptions): Promise<PreparedImage> {
+    const dockerfile = condaDockerfile(base.Id, base.Config?.User ?? '');
+    const tag = recipeTag({
+      kind: 'conda',
+      baseImageIds: [base.Id],
+      contentDigest: createHash('sha256').update(conda).digest('hex'),
+      dockerfile,
+    });
+    const entries = memoryContext({ Dockerfile: dockerfile, 'conda.yaml': conda });
+    const built = await this.buildOnce(docker, { tag, entries, dockerfile: 'Dockerfile', condaBase: image }, options);
+    return { ...built, python: `${CONDA_ENV_PREFIX}/bin/python`, recipe: 'conda' };
+  }
+
+  /**
+   * An MLflow model with no environment: the model's conda.yaml on Azure's MLflow inference image.
+   * Both need the network the first time (the image pull, the packages); offline, the error says
+   * so and names the way out.
+   */
+  private async ensureMlflow(docker: Dockerode, recipe: Extract<ImageRecipe, { kind: 'mlflow' }>, options: EnsureImageOptions): Promise<PreparedImage> {
+    const condaFile = await mlflowCondaFile(recipe.modelPath, options.spec.name);
+    const conda = await readInput(condaFile, "the MLflow model's conda file", options.spec.name);
+    options.emit({ phase: 'build', message: `MLflow model without environment: building its image from ${condaFile} on ${recipe.image}` });
+    try {
+      const base = await this.ensureLocal(docker, recipe.image, options);
+      return await this.ensureConda(docker, base, recipe.image, conda, options);
+    } catch (error) {
+      if (!(error instanceof OepError) || error.code !== 'OEP_ERR_IMAGE_BUILD_FAILED') throw error;
+      throw new OepError(
+        'OEP_ERR_IMAGE_BUILD_FAILED',
+        `Deployment ${options.spec.name} failed in phase "build": it is an MLflow model without an environment, and building one from ${condaFile} on ${recipe.image} (as Azure does) failed: ` +
+          error.message.replace(/^Deployment \S+ failed in phase "build": /, ''),
+        {
+          hint:
+            'This needs the network (the image pull and the packages of conda.yaml). Offline, give the deployment an environment ' +
+            "that already has python3 and the model's packages (numpy, pandas, scikit-learn, cloudpickle, ... or mlflow): " +
+            'environment: {image: <image>}, or --set environment.image=<image>.',
+          details: [...error.details, ...(error.hint ? [error.hint] : [])],
+        },
+      );
+    }
   }
 
   private async buildOnce(docker: Dockerode, job: BuildJob, options: EnsureImageOptions): Promise<Omit<PreparedImage, 'python' | 'recipe'>> {
@@ -210,7 +246,7 @@ export class ImageService {
           {
             hint: local
               ? `Run without --pull to use the local copy of ${image}.`
-              : `Check the image name, log in with "docker login", or build or load ${image} locally.`,
+              : `Pull or tag it (docker pull ${image}, or docker tag <a local image> ${image}), or run another image: --set environment.image=IMAGE.`,
           },
         );
       }

@@ -22,7 +22,11 @@ export function endpointCreateCommand(ctx: CliContext): Command {
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
     const { createEndpoint } = await import('../../../engine/endpoint-create.js');
-    const result = await createEndpoint({ file: flags.file, name: flags.name, authMode: flags.authMode, set: flags.set }, { client: ctx.client, cwd: ctx.cwd });
+    const result = await createEndpoint({ file: flags.file, name: flags.name, authMode: flags.authMode, set: flags.set }, {
+      client: ctx.client,
+      cwd: ctx.cwd,
+      onEvent: (event) => void ctx.stderr.write(`${event.phase}: ${event.message}\n`),
+    });
     await printData(ctx, result, flags);
   });
 }

@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../../context.js';
+import { assetArchiveCommand } from '../asset-flags.js';
+
+export function environmentArchiveCommand(ctx: CliContext): Command {
+  return assetArchiveCommand(ctx, 'environment', false);
+}

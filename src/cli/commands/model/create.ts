@@ -1,0 +1,35 @@
+import { Command, Option } from 'commander';
+import type { CliContext } from '../../context.js';
+import { collect } from '../../options.js';
+import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
+
+interface Flags extends OutputFlags {
+  file?: string;
+  name?: string;
+  version?: string;
+  path?: string;
+  type?: string;
+  description?: string;
+  stage?: string;
+  set: string[];
+}
+
+export function modelCreateCommand(ctx: CliContext): Command {
+  return withOutputOptions(
+    new Command('create')
+      .description("Register a model version in oep's local registry (a snapshot of its files), from a YAML file or flags, as az ml model create does.")
+      .option('-f, --file <file>', 'model YAML (name, version, path, type)')
+      .option('-n, --name <name>', 'model name (overrides the file)')
+      .option('-v, --version <version>', 'version (default: the next one)')
+      .option('-p, --path <path>', 'the model file or folder to register')
+      .addOption(new Option('-t, --type <type>', 'model type').choices(['custom_model', 'mlflow_model', 'triton_model']))
+      .option('-d, --description <text>', 'description')
+      .option('-s, --stage <stage>', 'stage, e.g. Development or Production')
+      .option('--set <key=value>', 'overrides a key of the file (repeatable)', collect, []),
+  ).action(async (flags: Flags) => {
+    await checkOutputFlags(flags);
+    const { createModel } = await import('../../../engine/assets.js');
+    const fields = { name: flags.name, version: flags.version, path: flags.path, type: flags.type, description: flags.description, stage: flags.stage };
+    await printData(ctx, await createModel({ file: flags.file, fields, set: flags.set }, { home: ctx.home, cwd: ctx.cwd }), flags);
+  });
+}

@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../../context.js';
+import { assetShowCommand } from '../asset-flags.js';
+
+export function modelShowCommand(ctx: CliContext): Command {
+  return assetShowCommand(ctx, 'model');
+}
