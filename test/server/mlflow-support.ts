@@ -68,10 +68,7 @@ export function findSklearnPython(): Promise<Interpreter | undefined> {
       candidates.push({ command: '/usr/bin/python3', env: {}, label: '/usr/bin/python3' });
     }
     for (const candidate of candidates) if (await hasSklearn(candidate)) return candidate;
-    if (await imageExists(MLFLOW_IMAGE)) {
-      const inImage = { command: IN_IMAGE, env: { OEP_TEST_IMAGE: MLFLOW_IMAGE }, label: `python3 in ${MLFLOW_IMAGE}` };
-      if (await hasSklearn(inImage)) return inImage;
-    }
+    if ((await imageExists(MLFLOW_IMAGE)) && (await hasSklearn(IN_MLFLOW_IMAGE))) return IN_MLFLOW_IMAGE;
     return undefined;
   })();
   return found;
@@ -81,13 +78,36 @@ export function findSklearnPython(): Promise<Interpreter | undefined> {
 export async function needSklearnPython(t: TestContext): Promise<Interpreter | undefined> {
   const python = await findSklearnPython();
   if (python) return python;
-  const advice =
-    `no Python with numpy, pandas, scikit-learn and cloudpickle (tried ${PYTHON}${SUITE_IN_IMAGE ? '' : ', /usr/bin/python3'} and ${MLFLOW_IMAGE}): ` +
-    'apt-get install python3-sklearn python3-pandas python3-cloudpickle python3-yaml, or bash ../shared/docker/build-test-image.sh mlflow, ' +
-    'or set OEP_TEST_MLFLOW_PYTHON';
+  const advice = noInterpreterAdvice();
   if (process.env.CI === 'true' && !SUITE_IN_IMAGE) throw new Error(advice);
   t.skip(advice);
   return undefined;
+}
+
+/** For `describe(..., { skip })`: why there is no such interpreter (failing under CI), or false. */
+export async function sklearnSkipReason(): Promise<string | false> {
+  if (await findSklearnPython()) return false;
+  const advice = noInterpreterAdvice();
+  if (process.env.CI === 'true' && !SUITE_IN_IMAGE) throw new Error(advice);
+  process.stderr.write(`# skipping MLflow tests: ${advice}\n`);
+  return advice;
+}
+
+function noInterpreterAdvice(): string {
+  return (
+    `no Python with numpy, pandas, scikit-learn and cloudpickle (tried ${PYTHON}${SUITE_IN_IMAGE ? '' : ', /usr/bin/python3'} and ${MLFLOW_IMAGE}): ` +
+    'apt-get install python3-sklearn python3-pandas python3-cloudpickle python3-yaml, or bash ../shared/docker/build-test-image.sh mlflow, ' +
+    'or set OEP_TEST_MLFLOW_PYTHON'
+  );
+}
+
+/** python3 in the MLflow test image (numpy, pandas, scikit-learn 1.2, cloudpickle, pyyaml; no mlflow). */
+export const IN_MLFLOW_IMAGE: Interpreter = { command: IN_IMAGE, env: { OEP_TEST_IMAGE: MLFLOW_IMAGE }, label: `python3 in ${MLFLOW_IMAGE}` };
+
+/** Writes an MLflow model with make_model.py (see its arguments) into `out`. */
+export async function writeMlflowModel(python: Interpreter, out: string, args: string[] = []): Promise<void> {
+  const result = await run(python.command, [join(MLFLOW_FIXTURES, 'make_model.py'), out, ...args], python.env);
+  if (result.code !== 0) throw new Error(`make_model.py ${args.join(' ')} failed (${python.label}):\n${result.stderr}`);
 }
 
 /** A temporary folder laid out as AZUREML_MODEL_DIR (azureml-models/<name>/<version>) for one test. */
@@ -102,8 +122,7 @@ export class ModelDir {
   /** Writes an MLflow model with make_model.py into <model dir>/<folder>; returns its path. */
   async write(python: Interpreter, args: string[] = [], folder = 'model'): Promise<string> {
     const out = join(this.modelDir, folder);
-    const result = await run(python.command, [join(MLFLOW_FIXTURES, 'make_model.py'), out, ...args], python.env);
-    if (result.code !== 0) throw new Error(`make_model.py ${args.join(' ')} failed (${python.label}):\n${result.stderr}`);
+    await writeMlflowModel(python, out, args);
     return out;
   }
 

@@ -3,10 +3,10 @@ import { isAbsolute, posix } from 'node:path';
 import type { ContainerCreateOptions } from 'dockerode';
 import { OepError } from '../../errors.js';
 import { computeLayout, scoringEnvironment, SERVER_PORT, APP_ROOT } from '../../model/layout.js';
+import { planEnvironment, scoringPlan } from '../../model/scoring-plan.js';
 import { dataCollectionEnvironment } from '../../model/data-collection.js';
 import type { DeploymentSpec } from '../../spec/types.js';
 import { homeLabel, LABELS, testRunLabels } from './labels.js';
-import { inferenceConfig } from './recipe.js';
 
 /** Where oep's scoring server is mounted in a container (read-only). */
 export const SERVER_MOUNT = '/var/azureml-server';
@@ -61,7 +61,9 @@ export interface ContainerPlan {
 export function planContainer(input: ContainerInput): ContainerPlan {
   const { spec } = input;
   const layout = computeLayout(spec);
-  const custom = inferenceConfig(spec);
+  const plan = scoringPlan(spec);
+  if (plan.kind === 'unsupported') throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `Deployment ${spec.name} cannot run here: ${plan.reason}`, { hint: plan.hint });
+  const custom = plan.kind === 'container' ? plan.routes : undefined;
   const binds: string[] = [];
   const mounts: string[] = [];
   const bind = (source: string, target: string, what: string): void => {
@@ -114,7 +116,9 @@ export function planContainer(input: ContainerInput): ContainerPlan {
     mounts.push(`${DATA_COLLECTOR_MOUNT} <- ${input.dataCollectorDir} (read-write)`);
   }
 
-  const scoring = scoringEnvironment(spec, { modelDir, appRoot, entryScript: layout.code?.scriptFile });
+  // MLflow without a scoring script: oep's own script, mounted with the server.
+  const entryScript = plan.kind === 'mlflow' ? `${SERVER_MOUNT}/${plan.script}` : layout.code?.scriptFile;
+  const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript }) };
   // environment_variables are already last in `scoring`; nothing may come after them.
   const environment: Record<string, string> = custom ? { ...scoring } : { PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', ...collector, ...scoring };
   const portKey = `${containerPort}/tcp`;

@@ -1,17 +1,21 @@
 import { createHash } from 'node:crypto';
 import { OepError } from '../../errors.js';
-import type { DeploymentSpec, InferenceConfig } from '../../spec/types.js';
+import { scoringPlan } from '../../model/scoring-plan.js';
+import type { DeploymentSpec } from '../../spec/types.js';
 
 /**
  * What image a deployment runs, before anything is built. Pure: no Docker, no files.
  * - `base`: `environment.image` alone; the image runs as is, oep's server is mounted.
  * - `conda`: `environment.image` + `conda_file`; a conda env is created on top of the image.
  * - `build`: `environment.build`; the user's Dockerfile and context.
+ * - `mlflow`: an MLflow model with neither scoring script nor environment, as Azure does it: a
+ *   conda env from the model's own conda.yaml (found in `modelPath`) on an MLflow inference image.
  */
 export type ImageRecipe =
   | { kind: 'base'; image: string }
   | { kind: 'conda'; image: string; condaFile: string }
-  | { kind: 'build'; context: string; dockerfile: string };
+  | { kind: 'build'; context: string; dockerfile: string }
+  | { kind: 'mlflow'; image: string; modelPath: string };
 
 /** Bumped when the way oep builds images changes, so old tags are not reused by mistake. */
 export const RECIPE_VERSION = '1';
@@ -20,9 +24,16 @@ export const CONDA_ENV_PREFIX = '/opt/oep-env';
 /** The marker the conda step prints when the base image has no conda at all. */
 export const NO_CONDA_MARKER = 'OEP_NO_CONDA';
 export const IMAGE_REPOSITORY = 'oep-env';
+/** The image Azure's MLflow no-code environments start from (it has conda); the model's conda.yaml goes on top. */
+export const MLFLOW_BASE_IMAGE = 'mcr.microsoft.com/azureml/mlflow-ubuntu20.04-py38-cpu-inference:latest';
 
-export function imageRecipe(spec: DeploymentSpec): ImageRecipe {
+/** `mlflowBaseImage` replaces MLFLOW_BASE_IMAGE (OEP_MLFLOW_BASE_IMAGE, e.g. a mirror of it). */
+export function imageRecipe(spec: DeploymentSpec, options: { mlflowBaseImage?: string } = {}): ImageRecipe {
   const environment = spec.environment;
+  const plan = scoringPlan(spec);
+  if (plan.kind === 'mlflow' && plan.environment === 'model' && typeof spec.model === 'object') {
+    return { kind: 'mlflow', image: options.mlflowBaseImage || MLFLOW_BASE_IMAGE, modelPath: spec.model.path };
+  }
   if (environment === undefined) {
     throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `Deployment ${spec.name} has no environment, so the docker runtime has no image to run.`, {
       hint: 'Add environment.image (e.g. mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04) or environment.build to the deployment YAML.',
@@ -43,11 +54,6 @@ export function imageRecipe(spec: DeploymentSpec): ImageRecipe {
   }
   if (environment.conda_file) return { kind: 'conda', image: environment.image, condaFile: environment.conda_file };
   return { kind: 'base', image: environment.image };
-}
-
-/** The routes of a custom container, or undefined for oep's scoring server. */
-export function inferenceConfig(spec: DeploymentSpec): InferenceConfig | undefined {
-  return typeof spec.environment === 'object' ? spec.environment.inference_config : undefined;
 }
 
 /**

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { OepError } from '../../errors.js';
 import { computeLayout, scoringEnvironment } from '../../model/layout.js';
 import { collectsData, dataCollectionEnvironment } from '../../model/data-collection.js';
+import { planEnvironment, scoringPlan } from '../../model/scoring-plan.js';
 import { dataCollectorDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
 import { writePreparedLog } from '../prepared-log.js';
 import { findFreePort } from '../free-port.js';
@@ -33,11 +34,13 @@ export class ProcessRuntime implements Runtime {
 
   async startReplica(request: ReplicaRequest): Promise<ReplicaHandle> {
     const { spec } = request;
-    if (spec.environment && typeof spec.environment === 'object' && spec.environment.inference_config) {
+    const plan = scoringPlan(spec);
+    if (plan.kind === 'container') {
       throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `Deployment ${spec.name} is a custom container (environment.inference_config); the process runtime cannot run it.`, {
         hint: 'Use --runtime docker for custom containers.',
       });
     }
+    if (plan.kind === 'unsupported') throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `Deployment ${spec.name} cannot run here: ${plan.reason}`, { hint: plan.hint });
     const layout = computeLayout(spec);
     const runDir = deploymentRunDir(this.options.paths, request.endpoint, request.deployment);
     let modelDir: string | undefined;
@@ -46,6 +49,9 @@ export class ProcessRuntime implements Runtime {
       await this.linkModel(modelDir, layout.model.entry, layout.model.source);
     }
     const appRoot = layout.code ? join(layout.code.source, layout.code.scriptDir) : undefined;
+    // MLflow without a scoring script: oep's own script, from the package (environment: the configured interpreter).
+    const entryScript = plan.kind === 'mlflow' ? join(PACKAGE_ROOT, 'server', plan.script) : layout.code?.scriptFile;
+    const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript }) };
     const port = await findFreePort();
     const python = await this.options.python();
     this.noticeEgress(request);
@@ -57,7 +63,7 @@ export class ProcessRuntime implements Runtime {
       PYTHONUNBUFFERED: '1',
       PYTHONDONTWRITEBYTECODE: '1',
       ...(collectorDir ? dataCollectionEnvironment(spec, collectorDir) : {}),
-      ...scoringEnvironment(spec, { modelDir, appRoot, entryScript: layout.code?.scriptFile }),
+      ...scoring,
     };
     await mkdir(join(request.logFile, '..'), { recursive: true });
     await writePreparedLog(storageInitializerLog(this.options.paths, request.endpoint, request.deployment), {
@@ -66,9 +72,10 @@ export class ProcessRuntime implements Runtime {
       mounts: [
         ...(layout.model && modelDir ? [`${join(modelDir, layout.model.entry)} -> ${layout.model.source}`] : []),
         ...(appRoot ? [`AML_APP_ROOT ${appRoot}`] : []),
+        ...(plan.kind === 'mlflow' ? [`AZUREML_ENTRY_SCRIPT ${entryScript} (oep's scoring script for MLflow models)`] : []),
         ...(collectorDir ? [`data collector -> ${collectorDir}`] : []),
       ],
-      environment: scoringEnvironment(spec, { modelDir, appRoot, entryScript: layout.code?.scriptFile }),
+      environment: scoring,
     });
     const log = await open(request.logFile, 'a');
     const child = spawn(python, [SCORING_SERVER, '--host', '127.0.0.1', '--port', String(port)], {
