@@ -80,7 +80,7 @@ def _load_without_mlflow(folder, mlmodel):
     if pyfunc is not None and loader == SKLEARN_LOADER:
         # What mlflow.sklearn._load_pyfunc does: the pickle named by the pyfunc flavour, in the
         # sklearn flavour's serialisation format (pickle when there is no sklearn flavour).
-        data = pyfunc.get("model_path") or (sklearn_conf or {}).get("pickled_model")
+        data = pyfunc.get("model_path") or pyfunc.get("data") or (sklearn_conf or {}).get("pickled_model")
         serialization = (sklearn_conf or {}).get("serialization_format") or PICKLE
         predict_fn = pyfunc.get("predict_fn") or "predict"
         code = pyfunc.get("code") or (sklearn_conf or {}).get("code")

@@ -27,8 +27,6 @@ export class ProcessRuntime implements Runtime {
   readonly kind = 'process' as const;
   /** Model links being made, per folder (see linkModel). */
   private readonly linking = new Map<string, Promise<void>>();
-  /** Configurations (deployment and generation) already told that egress cannot be blocked here. */
-  private readonly egressNoticed = new Set<string>();
 
   constructor(private readonly options: ProcessRuntimeOptions) {}
 
@@ -54,7 +52,6 @@ export class ProcessRuntime implements Runtime {
     const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript }) };
     const port = await findFreePort();
     const python = await this.options.python();
-    this.noticeEgress(request);
     // data_collector: the script's collections are written straight into the deployment's folder.
     const collectorDir = collectsData(spec) ? dataCollectorDir(this.options.paths, request.endpoint, request.deployment) : undefined;
     if (collectorDir) await mkdir(collectorDir, { recursive: true });
@@ -108,21 +105,6 @@ export class ProcessRuntime implements Runtime {
         clearTimeout(timer);
       },
     };
-  }
-
-  /**
-   * A child process shares this machine's network: `egress_public_network_access: disabled`
-   * cannot be enforced here, and saying so once per configuration beats silence.
-   */
-  private noticeEgress(request: ReplicaRequest): void {
-    if (request.spec.egress_public_network_access !== 'disabled') return;
-    const key = `${request.endpoint}/${request.deployment}@${request.generation}`;
-    if (this.egressNoticed.has(key)) return;
-    this.egressNoticed.add(key);
-    request.emit({
-      phase: 'notice',
-      message: `deployment ${request.deployment} runs on the process runtime, which cannot block outbound traffic: egress_public_network_access: disabled has no effect here (use --runtime docker to enforce it)`,
-    });
   }
 
   /**
