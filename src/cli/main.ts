@@ -47,7 +47,13 @@ export function buildProgram(ctx: CliContext): Command {
     .version(OEP_VERSION, '-v, --version')
     // Program options only before a command: `oep model create --version 2` is the asset's version.
     .enablePositionalOptions()
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText(
+      'after',
+      '\nFor scripts written for az ml, every command also accepts --local (oep always runs locally) and the\n' +
+        'workspace flags -g/--resource-group, -w/--workspace-name and --subscription (ignored, with a notice);\n' +
+        'long options may be shortened to any unambiguous prefix (--endpoint for --endpoint-name).\n',
+    );
 
   const endpoint = new Command('endpoint').alias('online-endpoint').description('Manage online endpoints.');
   for (const make of [

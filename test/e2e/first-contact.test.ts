@@ -13,8 +13,8 @@ describe('first contact: help, usage errors and hints', () => {
   after(() => oep.close());
 
   it('marks required options in --help', async () => {
-    const help = await oep.ok(['endpoint', 'create', '--help']);
-    assert.match(help, /-f, --file <file>\s+endpoint YAML \(required\)/);
+    const help = await oep.ok(['endpoint', 'show', '--help']);
+    assert.match(help, /-n, --name <name>\s+endpoint name \(required\)/);
     assert.match(await oep.ok(['deployment', 'list', '--help']), /-e, --endpoint-name <name>\s+endpoint name \(required\)/);
   });
 
