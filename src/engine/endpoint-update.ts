@@ -4,7 +4,7 @@ import { OepError } from '../errors.js';
 import { parseTrafficArg } from '../model/traffic.js';
 import { loadEndpointSpec, unwrapSpec, validateEndpointObject } from '../spec/index.js';
 import type { EndpointSpec } from '../spec/types.js';
-import type { EngineDeps } from './deps.js';
+import { specOrThrow, type EngineDeps } from './deps.js';
 
 export interface EndpointUpdateOptions {
   name?: string;
@@ -25,7 +25,7 @@ export async function updateEndpoint(options: EndpointUpdateOptions, deps: Engin
   let spec: EndpointSpec | undefined;
   let named = new Set<string>();
   if (options.file) {
-    spec = unwrapSpec(await loadEndpointSpec({ file: options.file, cwd: deps.cwd, name: options.name, set: options.set }));
+    spec = specOrThrow(await loadEndpointSpec({ file: options.file, cwd: deps.cwd, name: options.name, set: options.set }), deps);
     named = await topLevelKeys(resolve(deps.cwd, options.file));
   } else if (options.set.length > 0) {
     if (!options.name) throw new OepError('OEP_ERR_USAGE', 'endpoint update needs -n/--name or -f/--file.');

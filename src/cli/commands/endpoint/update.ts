@@ -26,7 +26,7 @@ export function endpointUpdateCommand(ctx: CliContext): Command {
     const { updateEndpoint } = await import('../../../engine/endpoint-update.js');
     const result = await updateEndpoint(
       { name: flags.name, file: flags.file, traffic: flags.traffic, mirrorTraffic: flags.mirrorTraffic, set: flags.set },
-      { client: ctx.client, cwd: ctx.cwd },
+      { client: ctx.client, cwd: ctx.cwd, onEvent: (event) => void ctx.stderr.write(`${event.phase}: ${event.message}\n`) },
     );
     await printData(ctx, result, flags);
   });
