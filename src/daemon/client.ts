@@ -30,12 +30,26 @@ export class DaemonClient {
   /** Calls a method, starting the daemon first when nothing answers. */
   async call<T>(method: string, params: Record<string, unknown> = {}, options: CallOptions = {}): Promise<T> {
     try {
+      try {
+        return await this.send<T>(method, params, options);
+      } catch (error) {
+        if (!isNotRunning(error)) throw error;
+      }
+      await this.start();
       return await this.send<T>(method, params, options);
     } catch (error) {
-      if (!isNotRunning(error)) throw error;
+      throw this.notPermitted(error) ?? error;
     }
-    await this.start();
-    return this.send<T>(method, params, options);
+  }
+
+  /** Another user's OEP_HOME (or socket) is not ours to use: say so instead of a stack trace. */
+  private notPermitted(error: unknown): OepError | undefined {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM') return undefined;
+    const path = (error as NodeJS.ErrnoException).path ?? (error as { address?: string }).address ?? this.paths.socket;
+    return new OepError('OEP_ERR_DAEMON_UNAVAILABLE', `oep cannot use ${path} (${code}): OEP_HOME ${this.paths.home} belongs to another user or is not writable.`, {
+      hint: 'Use an OEP_HOME of your own (unset OEP_HOME for the default, ~/.local/state/oep), or ask its owner to run the command.',
+    });
   }
 
   /** Calls a method only if the daemon is already running; undefined otherwise. */

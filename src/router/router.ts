@@ -246,7 +246,8 @@ export class Router {
 
     const pinned = headerValue(req.headers['azureml-model-deployment']);
     if (pinned !== undefined) {
-      if (!(pinned in route.deployments)) {
+      // Own keys only: a pin such as __proto__ or toString is an unknown name like any other.
+      if (!Object.hasOwn(route.deployments, pinned)) {
         const names = Object.keys(route.deployments).sort().join(', ') || 'none';
         return fail(404, `Deployment "${pinned}" does not exist in endpoint ${route.name}. Deployments: ${names}.`);
       }

@@ -58,9 +58,18 @@ function check(
   expected: Expected,
   hint: string | undefined,
 ): boolean {
-  const stat = statSync(absolute, { throwIfNoEntry: false });
+  let stat: ReturnType<typeof statSync>;
   let message: string | undefined;
-  if (stat === undefined) message = `"${given}" does not exist.`;
+  try {
+    stat = given.includes('\0') ? undefined : statSync(absolute, { throwIfNoEntry: false });
+  } catch (error) {
+    // Not a path the file system takes (a name over 255 bytes, a path over PATH_MAX, a loop).
+    const code = (error as NodeJS.ErrnoException).code ?? 'an error';
+    problems.push({ path, at: 'value', message: `"${shorten(given)}" cannot be used as a path (${code}: ${PATH_ERRORS[code] ?? (error as Error).message}).` });
+    return false;
+  }
+  if (given.includes('\0')) message = 'Contains a NUL character, which no path can hold.';
+  else if (stat === undefined) message = `"${given}" does not exist.`;
   else if (expected === 'directory' && !stat.isDirectory()) message = `"${given}" is a file; expected a directory.`;
   else if (expected === 'file' && stat.isDirectory()) message = `"${given}" is a directory; expected a file.`;
   if (message === undefined) return true;
@@ -71,4 +80,16 @@ function check(
 // A scheme of two or more letters: keeps Windows drive letters (C:\...) local.
 function isRemote(path: string): boolean {
   return /^[a-zA-Z][a-zA-Z0-9+.-]+:/.test(path);
+}
+
+const PATH_ERRORS: Record<string, string> = {
+  ENAMETOOLONG: 'a name in it is longer than the file system allows',
+  ELOOP: 'it goes round a loop of symbolic links',
+  EACCES: 'permission denied on a folder on the way',
+  ENOTDIR: 'a part of it is a file, not a folder',
+};
+
+/** Long values are cut in messages, so a 10,000-character path does not flood the terminal. */
+function shorten(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 60)}...${text.slice(-40)} (${text.length} characters)` : text;
 }

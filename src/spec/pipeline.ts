@@ -3,7 +3,7 @@
  * cross-field rules -> local paths -> place problems -> normalise. Every step returns problems;
  * none throws halfway, so one run reports everything wrong at once.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { OepError } from '../errors.js';
 import { applyDefaults } from './defaults.js';
@@ -103,12 +103,22 @@ function objectSource(obj: unknown, sourceLabel: string, set: string[] | undefin
   };
 }
 
+/** Endpoint, deployment and asset YAMLs are a few KB; past this, a file is refused before it is parsed. */
+export const MAX_YAML_BYTES = 10 * 1024 * 1024;
+
 async function readSource(o: LoadSpecOptions): Promise<Source> {
   const absolute = resolve(o.cwd ?? process.cwd(), o.file);
   let text: string;
   try {
+    const { size } = await stat(absolute);
+    if (size > MAX_YAML_BYTES) {
+      throw new OepError('OEP_ERR_SPEC_INVALID', `${o.file} is ${(size / 1024 / 1024).toFixed(1)} MB; oep reads YAML files up to ${MAX_YAML_BYTES / 1024 / 1024} MB.`, {
+        hint: 'Give the endpoint or deployment YAML itself (a few KB); large data belongs in the model or code folder it names.',
+      });
+    }
     text = await readFile(absolute, 'utf8');
   } catch (error) {
+    if (error instanceof OepError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const message =
       code === 'ENOENT'
