@@ -109,6 +109,17 @@ describe('first contact: a running endpoint (process runtime)', () => {
     );
   });
 
+  it('a pin naming an inherited property (__proto__, toString, constructor) is an unknown deployment: 404', async () => {
+    const uri = (await oep.ok(['endpoint', 'show', '-n', 'rollout', '--query', 'scoring_uri', '-o', 'tsv'])).trim();
+    const key = (await oep.ok(['endpoint', 'get-credentials', '-n', 'rollout', '--query', 'primaryKey', '-o', 'tsv'])).trim();
+    for (const name of ['__proto__', 'toString', 'constructor', 'hasOwnProperty']) {
+      const res = await fetch(uri, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'azureml-model-deployment': name }, body: '{}' });
+      assert.equal(res.status, 404, name);
+      const body = JSON.parse(await res.text()) as { message: string };
+      assert.equal(body.message, `Deployment "${name}" does not exist in endpoint rollout. Deployments: blue, green.`);
+    }
+  });
+
   it('a missing request file names the path it looked at', async () => {
     const result = await oep.run(['endpoint', 'invoke', '-n', 'rollout', '--request-file', 'nope.json'], { cwd: work });
     assert.equal(result.code, 2);
