@@ -16,6 +16,7 @@ import { deploymentInvokeCommand } from './commands/deployment/invoke.js';
 import { deploymentListCommand } from './commands/deployment/list.js';
 import { deploymentShowCommand } from './commands/deployment/show.js';
 import { deploymentUpdateCommand } from './commands/deployment/update.js';
+import { deploymentWatchCommand } from './commands/deployment/watch.js';
 import { endpointCreateCommand } from './commands/endpoint/create.js';
 import { endpointDeleteCommand } from './commands/endpoint/delete.js';
 import { endpointGetCredentialsCommand } from './commands/endpoint/get-credentials.js';
@@ -78,6 +79,7 @@ export function buildProgram(ctx: CliContext): Command {
     deploymentDeleteCommand,
     deploymentGetLogsCommand,
     deploymentInvokeCommand,
+    deploymentWatchCommand,
   ]) {
     deployment.addCommand(make(ctx));
   }

@@ -1,12 +1,17 @@
 import { Command, Option } from 'commander';
 import { collect, noWaitOption } from '../../options.js';
 import type { DeploymentApplyOptions } from '../../../engine/deployment-apply.js';
+import type { WatchOptions } from '../../../engine/watch.js';
+import { isOepError, OepError } from '../../../errors.js';
+import { renderError } from '../../render-error.js';
 import type { CliContext } from '../../context.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
 import { daemonGoesOn, withProgress } from '../../progress.js';
 
 /** The flags map one to one onto the engine's options. */
-export interface ApplyFlags extends OutputFlags, DeploymentApplyOptions {}
+export interface ApplyFlags extends OutputFlags, DeploymentApplyOptions {
+  watch: boolean;
+}
 
 /** The flags `deployment create` and `deployment update` share. */
 export function deploymentApplyCommand(name: 'create' | 'update', description: string): Command {
@@ -22,6 +27,7 @@ export function deploymentApplyCommand(name: 'create' | 'update', description: s
       .option('--pull', 'docker: pull base images even when they exist locally', false)
       .option('--local-enable-gpu', 'docker: give the containers the GPUs (needs the NVIDIA container toolkit)', false)
       .addOption(noWaitOption())
+      .option('--watch', 'stay in the foreground and reload the deployment on every save of its YAML, code or model (Ctrl-C stops watching)', false)
       // az validates the script in the cloud before it deploys; oep finds script errors when it starts it.
       .addOption(new Option('--skip-script-validation', 'accepted for az scripts (oep reports script errors when it starts the deployment)').hideHelp())
       .addOption(new Option('--package-model', 'accepted for az scripts: locally the model is mounted, never packaged').hideHelp()),
@@ -38,20 +44,48 @@ export function applyAction(ctx: CliContext, mode: 'create' | 'update'): (flags:
   const { doing, done } = WORDING[mode];
   return async (flags) => {
     await checkOutputFlags(flags);
+    if (flags.watch && !flags.wait) throw new OepError('OEP_ERR_USAGE', '--watch and --no-wait do not go together: watching waits for each reload.');
     const { applyDeployment } = await import('../../../engine/deployment-apply.js');
-    const result = await withProgress(ctx, `${doing} deployment`, flags.wait ? done : 'accepted', (progress) =>
-      applyDeployment(mode, flags, {
-        client: ctx.client,
-        cwd: ctx.cwd,
-        onEvent: progress.onEvent,
-        onSubmit: ({ endpoint, deployment }) =>
-          (progress.whenInterrupted = daemonGoesOn(`${doing} deployment ${deployment} of endpoint ${endpoint}`, `oep deployment show -n ${deployment} -e ${endpoint}`)),
-      }),
-    );
+    let submitted: { endpoint: string; deployment: string } | undefined;
+    let result: unknown;
+    try {
+      result = await withProgress(ctx, `${doing} deployment`, flags.wait ? done : 'accepted', (progress) =>
+        applyDeployment(mode, flags, {
+          client: ctx.client,
+          cwd: ctx.cwd,
+          onEvent: progress.onEvent,
+          onSubmit: (subject) => {
+            submitted = { endpoint: subject.endpoint, deployment: subject.deployment! };
+            progress.whenInterrupted = daemonGoesOn(`${doing} deployment ${subject.deployment} of endpoint ${subject.endpoint}`, `oep deployment show -n ${subject.deployment} -e ${subject.endpoint}`);
+          },
+        }),
+      );
+    } catch (error) {
+      // Watching: a first version that fails to start is one more save away from running.
+      if (!flags.watch || !submitted || !isOepError(error) || error.code !== 'OEP_ERR_DEPLOYMENT_FAILED') throw error;
+      ctx.stderr.write(renderError(error, ctx));
+    }
+    if (flags.watch && submitted) {
+      if (result !== undefined) await printData(ctx, result, flags);
+      await watch(ctx, { ...flags, name: submitted.deployment, endpointName: submitted.endpoint });
+      return;
+    }
     if (!flags.wait) {
       const { name, endpoint_name: endpoint } = result as { name: string; endpoint_name: string };
       ctx.stderr.write(`notice: the daemon goes on ${doing} deployment ${name}; follow it with: oep deployment show -n ${name} -e ${endpoint} --query provisioning_state\n`);
     }
     await printData(ctx, result, flags);
   };
+}
+
+/** Stays in the foreground, reloading on every save, until Ctrl-C (which leaves the deployment running). */
+export async function watch(ctx: CliContext, options: WatchOptions): Promise<void> {
+  const { watchDeployment } = await import('../../../engine/watch.js');
+  ctx.claimInterrupt();
+  await watchDeployment(options, {
+    client: ctx.client,
+    cwd: ctx.cwd,
+    signal: ctx.interrupt,
+    say: (line) => void ctx.stderr.write(`${line}\n`),
+  });
 }
