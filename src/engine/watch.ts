@@ -82,7 +82,7 @@ export async function watchDeployment(options: WatchOptions, deps: WatchDeps): P
         } while (again && !deps.signal.aborted);
         running = undefined;
       })();
-    }, deps.debounceMs ?? 150);
+    }, deps.debounceMs ?? 80);
   };
   watcher.on('all', schedule);
 
