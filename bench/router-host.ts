@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Router, type RouteRecord } from '../src/router/router.js';
-import type { LiveReplica } from '../src/supervisor/supervisor.js';
+import type { LiveReplica } from '../src/router/router.js';
 import { AccessLog } from '../src/telemetry/access-log.js';
 import { Metrics } from '../src/telemetry/metrics.js';
 

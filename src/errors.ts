@@ -29,6 +29,7 @@ export const ERROR_EXIT_CODES = {
   OEP_ERR_RUNTIME_UNAVAILABLE: 1,
   OEP_ERR_DOCKER_UNAVAILABLE: 1,
   OEP_ERR_IMAGE_BUILD_FAILED: 1,
+  OEP_ERR_IMAGE_PUSH_FAILED: 1,
   OEP_ERR_GPU_UNAVAILABLE: 1,
   OEP_ERR_PORT_UNAVAILABLE: 1,
   OEP_ERR_INTERNAL: 1,
@@ -43,12 +44,15 @@ export interface OepErrorOptions {
   /** Extra lines shown under the message: one per problem, log tails, tracebacks. */
   details?: string[];
   cause?: unknown;
+  /** Where a deployment failed (start, load, init, probe), as a field rather than message text. */
+  phase?: string;
 }
 
 export class OepError extends Error {
   readonly code: ErrorCode;
   readonly hint?: string;
   readonly details: string[];
+  readonly phase?: string;
 
   constructor(code: ErrorCode, message: string, options: OepErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -56,6 +60,7 @@ export class OepError extends Error {
     this.code = code;
     this.hint = options.hint;
     this.details = options.details ?? [];
+    this.phase = options.phase;
   }
 
   get exitCode(): ExitCode {
@@ -64,12 +69,12 @@ export class OepError extends Error {
 
   /** The shape errors take across the daemon's control API. */
   toJSON(): SerializedError {
-    return { code: this.code, message: this.message, hint: this.hint, details: this.details };
+    return { code: this.code, message: this.message, hint: this.hint, details: this.details, ...(this.phase !== undefined && { phase: this.phase }) };
   }
 
   static fromJSON(value: SerializedError): OepError {
     const code = value.code in ERROR_EXIT_CODES ? value.code : 'OEP_ERR_INTERNAL';
-    return new OepError(code, value.message, { hint: value.hint, details: value.details });
+    return new OepError(code, value.message, { hint: value.hint, details: value.details, phase: value.phase });
   }
 }
 
@@ -78,6 +83,7 @@ export interface SerializedError {
   message: string;
   hint?: string;
   details?: string[];
+  phase?: string;
 }
 
 export function isOepError(value: unknown): value is OepError {

@@ -7,13 +7,13 @@ import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
 import { deploymentLogDir, storageInitializerLog, type OepPaths } from '../state/paths.js';
 import type { StateStore } from '../state/store.js';
 import type { DeploymentRecord, EndpointRecord, OepState, RuntimeKind } from '../state/types.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
+import type { Reconciler } from '../supervisor/reconciler.js';
 import type { EmitProgress } from '../runtimes/types.js';
 import { findFreePort } from '../runtimes/free-port.js';
 import { followLog } from '../telemetry/log-follow.js';
 import { readLogTail } from '../telemetry/log-tail.js';
 import type { CallContext, Handler } from './server.js';
-import { deploymentView, endpointListItem, endpointView, routeOf, trafficView } from './views.js';
+import { deploymentView, endpointListItem, endpointView, routeOf, trafficView, type DeploymentLive } from './views.js';
 
 export const MAX_DEPLOYMENTS_PER_ENDPOINT = 20;
 
@@ -25,7 +25,8 @@ export interface RuntimeChoices {
 export interface ControllerDeps {
   paths: OepPaths;
   store: StateStore;
-  supervisor: Supervisor;
+  /** The one owner of replica lifecycle: the controller changes what is wanted, it makes it so. */
+  reconciler: Pick<Reconciler, 'apply' | 'remove' | 'replicas' | 'logFile' | 'problem' | 'problems' | 'replicaCount'>;
   router: Router;
   /** Which runtime `auto` (or no --runtime) means on this machine; may emit a notice. */
   defaultRuntime: (emit: EmitProgress) => Promise<RuntimeKind>;
@@ -38,9 +39,6 @@ export interface ControllerDeps {
   now?: () => number;
   version: string;
   metricsUrl?: () => string | undefined;
-  /** Why a deployment the daemon is bringing back after a restart has not started yet. */
-  restoreProblem?: (endpoint: string, deployment: string) => string | undefined;
-  restoreProblems?: () => string[];
   /** Closes an endpoint's access log before its log folder is removed. */
   closeEndpointLogs?: (endpoint: string) => void;
   shutdown: () => void;
@@ -48,7 +46,7 @@ export interface ControllerDeps {
 
 /** The daemon's methods: each checks its rules against the current state, then changes it. */
 export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
-  const { store, supervisor, router } = deps;
+  const { store, reconciler, router } = deps;
   const now = deps.now ?? Date.now;
 
   const syncRoute = async (name: string): Promise<void> => {
@@ -67,7 +65,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         socket: deps.paths.socket,
         endpoints: Object.keys(state.endpoints).length,
         metrics_url: deps.metricsUrl?.() ?? null,
-        problems: [...Object.values(router.problems()), ...(deps.restoreProblems?.() ?? [])],
+        problems: [...Object.values(router.problems()), ...reconciler.problems()],
       };
     },
 
@@ -91,9 +89,9 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       const name = String(params.name);
       return trafficView(requireEndpoint(store.snapshot(), name), {
         stats: router.stats(name),
-        replicas: (deployment) => supervisor.replicas(name, deployment),
+        replicas: (deployment) => reconciler.replicas(name, deployment),
         listenProblem: router.problem(name),
-        deploymentProblem: (deployment) => deps.restoreProblem?.(name, deployment),
+        deploymentProblem: (deployment) => reconciler.problem(name, deployment),
       });
     },
 
@@ -180,7 +178,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       context.accept();
       await router.remove(name);
       for (const [deployment, owned] of Object.entries(record.deployments)) {
-        await supervisor.stop(name, deployment);
+        await reconciler.remove(name, deployment);
         await deps.releaseRuntime?.(owned.runtime, name, deployment, { purge: params.purge === true });
       }
       await store.mutate((state) => void delete state.endpoints[name]);
@@ -219,13 +217,13 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       // The same shape as deployment show, as az prints full objects in lists.
       return Object.keys(record.deployments)
         .sort()
-        .map((name) => deploymentView(record.deployments[name]!, supervisor.replicas(endpoint, name), deps.restoreProblem?.(endpoint, name)));
+        .map((name) => deploymentView(record.deployments[name]!, liveOf(endpoint, name)));
     },
 
     async 'deployment.show'(params) {
       const endpoint = String(params.endpoint);
       const name = String(params.name);
-      return deploymentView(requireDeployment(store.snapshot(), endpoint, name), supervisor.replicas(endpoint, name), deps.restoreProblem?.(endpoint, name));
+      return deploymentView(requireDeployment(store.snapshot(), endpoint, name), liveOf(endpoint, name));
     },
 
     async 'deployment.spec'(params) {
@@ -262,10 +260,10 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         return fresh;
       });
       await syncRoute(endpoint);
-      context.accept(deploymentView(record, []));
+      context.accept(deploymentView(record, { replicas: [] }));
       await deps.configureRuntime?.(record.runtime, endpoint, spec.name, runtimeChoices(params), context.emit);
       await rollOut(record, context, params.allTraffic === true);
-      return deploymentView(requireDeployment(store.snapshot(), endpoint, spec.name), supervisor.replicas(endpoint, spec.name));
+      return deploymentView(requireDeployment(store.snapshot(), endpoint, spec.name), liveOf(endpoint, spec.name));
     },
 
     async 'deployment.update'(params, context) {
@@ -285,10 +283,10 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         return current;
       });
       await syncRoute(endpoint);
-      context.accept(deploymentView(record, supervisor.replicas(endpoint, spec.name)));
+      context.accept(deploymentView(record, liveOf(endpoint, spec.name)));
       await deps.configureRuntime?.(record.runtime, endpoint, spec.name, runtimeChoices(params), context.emit);
       await rollOut(record, context, params.allTraffic === true);
-      return deploymentView(requireDeployment(store.snapshot(), endpoint, spec.name), supervisor.replicas(endpoint, spec.name));
+      return deploymentView(requireDeployment(store.snapshot(), endpoint, spec.name), liveOf(endpoint, spec.name));
     },
 
     async 'deployment.delete'(params, context) {
@@ -307,7 +305,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       });
       context.accept();
       const runtime = requireDeployment(store.snapshot(), endpoint, name).runtime;
-      await supervisor.stop(endpoint, name);
+      await reconciler.remove(endpoint, name);
       await deps.releaseRuntime?.(runtime, endpoint, name, { purge: params.purge === true });
       await store.mutate((state) => {
         const owner = requireEndpoint(state, endpoint);
@@ -327,7 +325,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       const file =
         params.container === 'storage-initializer'
           ? storageInitializerLog(deps.paths, endpoint, name)
-          : supervisor.logFile(endpoint, name, Number(params.replica ?? 0));
+          : reconciler.logFile(endpoint, name, Number(params.replica ?? 0));
       const lines = Number(params.lines ?? 5000);
       if (params.follow === true) {
         await followLog(file, lines, context.log, context.signal);
@@ -338,12 +336,21 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
     },
   };
 
-  /** Starts the deployment's replicas, then records the outcome and (optionally) moves all traffic. */
+  /** What the daemon knows live about a deployment, for its view. */
+  function liveOf(endpoint: string, name: string): DeploymentLive {
+    return { replicas: reconciler.replicas(endpoint, name), problem: reconciler.problem(endpoint, name), replicaCount: reconciler.replicaCount(endpoint, name) };
+  }
+
+  /**
+   * Makes the record's configuration the wanted one and waits until its replicas are ready (the
+   * previous configuration serving meanwhile), then records the outcome and (optionally) moves
+   * all traffic.
+   */
   async function rollOut(record: DeploymentRecord, context: CallContext, allTraffic: boolean): Promise<void> {
     const endpoint = record.spec.endpoint_name;
     const name = record.spec.name;
     try {
-      await supervisor.deploy({
+      await reconciler.apply({
         endpoint,
         spec: record.spec,
         runtime: record.runtime,
@@ -356,7 +363,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         const current = state.endpoints[endpoint]?.deployments[name];
         if (!current || current.generation !== record.generation) return;
         current.provisioning_state = 'Failed';
-        current.failure = { phase: /phase "([^"]+)"/.exec(failure.message)?.[1] ?? 'start', message: failure.message, details: failure.details };
+        current.failure = { phase: failure.phase ?? 'start', message: failure.message, details: failure.details };
       });
       throw failure;
     }
@@ -373,8 +380,8 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       return false;
     });
     if (gone) {
-      // Deleted while it was starting: the delete found nothing running yet, so stop it here.
-      await supervisor.stop(endpoint, name);
+      // Deleted while it was starting: make sure nothing of it runs.
+      await reconciler.remove(endpoint, name);
       throw new OepError('OEP_ERR_DEPLOYMENT_NOT_FOUND', `Deployment ${name} of endpoint ${endpoint} was deleted while it was starting.`);
     }
     await syncRoute(endpoint);

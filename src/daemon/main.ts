@@ -9,20 +9,21 @@ import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
 import { openSettings } from '../state/settings.js';
 import { endpointAccessLog, oepPaths, resolveOepHome } from '../state/paths.js';
 import { StateStore } from '../state/store.js';
-import { Supervisor } from '../supervisor/supervisor.js';
+import { Reconciler } from '../supervisor/reconciler.js';
 import { AccessLog } from '../telemetry/access-log.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { OEP_VERSION } from '../version.js';
 import { createHandlers } from './controller.js';
-import { Restorer } from './restore.js';
+import { restoreState } from './restore.js';
 import { DaemonClient } from './client.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { startControlServer } from './server.js';
 
 /**
  * The daemon: the only writer of state. Started in the background by the CLI (or
- * `oep daemon start`); on start it re-reads its state, re-opens every endpoint's port and
- * brings every deployment back.
+ * `oep daemon start`); on start it re-reads its state, re-opens every endpoint's port (before
+ * it answers on its socket, so a command that started it finds the ports open) and brings every
+ * deployment back, adopting the replicas a crashed daemon left.
  */
 async function runDaemon(): Promise<void> {
   const paths = oepPaths(resolveOepHome());
@@ -39,7 +40,7 @@ async function runDaemon(): Promise<void> {
   await store.load();
   // Connects to Docker only when a deployment needs it: a machine without Docker pays nothing.
   const docker = new DockerRuntime({ paths, version: OEP_VERSION, log });
-  const supervisor = new Supervisor({
+  const reconciler = new Reconciler({
     paths,
     runtimes: {
       process: new ProcessRuntime({ paths, python: async () => process.env.OEP_PYTHON || (await openSettings()).get('python') }),
@@ -48,17 +49,16 @@ async function runDaemon(): Promise<void> {
     log,
   });
   const accessLog = new AccessLog((endpoint) => endpointAccessLog(paths, endpoint));
-  const metrics = new Metrics(() => supervisor.health());
+  const metrics = new Metrics(() => reconciler.health());
   const router = new Router({
-    replicas: (endpoint, deployment) => supervisor.replicas(endpoint, deployment),
+    replicas: (endpoint, deployment) => reconciler.replicas(endpoint, deployment),
+    waitForReplica: (endpoint, deployment, timeoutMs) => reconciler.waitForReplica(endpoint, deployment, timeoutMs),
     record: (entry) => {
       accessLog.write(entry);
       metrics.record(entry);
     },
     log,
   });
-
-  const restorer = new Restorer({ store, supervisor, router, log });
 
   let control: Server | undefined;
   let stopping = false;
@@ -68,9 +68,8 @@ async function runDaemon(): Promise<void> {
     log('daemon stopping');
     control?.close();
     metrics.close();
-    restorer.close();
     await router.close();
-    await supervisor.stopAll();
+    await reconciler.stopAll();
     // Containers started while stopping (e.g. by a restore still under way) go too.
     await docker.shutdown().catch((error: unknown) => log(`could not remove containers: ${(error as Error).message}`));
     accessLog.close();
@@ -94,7 +93,7 @@ async function runDaemon(): Promise<void> {
   const handlers = createHandlers({
     paths,
     store,
-    supervisor,
+    reconciler,
     router,
     defaultRuntime: async (emit) => chooseDefaultRuntime((await openSettings()).get('runtime'), docker.engine, emit),
     checkRuntime: async (kind) => {
@@ -112,12 +111,13 @@ async function runDaemon(): Promise<void> {
     },
     version: OEP_VERSION,
     metricsUrl: () => metrics.metricsUrl,
-    restoreProblem: (endpoint, deployment) => restorer.problem(endpoint, deployment),
-    restoreProblems: () => restorer.all(),
     closeEndpointLogs: (endpoint) => accessLog.close(endpoint),
     shutdown: () => void shutdown(),
   });
 
+  // Ports first: a request sent right after the command that started this daemon waits in the
+  // router for its replica instead of finding the port closed.
+  await restoreState({ store, reconciler, router, log });
   try {
     unlinkSync(paths.socket);
   } catch {
@@ -127,15 +127,6 @@ async function runDaemon(): Promise<void> {
   control = await startControlServer(paths.socket, handlers, log);
   writeFileSync(paths.pidFile, String(process.pid), { mode: 0o600 });
   log(`daemon ${OEP_VERSION} listening on ${paths.socket} (pid ${process.pid})`);
-
-  await restorer.restoreAll();
-  // Containers of this home that no restored deployment adopted (deleted or failed meanwhile).
-  try {
-    const removed = await docker.sweep();
-    if (removed.length > 0) log(`removed ${removed.length} container(s) no deployment wants: ${removed.map((id) => id.slice(0, 12)).join(', ')}`);
-  } catch (error) {
-    log(`could not sweep stale containers: ${(error as Error).message}`);
-  }
 }
 
 /** Creates a folder only this user can use, and refuses one that someone else made or opened up. */

@@ -1,104 +1,55 @@
-import { OepError } from '../errors.js';
 import type { Router } from '../router/router.js';
 import type { StateStore } from '../state/store.js';
 import type { DeploymentRecord } from '../state/types.js';
-import type { Supervisor } from '../supervisor/supervisor.js';
+import type { Reconciler } from '../supervisor/reconciler.js';
 import { routeOf } from './views.js';
 
-export interface RestorerOptions {
-  store: Pick<StateStore, 'snapshot'>;
-  supervisor: Pick<Supervisor, 'deploy' | 'replicas'>;
+export interface RestoreOptions {
+  store: Pick<StateStore, 'snapshot' | 'mutate'>;
+  reconciler: Pick<Reconciler, 'apply' | 'observe'>;
   router: Pick<Router, 'upsert'>;
   log: (line: string) => void;
-  /** Wait before the first retry of a deployment that could not start; doubles up to maxRetryMs. */
-  firstRetryMs?: number;
-  maxRetryMs?: number;
 }
 
 /**
- * Brings back what the state says should run when the daemon starts: endpoint listeners first,
- * then every deployment that was running. A deployment that cannot start (say, the Docker engine
- * is not up yet) is retried with backoff until it starts, is deleted or is updated, and the
- * reason is kept for `deployment show`, `traffic show` and `daemon status` meanwhile.
+ * Brings back what the state says should run when the daemon starts. Endpoint listeners come
+ * first, so their ports accept connections at once (a request waits there for a replica rather
+ * than being refused). Then the reconciler looks for the replicas the previous daemon left and
+ * is given every deployment: it adopts what still runs with the wanted configuration, stops what
+ * nobody wants and starts the rest, retrying (with backoff) what cannot start yet, e.g. while
+ * the Docker engine is down; `deployment show`, `traffic show` and `daemon status` say why.
+ * Resolves once the listeners are up; the deployments come back in the background.
  */
-export class Restorer {
-  private readonly problems = new Map<string, string>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-  private closed = false;
-
-  constructor(private readonly options: RestorerOptions) {}
-
-  async restoreAll(): Promise<void> {
-    const state = this.options.store.snapshot();
-    for (const record of Object.values(state.endpoints)) await this.options.router.upsert(routeOf(record));
-    await Promise.all(
-      Object.values(state.endpoints).flatMap((endpoint) =>
-        Object.values(endpoint.deployments)
-          .filter(wantsRunning)
-          .map((deployment) => this.attempt(endpoint.spec.name, deployment, this.options.firstRetryMs ?? 2000)),
-      ),
-    );
-  }
-
-  /** Why a deployment that should run has no replicas yet, or undefined. */
-  problem(endpoint: string, deployment: string): string | undefined {
-    return this.problems.get(key(endpoint, deployment));
-  }
-
-  all(): string[] {
-    return [...this.problems.values()];
-  }
-
-  close(): void {
-    this.closed = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
-  }
-
-  private async attempt(endpoint: string, record: DeploymentRecord, nextDelayMs: number): Promise<void> {
-    const id = key(endpoint, record.spec.name);
-    this.timers.delete(id);
-    if (this.closed || !this.stillWanted(endpoint, record)) {
-      this.problems.delete(id);
-      return;
+export async function restoreState(options: RestoreOptions): Promise<void> {
+  const state = options.store.snapshot();
+  await Promise.all(Object.values(state.endpoints).map((record) => options.router.upsert(routeOf(record))));
+  void options.reconciler.observe();
+  for (const endpoint of Object.values(state.endpoints)) {
+    for (const record of Object.values(endpoint.deployments)) {
+      // A deployment being deleted when the daemon stopped is not wanted: what it left is stopped.
+      if (record.provisioning_state === 'Deleting') continue;
+      const id = `${endpoint.spec.name}/${record.spec.name}`;
+      const failed = record.provisioning_state === 'Failed';
+      options.reconciler
+        .apply({ endpoint: endpoint.spec.name, spec: record.spec, runtime: record.runtime, generation: record.generation, restore: !failed, failed })
+        .then(async () => {
+          if (failed) return;
+          options.log(`restored ${id}`);
+          await markSucceeded(options.store, endpoint.spec.name, record);
+        })
+        // Replaced by an update or deleted meanwhile: whoever did that reports on it.
+        .catch(() => undefined);
     }
-    try {
-      await this.options.supervisor.deploy({
-        endpoint,
-        spec: record.spec,
-        runtime: record.runtime,
-        generation: record.generation,
-        emit: () => undefined,
-      });
-      this.problems.delete(id);
-      this.options.log(`restored ${id}`);
-    } catch (error) {
-      if (this.closed || !this.stillWanted(endpoint, record)) {
-        this.problems.delete(id);
-        return;
-      }
-      const reason = (error as Error).message;
-      const hint = error instanceof OepError && error.hint ? ` ${error.hint}` : '';
-      const problem = `Deployment ${record.spec.name} of endpoint ${endpoint} could not start after the daemon restarted: ${reason}${hint} oep keeps trying (next in ${Math.ceil(nextDelayMs / 1000)} s).`;
-      if (!this.problems.has(id)) this.options.log(`could not restore ${id}: ${reason}`);
-      this.problems.set(id, problem);
-      const timer = setTimeout(() => void this.attempt(endpoint, record, Math.min(nextDelayMs * 2, this.options.maxRetryMs ?? 30_000)), nextDelayMs);
-      timer.unref();
-      this.timers.set(id, timer);
-    }
-  }
-
-  /** The same generation is still meant to run (not deleted, updated, failed or started since). */
-  private stillWanted(endpoint: string, record: DeploymentRecord): boolean {
-    const current = this.options.store.snapshot().endpoints[endpoint]?.deployments[record.spec.name];
-    return current !== undefined && current.generation === record.generation && wantsRunning(current) && this.options.supervisor.replicas(endpoint, record.spec.name).length === 0;
   }
 }
 
-function wantsRunning(deployment: DeploymentRecord): boolean {
-  return deployment.provisioning_state !== 'Deleting' && deployment.provisioning_state !== 'Failed';
-}
-
-function key(endpoint: string, deployment: string): string {
-  return `${endpoint}/${deployment}`;
+/** A create or update the previous daemon did not live to finish is done once its replicas are ready. */
+async function markSucceeded(store: RestoreOptions['store'], endpoint: string, restored: DeploymentRecord): Promise<void> {
+  if (restored.provisioning_state !== 'Creating' && restored.provisioning_state !== 'Updating') return;
+  await store.mutate((state) => {
+    const current = state.endpoints[endpoint]?.deployments[restored.spec.name];
+    if (current && current.generation === restored.generation && (current.provisioning_state === 'Creating' || current.provisioning_state === 'Updating')) {
+      current.provisioning_state = 'Succeeded';
+    }
+  });
 }

@@ -1,6 +1,6 @@
 import type { EndpointRecord, DeploymentRecord } from '../state/types.js';
 import type { DeploymentRoute, DeploymentTrafficStats, EndpointRoute } from '../router/router.js';
-import type { LiveReplica } from '../supervisor/supervisor.js';
+import type { LiveReplica } from '../supervisor/reconciler.js';
 import { collectsData, payloadLoggingOf } from '../model/data-collection.js';
 import { dataCollectorDir, oepPaths, resolveOepHome } from '../state/paths.js';
 
@@ -52,16 +52,25 @@ export function endpointListItem(record: EndpointRecord): Record<string, unknown
   };
 }
 
+/** What the daemon knows live about a deployment, beyond its record. */
+export interface DeploymentLive {
+  replicas: readonly LiveReplica[];
+  /** Why it should run but has no ready replica (e.g. no Docker engine yet). */
+  problem?: string;
+  /** How many replicas its configuration runs now (differs from instance_count when autoscaled). */
+  replicaCount?: number;
+}
+
 /** What `deployment show` prints: the spec as loaded, plus state and the runtime in use. */
-export function deploymentView(record: DeploymentRecord, replicas: readonly LiveReplica[], problem?: string): Record<string, unknown> {
+export function deploymentView(record: DeploymentRecord, live: DeploymentLive): Record<string, unknown> {
   const view: Record<string, unknown> = {
     ...record.spec,
     provisioning_state: record.provisioning_state,
     runtime: record.runtime,
-    replicas: replicas.map((replica) => ({ id: replica.id, origin: replica.origin, pid: replica.pid ?? null, ready: replica.ready, inflight: replica.inflight })),
+    replicas: live.replicas.map((replica) => ({ id: replica.id, origin: replica.origin, pid: replica.pid ?? null, ready: replica.ready, inflight: replica.inflight })),
   };
   if (record.failure) view.failure = record.failure;
-  if (problem) view.problem = problem;
+  if (live.problem) view.problem = live.problem;
   if (collectsData(record.spec)) view.data_collector_folder = dataCollectorFolder(record.spec.endpoint_name, record.spec.name);
   return view;
 }

@@ -51,6 +51,11 @@ export interface RouteRecord {
 
 export interface RouterOptions {
   replicas: (endpoint: string, deployment: string) => readonly LiveReplica[];
+  /**
+   * Resolves true once a replica of the deployment is ready, false when none is coming (or
+   * after timeoutMs). Without it, a request that finds no ready replica is answered 503 at once.
+   */
+  waitForReplica?: (endpoint: string, deployment: string, timeoutMs: number) => Promise<boolean>;
   record?: (entry: RouteRecord) => void;
   now?: () => number;
   /** Mirrored copies give up after this long. */
@@ -276,7 +281,11 @@ export class Router {
         this.payloads.request(logging, req, body, requestId);
       }
     }
-    const replica = pickReplica(this.options.replicas(route.name, deployment));
+    let replica = pickReplica(this.options.replicas(route.name, deployment));
+    // Replicas still starting or being adopted (say, the daemon has just started): wait for one.
+    if (!replica && (await this.options.waitForReplica?.(route.name, deployment, settings.requestTimeoutMs))) {
+      replica = pickReplica(this.options.replicas(route.name, deployment));
+    }
     if (!replica) {
       return fail(503, `Deployment ${deployment} has no ready replica.`, { 'azureml-model-deployment': deployment });
     }

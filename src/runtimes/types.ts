@@ -1,6 +1,7 @@
 import type { DeploymentSpec } from '../spec/types.js';
 import type { RuntimeKind } from '../state/types.js';
 import type { EmitProgress } from '../model/progress.js';
+import type { FoundReplica } from '../model/replica-plan.js';
 
 export type { EmitProgress, ProgressEvent } from '../model/progress.js';
 
@@ -20,6 +21,8 @@ export interface ReplicaHandle {
   readonly pid?: number;
   /** Resolves with a description of how the replica ended (exit code, signal). */
   readonly exited: Promise<ReplicaExit>;
+  /** Found running (left by an earlier daemon) and taken over, rather than started now. */
+  readonly adopted?: boolean;
   stop(): Promise<void>;
 }
 
@@ -41,10 +44,23 @@ export interface ReplicaRequest {
   emit: EmitProgress;
 }
 
+export type { FoundReplica };
+
 /** The supervisor and router only ever see this; they never know which runtime runs a replica. */
 export interface Runtime {
   readonly kind: RuntimeKind;
   startReplica(request: ReplicaRequest): Promise<ReplicaHandle>;
+  /**
+   * The replicas of this OEP_HOME that an earlier daemon left (running or not): containers by
+   * their labels, processes by their records. Throws when the runtime cannot tell (no engine).
+   */
+  findReplicas(): Promise<FoundReplica[]>;
+  /** Takes over a found replica that runs the wanted configuration. */
+  adoptReplica(found: FoundReplica, request: ReplicaRequest): Promise<ReplicaHandle>;
+  /** Stops a found replica nobody wants, or forgets one that no longer runs. */
+  discardReplica(found: FoundReplica): Promise<void>;
+  /** The config hash a found replica needs to be adopted, when it can be known before a start. */
+  configHash?(spec: DeploymentSpec, generation: number): string;
   /** Removes whatever the runtime prepared for a deployment (links, containers). */
   cleanup(endpoint: string, deployment: string): Promise<void>;
 }

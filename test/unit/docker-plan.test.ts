@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { planReplica, planSweep, type ObservedContainer } from '../../src/runtimes/docker/plan.js';
+import { planReplica, type ObservedContainer } from '../../src/runtimes/docker/plan.js';
 
 function container(id: string, hash: string, state: string, deployment = 'blue'): ObservedContainer {
   return { id, state, labels: { 'oep.endpoint': 'ep', 'oep.deployment': deployment, 'oep.replica': '0', 'oep.config-hash': hash } };
@@ -25,16 +25,5 @@ describe('planReplica', () => {
 
   it('adopts one running container and removes the other matching ones', () => {
     assert.deepEqual(planReplica([container('x', 'h1', 'exited'), container('y', 'h1', 'running')], 'h1'), { adopt: 'y', remove: ['x'] });
-  });
-});
-
-describe('planSweep', () => {
-  it('removes what no live replica holds, except deployments being started right now', () => {
-    const observed = [container('live', 'h', 'running'), container('stale', 'h', 'running'), container('starting', 'h', 'created', 'green')];
-    assert.deepEqual(planSweep(observed, new Set(['live']), new Set(['ep/green'])), ['stale']);
-  });
-
-  it('removes nothing when every container is live', () => {
-    assert.deepEqual(planSweep([container('a', 'h', 'running')], new Set(['a']), new Set()), []);
   });
 });

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { PayloadLogging } from '../../src/model/data-collection.js';
 import { findFreePort } from '../../src/runtimes/free-port.js';
 import { Router, type DeploymentRoute, type EndpointRoute } from '../../src/router/router.js';
-import type { LiveReplica } from '../../src/supervisor/supervisor.js';
+import type { LiveReplica } from '../../src/router/router.js';
 
 /** Every JSON line under a folder. */
 function lines(root: string): Record<string, unknown>[] {

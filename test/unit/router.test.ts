@@ -3,7 +3,7 @@ import { createServer, request, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { findFreePort } from '../../src/runtimes/free-port.js';
 import { NO_DEPLOYMENT_MESSAGE, Router, type EndpointRoute, type RouteRecord } from '../../src/router/router.js';
-import type { LiveReplica } from '../../src/supervisor/supervisor.js';
+import type { LiveReplica } from '../../src/router/router.js';
 
 interface Upstream {
   server: Server;

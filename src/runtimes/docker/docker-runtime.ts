@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { OepError } from '../../errors.js';
 import { collectsData } from '../../model/data-collection.js';
+import type { FoundReplica } from '../../model/replica-plan.js';
 import { dataCollectorDir, deploymentLogDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
 import { writePreparedLog } from '../prepared-log.js';
 import type { ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
@@ -12,9 +13,9 @@ import { planContainer, type ContainerPlan } from './container-spec.js';
 import { DockerEngine } from './engine.js';
 import { checkGpuRuntime } from './gpu.js';
 import { ImageService, type PreparedImage } from './images.js';
-import { labelFilters } from './labels.js';
+import { LABELS, labelFilters } from './labels.js';
 import { ensureInternalNetwork, internalOrigin, needsInternalNetwork, removeNetworks } from './network.js';
-import { deploymentKey, planReplica, planSweep, type ObservedContainer } from './plan.js';
+import { deploymentKey, planReplica, type ObservedContainer } from './plan.js';
 import { IMAGE_REPOSITORY } from './recipe.js';
 
 export interface DockerRuntimeOptions {
@@ -57,8 +58,6 @@ export class DockerRuntime implements Runtime {
   readonly engine: DockerEngine;
   readonly images: ImageService;
   private readonly serverDir: string;
-  /** Containers held by a live replica handle: id -> deployment key. */
-  private readonly live = new Map<string, string>();
   /** Deployments with a replica being started right now (count per deployment key). */
   private readonly starting = new Map<string, number>();
   /** Deployments whose next image preparation pulls base images (`--pull`). */
@@ -154,7 +153,6 @@ export class DockerRuntime implements Runtime {
     let container: Dockerode.Container;
     if (action.adopt) {
       container = docker.getContainer(action.adopt);
-      this.live.set(action.adopt, key);
       request.emit({ phase: 'start', message: `adopted running container ${action.adopt.slice(0, 12)} for replica ${request.replica} of ${deployment}` });
     } else {
       container = await this.create(docker, plan, request);
@@ -173,11 +171,9 @@ export class DockerRuntime implements Runtime {
       await removeContainer(docker, plan.name);
       container = await docker.createContainer({ ...plan.options, name: plan.name });
     }
-    this.live.set(container.id, deploymentKey(request.endpoint, request.deployment));
     try {
       await container.start();
     } catch (error) {
-      this.live.delete(container.id);
       await removeContainer(docker, container.id);
       throw startError(request, 'starting the container failed', error);
     }
@@ -207,13 +203,13 @@ export class DockerRuntime implements Runtime {
       id: container.id.slice(0, 12),
       target: { origin, scoringPath: plan.scoringPath, readinessPath: plan.readinessPath, livenessPath: plan.livenessPath },
       exited,
+      adopted,
       stop: () => {
         stopped ??= (async () => {
           await stopContainer(container);
           await removeContainer(docker, container.id);
           await Promise.race([exited, sleep(STOP_TIMEOUT_S * 1000)]);
           follower.stop();
-          this.live.delete(container.id);
         })();
         return stopped;
       },
@@ -226,7 +222,6 @@ export class DockerRuntime implements Runtime {
     const docker = await this.engine.docker();
     for (const container of await this.observe(docker, labelFilters(this.options.paths.home, { endpoint, deployment }))) {
       await removeContainer(docker, container.id);
-      this.live.delete(container.id);
     }
   }
 
@@ -243,7 +238,6 @@ export class DockerRuntime implements Runtime {
       const observed = await this.observe(docker, labelFilters(this.options.paths.home, { endpoint, deployment }));
       for (const container of observed) {
         await removeContainer(docker, container.id);
-        this.live.delete(container.id);
         report.containers += 1;
       }
       if (options.purge) {
@@ -267,16 +261,41 @@ export class DockerRuntime implements Runtime {
   }
 
   /**
-   * Removes this home's containers that no live replica holds: left by a deployment deleted or
-   * failed while the daemon was down, or by a configuration replaced during a restart.
+   * This home's containers, running or not, as replicas an earlier daemon left. Without an
+   * engine there is nothing to find now; a deployment's start adopts its container by label
+   * once the engine is back.
    */
-  async sweep(): Promise<string[]> {
+  async findReplicas(): Promise<FoundReplica[]> {
     if (!(await this.engine.answers())) return [];
     const docker = await this.engine.docker();
     const observed = await this.observe(docker, labelFilters(this.options.paths.home));
-    const stale = planSweep(observed, new Set(this.live.keys()), new Set(this.starting.keys()));
-    for (const id of stale) await removeContainer(docker, id);
-    return stale;
+    return observed.map((container) => ({
+      id: container.id.slice(0, 12),
+      runtime: 'docker',
+      endpoint: container.labels[LABELS.endpoint] ?? '',
+      deployment: container.labels[LABELS.deployment] ?? '',
+      index: Number(container.labels[LABELS.replica] ?? -1),
+      generation: Number(container.labels[LABELS.generation] ?? 0),
+      configHash: container.labels[LABELS.configHash],
+      alive: container.state === 'running',
+    }));
+  }
+
+  /**
+   * Adopting is starting: the start finds the running container by its labels and takes it when
+   * its config hash is the wanted one (the image and oep's server are part of the hash, and only
+   * known once the image is ready). When it started another container instead, the found one goes.
+   */
+  async adoptReplica(found: FoundReplica, request: ReplicaRequest): Promise<ReplicaHandle> {
+    const handle = await this.startReplica(request);
+    if (handle.id !== found.id) await this.discardReplica(found);
+    return handle;
+  }
+
+  async discardReplica(found: FoundReplica): Promise<void> {
+    const docker = await this.engine.docker();
+    if (found.alive) await stopContainer(docker.getContainer(found.id));
+    await removeContainer(docker, found.id);
   }
 
   /**

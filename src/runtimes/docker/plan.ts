@@ -30,17 +30,6 @@ export function planReplica(observed: readonly ObservedContainer[], configHash: 
   };
 }
 
-/**
- * Containers of this home that nothing wants any more: not held by a live replica, and not of a
- * deployment that is being started right now (whose container may not be registered yet).
- */
-export function planSweep(observed: readonly ObservedContainer[], live: ReadonlySet<string>, starting: ReadonlySet<string>): string[] {
-  return observed
-    .filter((container) => !live.has(container.id))
-    .filter((container) => !starting.has(deploymentKey(container.labels[LABELS.endpoint] ?? '', container.labels[LABELS.deployment] ?? '')))
-    .map((container) => container.id);
-}
-
 export function deploymentKey(endpoint: string, deployment: string): string {
   return `${endpoint}/${deployment}`;
 }

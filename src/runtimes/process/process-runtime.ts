@@ -1,7 +1,11 @@
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, open, readlink, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OepError } from '../../errors.js';
+import type { FoundReplica } from '../../model/replica-plan.js';
+import type { DeploymentSpec } from '../../spec/types.js';
 import { computeLayout, scoringEnvironment } from '../../model/layout.js';
 import { collectsData, dataCollectionEnvironment } from '../../model/data-collection.js';
 import { planEnvironment, scoringPlan } from '../../model/scoring-plan.js';
@@ -9,6 +13,19 @@ import { dataCollectorDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog
 import { writePreparedLog } from '../prepared-log.js';
 import { findFreePort } from '../free-port.js';
 import type { ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
+import {
+  isRunning,
+  killTokenHolders,
+  processStartTime,
+  readRecords,
+  recordFile,
+  removeRecord,
+  serverWithToken,
+  signalGroup,
+  TOKEN_VARIABLE,
+  writeRecord,
+  type ReplicaRecord,
+} from './replica-records.js';
 
 export interface ProcessRuntimeOptions {
   paths: OepPaths;
@@ -18,17 +35,38 @@ export interface ProcessRuntimeOptions {
 
 export const SCORING_SERVER = join(PACKAGE_ROOT, 'server', 'oep_server.py');
 
+/** Seconds a replica gets to stop after SIGTERM before its process group is killed. */
+const STOP_TIMEOUT_MS = 5000;
+/** How often a replica this daemon did not start (so cannot wait for) is checked for its end. */
+const ADOPTED_POLL_MS = 250;
+
 /**
- * Runs the scoring server as a child process of the daemon, on a free loopback port, with the
- * environment of the cloud layout. The model is reached through a link tree that reproduces
+ * Runs the scoring server as a process on a free loopback port, with the environment of the
+ * cloud layout. The model is reached through a link tree that reproduces
  * /var/azureml-app/azureml-models/<name>/<version>/<last segment of model.path>.
+ *
+ * Each replica runs in a session of its own, writes straight to its log file and has a record
+ * under OEP_HOME/run (replica-records.ts), so it outlives a daemon that crashes and the next
+ * daemon adopts it (or stops it, when nobody wants it any more). `oep daemon stop` stops them.
  */
 export class ProcessRuntime implements Runtime {
   readonly kind = 'process' as const;
   /** Model links being made, per folder (see linkModel). */
   private readonly linking = new Map<string, Promise<void>>();
+  /** Records of the replicas found by findReplicas, by found id (the record's file). */
+  private readonly found = new Map<string, ReplicaRecord>();
+  private serverDigest?: string;
 
   constructor(private readonly options: ProcessRuntimeOptions) {}
+
+  /**
+   * What a found replica must carry to be adopted: the configuration (spec and generation) and
+   * oep's server files, so an upgraded server is never mistaken for the one that runs.
+   */
+  configHash(spec: DeploymentSpec, generation: number): string {
+    this.serverDigest ??= digestServer();
+    return createHash('sha256').update(JSON.stringify({ spec, generation, server: this.serverDigest })).digest('hex').slice(0, 24);
+  }
 
   async startReplica(request: ReplicaRequest): Promise<ReplicaHandle> {
     const { spec } = request;
@@ -74,37 +112,131 @@ export class ProcessRuntime implements Runtime {
       ],
       environment: scoring,
     });
+    const file = recordFile(this.options.paths, request.endpoint, request.deployment, request.replica, request.generation);
+    const record: ReplicaRecord = {
+      endpoint: request.endpoint,
+      deployment: request.deployment,
+      replica: request.replica,
+      generation: request.generation,
+      configHash: this.configHash(spec, request.generation),
+      token: randomBytes(16).toString('hex'),
+      port,
+      startedAt: new Date().toISOString(),
+    };
+    // Written before the process exists: a daemon killed right after the spawn still leaves a
+    // way to find it (the token in its environment).
+    await writeRecord(file, record);
     const log = await open(request.logFile, 'a');
-    const child = spawn(python, [SCORING_SERVER, '--host', '127.0.0.1', '--port', String(port)], {
-      cwd: appRoot ?? runDir,
-      env,
-      stdio: ['ignore', log.fd, log.fd],
-    });
+    let child;
+    try {
+      child = spawn(python, [SCORING_SERVER, '--host', '127.0.0.1', '--port', String(port)], {
+        cwd: appRoot ?? runDir,
+        env: { ...env, [TOKEN_VARIABLE]: record.token },
+        stdio: ['ignore', log.fd, log.fd],
+        // A session of its own: the replica outlives a daemon that crashes, and a stop reaches its workers.
+        detached: true,
+      });
+    } catch (error) {
+      await log.close();
+      await removeRecord(file);
+      throw error;
+    }
     // Listen before anything else is awaited: a failed spawn reports on the next tick.
     const exited = new Promise<ReplicaExit>((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('exit', (code, signal) => {
+        // Workers of a server that died hard may linger in its group.
+        if (child.pid) signalGroup(child.pid, 'SIGKILL');
+        void removeRecord(file).then(() => resolve({ code, signal }));
+      });
       child.once('error', (error: NodeJS.ErrnoException) => {
         const reason =
           error.code === 'ENOENT'
             ? `the Python interpreter "${python}" was not found (set OEP_PYTHON, or oep config set python, to a python3 >= 3.8)`
             : `could not start "${python}": ${error.message}`;
-        resolve({ code: null, signal: null, error: reason });
+        void removeRecord(file).then(() => resolve({ code: null, signal: null, error: reason }));
       });
     });
     await log.close();
+    if (child.pid !== undefined) {
+      const startTime = processStartTime(child.pid);
+      // The process may already be gone (a missing interpreter): then the exit handler removes the record.
+      if (startTime !== undefined) await writeRecord(file, { ...record, pid: child.pid, startTime });
+    }
+    const pid = child.pid;
     return {
       id: `${request.endpoint}/${request.deployment}/${request.replica}`,
       target: { origin: `http://127.0.0.1:${port}`, scoringPath: '/score', readinessPath: '/', livenessPath: '/' },
-      pid: child.pid,
+      pid,
       exited,
       stop: async () => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        if (pid === undefined || child.exitCode !== null || child.signalCode !== null) {
+          await exited;
+          return;
+        }
+        signalGroup(pid, 'SIGTERM');
+        const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), STOP_TIMEOUT_MS);
         await exited;
         clearTimeout(timer);
       },
     };
+  }
+
+  /** Replicas with a record: running (same pid and start time, or found by token) or not. */
+  async findReplicas(): Promise<FoundReplica[]> {
+    const out: FoundReplica[] = [];
+    for (const { file, record } of await readRecords(this.options.paths)) {
+      let current = record;
+      let alive = record.pid !== undefined && isRunning(record.pid, record.startTime);
+      if (record.pid === undefined) {
+        // Written before the spawn, and the daemon died before it could add the pid.
+        const server = serverWithToken(record.token);
+        if (server) {
+          current = { ...record, pid: server.pid, startTime: server.startTime };
+          await writeRecord(file, current);
+          alive = true;
+        }
+      }
+      this.found.set(file, current);
+      out.push({
+        id: file,
+        runtime: 'process',
+        endpoint: current.endpoint,
+        deployment: current.deployment,
+        index: current.replica,
+        generation: current.generation,
+        configHash: current.configHash,
+        alive,
+      });
+    }
+    return out;
+  }
+
+  /** Takes over a replica an earlier daemon started: it is not our child, so its end is polled. */
+  async adoptReplica(found: FoundReplica): Promise<ReplicaHandle> {
+    const record = this.found.get(found.id);
+    if (!record || record.pid === undefined) throw new OepError('OEP_ERR_INTERNAL', `No record of replica ${found.id}.`);
+    this.found.delete(found.id);
+    const { pid, startTime } = record;
+    const exited = watchEnd(pid, startTime, found.id);
+    return {
+      id: `${record.endpoint}/${record.deployment}/${record.replica}`,
+      target: { origin: `http://127.0.0.1:${record.port}`, scoringPath: '/score', readinessPath: '/', livenessPath: '/' },
+      pid,
+      exited,
+      adopted: true,
+      stop: () => stopGroup(pid, startTime, exited),
+    };
+  }
+
+  /** Stops a found replica nobody wants (its workers too), or forgets the record of one that ended. */
+  async discardReplica(found: FoundReplica): Promise<void> {
+    const record = this.found.get(found.id);
+    this.found.delete(found.id);
+    if (record?.pid !== undefined && isRunning(record.pid, record.startTime)) {
+      await stopGroup(record.pid, record.startTime, watchEnd(record.pid, record.startTime, found.id));
+    }
+    if (record) killTokenHolders(record.token);
+    await removeRecord(found.id);
   }
 
   /**
@@ -132,4 +264,39 @@ export class ProcessRuntime implements Runtime {
   async cleanup(endpoint: string, deployment: string): Promise<void> {
     await rm(deploymentRunDir(this.options.paths, endpoint, deployment), { recursive: true, force: true });
   }
+}
+
+/** Resolves when a process we cannot wait for (not our child) has ended, and removes its record. */
+function watchEnd(pid: number, startTime: string | undefined, file: string): Promise<ReplicaExit> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (isRunning(pid, startTime)) {
+        setTimeout(check, ADOPTED_POLL_MS).unref();
+        return;
+      }
+      void removeRecord(file).then(() => resolve({ code: null, signal: null }));
+    };
+    check();
+  });
+}
+
+/** SIGTERM to the replica's process group, SIGKILL after STOP_TIMEOUT_MS; resolves once it ended. */
+async function stopGroup(pid: number, startTime: string | undefined, exited: Promise<ReplicaExit>): Promise<void> {
+  // The pid may belong to someone else by now: only signal the process we recorded.
+  if (isRunning(pid, startTime)) signalGroup(pid, 'SIGTERM');
+  const timer = setTimeout(() => {
+    if (isRunning(pid, startTime)) signalGroup(pid, 'SIGKILL');
+  }, STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A digest of oep's server files (server/*.py). */
+function digestServer(): string {
+  const dir = join(PACKAGE_ROOT, 'server');
+  const hash = createHash('sha256');
+  for (const name of readdirSync(dir).filter((entry) => entry.endsWith('.py')).sort()) {
+    hash.update(name).update(readFileSync(join(dir, name)));
+  }
+  return hash.digest('hex');
 }

@@ -1,0 +1,636 @@
+import { appendFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OepError } from '../errors.js';
+import {
+  describeStep,
+  planReplicas,
+  restartDelayMs,
+  type DesiredDeployment,
+  type FoundReplica,
+  type ObservedReplica,
+  type Step,
+} from '../model/replica-plan.js';
+import type { LiveReplica } from '../router/router.js';
+import type { EmitProgress, ReplicaHandle, ReplicaRequest, Runtime } from '../runtimes/types.js';
+import type { DeploymentSpec } from '../spec/types.js';
+import { deploymentLogDir, type OepPaths } from '../state/paths.js';
+import type { RuntimeKind } from '../state/types.js';
+import { watchProbes } from './probes.js';
+import { bringUp, StartCancelled } from './replica-start.js';
+
+export type { LiveReplica };
+
+export interface ReconcilerOptions {
+  paths: OepPaths;
+  runtimes: Partial<Record<RuntimeKind, Runtime>>;
+  log: (line: string) => void;
+  /** How often readiness is polled while a replica starts (ms). */
+  startPollMs?: number;
+  now?: () => number;
+  /** The wait before restart number n (default: 1 s, doubling up to 30 s). */
+  restartDelayMs?: (restart: number) => number;
+}
+
+/** What should run for one deployment: a configuration (spec + generation) on a runtime. */
+export interface DeploymentIntent {
+  endpoint: string;
+  spec: DeploymentSpec;
+  runtime: RuntimeKind;
+  generation: number;
+  /** Brought back after a daemon restart: failed starts are retried, they never fail it. */
+  restore?: boolean;
+  /** Its roll-out failed before (state Failed): nothing of it runs. */
+  failed?: boolean;
+  emit?: EmitProgress;
+}
+
+interface Deployment {
+  desired: DesiredDeployment;
+  spec: DeploymentSpec;
+  runtime: Runtime;
+  emit: EmitProgress;
+  restored: boolean;
+  /** Why the roll-out failed (status failing/failed). */
+  error?: OepError;
+  waiters: { resolve: () => void; reject: (error: Error) => void }[];
+}
+
+interface Slot extends ObservedReplica {
+  id: string;
+  spec: DeploymentSpec;
+  runtime: Runtime;
+  emit: EmitProgress;
+  handle?: ReplicaHandle;
+  /** The router's record of the current handle; a new one for every start, so counts never mix. */
+  live?: LiveReplica;
+  /** The start (or adoption) under way. */
+  starting?: Promise<void>;
+  /** Set once the slot is being stopped for good; resolves when it is gone. */
+  stopped?: Promise<void>;
+  stopProbes?: () => void;
+  /** The last failed start, kept until a start succeeds (for `problem`). */
+  error?: OepError;
+  lastDelayMs?: number;
+  startedAt: number;
+}
+
+interface ReadyWaiter {
+  key: string;
+  resolve: (ready: boolean) => void;
+  timer: NodeJS.Timeout;
+}
+
+const STOPPED_WHILE_STARTING = (deployment: string): OepError =>
+  new OepError('OEP_ERR_DEPLOYMENT_FAILED', `Deployment ${deployment} was stopped while it was starting (deleted, or the daemon is stopping).`);
+
+/** How long `stopAll` waits for replicas still starting (a Docker build can take minutes). */
+const STOP_ALL_TIMEOUT_MS = 20_000;
+
+/**
+ * The one owner of replica lifecycle. It keeps the desired state (what each deployment should
+ * run), observes what runs (its own replicas, and at start-up those an earlier daemon left),
+ * computes the plan with the pure `planReplicas` (src/model/replica-plan.ts) and applies its
+ * steps. Every change (create, update, delete, restore, a replica ending, a probe, a restart
+ * backoff ending, a scale decision) is "change the desired or observed state, then reconcile".
+ * A reconcile pass is synchronous: each step changes the state before the next plan is made,
+ * so two passes can never take the same decision twice.
+ */
+export class Reconciler {
+  private readonly deployments = new Map<string, Deployment>();
+  private readonly slots = new Map<string, Slot>();
+  /** Replicas left by an earlier daemon that no step has taken over or discarded yet. */
+  private readonly found = new Map<string, FoundReplica>();
+  /** Runtimes whose leftovers are being looked for: their deployments wait for the answer. */
+  private readonly observing = new Set<RuntimeKind>();
+  /** Found replicas being stopped, per deployment key. */
+  private readonly discarding = new Map<string, Set<Promise<void>>>();
+  private readonly readyWaiters = new Set<ReadyWaiter>();
+  private readonly drainWaiters = new Set<{ key: string; resolve: () => void }>();
+  private passing = false;
+  private again = false;
+  private wakeTimer?: NodeJS.Timeout;
+  private closing = false;
+  private readonly now: () => number;
+  private readonly delay: (restart: number) => number;
+
+  constructor(private readonly options: ReconcilerOptions) {
+    this.now = options.now ?? Date.now;
+    this.delay = options.restartDelayMs ?? restartDelayMs;
+  }
+
+  /**
+   * Makes a configuration the desired one and resolves once all of its replicas are ready and
+   * nothing older runs; rejects (with the failure's phase) when its roll-out fails, or when it
+   * is replaced or removed first. The previous configuration serves until then.
+   */
+  apply(intent: DeploymentIntent): Promise<void> {
+    if (this.closing) return Promise.reject(STOPPED_WHILE_STARTING(intent.spec.name));
+    const runtime = this.runtimeFor(intent.runtime);
+    const id = key(intent.endpoint, intent.spec.name);
+    const existing = this.deployments.get(id);
+    if (existing && existing.desired.generation !== intent.generation) {
+      const replaced = new OepError(
+        'OEP_ERR_DEPLOYMENT_FAILED',
+        `Deployment ${intent.spec.name}: configuration ${existing.desired.generation} was replaced by configuration ${intent.generation} while it was starting.`,
+      );
+      for (const waiter of existing.waiters.splice(0)) waiter.reject(replaced);
+    }
+    let entry = existing?.desired.generation === intent.generation ? existing : undefined;
+    if (!entry) {
+      entry = {
+        desired: {
+          endpoint: intent.endpoint,
+          deployment: intent.spec.name,
+          runtime: intent.runtime,
+          generation: intent.generation,
+          replicas: intent.spec.instance_count,
+          status: intent.failed ? 'failed' : intent.restore ? 'restoring' : 'rolling',
+          ...(runtime.configHash && { configHash: runtime.configHash(intent.spec, intent.generation) }),
+        },
+        spec: intent.spec,
+        runtime,
+        emit: intent.emit ?? (() => undefined),
+        restored: intent.restore === true,
+        waiters: [],
+      };
+      this.deployments.set(id, entry);
+    }
+    const settled = entry;
+    const done = new Promise<void>((resolve, reject) => {
+      if (settled.desired.status === 'steady' || (settled.desired.status === 'failed' && !settled.error)) resolve();
+      else if (settled.desired.status === 'failed') reject(settled.error);
+      else settled.waiters.push({ resolve, reject });
+    });
+    this.reconcile();
+    return done;
+  }
+
+  /** Stops a deployment's replicas (found ones too) and resolves when they are gone. */
+  async remove(endpoint: string, deployment: string): Promise<void> {
+    const id = key(endpoint, deployment);
+    const entry = this.deployments.get(id);
+    this.deployments.delete(id);
+    for (const waiter of entry?.waiters.splice(0) ?? []) waiter.reject(STOPPED_WHILE_STARTING(deployment));
+    const runtime = entry?.runtime ?? [...this.slots.values()].find((slot) => key(slot.endpoint, slot.deployment) === id)?.runtime;
+    this.reconcile();
+    await this.drained(id);
+    await runtime?.cleanup(endpoint, deployment);
+  }
+
+  /** Sets how many replicas of a deployment's current configuration run (the autoscaler's count). */
+  scale(endpoint: string, deployment: string, replicas: number): void {
+    const entry = this.deployments.get(key(endpoint, deployment));
+    if (!entry || entry.desired.replicas === replicas) return;
+    entry.desired.replicas = replicas;
+    this.reconcile();
+  }
+
+  /** The count of replicas a deployment's current configuration should run, or undefined. */
+  replicaCount(endpoint: string, deployment: string): number | undefined {
+    return this.deployments.get(key(endpoint, deployment))?.desired.replicas;
+  }
+
+  /**
+   * Looks for replicas an earlier daemon left, runtime by runtime. Until a runtime has answered,
+   * its deployments start nothing (they might adopt); one that cannot answer (no Docker engine)
+   * stops holding them back, and its containers are adopted by label when they start.
+   */
+  observe(): Promise<void> {
+    const kinds = Object.keys(this.options.runtimes) as RuntimeKind[];
+    for (const kind of kinds) this.observing.add(kind);
+    return Promise.all(
+      kinds.map(async (kind) => {
+        try {
+          const found = await this.options.runtimes[kind]!.findReplicas();
+          for (const replica of found) if (!this.isHeld(replica)) this.found.set(replica.id, replica);
+          if (found.length > 0) this.options.log(`found ${found.length} ${kind} replica(s) left by an earlier daemon`);
+        } catch (error) {
+          this.options.log(`could not look for ${kind} replicas left by an earlier daemon: ${(error as Error).message}`);
+        } finally {
+          this.observing.delete(kind);
+          this.reconcile();
+        }
+      }),
+    ).then(() => undefined);
+  }
+
+  /** `oep daemon stop`: stops every replica, found ones included, and starts nothing more. */
+  async stopAll(): Promise<void> {
+    this.closing = true;
+    for (const [id, entry] of this.deployments) {
+      for (const waiter of entry.waiters.splice(0)) waiter.reject(STOPPED_WHILE_STARTING(entry.desired.deployment));
+      this.deployments.delete(id);
+    }
+    this.reconcile();
+    const keys = new Set([...this.slots.values()].map((slot) => key(slot.endpoint, slot.deployment)));
+    for (const id of this.discarding.keys()) keys.add(id);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_ALL_TIMEOUT_MS)));
+    await Promise.race([Promise.all([...keys].map((id) => this.drained(id))), timeout]);
+    clearTimeout(timer);
+    clearTimeout(this.wakeTimer);
+    for (const waiter of this.readyWaiters) {
+      clearTimeout(waiter.timer);
+      waiter.resolve(false);
+    }
+    this.readyWaiters.clear();
+  }
+
+  /** The replicas that serve a deployment now, for the router and `deployment show`. */
+  replicas(endpoint: string, deployment: string): readonly LiveReplica[] {
+    return this.serving(key(endpoint, deployment))
+      .filter((slot) => slot.live)
+      .map((slot) => slot.live!);
+  }
+
+  /**
+   * For a request that found no ready replica: resolves true as soon as one is ready, false at
+   * once when none is coming (not deployed, failed, or failing to start), or after `timeoutMs`.
+   */
+  waitForReplica(endpoint: string, deployment: string, timeoutMs: number): Promise<boolean> {
+    const id = key(endpoint, deployment);
+    if (this.hasReady(id)) return Promise.resolve(true);
+    if (!this.coming(id)) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const waiter: ReadyWaiter = {
+        key: id,
+        resolve,
+        timer: setTimeout(() => {
+          this.readyWaiters.delete(waiter);
+          resolve(false);
+        }, timeoutMs),
+      };
+      this.readyWaiters.add(waiter);
+    });
+  }
+
+  /** Every serving replica's readiness and restart count, for metrics. */
+  health(): { endpoint: string; deployment: string; replica: string; ready: boolean; restarts: number }[] {
+    const keys = new Set([...this.slots.values()].map((slot) => key(slot.endpoint, slot.deployment)));
+    return [...keys].flatMap((id) =>
+      this.serving(id)
+        .filter((slot) => slot.live)
+        .map((slot) => ({ endpoint: slot.endpoint, deployment: slot.deployment, replica: String(slot.index), ready: slot.live!.ready, restarts: slot.restarts })),
+    );
+  }
+
+  logFile(endpoint: string, deployment: string, replica = 0): string {
+    return join(deploymentLogDir(this.options.paths, endpoint, deployment), `replica-${replica}.log`);
+  }
+
+  /** Why a deployment that should run has no ready replica and keeps failing to start, or undefined. */
+  problem(endpoint: string, deployment: string): string | undefined {
+    const id = key(endpoint, deployment);
+    const entry = this.deployments.get(id);
+    if (!entry || (entry.desired.status !== 'restoring' && entry.desired.status !== 'steady')) return undefined;
+    const mine = this.slotsOf(id);
+    if (mine.some((slot) => slot.live?.ready)) return undefined;
+    const failing = mine.find((slot) => slot.generation === entry.desired.generation && slot.error && slot.phase !== 'ready');
+    if (!failing) return undefined;
+    const reason = `${failing.error!.message}${failing.error!.hint ? ` ${failing.error!.hint}` : ''}`;
+    const next = `oep keeps trying (next in ${Math.ceil((failing.lastDelayMs ?? 0) / 1000)} s).`;
+    return entry.restored
+      ? `Deployment ${deployment} of endpoint ${endpoint} could not start after the daemon restarted: ${reason} ${next}`
+      : `Deployment ${deployment} of endpoint ${endpoint} has no ready replica: ${reason} ${next}`;
+  }
+
+  problems(): string[] {
+    return [...this.deployments.values()]
+      .map((entry) => this.problem(entry.desired.endpoint, entry.desired.deployment))
+      .filter((problem): problem is string => problem !== undefined);
+  }
+
+  /** One reconcile pass (re-run at once if something asks for one meanwhile). Synchronous. */
+  reconcile(): void {
+    if (this.passing) {
+      this.again = true;
+      return;
+    }
+    this.passing = true;
+    try {
+      do {
+        this.again = false;
+        const plan = planReplicas({
+          desired: [...this.deployments.values()].map((entry) => entry.desired),
+          replicas: [...this.slots.values()].map(observedOf),
+          found: [...this.found.values()],
+          observing: [...this.observing],
+          now: this.now(),
+        });
+        for (const step of plan.steps) {
+          this.options.log(`${step.endpoint}/${step.deployment}: ${describeStep(step)}`);
+          this.execute(step);
+        }
+        clearTimeout(this.wakeTimer);
+        if (plan.wakeAt !== undefined) {
+          this.wakeTimer = setTimeout(() => this.reconcile(), Math.max(0, plan.wakeAt - this.now()));
+          this.wakeTimer.unref();
+        }
+      } while (this.again);
+    } finally {
+      this.passing = false;
+    }
+    this.notify();
+  }
+
+  private execute(step: Step): void {
+    switch (step.action) {
+      case 'start': {
+        const slot = this.newSlot(step);
+        this.launch(slot, (request) => slot.runtime.startReplica(request));
+        return;
+      }
+      case 'restart': {
+        const slot = this.slots.get(slotId(step))!;
+        slot.phase = 'starting';
+        slot.retryAt = undefined;
+        slot.emit = () => undefined;
+        this.launch(slot, (request) => slot.runtime.startReplica(request));
+        return;
+      }
+      case 'adopt': {
+        const found = this.found.get(step.found)!;
+        this.found.delete(step.found);
+        const slot = this.newSlot(step);
+        this.launch(slot, (request) => slot.runtime.adoptReplica(found, request));
+        return;
+      }
+      case 'stop':
+        void this.stopSlot(this.slots.get(slotId(step))!);
+        return;
+      case 'recycle':
+        void this.recycle(this.slots.get(slotId(step))!);
+        return;
+      case 'discard': {
+        const found = this.found.get(step.found)!;
+        this.found.delete(step.found);
+        this.discard(found);
+        return;
+      }
+      case 'fail': {
+        const entry = this.deployments.get(key(step.endpoint, step.deployment))!;
+        entry.desired.status = 'failing';
+        entry.error = this.slots.get(slotId(step))?.error;
+        return;
+      }
+      case 'failed': {
+        const entry = this.deployments.get(key(step.endpoint, step.deployment))!;
+        entry.desired.status = 'failed';
+        const error = entry.error ?? new OepError('OEP_ERR_DEPLOYMENT_FAILED', `Deployment ${step.deployment} failed.`, { phase: 'start' });
+        for (const waiter of entry.waiters.splice(0)) waiter.reject(error);
+        return;
+      }
+      case 'complete': {
+        const entry = this.deployments.get(key(step.endpoint, step.deployment))!;
+        entry.desired.status = 'steady';
+        for (const waiter of entry.waiters.splice(0)) waiter.resolve();
+        return;
+      }
+    }
+  }
+
+  private newSlot(step: { endpoint: string; deployment: string; index: number; generation: number }): Slot {
+    const entry = this.deployments.get(key(step.endpoint, step.deployment))!;
+    const slot: Slot = {
+      id: slotId(step),
+      endpoint: step.endpoint,
+      deployment: step.deployment,
+      index: step.index,
+      generation: step.generation,
+      phase: 'starting',
+      served: false,
+      restarts: 0,
+      spec: entry.spec,
+      runtime: entry.runtime,
+      emit: entry.emit,
+      startedAt: this.now(),
+    };
+    this.slots.set(slot.id, slot);
+    return slot;
+  }
+
+  /** Starts or adopts a slot's replica and waits for readiness; records the outcome, then reconciles. */
+  private launch(slot: Slot, how: (request: ReplicaRequest) => Promise<ReplicaHandle>): void {
+    const logFile = this.logFile(slot.endpoint, slot.deployment, slot.index);
+    const startedAt = this.now();
+    const restart = slot.restarts;
+    slot.handle = undefined;
+    slot.emit({ phase: 'start', message: `starting replica ${slot.index} of ${slot.deployment}` });
+    slot.starting = (async () => {
+      let handle: ReplicaHandle;
+      try {
+        handle = await bringUp({
+          request: {
+            endpoint: slot.endpoint,
+            deployment: slot.deployment,
+            replica: slot.index,
+            spec: slot.spec,
+            generation: slot.generation,
+            logFile,
+            emit: slot.emit,
+          },
+          launch: async (request) => {
+            const started = await how(request);
+            slot.emit({ phase: 'init', message: `waiting for replica ${slot.index} of ${slot.deployment} to be ready` });
+            return started;
+          },
+          onHandle: (started) => (slot.handle = started),
+          cancelled: () => slot.phase === 'stopping',
+          pollMs: this.options.startPollMs ?? 50,
+        });
+      } catch (error) {
+        if (error instanceof StartCancelled || slot.phase === 'stopping') return;
+        const failure = error instanceof OepError ? error : new OepError('OEP_ERR_DEPLOYMENT_FAILED', (error as Error).message, { phase: 'start' });
+        slot.phase = 'failed';
+        slot.error = failure;
+        slot.restarts += 1;
+        slot.lastDelayMs = this.delay(slot.restarts);
+        slot.retryAt = this.now() + slot.lastDelayMs;
+        if (restart > 0 || slot.served) this.note(slot, `replica ${slot.index} restart failed: ${failure.message}`);
+        return;
+      }
+      if (slot.phase === 'stopping') return;
+      slot.phase = 'ready';
+      slot.served = true;
+      slot.error = undefined;
+      slot.live = { id: handle.id, origin: handle.target.origin, pid: handle.pid, scoringPath: handle.target.scoringPath, ready: true, inflight: 0 };
+      slot.emit({ phase: 'ready', message: `replica ${slot.index} of ${slot.deployment} ready in ${this.now() - startedAt} ms` });
+      if (handle.adopted) this.note(slot, `replica ${slot.index} adopted from an earlier daemon${handle.pid ? ` (pid ${handle.pid})` : ` (${handle.id})`}`);
+      else if (restart > 0) this.note(slot, `replica ${slot.index} restarted (restart ${restart})`);
+      this.watch(slot, handle);
+    })().finally(() => {
+      slot.starting = undefined;
+      this.reconcile();
+    });
+  }
+
+  /** A ready replica: probes, and what happens when it ends on its own. */
+  private watch(slot: Slot, handle: ReplicaHandle): void {
+    const live = slot.live!;
+    slot.stopProbes = watchProbes(handle.target, slot.spec, () => live.ready, {
+      readiness: (ready) => {
+        if (slot.live !== live || (slot.phase !== 'ready' && slot.phase !== 'unready')) return;
+        live.ready = ready;
+        slot.phase = ready ? 'ready' : 'unready';
+        this.reconcile();
+      },
+      unhealthy: (failures) => {
+        if (slot.live !== live || (slot.phase !== 'ready' && slot.phase !== 'unready')) return;
+        this.note(slot, `replica ${slot.index} failed its liveness probe ${failures} times (failure_threshold ${slot.spec.liveness_probe.failure_threshold}); stopping it`);
+        live.ready = false;
+        slot.phase = 'unhealthy';
+        this.reconcile();
+      },
+    });
+    void handle.exited.then((exit) => {
+      if (slot.handle !== handle || (slot.phase !== 'ready' && slot.phase !== 'unready')) return;
+      slot.stopProbes?.();
+      live.ready = false;
+      this.note(slot, `replica ${slot.index} exited (code ${exit.code}, signal ${exit.signal})`);
+      this.ended(slot);
+      this.reconcile();
+    });
+  }
+
+  /** A replica that was running has ended: it restarts after the backoff (the plan decides when). */
+  private ended(slot: Slot): void {
+    slot.phase = 'exited';
+    slot.restarts += 1;
+    slot.lastDelayMs = this.delay(slot.restarts);
+    slot.retryAt = this.now() + slot.lastDelayMs;
+    this.note(slot, `restarting replica ${slot.index} in ${slot.lastDelayMs / 1000} s (restart ${slot.restarts})`);
+  }
+
+  private async recycle(slot: Slot): Promise<void> {
+    slot.phase = 'stopping';
+    slot.stopProbes?.();
+    if (slot.live) slot.live.ready = false;
+    await slot.handle?.stop().catch(() => undefined);
+    if (slot.stopped) return;
+    this.ended(slot);
+    this.reconcile();
+  }
+
+  /** Stops a slot for good (idempotent) and forgets it once its replica is gone. */
+  private stopSlot(slot: Slot): Promise<void> {
+    slot.phase = 'stopping';
+    slot.stopProbes?.();
+    if (slot.live) slot.live.ready = false;
+    slot.stopped ??= (async () => {
+      // A start under way notices the stop and returns; its handle (if any) is stopped here.
+      await slot.starting;
+      await slot.handle?.stop().catch((error: Error) => this.options.log(`${slot.endpoint}/${slot.deployment}: stopping replica ${slot.index} failed: ${error.message}`));
+    })().finally(() => {
+      this.slots.delete(slot.id);
+      this.reconcile();
+    });
+    return slot.stopped;
+  }
+
+  private discard(found: FoundReplica): void {
+    const id = key(found.endpoint, found.deployment);
+    const runtime = this.options.runtimes[found.runtime];
+    const set = this.discarding.get(id) ?? new Set();
+    this.discarding.set(id, set);
+    const work = (runtime ? runtime.discardReplica(found) : Promise.resolve())
+      .catch((error: Error) => this.options.log(`${id}: could not stop replica ${found.index} (${found.id}): ${error.message}`))
+      .finally(() => {
+        set.delete(work);
+        if (set.size === 0) this.discarding.delete(id);
+        this.reconcile();
+      });
+    set.add(work);
+  }
+
+  /** Replicas that serve a deployment: the new configuration once complete, the old one until then. */
+  private serving(id: string): Slot[] {
+    const entry = this.deployments.get(id);
+    const mine = this.slotsOf(id).filter((slot) => slot.phase !== 'stopping' || slot.live?.ready);
+    if (!entry) return mine.filter((slot) => slot.live);
+    const current = mine.filter((slot) => slot.generation === entry.desired.generation);
+    const older = mine.filter((slot) => slot.generation !== entry.desired.generation && slot.served);
+    if (entry.desired.status === 'steady' || older.length === 0) return current;
+    if (older.some((slot) => slot.live?.ready) || !current.some((slot) => slot.live?.ready)) return older;
+    return current;
+  }
+
+  private slotsOf(id: string): Slot[] {
+    return [...this.slots.values()].filter((slot) => key(slot.endpoint, slot.deployment) === id).sort((a, b) => a.index - b.index || a.generation - b.generation);
+  }
+
+  private hasReady(id: string): boolean {
+    return this.serving(id).some((slot) => slot.live?.ready);
+  }
+
+  /** A replica of the deployment may become ready soon: worth a request's wait. */
+  private coming(id: string): boolean {
+    const entry = this.deployments.get(id);
+    if (!entry || this.closing) return false;
+    const { status } = entry.desired;
+    if (status === 'failing' || status === 'failed') return false;
+    return this.problem(entry.desired.endpoint, entry.desired.deployment) === undefined;
+  }
+
+  private notify(): void {
+    for (const waiter of this.readyWaiters) {
+      const ready = this.hasReady(waiter.key);
+      if (!ready && this.coming(waiter.key)) continue;
+      clearTimeout(waiter.timer);
+      this.readyWaiters.delete(waiter);
+      waiter.resolve(ready);
+    }
+    for (const waiter of this.drainWaiters) {
+      if (this.slotsOf(waiter.key).length > 0 || this.discarding.has(waiter.key)) continue;
+      this.drainWaiters.delete(waiter);
+      waiter.resolve();
+    }
+  }
+
+  private drained(id: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.drainWaiters.add({ key: id, resolve });
+      this.notify();
+    });
+  }
+
+  /** A found replica that is one of ours already (a container adopted by label meanwhile). */
+  private isHeld(found: FoundReplica): boolean {
+    return [...this.slots.values()].some((slot) => slot.handle?.id === found.id && slot.runtime.kind === found.runtime);
+  }
+
+  private runtimeFor(kind: RuntimeKind): Runtime {
+    const runtime = this.options.runtimes[kind];
+    if (!runtime) throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `The ${kind} runtime is not available in this daemon.`);
+    return runtime;
+  }
+
+  /**
+   * Tells what happened to a replica: in the daemon's log, and in the replica's own log as an
+   * `oep:` line, so `get-logs` (and `--follow`) show why the server restarted.
+   */
+  private note(slot: Slot, line: string): void {
+    this.options.log(`${slot.endpoint}/${slot.deployment}: ${line}`);
+    appendFile(this.logFile(slot.endpoint, slot.deployment, slot.index), `${new Date().toISOString()} oep: ${line}\n`).catch(() => undefined);
+  }
+}
+
+function observedOf(slot: Slot): ObservedReplica {
+  return {
+    endpoint: slot.endpoint,
+    deployment: slot.deployment,
+    index: slot.index,
+    generation: slot.generation,
+    phase: slot.phase,
+    served: slot.served,
+    restarts: slot.restarts,
+    ...(slot.retryAt !== undefined && { retryAt: slot.retryAt }),
+  };
+}
+
+function key(endpoint: string, deployment: string): string {
+  return `${endpoint}/${deployment}`;
+}
+
+function slotId(ref: { endpoint: string; deployment: string; index: number; generation: number }): string {
+  return `${ref.endpoint}/${ref.deployment}#${ref.index}@${ref.generation}`;
+}

@@ -1,0 +1,116 @@
+import { OepError } from '../errors.js';
+import { localPathPairs, toLocalPaths } from '../model/layout.js';
+import type { ReplicaExit, ReplicaHandle, ReplicaRequest } from '../runtimes/types.js';
+import { extractTraceback, readLogTail } from '../telemetry/log-tail.js';
+import { probeOnce } from './readiness.js';
+
+/** The scoring server's exit code when the script cannot be loaded or its init() fails (as azmlinfsrv). */
+const EXIT_INIT_FAILED = 3;
+/** The line oep's scoring server writes before the traceback when importing the script fails (server/oep_server.py). */
+const LOAD_FAILED_MARK = 'oep-server: loading the entry script failed:';
+const LOG_TAIL_LINES = 30;
+
+/** The start was called off (the replica is being stopped): not a failure of the deployment. */
+export class StartCancelled extends Error {}
+
+export interface BringUpOptions {
+  request: ReplicaRequest;
+  /** Starts the replica, or takes over a found one. */
+  launch: (request: ReplicaRequest) => Promise<ReplicaHandle>;
+  /** Called as soon as the replica exists, so a stop can reach it while it is not ready yet. */
+  onHandle: (handle: ReplicaHandle) => void;
+  /** True once nobody wants this replica any more. */
+  cancelled: () => boolean;
+  pollMs: number;
+}
+
+/**
+ * Starts (or adopts) one replica and waits until it answers its readiness route. A failure is an
+ * OepError whose `phase` says where it failed: start (no process or container), load (the
+ * script could not be imported), init (init() failed), probe (never ready in the probe budget).
+ */
+export async function bringUp(options: BringUpOptions): Promise<ReplicaHandle> {
+  const { request } = options;
+  let handle: ReplicaHandle;
+  try {
+    handle = await options.launch(request);
+  } catch (error) {
+    if (error instanceof OepError) throw error.phase === undefined ? withPhase(error, 'start') : error;
+    throw await failure(request, 'start', `could not start replica ${request.replica}: ${(error as Error).message}`);
+  }
+  options.onHandle(handle);
+  if (options.cancelled()) throw new StartCancelled();
+  await waitReady(options, handle);
+  return handle;
+}
+
+async function waitReady(options: BringUpOptions, handle: ReplicaHandle): Promise<void> {
+  const { request } = options;
+  const probe = request.spec.readiness_probe;
+  // The cloud's own budget: the initial delay, then failure_threshold failed periods.
+  const budgetSeconds = probe.initial_delay + probe.period * probe.failure_threshold;
+  const deadline = Date.now() + budgetSeconds * 1000;
+  const url = handle.target.origin + handle.target.readinessPath;
+  let exit: ReplicaExit | undefined;
+  void handle.exited.then((value) => (exit = value));
+  for (;;) {
+    if (options.cancelled()) throw new StartCancelled();
+    if (exit) {
+      if (exit.error) throw await failure(request, 'start', `the scoring server did not start: ${exit.error}.`);
+      const how = exit.signal ? `was ended (${exit.signal})` : exit.code === null ? 'ended' : `exited with code ${exit.code}`;
+      if (exit.code !== EXIT_INIT_FAILED) throw await failure(request, 'start', `the scoring server did not start: replica ${request.replica} ${how} before it was ready.`);
+      // Exit 3 is azmlinfsrv's "the script failed": loading it (import, syntax) or its init().
+      const loadError = await readLoadError(request.logFile);
+      if (loadError) throw await failure(request, 'load', `the scoring script could not be loaded: ${loadError}`);
+      throw await failure(request, 'init', `init() of the scoring script failed: replica ${request.replica} ${how} before it was ready.`);
+    }
+    const status = await probeOnce(url, probe.timeout * 1000);
+    if (status === 200) return;
+    if (Date.now() > deadline) {
+      await handle.stop();
+      throw await failure(
+        request,
+        'probe',
+        `replica ${request.replica} did not answer ${handle.target.readinessPath} with 200 within ${budgetSeconds} s (readiness_probe: initial_delay + period x failure_threshold).`,
+      );
+    }
+    await sleep(options.pollMs);
+  }
+}
+
+/** The server's one-line summary of an import or syntax error, when loading the script failed. */
+async function readLoadError(logFile: string): Promise<string | undefined> {
+  await sleep(50);
+  const lines = (await readLogTail(logFile, 400)).split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const at = lines[i]!.indexOf(LOAD_FAILED_MARK);
+    if (at >= 0) return lines[i]!.slice(at + LOAD_FAILED_MARK.length).trim();
+  }
+  return undefined;
+}
+
+/** A deployment failure with its phase, the traceback and the log tail, naming the user's own paths. */
+async function failure(request: ReplicaRequest, phase: string, rawMessage: string): Promise<OepError> {
+  // Give the process a moment to flush its last lines before reading them.
+  await sleep(50);
+  const pairs = localPathPairs(request.spec);
+  const message = toLocalPaths(rawMessage, pairs);
+  const tail = toLocalPaths(await readLogTail(request.logFile, LOG_TAIL_LINES), pairs);
+  const details: string[] = [];
+  const traceback = extractTraceback(tail) ?? extractTraceback(toLocalPaths(await readLogTail(request.logFile, 400), pairs));
+  if (traceback) details.push('Python traceback:', ...traceback.split('\n').map((line) => `  ${line}`));
+  details.push(`Last lines of the log (${request.logFile}):`, ...(tail ? tail.split('\n').map((line) => `  ${line}`) : ['  (empty)']));
+  return new OepError('OEP_ERR_DEPLOYMENT_FAILED', `Deployment ${request.deployment} failed in phase "${phase}": ${message}`, {
+    hint: `See the whole log with: oep deployment get-logs -n ${request.deployment} -e ${request.endpoint}`,
+    details,
+    phase,
+  });
+}
+
+function withPhase(error: OepError, phase: string): OepError {
+  return new OepError(error.code, error.message, { hint: error.hint, details: error.details, cause: error.cause, phase });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
