@@ -16,9 +16,11 @@ import { deploymentInvokeCommand } from './commands/deployment/invoke.js';
 import { deploymentListCommand } from './commands/deployment/list.js';
 import { deploymentShowCommand } from './commands/deployment/show.js';
 import { deploymentUpdateCommand } from './commands/deployment/update.js';
+import { deploymentBuildCommand } from './commands/deployment/build.js';
 import { deploymentWatchCommand } from './commands/deployment/watch.js';
 import { endpointCreateCommand } from './commands/endpoint/create.js';
 import { endpointDeleteCommand } from './commands/endpoint/delete.js';
+import { endpointExportCommand } from './commands/endpoint/export.js';
 import { endpointGetCredentialsCommand } from './commands/endpoint/get-credentials.js';
 import { endpointInvokeCommand } from './commands/endpoint/invoke.js';
 import { endpointListCommand } from './commands/endpoint/list.js';
@@ -66,6 +68,7 @@ export function buildProgram(ctx: CliContext): Command {
     endpointInvokeCommand,
     endpointGetCredentialsCommand,
     endpointRegenerateKeysCommand,
+    endpointExportCommand,
   ]) {
     endpoint.addCommand(make(ctx));
   }
@@ -79,6 +82,7 @@ export function buildProgram(ctx: CliContext): Command {
     deploymentDeleteCommand,
     deploymentGetLogsCommand,
     deploymentInvokeCommand,
+    deploymentBuildCommand,
     deploymentWatchCommand,
   ]) {
     deployment.addCommand(make(ctx));

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { OepError } from '../errors.js';
 import { checkTrafficRules, dropZeroTraffic, type TrafficMap } from '../model/traffic.js';
 import { generateKey, generateSecret, issueToken } from '../router/auth.js';
@@ -12,6 +13,8 @@ import type { EmitProgress } from '../runtimes/types.js';
 import { findFreePort } from '../runtimes/free-port.js';
 import { followLog } from '../telemetry/log-follow.js';
 import { readLogTail } from '../telemetry/log-tail.js';
+import { exportSourceOf } from '../export/kubernetes.js';
+import type { BakeRequest, BakeResult } from '../runtimes/docker/bake.js';
 import type { CallContext, Handler } from './server.js';
 import { deploymentView, endpointListItem, endpointView, routeOf, trafficView, type DeploymentLive } from './views.js';
 
@@ -41,6 +44,8 @@ export interface ControllerDeps {
   metricsUrl?: () => string | undefined;
   /** Closes an endpoint's access log before its log folder is removed. */
   closeEndpointLogs?: (endpoint: string) => void;
+  /** Builds a deployment's self-contained image (`oep deployment build`). */
+  buildImage?: (request: BakeRequest) => Promise<BakeResult>;
   shutdown: () => void;
 }
 
@@ -316,6 +321,20 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       await syncRoute(endpoint);
       await rm(deploymentLogDir(deps.paths, endpoint, name), { recursive: true, force: true });
       return null;
+    },
+
+    /** What `oep endpoint export` turns into Kubernetes objects: the endpoint, its keys, its deployments. */
+    async 'endpoint.export'(params) {
+      return exportSourceOf(requireEndpoint(store.snapshot(), String(params.name)));
+    },
+
+    async 'deployment.build'(params, context) {
+      const endpoint = String(params.endpoint);
+      const name = String(params.name);
+      const { spec } = requireDeployment(store.snapshot(), endpoint, name);
+      if (!deps.buildImage) throw new OepError('OEP_ERR_DOCKER_UNAVAILABLE', 'This oep daemon has no Docker engine to build images with.');
+      const buildLog = join(deploymentLogDir(deps.paths, endpoint, name), 'image-build.log');
+      return deps.buildImage({ spec, tag: String(params.tag), push: params.push === true, emit: context.emit, buildLog });
     },
 
     async 'deployment.logs'(params, context) {

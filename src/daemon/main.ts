@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { OepError } from '../errors.js';
 import { Router } from '../router/router.js';
 import { chooseDefaultRuntime } from '../runtimes/docker/default-runtime.js';
+import { bakeDeployment } from '../runtimes/docker/bake.js';
 import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
 import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
 import { openSettings } from '../state/settings.js';
@@ -112,6 +113,7 @@ async function runDaemon(): Promise<void> {
     version: OEP_VERSION,
     metricsUrl: () => metrics.metricsUrl,
     closeEndpointLogs: (endpoint) => accessLog.close(endpoint),
+    buildImage: (request) => bakeDeployment({ engine: docker.engine, images: docker.images }, request),
     shutdown: () => void shutdown(),
   });
 

@@ -36,7 +36,7 @@ export interface PreparedImage {
 }
 
 /** One image build: its tag, its context, the Dockerfile in it, and for a conda step the image it goes on. */
-interface BuildJob {
+export interface BuildJob {
   tag: string;
   entries: ContextEntry[];
   dockerfile: string;
@@ -132,7 +132,8 @@ export class ImageService {
     }
   }
 
-  private async buildOnce(docker: Dockerode, job: BuildJob, options: EnsureImageOptions): Promise<Omit<PreparedImage, 'python' | 'recipe'>> {
+  /** Builds `job` unless its tag exists; also used for the self-contained images of `oep deployment build` (bake.ts). */
+  async buildOnce(docker: Dockerode, job: BuildJob, options: EnsureImageOptions): Promise<Omit<PreparedImage, 'python' | 'recipe'>> {
     const { tag } = job;
     const existing = await inspectImage(docker, tag);
     if (existing) {

@@ -1,0 +1,41 @@
+import { Command, Option } from 'commander';
+import type { CliContext } from '../../context.js';
+
+interface ExportFlags {
+  name: string;
+  format: string;
+  registry?: string;
+  gatewayClass: string;
+  authPolicy: string;
+  directory?: string;
+  output?: string;
+}
+
+export function endpointExportCommand(ctx: CliContext): Command {
+  return new Command('export')
+    .description(
+      'Export an endpoint to Kubernetes: Deployments, Services, a Secret with the keys, a Gateway API Gateway and HTTPRoute ' +
+        '(traffic, mirror, the azureml-model-deployment pin, timeouts) and a key-auth policy. See docs/scale-out.md.',
+    )
+    .requiredOption('-n, --name <name>', 'endpoint name')
+    .addOption(new Option('--format <format>', 'what to export to').choices(['kubernetes']).default('kubernetes'))
+    .option('--registry <registry>', 'registry the deployment images are pushed to (oep deployment build --push), e.g. myacr.azurecr.io')
+    .option('--gateway-class <name>', 'GatewayClass of the Gateway', 'envoy-gateway')
+    .addOption(new Option('--auth-policy <implementation>', "whose key-auth policy to emit (none: add your own)").choices(['envoy-gateway', 'none']).default('envoy-gateway'))
+    .option('-d, --directory <dir>', 'write a folder for kubectl apply -k')
+    .addOption(new Option('-o, --output <format>', 'print the objects instead of writing a folder (default: yaml)').choices(['yaml', 'json']))
+    .action(async (flags: ExportFlags) => {
+      const { exportEndpoint } = await import('../../../engine/export.js');
+      const result = await exportEndpoint(flags, {
+        client: ctx.client,
+        cwd: ctx.cwd,
+        onEvent: (event) => void ctx.stderr.write(`${event.phase}: ${event.message}\n`),
+      });
+      if ('text' in result) {
+        ctx.stdout.write(result.text);
+        return;
+      }
+      ctx.stdout.write(`${result.files.join('\n')}\n`);
+      ctx.stderr.write(`hint: build the images (see the top of kustomization.yaml), then: kubectl apply -k ${result.directory}\n`);
+    });
+}
