@@ -15,7 +15,8 @@ export function deploymentBuildCommand(ctx: CliContext): Command {
     new Command('build')
       .description(
         "Build a deployment into one self-contained image (its environment, oep's scoring server, the code and the model) " +
-          'that answers POST /score on port 5001 with plain docker run. An unchanged deployment builds nothing.',
+          'that answers POST /score on port 5001 with plain docker run (--tag IMAGE; --push to the registry it names). ' +
+          'An unchanged deployment builds nothing.',
       )
       .requiredOption('-n, --name <name>', 'deployment name')
       .requiredOption('-e, --endpoint-name <name>', 'endpoint name')

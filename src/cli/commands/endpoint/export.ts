@@ -15,7 +15,8 @@ export function endpointExportCommand(ctx: CliContext): Command {
   return new Command('export')
     .description(
       'Export an endpoint to Kubernetes: Deployments, Services, a Secret with the keys, a Gateway API Gateway and HTTPRoute ' +
-        '(traffic, mirror, the azureml-model-deployment pin, timeouts) and a key-auth policy. See docs/scale-out.md.',
+        '(traffic, mirror, the azureml-model-deployment pin, timeouts) and a key-auth policy; -d DIR for kubectl apply -k, ' +
+        'or -o yaml (--registry, --gateway-class, --auth-policy: see docs/scale-out.md).',
     )
     .requiredOption('-n, --name <name>', 'endpoint name')
     .addOption(new Option('--format <format>', 'what to export to').choices(['kubernetes']).default('kubernetes'))
