@@ -209,11 +209,15 @@ export function exportKubernetes(source: ExportSource, options: KubernetesExport
       },
     ],
   });
-  files.push({
-    name: 'httproute.yaml',
-    comment: [`Traffic of endpoint ${endpoint.name}: the weighted split and the mirror, then one rule per deployment for the ${PIN_HEADER} header.`],
-    objects: httpRoutes(source, endpointName, names, routesOf, common, warnings),
-  });
+  const routes = httpRoutes(source, endpointName, names, routesOf, common, warnings);
+  // No deployments, no rules: the Gateway answers 404 to everything until the next export.
+  if (routes.length > 0) {
+    files.push({
+      name: 'httproute.yaml',
+      comment: [`Traffic of endpoint ${endpoint.name}: the weighted split and the mirror, then one rule per deployment for the ${PIN_HEADER} header.`],
+      objects: routes,
+    });
+  }
   if (options.authPolicy === 'envoy-gateway') {
     files.push({
       name: 'securitypolicy.yaml',

@@ -20,7 +20,6 @@ import { REPO_ROOT } from '../e2e/harness.js';
  * schema the export uses (test/fixtures/export/envoy-gateway-securitypolicy-spec.schema.json), and
  * the CEL rules that apply by hand.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   'apps/v1/Deployment': Deployment,
   'v1/Service': Service,

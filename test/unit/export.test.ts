@@ -262,6 +262,13 @@ describe('export to Kubernetes: other settings', async () => {
     assert.match(result.warnings[0]!, /no live traffic/);
   });
 
+  it('an endpoint without deployments exports its Secret, Gateway and key auth, and no HTTPRoute', () => {
+    const result = exportKubernetes({ ...base, endpoint: { ...base.endpoint, traffic: {}, mirror_traffic: {} }, deployments: [] }, OPTIONS);
+    assert.deepEqual(result.files.map((file) => file.name), ['secret.yaml', 'gateway.yaml', 'securitypolicy.yaml']);
+    assert.deepEqual(result.buildCommands, []);
+    for (const object of result.files.flatMap((file) => file.objects)) validateObject(object);
+  });
+
   it('more deployments than one HTTPRoute holds (16 rules) spill into a second route on the same Gateway', () => {
     const deployments = Array.from({ length: 20 }, (_, index) => ({ spec: deploymentSpec({ name: `d${String(index).padStart(2, '0')}`, endpoint_name: 'export-e2e' }), generation: 1, updated_at: '2025-01-01T00:00:00Z' }));
     const source: ExportSource = { ...base, endpoint: { ...base.endpoint, traffic: { d00: 50, d01: 50 }, mirror_traffic: {} }, deployments };
