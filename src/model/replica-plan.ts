@@ -74,6 +74,8 @@ export interface PlanInput {
   found: readonly FoundReplica[];
   /** Runtimes whose leftover replicas are still being looked for: their deployments wait. */
   observing?: readonly RuntimeKind[];
+  /** The daemon is stopping (nothing is desired any more, and that is why). */
+  closing?: boolean;
   now: number;
 }
 
@@ -124,8 +126,9 @@ export function planReplicas(input: PlanInput): Plan {
     const replicas = input.replicas.filter((replica) => key(replica) === id).sort(byGenerationAndIndex);
     const found = input.found.filter((replica) => key(replica) === id).sort(byGenerationAndIndex);
     if (!want) {
-      for (const replica of replicas) if (replica.phase !== 'stopping') steps.push(stop(replica, 'deployment deleted'));
-      for (const replica of found) steps.push(discard(replica, replica.alive ? 'deployment deleted' : 'not running'));
+      const reason = input.closing ? 'daemon stopping' : 'deployment deleted';
+      for (const replica of replicas) if (replica.phase !== 'stopping') steps.push(stop(replica, reason));
+      for (const replica of found) steps.push(discard(replica, replica.alive ? reason : 'not running'));
       continue;
     }
     if (observing.has(want.runtime)) continue;

@@ -315,6 +315,7 @@ export class Reconciler {
           replicas: [...this.slots.values()].map(observedOf),
           found: [...this.found.values()],
           observing: [...this.observing],
+          closing: this.closing,
           now: this.now(),
         });
         for (const step of plan.steps) {

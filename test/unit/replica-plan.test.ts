@@ -189,6 +189,13 @@ describe('planReplicas: a daemon restart finds what an earlier daemon left', () 
     ]);
   });
 
+  it('daemon stop: everything is stopped, found replicas too', () => {
+    assert.deepEqual(steps({ closing: true, found: [found(0)], replicas: [replica(1, 'ready'), replica(2, 'stopping')] }), [
+      'stop blue#1 gen 3 (daemon stopping)',
+      'discard blue#0 gen 3 (daemon stopping)',
+    ]);
+  });
+
   it('replicas of a deployment whose roll-out failed are stopped', () => {
     assert.deepEqual(steps({ desired: [want({ status: 'failed' })], found: [found(0)] }), ['discard blue#0 gen 3 (roll-out of gen 3 failed)']);
   });
