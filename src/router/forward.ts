@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 
 export interface ForwardRequest {
@@ -5,7 +6,8 @@ export interface ForwardRequest {
   path: string;
   method: string;
   headers: Record<string, string | string[]>;
-  body?: Buffer;
+  /** A held body, or a stream of a large one (sent with the `content-length` in `headers`, else chunked). */
+  body?: Buffer | Readable;
   timeoutMs: number;
 }
 
@@ -23,7 +25,8 @@ export class ForwardTimeoutError extends Error {
 /**
  * One proxied request through undici's low-level dispatch API, collecting the whole answer.
  * The router's hot path: a plain timer and a plain handler cost far less per request than
- * `request()` with an AbortSignal and a streaming body.
+ * `request()` with an AbortSignal. A stream body is read as fast as the replica takes it; when it
+ * fails (too large, the client left) the request is aborted with the stream's error.
  */
 export function forward(dispatcher: Dispatcher, request: ForwardRequest): Promise<ForwardResponse> {
   return new Promise((resolve, reject) => {

@@ -41,7 +41,11 @@ export class PayloadRecorder {
     return logging.samplingRate >= 1 || this.random() < logging.samplingRate;
   }
 
-  request(logging: PayloadLogging, req: IncomingMessage, body: Buffer, requestId: string): void {
+  /**
+   * `body` is the whole body, or for a body too large to hold its first bytes, with `totalBytes`
+   * the whole length: the event's `contentrange` then says which part it holds.
+   */
+  request(logging: PayloadLogging, req: IncomingMessage, body: Buffer, requestId: string, totalBytes = body.length): void {
     if (!logging.request) return;
     const headers: Record<string, string> = {};
     for (const name of logging.captureHeaders) {
@@ -49,7 +53,7 @@ export class PayloadRecorder {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
     const time = this.now();
-    this.write(logging, 'request', time, payloadEvent({
+    const event = payloadEvent({
       type: 'request',
       id: randomUUID(),
       source: logging.source,
@@ -60,7 +64,9 @@ export class PayloadRecorder {
       path: req.url ?? '/',
       method: req.method ?? 'GET',
       headers,
-    }));
+    });
+    if (totalBytes > body.length) event.contentrange = `bytes 0-${body.length - 1}/${totalBytes}`;
+    this.write(logging, 'request', time, event);
   }
 
   response(logging: PayloadLogging, body: Buffer, contentType: string | undefined, requestId: string): void {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
+import { BodyTooLargeError, ClientAbortedError, declaredLength, HELD_BODY_BYTES, hasUnreadBody, lingerOnClose, MAX_BODY_BYTES, readRequestBody, type RequestBody } from './body.js';
 import { forward, ForwardTimeoutError } from './forward.js';
 import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
 import { bearerCredential, constantTimeEqual, verifyToken } from './auth.js';
@@ -23,6 +25,12 @@ export interface DeploymentRoute {
   instanceCount: number;
   /** `data_collector` payload logging; absent for almost every deployment, and then it costs nothing. */
   dataCollector?: PayloadLogging;
+  /**
+   * Sent to the deployment's replicas in `x-oep-replica-secret` with every request (live and
+   * mirrored); oep's scoring server answers 401 to a request without it. Absent for custom
+   * containers, which cannot check it.
+   */
+  replicaSecret?: string;
 }
 
 export interface EndpointRoute {
@@ -64,12 +72,22 @@ export interface RouterOptions {
   listenRetryMs?: number;
   /** Where the router reports a port it cannot bind and its recovery (the daemon's log). */
   log?: (line: string) => void;
+  /** Larger request bodies are refused with 413 (default MAX_BODY_BYTES, Azure's 100 MB). */
+  maxBodyBytes?: number;
+  /** Bodies up to this size are held whole, larger ones stream (default HELD_BODY_BYTES). */
+  heldBodyBytes?: number;
 }
+
+/** The header that carries a deployment's replica secret from the router to its replicas. */
+export const REPLICA_SECRET_HEADER = 'x-oep-replica-secret';
+
+/** An early answer leaves up to this much unread body to drain on a kept-alive connection; more closes it. */
+const DRAIN_AT_MOST_BYTES = 64 * 1024;
 
 export const NO_DEPLOYMENT_MESSAGE =
   'No valid deployments to route to. Please check that the endpoint has at least one deployment with positive weight values or use a deployment specific header to route.';
 
-// Not forwarded: hop-by-hop headers, and `expect` (Node's server already answered 100-continue to the client).
+// Not forwarded: hop-by-hop headers, and `expect` (the router answers 100-continue to the client itself).
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host', 'content-length', 'expect']);
 
 interface Listener {
@@ -124,7 +142,10 @@ export class Router {
       served: new Map(),
     };
     this.resetPickers(listener);
-    listener.server.on('request', (req, res) => void this.handle(listener, req, res));
+    listener.server.on('request', (req, res) => void this.handle(listener, req, res, false));
+    // Expect: 100-continue is answered only once the request is accepted: a request refused before
+    // its body (401, 404, 413, 429, 503) never makes the client send the body.
+    listener.server.on('checkContinue', (req, res) => void this.handle(listener, req, res, true));
     listener.server.keepAliveTimeout = 30_000;
     this.listeners.set(route.name, listener);
     await this.listen(listener);
@@ -212,16 +233,17 @@ export class Router {
     listener.mirror = mirrorEntry ? { deployment: mirrorEntry[0], sampler: new MirrorSampler(mirrorEntry[1]) } : undefined;
   }
 
-  private async handle(listener: Listener, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(listener: Listener, req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
     const started = performance.now();
     const route = listener.route;
     const requestId = randomUUID();
     let deployment: string | null = null;
     let logging: PayloadLogging | undefined;
-    const finish = (status: number, body: string | Buffer, headers: Record<string, string | string[]> = {}): void => {
-      res.writeHead(status, { 'x-request-id': requestId, 'content-length': Buffer.byteLength(body), ...headers });
-      res.end(body);
-      if (logging) this.payloads!.response(logging, Buffer.isBuffer(body) ? body : Buffer.from(body), headerValue(headers['content-type']), requestId);
+    /** Whether the client was told to send its body (Expect: 100-continue). */
+    let continued = !expectsContinue;
+    /** A large body's request event is written once the body has been read (see payloads.request). */
+    let streamedRequest: (() => void) | undefined;
+    const record = (status: number): void => {
       if (deployment !== null) this.count(listener, deployment, false);
       this.options.record?.({
         time: new Date().toISOString(),
@@ -233,21 +255,38 @@ export class Router {
         latency_ms: Math.round((performance.now() - started) * 100) / 100,
       });
     };
+    const finish = (status: number, body: string | Buffer, headers: Record<string, string | string[]> = {}): void => {
+      const head: Record<string, string | string[] | number> = { 'x-request-id': requestId, 'content-length': Buffer.byteLength(body), ...headers };
+      // A body still on the wire that is too large to drain, or that the client was never asked
+      // for (Expect: 100-continue), ends the connection instead of being read.
+      if (hasUnreadBody(req, continued ? DRAIN_AT_MOST_BYTES : 0)) {
+        head.connection = 'close';
+        lingerOnClose(req.socket);
+      }
+      if (status === 413) res.writeHead(status, 'Request Entity Too Large', head);
+      else res.writeHead(status, head);
+      res.end(body);
+      streamedRequest?.();
+      if (logging) this.payloads!.response(logging, Buffer.isBuffer(body) ? body : Buffer.from(body), headerValue(headers['content-type']), requestId);
+      record(status);
+    };
     const fail = (status: number, message: string, headers: Record<string, string> = {}): void =>
       finish(status, JSON.stringify({ message }), { 'content-type': 'application/json', ...headers });
+    const maxBodyBytes = this.options.maxBodyBytes ?? MAX_BODY_BYTES;
+    const tooLarge = (): void =>
+      fail(413, `Request body too large: the limit is ${maxBodyBytes} bytes (${formatMegabytes(maxBodyBytes)}, as Azure's inference images).`);
 
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/score' && path !== '/swagger.json') {
-      req.resume();
       return fail(404, 'The requested URL was not found on the server.');
     }
     if (!this.authorized(route, req.headers.authorization)) {
-      req.resume();
       return fail(401, 'Unauthorized: a valid key or token is required in the Authorization header (Bearer <key>).', {
         'www-authenticate': 'Bearer',
       });
     }
-    const body = await readBody(req);
+    // Refused on its declared length, before a byte of it is read.
+    if ((declaredLength(req) ?? 0) > maxBodyBytes) return tooLarge();
 
     const pinned = headerValue(req.headers['azureml-model-deployment']);
     if (pinned !== undefined) {
@@ -264,22 +303,13 @@ export class Router {
     const settings = route.deployments[deployment];
     if (!settings) return fail(404, NO_DEPLOYMENT_MESSAGE);
 
+    // Decided before the body is read: a refused request costs no memory and no upload.
     const limit = 2 * settings.maxConcurrentPerInstance * settings.instanceCount;
     const current = listener.inflight.get(deployment) ?? 0;
     if (current >= limit) {
       return fail(statusFor(route, 429), `Too many requests: deployment ${deployment} already has ${current} requests in flight (limit ${limit} = 2 x max_concurrent_requests_per_instance x instance_count).`, {
         'azureml-model-deployment': deployment,
       });
-    }
-    let sampled: boolean | undefined;
-    // Payload logging covers scoring requests only (not /swagger.json), as Azure's does.
-    if (settings.dataCollector && path === '/score') {
-      this.payloads ??= new PayloadRecorder({ log: this.options.log });
-      sampled = this.payloads.sample(settings.dataCollector);
-      if (sampled) {
-        logging = settings.dataCollector;
-        this.payloads.request(logging, req, body, requestId);
-      }
     }
     let replica = pickReplica(this.options.replicas(route.name, deployment));
     // Replicas still starting or being adopted (say, the daemon has just started): wait for one.
@@ -290,64 +320,109 @@ export class Router {
       return fail(503, `Deployment ${deployment} has no ready replica.`, { 'azureml-model-deployment': deployment });
     }
 
-    if (pinned === undefined && listener.mirror && listener.mirror.deployment !== deployment && listener.mirror.sampler.next()) {
-      this.sendMirror(listener, req, body, requestId);
-    }
-
     listener.inflight.set(deployment, current + 1);
-    const upstreamHeaders = forwardHeaders(req.headers);
-    upstreamHeaders['x-request-id'] = requestId;
-    if (sampled !== undefined && settings.dataCollector!.tellScript) upstreamHeaders[SAMPLE_HEADER] = sampled ? '1' : '0';
-    const deadline = Date.now() + settings.requestTimeoutMs;
-    const send = async (target: LiveReplica) => {
-      target.inflight += 1;
-      try {
-        return await forward(this.agent, {
-          origin: target.origin,
-          path: (path === '/score' ? target.scoringPath : path) + query(req.url),
-          method: req.method ?? 'GET',
-          headers: upstreamHeaders,
-          body: body.length > 0 || req.method === 'POST' ? body : undefined,
-          timeoutMs: Math.max(1, deadline - Date.now()),
-        });
-      } finally {
-        target.inflight -= 1;
-      }
-    };
     try {
-      let answer;
+      if (!continued) {
+        res.writeContinue();
+        continued = true;
+      }
+      let body: RequestBody;
       try {
-        answer = await send(replica);
+        body = await readRequestBody(req, { maxBytes: maxBodyBytes, heldBytes: this.options.heldBodyBytes ?? HELD_BODY_BYTES });
       } catch (error) {
-        // The replica died under us (connection refused or dropped): take it out of rotation
-        // until its probe passes again, and give the request once to another ready replica.
-        if (!isConnectionFailure(error)) throw error;
-        replica.ready = false;
-        const other = pickReplica(this.options.replicas(route.name, deployment));
-        if (!other) throw error;
-        answer = await send(other);
+        if (error instanceof BodyTooLargeError) return tooLarge();
+        // The client left while sending its body: nobody to answer.
+        return record(CLIENT_CLOSED_REQUEST);
       }
-      const { status: upstreamStatus, body: payload } = answer;
-      const headers = copyResponseHeaders(answer.headers);
-      headers['azureml-model-deployment'] = deployment;
-      const clientRequestId = headerValue(req.headers['x-ms-client-request-id']);
-      if (clientRequestId !== undefined) headers['x-ms-client-request-id'] = clientRequestId;
-      // /swagger.json answers as the model does; only scoring errors become 424.
-      if ((upstreamStatus >= 200 && upstreamStatus < 300) || path !== '/score') {
-        finish(upstreamStatus, payload, headers);
-      } else {
-        headers['ms-azureml-model-error-statuscode'] = String(upstreamStatus);
-        headers['ms-azureml-model-error-reason'] = reasonOf(payload, upstreamStatus);
-        finish(statusFor(route, 424), payload, headers);
+
+      let sampled: boolean | undefined;
+      // Payload logging covers scoring requests only (not /swagger.json), as Azure's does.
+      if (settings.dataCollector && path === '/score') {
+        this.payloads ??= new PayloadRecorder({ log: this.options.log });
+        sampled = this.payloads.sample(settings.dataCollector);
+        if (sampled) {
+          logging = settings.dataCollector;
+          if (body.kind === 'held') {
+            this.payloads.request(logging, req, body.bytes, requestId);
+          } else {
+            // Recorded once read, as its first bytes and its whole length (contentrange).
+            const streamed = body;
+            const dataCollector = logging;
+            streamed.keepStart(this.options.heldBodyBytes ?? HELD_BODY_BYTES);
+            streamedRequest = () => {
+              streamedRequest = undefined;
+              if (streamed.complete) this.payloads!.request(dataCollector, req, streamed.start(), requestId, streamed.receivedBytes);
+            };
+          }
+        }
       }
-    } catch (error) {
-      if (error instanceof ForwardTimeoutError) {
-        fail(statusFor(route, 408), `Request timed out after ${settings.requestTimeoutMs} ms (request_settings.request_timeout_ms of deployment ${deployment}).`, {
-          'azureml-model-deployment': deployment,
-        });
-      } else {
-        this.options.log?.(`endpoint ${route.name}: request ${requestId} to deployment ${deployment} failed: ${describeError(error)}`);
-        fail(500, `Internal error: the request could not reach deployment ${deployment}.`, { 'azureml-model-deployment': deployment });
+
+      if (pinned === undefined && listener.mirror && listener.mirror.deployment !== deployment && listener.mirror.sampler.next()) {
+        this.sendMirror(listener, req, body, requestId);
+      }
+
+      const upstreamHeaders = forwardHeaders(req.headers);
+      upstreamHeaders['x-request-id'] = requestId;
+      if (settings.replicaSecret !== undefined) upstreamHeaders[REPLICA_SECRET_HEADER] = settings.replicaSecret;
+      if (sampled !== undefined && settings.dataCollector!.tellScript) upstreamHeaders[SAMPLE_HEADER] = sampled ? '1' : '0';
+      if (body.kind === 'streamed' && body.length !== undefined) upstreamHeaders['content-length'] = String(body.length);
+      const deadline = Date.now() + settings.requestTimeoutMs;
+      const send = async (target: LiveReplica) => {
+        const payload: Buffer | Readable | undefined = body.kind === 'streamed' ? body.open() : body.length > 0 || req.method === 'POST' ? body.bytes : undefined;
+        target.inflight += 1;
+        try {
+          return await forward(this.agent, {
+            origin: target.origin,
+            path: (path === '/score' ? target.scoringPath : path) + query(req.url),
+            method: req.method ?? 'GET',
+            headers: upstreamHeaders,
+            body: payload,
+            timeoutMs: Math.max(1, deadline - Date.now()),
+          });
+        } finally {
+          target.inflight -= 1;
+        }
+      };
+      try {
+        let answer;
+        try {
+          answer = await send(replica);
+        } catch (error) {
+          // The replica died under us (connection refused or dropped): take it out of rotation
+          // until its probe passes again, and give the request once to another ready replica,
+          // when the whole body can still be sent again (held, or nothing of it sent yet).
+          if (!isConnectionFailure(error)) throw error;
+          replica.ready = false;
+          const other = body.kind === 'held' || body.replayable ? pickReplica(this.options.replicas(route.name, deployment)) : undefined;
+          if (!other) throw error;
+          answer = await send(other);
+        }
+        const { status: upstreamStatus, body: payload } = answer;
+        const headers = copyResponseHeaders(answer.headers);
+        headers['azureml-model-deployment'] = deployment;
+        const clientRequestId = headerValue(req.headers['x-ms-client-request-id']);
+        if (clientRequestId !== undefined) headers['x-ms-client-request-id'] = clientRequestId;
+        // /swagger.json answers as the model does; only scoring errors become 424.
+        if ((upstreamStatus >= 200 && upstreamStatus < 300) || path !== '/score') {
+          finish(upstreamStatus, payload, headers);
+        } else {
+          headers['ms-azureml-model-error-statuscode'] = String(upstreamStatus);
+          headers['ms-azureml-model-error-reason'] = reasonOf(payload, upstreamStatus);
+          finish(statusFor(route, 424), payload, headers);
+        }
+      } catch (error) {
+        if (error instanceof ForwardTimeoutError) {
+          fail(statusFor(route, 408), `Request timed out after ${settings.requestTimeoutMs} ms (request_settings.request_timeout_ms of deployment ${deployment}).`, {
+            'azureml-model-deployment': deployment,
+          });
+        } else if (error instanceof BodyTooLargeError) {
+          tooLarge();
+        } else if (error instanceof ClientAbortedError) {
+          record(CLIENT_CLOSED_REQUEST);
+        } else {
+          this.options.log?.(`endpoint ${route.name}: request ${requestId} to deployment ${deployment} failed: ${describeError(error)}`);
+          fail(500, `Internal error: the request could not reach deployment ${deployment}.`, { 'azureml-model-deployment': deployment });
+        }
       }
     } finally {
       listener.inflight.set(deployment, (listener.inflight.get(deployment) ?? 1) - 1);
@@ -366,8 +441,12 @@ export class Router {
     return verifyToken(credential, route.name, route.tokenSecret, (this.options.now ?? Date.now)());
   }
 
-  /** Sends a copy to the mirror deployment; its answer is only recorded, never shown to the client. */
-  private sendMirror(listener: Listener, req: IncomingMessage, body: Buffer, requestId: string): void {
+  /**
+   * Sends a copy to the mirror deployment; its answer is only recorded, never shown to the client.
+   * Only a held body is copied: a large streamed body is never duplicated or held for a mirror
+   * (the copy is recorded as 413), so mirroring never slows the live request or grows memory.
+   */
+  private sendMirror(listener: Listener, req: IncomingMessage, body: RequestBody, requestId: string): void {
     const target = listener.mirror!.deployment;
     const replica = pickReplica(this.options.replicas(listener.route.name, target));
     const started = performance.now();
@@ -382,6 +461,7 @@ export class Router {
         status,
         latency_ms: Math.round((performance.now() - started) * 100) / 100,
       });
+    if (body.kind === 'streamed') return record(413);
     if (!replica) return record(503);
     const settings = listener.route.deployments[target];
     // A slow mirror must never pile up copies without bound: past the replica's share of the
@@ -391,12 +471,13 @@ export class Router {
     replica.inflight += 1;
     const headers = forwardHeaders(req.headers);
     headers['x-request-id'] = requestId;
+    if (settings?.replicaSecret !== undefined) headers[REPLICA_SECRET_HEADER] = settings.replicaSecret;
     forward(this.agent, {
       origin: replica.origin,
       path: replica.scoringPath,
       method: req.method ?? 'POST',
       headers,
-      body: body.length > 0 ? body : undefined,
+      body: body.length > 0 ? body.bytes : undefined,
       timeoutMs: settings?.requestTimeoutMs ?? this.options.mirrorTimeoutMs ?? 5000,
     })
       .then((response) => record(response.status))
@@ -419,6 +500,14 @@ export function pickReplica(replicas: readonly LiveReplica[]): LiveReplica | und
 
 const KUBERNETES_STATUS: Record<number, number> = { 408: 504, 424: 502, 429: 503 };
 
+/** What the access log and metrics record for a request whose client left before it was answered (nginx's 499). */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+function formatMegabytes(bytes: number): string {
+  const megabytes = bytes / (1024 * 1024);
+  return Number.isInteger(megabytes) ? `${megabytes} MB` : `${bytes} bytes`;
+}
+
 function statusFor(route: EndpointRoute, managedStatus: number): number {
   return route.kind === 'kubernetes' ? (KUBERNETES_STATUS[managedStatus] ?? managedStatus) : managedStatus;
 }
@@ -436,15 +525,6 @@ function isConnectionFailure(error: unknown): boolean {
   return code !== undefined && CONNECTION_FAILURES.has(code);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
-}
-
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
@@ -457,7 +537,7 @@ function query(url: string | undefined): string {
 function forwardHeaders(headers: IncomingMessage['headers']): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || name === 'authorization' || name === 'x-request-id' || name === SAMPLE_HEADER) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || name === 'authorization' || name === 'x-request-id' || name === SAMPLE_HEADER || name === REPLICA_SECRET_HEADER) continue;
     out[name] = value;
   }
   return out;
