@@ -95,6 +95,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
       return trafficView(requireEndpoint(store.snapshot(), name), {
         stats: router.stats(name),
         replicas: (deployment) => reconciler.replicas(name, deployment),
+        replicaCount: (deployment) => reconciler.replicaCount(name, deployment),
         listenProblem: router.problem(name),
         deploymentProblem: (deployment) => reconciler.problem(name, deployment),
       });

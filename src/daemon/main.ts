@@ -10,6 +10,7 @@ import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
 import { openSettings } from '../state/settings.js';
 import { endpointAccessLog, oepPaths, resolveOepHome } from '../state/paths.js';
 import { StateStore } from '../state/store.js';
+import { Autoscaler } from '../supervisor/autoscaler.js';
 import { Reconciler } from '../supervisor/reconciler.js';
 import { AccessLog } from '../telemetry/access-log.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -60,6 +61,12 @@ async function runDaemon(): Promise<void> {
     },
     log,
   });
+  const autoscaler = new Autoscaler({
+    deployments: () => reconciler.autoscaled(),
+    inflight: (endpoint, deployment) => router.stats(endpoint)[deployment]?.inflight ?? 0,
+    scale: (endpoint, deployment, replicas) => reconciler.scale(endpoint, deployment, replicas),
+    log,
+  });
 
   let control: Server | undefined;
   let stopping = false;
@@ -69,6 +76,7 @@ async function runDaemon(): Promise<void> {
     log('daemon stopping');
     control?.close();
     metrics.close();
+    autoscaler.close();
     await router.close();
     await reconciler.stopAll();
     // Containers started while stopping (e.g. by a restore still under way) go too.
@@ -120,6 +128,7 @@ async function runDaemon(): Promise<void> {
   // Ports first: a request sent right after the command that started this daemon waits in the
   // router for its replica instead of finding the port closed.
   await restoreState({ store, reconciler, router, log });
+  autoscaler.start();
   try {
     unlinkSync(paths.socket);
   } catch {

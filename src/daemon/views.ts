@@ -1,6 +1,7 @@
 import type { EndpointRecord, DeploymentRecord } from '../state/types.js';
 import type { DeploymentRoute, DeploymentTrafficStats, EndpointRoute } from '../router/router.js';
 import type { LiveReplica } from '../supervisor/reconciler.js';
+import { initialReplicas, maxReplicas, targetUtilizationOf } from '../model/autoscale.js';
 import { collectsData, payloadLoggingOf } from '../model/data-collection.js';
 import { dataCollectorDir, oepPaths, resolveOepHome } from '../state/paths.js';
 
@@ -71,6 +72,8 @@ export function deploymentView(record: DeploymentRecord, live: DeploymentLive): 
   };
   if (record.failure) view.failure = record.failure;
   if (live.problem) view.problem = live.problem;
+  // Autoscaled (target_utilization): how many replicas run now, between min_instances and max_instances.
+  if (targetUtilizationOf(record.spec)) view.current_instance_count = live.replicaCount ?? initialReplicas(record.spec);
   if (collectsData(record.spec)) view.data_collector_folder = dataCollectorFolder(record.spec.endpoint_name, record.spec.name);
   return view;
 }
@@ -109,6 +112,8 @@ export interface TrafficView {
 export interface TrafficLive {
   stats: Record<string, DeploymentTrafficStats>;
   replicas: (deployment: string) => readonly LiveReplica[];
+  /** How many replicas a deployment runs now, when the daemon decides (autoscaling). */
+  replicaCount?: (deployment: string) => number | undefined;
   listenProblem?: string;
   deploymentProblem: (deployment: string) => string | undefined;
 }
@@ -131,7 +136,7 @@ export function trafficView(record: EndpointRecord, live: TrafficLive): TrafficV
           mirror_traffic: spec.mirror_traffic[name] ?? 0,
           provisioning_state: record.deployments[name]!.provisioning_state,
           ready_replicas: live.replicas(name).filter((replica) => replica.ready).length,
-          instance_count: record.deployments[name]!.spec.instance_count,
+          instance_count: live.replicaCount?.(name) ?? record.deployments[name]!.spec.instance_count,
           requests: stats?.requests ?? 0,
           mirrored: stats?.mirrored ?? 0,
           inflight: stats?.inflight ?? 0,
@@ -158,7 +163,8 @@ export function routeOf(record: EndpointRecord): EndpointRoute {
         const route: DeploymentRoute = {
           requestTimeoutMs: deployment.spec.request_settings.request_timeout_ms,
           maxConcurrentPerInstance: deployment.spec.request_settings.max_concurrent_requests_per_instance,
-          instanceCount: deployment.spec.instance_count,
+          // Autoscaled deployments may grow to max_instances: the 429 limit counts those.
+          instanceCount: maxReplicas(deployment.spec),
           ...(dataCollector && { dataCollector }),
         };
         return [name, route];

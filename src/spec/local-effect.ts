@@ -41,12 +41,6 @@ export const NO_LOCAL_EFFECT: readonly NoLocalEffect[] = [
   },
   {
     kind: 'deployment',
-    path: ['scale_settings', 'type'],
-    applies: (value) => value === 'target_utilization',
-    message: 'No local effect: oep runs instance_count replicas and does not autoscale.',
-  },
-  {
-    kind: 'deployment',
     path: ['resources'],
     message: 'No local effect: replicas are not limited to these CPU, memory and GPU amounts.',
   },

@@ -1,6 +1,7 @@
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OepError } from '../errors.js';
+import { initialReplicas, targetUtilizationOf } from '../model/autoscale.js';
 import {
   describeStep,
   planReplicas,
@@ -15,6 +16,7 @@ import type { EmitProgress, ReplicaHandle, ReplicaRequest, Runtime } from '../ru
 import type { DeploymentSpec } from '../spec/types.js';
 import { deploymentLogDir, type OepPaths } from '../state/paths.js';
 import type { RuntimeKind } from '../state/types.js';
+import type { AutoscaledDeployment } from './autoscaler.js';
 import { watchProbes } from './probes.js';
 import { bringUp, StartCancelled } from './replica-start.js';
 
@@ -143,7 +145,7 @@ export class Reconciler {
           deployment: intent.spec.name,
           runtime: intent.runtime,
           generation: intent.generation,
-          replicas: intent.spec.instance_count,
+          replicas: initialReplicas(intent.spec),
           status: intent.failed ? 'failed' : intent.restore ? 'restoring' : 'rolling',
           ...(runtime.configHash && { configHash: runtime.configHash(intent.spec, intent.generation) }),
         },
@@ -183,6 +185,16 @@ export class Reconciler {
     if (!entry || entry.desired.replicas === replicas) return;
     entry.desired.replicas = replicas;
     this.reconcile();
+  }
+
+  /** Steady deployments with scale_settings.type target_utilization, for the autoscaler. */
+  autoscaled(): AutoscaledDeployment[] {
+    return [...this.deployments.values()].flatMap((entry) => {
+      const settings = targetUtilizationOf(entry.spec);
+      if (!settings || entry.desired.status !== 'steady') return [];
+      const { endpoint, deployment, generation, replicas } = entry.desired;
+      return [{ endpoint, deployment, generation, replicas, settings, maxConcurrentPerInstance: entry.spec.request_settings.max_concurrent_requests_per_instance }];
+    });
   }
 
   /** The count of replicas a deployment's current configuration should run, or undefined. */
