@@ -19,6 +19,7 @@ import argparse
 import array
 import errno
 import faulthandler
+import hmac
 import importlib.util
 import inspect
 import io
@@ -69,6 +70,15 @@ MSG_NOT_FOUND = (
 MSG_METHOD_NOT_ALLOWED = "The method is not allowed for the requested URL."
 MSG_RUN_FAILED = "An unexpected error occurred in scoring script. Check the logs for more info."
 MSG_INTERNAL = "An unexpected internal error occurred. Check the logs for more info."
+MSG_NO_REPLICA_SECRET = (
+    "Unauthorized: this replica answers only requests sent through its endpoint (oep's router checks the key "
+    "and adds the replica's secret)."
+)
+
+# oep's router sends the deployment's secret in this header; with OEP_REPLICA_SECRET set, every
+# request but a health probe (GET or HEAD on /) must carry it. The header never reaches the script.
+REPLICA_SECRET_HEADER = "x-oep-replica-secret"
+REPLICA_SECRET_ENV = "OEP_REPLICA_SECRET"
 
 CT_JSON = "application/json"
 CT_HTML = "text/html; charset=utf-8"
@@ -316,6 +326,8 @@ class Config(object):
         self.worker_count = self._int(env, "WORKER_COUNT", 1, minimum=1)
         self.timeout_ms = self._int(env, "SCORING_TIMEOUT_MS", 3600 * 1000, minimum=1)
         self.stuck_restart_s = float(self._int(env, "OEP_STUCK_RUN_RESTART_S", 30, minimum=1))
+        secret = env.get(REPLICA_SECRET_ENV) or ""
+        self.replica_secret = secret.encode("latin-1", "replace") if secret else None
         self.service_name = env.get("SERVICE_NAME", "ML service")
         self.service_version = env.get("SERVICE_VERSION", "1.0")
         self.path_prefix = env.get("SERVICE_PATH_PREFIX", "")
@@ -1394,6 +1406,12 @@ class Worker(object):
             req = parse_head(head)
             req.remote = remote
             hmap = req.hmap
+            if not self._came_through_router(req):
+                # Decided on the head: the body is never read.
+                self._send_error_and_close(sock, 401, MSG_NO_REPLICA_SECRET)
+                self._access_log(req.method, req.target.partition("?")[0], 401, (time.perf_counter() - t0) * 1000.0, None)
+                _linger(sock)
+                return False, b""
             http10 = req.version == "HTTP/1.0"
             te = hmap.get("transfer-encoding")
             expect_continue = (not http10) and hmap.get("expect", "").lower() == "100-continue"
@@ -1428,9 +1446,22 @@ class Worker(object):
             keep = connection is None or "close" not in connection.lower()
         sock.sendall(serialize_response(status, headers, body, req.method == "HEAD", keep, http10))
         elapsed = (time.perf_counter() - t0) * 1000.0
-        # the path as sent (no query: it can be long or carry data), and the request id when there is one
-        self._access_log(req.method, req.target.partition("?")[0], status, elapsed, request_id or hmap.get("x-request-id"))
+        # the path as sent (no query: it can be long or carry data), and the request id when there is
+        # one; health probes are not logged (azmlinfsrv does not log them either): every 2 s, forever
+        if not _is_health_probe(req):
+            self._access_log(req.method, req.target.partition("?")[0], status, elapsed, request_id or hmap.get("x-request-id"))
         return keep, buf
+
+    def _came_through_router(self, req):
+        """Checks and removes the replica secret: without OEP_REPLICA_SECRET every request passes."""
+        given = req.hmap.pop(REPLICA_SECRET_HEADER, None)
+        if given is not None:
+            req.headers = [item for item in req.headers if item[0].lower() != REPLICA_SECRET_HEADER]
+        expected = self.cfg.replica_secret
+        if expected is None or _is_health_probe(req):
+            return True
+        # Constant time: how much of a guess matched must not show in the answer's timing.
+        return given is not None and hmac.compare_digest(given.encode("latin-1", "replace"), expected)
 
     def _send_error_and_close(self, sock, status, message):
         body = json.dumps({"message": message}).encode("utf-8")
@@ -1607,6 +1638,27 @@ class Worker(object):
 
 def _health(req):
     return 200, [("Content-Type", CT_HTML)], b"Healthy"
+
+
+def _is_health_probe(req):
+    """GET or HEAD on /: the readiness and liveness route, open to the supervisor's probes (it says only Healthy)."""
+    return req.path == "/" and req.method in ("GET", "HEAD")
+
+
+def _linger(sock, limit=1 << 20, timeout_s=1.0):
+    """After an answer sent before the request's body was read: shut the sending side and drop what the
+    client still sends for a moment, so its TCP stack does not reset the connection before it reads the answer."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(timeout_s)
+        dropped = 0
+        while dropped < limit:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            dropped += len(chunk)
+    except OSError:
+        pass
 
 
 def _default_options(req):
@@ -1832,6 +1884,8 @@ def main(argv=None):
         _err("oep-server: %s" % ex)
         return EXIT_INIT_FAILED
     maybe_exec_azmlinfsrv(cfg, os.environ)
+    # Kept in the config only: the scoring script has no use for it, nor its children.
+    os.environ.pop(REPLICA_SECRET_ENV, None)
     try:
         lsock = bind_socket(cfg.host, cfg.port)
     except OSError as ex:

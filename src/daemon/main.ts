@@ -10,6 +10,7 @@ import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
 import { openSettings } from '../state/settings.js';
 import { endpointAccessLog, oepPaths, resolveOepHome } from '../state/paths.js';
 import { StateStore } from '../state/store.js';
+import { metricsToken } from '../state/secrets.js';
 import { Autoscaler } from '../supervisor/autoscaler.js';
 import { Reconciler } from '../supervisor/reconciler.js';
 import { AccessLog } from '../telemetry/access-log.js';
@@ -134,7 +135,7 @@ async function runDaemon(): Promise<void> {
   } catch {
     // no stale socket
   }
-  await metrics.listen(Number(process.env.OEP_METRICS_PORT ?? 0));
+  await metrics.listen(Number(process.env.OEP_METRICS_PORT ?? 0), metricsToken(paths.home));
   control = await startControlServer(paths.socket, handlers, log);
   writeFileSync(paths.pidFile, String(process.pid), { mode: 0o600 });
   log(`daemon ${OEP_VERSION} listening on ${paths.socket} (pid ${process.pid})`);

@@ -3,7 +3,9 @@ import type { DeploymentRoute, DeploymentTrafficStats, EndpointRoute } from '../
 import type { LiveReplica } from '../supervisor/reconciler.js';
 import { initialReplicas, maxReplicas, targetUtilizationOf } from '../model/autoscale.js';
 import { collectsData, payloadLoggingOf } from '../model/data-collection.js';
+import { scoringPlan } from '../model/scoring-plan.js';
 import { dataCollectorDir, oepPaths, resolveOepHome } from '../state/paths.js';
+import { replicaSecret } from '../state/secrets.js';
 
 /** The endpoint's stable local URL (its router listener). */
 function endpointOrigin(record: EndpointRecord): string {
@@ -166,6 +168,8 @@ export function routeOf(record: EndpointRecord): EndpointRoute {
           // Autoscaled deployments may grow to max_instances: the 429 limit counts those.
           instanceCount: maxReplicas(deployment.spec),
           ...(dataCollector && { dataCollector }),
+          // oep's server checks it; a custom container runs the user's own server, which cannot.
+          ...(scoringPlan(deployment.spec).kind !== 'container' && { replicaSecret: replicaSecret(resolveOepHome(), record.spec.name, name) }),
         };
         return [name, route];
       }),

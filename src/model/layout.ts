@@ -65,20 +65,28 @@ export function computeLayout(spec: DeploymentSpec): DeploymentLayout {
   return layout;
 }
 
+/** The variable that gives oep's scoring server the secret the router sends (`x-oep-replica-secret`). */
+export const REPLICA_SECRET_VARIABLE = 'OEP_REPLICA_SECRET';
+
 /**
  * The environment the scoring server sees, given where model and code are reachable
  * (cloud paths in a container, host paths for the process runtime). `environment_variables`
- * come last and override everything else.
+ * come last and override everything else, except the replica secret: with `replicaSecret` the
+ * server answers 401 to any request without it (health probes aside), and a user's variable of
+ * that name must not turn the check off or make every request fail.
  */
 export function scoringEnvironment(
   spec: DeploymentSpec,
-  at: { modelDir?: string; appRoot?: string; entryScript?: string },
+  at: { modelDir?: string; appRoot?: string; entryScript?: string; replicaSecret?: string },
 ): Record<string, string> {
   const env: Record<string, string> = {};
   if (at.modelDir) env.AZUREML_MODEL_DIR = at.modelDir;
   if (at.appRoot) env.AML_APP_ROOT = at.appRoot;
   if (at.entryScript) env.AZUREML_ENTRY_SCRIPT = at.entryScript;
-  return { ...env, ...spec.environment_variables };
+  const scoring = { ...env, ...spec.environment_variables };
+  delete scoring[REPLICA_SECRET_VARIABLE];
+  if (at.replicaSecret !== undefined) scoring[REPLICA_SECRET_VARIABLE] = at.replicaSecret;
+  return scoring;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { bearerCredential, constantTimeEqual } from '../router/auth.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RouteRecord } from '../router/router.js';
 
@@ -12,7 +13,9 @@ export interface ReplicaHealth {
 
 /**
  * The daemon's Prometheus metrics (prom-client): requests by endpoint, deployment and status,
- * latency histograms, mirror counts and replica health, served on 127.0.0.1.
+ * latency histograms, mirror counts and replica health, served on 127.0.0.1 to whoever has the
+ * daemon's metrics token (in the URL `oep daemon status` prints, or as a bearer token): any local
+ * user can reach a loopback port, only the owner can read the token.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -82,11 +85,20 @@ export class Metrics {
     series.latency.observe(entry.latency_ms / 1000);
   }
 
-  /** Serves /metrics on 127.0.0.1 (port 0: any free port). */
-  async listen(port = 0): Promise<string> {
+  /**
+   * Serves /metrics on 127.0.0.1 (port 0: any free port) to requests that carry `token`, as
+   * `?token=<token>` or `Authorization: Bearer <token>`; others get 401.
+   */
+  async listen(port: number, token: string): Promise<string> {
     this.server = createServer((req, res) => {
-      if (req.url !== '/metrics') {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (url.pathname !== '/metrics') {
         res.writeHead(404).end();
+        return;
+      }
+      const given = url.searchParams.get('token') ?? bearerCredential(req.headers.authorization);
+      if (given === undefined || given === null || !constantTimeEqual(given, token)) {
+        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('The metrics need the token of the URL `oep daemon status` shows.\n');
         return;
       }
       this.registry
@@ -99,7 +111,7 @@ export class Metrics {
       this.server!.listen(port, '127.0.0.1', () => resolve());
     });
     const address = this.server.address();
-    this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}/metrics`;
+    this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}/metrics?token=${token}`;
     return this.url;
   }
 

@@ -275,7 +275,9 @@ describe('safe rollout: blue/green behind one URL (process runtime)', () => {
 
   it('exposes Prometheus metrics at the URL daemon status shows', async () => {
     const url = (await oep.ok(['daemon', 'status', '--query', 'metrics_url', '-o', 'tsv'])).trim();
-    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics\?token=[0-9a-f]{32}$/);
+    // Only the owner (who can read the token) gets the metrics: any local user can reach the port.
+    assert.equal((await fetch(url.replace(/\?token=.*$/, ''))).status, 401);
     const text = await (await fetch(url)).text();
     assert.match(text, /^oep_requests_total\{endpoint="rollout",deployment="blue",status="200"\} \d+$/m);
     assert.match(text, /^oep_mirrored_requests_total\{endpoint="rollout",deployment="green",status="200"\} 10$/m);

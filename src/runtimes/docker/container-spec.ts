@@ -32,6 +32,8 @@ export interface ContainerInput {
   dataCollectorDir?: string;
   /** egress_public_network_access: disabled: the internal network the container joins (no published port). */
   network?: string;
+  /** The secret oep's server requires from the router (x-oep-replica-secret); a custom container gets none. */
+  replicaSecret?: string;
 }
 
 export interface ContainerPlan {
@@ -118,7 +120,8 @@ export function planContainer(input: ContainerInput): ContainerPlan {
 
   // MLflow without a scoring script: oep's own script, mounted with the server.
   const entryScript = plan.kind === 'mlflow' ? `${SERVER_MOUNT}/${plan.script}` : layout.code?.scriptFile;
-  const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript }) };
+  const replicaSecret = custom ? undefined : input.replicaSecret;
+  const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript, replicaSecret }) };
   // environment_variables are already last in `scoring`; nothing may come after them.
   const environment: Record<string, string> = custom ? { ...scoring } : { PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', ...collector, ...scoring };
   const portKey = `${containerPort}/tcp`;

@@ -5,6 +5,7 @@ import { OepError } from '../../errors.js';
 import { collectsData } from '../../model/data-collection.js';
 import type { FoundReplica } from '../../model/replica-plan.js';
 import { dataCollectorDir, deploymentLogDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
+import { replicaSecret } from '../../state/secrets.js';
 import { writePreparedLog } from '../prepared-log.js';
 import type { ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
 import { digestContext, readContext } from './build-context.js';
@@ -133,6 +134,7 @@ export class DockerRuntime implements Runtime {
       gpu: choices.gpu,
       network,
       dataCollectorDir: collectorDir,
+      replicaSecret: replicaSecret(this.options.paths.home, endpoint, deployment),
     });
     const initializerLog = storageInitializerLog(this.options.paths, endpoint, deployment);
     await writePreparedLog(initializerLog, {

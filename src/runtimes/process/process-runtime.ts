@@ -10,6 +10,7 @@ import { computeLayout, scoringEnvironment } from '../../model/layout.js';
 import { collectsData, dataCollectionEnvironment } from '../../model/data-collection.js';
 import { planEnvironment, scoringPlan } from '../../model/scoring-plan.js';
 import { dataCollectorDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
+import { replicaSecret } from '../../state/secrets.js';
 import { writePreparedLog } from '../prepared-log.js';
 import { findFreePort } from '../free-port.js';
 import type { ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
@@ -87,7 +88,9 @@ export class ProcessRuntime implements Runtime {
     const appRoot = layout.code ? join(layout.code.source, layout.code.scriptDir) : undefined;
     // MLflow without a scoring script: oep's own script, from the package (environment: the configured interpreter).
     const entryScript = plan.kind === 'mlflow' ? join(PACKAGE_ROOT, 'server', plan.script) : layout.code?.scriptFile;
-    const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript }) };
+    // The server answers only requests that carry the secret the router adds (health probes aside).
+    const secret = replicaSecret(this.options.paths.home, request.endpoint, request.deployment);
+    const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript, replicaSecret: secret }) };
     const port = await findFreePort();
     const python = await this.options.python();
     // data_collector: the script's collections are written straight into the deployment's folder.
