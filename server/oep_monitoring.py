@@ -244,7 +244,8 @@ def _append(collection, event):
         if entry is not None:
             os.close(entry[1])
         _makedirs(os.path.dirname(path))
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        # Private to the user whatever the umask, as everything under OEP_HOME.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         _give_to_owner(path)
         entry = _files[collection] = (path, fd)
     # One write per line with O_APPEND: lines of concurrent writers never interleave.
@@ -258,7 +259,7 @@ def _makedirs(path):
         path = os.path.dirname(path)
     for directory in reversed(missing):
         try:
-            os.mkdir(directory, 0o755)
+            os.mkdir(directory, 0o700)
         except FileExistsError:
             continue
         _give_to_owner(directory)

@@ -1875,8 +1875,20 @@ class Supervisor(object):
             self.spawn(slot, False)
 
 
+def _restore_user_umask(environ):
+    """oep's daemon runs with umask 077 so its files are private; it passes the umask it was started
+    with in OEP_UMASK, and the scoring script gets that one back (files it writes are as the user's)."""
+    raw = environ.pop("OEP_UMASK", None)
+    if raw:
+        try:
+            os.umask(int(raw, 8) & 0o777)
+        except ValueError:
+            pass
+
+
 def main(argv=None):
     _setup_stdio()
+    _restore_user_umask(os.environ)
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         cfg = Config(args, os.environ)

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OepError } from '../errors.js';
 import { resolveOepHome } from './paths.js';
@@ -12,6 +13,8 @@ export interface Settings {
   runtime: 'auto' | 'docker' | 'process';
   /** The Python interpreter the process runtime runs the scoring server with (OEP_PYTHON wins). */
   python: string;
+  /** Replica, access and daemon logs rotate past this many MB (a whole number, as text). */
+  log_max_mb: string;
 }
 
 export type SettingKey = keyof Settings;
@@ -19,6 +22,8 @@ export type SettingKey = keyof Settings;
 interface SettingRule {
   /** The allowed values; absent for free text. */
   values?: readonly string[];
+  /** What free text must look like, and how to say so. */
+  pattern?: { regex: RegExp; expected: string };
   default: string;
   description: string;
 }
@@ -33,7 +38,18 @@ export const SETTING_RULES: Record<SettingKey, SettingRule> = {
     default: 'python3',
     description: 'the Python interpreter of the process runtime (a name on PATH or a path; OEP_PYTHON overrides it)',
   },
+  log_max_mb: {
+    default: '10',
+    pattern: { regex: /^[1-9][0-9]{0,5}$/, expected: 'a whole number of MB from 1 to 999999' },
+    description: 'replica, access and daemon logs rotate past this size in MB, keeping one rotated file (<log>.1)',
+  },
 };
+
+/** The size past which logs rotate (log_max_mb), in bytes. */
+export function logMaxBytes(settings: Pick<Settings, 'log_max_mb'>): number {
+  const megabytes = Number(settings.log_max_mb);
+  return (Number.isSafeInteger(megabytes) && megabytes > 0 ? megabytes : Number(SETTING_RULES.log_max_mb.default)) * 1024 * 1024;
+}
 
 export const SETTINGS_FILE_NAME = 'settings.json';
 
@@ -68,6 +84,9 @@ export function checkSetting(key: string, value?: string): SettingKey {
   if (value !== undefined && value.trim() === '') {
     throw new OepError('OEP_ERR_USAGE', `${key} cannot be empty.`);
   }
+  if (value !== undefined && rule.pattern && !rule.pattern.regex.test(value)) {
+    throw new OepError('OEP_ERR_USAGE', `"${value}" is not a valid value for ${key}; use ${rule.pattern.expected}.`);
+  }
   return key;
 }
 
@@ -77,11 +96,17 @@ export async function openSettings(env: NodeJS.ProcessEnv = process.env): Promis
   const schema = Object.fromEntries(
     Object.entries(SETTING_RULES).map(([key, rule]: [string, SettingRule]) => [
       key,
-      rule.values ? { type: 'string', enum: [...rule.values], default: rule.default } : { type: 'string', minLength: 1, default: rule.default },
+      rule.values
+        ? { type: 'string', enum: [...rule.values], default: rule.default }
+        : { type: 'string', minLength: 1, default: rule.default, ...(rule.pattern && { pattern: rule.pattern.regex.source }) },
     ]),
   );
+  // Private whatever the umask: conf would make the folder 0777 and the file 0666 less the umask.
+  const home = resolveOepHome(env);
+  mkdirSync(home, { recursive: true, mode: 0o700 });
   const store = new Conf<Settings>({
-    cwd: resolveOepHome(env),
+    cwd: home,
+    configFileMode: 0o600,
     configName: SETTINGS_FILE_NAME.replace(/\.json$/, ''),
     defaults,
     schema: schema as never,

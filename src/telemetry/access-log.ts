@@ -25,7 +25,7 @@ export class AccessLog {
     let sink = this.sinks.get(entry.endpoint);
     if (!sink) {
       const file = this.fileFor(entry.endpoint);
-      mkdirSync(dirname(file), { recursive: true });
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       const stream = createWriteStream(file, { flags: 'a', mode: 0o600 });
       stream.on('error', () => this.sinks.delete(entry.endpoint));
       sink = { stream, pending: [], bytes: 0 };

@@ -27,7 +27,7 @@ export class JsonLinesFiles {
     let sink = this.sinks.get(file);
     if (!sink) {
       try {
-        mkdirSync(dirname(file), { recursive: true });
+        mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       } catch (error) {
         this.onError(file, error as Error);
         return;
