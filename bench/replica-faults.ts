@@ -6,7 +6,9 @@
  *   deployments show, and how many are left after `oep daemon stop` (both should be 0);
  * - gap after `oep daemon stop` + one command, and after kill -9 + one command: refused
  *   connections and non-200 answers seen by a client that keeps sending, and the time from the
- *   command's start to the first 200.
+ *   command's start to the first 200;
+ * - one of two replicas killed with SIGKILL under load (4 clients), before and after a daemon
+ *   restart (replicas it started, replicas it adopted): failed requests.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -49,6 +51,24 @@ async function main(): Promise<void> {
         await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'rollout', '-o', 'none']);
         await sleep(1500);
       }
+    }
+
+    for (const round of ['own', 'adopted']) {
+      if (round === 'adopted') {
+        await killDaemonHard(oep);
+        await oep.ok(['endpoint', 'list', '-o', 'none']);
+      }
+      await sleep(1500);
+      const shown = JSON.parse(await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'rollout'])) as { replicas: { pid: number }[] };
+      const load = loadLoop(uri, key, { parallel: 4 });
+      await sleep(2000);
+      process.kill(shown.replicas[0]!.pid, 'SIGKILL');
+      await sleep(8000);
+      const outcomes = await load.stop();
+      const failed = outcomes.filter((outcome) => outcome.result !== 200);
+      console.log(`one of two ${round} replicas killed under load (4 clients, 10 s): ${failed.length} failed of ${outcomes.length} requests`);
+      // Let the killed replica come back.
+      await sleep(3000);
     }
 
     let n = 0;

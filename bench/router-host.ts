@@ -40,7 +40,7 @@ const config = JSON.parse(process.argv[2] ?? '{}') as HostConfig;
 
 const replicas: Record<string, LiveReplica[]> = {};
 for (const [deployment, origin] of Object.entries(config.upstreams)) {
-  replicas[deployment] = [{ id: `${deployment}-0`, origin, scoringPath: '/score', ready: true, inflight: 0 }];
+  replicas[deployment] = [{ id: `${deployment}-0`, origin, scoringPath: '/score', ready: true }];
 }
 
 let record: ((entry: RouteRecord) => void) | undefined;
@@ -87,7 +87,7 @@ process.on('message', (message: { type: string }) => {
     const reply: HostReply = {
       type: 'stats',
       router: router.stats('bench'),
-      replicaInflight: Object.fromEntries(Object.entries(replicas).map(([name, list]) => [name, list.reduce((sum, r) => sum + r.inflight, 0)])),
+      replicaInflight: Object.fromEntries(Object.entries(replicas).map(([name, list]) => [name, list.reduce((sum, r) => sum + router.inflightOf(r), 0)])),
       rssMb: Math.round(memory.rss / 1e6),
       heapUsedMb: Math.round(memory.heapUsed / 1e6),
     };

@@ -6,6 +6,7 @@ import { OepError } from '../errors.js';
 import type { ProgressEvent } from '../model/progress.js';
 import { oepPaths, type OepPaths } from '../state/paths.js';
 import { readLogTail } from '../telemetry/log-tail.js';
+import type { MethodName, ParamsOf, ResultOf } from './api.js';
 import { RPC_PATH, type Frame } from './protocol.js';
 
 export interface CallOptions {
@@ -27,16 +28,20 @@ export class DaemonClient {
     this.paths = oepPaths(home);
   }
 
-  /** Calls a method, starting the daemon first when nothing answers. */
-  async call<T>(method: string, params: Record<string, unknown> = {}, options: CallOptions = {}): Promise<T> {
+  /**
+   * Calls a method of the API (src/daemon/api.ts), starting the daemon first when nothing
+   * answers. With `untilAccepted`, resolves with what the daemon accepted instead.
+   */
+  async call<M extends MethodName>(method: M, ...args: CallArgs<M>): Promise<ResultOf<M>> {
+    const [params = {} as ParamsOf<M>, options = {}] = args;
     try {
       try {
-        return await this.send<T>(method, params, options);
+        return await this.send<ResultOf<M>>(method, params, options);
       } catch (error) {
         if (!isNotRunning(error)) throw error;
       }
       await this.start();
-      return await this.send<T>(method, params, options);
+      return await this.send<ResultOf<M>>(method, params, options);
     } catch (error) {
       throw this.notPermitted(error) ?? error;
     }
@@ -53,9 +58,10 @@ export class DaemonClient {
   }
 
   /** Calls a method only if the daemon is already running; undefined otherwise. */
-  async callIfRunning<T>(method: string, params: Record<string, unknown> = {}): Promise<T | undefined> {
+  async callIfRunning<M extends MethodName>(method: M, ...args: CallArgs<M>): Promise<ResultOf<M> | undefined> {
+    const [params = {} as ParamsOf<M>, options = {}] = args;
     try {
-      return await this.send<T>(method, params, {});
+      return await this.send<ResultOf<M>>(method, params, options);
     } catch (error) {
       if (isNotRunning(error)) return undefined;
       throw error;
@@ -95,7 +101,7 @@ export class DaemonClient {
     }
   }
 
-  private send<T>(method: string, params: Record<string, unknown>, options: CallOptions): Promise<T> {
+  private send<T>(method: MethodName, params: object, options: CallOptions): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const payload = JSON.stringify({ method, params });
       const req = request(
@@ -151,6 +157,11 @@ export class DaemonClient {
     });
   }
 }
+
+/** A method's parameters (optional when it takes none) and the call's options. */
+type CallArgs<M extends MethodName> = Record<string, never> extends ParamsOf<M>
+  ? [params?: ParamsOf<M>, options?: CallOptions]
+  : [params: ParamsOf<M>, options?: CallOptions];
 
 function isNotRunning(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;

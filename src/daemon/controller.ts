@@ -4,7 +4,7 @@ import { OepError } from '../errors.js';
 import { checkTrafficRules, dropZeroTraffic, type TrafficMap } from '../model/traffic.js';
 import { generateKey, generateSecret, issueToken } from '../router/auth.js';
 import type { Router } from '../router/router.js';
-import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
+import type { DeploymentSpec } from '../spec/types.js';
 import { deploymentLogDir, storageInitializerLog, type OepPaths } from '../state/paths.js';
 import type { StateStore } from '../state/store.js';
 import type { DeploymentRecord, EndpointRecord, OepState, RuntimeKind } from '../state/types.js';
@@ -15,7 +15,8 @@ import { followLog } from '../telemetry/log-follow.js';
 import { readLogTail } from '../telemetry/log-tail.js';
 import { exportSourceOf } from '../export/kubernetes.js';
 import type { BakeRequest, BakeResult } from '../runtimes/docker/bake.js';
-import type { CallContext, Handler } from './server.js';
+import type { DeploymentApplyParams } from './api.js';
+import type { CallContext, Handlers } from './server.js';
 import { deploymentView, endpointListItem, endpointView, routeOf, trafficView, type DeploymentLive } from './views.js';
 
 export const MAX_DEPLOYMENTS_PER_ENDPOINT = 20;
@@ -50,7 +51,7 @@ export interface ControllerDeps {
 }
 
 /** The daemon's methods: each checks its rules against the current state, then changes it. */
-export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
+export function createHandlers(deps: ControllerDeps): Handlers {
   const { store, reconciler, router } = deps;
   const now = deps.now ?? Date.now;
 
@@ -87,11 +88,11 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
     },
 
     async 'endpoint.show'(params) {
-      return endpointView(requireEndpoint(store.snapshot(), String(params.name)));
+      return endpointView(requireEndpoint(store.snapshot(), params.name));
     },
 
     async 'endpoint.traffic'(params) {
-      const name = String(params.name);
+      const name = params.name;
       return trafficView(requireEndpoint(store.snapshot(), name), {
         stats: router.stats(name),
         replicas: (deployment) => reconciler.replicas(name, deployment),
@@ -102,11 +103,11 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
     },
 
     async 'endpoint.spec'(params) {
-      return requireEndpoint(store.snapshot(), String(params.name)).spec;
+      return requireEndpoint(store.snapshot(), params.name).spec;
     },
 
     async 'endpoint.create'(params) {
-      const spec = params.spec as EndpointSpec;
+      const spec = params.spec;
       const port = await findFreePort();
       const created = await store.mutate((state) => {
         if (state.endpoints[spec.name]) {
@@ -144,10 +145,10 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
     },
 
     async 'endpoint.update'(params) {
-      const name = String(params.name);
+      const name = params.name;
       const updated = await store.mutate((state) => {
         const record = requireEndpoint(state, name);
-        const spec = (params.spec as EndpointSpec | undefined) ?? record.spec;
+        const spec = params.spec ?? record.spec;
         if (params.spec && (spec.compute ?? null) !== (record.spec.compute ?? null)) {
           // An endpoint's compute (managed vs a kubernetes cluster) is fixed in Azure too.
           const describe = (compute: string | undefined): string => (compute ? `compute ${compute}` : 'no compute (managed)');
@@ -164,8 +165,8 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
         // A file that does not mention traffic leaves the current traffic alone (as az does).
         const fileTraffic = params.keepTraffic === true ? record.spec.traffic : spec.traffic;
         const fileMirror = params.keepMirror === true ? record.spec.mirror_traffic : spec.mirror_traffic;
-        const traffic = dropZeroTraffic((params.traffic as TrafficMap | undefined) ?? fileTraffic);
-        const mirror = dropZeroTraffic((params.mirror as TrafficMap | undefined) ?? fileMirror);
+        const traffic = dropZeroTraffic(params.traffic ?? fileTraffic);
+        const mirror = dropZeroTraffic(params.mirror ?? fileMirror);
         assertTraffic(traffic, mirror, Object.keys(record.deployments), spec.kind === 'kubernetes', spec.name);
         record.spec = { ...spec, traffic, mirror_traffic: mirror };
         record.updated_at = new Date(now()).toISOString();
@@ -176,7 +177,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
     },
 
     async 'endpoint.delete'(params, context) {
-      const name = String(params.name);
+      const name = params.name;
       const record = requireEndpoint(store.snapshot(), name);
       await store.mutate((state) => {
         requireEndpoint(state, name).provisioning_state = 'Deleting';
@@ -194,7 +195,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
     },
 
     async 'endpoint.credentials'(params) {
-      const record = requireEndpoint(store.snapshot(), String(params.name));
+      const record = requireEndpoint(store.snapshot(), params.name);
       if (record.spec.auth_mode === 'key') {
         return { primaryKey: record.keys.primary, secondaryKey: record.keys.secondary };
       }
@@ -202,8 +203,8 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
     },
 
     async 'endpoint.regenerateKeys'(params) {
-      const name = String(params.name);
-      const keyType = String(params.keyType ?? 'primary');
+      const name = params.name;
+      const keyType = params.keyType ?? 'primary';
       if (keyType !== 'primary' && keyType !== 'secondary') {
         throw new OepError('OEP_ERR_USAGE', `--key-type must be primary or secondary, not "${keyType}".`);
       }
@@ -218,7 +219,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
     },
 
     async 'deployment.list'(params) {
-      const endpoint = String(params.endpoint);
+      const endpoint = params.endpoint;
       const record = requireEndpoint(store.snapshot(), endpoint);
       // The same shape as deployment show, as az prints full objects in lists.
       return Object.keys(record.deployments)
@@ -227,17 +228,17 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
     },
 
     async 'deployment.show'(params) {
-      const endpoint = String(params.endpoint);
-      const name = String(params.name);
+      const endpoint = params.endpoint;
+      const name = params.name;
       return deploymentView(requireDeployment(store.snapshot(), endpoint, name), liveOf(endpoint, name));
     },
 
     async 'deployment.spec'(params) {
-      return requireDeployment(store.snapshot(), String(params.endpoint), String(params.name)).spec;
+      return requireDeployment(store.snapshot(), params.endpoint, params.name).spec;
     },
 
     async 'deployment.create'(params, context) {
-      const spec = params.spec as DeploymentSpec;
+      const spec = params.spec;
       const runtime = await resolveRuntime(params.runtime, deps, context.emit);
       const endpoint = spec.endpoint_name;
       const record = await store.mutate((state) => {
@@ -273,7 +274,7 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
     },
 
     async 'deployment.update'(params, context) {
-      const spec = params.spec as DeploymentSpec;
+      const spec = params.spec;
       const endpoint = spec.endpoint_name;
       const requested = params.runtime === undefined ? undefined : await resolveRuntime(params.runtime, deps, context.emit);
       if (requested === undefined) await deps.checkRuntime?.(requireDeployment(store.snapshot(), endpoint, spec.name).runtime);
@@ -296,8 +297,8 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
     },
 
     async 'deployment.delete'(params, context) {
-      const endpoint = String(params.endpoint);
-      const name = String(params.name);
+      const endpoint = params.endpoint;
+      const name = params.name;
       await store.mutate((state) => {
         const owner = requireEndpoint(state, endpoint);
         requireDeployment(state, endpoint, name);
@@ -326,21 +327,21 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
 
     /** What `oep endpoint export` turns into Kubernetes objects: the endpoint, its keys, its deployments. */
     async 'endpoint.export'(params) {
-      return exportSourceOf(requireEndpoint(store.snapshot(), String(params.name)));
+      return exportSourceOf(requireEndpoint(store.snapshot(), params.name));
     },
 
     async 'deployment.build'(params, context) {
-      const endpoint = String(params.endpoint);
-      const name = String(params.name);
+      const endpoint = params.endpoint;
+      const name = params.name;
       const { spec } = requireDeployment(store.snapshot(), endpoint, name);
       if (!deps.buildImage) throw new OepError('OEP_ERR_DOCKER_UNAVAILABLE', 'This oep daemon has no Docker engine to build images with.');
       const buildLog = join(deploymentLogDir(deps.paths, endpoint, name), 'image-build.log');
-      return deps.buildImage({ spec, tag: String(params.tag), push: params.push === true, emit: context.emit, buildLog });
+      return deps.buildImage({ spec, tag: params.tag, push: params.push === true, emit: context.emit, buildLog });
     },
 
     async 'deployment.logs'(params, context) {
-      const endpoint = String(params.endpoint);
-      const name = String(params.name);
+      const endpoint = params.endpoint;
+      const name = params.name;
       requireDeployment(store.snapshot(), endpoint, name);
       const file =
         params.container === 'storage-initializer'
@@ -358,7 +359,12 @@ export function createHandlers(deps: ControllerDeps): Record<string, Handler> {
 
   /** What the daemon knows live about a deployment, for its view. */
   function liveOf(endpoint: string, name: string): DeploymentLive {
-    return { replicas: reconciler.replicas(endpoint, name), problem: reconciler.problem(endpoint, name), replicaCount: reconciler.replicaCount(endpoint, name) };
+    return {
+      replicas: reconciler.replicas(endpoint, name),
+      problem: reconciler.problem(endpoint, name),
+      replicaCount: reconciler.replicaCount(endpoint, name),
+      inflightOf: (replica) => router.inflightOf(replica),
+    };
   }
 
   /**
@@ -462,6 +468,6 @@ async function resolveRuntime(requested: unknown, deps: ControllerDeps, emit: Em
   return kind;
 }
 
-function runtimeChoices(params: Record<string, unknown>): RuntimeChoices {
+function runtimeChoices(params: DeploymentApplyParams): RuntimeChoices {
   return { gpu: params.gpu === true, pull: params.pull === true };
 }

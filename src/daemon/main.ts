@@ -56,6 +56,7 @@ async function runDaemon(): Promise<void> {
   const router = new Router({
     replicas: (endpoint, deployment) => reconciler.replicas(endpoint, deployment),
     waitForReplica: (endpoint, deployment, timeoutMs) => reconciler.waitForReplica(endpoint, deployment, timeoutMs),
+    unreachable: (endpoint, deployment, replica) => reconciler.unreachable(endpoint, deployment, replica),
     record: (entry) => {
       accessLog.write(entry);
       metrics.record(entry);

@@ -13,9 +13,10 @@ export type Frame =
   | { result: unknown }
   | { error: SerializedError };
 
+/** On the wire: any JSON; the server dispatches `method` to its handler (see api.ts for the table). */
 export interface RpcRequest {
   method: string;
-  params: Record<string, unknown>;
+  params?: Record<string, unknown>;
 }
 
 export const RPC_PATH = '/rpc';

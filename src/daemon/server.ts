@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { chmod } from 'node:fs/promises';
 import { isOepError, OepError } from '../errors.js';
 import type { ProgressEvent } from '../model/progress.js';
+import type { MethodName, ParamsOf, ResultOf } from './api.js';
 import { RPC_PATH, type Frame, type RpcRequest } from './protocol.js';
 
 /** What a method may do while it runs: send progress events or log text to the caller. */
@@ -14,10 +15,13 @@ export interface CallContext {
   signal: AbortSignal;
 }
 
-export type Handler = (params: Record<string, unknown>, context: CallContext) => Promise<unknown>;
+export type Handler<M extends MethodName> = (params: ParamsOf<M>, context: CallContext) => Promise<ResultOf<M>>;
+
+/** Every method of the API (src/daemon/api.ts), implemented. */
+export type Handlers = { [M in MethodName]: Handler<M> };
 
 /** Serves the control API on a unix socket readable and writable by the owning user only. */
-export async function startControlServer(socketPath: string, handlers: Record<string, Handler>, log: (line: string) => void): Promise<Server> {
+export async function startControlServer(socketPath: string, handlers: Handlers, log: (line: string) => void): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.method !== 'POST' || req.url !== RPC_PATH) {
       res.writeHead(404).end();
@@ -40,13 +44,17 @@ export async function startControlServer(socketPath: string, handlers: Record<st
         res.end();
         return;
       }
-      const handler = handlers[call.method];
+      // Own methods only: "toString" or "__proto__" is an unknown method like any other.
+      const handler = Object.hasOwn(handlers, call.method) ? (handlers[call.method as MethodName] as Handler<MethodName>) : undefined;
       if (!handler) {
         write({ error: new OepError('OEP_ERR_INTERNAL', `The daemon has no method "${call.method}"; the CLI and daemon versions may differ (run: oep daemon stop).`).toJSON() });
         res.end();
         return;
       }
-      handler(call.params ?? {}, {
+      // The one place where a request's JSON becomes typed parameters: the CLI that sent it is
+      // built from the same API table (a CLI of another version gets "no method" above or the
+      // daemon's own validation errors).
+      handler((call.params ?? {}) as ParamsOf<MethodName>, {
         emit: (event) => write({ event }),
         log: (text) => write({ log: text }),
         accept: (value) => write({ accepted: value ?? null }),

@@ -62,6 +62,8 @@ export interface DeploymentLive {
   problem?: string;
   /** How many replicas its configuration runs now (differs from instance_count when autoscaled). */
   replicaCount?: number;
+  /** Requests a replica is answering now (the router's count). */
+  inflightOf?: (replica: LiveReplica) => number;
 }
 
 /** What `deployment show` prints: the spec as loaded, plus state and the runtime in use. */
@@ -70,7 +72,7 @@ export function deploymentView(record: DeploymentRecord, live: DeploymentLive): 
     ...record.spec,
     provisioning_state: record.provisioning_state,
     runtime: record.runtime,
-    replicas: live.replicas.map((replica) => ({ id: replica.id, origin: replica.origin, pid: replica.pid ?? null, ready: replica.ready, inflight: replica.inflight })),
+    replicas: live.replicas.map((replica) => ({ id: replica.id, origin: replica.origin, pid: replica.pid ?? null, ready: replica.ready, inflight: live.inflightOf?.(replica) ?? 0 })),
   };
   if (record.failure) view.failure = record.failure;
   if (live.problem) view.problem = live.problem;

@@ -34,7 +34,7 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
       deps,
     );
   } else if (mode === 'update' && options.name && options.endpointName) {
-    const stored = await deps.client.call<DeploymentSpec>('deployment.spec', { endpoint: options.endpointName, name: options.name });
+    const stored = await deps.client.call('deployment.spec', { endpoint: options.endpointName, name: options.name });
     spec = unwrapSpec(validateDeploymentObject(stored, `deployment ${options.name}`, options.set));
   } else {
     throw new OepError('OEP_ERR_USAGE', `deployment ${mode} needs -f/--file${mode === 'update' ? ', or -n and -e with --set' : ''}.`);

@@ -29,7 +29,7 @@ export async function updateEndpoint(options: EndpointUpdateOptions, deps: Engin
     named = await topLevelKeys(resolve(deps.cwd, options.file));
   } else if (options.set.length > 0) {
     if (!options.name) throw new OepError('OEP_ERR_USAGE', 'endpoint update needs -n/--name or -f/--file.');
-    const stored = await deps.client.call<EndpointSpec>('endpoint.spec', { name: options.name });
+    const stored = await deps.client.call('endpoint.spec', { name: options.name });
     // A stored managed endpoint always has a mirror map; empty, it means no key at all.
     if (Object.keys(stored.mirror_traffic ?? {}).length === 0) delete (stored as Partial<EndpointSpec>).mirror_traffic;
     spec = unwrapSpec(validateEndpointObject(stored, `endpoint ${options.name}`, options.set));

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { OepError } from '../errors.js';
 import { checkRegistry } from '../export/image-reference.js';
-import { AUTH_POLICIES, exportKubernetes, type AuthPolicy, type ExportSource } from '../export/kubernetes.js';
+import { AUTH_POLICIES, exportKubernetes, type AuthPolicy } from '../export/kubernetes.js';
 import { GENERATED_MARKER, renderFolder, renderList, renderStream } from '../export/render.js';
 import type { EngineDeps } from './deps.js';
 
@@ -54,7 +54,7 @@ export async function exportEndpoint(options: EndpointExportOptions, deps: Engin
     throw new OepError('OEP_ERR_USAGE', `-o/--output must be yaml or json for an export, not "${options.output}".`);
   }
 
-  const source = await deps.client.call<ExportSource>('endpoint.export', { name: options.name });
+  const source = await deps.client.call('endpoint.export', { name: options.name });
   const exported = exportKubernetes(source, { registry: options.registry, gatewayClass: options.gatewayClass, authPolicy: options.authPolicy as AuthPolicy });
   for (const warning of exported.warnings) deps.onEvent?.({ phase: 'warning', message: warning });
 

@@ -26,15 +26,15 @@ export interface InvokeResult {
  */
 export async function invokeEndpoint(options: InvokeOptions, deps: EngineDeps): Promise<InvokeResult> {
   const body = await readRequestBody(options, deps.cwd);
-  const endpoint = await deps.client.call<TrafficView>('endpoint.traffic', { name: options.endpoint });
+  const endpoint = await deps.client.call('endpoint.traffic', { name: options.endpoint });
   if (endpoint.problem) {
     const port = new URL(endpoint.scoring_uri).port;
     throw new OepError('OEP_ERR_PORT_UNAVAILABLE', endpoint.problem, {
       hint: `Stop the program that holds port ${port} (ss -ltnp 'sport = :${port}' names it); the endpoint answers as soon as the port is free. Or delete and re-create the endpoint to get a new port.`,
     });
   }
-  const credentials = await deps.client.call<{ primaryKey?: string; accessToken?: string }>('endpoint.credentials', { name: options.endpoint });
-  const credential = credentials.primaryKey ?? credentials.accessToken ?? '';
+  const credentials = await deps.client.call('endpoint.credentials', { name: options.endpoint });
+  const credential = 'primaryKey' in credentials ? credentials.primaryKey : credentials.accessToken;
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     authorization: `Bearer ${credential}`,

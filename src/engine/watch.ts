@@ -35,7 +35,7 @@ const IGNORED = /(^|[/\\])(\.[^/\\]*\.sw[a-p]x?|[^/\\]*~|#[^/\\]*#|\.#[^/\\]*|49
 
 export async function watchDeployment(options: WatchOptions, deps: WatchDeps): Promise<void> {
   const { default: chokidar } = await import('chokidar');
-  const spec = await deps.client.call<DeploymentSpec>('deployment.spec', { endpoint: options.endpointName, name: options.name });
+  const spec = await deps.client.call('deployment.spec', { endpoint: options.endpointName, name: options.name });
   const paths = watchedPaths(spec, join(deps.client.paths.home, 'registry'), options.file ? [resolve(deps.cwd, options.file)] : []);
   const watcher = chokidar.watch(paths, { ignoreInitial: true, ignored: (path) => IGNORED.test(path), persistent: true });
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));

@@ -9,14 +9,18 @@ import { bearerCredential, constantTimeEqual, verifyToken } from './auth.js';
 import { PayloadRecorder } from './payload-logging.js';
 import { SAMPLE_HEADER, type PayloadLogging } from '../model/data-collection.js';
 
-/** A replica as the router sees it: the supervisor keeps `ready` current, the router `inflight`. */
+/**
+ * A replica as the router sees it, read-only: its owner (the reconciler) keeps `ready` current
+ * and makes a new record for every process or container it starts. The router keeps its own
+ * in-flight count per record (`inflightOf`), so a restart never resets a count that requests
+ * still hold.
+ */
 export interface LiveReplica {
   readonly id: string;
   readonly origin: string;
   readonly pid?: number;
   readonly scoringPath: string;
-  ready: boolean;
-  inflight: number;
+  readonly ready: boolean;
 }
 
 export interface DeploymentRoute {
@@ -64,6 +68,8 @@ export interface RouterOptions {
    * after timeoutMs). Without it, a request that finds no ready replica is answered 503 at once.
    */
   waitForReplica?: (endpoint: string, deployment: string, timeoutMs: number) => Promise<boolean>;
+  /** A replica refused or dropped a connection: its owner takes it out of rotation until its probe passes. */
+  unreachable?: (endpoint: string, deployment: string, replica: LiveReplica) => void;
   record?: (entry: RouteRecord) => void;
   now?: () => number;
   /** Mirrored copies give up after this long. */
@@ -115,6 +121,8 @@ export interface DeploymentTrafficStats {
  */
 export class Router {
   private readonly listeners = new Map<string, Listener>();
+  /** Requests each replica is answering now (live and mirrored). */
+  private readonly replicaLoad = new WeakMap<LiveReplica, number>();
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
   /** Made on the first request of a deployment with a data collector. */
   private payloads?: PayloadRecorder;
@@ -217,6 +225,19 @@ export class Router {
     return out;
   }
 
+  /** Requests a replica is answering now, live and mirrored. */
+  inflightOf(replica: LiveReplica): number {
+    return this.replicaLoad.get(replica) ?? 0;
+  }
+
+  private adjustLoad(replica: LiveReplica, delta: number): void {
+    this.replicaLoad.set(replica, this.inflightOf(replica) + delta);
+  }
+
+  private pick(replicas: readonly LiveReplica[], except?: LiveReplica): LiveReplica | undefined {
+    return pickReplica(replicas, (replica) => this.inflightOf(replica), except);
+  }
+
   private count(listener: Listener, deployment: string, mirrored: boolean): void {
     let entry = listener.served.get(deployment);
     if (!entry) {
@@ -311,10 +332,10 @@ export class Router {
         'azureml-model-deployment': deployment,
       });
     }
-    let replica = pickReplica(this.options.replicas(route.name, deployment));
+    let replica = this.pick(this.options.replicas(route.name, deployment));
     // Replicas still starting or being adopted (say, the daemon has just started): wait for one.
     if (!replica && (await this.options.waitForReplica?.(route.name, deployment, settings.requestTimeoutMs))) {
-      replica = pickReplica(this.options.replicas(route.name, deployment));
+      replica = this.pick(this.options.replicas(route.name, deployment));
     }
     if (!replica) {
       return fail(503, `Deployment ${deployment} has no ready replica.`, { 'azureml-model-deployment': deployment });
@@ -369,7 +390,7 @@ export class Router {
       const deadline = Date.now() + settings.requestTimeoutMs;
       const send = async (target: LiveReplica) => {
         const payload: Buffer | Readable | undefined = body.kind === 'streamed' ? body.open() : body.length > 0 || req.method === 'POST' ? body.bytes : undefined;
-        target.inflight += 1;
+        this.adjustLoad(target, 1);
         try {
           return await forward(this.agent, {
             origin: target.origin,
@@ -380,7 +401,7 @@ export class Router {
             timeoutMs: Math.max(1, deadline - Date.now()),
           });
         } finally {
-          target.inflight -= 1;
+          this.adjustLoad(target, -1);
         }
       };
       try {
@@ -392,8 +413,8 @@ export class Router {
           // until its probe passes again, and give the request once to another ready replica,
           // when the whole body can still be sent again (held, or nothing of it sent yet).
           if (!isConnectionFailure(error)) throw error;
-          replica.ready = false;
-          const other = body.kind === 'held' || body.replayable ? pickReplica(this.options.replicas(route.name, deployment)) : undefined;
+          this.options.unreachable?.(route.name, deployment, replica);
+          const other = body.kind === 'held' || body.replayable ? this.pick(this.options.replicas(route.name, deployment), replica) : undefined;
           if (!other) throw error;
           answer = await send(other);
         }
@@ -448,7 +469,7 @@ export class Router {
    */
   private sendMirror(listener: Listener, req: IncomingMessage, body: RequestBody, requestId: string): void {
     const target = listener.mirror!.deployment;
-    const replica = pickReplica(this.options.replicas(listener.route.name, target));
+    const replica = this.pick(this.options.replicas(listener.route.name, target));
     const started = performance.now();
     this.count(listener, target, true);
     const record = (status: number): void =>
@@ -467,8 +488,8 @@ export class Router {
     // A slow mirror must never pile up copies without bound: past the replica's share of the
     // deployment's 429 limit the copy is dropped (recorded as 429), as the cloud would refuse it.
     const limit = settings ? 2 * settings.maxConcurrentPerInstance : Infinity;
-    if (replica.inflight >= limit) return record(429);
-    replica.inflight += 1;
+    if (this.inflightOf(replica) >= limit) return record(429);
+    this.adjustLoad(replica, 1);
     const headers = forwardHeaders(req.headers);
     headers['x-request-id'] = requestId;
     if (settings?.replicaSecret !== undefined) headers[REPLICA_SECRET_HEADER] = settings.replicaSecret;
@@ -483,17 +504,17 @@ export class Router {
       .then((response) => record(response.status))
       .catch((error: Error) => record(error instanceof ForwardTimeoutError ? 408 : 500))
       .finally(() => {
-        replica.inflight -= 1;
+        this.adjustLoad(replica, -1);
       });
   }
 }
 
-/** Least outstanding requests among ready replicas; ties go to the first. */
-export function pickReplica(replicas: readonly LiveReplica[]): LiveReplica | undefined {
+/** Least outstanding requests among ready replicas (but `except`); ties go to the first. */
+export function pickReplica(replicas: readonly LiveReplica[], load: (replica: LiveReplica) => number, except?: LiveReplica): LiveReplica | undefined {
   let best: LiveReplica | undefined;
   for (const replica of replicas) {
-    if (!replica.ready) continue;
-    if (!best || replica.inflight < best.inflight) best = replica;
+    if (!replica.ready || replica === except) continue;
+    if (!best || load(replica) < load(best)) best = replica;
   }
   return best;
 }

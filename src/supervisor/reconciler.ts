@@ -57,6 +57,9 @@ interface Deployment {
   waiters: { resolve: () => void; reject: (error: Error) => void }[];
 }
 
+/** The router's read-only record of a replica; the reconciler alone changes `ready`. */
+type ReplicaRecord = { -readonly [K in keyof LiveReplica]: LiveReplica[K] };
+
 interface Slot extends ObservedReplica {
   id: string;
   spec: DeploymentSpec;
@@ -64,7 +67,7 @@ interface Slot extends ObservedReplica {
   emit: EmitProgress;
   handle?: ReplicaHandle;
   /** The router's record of the current handle; a new one for every start, so counts never mix. */
-  live?: LiveReplica;
+  live?: ReplicaRecord;
   /** The start (or adoption) under way. */
   starting?: Promise<void>;
   /** Set once the slot is being stopped for good; resolves when it is gone. */
@@ -253,6 +256,15 @@ export class Reconciler {
     return this.serving(key(endpoint, deployment))
       .filter((slot) => slot.live)
       .map((slot) => slot.live!);
+  }
+
+  /**
+   * The router could not reach a replica (connection refused or dropped): out of rotation until
+   * its readiness probe passes again, or its end is noticed and it is restarted.
+   */
+  unreachable(endpoint: string, deployment: string, replica: LiveReplica): void {
+    const slot = this.slotsOf(key(endpoint, deployment)).find((each) => each.live === replica);
+    if (slot?.live) slot.live.ready = false;
   }
 
   /**
@@ -466,7 +478,7 @@ export class Reconciler {
       slot.phase = 'ready';
       slot.served = true;
       slot.error = undefined;
-      slot.live = { id: handle.id, origin: handle.target.origin, pid: handle.pid, scoringPath: handle.target.scoringPath, ready: true, inflight: 0 };
+      slot.live = { id: handle.id, origin: handle.target.origin, pid: handle.pid, scoringPath: handle.target.scoringPath, ready: true };
       slot.emit({ phase: 'ready', message: `replica ${slot.index} of ${slot.deployment} ready in ${this.now() - startedAt} ms` });
       if (handle.adopted) this.note(slot, `replica ${slot.index} adopted from an earlier daemon${handle.pid ? ` (pid ${handle.pid})` : ` (${handle.id})`}`);
       else if (restart > 0) this.note(slot, `replica ${slot.index} restarted (restart ${restart})`);

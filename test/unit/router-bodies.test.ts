@@ -85,8 +85,11 @@ async function until(what: string, check: () => boolean, timeoutMs = 30_000): Pr
   }
 }
 
-function replicaAt(origin: string, id = 'blue/0'): LiveReplica {
-  return { id, origin, scoringPath: '/score', ready: true, inflight: 0 };
+/** A replica record the test owns (as the reconciler does): it may take it out of rotation. */
+type OwnedReplica = { -readonly [K in keyof LiveReplica]: LiveReplica[K] };
+
+function replicaAt(origin: string, id = 'blue/0'): OwnedReplica {
+  return { id, origin, scoringPath: '/score', ready: true };
 }
 
 function route(port: number, deployments: Record<string, DeploymentRoute>, traffic: Record<string, number> = { blue: 100 }, mirror: Record<string, number> = {}): EndpointRoute {
@@ -320,7 +323,11 @@ describe('router: large bodies stream to the replica', () => {
     const deadPort = await findFreePort();
     const dead = replicaAt(`http://127.0.0.1:${deadPort}`, 'blue/0');
     const live = replicaAt(model.origin, 'blue/1');
-    const router = new Router({ replicas: () => [dead, live], heldBodyBytes: 64 * 1024 });
+    const router = new Router({
+      replicas: () => [dead, live],
+      unreachable: (_endpoint, _deployment, replica) => void (replica === dead && (dead.ready = false)),
+      heldBodyBytes: 64 * 1024,
+    });
     const port = await findFreePort();
     try {
       await router.upsert(route(port, { blue: settings() }));

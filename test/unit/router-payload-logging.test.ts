@@ -63,7 +63,7 @@ describe('router: data_collector payload logging', () => {
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     const address = upstream.address();
-    replica = { id: 'r0', origin: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, scoringPath: '/score', ready: true, inflight: 0 };
+    replica = { id: 'r0', origin: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, scoringPath: '/score', ready: true };
     port = await findFreePort();
     router = new Router({ replicas: () => [replica] });
   });

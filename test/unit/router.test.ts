@@ -111,7 +111,7 @@ describe('router status codes', () => {
 
   before(async () => {
     model = await upstream();
-    replica = { id: 'blue/0', origin: model.origin, scoringPath: '/score', ready: true, inflight: 0 };
+    replica = { id: 'blue/0', origin: model.origin, scoringPath: '/score', ready: true };
     for (const name of ['managed', 'kubernetes', 'managed-short', 'kubernetes-short', 'empty']) ports[name] = await findFreePort();
     await router.upsert(route('managed', ports.managed!, 'managed', { blue: 100 }));
     await router.upsert(route('kubernetes', ports.kubernetes!, 'kubernetes', { blue: 100 }));
@@ -196,8 +196,8 @@ describe('router mirroring', () => {
     // The mirror answers nothing until the test releases it: exactly 2 copies are in flight
     // while the 10 requests are sent, however long sending them takes.
     slow = await upstream({ held: true });
-    blue = { id: 'blue/0', origin: fast.origin, scoringPath: '/score', ready: true, inflight: 0 };
-    green = { id: 'green/0', origin: slow.origin, scoringPath: '/score', ready: true, inflight: 0 };
+    blue = { id: 'blue/0', origin: fast.origin, scoringPath: '/score', ready: true };
+    green = { id: 'green/0', origin: slow.origin, scoringPath: '/score', ready: true };
     port = await findFreePort();
     await router.upsert(keyRoute('mirror', port, { blue: 100 }, { green: 100 }));
   });
@@ -217,19 +217,19 @@ describe('router mirroring', () => {
     // 2 x max_concurrent_requests_per_instance copies may wait at the slow mirror; the rest are dropped at once.
     const dropped = records.filter((entry) => entry.mirrored && entry.status === 429);
     assert.equal(dropped.length, 8);
-    assert.equal(green.inflight, 2);
+    assert.equal(router.inflightOf(green), 2);
     await until('the mirror has received both copies', () => slow.received === 2);
     slow.release();
     await until('both copies are answered', () => records.filter((entry) => entry.mirrored && entry.status === 200).length === 2);
     assert.equal(records.filter((entry) => entry.mirrored).length, 10);
-    assert.equal(green.inflight, 0);
+    assert.equal(router.inflightOf(green), 0);
   });
 });
 
 describe('router listener on a port another program holds', () => {
   it('does not fail, says why, and takes the port as soon as it is free', async () => {
     const model = await upstream();
-    const replica: LiveReplica = { id: 'blue/0', origin: model.origin, scoringPath: '/score', ready: true, inflight: 0 };
+    const replica: LiveReplica = { id: 'blue/0', origin: model.origin, scoringPath: '/score', ready: true };
     const logged: string[] = [];
     const router = new Router({ replicas: () => [replica], listenRetryMs: 20, log: (line) => logged.push(line) });
     const squatter = createServer((_req, res) => res.writeHead(418).end());

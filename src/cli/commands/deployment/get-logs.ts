@@ -34,7 +34,7 @@ export function deploymentGetLogsCommand(ctx: CliContext): Command {
         replica: Number(flags.replica),
       };
       if (flags.follow) ctx.claimInterrupt();
-      const text = await ctx.client.call<string | null>('deployment.logs', params, {
+      const text = await ctx.client.call('deployment.logs', params, {
         onLog: (chunk) => ctx.stdout.write(chunk),
         signal: flags.follow ? ctx.interrupt : undefined,
       }).catch((error: unknown) => {

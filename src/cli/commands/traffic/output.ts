@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
 import type { CliContext } from '../../context.js';
 import { printData, type OutputFlags } from '../../print.js';
-import type { TrafficView } from '../../../daemon/views.js';
 import { drawTraffic } from '../../traffic-chart.js';
 
 /** The `-o` and `--query` flags every `oep traffic` command takes: a chart unless asked otherwise. */
@@ -13,7 +12,7 @@ export function withTrafficOutput(command: Command): Command {
 
 /** Fetches the endpoint's traffic view and prints it as a chart or in the format asked for. */
 export async function printTraffic(ctx: CliContext, endpoint: string, flags: OutputFlags): Promise<void> {
-  const view = await ctx.client.call<TrafficView>('endpoint.traffic', { name: endpoint });
+  const view = await ctx.client.call('endpoint.traffic', { name: endpoint });
   if (flags.output === 'chart' && !flags.query) ctx.stdout.write(drawTraffic(view));
   else await printData(ctx, view, { ...flags, output: flags.output === 'chart' ? 'json' : flags.output });
 }

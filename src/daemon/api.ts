@@ -1,0 +1,98 @@
+import type { IssuedToken } from '../router/auth.js';
+import type { ExportSource } from '../export/kubernetes.js';
+import type { TrafficMap } from '../model/traffic.js';
+import type { BakeResult } from '../runtimes/docker/bake.js';
+import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
+import type { TrafficView } from './views.js';
+
+/**
+ * The daemon's API: one entry per method, with what it takes and what it answers. The client
+ * (src/daemon/client.ts) and the handlers (src/daemon/controller.ts) are both typed from this
+ * table, so a method, a parameter or a result cannot drift between them.
+ */
+export interface DaemonApi {
+  status: Method<NoParams, DaemonStatus>;
+  shutdown: Method<NoParams, { stopping: boolean }>;
+
+  'endpoint.list': Method<NoParams, EndpointListItem[]>;
+  'endpoint.show': Method<{ name: string }, EndpointView>;
+  'endpoint.traffic': Method<{ name: string }, TrafficView>;
+  'endpoint.spec': Method<{ name: string }, EndpointSpec>;
+  'endpoint.create': Method<{ spec: EndpointSpec }, EndpointView>;
+  'endpoint.update': Method<EndpointUpdateParams, EndpointView>;
+  /** Accepts (for --no-wait) once the endpoint is marked Deleting. */
+  'endpoint.delete': Method<{ name: string; purge?: boolean }, null>;
+  'endpoint.credentials': Method<{ name: string }, Credentials>;
+  'endpoint.regenerateKeys': Method<{ name: string; keyType?: string }, null>;
+  'endpoint.export': Method<{ name: string }, ExportSource>;
+
+  'deployment.list': Method<{ endpoint: string }, DeploymentView[]>;
+  'deployment.show': Method<{ endpoint: string; name: string }, DeploymentView>;
+  'deployment.spec': Method<{ endpoint: string; name: string }, DeploymentSpec>;
+  /** Accepts (for --no-wait) with the recorded deployment's view; answers once it is ready. */
+  'deployment.create': Method<DeploymentApplyParams, DeploymentView>;
+  'deployment.update': Method<DeploymentApplyParams, DeploymentView>;
+  'deployment.delete': Method<{ endpoint: string; name: string; purge?: boolean }, null>;
+  'deployment.build': Method<{ endpoint: string; name: string; tag: string; push?: boolean }, BakeResult>;
+  /** The log's last lines; with `follow`, new lines arrive as log frames until the caller leaves. */
+  'deployment.logs': Method<DeploymentLogsParams, string | null>;
+}
+
+interface Method<Params, Result> {
+  params: Params;
+  result: Result;
+}
+
+export type NoParams = Record<string, never>;
+export type MethodName = keyof DaemonApi;
+export type ParamsOf<M extends MethodName> = DaemonApi[M]['params'];
+export type ResultOf<M extends MethodName> = DaemonApi[M]['result'];
+
+export interface DaemonStatus {
+  pid: number;
+  version: string;
+  home: string;
+  socket: string;
+  endpoints: number;
+  metrics_url: string | null;
+  /** Ports that cannot be bound, deployments that cannot start: one sentence each. */
+  problems: string[];
+}
+
+/** What `endpoint show` prints: Azure's fields with local URLs (views.ts). */
+export type EndpointView = Record<string, unknown>;
+/** The few fields `endpoint list` shows per endpoint. */
+export type EndpointListItem = Record<string, unknown>;
+/** What `deployment show` prints: the spec as loaded, state, runtime and live replicas (views.ts). */
+export type DeploymentView = Record<string, unknown>;
+
+/** Key endpoints: both keys; token endpoints: a fresh token. */
+export type Credentials = { primaryKey: string; secondaryKey: string } | IssuedToken;
+
+export interface EndpointUpdateParams {
+  name: string;
+  spec?: EndpointSpec;
+  traffic?: TrafficMap;
+  mirror?: TrafficMap;
+  /** The file did not name `traffic` (or `mirror_traffic`): keep the current allocation. */
+  keepTraffic?: boolean;
+  keepMirror?: boolean;
+}
+
+export interface DeploymentApplyParams {
+  spec: DeploymentSpec;
+  allTraffic?: boolean;
+  /** docker, process or auto (the default runtime); checked by the daemon. */
+  runtime?: string;
+  pull?: boolean;
+  gpu?: boolean;
+}
+
+export interface DeploymentLogsParams {
+  endpoint: string;
+  name: string;
+  lines?: number;
+  follow?: boolean;
+  container?: string;
+  replica?: number;
+}
