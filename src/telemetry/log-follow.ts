@@ -1,8 +1,9 @@
 import { open, stat } from 'node:fs/promises';
 import { rotatedLog } from './log-rotation.js';
-import { readLogTail } from './log-tail.js';
 
 const POLL_MS = 200;
+/** The first lines come from at most this much of the end of the log (as readLogTail). */
+const TAIL_BYTES = 256 * 1024;
 
 interface FileState {
   size: number;
@@ -21,7 +22,8 @@ export async function followLog(file: string, lines: number, write: (text: strin
   let rotated = await stateOf(rotatedLog(file));
   /** Where the file was truncated under us (a rotation whose copy was not seen yet). */
   let truncatedAt: number | undefined;
-  const tail = await readLogTail(file, lines);
+  // The tail up to `position` exactly: what is appended meanwhile comes with the follow, once.
+  const tail = lastLines(await readRange(file, Math.max(0, position - TAIL_BYTES), position).catch(() => ''), lines);
   if (tail) write(`${tail}\n`);
   while (!signal.aborted) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
@@ -44,6 +46,12 @@ export async function followLog(file: string, lines: number, write: (text: strin
     write(await readRange(file, position, size));
     position = size;
   }
+}
+
+function lastLines(text: string, lines: number): string {
+  const all = text.split('\n');
+  if (all[all.length - 1] === '') all.pop();
+  return all.slice(-lines).join('\n');
 }
 
 async function readRange(file: string, from: number, to: number): Promise<string> {
