@@ -7,13 +7,14 @@ import { chooseDefaultRuntime } from '../runtimes/docker/default-runtime.js';
 import { bakeDeployment } from '../runtimes/docker/bake.js';
 import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
 import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
-import { openSettings } from '../state/settings.js';
+import { logMaxBytes, openSettings } from '../state/settings.js';
 import { endpointAccessLog, oepPaths, resolveOepHome } from '../state/paths.js';
 import { StateStore } from '../state/store.js';
 import { metricsToken } from '../state/secrets.js';
 import { Autoscaler } from '../supervisor/autoscaler.js';
 import { Reconciler } from '../supervisor/reconciler.js';
 import { AccessLog } from '../telemetry/access-log.js';
+import { LogRotator } from '../telemetry/log-rotation.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { OEP_VERSION } from '../version.js';
 import { createHandlers } from './controller.js';
@@ -30,6 +31,9 @@ import { startControlServer } from './server.js';
  */
 async function runDaemon(): Promise<void> {
   const paths = oepPaths(resolveOepHome());
+  // What the daemon creates under OEP_HOME (logs, run/, records, data) is private to the user
+  // whatever the umask it was started with; process replicas get that umask back (OEP_UMASK).
+  process.env.OEP_UMASK = process.umask(0o077).toString(8);
   mkdirSync(paths.home, { recursive: true, mode: 0o700 });
   // A long OEP_HOME puts the socket in a per-user folder of the temp directory (src/state/paths.ts).
   if (dirname(paths.socket) !== paths.home) assertPrivateDir(dirname(paths.socket));
@@ -52,6 +56,7 @@ async function runDaemon(): Promise<void> {
     log,
   });
   const accessLog = new AccessLog((endpoint) => endpointAccessLog(paths, endpoint));
+  const rotation = new LogRotator({ dirs: [paths.logsDir], files: [paths.daemonLog], maxBytes: async () => logMaxBytes((await openSettings()).all()), log });
   const metrics = new Metrics(() => reconciler.health());
   const router = new Router({
     replicas: (endpoint, deployment) => reconciler.replicas(endpoint, deployment),
@@ -78,6 +83,7 @@ async function runDaemon(): Promise<void> {
     log('daemon stopping');
     control?.close();
     metrics.close();
+    rotation.stop();
     autoscaler.close();
     await router.close();
     await reconciler.stopAll();
@@ -131,6 +137,7 @@ async function runDaemon(): Promise<void> {
   // router for its replica instead of finding the port closed.
   await restoreState({ store, reconciler, router, log });
   autoscaler.start();
+  rotation.start();
   try {
     unlinkSync(paths.socket);
   } catch {
