@@ -48,7 +48,7 @@ describe('user settings', () => {
     assert.equal(settings.path, join(home, 'settings.json'));
     assert.equal(settings.get('runtime'), 'auto');
     settings.set('runtime', 'process');
-    assert.deepEqual(JSON.parse(readFileSync(join(home, 'settings.json'), 'utf8')), { runtime: 'process', python: 'python3' });
+    assert.deepEqual(JSON.parse(readFileSync(join(home, 'settings.json'), 'utf8')), { runtime: 'process', python: 'python3', log_max_mb: '10' });
     assert.equal((await openSettings({ OEP_HOME: home })).get('runtime'), 'process');
     settings.reset('runtime');
     assert.equal((await openSettings({ OEP_HOME: home })).get('runtime'), 'auto');
@@ -56,6 +56,10 @@ describe('user settings', () => {
 
   it('refuses unknown keys and values', () => {
     assert.throws(() => checkSetting('runtime', 'podman'), (error: unknown) => error instanceof OepError && error.code === 'OEP_ERR_USAGE');
+    for (const bad of ['0', '-1', '1.5', 'ten', '10MB']) {
+      assert.throws(() => checkSetting('log_max_mb', bad), (error: unknown) => error instanceof OepError && error.message === `"${bad}" is not a valid value for log_max_mb; use a whole number of MB from 1 to 999999.`);
+    }
+    assert.equal(checkSetting('log_max_mb', '25'), 'log_max_mb');
     assert.throws(() => checkSetting('theme'), (error: unknown) => error instanceof OepError && error.message === 'Unknown setting "theme".');
   });
 });
