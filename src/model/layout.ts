@@ -83,10 +83,10 @@ export function scoringEnvironment(
   if (at.modelDir) env.AZUREML_MODEL_DIR = at.modelDir;
   if (at.appRoot) env.AML_APP_ROOT = at.appRoot;
   if (at.entryScript) env.AZUREML_ENTRY_SCRIPT = at.entryScript;
-  const scoring = { ...env, ...spec.environment_variables };
-  delete scoring[REPLICA_SECRET_VARIABLE];
-  if (at.replicaSecret !== undefined) scoring[REPLICA_SECRET_VARIABLE] = at.replicaSecret;
-  return scoring;
+  const user: Record<string, string> = { ...spec.environment_variables };
+  delete user[REPLICA_SECRET_VARIABLE];
+  // The secret first and the user's variables last, as always: no name is shared, so order is moot.
+  return { ...(at.replicaSecret !== undefined && { [REPLICA_SECRET_VARIABLE]: at.replicaSecret }), ...env, ...user };
 }
 
 /**
