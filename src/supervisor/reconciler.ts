@@ -130,7 +130,8 @@ export class Reconciler {
    */
   apply(intent: DeploymentIntent): Promise<void> {
     if (this.closing) return Promise.reject(STOPPED_WHILE_STARTING(intent.spec.name));
-    const runtime = this.runtimeFor(intent.runtime);
+    const runtime = this.options.runtimes[intent.runtime];
+    if (!runtime) return Promise.reject(new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `The ${intent.runtime} runtime is not available in this daemon.`));
     const id = key(intent.endpoint, intent.spec.name);
     const existing = this.deployments.get(id);
     if (existing && existing.desired.generation !== intent.generation) {
@@ -621,12 +622,6 @@ export class Reconciler {
   /** A found replica that is one of ours already (a container adopted by label meanwhile). */
   private isHeld(found: FoundReplica): boolean {
     return [...this.slots.values()].some((slot) => slot.handle?.id === found.id && slot.runtime.kind === found.runtime);
-  }
-
-  private runtimeFor(kind: RuntimeKind): Runtime {
-    const runtime = this.options.runtimes[kind];
-    if (!runtime) throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `The ${kind} runtime is not available in this daemon.`);
-    return runtime;
   }
 
   /**
