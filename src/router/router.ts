@@ -332,17 +332,19 @@ export class Router {
         'azureml-model-deployment': deployment,
       });
     }
-    let replica = this.pick(this.options.replicas(route.name, deployment));
-    // Replicas still starting or being adopted (say, the daemon has just started): wait for one.
-    if (!replica && (await this.options.waitForReplica?.(route.name, deployment, settings.requestTimeoutMs))) {
-      replica = this.pick(this.options.replicas(route.name, deployment));
-    }
-    if (!replica) {
-      return fail(503, `Deployment ${deployment} has no ready replica.`, { 'azureml-model-deployment': deployment });
-    }
-
+    // Counted from here, before anything is awaited: requests waiting for a replica count towards
+    // the 429 limit too, and no count is written from a stale read.
     listener.inflight.set(deployment, current + 1);
     try {
+      let replica = this.pick(this.options.replicas(route.name, deployment));
+      // Replicas still starting or being adopted (say, the daemon has just started): wait for one.
+      if (!replica && (await this.options.waitForReplica?.(route.name, deployment, settings.requestTimeoutMs))) {
+        replica = this.pick(this.options.replicas(route.name, deployment));
+      }
+      if (!replica) {
+        return fail(503, `Deployment ${deployment} has no ready replica.`, { 'azureml-model-deployment': deployment });
+      }
+
       if (!continued) {
         res.writeContinue();
         continued = true;
