@@ -63,7 +63,9 @@ describe('autoscaling a kubernetes deployment (scale_settings.type: target_utili
     const log = readFileSync(join(oep.home, 'daemon.log'), 'utf8');
     // The average over a polling interval in which the requests arrived may take two steps up.
     assert.match(log, /rollout\/blue: autoscale 1 -> [23] replicas \(utilisation \d+% of 1 x 1 concurrent requests over 1 s, target 70%, min 1, max 3\)/);
-    assert.match(log, /rollout\/blue: autoscale 3 -> 1 replicas \(utilisation \d+% of 3 x 1 concurrent requests over 1 s, target 70%, min 1, max 3\)/);
+    // Down again in one step or two, as the requests finish within an interval or across two.
+    assert.match(log, /rollout\/blue: autoscale 3 -> [12] replicas \(utilisation \d+% of 3 x 1 concurrent requests over 1 s, target 70%, min 1, max 3\)/);
+    assert.match(log, /rollout\/blue: autoscale [23] -> 1 replicas \(utilisation \d+% of [23] x 1 concurrent requests over 1 s, target 70%, min 1, max 3\)/);
     assert.ok(existsSync(`${gate}.passed`));
   });
 });

@@ -22,7 +22,7 @@ describe('settings with no local effect', () => {
     );
   });
 
-  it('validate warns once per deployment setting, in file order: app insights, egress (docker only), autoscale, resources, data assets', async () => {
+  it('validate warns once per deployment setting, in file order: app insights, egress (docker only), resources, data assets (autoscale runs locally: no warning)', async () => {
     mkdirSync(join(dir, 'code'), { recursive: true });
     writeFileSync(join(dir, 'code', 'score.py'), 'def init():\n    pass\n\ndef run(data):\n    return data\n');
     writeFileSync(
@@ -61,7 +61,6 @@ describe('settings with no local effect', () => {
       [
         "warning: deployment.yml:10:1 app_insights_enabled: No local effect: nothing is sent to Application Insights; oep deployment get-logs and the daemon's metrics show what runs.",
         'warning: deployment.yml:11:1 egress_public_network_access: Enforced on the docker runtime only (an internal network without outbound access); the process runtime cannot block outbound traffic.',
-        'warning: deployment.yml:13:3 scale_settings.type: No local effect: oep runs instance_count replicas and does not autoscale.',
         'warning: deployment.yml:14:1 resources: No local effect: replicas are not limited to these CPU, memory and GPU amounts.',
         "warning: deployment.yml:21:7 data_collector.collections.model_inputs.data: No local effect: collected data goes to the deployment's folder under OEP_HOME/data-collector (see oep deployment show), not to a data asset.",
         '',

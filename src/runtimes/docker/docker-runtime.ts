@@ -370,6 +370,7 @@ function startError(request: ReplicaRequest, what: string, error: unknown): Erro
   return new OepError('OEP_ERR_DEPLOYMENT_FAILED', `Deployment ${request.deployment} failed in phase "start": ${what}: ${reason}`, {
     hint: 'Check the model and code paths and the environment in the deployment YAML; see the prepared mounts with: ' +
       `oep deployment get-logs -n ${request.deployment} -e ${request.endpoint} --container storage-initializer`,
+    phase: 'start',
   });
 }
 

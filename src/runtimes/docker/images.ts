@@ -127,6 +127,7 @@ export class ImageService {
             "that already has python3 and the model's packages (numpy, pandas, scikit-learn, cloudpickle, ... or mlflow): " +
             'environment: {image: <image>}, or --set environment.image=<image>.',
           details: [...error.details, ...(error.hint ? [error.hint] : [])],
+          phase: 'build',
         },
       );
     }
@@ -219,6 +220,7 @@ export class ImageService {
         {
           hint: 'Use environment.build with a Dockerfile that installs the dependencies (e.g. RUN pip install ...), or a conda-based image such as mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04.',
           details: [`Build log: ${options.buildLog}`],
+          phase: 'build',
         },
       );
     }
@@ -248,11 +250,12 @@ export class ImageService {
             hint: local
               ? `Run without --pull to use the local copy of ${image}.`
               : `Pull or tag it (docker pull ${image}, or docker tag <a local image> ${image}), or run another image: --set environment.image=IMAGE.`,
+            phase: 'build',
           },
         );
       }
       const pulled = await inspectImage(docker, image);
-      if (!pulled) throw new OepError('OEP_ERR_IMAGE_BUILD_FAILED', `Deployment ${options.spec.name} failed in phase "build": ${image} was pulled but is not on the engine.`);
+      if (!pulled) throw new OepError('OEP_ERR_IMAGE_BUILD_FAILED', `Deployment ${options.spec.name} failed in phase "build": ${image} was pulled but is not on the engine.`, { phase: 'build' });
       return pulled;
     });
   }
@@ -292,5 +295,6 @@ function buildError(options: EnsureImageOptions, step: string, reason: string, l
   return new OepError('OEP_ERR_IMAGE_BUILD_FAILED', `Deployment ${options.spec.name} failed in phase "build": ${what}`, {
     hint: `The whole build log: ${options.buildLog}`,
     details: [`Docker said: ${reason.trim()}`, 'Last lines of the build log:', ...log.slice(-15).map((line) => `  ${line}`)],
+    phase: 'build',
   });
 }

@@ -163,7 +163,7 @@ export class ProcessRuntime implements Runtime {
     if (child.pid !== undefined) {
       const startTime = processStartTime(child.pid);
       // The process may already be gone (a missing interpreter): then the exit handler removes the record.
-      if (startTime !== undefined) await writeRecord(file, { ...record, pid: child.pid, startTime });
+      if (startTime !== undefined && child.exitCode === null && child.signalCode === null) await writeRecord(file, { ...record, pid: child.pid, startTime });
     }
     const pid = child.pid;
     return {
