@@ -20,6 +20,7 @@ import array
 import errno
 import faulthandler
 import hmac
+import html
 import importlib.util
 import inspect
 import io
@@ -27,6 +28,7 @@ import json
 import mmap
 import os
 import queue
+import re
 import select
 import shutil
 import signal
@@ -38,7 +40,6 @@ import time
 import traceback
 import types
 from email.utils import formatdate
-from http import HTTPStatus
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -58,6 +59,10 @@ EXIT_STUCK_WORKER = 70  # a worker ends itself when run() is stuck; the parent s
 
 HEADER_LIMIT = 100  # x-request-id & co., as in azmlinfsrv
 MAX_HEAD_BYTES = 64 * 1024
+# gunicorn's limit_request_field_size and limit_request_fields (azmlinfsrv runs under gunicorn):
+# a header line longer than this, CRLF included, or more header fields answer 431.
+MAX_HEADER_LINE_BYTES = 8190
+MAX_HEADER_FIELDS = 100
 IDLE_TIMEOUT_S = 300  # long enough that the client side always closes an idle keep-alive first
 TIMEOUT_GRACE_S = 0.5
 HANDOFF_WAIT_S = 0.002  # how long a busy worker waits for its own run() before handing a request to an idle one  # when SIGALRM cannot interrupt run() (stuck in C code), stop waiting after this
@@ -70,6 +75,10 @@ MSG_NOT_FOUND = (
 MSG_METHOD_NOT_ALLOWED = "The method is not allowed for the requested URL."
 MSG_RUN_FAILED = "An unexpected error occurred in scoring script. Check the logs for more info."
 MSG_INTERNAL = "An unexpected internal error occurred. Check the logs for more info."
+MSG_REQUEST_ID_DEPRECATED = (
+    "x-ms-request-id header has been deprecated and will be removed from future versions of the server. "
+    "Please use x-ms-client-request-id."
+)
 MSG_NO_REPLICA_SECRET = (
     "Unauthorized: this replica answers only requests sent through its endpoint (oep's router checks the key "
     "and adds the replica's secret)."
@@ -176,11 +185,31 @@ def _iso_now():
     return "%s.%03dZ" % (cached[1], int((t - sec) * 1000))
 
 
+# werkzeug's reason phrases, which it sends upper case ("404 NOT FOUND"): what azmlinfsrv's
+# clients see, e.g. in the message of requests' raise_for_status(). Fixed here rather than taken
+# from http.HTTPStatus, whose phrases differ from werkzeug's and change between Python versions.
+_REASONS = {
+    100: "Continue", 101: "Switching Protocols", 102: "Processing", 103: "Early Hints",
+    200: "OK", 201: "Created", 202: "Accepted", 203: "Non Authoritative Information", 204: "No Content",
+    205: "Reset Content", 206: "Partial Content", 207: "Multi Status", 208: "Already Reported", 226: "IM Used",
+    300: "Multiple Choices", 301: "Moved Permanently", 302: "Found", 303: "See Other", 304: "Not Modified",
+    305: "Use Proxy", 306: "Switch Proxy", 307: "Temporary Redirect", 308: "Permanent Redirect",
+    400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden", 404: "Not Found",
+    405: "Method Not Allowed", 406: "Not Acceptable", 407: "Proxy Authentication Required",
+    408: "Request Timeout", 409: "Conflict", 410: "Gone", 411: "Length Required", 412: "Precondition Failed",
+    413: "Request Entity Too Large", 414: "Request URI Too Long", 415: "Unsupported Media Type",
+    416: "Requested Range Not Satisfiable", 417: "Expectation Failed", 418: "I'm a teapot",
+    421: "Misdirected Request", 422: "Unprocessable Entity", 423: "Locked", 424: "Failed Dependency",
+    425: "Too Early", 426: "Upgrade Required", 428: "Precondition Required", 429: "Too Many Requests",
+    431: "Request Header Fields Too Large", 449: "Retry With", 451: "Unavailable For Legal Reasons",
+    500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
+    504: "Gateway Timeout", 505: "HTTP Version Not Supported", 506: "Variant Also Negotiates",
+    507: "Insufficient Storage", 508: "Loop Detected", 510: "Not Extended", 511: "Network Authentication Failed",
+}
+
+
 def _reason(code):
-    try:
-        return HTTPStatus(code).phrase
-    except ValueError:
-        return "Unknown"
+    return _REASONS.get(code, "Unknown").upper()
 
 
 _STATUS_LINES = {}
@@ -270,6 +299,17 @@ def _request_ids(hmap):
     return (request_id, "", ""), "x-ms-request-id and x-ms-client-request-id must not exceed %d characters" % HEADER_LIMIT
 
 
+def _is_uuid(text):
+    parts = text.split("-")
+    if [len(part) for part in parts] != [8, 4, 4, 4, 12]:
+        return False
+    try:
+        int("".join(parts), 16)
+    except ValueError:
+        return False
+    return True
+
+
 def walk_path(path, depth=0, indent_space=4):
     """The model directory tree as azmlinfsrv logs it on init() failure."""
     path = os.path.normpath(path)
@@ -328,6 +368,17 @@ class Config(object):
         self.stuck_restart_s = float(self._int(env, "OEP_STUCK_RUN_RESTART_S", 30, minimum=1))
         secret = env.get(REPLICA_SECRET_ENV) or ""
         self.replica_secret = secret.encode("latin-1", "replace") if secret else None
+        # azmlinfsrv sends x-ms-server-version unless SERVER_VERSION_LOG_RESPONSE_ENABLED says otherwise
+        version_flag = env.get("SERVER_VERSION_LOG_RESPONSE_ENABLED")
+        self.server_version = SERVER_ID if version_flag is None or version_flag.lower() == "true" else None
+        cors = env.get("AML_CORS_ORIGINS")
+        self.cors_origins_env = cors
+        self.cors_origins = [origin.strip() for origin in cors.split(",")] if cors else None
+        self.config_file = env.get("AZUREML_CONFIG_FILE")
+        self.app_insights_enabled = (
+            env.get("AML_APP_INSIGHTS_ENABLED") == "true" and _is_uuid(env.get("AML_APP_INSIGHTS_KEY") or "")
+        )
+        self.app_insights_key_given = "AML_APP_INSIGHTS_KEY" in env
         self.service_name = env.get("SERVICE_NAME", "ML service")
         self.service_version = env.get("SERVICE_VERSION", "1.0")
         self.path_prefix = env.get("SERVICE_PATH_PREFIX", "")
@@ -408,12 +459,19 @@ def print_banner(cfg, port):
         "---------------",
         "Entry Script Name: %s" % cfg.entry_script,
         "Model Directory: %s" % (cfg.model_dir or "None"),
+        "Config File: %s" % cfg.config_file,
         "App Root: %s" % cfg.app_root,
         "Worker Count: %d" % cfg.worker_count,
         "Scoring Timeout (ms): %d" % cfg.timeout_ms,
         "Server Host: %s" % cfg.host,
         "Server Port: %d" % port,
-        "Inferencing HTTP server version: %s" % SERVER_ID,
+        # no separate health listener: the probe is served on the scoring port, as azmlinfsrv's default
+        "Health Port: %d" % port,
+        "Application Insights Enabled: %s" % ("true" if cfg.app_insights_enabled else "false"),
+        "Application Insights Key: %s" % ("AppInsights key provided" if cfg.app_insights_key_given else "None"),
+        "Inferencing HTTP server version: %s" % cfg.server_version,
+        "CORS for the specified origins: %s"
+        % (("Enabling CORS for %s" % cfg.cors_origins_env) if cfg.cors_origins else "None"),
         "",
         "Server Routes",
         "---------------",
@@ -423,6 +481,8 @@ def print_banner(cfg, port):
         "",
     ]
     _out("\n".join(lines))
+    if cfg.app_insights_enabled:
+        _out("oep-server: Application Insights is not implemented by oep-server: nothing is sent")
 
 
 # --------------------------------------------------------------------------------------------
@@ -773,7 +833,6 @@ class Swagger(object):
         self.documents = {}
         self.supported = []
         self.sources = {}
-        schema_importable = script.schema_util is not None or _find_spec("inference_schema") is not None
         for version, aliases, files in SWAGGER_BUILDERS:
             document = None
             source = None
@@ -788,7 +847,7 @@ class Swagger(object):
                     source = path
                     break
             if not document:
-                document = self._generate(version, aliases, cfg, script, schema_importable)
+                document = self._generate(version, aliases, cfg, script)
                 source = "generated" if document else None
             if document:
                 encoded = json.dumps(document).encode("utf-8")
@@ -799,16 +858,15 @@ class Swagger(object):
         self.supported.sort()
 
     @staticmethod
-    def _generate(version, aliases, cfg, script, schema_importable):
-        # azmlinfsrv generates swaggers through inference-schema (for undecorated run() too, with
-        # empty object schemas). Without that package oep-server serves only the user's files.
+    def _generate(version, aliases, cfg, script):
+        # azmlinfsrv generates swaggers through inference-schema, one of its dependencies: for an
+        # undecorated run() a generic document with empty object schemas, which oep-server writes
+        # itself, so that it needs no inference-schema for it.
         # An entry module may give its schemas itself (oep's MLflow script, from the signature).
         hook = getattr(script.module, "oep_swagger_schemas", None)
         if callable(hook):
             input_schema, output_schema = hook()
             return _swagger_document(version, cfg, input_schema, output_schema)
-        if not schema_importable:
-            return None
         run_fn = script.run_fn
         empty = {"type": "object", "example": {}}
         util = script.schema_util
@@ -826,7 +884,7 @@ class Swagger(object):
 
     def describe(self):
         if not self.supported:
-            return "no swagger (no swagger*.json in the app root, inference-schema not installed)"
+            return "no swagger (run() is decorated for no swagger version)"
         return ", ".join("%s (%s)" % (version, self.sources[version]) for version in self.supported)
 
     def respond(self, query):
@@ -1054,6 +1112,24 @@ class HttpError(Exception):
         self.message = message
 
 
+class HeaderLimitError(Exception):
+    """A head over gunicorn's limits: answered the way gunicorn answers it (before the app sees it)."""
+
+
+def gunicorn_error(status, reason, message):
+    """gunicorn's own error answer (HTML, Connection: close) for requests it rejects itself."""
+    page = (
+        "<html>\n  <head>\n    <title>%s</title>\n  </head>\n  <body>\n    <h1><p>%s</p></h1>\n    %s\n  </body>\n</html>\n"
+        % (reason, reason, html.escape(message))
+    ).encode("utf-8")
+    head = "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n" % (
+        status,
+        reason,
+        len(page),
+    )
+    return head.encode("latin-1") + page
+
+
 class Request(object):
     __slots__ = ("method", "target", "path", "query", "version", "headers", "hmap", "body", "remote")
 
@@ -1067,11 +1143,15 @@ def parse_head(head):
     method, target, version = parts
     if not version.startswith("HTTP/1.") or not method:
         raise HttpError(400, "Bad Request")
+    if len(lines) > MAX_HEADER_FIELDS + 1:
+        raise HeaderLimitError("limit request headers fields")
     headers = []
     hmap = {}
     for line in lines[1:]:
         if not line:
             continue
+        if len(line) + 2 > MAX_HEADER_LINE_BYTES:
+            raise HeaderLimitError("limit request headers fields size")
         name, sep, value = line.partition(":")
         if not sep or not name or name[-1] in " \t":
             raise HttpError(400, "Bad Request")
@@ -1436,6 +1516,15 @@ class Worker(object):
         except HttpError as ex:
             self._send_error_and_close(sock, ex.status, ex.message)
             return False, b""
+        except HeaderLimitError as ex:
+            try:
+                sock.sendall(
+                    gunicorn_error(431, "Request Header Fields Too Large", "Error parsing headers: '%s'" % ex)
+                )
+            except OSError:
+                pass
+            _linger(sock)
+            return False, b""
 
         status, headers, body, request_id = self.dispatch(req)
 
@@ -1464,9 +1553,14 @@ class Worker(object):
         return given is not None and hmac.compare_digest(given.encode("latin-1", "replace"), expected)
 
     def _send_error_and_close(self, sock, status, message):
+        """Answers made before any route runs (malformed requests, the replica secret): their
+        reason phrase is as gunicorn writes its own, not upper case as werkzeug's."""
         body = json.dumps({"message": message}).encode("utf-8")
+        answer = serialize_response(status, [("Content-Type", CT_JSON)], body, False, False, False)
+        upper = _status_line(status).encode("latin-1")
+        answer = ("HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, "Unknown"))).encode("latin-1") + answer[len(upper):]
         try:
-            sock.sendall(serialize_response(status, [("Content-Type", CT_JSON)], body, False, False, False))
+            sock.sendall(answer)
         except OSError:
             pass
 
@@ -1509,7 +1603,10 @@ class Worker(object):
     def _blueprint(self, req, handler, is_score):
         """What azmlinfsrv's blueprint hooks do around a route: request ids (or 431), then the
         response headers x-ms-server-version, x-request-id, x-ms-request-id, x-ms-client-request-id, TraceId."""
-        ids, error = _request_ids(req.hmap)
+        hmap = req.hmap
+        ids, error = _request_ids(hmap)
+        if ids[0] and hmap.get("x-ms-request-id"):
+            _err("oep-server: warning: " + MSG_REQUEST_ID_DEPRECATED)
         exec_ms = None
         if error is not None:
             status, headers, body = _json_error(431, error)
@@ -1525,7 +1622,8 @@ class Worker(object):
         if is_score:
             headers.append(("x-ms-run-fn-exec-ms", "%.3f" % (exec_ms or 0.0)))
             headers = [item for item in headers if item[0].lower() not in _ID_HEADERS]
-        headers.append(("x-ms-server-version", SERVER_ID))
+        if self.cfg.server_version is not None:
+            headers.append(("x-ms-server-version", self.cfg.server_version))
         request_id, legacy, client = ids
         if request_id:
             headers.append(("x-request-id", request_id))
@@ -1533,9 +1631,11 @@ class Worker(object):
             headers.append(("x-ms-request-id", legacy))
         if client:
             headers.append(("x-ms-client-request-id", client))
-        trace_id = req.hmap.get("traceid")
+        trace_id = hmap.get("traceid")
         if trace_id is not None:
             headers.append(("TraceId", trace_id))
+        if self.cfg.cors_origins is not None:
+            add_cors_headers(self.cfg.cors_origins, req, headers)
         return status, headers, body, request_id
 
     def _handle_swagger(self, req):
@@ -1597,6 +1697,7 @@ class Worker(object):
             value = job.value
             job.value = None
             if _is_response(value):
+                _out("oep-server: run() output is HTTP Response")
                 try:
                     status, headers, body = response_parts(value)
                 except Exception:
@@ -1634,6 +1735,54 @@ class Worker(object):
             environ = build_environ(req.method, req.path, query, req.headers, req.body, req.remote, self.server_addr)
             return self._werkzeug_request(environ)
         return AMLRequest(req.method, req.path, query, req.headers, req.body, req.remote, self.server_addr)
+
+
+# What flask-cors (CORS(blueprint, methods=["GET", "POST"], origins=AML_CORS_ORIGINS), as azmlinfsrv
+# sets it up) adds to the answers of the scoring routes. Its defaults: the request's origin echoed
+# (never "*" for a request with an Origin), every requested header allowed, no credentials.
+CORS_METHODS = ("GET", "POST")
+_REGEX_CHARS = frozenset("*\\]?$^[()")
+
+
+def _cors_match(origin, pattern):
+    if _REGEX_CHARS.isdisjoint(pattern):
+        return origin == pattern
+    try:
+        return re.match(pattern, origin, re.IGNORECASE) is not None
+    except re.error:
+        return False
+
+
+def add_cors_headers(origins, req, headers):
+    if any(name.lower() == "access-control-allow-origin" for name, _ in headers):
+        return  # the script set its own (e.g. @rawhttp with AMLResponse headers)
+    hmap = req.hmap
+    origin = hmap.get("origin")
+    wildcard = "*" in origins
+    if origin is not None:
+        if not (wildcard or any(_cors_match(origin, pattern) for pattern in origins)):
+            return
+        allowed = [origin]
+    elif wildcard:
+        allowed = ["*"]
+    else:
+        allowed = sorted(pattern for pattern in origins if _REGEX_CHARS.isdisjoint(pattern))
+        if not allowed:
+            return
+    for value in allowed:
+        headers.append(("Access-Control-Allow-Origin", value))
+    requested_method = hmap.get("access-control-request-method")
+    if req.method == "OPTIONS" and requested_method is not None and requested_method.upper() in CORS_METHODS:
+        requested_headers = hmap.get("access-control-request-headers")
+        if requested_headers:
+            names = sorted(name.strip() for name in requested_headers.split(",") if name.strip())
+            if names:
+                headers.append(("Access-Control-Allow-Headers", ", ".join(names)))
+        headers.append(("Access-Control-Allow-Methods", ", ".join(CORS_METHODS)))
+    if allowed != ["*"] and (
+        len(origins) > 1 or len(allowed) > 1 or any(not _REGEX_CHARS.isdisjoint(pattern) for pattern in origins)
+    ):
+        headers.append(("Vary", "Origin"))
 
 
 def _health(req):
@@ -1710,13 +1859,13 @@ def worker_main(cfg, lsock, port, slot, cluster, ready_w=None, go_r=None, parent
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
     if slot == 0:
         _out("oep-server: %s; swagger: %s" % (script.describe(), swagger.describe()))
-    _out("oep-server: worker %d (pid %d) initialised" % (slot, os.getpid()))
     worker = Worker(cfg, script, swagger, lsock, port, slot, cluster)
     if cluster is not None:
-        # Idle before the parent lets anyone accept: otherwise the first worker to accept may see
-        # its siblings as "not serving yet" and keep concurrent requests to itself. Connections
-        # handed over before this worker's hand-off thread runs wait in its channel.
+        # Idle as soon as initialised (before the parent lets anyone accept, for the first one):
+        # others hand it connections from now on. Connections handed over before this worker's
+        # hand-off thread runs wait in its channel.
         cluster.publish(slot, 0)
+    _out("oep-server: worker %d (pid %d) initialised" % (slot, os.getpid()))
     if ready_w is not None:
         os.write(ready_w, b"R")
         os.close(ready_w)
@@ -1829,8 +1978,11 @@ class Supervisor(object):
             os.close(self.ready_w)
             os.close(self.go_r)
             self.ready_w = self.go_r = None
+            # Like gunicorn's arbiter under azmlinfsrv, the server answers as soon as one worker is
+            # initialised; the others join as their init() returns (they are "not serving yet"
+            # in the cluster table until then, so nothing is handed to them before).
             ready = 0
-            while ready < self.count:
+            while ready < 1:
                 readable, _, _ = select.select([self.ready_r], [], [], 0.05)
                 if readable:
                     ready += len(os.read(self.ready_r, 256))
@@ -1843,8 +1995,6 @@ class Supervisor(object):
                     if code != EXIT_INIT_FAILED:
                         _err("oep-server: worker %s exited with code %d before it was ready" % (slot, code))
                     self.stop_all(EXIT_INIT_FAILED if code in (EXIT_INIT_FAILED, 0) else 1)
-            os.close(self.ready_r)
-            self.ready_r = None
             self.lsock.listen(socket.SOMAXCONN)
             os.close(self.go_w)
             self.go_w = None

@@ -38,6 +38,11 @@ const CONTRACT_ENV = [
   'SERVICE_NAME',
   'SERVICE_VERSION',
   'SERVICE_PATH_PREFIX',
+  'AML_CORS_ORIGINS',
+  'SERVER_VERSION_LOG_RESPONSE_ENABLED',
+  'AZUREML_CONFIG_FILE',
+  'AML_APP_INSIGHTS_ENABLED',
+  'AML_APP_INSIGHTS_KEY',
 ];
 
 export async function freePort(): Promise<number> {
@@ -165,6 +170,15 @@ export class ScoringServer {
   /** Waits until stdout contains `text` (output arrives asynchronously). */
   waitForStdout(text: string | RegExp, timeoutMs = 30_000): Promise<void> {
     return this.waitForOutput('stdout', () => this.out, text, timeoutMs);
+  }
+
+  /**
+   * Waits until `count` workers ran init(): the server answers once the first one did (as
+   * azmlinfsrv under gunicorn), so a test that needs them all waits for them.
+   */
+  waitForWorkers(count: number, timeoutMs = 60_000): Promise<void> {
+    const lines = new RegExp(`(oep-server: worker \\d+ \\(pid \\d+\\) initialised\\n[\\s\\S]*){${count}}`);
+    return this.waitForOutput('stdout', () => this.out, lines, timeoutMs);
   }
 
   waitForStderr(text: string | RegExp, timeoutMs = 30_000): Promise<void> {

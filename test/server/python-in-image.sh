@@ -8,7 +8,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 envs=()
 for name in $(compgen -e); do
   case "$name" in
-    AZUREML_*|AML_*|WORKER_COUNT|SCORING_TIMEOUT_MS|OEP_*|SERVICE_*|PYTHON*|PATH) envs+=(-e "$name") ;;
+    AZUREML_*|AML_*|WORKER_COUNT|SERVER_VERSION_LOG_RESPONSE_ENABLED|SCORING_TIMEOUT_MS|OEP_*|SERVICE_*|PYTHON*|PATH) envs+=(-e "$name") ;;
   esac
 done
 # The run's label (OEP_TEST_RUN, set by run-in-image.sh) lets its clean-up remove only its own.

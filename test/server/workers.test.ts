@@ -34,6 +34,7 @@ describe('oep-server WORKER_COUNT', () => {
 
   it('runs two requests at once with WORKER_COUNT=2, each worker having called init()', async () => {
     const server = await ScoringServer.start({ fixture: 'rendezvous', env: { WORKER_COUNT: '2' } });
+    await server.waitForWorkers(2);
     // Each call waits in run() for the other: both meet only if two workers run them at once.
     const point = meetingPoint();
     const [a, b] = await Promise.all([meetRequest(server, point, false), meetRequest(server, point, false)]);
@@ -48,6 +49,7 @@ describe('oep-server WORKER_COUNT', () => {
 
   it('stays concurrent over kept-alive connections, whichever worker accepted them', async () => {
     const server = await ScoringServer.start({ fixture: 'rendezvous', env: { WORKER_COUNT: '2' } });
+    await server.waitForWorkers(2);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
     try {
       // open two connections, then send pairs of calls that must meet over them
@@ -112,6 +114,7 @@ describe('oep-server WORKER_COUNT', () => {
 
   it('exits cleanly on SIGTERM without waiting for a busy run(), workers included', async () => {
     const server = await ScoringServer.start({ fixture: 'rendezvous', env: { WORKER_COUNT: '3' } });
+    await server.waitForWorkers(3);
     // This call waits in run() for a peer that never comes (far longer than stop() waits).
     const point = meetingPoint();
     const busy = server.request({ method: 'POST', path: '/score', body: point.body(2, 120), agent: false }).catch(() => undefined);
