@@ -39,6 +39,8 @@ import { environmentArchiveCommand } from './commands/environment/archive.js';
 import { environmentRestoreCommand } from './commands/environment/restore.js';
 import { trafficSetCommand, trafficMirrorCommand } from './commands/traffic/set.js';
 import { trafficShowCommand } from './commands/traffic/show.js';
+import { trafficCompareCommand } from './commands/traffic/compare.js';
+import { dashboardCommand } from './commands/dashboard/open.js';
 import { validateCommand } from './commands/validate.js';
 import type { CliContext } from './context.js';
 import { createDefaultContext } from './default-context.js';
@@ -95,7 +97,7 @@ export function buildProgram(ctx: CliContext): Command {
   for (const make of [configGetCommand, configSetCommand, configUnsetCommand, configListCommand]) config.addCommand(make(ctx));
 
   const traffic = new Command('traffic').description("Show and set an endpoint's live and mirrored traffic (short forms of endpoint update).");
-  for (const make of [trafficShowCommand, trafficSetCommand, trafficMirrorCommand]) traffic.addCommand(make(ctx));
+  for (const make of [trafficShowCommand, trafficSetCommand, trafficMirrorCommand, trafficCompareCommand]) traffic.addCommand(make(ctx));
 
   const model = new Command('model').description("Register and inspect models in oep's local registry (deployments use them as azureml:<name>:<version>).");
   for (const make of [modelCreateCommand, modelShowCommand, modelListCommand, modelArchiveCommand, modelRestoreCommand]) model.addCommand(make(ctx));
@@ -105,7 +107,7 @@ export function buildProgram(ctx: CliContext): Command {
     environment.addCommand(make(ctx));
   }
 
-  program.addCommand(endpoint).addCommand(deployment).addCommand(traffic).addCommand(model).addCommand(environment).addCommand(daemon).addCommand(config).addCommand(validateCommand(ctx));
+  program.addCommand(endpoint).addCommand(deployment).addCommand(traffic).addCommand(model).addCommand(environment).addCommand(daemon).addCommand(config).addCommand(dashboardCommand(ctx)).addCommand(validateCommand(ctx));
 
   // Every command reports usage errors the same way: commander throws, main() maps to exit 2, and
   // the message carries its code like every other error. Required options say so in --help.

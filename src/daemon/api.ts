@@ -1,6 +1,9 @@
 import type { IssuedToken } from '../router/auth.js';
 import type { ExportSource } from '../export/kubernetes.js';
 import type { TrafficMap } from '../model/traffic.js';
+import type { DebugSettings } from '../model/debug.js';
+import type { CompareReport, Tolerance } from '../model/compare.js';
+import type { PairStats } from '../router/pairs.js';
 import type { BakeResult } from '../runtimes/docker/bake.js';
 import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
 import type { TrafficView } from './views.js';
@@ -25,6 +28,10 @@ export interface DaemonApi {
   'endpoint.credentials': Method<{ name: string }, Credentials>;
   'endpoint.regenerateKeys': Method<{ name: string; keyType?: string }, null>;
   'endpoint.export': Method<{ name: string }, ExportSource>;
+  /** The shadow comparison of the endpoint's recorded mirrored pairs (`oep traffic compare`). */
+  'traffic.compare': Method<TrafficCompareParams, TrafficCompareResult>;
+  /** The dashboard's URL (with the daemon's token), of one endpoint's page when named. */
+  'dashboard.url': Method<{ endpoint?: string }, { url: string }>;
 
   'deployment.list': Method<{ endpoint: string }, DeploymentView[]>;
   'deployment.show': Method<{ endpoint: string; name: string }, DeploymentView>;
@@ -86,7 +93,18 @@ export interface DeploymentApplyParams {
   runtime?: string;
   pull?: boolean;
   gpu?: boolean;
+  /** --debug: one replica under debugpy; absent: not debugged (an update without --debug ends it). */
+  debug?: DebugSettings;
 }
+
+export interface TrafficCompareParams {
+  name: string;
+  /** Only pairs recorded in the last this many milliseconds. */
+  sinceMs?: number;
+  tolerance?: Tolerance;
+}
+
+export type TrafficCompareResult = CompareReport & { recording: PairStats };
 
 export interface DeploymentLogsParams {
   endpoint: string;

@@ -16,6 +16,9 @@ import { readLogTail } from '../telemetry/log-tail.js';
 import { exportSourceOf } from '../export/kubernetes.js';
 import type { BakeRequest, BakeResult } from '../runtimes/docker/bake.js';
 import type { DeploymentApplyParams } from './api.js';
+import { checkDebugRequest, debugStartsEvent } from './debug-request.js';
+import { comparePairs } from '../model/compare.js';
+import type { PairRecorder } from '../router/pairs.js';
 import type { CallContext, Handlers } from './server.js';
 import { deploymentView, endpointListItem, endpointView, routeOf, trafficView, type DeploymentLive } from './views.js';
 
@@ -45,6 +48,10 @@ export interface ControllerDeps {
   metricsUrl?: () => string | undefined;
   /** Closes an endpoint's access log before its log folder is removed. */
   closeEndpointLogs?: (endpoint: string) => void;
+  /** The recorded pairs of mirrored requests (`traffic.compare`). */
+  pairs?: Pick<PairRecorder, 'pairs' | 'stats' | 'forget' | 'ringSize'>;
+  /** The dashboard's URL with its token, once it listens. */
+  dashboardUrl?: (endpoint?: string) => string | undefined;
   /** Builds a deployment's self-contained image (`oep deployment build`). */
   buildImage?: (request: BakeRequest) => Promise<BakeResult>;
   shutdown: () => void;
@@ -190,8 +197,24 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       }
       await store.mutate((state) => void delete state.endpoints[name]);
       deps.closeEndpointLogs?.(name);
+      await deps.pairs?.forget(name);
       await rm(deploymentLogDir(deps.paths, name, ''), { recursive: true, force: true });
       return null;
+    },
+
+    async 'traffic.compare'(params) {
+      const name = params.name;
+      requireEndpoint(store.snapshot(), name);
+      const since = params.sinceMs === undefined ? undefined : new Date(now() - params.sinceMs).toISOString();
+      const report = comparePairs(deps.pairs?.pairs(name) ?? [], { endpoint: name, since, tolerance: params.tolerance });
+      return { ...report, recording: deps.pairs?.stats(name) ?? { ring_size: 0, stored: 0, sampled_out: 0 } };
+    },
+
+    async 'dashboard.url'(params) {
+      if (params.endpoint !== undefined) requireEndpoint(store.snapshot(), params.endpoint);
+      const url = deps.dashboardUrl?.(params.endpoint);
+      if (!url) throw new OepError('OEP_ERR_DAEMON_UNAVAILABLE', 'The daemon does not serve the dashboard yet.', { hint: 'Try again in a moment, or restart it: oep daemon stop' });
+      return { url };
     },
 
     async 'endpoint.credentials'(params) {
@@ -241,6 +264,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       const spec = params.spec;
       const runtime = await resolveRuntime(params.runtime, deps, context.emit);
       const endpoint = spec.endpoint_name;
+      const debug = await checkDebugRequest(params.debug, store.snapshot(), endpoint, spec);
       const record = await store.mutate((state) => {
         const owner = requireEndpoint(state, endpoint);
         assertDeploymentFits(owner, spec);
@@ -262,11 +286,13 @@ export function createHandlers(deps: ControllerDeps): Handlers {
           generation: 1,
           created_at: stamp,
           updated_at: stamp,
+          ...(debug && { debug }),
         };
         owner.deployments[spec.name] = fresh;
         return fresh;
       });
       await syncRoute(endpoint);
+      if (debug) context.emit(debugStartsEvent(debug));
       context.accept(deploymentView(record, { replicas: [] }));
       await deps.configureRuntime?.(record.runtime, endpoint, spec.name, runtimeChoices(params), context.emit);
       await rollOut(record, context, params.allTraffic === true);
@@ -278,6 +304,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       const endpoint = spec.endpoint_name;
       const requested = params.runtime === undefined ? undefined : await resolveRuntime(params.runtime, deps, context.emit);
       if (requested === undefined) await deps.checkRuntime?.(requireDeployment(store.snapshot(), endpoint, spec.name).runtime);
+      const debug = await checkDebugRequest(params.debug, store.snapshot(), endpoint, spec);
       const record = await store.mutate((state) => {
         const current = requireDeployment(state, endpoint, spec.name);
         assertDeploymentFits(requireEndpoint(state, endpoint), spec);
@@ -287,9 +314,13 @@ export function createHandlers(deps: ControllerDeps): Handlers {
         current.provisioning_state = 'Updating';
         current.updated_at = new Date(now()).toISOString();
         delete current.failure;
+        // An update without --debug ends debugging.
+        if (debug) current.debug = debug;
+        else delete current.debug;
         return current;
       });
       await syncRoute(endpoint);
+      if (debug) context.emit(debugStartsEvent(debug));
       context.accept(deploymentView(record, liveOf(endpoint, spec.name)));
       await deps.configureRuntime?.(record.runtime, endpoint, spec.name, runtimeChoices(params), context.emit);
       await rollOut(record, context, params.allTraffic === true);
@@ -381,6 +412,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
         spec: record.spec,
         runtime: record.runtime,
         generation: record.generation,
+        ...(record.debug && { debug: record.debug }),
         emit: context.emit,
       });
     } catch (error) {

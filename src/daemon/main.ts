@@ -7,7 +7,12 @@ import { chooseDefaultRuntime } from '../runtimes/docker/default-runtime.js';
 import { bakeDeployment } from '../runtimes/docker/bake.js';
 import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
 import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
-import { logMaxBytes, openSettings } from '../state/settings.js';
+import { logMaxBytes, openSettings, pairRingSize } from '../state/settings.js';
+import { join } from 'node:path';
+import { PairRecorder } from '../router/pairs.js';
+import { comparePairs } from '../model/compare.js';
+import { Dashboard } from './dashboard.js';
+import { DashboardSeries } from './dashboard-series.js';
 import { endpointAccessLog, oepPaths, resolveOepHome } from '../state/paths.js';
 import { StateStore } from '../state/store.js';
 import { metricsToken } from '../state/secrets.js';
@@ -58,6 +63,14 @@ async function runDaemon(): Promise<void> {
   const accessLog = new AccessLog((endpoint) => endpointAccessLog(paths, endpoint));
   const rotation = new LogRotator({ dirs: [paths.logsDir], files: [paths.daemonLog], maxBytes: async () => logMaxBytes((await openSettings()).all()), log });
   const metrics = new Metrics(() => reconciler.health());
+  const series = new DashboardSeries();
+  const pairs = new PairRecorder({ ringSize: pairRingSize((await openSettings()).all()), dir: join(paths.home, 'pairs'), log });
+  const dashboard = new Dashboard({
+    state: () => store.snapshot(),
+    series,
+    health: () => reconciler.health(),
+    compare: (endpoint) => comparePairs(pairs.pairs(endpoint), { endpoint }),
+  });
   const router = new Router({
     replicas: (endpoint, deployment) => reconciler.replicas(endpoint, deployment),
     waitForReplica: (endpoint, deployment, timeoutMs) => reconciler.waitForReplica(endpoint, deployment, timeoutMs),
@@ -65,7 +78,9 @@ async function runDaemon(): Promise<void> {
     record: (entry) => {
       accessLog.write(entry);
       metrics.record(entry);
+      series.record(entry);
     },
+    pairs,
     log,
   });
   const autoscaler = new Autoscaler({
@@ -83,6 +98,7 @@ async function runDaemon(): Promise<void> {
     log('daemon stopping');
     control?.close();
     metrics.close();
+    dashboard.close();
     rotation.stop();
     autoscaler.close();
     await router.close();
@@ -90,6 +106,7 @@ async function runDaemon(): Promise<void> {
     // Containers started while stopping (e.g. by a restore still under way) go too.
     await docker.shutdown().catch((error: unknown) => log(`could not remove containers: ${(error as Error).message}`));
     accessLog.close();
+    await pairs.close();
     for (const file of [paths.socket, paths.pidFile]) {
       try {
         unlinkSync(file);
@@ -128,7 +145,12 @@ async function runDaemon(): Promise<void> {
     },
     version: OEP_VERSION,
     metricsUrl: () => metrics.metricsUrl,
-    closeEndpointLogs: (endpoint) => accessLog.close(endpoint),
+    closeEndpointLogs: (endpoint) => {
+      accessLog.close(endpoint);
+      series.forget(endpoint);
+    },
+    pairs,
+    dashboardUrl: (endpoint) => dashboard.url(endpoint),
     buildImage: (request) => bakeDeployment({ engine: docker.engine, images: docker.images }, request),
     shutdown: () => void shutdown(),
   });
@@ -144,6 +166,7 @@ async function runDaemon(): Promise<void> {
     // no stale socket
   }
   await metrics.listen(Number(process.env.OEP_METRICS_PORT ?? 0), metricsToken(paths.home));
+  await dashboard.listen(Number(process.env.OEP_DASHBOARD_PORT ?? 0));
   control = await startControlServer(paths.socket, handlers, log);
   writeFileSync(paths.pidFile, String(process.pid), { mode: 0o600 });
   log(`daemon ${OEP_VERSION} listening on ${paths.socket} (pid ${process.pid})`);

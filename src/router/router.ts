@@ -7,6 +7,7 @@ import { forward, ForwardTimeoutError } from './forward.js';
 import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
 import { bearerCredential, constantTimeEqual, verifyToken } from './auth.js';
 import { PayloadRecorder } from './payload-logging.js';
+import type { PairRecorder, PairTicket } from './pairs.js';
 import { SAMPLE_HEADER, type PayloadLogging } from '../model/data-collection.js';
 
 /**
@@ -25,6 +26,11 @@ export interface LiveReplica {
 
 export interface DeploymentRoute {
   requestTimeoutMs: number;
+  /**
+   * Run under a debugger (--debug): a request that reached a replica has no deadline, as it may
+   * sit at a breakpoint (waiting for a replica stays bounded by requestTimeoutMs).
+   */
+  debugging?: boolean;
   maxConcurrentPerInstance: number;
   instanceCount: number;
   /** `data_collector` payload logging; absent for almost every deployment, and then it costs nothing. */
@@ -71,6 +77,8 @@ export interface RouterOptions {
   /** A replica refused or dropped a connection: its owner takes it out of rotation until its probe passes. */
   unreachable?: (endpoint: string, deployment: string, replica: LiveReplica) => void;
   record?: (entry: RouteRecord) => void;
+  /** Keeps the live and mirror answers of mirrored requests (`oep traffic compare`); only mirrored requests reach it. */
+  pairs?: Pick<PairRecorder, 'begin'>;
   now?: () => number;
   /** Mirrored copies give up after this long. */
   mirrorTimeoutMs?: number;
@@ -260,6 +268,8 @@ export class Router {
     const requestId = randomUUID();
     let deployment: string | null = null;
     let logging: PayloadLogging | undefined;
+    /** Set only for a mirrored request whose pair is recorded. */
+    let pair: PairTicket | undefined;
     /** Whether the client was told to send its body (Expect: 100-continue). */
     let continued = !expectsContinue;
     /** A large body's request event is written once the body has been read (see payloads.request). */
@@ -288,6 +298,8 @@ export class Router {
       else res.writeHead(status, head);
       res.end(body);
       streamedRequest?.();
+      // The model's own status (the client sees 424 for a model error), as the mirror's is recorded.
+      pair?.live(Number(headers['ms-azureml-model-error-statuscode'] ?? status), performance.now() - started, body);
       if (logging) this.payloads!.response(logging, Buffer.isBuffer(body) ? body : Buffer.from(body), headerValue(headers['content-type']), requestId);
       record(status);
     };
@@ -381,7 +393,9 @@ export class Router {
       }
 
       if (pinned === undefined && listener.mirror && listener.mirror.deployment !== deployment && listener.mirror.sampler.next()) {
-        this.sendMirror(listener, req, body, requestId);
+        pair = this.options.pairs?.begin(route.name, requestId, deployment, listener.mirror.deployment, this.options.replicas(route.name, deployment).filter((r) => r.ready).length);
+        this.sendMirror(listener, req, body, requestId, pair);
+        if (pair?.wantsNoise) this.sendNoiseCopy(route, deployment, replica, req, body, requestId, pair);
       }
 
       const upstreamHeaders = forwardHeaders(req.headers);
@@ -389,7 +403,7 @@ export class Router {
       if (settings.replicaSecret !== undefined) upstreamHeaders[REPLICA_SECRET_HEADER] = settings.replicaSecret;
       if (sampled !== undefined && settings.dataCollector!.tellScript) upstreamHeaders[SAMPLE_HEADER] = sampled ? '1' : '0';
       if (body.kind === 'streamed' && body.length !== undefined) upstreamHeaders['content-length'] = String(body.length);
-      const deadline = Date.now() + settings.requestTimeoutMs;
+      const deadline = settings.debugging ? undefined : Date.now() + settings.requestTimeoutMs;
       const send = async (target: LiveReplica) => {
         const payload: Buffer | Readable | undefined = body.kind === 'streamed' ? body.open() : body.length > 0 || req.method === 'POST' ? body.bytes : undefined;
         this.adjustLoad(target, 1);
@@ -400,7 +414,7 @@ export class Router {
             method: req.method ?? 'GET',
             headers: upstreamHeaders,
             body: payload,
-            timeoutMs: Math.max(1, deadline - Date.now()),
+            timeoutMs: deadline === undefined ? undefined : Math.max(1, deadline - Date.now()),
           });
         } finally {
           this.adjustLoad(target, -1);
@@ -469,12 +483,13 @@ export class Router {
    * Only a held body is copied: a large streamed body is never duplicated or held for a mirror
    * (the copy is recorded as 413), so mirroring never slows the live request or grows memory.
    */
-  private sendMirror(listener: Listener, req: IncomingMessage, body: RequestBody, requestId: string): void {
+  private sendMirror(listener: Listener, req: IncomingMessage, body: RequestBody, requestId: string, pair?: PairTicket): void {
     const target = listener.mirror!.deployment;
     const replica = this.pick(this.options.replicas(listener.route.name, target));
     const started = performance.now();
     this.count(listener, target, true);
-    const record = (status: number): void =>
+    const record = (status: number, answer?: Buffer): void => {
+      pair?.mirror(status, performance.now() - started, answer, answer === undefined && (status === 413 || status === 429 || status === 503));
       this.options.record?.({
         time: new Date().toISOString(),
         endpoint: listener.route.name,
@@ -484,6 +499,7 @@ export class Router {
         status,
         latency_ms: Math.round((performance.now() - started) * 100) / 100,
       });
+    };
     if (body.kind === 'streamed') return record(413);
     if (!replica) return record(503);
     const settings = listener.route.deployments[target];
@@ -503,11 +519,30 @@ export class Router {
       body: body.length > 0 ? body.bytes : undefined,
       timeoutMs: settings?.requestTimeoutMs ?? this.options.mirrorTimeoutMs ?? 5000,
     })
-      .then((response) => record(response.status))
-      .catch((error: Error) => record(error instanceof ForwardTimeoutError ? 408 : 500))
+      .then((response) => record(response.status, response.body))
+      .catch((error: Error) => record(error instanceof ForwardTimeoutError ? 408 : 500, Buffer.alloc(0)))
       .finally(() => {
         this.adjustLoad(replica, -1);
       });
+  }
+
+  /**
+   * Diffy's noise sample: the same request once more to another ready replica of the live
+   * deployment, its answer kept only in the pair (no metrics, no access log, never to the client).
+   */
+  private sendNoiseCopy(route: EndpointRoute, deployment: string, live: LiveReplica, req: IncomingMessage, body: RequestBody, requestId: string, pair: PairTicket): void {
+    const replica = this.pick(this.options.replicas(route.name, deployment), live);
+    const settings = route.deployments[deployment];
+    if (!replica || !settings || body.kind === 'streamed') return pair.noise(503, 0, undefined, true);
+    const started = performance.now();
+    const headers = forwardHeaders(req.headers);
+    headers['x-request-id'] = requestId;
+    if (settings.replicaSecret !== undefined) headers[REPLICA_SECRET_HEADER] = settings.replicaSecret;
+    this.adjustLoad(replica, 1);
+    forward(this.agent, { origin: replica.origin, path: replica.scoringPath, method: req.method ?? 'POST', headers, body: body.length > 0 ? body.bytes : undefined, timeoutMs: settings.requestTimeoutMs })
+      .then((response) => pair.noise(response.status, performance.now() - started, response.body))
+      .catch(() => pair.noise(500, performance.now() - started, undefined, true))
+      .finally(() => this.adjustLoad(replica, -1));
   }
 }
 

@@ -15,6 +15,8 @@ export interface Settings {
   python: string;
   /** Replica, access and daemon logs rotate past this many MB (a whole number, as text). */
   log_max_mb: string;
+  /** Pairs of mirrored requests kept per endpoint for `oep traffic compare` (a whole number, as text). */
+  pair_ring_size: string;
 }
 
 export type SettingKey = keyof Settings;
@@ -43,7 +45,18 @@ export const SETTING_RULES: Record<SettingKey, SettingRule> = {
     pattern: { regex: /^[1-9][0-9]{0,5}$/, expected: 'a whole number of MB from 1 to 999999' },
     description: 'replica, access and daemon logs rotate past this size in MB, keeping one rotated file (<log>.1)',
   },
+  pair_ring_size: {
+    default: '1000',
+    pattern: { regex: /^[1-9][0-9]{0,5}$/, expected: 'a whole number of pairs from 1 to 999999' },
+    description: 'pairs of mirrored requests kept per endpoint for `oep traffic compare` (memory and disk; read when the daemon starts)',
+  },
 };
+
+/** How many pairs of mirrored requests each endpoint keeps (pair_ring_size). */
+export function pairRingSize(settings: Pick<Settings, 'pair_ring_size'>): number {
+  const size = Number(settings.pair_ring_size);
+  return Number.isSafeInteger(size) && size > 0 ? size : Number(SETTING_RULES.pair_ring_size.default);
+}
 
 /** The size past which logs rotate (log_max_mb), in bytes. */
 export function logMaxBytes(settings: Pick<Settings, 'log_max_mb'>): number {
