@@ -48,6 +48,7 @@ if HERE not in sys.path:
 
 from oep_aml_api import AMLRequest, build_environ, wsgi_style_headers  # noqa: E402
 import oep_monitoring  # noqa: E402
+import oep_debug  # noqa: E402
 
 SERVER_VERSION = "0.1.0"
 SERVER_ID = "oep-server/" + SERVER_VERSION
@@ -929,6 +930,10 @@ _alarm_armed = False
 
 def _alarm_handler(signum, frame):
     if _alarm_armed:
+        if oep_debug.attached():
+            # --debug: no timeout while a debugger holds run() (a breakpoint); checked again later.
+            signal.setitimer(signal.ITIMER_REAL, oep_debug.RECHECK_S)
+            return
         raise ScoringTimeout()
 
 
@@ -971,6 +976,9 @@ class Executor(object):
                 wait = limit  # still queued behind another call: the timeout bounds run() only
                 continue
             remaining = started + limit - time.perf_counter()
+            if remaining <= 0 and oep_debug.attached():
+                wait = oep_debug.RECHECK_S  # --debug: no timeout while a debugger is attached
+                continue
             if remaining <= 0:
                 # SIGALRM could not interrupt run() (e.g. blocked in C code): answer without it.
                 job.abandoned = True
@@ -2042,9 +2050,12 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         cfg = Config(args, os.environ)
-    except ConfigError as ex:
+        debug = oep_debug.settings(os.environ)
+    except (ConfigError, ValueError) as ex:
         _err("oep-server: %s" % ex)
         return EXIT_INIT_FAILED
+    if debug is not None:
+        cfg.worker_count = 1
     maybe_exec_azmlinfsrv(cfg, os.environ)
     # Kept in the config only: the scoring script has no use for it, nor its children.
     os.environ.pop(REPLICA_SECRET_ENV, None)
@@ -2055,7 +2066,13 @@ def main(argv=None):
         return EXIT_BIND_FAILED
     port = lsock.getsockname()[1]
     print_banner(cfg, port)
-    if hasattr(os, "fork"):
+    if debug is not None:
+        # --debug: debugpy first (it may wait for a debugger), then one worker in this process.
+        code = oep_debug.start(debug, _out, _err)
+        if code:
+            return code
+        worker_main(cfg, lsock, port, 0, None, in_process=True)
+    elif hasattr(os, "fork"):
         Supervisor(cfg, lsock, port).run()
     else:
         worker_main(cfg, lsock, port, 0, None, in_process=True)

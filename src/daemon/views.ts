@@ -1,10 +1,13 @@
+import { join } from 'node:path';
 import type { EndpointRecord, DeploymentRecord } from '../state/types.js';
 import type { DeploymentRoute, DeploymentTrafficStats, EndpointRoute } from '../router/router.js';
 import type { LiveReplica } from '../supervisor/reconciler.js';
 import { initialReplicas, maxReplicas, targetUtilizationOf } from '../model/autoscale.js';
 import { collectsData, payloadLoggingOf } from '../model/data-collection.js';
+import { attachConfiguration, DEBUG_HOST, type DebugView } from '../model/debug.js';
+import { computeLayout } from '../model/layout.js';
 import { scoringPlan } from '../model/scoring-plan.js';
-import { dataCollectorDir, oepPaths, resolveOepHome } from '../state/paths.js';
+import { dataCollectorDir, deploymentRunDir, oepPaths, PACKAGE_ROOT, resolveOepHome } from '../state/paths.js';
 import { replicaSecret } from '../state/secrets.js';
 
 /** The endpoint's stable local URL (its router listener). */
@@ -79,7 +82,26 @@ export function deploymentView(record: DeploymentRecord, live: DeploymentLive): 
   // Autoscaled (target_utilization): how many replicas run now, between min_instances and max_instances.
   if (targetUtilizationOf(record.spec)) view.current_instance_count = live.replicaCount ?? initialReplicas(record.spec);
   if (collectsData(record.spec)) view.data_collector_folder = dataCollectorFolder(record.spec.endpoint_name, record.spec.name);
+  if (record.debug) view.debug = debugView(record);
   return view;
+}
+
+/** --debug: where debugpy listens, and the attach configuration a debugger needs. */
+export function debugView(record: DeploymentRecord): DebugView | undefined {
+  if (!record.debug) return undefined;
+  const { spec } = record;
+  const model = computeLayout(spec).model;
+  const runDir = deploymentRunDir(oepPaths(resolveOepHome()), spec.endpoint_name, spec.name);
+  return {
+    host: DEBUG_HOST,
+    port: record.debug.port,
+    wait: record.debug.wait,
+    attach: attachConfiguration(spec, record.runtime, record.debug, {
+      serverDir: join(PACKAGE_ROOT, 'server'),
+      // The process runtime's link tree (src/runtimes/process/process-runtime.ts).
+      ...(model && { processModelDir: join(runDir, 'azureml-models', model.name, model.version) }),
+    }),
+  };
 }
 
 /** The daemon's own OEP_HOME is the one its environment names (src/daemon/main.ts resolves it the same way). */
@@ -166,6 +188,8 @@ export function routeOf(record: EndpointRecord): EndpointRoute {
         const dataCollector = collectsData(deployment.spec) ? payloadLoggingOf(deployment.spec, dataCollectorFolder(record.spec.name, name)) : undefined;
         const route: DeploymentRoute = {
           requestTimeoutMs: deployment.spec.request_settings.request_timeout_ms,
+          // --debug: a request may sit at a breakpoint; the router gives it no deadline.
+          ...(deployment.debug && { debugging: true }),
           maxConcurrentPerInstance: deployment.spec.request_settings.max_concurrent_requests_per_instance,
           // Autoscaled deployments may grow to max_instances: the 429 limit counts those.
           instanceCount: maxReplicas(deployment.spec),

@@ -1,11 +1,14 @@
 import { OepError } from '../errors.js';
 import { loadDeploymentSpec, unwrapSpec, validateDeploymentObject } from '../spec/index.js';
+import type { ProgressEvent } from '../model/progress.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import { localRunProblems } from '../model/local-run.js';
+import { debugProblem, type DebugView } from '../model/debug.js';
 import { resolveDeploymentAssets } from '../registry/resolve.js';
+import { debugSettingsOf, type DebugFlags } from './debug-launch.js';
 import { specOrThrow, type EngineDeps } from './deps.js';
 
-export interface DeploymentApplyOptions {
+export interface DeploymentApplyOptions extends DebugFlags {
   file?: string;
   name?: string;
   endpointName?: string;
@@ -20,13 +23,19 @@ export interface DeploymentApplyOptions {
   wait?: boolean;
 }
 
+export interface DeploymentApplyDeps extends EngineDeps {
+  /** --debug: where debugpy listens and the attach configuration, as soon as the daemon has the deployment (before it is ready). */
+  onDebug?: (debug: DebugView) => void | Promise<void>;
+}
+
 const RUNTIMES = ['auto', 'docker', 'process'];
 
 /** `deployment create` and `deployment update`: load and validate, then hand over to the daemon. */
-export async function applyDeployment(mode: 'create' | 'update', options: DeploymentApplyOptions, deps: EngineDeps): Promise<unknown> {
+export async function applyDeployment(mode: 'create' | 'update', options: DeploymentApplyOptions, deps: DeploymentApplyDeps): Promise<unknown> {
   if (options.runtime !== undefined && !RUNTIMES.includes(options.runtime)) {
     throw new OepError('OEP_ERR_USAGE', `--runtime must be one of ${RUNTIMES.join(', ')}, not "${options.runtime}".`);
   }
+  const debug = debugSettingsOf(options);
   let spec: DeploymentSpec;
   if (options.file) {
     spec = specOrThrow(
@@ -42,6 +51,8 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
   const resolved = await resolveDeploymentAssets(spec, deps.client.paths.home);
   for (const warning of resolved.warnings) deps.onEvent?.({ phase: 'notice', message: warning });
   spec = resolved.spec;
+  const notDebuggable = debug ? debugProblem(spec) : undefined;
+  if (notDebuggable) throw new OepError('OEP_ERR_USAGE', `--debug: ${notDebuggable}`, { hint: 'Nothing was changed.' });
   const problems = [...resolved.problems, ...localRunProblems(spec)];
   if (problems.length > 0) {
     throw new OepError('OEP_ERR_SPEC_INVALID', `Deployment ${spec.name} cannot run on this machine.`, {
@@ -50,15 +61,31 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
     });
   }
   deps.onSubmit?.({ endpoint: spec.endpoint_name, deployment: spec.name });
-  return deps.client.call(
-    `deployment.${mode}`,
-    {
-      spec,
-      allTraffic: options.allTraffic,
-      runtime: options.runtime,
-      pull: options.pull === true,
-      gpu: options.localEnableGpu === true,
-    },
-    { onEvent: deps.onEvent, untilAccepted: options.wait === false },
-  );
+  // The daemon says where debugpy will listen once it has recorded the deployment; the attach
+  // configuration (which depends on the runtime it chose) is then in the deployment's view.
+  let debugShown: Promise<void> | undefined;
+  const onEvent = (event: ProgressEvent): void => {
+    deps.onEvent?.(event);
+    if (event.phase !== 'debug' || !deps.onDebug || debugShown) return;
+    debugShown = deps.client
+      .call('deployment.show', { endpoint: spec.endpoint_name, name: spec.name })
+      .then((view) => (view.debug ? deps.onDebug!(view.debug as DebugView) : undefined))
+      .catch((error: Error) => deps.onEvent?.({ phase: 'warning', message: `could not show how to attach a debugger: ${error.message}` }));
+  };
+  try {
+    return await deps.client.call(
+      `deployment.${mode}`,
+      {
+        spec,
+        allTraffic: options.allTraffic,
+        runtime: options.runtime,
+        pull: options.pull === true,
+        gpu: options.localEnableGpu === true,
+        ...(debug && { debug }),
+      },
+      { onEvent, untilAccepted: options.wait === false },
+    );
+  } finally {
+    await debugShown;
+  }
 }

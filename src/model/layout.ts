@@ -5,6 +5,8 @@ import type { DeploymentSpec } from '../spec/types.js';
 export const APP_ROOT = '/var/azureml-app';
 export const MODELS_ROOT = `${APP_ROOT}/azureml-models`;
 export const SERVER_PORT = 5001;
+/** Where oep's scoring server is mounted in a container (read-only). */
+export const SERVER_ROOT = '/var/azureml-server';
 
 export interface ModelLayout {
   /** Host path of the model file or folder named by `model.path`. */

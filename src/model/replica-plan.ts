@@ -28,6 +28,11 @@ export interface DesiredDeployment {
   status: DeploymentStatus;
   /** The config hash a found replica needs to be adopted, when the runtime knows it up front. */
   configHash?: string;
+  /**
+   * Older replicas stop before this generation starts (Kubernetes' Recreate strategy) instead of
+   * after it is ready: they hold something the new one needs, e.g. the fixed port of --debug.
+   */
+  recreate?: boolean;
 }
 
 /**
@@ -179,6 +184,11 @@ function planDeployment(
       if (!replica.served && replica.phase !== 'stopping') steps.push(stop(replica, `replaced by gen ${generation}`));
       else keepRunning(replica);
     }
+    return;
+  }
+
+  if (want.recreate && older.length > 0) {
+    for (const replica of older) if (replica.phase !== 'stopping') steps.push(stop(replica, `replaced by gen ${generation}, stopped first`));
     return;
   }
 

@@ -8,7 +8,8 @@ export interface ForwardRequest {
   headers: Record<string, string | string[]>;
   /** A held body, or a stream of a large one (sent with the `content-length` in `headers`, else chunked). */
   body?: Buffer | Readable;
-  timeoutMs: number;
+  /** No answer by then: ForwardTimeoutError. Undefined: no deadline at all (--debug), undici's own timeouts off too. */
+  timeoutMs: number | undefined;
 }
 
 export interface ForwardResponse {
@@ -32,10 +33,13 @@ export function forward(dispatcher: Dispatcher, request: ForwardRequest): Promis
   return new Promise((resolve, reject) => {
     let abort: ((reason?: Error) => void) | undefined;
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      abort?.(new ForwardTimeoutError(`no answer within ${request.timeoutMs} ms`));
-    }, request.timeoutMs);
+    const timer =
+      request.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            abort?.(new ForwardTimeoutError(`no answer within ${request.timeoutMs} ms`));
+          }, request.timeoutMs);
     let status = 0;
     let headers: Record<string, string | string[]> = {};
     const chunks: Buffer[] = [];
@@ -44,7 +48,15 @@ export function forward(dispatcher: Dispatcher, request: ForwardRequest): Promis
       reject(timedOut ? new ForwardTimeoutError(`no answer within ${request.timeoutMs} ms`) : error);
     };
     dispatcher.dispatch(
-      { origin: request.origin, path: request.path, method: request.method as Dispatcher.HttpMethod, headers: request.headers, body: request.body },
+      {
+        origin: request.origin,
+        path: request.path,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: request.headers,
+        body: request.body,
+        // A request held at a breakpoint may take longer than undici's 300 s defaults.
+        ...(request.timeoutMs === undefined && { headersTimeout: 0, bodyTimeout: 0 }),
+      },
       {
         onConnect(abortRequest: (reason?: Error) => void) {
           abort = abortRequest;

@@ -2,6 +2,7 @@ import type { DeploymentSpec } from '../spec/types.js';
 import type { RuntimeKind } from '../state/types.js';
 import type { EmitProgress } from '../model/progress.js';
 import type { FoundReplica } from '../model/replica-plan.js';
+import type { DebugSettings } from '../model/debug.js';
 
 export type { EmitProgress, ProgressEvent } from '../model/progress.js';
 
@@ -42,6 +43,8 @@ export interface ReplicaRequest {
   /** File that receives the replica's stdout and stderr. */
   logFile: string;
   emit: EmitProgress;
+  /** --debug: oep's server runs under debugpy on this port (one worker, no fork). */
+  debug?: DebugSettings;
 }
 
 export type { FoundReplica };

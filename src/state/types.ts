@@ -1,3 +1,4 @@
+import type { DebugSettings } from '../model/debug.js';
 import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
 
 export type ProvisioningState = 'Creating' | 'Updating' | 'Deleting' | 'Succeeded' | 'Failed';
@@ -18,6 +19,8 @@ export interface DeploymentRecord {
   updated_at: string;
   /** The last failure, as shown to the user (phase, message, log tail). */
   failure?: DeploymentFailure;
+  /** Run under debugpy (`--debug`): one replica, no timeouts while a debugger holds a request. */
+  debug?: DebugSettings;
 }
 
 export interface DeploymentFailure {

@@ -2,6 +2,7 @@ import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OepError } from '../errors.js';
 import { initialReplicas, targetUtilizationOf } from '../model/autoscale.js';
+import { DEBUG_HOST, type DebugSettings } from '../model/debug.js';
 import {
   describeStep,
   planReplicas,
@@ -43,6 +44,11 @@ export interface DeploymentIntent {
   restore?: boolean;
   /** Its roll-out failed before (state Failed): nothing of it runs. */
   failed?: boolean;
+  /**
+   * Run under debugpy (--debug): one replica; no probes act on it and no readiness deadline
+   * applies (it may sit at a breakpoint, or wait for a debugger, as long as it takes).
+   */
+  debug?: DebugSettings;
   emit?: EmitProgress;
 }
 
@@ -52,6 +58,7 @@ interface Deployment {
   runtime: Runtime;
   emit: EmitProgress;
   restored: boolean;
+  debug?: DebugSettings;
   /** Why the roll-out failed (status failing/failed). */
   error?: OepError;
   waiters: { resolve: () => void; reject: (error: Error) => void }[];
@@ -65,6 +72,7 @@ interface Slot extends ObservedReplica {
   spec: DeploymentSpec;
   runtime: Runtime;
   emit: EmitProgress;
+  debug?: DebugSettings;
   handle?: ReplicaHandle;
   /** The router's record of the current handle; a new one for every start, so counts never mix. */
   live?: ReplicaRecord;
@@ -149,14 +157,17 @@ export class Reconciler {
           deployment: intent.spec.name,
           runtime: intent.runtime,
           generation: intent.generation,
-          replicas: initialReplicas(intent.spec),
+          replicas: intent.debug ? 1 : initialReplicas(intent.spec),
           status: intent.failed ? 'failed' : intent.restore ? 'restoring' : 'rolling',
           ...(runtime.configHash && { configHash: runtime.configHash(intent.spec, intent.generation) }),
+          // The debug port is fixed: a replica of another generation that listens on it stops first.
+          ...(this.holdsDebugPort(id, intent) && { recreate: true }),
         },
         spec: intent.spec,
         runtime,
         emit: intent.emit ?? (() => undefined),
         restored: intent.restore === true,
+        ...(intent.debug && { debug: intent.debug }),
         waiters: [],
       };
       this.deployments.set(id, entry);
@@ -197,6 +208,7 @@ export class Reconciler {
       const settings = targetUtilizationOf(entry.spec);
       if (!settings || entry.desired.status !== 'steady') return [];
       const { endpoint, deployment, generation, replicas } = entry.desired;
+      if (entry.debug) return [];
       return [{ endpoint, deployment, generation, replicas, settings, maxConcurrentPerInstance: entry.spec.request_settings.max_concurrent_requests_per_instance }];
     });
   }
@@ -429,6 +441,7 @@ export class Reconciler {
       spec: entry.spec,
       runtime: entry.runtime,
       emit: entry.emit,
+      ...(entry.debug && { debug: entry.debug }),
       startedAt: this.now(),
     };
     this.slots.set(slot.id, slot);
@@ -454,14 +467,21 @@ export class Reconciler {
             generation: slot.generation,
             logFile,
             emit: slot.emit,
+            ...(slot.debug && { debug: slot.debug }),
           },
           launch: async (request) => {
             const started = await how(request);
-            slot.emit({ phase: 'init', message: `waiting for replica ${slot.index} of ${slot.deployment} to be ready` });
+            slot.emit({
+              phase: 'init',
+              message: slot.debug?.wait
+                ? `replica ${slot.index} of ${slot.deployment} waits for a debugger on ${DEBUG_HOST}:${slot.debug.port} before its scoring script loads`
+                : `waiting for replica ${slot.index} of ${slot.deployment} to be ready`,
+            });
             return started;
           },
           onHandle: (started) => (slot.handle = started),
           cancelled: () => slot.phase === 'stopping',
+          runtime: slot.runtime.kind,
           pollMs: this.options.startPollMs ?? 50,
         });
       } catch (error) {
@@ -493,7 +513,9 @@ export class Reconciler {
   /** A ready replica: probes, and what happens when it ends on its own. */
   private watch(slot: Slot, handle: ReplicaHandle): void {
     const live = slot.live!;
-    slot.stopProbes = watchProbes(handle.target, slot.spec, () => live.ready, {
+    // Under a debugger every thread of the server stops at a breakpoint, probes included: a
+    // paused replica is not a dead one. Its end is still noticed below.
+    slot.stopProbes = slot.debug ? undefined : watchProbes(handle.target, slot.spec, () => live.ready, {
       readiness: (ready) => {
         if (slot.live !== live || (slot.phase !== 'ready' && slot.phase !== 'unready')) return;
         live.ready = ready;
@@ -617,6 +639,12 @@ export class Reconciler {
       this.drainWaiters.add({ key: id, resolve });
       this.notify();
     });
+  }
+
+  /** A replica of another generation of this deployment listens on the debug port the intent wants. */
+  private holdsDebugPort(id: string, intent: DeploymentIntent): boolean {
+    if (!intent.debug) return false;
+    return this.slotsOf(id).some((slot) => slot.generation !== intent.generation && slot.debug?.port === intent.debug!.port);
   }
 
   /** A found replica that is one of ours already (a container adopted by label meanwhile). */

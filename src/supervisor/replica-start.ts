@@ -1,5 +1,7 @@
 import { OepError } from '../errors.js';
+import { debugpyMissingHint } from '../model/debug.js';
 import { localPathPairs, toLocalPaths } from '../model/layout.js';
+import type { RuntimeKind } from '../state/types.js';
 import type { ReplicaExit, ReplicaHandle, ReplicaRequest } from '../runtimes/types.js';
 import { extractTraceback, readLogTail } from '../telemetry/log-tail.js';
 import { probeOnce } from './readiness.js';
@@ -8,6 +10,10 @@ import { probeOnce } from './readiness.js';
 const EXIT_INIT_FAILED = 3;
 /** The line oep's scoring server writes before the traceback when importing the script fails (server/oep_server.py). */
 const LOAD_FAILED_MARK = 'oep-server: loading the entry script failed:';
+/** --debug: the server's exit code when debugpy cannot start, and the lines that say why (server/oep_debug.py). */
+const EXIT_DEBUG_FAILED = 4;
+const DEBUGPY_MISSING_MARK = 'oep-server: debugpy is not installed:';
+const DEBUGPY_LISTEN_MARK = 'oep-server: debugpy could not listen:';
 const LOG_TAIL_LINES = 30;
 
 /** The start was called off (the replica is being stopped): not a failure of the deployment. */
@@ -22,6 +28,8 @@ export interface BringUpOptions {
   /** True once nobody wants this replica any more. */
   cancelled: () => boolean;
   pollMs: number;
+  /** Which runtime starts it, for what a failure's hint says. */
+  runtime?: RuntimeKind;
 }
 
 /**
@@ -47,9 +55,10 @@ export async function bringUp(options: BringUpOptions): Promise<ReplicaHandle> {
 async function waitReady(options: BringUpOptions, handle: ReplicaHandle): Promise<void> {
   const { request } = options;
   const probe = request.spec.readiness_probe;
-  // The cloud's own budget: the initial delay, then failure_threshold failed periods.
+  // The cloud's own budget: the initial delay, then failure_threshold failed periods. None under
+  // --debug: the replica may wait for a debugger, or sit at a breakpoint in init(), for as long as it takes.
   const budgetSeconds = probe.initial_delay + probe.period * probe.failure_threshold;
-  const deadline = Date.now() + budgetSeconds * 1000;
+  const deadline = request.debug ? Infinity : Date.now() + budgetSeconds * 1000;
   const url = handle.target.origin + handle.target.readinessPath;
   let exit: ReplicaExit | undefined;
   void handle.exited.then((value) => (exit = value));
@@ -58,9 +67,10 @@ async function waitReady(options: BringUpOptions, handle: ReplicaHandle): Promis
     if (exit) {
       if (exit.error) throw await failure(request, 'start', `the scoring server did not start: ${exit.error}.`);
       const how = exit.signal ? `was ended (${exit.signal})` : exit.code === null ? 'ended' : `exited with code ${exit.code}`;
+      if (request.debug && exit.code === EXIT_DEBUG_FAILED) throw await debugFailure(options);
       if (exit.code !== EXIT_INIT_FAILED) throw await failure(request, 'start', `the scoring server did not start: replica ${request.replica} ${how} before it was ready.`);
       // Exit 3 is azmlinfsrv's "the script failed": loading it (import, syntax) or its init().
-      const loadError = await readLoadError(request.logFile);
+      const loadError = await readMark(request.logFile, LOAD_FAILED_MARK);
       if (loadError) throw await failure(request, 'load', `the scoring script could not be loaded: ${loadError}`);
       throw await failure(request, 'init', `init() of the scoring script failed: replica ${request.replica} ${how} before it was ready.`);
     }
@@ -78,13 +88,39 @@ async function waitReady(options: BringUpOptions, handle: ReplicaHandle): Promis
   }
 }
 
-/** The server's one-line summary of an import or syntax error, when loading the script failed. */
-async function readLoadError(logFile: string): Promise<string | undefined> {
+/** --debug: debugpy is missing from the replica's Python, or cannot listen on the debug port. */
+async function debugFailure(options: BringUpOptions): Promise<OepError> {
+  const { request } = options;
+  const missing = await readMark(request.logFile, DEBUGPY_MISSING_MARK);
+  if (missing !== undefined) {
+    // "<python> cannot import debugpy (<why>)"
+    const python = /^(.*) cannot import debugpy/.exec(missing)?.[1];
+    const runtime = options.runtime ?? 'process';
+    return new OepError('OEP_ERR_DEBUGPY_MISSING', `Deployment ${request.deployment} cannot run under the debugger: --debug needs debugpy, and ${missing}.`, {
+      hint: debugpyMissingHint(request.spec, runtime, runtime === 'process' ? python : undefined),
+      phase: 'start',
+    });
+  }
+  const listen = await readMark(request.logFile, DEBUGPY_LISTEN_MARK);
+  if (listen !== undefined) {
+    return new OepError('OEP_ERR_PORT_UNAVAILABLE', `Deployment ${request.deployment}: debugpy could not listen on ${listen}.`, {
+      hint: `Stop the program that holds port ${request.debug!.port} (ss -ltnp 'sport = :${request.debug!.port}' names it), or choose another with --debug-port.`,
+      phase: 'start',
+    });
+  }
+  return failure(request, 'start', `debugpy could not start in replica ${request.replica}.`);
+}
+
+/**
+ * The rest of the last log line that carries `mark`, if any: the server's one-line summary of
+ * why it stopped (an import or syntax error in the script, debugpy missing).
+ */
+async function readMark(logFile: string, mark: string): Promise<string | undefined> {
   await sleep(50);
   const lines = (await readLogTail(logFile, 400)).split('\n');
   for (let i = lines.length - 1; i >= 0; i--) {
-    const at = lines[i]!.indexOf(LOAD_FAILED_MARK);
-    if (at >= 0) return lines[i]!.slice(at + LOAD_FAILED_MARK.length).trim();
+    const at = lines[i]!.indexOf(mark);
+    if (at >= 0) return lines[i]!.slice(at + mark.length).trim();
   }
   return undefined;
 }

@@ -2,14 +2,15 @@ import { createHash } from 'node:crypto';
 import { isAbsolute, posix } from 'node:path';
 import type { ContainerCreateOptions } from 'dockerode';
 import { OepError } from '../../errors.js';
-import { computeLayout, scoringEnvironment, SERVER_PORT, APP_ROOT } from '../../model/layout.js';
+import { computeLayout, scoringEnvironment, SERVER_PORT, SERVER_ROOT, APP_ROOT } from '../../model/layout.js';
 import { planEnvironment, scoringPlan } from '../../model/scoring-plan.js';
 import { dataCollectionEnvironment } from '../../model/data-collection.js';
+import { DEFAULT_DEBUG_PORT, debugEnvironment, type DebugSettings } from '../../model/debug.js';
 import type { DeploymentSpec } from '../../spec/types.js';
 import { homeLabel, LABELS, testRunLabels } from './labels.js';
 
 /** Where oep's scoring server is mounted in a container (read-only). */
-export const SERVER_MOUNT = '/var/azureml-server';
+export const SERVER_MOUNT = SERVER_ROOT;
 /** Where the deployment's data-collector folder is mounted (read-write) when its script collects data. */
 export const DATA_COLLECTOR_MOUNT = '/var/oep-data-collector';
 
@@ -34,6 +35,8 @@ export interface ContainerInput {
   network?: string;
   /** The secret oep's server requires from the router (x-oep-replica-secret); a custom container gets none. */
   replicaSecret?: string;
+  /** --debug: debugpy listens inside on DEFAULT_DEBUG_PORT, published on the host's 127.0.0.1 at `debug.port`. */
+  debug?: DebugSettings;
 }
 
 export interface ContainerPlan {
@@ -122,19 +125,43 @@ export function planContainer(input: ContainerInput): ContainerPlan {
   const entryScript = plan.kind === 'mlflow' ? `${SERVER_MOUNT}/${plan.script}` : layout.code?.scriptFile;
   const replicaSecret = custom ? undefined : input.replicaSecret;
   const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript, replicaSecret }) };
-  // environment_variables are already last in `scoring`; nothing may come after them.
-  const environment: Record<string, string> = custom ? { ...scoring } : { PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', ...collector, ...scoring };
+  // environment_variables are already last in `scoring`; nothing may come after them, but --debug
+  // (which the user's variables must not turn off).
+  const debug = !custom && input.debug ? input.debug : undefined;
+  if (debug && input.network) {
+    throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `Deployment ${spec.name} cannot be debugged in Docker: egress_public_network_access: disabled puts its container on an internal network, where Docker publishes no port for debugpy.`, {
+      hint: 'Debug it with --runtime process, or without egress_public_network_access: disabled while debugging.',
+    });
+  }
+  const environment: Record<string, string> = custom
+    ? { ...scoring }
+    : {
+        PYTHONUNBUFFERED: '1',
+        PYTHONDONTWRITEBYTECODE: '1',
+        ...collector,
+        ...scoring,
+        // Inside, a fixed port that never meets the server's 5001; the host side is the user's.
+        ...(debug ? debugEnvironment({ ...debug, port: DEFAULT_DEBUG_PORT }, '0.0.0.0') : {}),
+      };
   const portKey = `${containerPort}/tcp`;
+  const debugPortKey = debug ? `${DEFAULT_DEBUG_PORT}/tcp` : undefined;
   const options: ContainerCreateOptions = {
     Image: input.image.reference,
     Env: Object.entries(environment).map(([name, value]) => `${name}=${value}`),
-    ExposedPorts: { [portKey]: {} },
+    ExposedPorts: { [portKey]: {}, ...(debugPortKey && { [debugPortKey]: {} }) },
     ...(entrypoint ? { Entrypoint: entrypoint, Cmd: cmd } : {}),
     ...(custom ? {} : { WorkingDir: appRoot ?? APP_ROOT }),
     HostConfig: {
       Binds: binds,
       // Docker publishes no port on an internal network: the router uses the container's address there.
-      ...(input.network ? { NetworkMode: input.network } : { PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }] } }),
+      ...(input.network
+        ? { NetworkMode: input.network }
+        : {
+            PortBindings: {
+              [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }],
+              ...(debug && debugPortKey && { [debugPortKey]: [{ HostIp: '127.0.0.1', HostPort: String(debug.port) }] }),
+            },
+          }),
       // oep's server gets a minimal init so SIGTERM ends it at once; a custom image keeps PID 1.
       Init: custom ? undefined : true,
       RestartPolicy: { Name: 'no' },

@@ -135,6 +135,7 @@ export class DockerRuntime implements Runtime {
       network,
       dataCollectorDir: collectorDir,
       replicaSecret: replicaSecret(this.options.paths.home, endpoint, deployment),
+      ...(request.debug && { debug: request.debug }),
     });
     const initializerLog = storageInitializerLog(this.options.paths, endpoint, deployment);
     await writePreparedLog(initializerLog, {
@@ -142,7 +143,11 @@ export class DockerRuntime implements Runtime {
       image: `${image.reference} (${describeImage(image)})`,
       configHash: plan.configHash,
       command: plan.command,
-      mounts: [...plan.mounts, plan.network ? `internal network ${plan.network} (no outbound access), port ${plan.containerPort}` : `127.0.0.1:<random> -> ${plan.containerPort}/tcp`],
+      mounts: [
+        ...plan.mounts,
+        plan.network ? `internal network ${plan.network} (no outbound access), port ${plan.containerPort}` : `127.0.0.1:<random> -> ${plan.containerPort}/tcp`,
+        ...(request.debug ? [`127.0.0.1:${request.debug.port} -> debugpy${request.debug.wait ? ' (waits for a debugger before the script loads)' : ''}`] : []),
+      ],
       environment: plan.environment,
     });
 

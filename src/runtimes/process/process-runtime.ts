@@ -8,6 +8,7 @@ import type { FoundReplica } from '../../model/replica-plan.js';
 import type { DeploymentSpec } from '../../spec/types.js';
 import { computeLayout, scoringEnvironment } from '../../model/layout.js';
 import { collectsData, dataCollectionEnvironment } from '../../model/data-collection.js';
+import { DEBUG_HOST, debugEnvironment } from '../../model/debug.js';
 import { planEnvironment, scoringPlan } from '../../model/scoring-plan.js';
 import { dataCollectorDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
 import { replicaSecret } from '../../state/secrets.js';
@@ -102,6 +103,8 @@ export class ProcessRuntime implements Runtime {
       PYTHONDONTWRITEBYTECODE: '1',
       ...(collectorDir ? dataCollectionEnvironment(spec, collectorDir) : {}),
       ...scoring,
+      // --debug: debugpy on the host's loopback, after the user's variables (they cannot turn it off).
+      ...(request.debug ? debugEnvironment(request.debug, DEBUG_HOST) : {}),
     };
     await mkdir(join(request.logFile, '..'), { recursive: true });
     await writePreparedLog(storageInitializerLog(this.options.paths, request.endpoint, request.deployment), {
@@ -112,6 +115,7 @@ export class ProcessRuntime implements Runtime {
         ...(appRoot ? [`AML_APP_ROOT ${appRoot}`] : []),
         ...(plan.kind === 'mlflow' ? [`AZUREML_ENTRY_SCRIPT ${entryScript} (oep's scoring script for MLflow models)`] : []),
         ...(collectorDir ? [`data collector -> ${collectorDir}`] : []),
+        ...(request.debug ? [`debugpy on ${DEBUG_HOST}:${request.debug.port}${request.debug.wait ? ', waiting for a debugger before the script loads' : ''}`] : []),
       ],
       environment: scoring,
     });

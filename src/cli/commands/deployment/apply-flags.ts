@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { collect, noWaitOption } from '../../options.js';
 import type { DeploymentApplyOptions } from '../../../engine/deployment-apply.js';
 import type { WatchOptions } from '../../../engine/watch.js';
+import type { DebugView } from '../../../model/debug.js';
+import type { ProgressEvent } from '../../../model/progress.js';
 import { isOepError, OepError } from '../../../errors.js';
 import { renderError } from '../../render-error.js';
 import type { CliContext } from '../../context.js';
@@ -28,6 +30,10 @@ export function deploymentApplyCommand(name: 'create' | 'update', description: s
       .option('--local-enable-gpu', 'docker: give the containers the GPUs (needs the NVIDIA container toolkit)', false)
       .addOption(noWaitOption())
       .option('--watch', 'stay in the foreground and reload the deployment on every save of its YAML, code or model (Ctrl-C stops watching)', false)
+      .option('--debug', 'run one replica with one worker under debugpy on 127.0.0.1, no timeouts while a debugger holds a request (update without it: back to normal)')
+      .option('--debug-port <port>', 'with --debug: the port debugpy listens on (default 5678)')
+      .option('--debug-wait', 'with --debug: debugpy waits for a debugger before the scoring script loads (breakpoints in init())')
+      .option('--vscode', 'with --debug: also write the attach configuration into ./.vscode/launch.json (other configurations are kept)')
       // az validates the script in the cloud before it deploys; oep finds script errors when it starts it.
       .addOption(new Option('--skip-script-validation', 'accepted for az scripts (oep reports script errors when it starts the deployment)').hideHelp())
       .addOption(new Option('--package-model', 'accepted for az scripts: locally the model is mounted, never packaged').hideHelp()),
@@ -54,6 +60,7 @@ export function applyAction(ctx: CliContext, mode: 'create' | 'update'): (flags:
           client: ctx.client,
           cwd: ctx.cwd,
           onEvent: progress.onEvent,
+          onDebug: (debug) => showDebugAttach(ctx, debug, flags.vscode === true, progress.onEvent),
           onSubmit: (subject) => {
             submitted = { endpoint: subject.endpoint, deployment: subject.deployment! };
             progress.whenInterrupted = daemonGoesOn(`${doing} deployment ${subject.deployment} of endpoint ${subject.endpoint}`, `oep deployment show -n ${subject.deployment} -e ${subject.endpoint}`);
@@ -76,6 +83,27 @@ export function applyAction(ctx: CliContext, mode: 'create' | 'update'): (flags:
     }
     await printData(ctx, result, flags);
   };
+}
+
+/**
+ * --debug: where debugpy listens and the attach configuration, on stderr as a notice (stdout
+ * keeps the command's data); with --vscode also merged into ./.vscode/launch.json. Said as soon
+ * as the daemon has the deployment: with --debug-wait the replica waits for this debugger.
+ */
+async function showDebugAttach(ctx: CliContext, debug: DebugView, vscode: boolean, say: (event: ProgressEvent) => void): Promise<void> {
+  const waits = debug.wait ? ' and waits for a debugger before the scoring script loads' : '';
+  const lines = [`debugpy listens on ${debug.host}:${debug.port} once the replica starts${waits}. Attach with this configuration (VS Code: .vscode/launch.json${vscode ? '' : ', or add --vscode'}):`];
+  lines.push(JSON.stringify(debug.attach, null, 2));
+  say({ phase: 'notice', message: lines.join('\n') });
+  if (!vscode) return;
+  const { writeLaunchConfiguration } = await import('../../../engine/debug-launch.js');
+  try {
+    const file = await writeLaunchConfiguration(ctx.cwd, debug.attach);
+    say({ phase: 'notice', message: `wrote the configuration "${debug.attach.name}" into ${file} (Run and Debug: attach with it)` });
+  } catch (error) {
+    if (!isOepError(error)) throw error;
+    say({ phase: 'warning', message: `${error.message} ${error.hint ?? ''}`.trim() });
+  }
 }
 
 /** Stays in the foreground, reloading on every save, until Ctrl-C (which leaves the deployment running). */

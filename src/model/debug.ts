@@ -1,0 +1,138 @@
+import { posix } from 'node:path';
+import type { DeploymentSpec } from '../spec/types.js';
+import type { RuntimeKind } from '../state/types.js';
+import { computeLayout, SERVER_ROOT } from './layout.js';
+import { scoringPlan } from './scoring-plan.js';
+
+/**
+ * Debugging a deployment (`oep deployment create|update --debug`): one replica with one worker
+ * runs oep's scoring server under debugpy, which listens on 127.0.0.1 (inside a container: on all
+ * of its interfaces, the port published on the host's 127.0.0.1 only). What a debugger needs to
+ * attach is computed here, as plain data.
+ */
+export interface DebugSettings {
+  /** The port debugpy listens on, on the host's 127.0.0.1. */
+  port: number;
+  /** debugpy waits for a debugger before the scoring script loads (breakpoints in init()). */
+  wait: boolean;
+}
+
+/** debugpy's own default, and VS Code's default attach port. */
+export const DEFAULT_DEBUG_PORT = 5678;
+export const DEBUG_HOST = '127.0.0.1';
+
+/** What oep's scoring server reads to start debugpy (server/oep_debug.py). */
+export const DEBUGPY_VARIABLE = 'OEP_DEBUGPY';
+export const DEBUGPY_WAIT_VARIABLE = 'OEP_DEBUGPY_WAIT';
+
+export interface PathMapping {
+  localRoot: string;
+  remoteRoot: string;
+}
+
+/** A VS Code attach configuration (the Python Debugger extension's `debugpy` type). */
+export interface AttachConfiguration {
+  name: string;
+  type: 'debugpy';
+  request: 'attach';
+  connect: { host: string; port: number };
+  pathMappings: PathMapping[];
+  justMyCode: boolean;
+}
+
+/** What `deployment show` says under `debug`: where debugpy listens, and the attach configuration. */
+export interface DebugView {
+  host: string;
+  port: number;
+  wait: boolean;
+  attach: AttachConfiguration;
+}
+
+/** Where a replica's files are, beyond the cloud layout: the host folders that differ per runtime. */
+export interface ReplicaFolders {
+  /** oep's scoring server folder on the host (mounted at SERVER_ROOT in a container). */
+  serverDir: string;
+  /** The process runtime's link tree that stands for AZUREML_MODEL_DIR (its run folder's azureml-models/<name>/<version>). */
+  processModelDir?: string;
+}
+
+/** The name oep gives its configuration in launch.json: one per deployment, replaced on every --vscode. */
+export function attachConfigurationName(endpoint: string, deployment: string): string {
+  return `oep: ${deployment} (${endpoint})`;
+}
+
+/**
+ * The attach configuration for a deployment run with --debug: `pathMappings` map each path the
+ * replica sees (code, model, oep's server) back to the user's folder. In a container the code is
+ * at /var/azureml-app/<code folder> and the model under /var/azureml-models; the process runtime
+ * runs the code from the user's folder (the identity mapping, still listed so the configuration
+ * reads the same) and the model through a link tree.
+ */
+export function attachConfiguration(spec: DeploymentSpec, runtime: RuntimeKind, debug: DebugSettings, folders: ReplicaFolders): AttachConfiguration {
+  const layout = computeLayout(spec);
+  const pathMappings: PathMapping[] = [];
+  if (layout.code) {
+    pathMappings.push({ localRoot: layout.code.source, remoteRoot: runtime === 'docker' ? layout.code.codeDir : layout.code.source });
+  }
+  if (layout.model) {
+    const remoteModelDir = runtime === 'docker' ? layout.model.modelDir : folders.processModelDir;
+    if (remoteModelDir) pathMappings.push({ localRoot: layout.model.source, remoteRoot: posix.join(remoteModelDir, layout.model.entry) });
+  }
+  // oep's own server (and its MLflow scoring script) runs from a mount in a container.
+  if (runtime === 'docker') pathMappings.push({ localRoot: folders.serverDir, remoteRoot: SERVER_ROOT });
+  return {
+    name: attachConfigurationName(spec.endpoint_name, spec.name),
+    type: 'debugpy',
+    request: 'attach',
+    connect: { host: DEBUG_HOST, port: debug.port },
+    pathMappings,
+    justMyCode: true,
+  };
+}
+
+/** The variables that make oep's scoring server start debugpy, listening on `host`. */
+export function debugEnvironment(debug: DebugSettings, host: string): Record<string, string> {
+  return {
+    [DEBUGPY_VARIABLE]: `${host}:${debug.port}`,
+    ...(debug.wait && { [DEBUGPY_WAIT_VARIABLE]: '1' }),
+    // pydevd's note about frozen stdlib modules concerns breakpoints in the standard library only.
+    PYDEVD_DISABLE_FILE_VALIDATION: '1',
+  };
+}
+
+/** Why a deployment cannot be debugged, or undefined: debugpy runs inside oep's scoring server. */
+export function debugProblem(spec: DeploymentSpec): string | undefined {
+  const plan = scoringPlan(spec);
+  if (plan.kind === 'container') {
+    return `deployment ${spec.name} is a custom container (environment.inference_config): it runs its own server, not oep's, so --debug cannot start debugpy in it. Start debugpy in the image's own server instead.`;
+  }
+  return undefined;
+}
+
+/** Checks --debug-port: a port number a user can listen on. */
+export function debugPortProblem(port: number): string | undefined {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return `--debug-port must be a port number (1-65535), not "${port}".`;
+  return undefined;
+}
+
+/**
+ * What to do when the replica's Python cannot import debugpy, by where the environment comes from:
+ * the configured interpreter (process runtime), a conda file, a Dockerfile, or a plain image.
+ */
+export function debugpyMissingHint(spec: DeploymentSpec, runtime: RuntimeKind, python?: string): string {
+  if (runtime === 'process') {
+    const interpreter = python ?? 'the configured Python (oep config get python)';
+    return (
+      `Install debugpy for ${interpreter}: "${python ?? 'python3'} -m pip install debugpy", or on Debian and Ubuntu "apt install python3-debugpy" ` +
+      '(for /usr/bin/python3). Or point oep at an interpreter that has it: oep config set python /path/to/python3.'
+    );
+  }
+  const environment = spec.environment;
+  if (typeof environment === 'object' && environment.conda_file) {
+    return `Add debugpy to the pip list of the environment's conda file (${environment.conda_file}), e.g. "- pip:" then "  - debugpy"; the image is rebuilt once.`;
+  }
+  if (typeof environment === 'object' && environment.build) {
+    return `Add "RUN pip install debugpy" to the Dockerfile of the environment's build context (${environment.build.path}).`;
+  }
+  return 'Use an image that has debugpy, or give the environment a conda file whose pip list has debugpy (environment.conda_file), or a Dockerfile that runs "pip install debugpy".';
+}

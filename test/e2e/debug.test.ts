@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MLFLOW_IMAGE } from '../server/mlflow-support.js';
+import { DapClient } from './dap-client.js';
+import { BASE_IMAGE, closeDockerSandbox, dockerSkipReason } from './docker-harness.js';
+import { eventually, example, OepSandbox } from './harness.js';
+
+/**
+ * `deployment create|update --debug`: a debugger (a small DAP client here, as VS Code speaks it)
+ * attaches to debugpy in the replica, stops a request that came through the endpoint at a
+ * breakpoint in run(), holds it past every timeout, and the request then completes. --debug-wait
+ * stops in init(); an environment without debugpy is a clear error; --vscode merges launch.json.
+ */
+
+/** The host's Debian python3 with python3-debugpy (.ci/run installs it). */
+const DEBIAN_PYTHON = '/usr/bin/python3';
+const REQUEST = '{"data": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]}';
+const ANSWER = '[54.3, 95.4]';
+// Far below how long a request stays at the breakpoint: neither timeout may cut it.
+const TIMEOUT_MS = 1000;
+const HOLD_MS = 2500;
+
+function processSkipReason(): string | false {
+  try {
+    execFileSync(DEBIAN_PYTHON, ['-c', 'import debugpy'], { stdio: 'ignore' });
+    return false;
+  } catch {
+    const reason = `${DEBIAN_PYTHON} cannot import debugpy (apt install python3-debugpy)`;
+    if (process.env.CI === 'true') throw new Error(`debug e2e tests cannot run in CI: ${reason}`);
+    process.stderr.write(`# skipping process debug e2e tests: ${reason}\n`);
+    return reason;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The line number of the first line of `file` that contains `text`. */
+function lineOf(file: string, text: string): number {
+  const index = readFileSync(file, 'utf8').split('\n').findIndex((line) => line.includes(text));
+  assert.ok(index >= 0, `${text} is not in ${file}`);
+  return index + 1;
+}
+
+interface AttachView {
+  port: number;
+  wait: boolean;
+  attach: { name: string; connect: { host: string; port: number }; pathMappings: { localRoot: string; remoteRoot: string }[] };
+}
+
+function debugSuite(runtime: 'process' | 'docker', image: string, skip: () => string | false): void {
+  const oep = new OepSandbox(runtime === 'process' ? { OEP_PYTHON: DEBIAN_PYTHON } : {});
+  let dir = '';
+  let score = '';
+  let uri = '';
+  let key = '';
+  let debugPort = 0;
+  const timeouts = ['--set', `request_settings.request_timeout_ms=${TIMEOUT_MS}`, '--set', `environment_variables.SCORING_TIMEOUT_MS="${TIMEOUT_MS}"`];
+  const deploymentArgs = (): string[] => ['-f', join(dir, 'blue-deployment.yml'), '--runtime', runtime, ...timeouts];
+  const score1 = (): Promise<Response> =>
+    fetch(uri, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: REQUEST });
+
+  before(async () => {
+    if (skip()) return;
+    dir = join(oep.home, 'project');
+    cpSync(example('quickstart'), dir, { recursive: true });
+    const yaml = join(dir, 'blue-deployment.yml');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(`image: ${BASE_IMAGE}`, `image: ${image}`));
+    score = join(dir, 'onlinescoring', 'score.py');
+    await oep.ok(['endpoint', 'create', '-f', join(dir, 'endpoint.yml'), '-o', 'none']);
+  });
+  after(async () => {
+    if (runtime === 'docker') assert.deepEqual(await closeDockerSandbox(oep), [], 'containers left by this sandbox');
+    else await oep.close();
+  });
+
+  it('--debug --vscode: a breakpoint in run() stops a request sent through the endpoint, past both timeouts; continue answers 200', { skip: skip() }, async () => {
+    // A launch.json of the user's own, with a comment and another configuration: both stay.
+    mkdirSync(join(dir, '.vscode'));
+    const mine = '{\n  // my own\n  "version": "0.2.0",\n  "configurations": [\n    { "name": "Python: Current File", "type": "debugpy", "request": "launch", "program": "${file}" },\n  ]\n}\n';
+    writeFileSync(join(dir, '.vscode', 'launch.json'), mine);
+    const port = (debugPort = await freePort());
+    const created = await oep.run(['deployment', 'create', ...deploymentArgs(), '--all-traffic', '--debug', '--debug-port', String(port), '--vscode', '-o', 'json'], { cwd: dir });
+    assert.equal(created.code, 0, created.stderr);
+    const view = JSON.parse(created.stdout) as { debug: AttachView; replicas: unknown[] };
+    assert.equal(view.replicas.length, 1);
+    assert.deepEqual({ port: view.debug.port, wait: view.debug.wait }, { port, wait: false });
+    const code = join(dir, 'onlinescoring');
+    const codeMapping = view.debug.attach.pathMappings[0]!;
+    assert.deepEqual(codeMapping, { localRoot: code, remoteRoot: runtime === 'docker' ? '/var/azureml-app/onlinescoring' : code });
+    assert.match(created.stderr, new RegExp(`notice: debugpy listens on 127\\.0\\.0\\.1:${port} once the replica starts\\. Attach with this configuration`));
+    assert.match(created.stderr, /notice: wrote the configuration "oep: blue \(quickstart\)" into .*\.vscode\/launch\.json/);
+
+    const launch = readFileSync(join(dir, '.vscode', 'launch.json'), 'utf8');
+    assert.ok(launch.startsWith('{\n  // my own\n  "version": "0.2.0",\n  "configurations": [\n    { "name": "Python: Current File"'), launch);
+    const ours = JSON.parse(launch.slice(launch.indexOf('    {\n      "name": "oep: blue'), launch.lastIndexOf('  ]')).trim()) as AttachView['attach'];
+    assert.deepEqual(ours, view.debug.attach);
+
+    uri = (await oep.ok(['endpoint', 'show', '-n', 'quickstart', '--query', 'scoring_uri', '-o', 'tsv'])).trim();
+    key = (await oep.ok(['endpoint', 'get-credentials', '-n', 'quickstart', '--query', 'primaryKey', '-o', 'tsv'])).trim();
+    const line = lineOf(score, 'predictions.append(round(value, 4))');
+    const dap = await DapClient.connect(port);
+    try {
+      const verified = await dap.attach({ pathMappings: ours.pathMappings, justMyCode: true }, { [score]: [line] });
+      assert.equal(verified[score]![0]!.verified, true);
+      const sent = Date.now();
+      const answer = score1();
+      const stopped = await dap.waitForEvent('stopped', (event) => event.body?.reason === 'breakpoint', 30_000);
+      const threadId = stopped.body!.threadId as number;
+      const [top] = await dap.stackTrace(threadId);
+      assert.deepEqual({ name: top!.name, line: top!.line, path: top!.source?.path }, { name: 'run', line, path: score });
+      await new Promise((resolve) => setTimeout(resolve, HOLD_MS));
+      await dap.continue(threadId);
+      // The loop runs once per row: the second row stops at the same line again.
+      const again = await dap.waitForEvent('stopped', (event) => event !== stopped, 30_000, dap.events.indexOf(stopped) + 1);
+      await dap.continue(again.body!.threadId as number);
+      const res = await answer;
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), ANSWER);
+      assert.ok(Date.now() - sent > HOLD_MS, 'the request waited at the breakpoint');
+    } finally {
+      await dap.close();
+    }
+    // Detached: it serves as usual.
+    const res = await score1();
+    assert.equal(res.status, 200);
+  });
+
+  it('update without --debug returns to normal: no debug in show, nothing listens on the debug port', { skip: skip() }, async () => {
+    await oep.ok(['deployment', 'update', ...deploymentArgs(), '-o', 'none']);
+    const show = JSON.parse(await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'quickstart', '-o', 'json'])) as Record<string, unknown>;
+    assert.equal(show.debug, undefined);
+    await assert.rejects(DapClient.connect(debugPort, '127.0.0.1', 0), /no debug adapter answered/);
+    assert.equal((await score1()).status, 200);
+  });
+
+  it('--debug-wait: the replica waits for a debugger; a breakpoint in init() is hit before the deployment is ready', { skip: skip() }, async () => {
+    const port = await freePort();
+    const line = lineOf(score, 'global model');
+    const cli = oep.start(['deployment', 'update', ...deploymentArgs(), '--debug', '--debug-port', String(port), '--debug-wait', '-o', 'none']);
+    try {
+      await eventually('the attach configuration', async () => (cli.stderr.includes('waits for a debugger before the scoring script loads') ? true : undefined), 60_000);
+      const dap = await DapClient.connect(port);
+      try {
+        const configuration = JSON.parse((await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'quickstart', '--query', 'debug.attach', '-o', 'json'])));
+        await dap.attach({ pathMappings: configuration.pathMappings }, { [score]: [line + 1] });
+        const stopped = await dap.waitForEvent('stopped', (event) => event.body?.reason === 'breakpoint', 60_000);
+        const [top] = await dap.stackTrace(stopped.body!.threadId as number);
+        assert.deepEqual({ name: top!.name, line: top!.line, path: top!.source?.path }, { name: 'init', line: line + 1, path: score });
+        // Held in init(): the replica is not ready, so the command still waits.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        assert.equal(cli.child.exitCode, null, 'the update waits while init() is held');
+        await dap.continue(stopped.body!.threadId as number);
+        assert.equal(await cli.exited, 0, cli.stderr);
+      } finally {
+        await dap.close();
+      }
+      const res = await score1();
+      assert.equal(res.status, 200);
+    } finally {
+      if (cli.child.exitCode === null) cli.child.kill('SIGINT');
+    }
+  });
+}
+
+describe('debugging on the process runtime', () => {
+  const skip = processSkipReason();
+  debugSuite('process', BASE_IMAGE, () => skip);
+
+  it('an interpreter without debugpy: a clear error saying how to add it, exit 1', { skip }, async () => {
+    // The same interpreter without its site packages: no debugpy (oep's server needs only the standard library).
+    const oep = new OepSandbox();
+    try {
+      const python = join(oep.home, 'python-without-debugpy');
+      writeFileSync(python, `#!/bin/sh\nexec ${DEBIAN_PYTHON} -S "$@"\n`);
+      chmodSync(python, 0o755);
+      await oep.ok(['config', 'set', 'python', python]);
+      await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
+      const result = await oep.run(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '--runtime', 'process', '--debug', '--debug-port', String(await freePort()), '-o', 'none']);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /error: Deployment blue cannot run under the debugger: --debug needs debugpy, and \/usr\/bin\/python3 cannot import debugpy \(No module named 'debugpy'\)\./);
+      assert.match(result.stderr, /hint: Install debugpy for \/usr\/bin\/python3: "\/usr\/bin\/python3 -m pip install debugpy", or on Debian and Ubuntu "apt install python3-debugpy"/);
+      assert.match(result.stderr, /\(OEP_ERR_DEBUGPY_MISSING\)/);
+    } finally {
+      await oep.close();
+    }
+  });
+});
+
+describe('debugging on docker', async () => {
+  const skip = await dockerSkipReason([BASE_IMAGE, MLFLOW_IMAGE]);
+  debugSuite('docker', MLFLOW_IMAGE, () => skip);
+
+  it(`an image without debugpy (${BASE_IMAGE}): a clear error saying how to add it, exit 1`, { skip }, async () => {
+    const oep = new OepSandbox();
+    try {
+      await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
+      const result = await oep.run(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '--runtime', 'docker', '--debug', '--debug-port', String(await freePort()), '-o', 'none']);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /error: Deployment blue cannot run under the debugger: --debug needs debugpy, and \/usr\/bin\/python3 cannot import debugpy/);
+      assert.match(result.stderr, /hint: Use an image that has debugpy, or give the environment a conda file whose pip list has debugpy/);
+      assert.match(result.stderr, /\(OEP_ERR_DEBUGPY_MISSING\)/);
+    } finally {
+      assert.deepEqual(await closeDockerSandbox(oep), [], 'containers left by this sandbox');
+    }
+  });
+});
