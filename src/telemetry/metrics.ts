@@ -3,6 +3,32 @@ import { bearerCredential, constantTimeEqual } from '../router/auth.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RouteRecord } from '../router/router.js';
 
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180];
+
+/** Requests of one label set of oep_requests_total / oep_mirrored_requests_total. */
+interface CountSeries {
+  labels: { endpoint: string; deployment: string; status: string };
+  mirrored: boolean;
+  count: number;
+  latency: LatencySeries;
+}
+
+/** One label set of oep_request_duration_seconds: counts per bucket (not cumulative), sum, count. */
+interface LatencySeries {
+  labels: { endpoint: string; deployment: string; mirrored: string };
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+/** prom-client's own state of a histogram label set (what `observe` updates). */
+interface HistogramEntry {
+  labels: object;
+  bucketValues: Record<number, number>;
+  sum: number;
+  count: number;
+}
+
 export interface ReplicaHealth {
   endpoint: string;
   deployment: string;
@@ -22,29 +48,59 @@ export class Metrics {
   private readonly requests: Counter<'endpoint' | 'deployment' | 'status'>;
   private readonly mirrored: Counter<'endpoint' | 'deployment' | 'status'>;
   private readonly latency: Histogram<'endpoint' | 'deployment' | 'mirrored'>;
-  private readonly series = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<string> }>();
+  /**
+   * Per request, record() only adds to these plain numbers; prom-client reads them when the
+   * metrics are collected (a scrape), so the router's hot path never pays for label hashing.
+   */
+  private readonly series = new Map<string, CountSeries>();
+  private readonly latencySeries = new Map<string, LatencySeries>();
   private server?: Server;
   private url?: string;
 
   constructor(health: () => ReplicaHealth[]) {
+    const series = this.series;
+    const latencySeries = this.latencySeries;
+    const collectCounts = (counter: Counter<'endpoint' | 'deployment' | 'status'>, mirrored: boolean): void => {
+      counter.reset();
+      for (const entry of series.values()) if (entry.mirrored === mirrored) counter.inc(entry.labels, entry.count);
+    };
     this.requests = new Counter({
       name: 'oep_requests_total',
       help: 'Scoring requests answered by the router, by endpoint, deployment and status (mirrored copies excluded).',
       labelNames: ['endpoint', 'deployment', 'status'],
       registers: [this.registry],
+      collect() {
+        collectCounts(this, false);
+      },
     });
     this.mirrored = new Counter({
       name: 'oep_mirrored_requests_total',
       help: 'Mirrored copies sent, by endpoint, mirror deployment and the status the mirror answered (responses are discarded).',
       labelNames: ['endpoint', 'deployment', 'status'],
       registers: [this.registry],
+      collect() {
+        collectCounts(this, true);
+      },
     });
     this.latency = new Histogram({
       name: 'oep_request_duration_seconds',
       help: 'Time from request received to response sent by the router.',
       labelNames: ['endpoint', 'deployment', 'mirrored'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180],
+      buckets: LATENCY_BUCKETS,
       registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const entry of latencySeries.values()) this.zero(entry.labels);
+        // prom-client has no call that sets a histogram's counts: fill the entries zero() made.
+        const byLabels = new Map<object, LatencySeries>([...latencySeries.values()].map((entry) => [entry.labels, entry]));
+        for (const state of Object.values((this as unknown as { hashMap: Record<string, HistogramEntry> }).hashMap)) {
+          const entry = byLabels.get(state.labels);
+          if (!entry) continue;
+          LATENCY_BUCKETS.forEach((bound, index) => (state.bucketValues[bound] = entry.buckets[index]));
+          state.sum = entry.sum;
+          state.count = entry.count;
+        }
+      },
     });
     const ready = new Gauge({
       name: 'oep_replica_ready',
@@ -69,20 +125,45 @@ export class Metrics {
     void ready;
   }
 
-  /** Per request: label children are looked up once per label set and cached (the hot path). */
+  /** Per request (the router's hot path): one map lookup and a few additions. */
   record(entry: RouteRecord): void {
     const key = `${entry.endpoint}\u0000${entry.deployment ?? ''}\u0000${entry.status}\u0000${entry.mirrored}`;
-    let series = this.series.get(key);
-    if (!series) {
-      const deployment = entry.deployment ?? '';
-      series = {
-        count: (entry.mirrored ? this.mirrored : this.requests).labels(entry.endpoint, deployment, String(entry.status)),
-        latency: this.latency.labels(entry.endpoint, deployment, String(entry.mirrored)),
-      };
-      this.series.set(key, series);
+    const series = this.series.get(key) ?? this.addSeries(key, entry);
+    series.count += 1;
+    const latency = series.latency;
+    const seconds = entry.latency_ms / 1000;
+    latency.count += 1;
+    latency.sum += seconds;
+    // the first bucket whose bound is >= the value, as prom-client's observe(); above all: +Inf only
+    for (let index = 0; index < LATENCY_BUCKETS.length; index++) {
+      if (seconds <= LATENCY_BUCKETS[index]) {
+        latency.buckets[index] += 1;
+        break;
+      }
     }
-    series.count.inc();
-    series.latency.observe(entry.latency_ms / 1000);
+  }
+
+  private addSeries(key: string, entry: RouteRecord): CountSeries {
+    const deployment = entry.deployment ?? '';
+    const latencyKey = `${entry.endpoint}\u0000${deployment}\u0000${entry.mirrored}`;
+    let latency = this.latencySeries.get(latencyKey);
+    if (!latency) {
+      latency = {
+        labels: { endpoint: entry.endpoint, deployment, mirrored: String(entry.mirrored) },
+        buckets: LATENCY_BUCKETS.map(() => 0),
+        sum: 0,
+        count: 0,
+      };
+      this.latencySeries.set(latencyKey, latency);
+    }
+    const series: CountSeries = {
+      labels: { endpoint: entry.endpoint, deployment, status: String(entry.status) },
+      mirrored: entry.mirrored,
+      count: 0,
+      latency,
+    };
+    this.series.set(key, series);
+    return series;
   }
 
   /**
