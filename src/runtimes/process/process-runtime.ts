@@ -298,12 +298,14 @@ async function stopGroup(pid: number, startTime: string | undefined, exited: Pro
   clearTimeout(timer);
 }
 
-/** A digest of oep's server files (server/*.py). */
+/** A digest of oep's server files (server/*.py and the server package, server/oep_server/*.py). */
 function digestServer(): string {
   const dir = join(PACKAGE_ROOT, 'server');
   const hash = createHash('sha256');
-  for (const name of readdirSync(dir).filter((entry) => entry.endsWith('.py')).sort()) {
-    hash.update(name).update(readFileSync(join(dir, name)));
+  for (const folder of ['', 'oep_server']) {
+    for (const name of readdirSync(join(dir, folder)).filter((entry) => entry.endsWith('.py')).sort()) {
+      hash.update(join(folder, name)).update(readFileSync(join(dir, folder, name)));
+    }
   }
   return hash.digest('hex');
 }

@@ -1,0 +1,52 @@
+"""stdout and stderr: line-buffered, one write per line, so the lines of several workers never interleave."""
+
+import io
+import os
+import sys
+
+
+def _setup_stdio():
+    """Line-buffered stdout/stderr whatever PYTHONUNBUFFERED says: print() in the scoring script
+    reaches the log as soon as its line is complete, and each line is one write, so the lines of
+    several workers never interleave mid-line (unbuffered print() writes text and newline apart)."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        try:
+            stream.flush()
+            buffered = io.open(stream.fileno(), "wb", closefd=False)
+            setattr(
+                sys,
+                name,
+                io.TextIOWrapper(buffered, encoding=stream.encoding, errors=stream.errors, line_buffering=True),
+            )
+        except Exception:
+            try:
+                stream.reconfigure(line_buffering=True)
+            except Exception:
+                pass
+    # Child processes started by the scoring script should not buffer either.
+    os.environ["PYTHONUNBUFFERED"] = "1"
+
+
+def _err(message):
+    try:
+        sys.stderr.write(message if message.endswith("\n") else message + "\n")
+        sys.stderr.flush()
+    except Exception:
+        pass
+
+
+def _out(message):
+    try:
+        sys.stdout.write(message if message.endswith("\n") else message + "\n")
+        sys.stdout.flush()
+    except Exception:
+        pass
+
+
+def _flush_all():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
