@@ -42,17 +42,25 @@ export class DapClient {
     socket.on('error', () => undefined);
   }
 
-  /** Connects to host:port, retrying while nothing listens yet (a replica still starting). */
+  /**
+   * Connects to host:port and initializes the session, retrying while no debug adapter answers
+   * yet (a replica still starting). A connection alone proves nothing: Docker's published port
+   * accepts one before debugpy listens inside the container, then closes it.
+   */
   static async connect(port: number, host = '127.0.0.1', timeoutMs = 60_000): Promise<DapClient> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      let client: DapClient | undefined;
       try {
         const socket = await new Promise<Socket>((resolve, reject) => {
           const socket = connect({ host, port }, () => resolve(socket));
           socket.once('error', reject);
         });
-        return new DapClient(socket);
+        client = new DapClient(socket);
+        await client.request('initialize', { clientID: 'oep-test', adapterID: 'debugpy', pathFormat: 'path', linesStartAt1: true, columnsStartAt1: true }, 5000);
+        return client;
       } catch (error) {
+        client?.socket.destroy();
         if (Date.now() > deadline) throw new Error(`no debug adapter answered on ${host}:${port}: ${(error as Error).message}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
@@ -105,11 +113,10 @@ export class DapClient {
   }
 
   /**
-   * VS Code's attach sequence: initialize, attach (answered once configuration is done), then on
-   * `initialized` the breakpoints (file -> lines) and configurationDone.
+   * VS Code's attach sequence after initialize: attach (answered once configuration is done),
+   * then on `initialized` the breakpoints (file -> lines) and configurationDone.
    */
   async attach(attachArguments: Record<string, unknown>, breakpoints: Record<string, number[]>): Promise<Record<string, Record<string, unknown>[]>> {
-    await this.request('initialize', { clientID: 'oep-test', adapterID: 'debugpy', pathFormat: 'path', linesStartAt1: true, columnsStartAt1: true });
     const attached = this.request('attach', attachArguments);
     await this.waitForEvent('initialized', undefined, 30_000);
     const verified: Record<string, Record<string, unknown>[]> = {};

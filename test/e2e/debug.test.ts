@@ -151,7 +151,9 @@ function debugSuite(runtime: 'process' | 'docker', image: string, skip: () => st
     const line = lineOf(score, 'global model');
     const cli = oep.start(['deployment', 'update', ...deploymentArgs(), '--debug', '--debug-port', String(port), '--debug-wait', '-o', 'none']);
     try {
-      await eventually('the attach configuration', async () => (cli.stderr.includes('waits for a debugger before the scoring script loads') ? true : undefined), 60_000);
+      await eventually('the attach configuration', async () => (cli.stderr.includes('waits for a debugger before the scoring script loads') ? true : undefined), 60_000).catch((error: Error) => {
+        throw new Error(`${error.message}; the command's stderr:\n${cli.stderr}`);
+      });
       const dap = await DapClient.connect(port);
       try {
         const configuration = JSON.parse((await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'quickstart', '--query', 'debug.attach', '-o', 'json'])));
