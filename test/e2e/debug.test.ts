@@ -147,7 +147,7 @@ function debugSuite(runtime: 'process' | 'docker', image: string, skip: () => st
   });
 
   it('--debug-wait: the replica waits for a debugger; a breakpoint in init() is hit before the deployment is ready', { skip: skip() }, async () => {
-    const port = await freePort();
+    const port = (debugPort = await freePort());
     const line = lineOf(score, 'global model');
     const cli = oep.start(['deployment', 'update', ...deploymentArgs(), '--debug', '--debug-port', String(port), '--debug-wait', '-o', 'none']);
     try {
@@ -174,6 +174,14 @@ function debugSuite(runtime: 'process' | 'docker', image: string, skip: () => st
     } finally {
       if (cli.child.exitCode === null) cli.child.kill('SIGINT');
     }
+  });
+
+  it('an update on the same debug port stops the debugged replica before its successor listens there', { skip: skip() }, async () => {
+    await oep.ok(['deployment', 'update', ...deploymentArgs(), '--debug', '--debug-port', String(debugPort), '-o', 'none']);
+    assert.match(readFileSync(join(oep.home, 'daemon.log'), 'utf8'), /quickstart\/blue: stop blue#0 gen \d+ \(replaced by gen \d+, stopped first\)/);
+    const dap = await DapClient.connect(debugPort, '127.0.0.1', 30_000);
+    await dap.close();
+    assert.equal((await score1()).status, 200);
   });
 }
 
