@@ -31,8 +31,17 @@ interface Upload {
   text: string;
 }
 
-/** POSTs `size` bytes of text as fast as the router takes them; `progress` sees the bytes sent. */
-function upload(uri: string, key: string, size: number, progress: (sent: number) => void = () => undefined): Promise<Upload> {
+/**
+ * POSTs `size` bytes of text as fast as the router takes them; `progress` sees the bytes sent.
+ * Past `pauseAt` bytes it waits for `resume`, so a test knows the request is still in flight.
+ */
+function upload(
+  uri: string,
+  key: string,
+  size: number,
+  progress: (sent: number) => void = () => undefined,
+  pause: { at: number; resume: Promise<void> } = { at: Infinity, resume: Promise.resolve() },
+): Promise<Upload> {
   const chunk = Buffer.alloc(1024 * 1024, 'a');
   return new Promise((resolve, reject) => {
     const req = request(uri, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'text/plain', 'content-length': size } }, (res) => {
@@ -42,8 +51,14 @@ function upload(uri: string, key: string, size: number, progress: (sent: number)
     });
     req.on('error', reject);
     let sent = 0;
+    let paused = false;
     const pump = (): void => {
       while (sent < size) {
+        if (!paused && sent >= pause.at) {
+          paused = true;
+          void pause.resume.then(pump);
+          return;
+        }
         const part = size - sent >= chunk.length ? chunk : chunk.subarray(0, size - sent);
         sent += part.length;
         progress(sent);
@@ -108,10 +123,16 @@ describe('8 concurrent 100 MB bodies (process runtime)', { timeout: 600_000 }, (
     const sampler = setInterval(() => (highest = Math.max(highest, memoryOf(pid).rss)), 50);
     try {
       const sent = new Array<number>(CONCURRENT).fill(0);
-      const uploads = sent.map((_, index) => upload(uri, key, BODY_BYTES, (bytes) => (sent[index] = bytes)));
-      // All eight are in flight (each past what the router would hold) before the ninth comes.
-      await until('every upload is streaming', () => sent.every((bytes) => bytes >= 16 * 1024 * 1024));
-      assert.match(await headOnly(uri, key, BODY_BYTES), /^HTTP\/1\.1 429 /, 'the ninth is refused before its body');
+      // Each upload pauses past 16 MiB (more than the router would hold) until the ninth is
+      // answered: all eight are surely in flight when it comes, however loaded the machine is.
+      let resume = (): void => undefined;
+      const resumed = new Promise<void>((resolve) => (resume = resolve));
+      const pauseAt = 16 * 1024 * 1024;
+      const uploads = sent.map((_, index) => upload(uri, key, BODY_BYTES, (bytes) => (sent[index] = bytes), { at: pauseAt, resume: resumed }));
+      await until('every upload is streaming', () => sent.every((bytes) => bytes >= pauseAt));
+      const ninth = await headOnly(uri, key, BODY_BYTES);
+      resume();
+      assert.match(ninth, /^HTTP\/1\.1 429 /, 'the ninth is refused before its body');
       const answers = await Promise.all(uploads);
       for (const answer of answers) {
         assert.equal(answer.status, 200, answer.text);
