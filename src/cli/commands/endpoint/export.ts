@@ -1,15 +1,9 @@
 import { Command, Option } from 'commander';
+import type { EndpointExportOptions } from '../../../engine/export.js';
 import type { CliContext } from '../../context.js';
 
-interface ExportFlags {
-  name: string;
-  format: string;
-  registry?: string;
-  gatewayClass: string;
-  authPolicy: string;
-  directory?: string;
-  output?: string;
-}
+/** The flags map one to one onto the engine's options. */
+type ExportFlags = EndpointExportOptions;
 
 export function endpointExportCommand(ctx: CliContext): Command {
   return new Command('export')
