@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { IncomingMessage } from 'node:http';
 import { payloadEvent, rolledPath, type PayloadLogging } from '../model/data-collection.js';
 import { JsonLinesFiles } from '../telemetry/json-lines.js';
 
@@ -17,6 +16,13 @@ export interface PayloadRecorderOptions {
  * x-request-id as the correlation id, which the scoring script's Collector uses too. Only
  * deployments with a data collector ever reach this module.
  */
+/** What a request event records of the request (an IncomingMessage has it too). */
+export interface RequestSummary {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly url?: string;
+  readonly method?: string;
+}
+
 export class PayloadRecorder {
   private readonly files: JsonLinesFiles;
   private readonly random: () => number;
@@ -45,7 +51,7 @@ export class PayloadRecorder {
    * `body` is the whole body, or for a body too large to hold its first bytes, with `totalBytes`
    * the whole length: the event's `contentrange` then says which part it holds.
    */
-  request(logging: PayloadLogging, req: IncomingMessage, body: Buffer, requestId: string, totalBytes = body.length): void {
+  request(logging: PayloadLogging, req: RequestSummary, body: Buffer, requestId: string, totalBytes = body.length): void {
     if (!logging.request) return;
     const headers: Record<string, string> = {};
     for (const name of logging.captureHeaders) {

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Agent } from 'undici';
-import { BodyTooLargeError, ClientAbortedError, declaredLength, HELD_BODY_BYTES, hasUnreadBody, lingerOnClose, MAX_BODY_BYTES, readRequestBody, type RequestBody } from './body.js';
-import { forward, ForwardTimeoutError } from './forward.js';
+import { BodyTooLargeError, ClientAbortedError, declaredLength, HeldBody, HELD_BODY_BYTES, hasUnreadBody, lingerOnClose, MAX_BODY_BYTES, readRequestBody, type BodyLimits, type RequestBody } from './body.js';
+import { ForwardTimeoutError } from './forward.js';
+import { Front, type Answer, type LeanRequest } from './front.js';
+import { Upstreams } from './upstream.js';
 import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
 import { bearerCredential, constantTimeEqual, verifyToken } from './auth.js';
 import { PayloadRecorder } from './payload-logging.js';
@@ -104,9 +105,103 @@ export const NO_DEPLOYMENT_MESSAGE =
 // Not forwarded: hop-by-hop headers, and `expect` (the router answers 100-continue to the client itself).
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host', 'content-length', 'expect']);
 
+/** How long an idle client connection is kept open (Node's server.keepAliveTimeout, as set before). */
+const KEEP_ALIVE_MS = 30_000;
+
+/**
+ * One request as the router's logic sees it, whichever path read it: the lean front (most
+ * requests) or Node's http server (streamed bodies, Expect: 100-continue and the rest).
+ */
+interface Exchange {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The declared Content-Length, or undefined (chunked, or none). */
+  declaredLength(): number | undefined;
+  /** Tells an `Expect: 100-continue` client to send its body. */
+  sendContinue(): void;
+  readBody(limits: BodyLimits): RequestBody | Promise<RequestBody>;
+  /** Sends the answer; a body still unread past `drainable` bytes ends the connection instead of being read. */
+  respond(answer: Answer, drainable: number): void;
+}
+
+/** A request read by Node's http server. */
+class NodeExchange implements Exchange {
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {}
+
+  get method(): string {
+    return this.req.method ?? 'GET';
+  }
+
+  get url(): string {
+    return this.req.url ?? '/';
+  }
+
+  get headers(): IncomingMessage['headers'] {
+    return this.req.headers;
+  }
+
+  declaredLength(): number | undefined {
+    return declaredLength(this.req);
+  }
+
+  sendContinue(): void {
+    this.res.writeContinue();
+  }
+
+  readBody(limits: BodyLimits): Promise<RequestBody> {
+    return readRequestBody(this.req, limits);
+  }
+
+  respond(answer: Answer, drainable: number): void {
+    // A body still on the wire that is too large to drain, or that the client was never asked
+    // for (Expect: 100-continue), ends the connection instead of being read.
+    if (hasUnreadBody(this.req, drainable)) {
+      answer.headers.connection = 'close';
+      lingerOnClose(this.req.socket);
+    }
+    if (answer.reason !== undefined) this.res.writeHead(answer.status, answer.reason, answer.headers);
+    else this.res.writeHead(answer.status, answer.headers);
+    this.res.end(answer.body);
+  }
+}
+
+/** A request the lean front read whole. */
+class LeanExchange implements Exchange {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(private readonly request: LeanRequest) {
+    this.method = request.head.method;
+    this.url = request.head.url;
+    this.headers = request.head.headers;
+  }
+
+  declaredLength(): number {
+    return this.request.body.length;
+  }
+
+  sendContinue(): void {
+    // never asked for: the lean front does not take Expect requests
+  }
+
+  readBody(limits: BodyLimits): RequestBody {
+    if (this.request.body.length > limits.maxBytes) throw new BodyTooLargeError(limits.maxBytes);
+    return new HeldBody(this.request.body);
+  }
+
+  respond(answer: Answer): void {
+    this.request.respond(answer);
+  }
+}
+
 interface Listener {
   route: EndpointRoute;
-  server: Server;
+  front: Front;
   picker: WeightedPicker;
   mirror?: { deployment: string; sampler: MirrorSampler };
   inflight: Map<string, number>;
@@ -131,7 +226,7 @@ export class Router {
   private readonly listeners = new Map<string, Listener>();
   /** Requests each replica is answering now (live and mirrored). */
   private readonly replicaLoad = new WeakMap<LiveReplica, number>();
-  private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+  private readonly upstreams = new Upstreams();
   /** Made on the first request of a deployment with a data collector. */
   private payloads?: PayloadRecorder;
 
@@ -150,19 +245,27 @@ export class Router {
       return;
     }
     if (existing) await this.remove(route.name);
+    const fallback: HttpServer = createServer();
+    fallback.keepAliveTimeout = KEEP_ALIVE_MS;
+    const maxBodyBytes = this.options.maxBodyBytes ?? MAX_BODY_BYTES;
+    const heldBodyBytes = this.options.heldBodyBytes ?? HELD_BODY_BYTES;
     const listener: Listener = {
       route,
-      server: createServer(),
+      front: new Front({
+        leanBodyBytes: Math.min(maxBodyBytes, heldBodyBytes),
+        keepAliveMs: KEEP_ALIVE_MS,
+        fallback,
+        onRequest: (request) => void this.handle(listener, new LeanExchange(request), false),
+      }),
       picker: new WeightedPicker({}),
       inflight: new Map(),
       served: new Map(),
     };
     this.resetPickers(listener);
-    listener.server.on('request', (req, res) => void this.handle(listener, req, res, false));
+    fallback.on('request', (req, res) => void this.handle(listener, new NodeExchange(req, res), false));
     // Expect: 100-continue is answered only once the request is accepted: a request refused before
     // its body (401, 404, 413, 429, 503) never makes the client send the body.
-    listener.server.on('checkContinue', (req, res) => void this.handle(listener, req, res, true));
-    listener.server.keepAliveTimeout = 30_000;
+    fallback.on('checkContinue', (req, res) => void this.handle(listener, new NodeExchange(req, res), true));
     this.listeners.set(route.name, listener);
     await this.listen(listener);
   }
@@ -182,16 +285,17 @@ export class Router {
   private async listen(listener: Listener): Promise<void> {
     const { port, name } = listener.route;
     const failure = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      const server = listener.front.server;
       const onError = (error: NodeJS.ErrnoException): void => resolve(error);
-      listener.server.once('error', onError);
-      listener.server.listen(port, '127.0.0.1', () => {
-        listener.server.off('error', onError);
+      server.once('error', onError);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', onError);
         resolve(null);
       });
     });
     if (this.listeners.get(name) !== listener) {
       // Removed (or replaced) while binding.
-      if (!failure) await closeServer(listener.server);
+      if (!failure) await listener.front.close();
       return;
     }
     if (!failure) {
@@ -212,12 +316,12 @@ export class Router {
     if (!listener) return;
     this.listeners.delete(name);
     clearTimeout(listener.retry);
-    if (listener.server.listening) await closeServer(listener.server);
+    await listener.front.close();
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.listeners.keys()].map((name) => this.remove(name)));
-    await this.agent.close();
+    await this.upstreams.close();
     await this.payloads?.close();
   }
 
@@ -262,7 +366,7 @@ export class Router {
     listener.mirror = mirrorEntry ? { deployment: mirrorEntry[0], sampler: new MirrorSampler(mirrorEntry[1]) } : undefined;
   }
 
-  private async handle(listener: Listener, req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): Promise<void> {
+  private async handle(listener: Listener, req: Exchange, expectsContinue: boolean): Promise<void> {
     const started = performance.now();
     const route = listener.route;
     const requestId = randomUUID();
@@ -287,20 +391,13 @@ export class Router {
       });
     };
     const finish = (status: number, body: string | Buffer, headers: Record<string, string | string[]> = {}): void => {
-      const head: Record<string, string | string[] | number> = { 'x-request-id': requestId, 'content-length': Buffer.byteLength(body), ...headers };
-      // A body still on the wire that is too large to drain, or that the client was never asked
-      // for (Expect: 100-continue), ends the connection instead of being read.
-      if (hasUnreadBody(req, continued ? DRAIN_AT_MOST_BYTES : 0)) {
-        head.connection = 'close';
-        lingerOnClose(req.socket);
-      }
-      if (status === 413) res.writeHead(status, 'Request Entity Too Large', head);
-      else res.writeHead(status, head);
-      res.end(body);
+      const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+      const head: Record<string, string | string[] | number> = { 'x-request-id': requestId, 'content-length': bytes.length, ...headers };
+      req.respond({ status, reason: status === 413 ? 'Request Entity Too Large' : undefined, headers: head, body: bytes }, continued ? DRAIN_AT_MOST_BYTES : 0);
       streamedRequest?.();
       // The model's own status (the client sees 424 for a model error), as the mirror's is recorded.
       pair?.live(Number(headers['ms-azureml-model-error-statuscode'] ?? status), performance.now() - started, body);
-      if (logging) this.payloads!.response(logging, Buffer.isBuffer(body) ? body : Buffer.from(body), headerValue(headers['content-type']), requestId);
+      if (logging) this.payloads!.response(logging, bytes, headerValue(headers['content-type']), requestId);
       record(status);
     };
     const fail = (status: number, message: string, headers: Record<string, string> = {}): void =>
@@ -309,17 +406,17 @@ export class Router {
     const tooLarge = (): void =>
       fail(413, `Request body too large: the limit is ${maxBodyBytes} bytes (${formatMegabytes(maxBodyBytes)}, as Azure's inference images).`);
 
-    const path = (req.url ?? '/').split('?')[0];
+    const path = req.url.split('?')[0];
     if (path !== '/score' && path !== '/swagger.json') {
       return fail(404, 'The requested URL was not found on the server.');
     }
-    if (!this.authorized(route, req.headers.authorization)) {
+    if (!this.authorized(route, headerValue(req.headers.authorization))) {
       return fail(401, 'Unauthorized: a valid key or token is required in the Authorization header (Bearer <key>).', {
         'www-authenticate': 'Bearer',
       });
     }
     // Refused on its declared length, before a byte of it is read.
-    if ((declaredLength(req) ?? 0) > maxBodyBytes) return tooLarge();
+    if ((req.declaredLength() ?? 0) > maxBodyBytes) return tooLarge();
 
     const pinned = headerValue(req.headers['azureml-model-deployment']);
     if (pinned !== undefined) {
@@ -358,12 +455,12 @@ export class Router {
       }
 
       if (!continued) {
-        res.writeContinue();
+        req.sendContinue();
         continued = true;
       }
       let body: RequestBody;
       try {
-        body = await readRequestBody(req, { maxBytes: maxBodyBytes, heldBytes: this.options.heldBodyBytes ?? HELD_BODY_BYTES });
+        body = await req.readBody({ maxBytes: maxBodyBytes, heldBytes: this.options.heldBodyBytes ?? HELD_BODY_BYTES });
       } catch (error) {
         if (error instanceof BodyTooLargeError) return tooLarge();
         // The client left while sending its body: nobody to answer.
@@ -408,10 +505,10 @@ export class Router {
         const payload: Buffer | Readable | undefined = body.kind === 'streamed' ? body.open() : body.length > 0 || req.method === 'POST' ? body.bytes : undefined;
         this.adjustLoad(target, 1);
         try {
-          return await forward(this.agent, {
+          return await this.upstreams.forward({
             origin: target.origin,
             path: (path === '/score' ? target.scoringPath : path) + query(req.url),
-            method: req.method ?? 'GET',
+            method: req.method,
             headers: upstreamHeaders,
             body: payload,
             timeoutMs: deadline === undefined ? undefined : Math.max(1, deadline - Date.now()),
@@ -483,7 +580,7 @@ export class Router {
    * Only a held body is copied: a large streamed body is never duplicated or held for a mirror
    * (the copy is recorded as 413), so mirroring never slows the live request or grows memory.
    */
-  private sendMirror(listener: Listener, req: IncomingMessage, body: RequestBody, requestId: string, pair?: PairTicket): void {
+  private sendMirror(listener: Listener, req: Exchange, body: RequestBody, requestId: string, pair?: PairTicket): void {
     const target = listener.mirror!.deployment;
     const replica = this.pick(this.options.replicas(listener.route.name, target));
     const started = performance.now();
@@ -511,10 +608,11 @@ export class Router {
     const headers = forwardHeaders(req.headers);
     headers['x-request-id'] = requestId;
     if (settings?.replicaSecret !== undefined) headers[REPLICA_SECRET_HEADER] = settings.replicaSecret;
-    forward(this.agent, {
+    this.upstreams
+      .forward({
       origin: replica.origin,
       path: replica.scoringPath,
-      method: req.method ?? 'POST',
+      method: req.method,
       headers,
       body: body.length > 0 ? body.bytes : undefined,
       timeoutMs: settings?.requestTimeoutMs ?? this.options.mirrorTimeoutMs ?? 5000,
@@ -530,7 +628,7 @@ export class Router {
    * Diffy's noise sample: the same request once more to another ready replica of the live
    * deployment, its answer kept only in the pair (no metrics, no access log, never to the client).
    */
-  private sendNoiseCopy(route: EndpointRoute, deployment: string, live: LiveReplica, req: IncomingMessage, body: RequestBody, requestId: string, pair: PairTicket): void {
+  private sendNoiseCopy(route: EndpointRoute, deployment: string, live: LiveReplica, req: Exchange, body: RequestBody, requestId: string, pair: PairTicket): void {
     const replica = this.pick(this.options.replicas(route.name, deployment), live);
     const settings = route.deployments[deployment];
     if (!replica || !settings || body.kind === 'streamed') return pair.noise(503, 0, undefined, true);
@@ -539,7 +637,7 @@ export class Router {
     headers['x-request-id'] = requestId;
     if (settings.replicaSecret !== undefined) headers[REPLICA_SECRET_HEADER] = settings.replicaSecret;
     this.adjustLoad(replica, 1);
-    forward(this.agent, { origin: replica.origin, path: replica.scoringPath, method: req.method ?? 'POST', headers, body: body.length > 0 ? body.bytes : undefined, timeoutMs: settings.requestTimeoutMs })
+    this.upstreams.forward({ origin: replica.origin, path: replica.scoringPath, method: req.method, headers, body: body.length > 0 ? body.bytes : undefined, timeoutMs: settings.requestTimeoutMs })
       .then((response) => pair.noise(response.status, performance.now() - started, response.body))
       .catch(() => pair.noise(500, performance.now() - started, undefined, true))
       .finally(() => this.adjustLoad(replica, -1));
@@ -592,9 +690,10 @@ function query(url: string | undefined): string {
   return index >= 0 ? url!.slice(index) : '';
 }
 
-function forwardHeaders(headers: IncomingMessage['headers']): Record<string, string | string[]> {
+function forwardHeaders(headers: Exchange['headers']): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || name === 'authorization' || name === 'x-request-id' || name === SAMPLE_HEADER || name === REPLICA_SECRET_HEADER) continue;
     out[name] = value;
   }
@@ -603,7 +702,8 @@ function forwardHeaders(headers: IncomingMessage['headers']): Record<string, str
 
 function copyResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || name === 'x-request-id') continue;
     out[name] = value;
   }
@@ -631,9 +731,4 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
+

@@ -1,0 +1,198 @@
+import type { Server as HttpServer } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
+import { MAX_HEAD_BYTES, parseRequestHead, serializeResponse, type RequestHead } from './http1.js';
+
+/** What the router answers with: status, an optional reason phrase, headers, and the whole body. */
+export interface Answer {
+  status: number;
+  reason?: string;
+  headers: Record<string, string | string[] | number>;
+  body: Buffer;
+}
+
+/** A request the lean path took whole: its head and its body, already read. */
+export interface LeanRequest {
+  readonly head: RequestHead;
+  readonly body: Buffer;
+  /** Sends the answer (once; later calls do nothing). */
+  respond(answer: Answer): void;
+}
+
+export interface FrontOptions {
+  /** Requests whose body is larger than this (or unknown) go to `fallback`. */
+  leanBodyBytes: number;
+  keepAliveMs: number;
+  /** Takes the requests the lean path does not, and the rest of their connection. */
+  fallback: HttpServer;
+  onRequest(request: LeanRequest): void;
+}
+
+/** A request head still incomplete after this long closes the connection (Node's headersTimeout). */
+const HEAD_TIMEOUT_MS = 60_000;
+/** Bytes a client may send ahead (pipelining) while a request is answered before reading pauses. */
+const AHEAD_BYTES = 1024 * 1024;
+
+/**
+ * The endpoint's listener. The common request (HTTP/1.1, a body with a content-length that fits
+ * in memory, no `Expect`) is read, parsed and answered here with one write each way, which costs
+ * a fraction of Node's http server. Anything else (chunked or large bodies, `Expect:
+ * 100-continue`, HTTP/1.0, malformed or repeated header lines, upgrades) hands the connection,
+ * with the bytes already read, to `fallback`, a Node http server that never listens itself, so
+ * every such case keeps Node's behaviour.
+ */
+export class Front {
+  readonly server: Server;
+  private readonly connections = new Set<LeanConnection>();
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(private readonly options: FrontOptions) {
+    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+  }
+
+  /** Stops accepting and ends every connection, lean or handed over. */
+  close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    return new Promise((resolve) => {
+      if (!this.server.listening) resolve();
+      else this.server.close(() => resolve());
+      for (const connection of this.connections) connection.socket.destroy();
+      this.connections.clear();
+      this.options.fallback.closeAllConnections();
+    });
+  }
+
+  private accept(socket: Socket): void {
+    const connection = new LeanConnection(socket, this.options, () => this.connections.delete(connection));
+    this.connections.add(connection);
+    this.sweeper ??= setInterval(() => this.sweep(), 1000).unref();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const connection of this.connections) connection.expire(now);
+  }
+}
+
+class LeanConnection {
+  private buffer?: Buffer;
+  /** A request is being answered. */
+  private busy = false;
+  private closing = false;
+  private lastActive = Date.now();
+  /** When the first byte of an incomplete head came. */
+  private headSince?: number;
+  private readonly onData = (chunk: Buffer): void => this.receive(chunk);
+  private readonly onGone = (): void => this.gone();
+  /** The client finished sending: answer what it asked for, then close. */
+  private readonly onEnd = (): void => {
+    this.closing = true;
+    if (!this.busy) this.gone();
+  };
+
+  constructor(
+    readonly socket: Socket,
+    private readonly options: FrontOptions,
+    private readonly forget: () => void,
+  ) {
+    socket.on('data', this.onData);
+    socket.on('error', this.onGone);
+    socket.on('close', this.onGone);
+    socket.on('end', this.onEnd);
+  }
+
+  expire(now: number): void {
+    if (this.busy) return;
+    if (this.headSince !== undefined ? now - this.headSince > HEAD_TIMEOUT_MS : now - this.lastActive > this.options.keepAliveMs) this.socket.destroy();
+  }
+
+  private receive(chunk: Buffer): void {
+    this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
+    if (this.busy) {
+      if (this.buffer.length > AHEAD_BYTES) this.socket.pause();
+      return;
+    }
+    this.next();
+  }
+
+  /** Takes the next complete request from the buffer, if there is one. */
+  private next(): void {
+    const buffer = this.buffer;
+    if (!buffer || this.closing) return;
+    const head = parseRequestHead(buffer);
+    if (head === undefined) {
+      this.headSince ??= Date.now();
+      if (buffer.length > MAX_HEAD_BYTES) this.handOver();
+      return;
+    }
+    const length = head === null ? undefined : bodyLength(head, this.options.leanBodyBytes);
+    if (head === null || length === undefined) return this.handOver();
+    this.headSince = undefined;
+    const total = head.size + length;
+    if (buffer.length < total) return;
+    this.buffer = buffer.length > total ? buffer.subarray(total) : undefined;
+    this.busy = true;
+    const keepAlive = !/close/i.test(head.headers.connection ?? '');
+    let answered = false;
+    this.options.onRequest({
+      head,
+      body: buffer.subarray(head.size, total),
+      respond: (answer) => {
+        if (answered) return;
+        answered = true;
+        this.answer(answer, keepAlive);
+      },
+    });
+  }
+
+  private answer(answer: Answer, keepAlive: boolean): void {
+    this.busy = false;
+    this.lastActive = Date.now();
+    if (this.socket.destroyed) return;
+    const keepAliveSeconds = keepAlive ? Math.floor(this.options.keepAliveMs / 1000) : undefined;
+    this.socket.write(serializeResponse(answer.status, answer.reason, answer.headers, answer.body, keepAliveSeconds));
+    if (!keepAlive || this.closing) {
+      this.closing = true;
+      this.socket.end();
+      return;
+    }
+    if (this.socket.isPaused()) this.socket.resume();
+    if (this.buffer) this.next();
+  }
+
+  /** Gives the connection, and what it has read and not answered yet, to Node's http server. */
+  private handOver(): void {
+    const socket = this.socket;
+    socket.off('data', this.onData);
+    socket.off('error', this.onGone);
+    socket.off('close', this.onGone);
+    socket.off('end', this.onEnd);
+    this.forget();
+    socket.pause();
+    if (this.buffer) socket.unshift(this.buffer);
+    this.buffer = undefined;
+    // Node's http server reads a socket it has not consumed in C++ through 'data' events, so the
+    // bytes put back above come first, in order.
+    const handle = (socket as unknown as { _handle?: { _consumed?: boolean } })._handle;
+    if (handle) handle._consumed = true;
+    this.options.fallback.emit('connection', socket);
+    socket.resume();
+  }
+
+  private gone(): void {
+    this.closing = true;
+    this.forget();
+    if (!this.socket.destroyed) this.socket.destroy();
+  }
+}
+
+/** The body length of a request the lean path takes, or undefined when it leaves it to Node. */
+function bodyLength(head: RequestHead, leanBodyBytes: number): number | undefined {
+  const headers = head.headers;
+  if (headers['transfer-encoding'] !== undefined || headers.expect !== undefined || headers.upgrade !== undefined) return undefined;
+  const declared = headers['content-length'];
+  if (declared === undefined) return 0;
+  if (!/^\d{1,15}$/.test(declared)) return undefined;
+  const length = Number(declared);
+  return length <= leanBodyBytes ? length : undefined;
+}

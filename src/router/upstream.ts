@@ -1,0 +1,280 @@
+import { connect, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { Agent } from 'undici';
+import { forward, ForwardTimeoutError, type ForwardRequest, type ForwardResponse } from './forward.js';
+import { ChunkedDecoder, hasNoBody, parseResponseHead, serializeRequest, type ResponseHead } from './http1.js';
+
+/** Idle connections kept per replica; more are closed when they come back. */
+const MAX_IDLE_PER_ORIGIN = 64;
+/** An idle connection unused this long is closed. */
+const IDLE_TIMEOUT_MS = 30_000;
+
+/**
+ * How the router reaches replicas. A held body (the common case) goes through the lean pool
+ * below: one write per request over kept-alive connections, the answer parsed in place. A
+ * streamed body goes through undici (`forward`), which reads it at the replica's pace.
+ */
+export class Upstreams {
+  private readonly pool = new ConnectionPool();
+  private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+
+  forward(request: ForwardRequest): Promise<ForwardResponse> {
+    if (request.body instanceof Readable) return forward(this.agent, request);
+    return this.pool.send(request as ForwardRequest & { body?: Buffer });
+  }
+
+  async close(): Promise<void> {
+    this.pool.close();
+    await this.agent.close();
+  }
+}
+
+interface Origin {
+  host: string;
+  port: number;
+  /** The `host` header. */
+  authority: string;
+  idle: Connection[];
+}
+
+/** Kept-alive HTTP/1.1 connections to replicas, one request at a time on each. */
+class ConnectionPool {
+  private readonly origins = new Map<string, Origin>();
+  private sweeper?: NodeJS.Timeout;
+
+  send(request: ForwardRequest & { body?: Buffer }): Promise<ForwardResponse> {
+    const origin = this.origin(request.origin);
+    const bytes = serializeRequest(request.method, request.path, origin.authority, request.headers, request.body);
+    return new Promise((resolve, reject) => {
+      const exchange = new Exchange(request.method, request.timeoutMs, resolve, reject);
+      if (request.timeoutMs !== undefined) {
+        exchange.timer = setTimeout(() => {
+          exchange.timedOut = true;
+          exchange.connection?.socket.destroy();
+        }, request.timeoutMs);
+      }
+      this.start(origin, exchange, bytes, true);
+    });
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    for (const origin of this.origins.values()) {
+      for (const connection of origin.idle) connection.socket.destroy();
+      origin.idle.length = 0;
+    }
+  }
+
+  /** Sends on an idle connection, or a new one. A reused connection that fails before any answer (the replica had just closed it) is retried once on a new one. */
+  private start(origin: Origin, exchange: Exchange, bytes: Buffer, mayReuse: boolean): void {
+    const reused = mayReuse ? origin.idle.pop() : undefined;
+    const connection = reused ?? new Connection(origin, this);
+    exchange.onStale = reused ? () => this.start(origin, exchange, bytes, false) : undefined;
+    connection.send(exchange, bytes);
+  }
+
+  /** A connection is free again: keep it (up to the cap) for the next request. */
+  release(connection: Connection): void {
+    const idle = connection.origin.idle;
+    if (idle.length >= MAX_IDLE_PER_ORIGIN) {
+      connection.socket.destroy();
+      return;
+    }
+    connection.idleSince = Date.now();
+    idle.push(connection);
+    this.sweeper ??= setInterval(() => this.sweep(), IDLE_TIMEOUT_MS / 3).unref();
+  }
+
+  forget(connection: Connection): void {
+    const idle = connection.origin.idle;
+    const index = idle.indexOf(connection);
+    if (index >= 0) idle.splice(index, 1);
+  }
+
+  private sweep(): void {
+    const oldest = Date.now() - IDLE_TIMEOUT_MS;
+    for (const origin of this.origins.values()) {
+      for (const connection of origin.idle.filter((c) => c.idleSince < oldest)) connection.socket.destroy();
+    }
+  }
+
+  private origin(url: string): Origin {
+    let origin = this.origins.get(url);
+    if (!origin) {
+      const parsed = new URL(url);
+      origin = { host: parsed.hostname, port: Number(parsed.port || 80), authority: parsed.host, idle: [] };
+      this.origins.set(url, origin);
+    }
+    return origin;
+  }
+}
+
+/** One request and its answer as it arrives. */
+class Exchange {
+  head?: ResponseHead;
+  chunks: Buffer[] = [];
+  bytes = 0;
+  /** Body bytes expected (content-length), or undefined: chunked or until the connection closes. */
+  expected?: number;
+  chunked?: ChunkedDecoder;
+  untilClose = false;
+  keepAlive = true;
+  /** Bytes of the answer received so far (head included). */
+  received = 0;
+  timer?: NodeJS.Timeout;
+  timedOut = false;
+  /** The connection carrying it now. */
+  connection?: Connection;
+  onStale?: () => void;
+  private settled = false;
+
+  constructor(
+    readonly method: string,
+    readonly timeoutMs: number | undefined,
+    private readonly resolve: (response: ForwardResponse) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+
+  succeed(): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    const chunks = this.chunked ? this.chunked.chunks : this.chunks;
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    this.resolve({ status: this.head!.status, headers: this.head!.headers, body });
+  }
+
+  fail(error: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.reject(this.timedOut ? new ForwardTimeoutError(`no answer within ${this.timeoutMs} ms`) : error);
+  }
+}
+
+class Connection {
+  readonly socket: Socket;
+  idleSince = 0;
+  private current?: Exchange;
+  private buffer?: Buffer;
+
+  constructor(
+    readonly origin: Origin,
+    private readonly pool: ConnectionPool,
+  ) {
+    this.socket = connect({ host: origin.host, port: origin.port, noDelay: true });
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('end', () => this.onEnd());
+    this.socket.on('error', (error) => this.onClosed(error));
+    this.socket.on('close', () => this.onClosed(connectionError('ECONNRESET', 'the replica closed the connection before answering')));
+  }
+
+  send(exchange: Exchange, bytes: Buffer): void {
+    this.current = exchange;
+    exchange.connection = this;
+    this.buffer = undefined;
+    this.socket.write(bytes);
+  }
+
+  private onData(chunk: Buffer): void {
+    const exchange = this.current;
+    if (!exchange) {
+      // Bytes nobody asked for: the connection cannot be trusted any more.
+      this.socket.destroy();
+      return;
+    }
+    exchange.received += chunk.length;
+    try {
+      if (!exchange.head) {
+        const data = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
+        const head = parseResponseHead(data);
+        if (!head) {
+          this.buffer = data;
+          return;
+        }
+        this.buffer = undefined;
+        if (head.status >= 100 && head.status < 200) {
+          // 100 Continue and friends: the real answer follows.
+          const rest = data.subarray(head.size);
+          exchange.received = rest.length;
+          if (rest.length > 0) this.onData(rest);
+          return;
+        }
+        exchange.head = head;
+        const connectionHeader = head.headers.connection;
+        if (typeof connectionHeader === 'string' && /close/i.test(connectionHeader)) exchange.keepAlive = false;
+        chunk = data.subarray(head.size);
+        const transferEncoding = head.headers['transfer-encoding'];
+        const length = head.headers['content-length'];
+        if (hasNoBody(exchange.method, head.status)) exchange.expected = 0;
+        else if (transferEncoding !== undefined) exchange.chunked = new ChunkedDecoder();
+        else if (typeof length === 'string') exchange.expected = Number(length);
+        else {
+          exchange.untilClose = true;
+          exchange.keepAlive = false;
+        }
+        if (exchange.expected !== undefined && !Number.isSafeInteger(exchange.expected)) throw new Error('the content-length is not valid');
+      }
+      if (exchange.chunked) {
+        if (chunk.length > 0 && exchange.chunked.push(chunk)) {
+          if (exchange.chunked.extra) exchange.keepAlive = false;
+          this.complete(exchange);
+        }
+        return;
+      }
+      if (chunk.length > 0) {
+        exchange.chunks.push(chunk);
+        exchange.bytes += chunk.length;
+      }
+      if (exchange.expected !== undefined && exchange.bytes >= exchange.expected) {
+        if (exchange.bytes > exchange.expected) {
+          // More than announced: keep what was announced, and do not reuse the connection.
+          const all = Buffer.concat(exchange.chunks);
+          exchange.chunks = [all.subarray(0, exchange.expected)];
+          exchange.keepAlive = false;
+        }
+        this.complete(exchange);
+      }
+    } catch (error) {
+      this.current = undefined;
+      this.socket.destroy();
+      exchange.fail(connectionError('UND_ERR_SOCKET', `the replica's answer is not valid HTTP: ${(error as Error).message}`));
+    }
+  }
+
+  private complete(exchange: Exchange): void {
+    this.current = undefined;
+    exchange.succeed();
+    if (exchange.keepAlive && !this.socket.destroyed && this.socket.readyState === 'open') this.pool.release(this);
+    else this.socket.destroy();
+  }
+
+  private onEnd(): void {
+    const exchange = this.current;
+    if (exchange?.untilClose && exchange.head) {
+      this.current = undefined;
+      exchange.succeed();
+    }
+    this.socket.destroy();
+  }
+
+  private onClosed(error: Error): void {
+    this.pool.forget(this);
+    const exchange = this.current;
+    if (!exchange) return;
+    this.current = undefined;
+    this.socket.destroy();
+    const retry = exchange.onStale;
+    if (retry && exchange.received === 0 && !exchange.timedOut) {
+      // A kept-alive connection the replica had closed just before this request: once more, on a new one.
+      exchange.onStale = undefined;
+      return retry();
+    }
+    exchange.fail(error);
+  }
+}
+
+function connectionError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
