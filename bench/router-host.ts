@@ -14,6 +14,7 @@ import { Router, type RouteRecord } from '../src/router/router.js';
 import type { LiveReplica } from '../src/router/router.js';
 import { AccessLog } from '../src/telemetry/access-log.js';
 import { Metrics } from '../src/telemetry/metrics.js';
+import { DashboardSeries } from '../src/daemon/dashboard-series.js';
 
 export interface HostConfig {
   port: number;
@@ -22,7 +23,7 @@ export interface HostConfig {
   mirror: Record<string, number>;
   /** Deployment name -> upstream origin (one replica each). */
   upstreams: Record<string, string>;
-  /** Record every request as the daemon does: JSON-lines access log and prom-client metrics. */
+  /** Record every request as the daemon does: JSON-lines access log, prom-client metrics, dashboard series. */
   telemetry: boolean;
 }
 
@@ -50,10 +51,13 @@ if (config.telemetry) {
   logDir = mkdtempSync(join(tmpdir(), 'oep-bench-router-log-'));
   const log = new AccessLog(() => join(logDir!, 'access.log'));
   const metrics = new Metrics(() => []);
+  const series = new DashboardSeries();
   accessLog = log;
+  // As the daemon wires it (src/daemon/main.ts): access log, metrics, the dashboard's series.
   record = (entry) => {
     log.write(entry);
     metrics.record(entry);
+    series.record(entry);
   };
 }
 

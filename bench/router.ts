@@ -513,7 +513,12 @@ async function main(): Promise<number> {
     console.log(`| ${s.label} | ${s.rps.toFixed(0)} | ${cpu} | ${s.loadP50.toFixed(2)} / ${s.loadP99.toFixed(2)} | ${s.p50.toFixed(3)} / ${s.p99.toFixed(3)} | ${added} |`);
   }
   const rpsRatio = pairedRatio('router', 'nginx', (s) => s.rps);
+  const cpuRatio = pairedRatio('router', 'nginx', (s) => s.cpuUs);
+  /** Median over rounds of (b')'s CPU per request minus (b)'s, both measured in the same round. */
+  const telemetryUs = median(samples.get('router+telemetry')!.map((s, i) => s.cpuUs - samples.get('router')![i]!.cpuUs));
   const aims = [
+    { what: 'issue 15: router CPU per request <= 2 x nginx (median of per-round ratios)', value: `${cpuRatio.toFixed(2)} x`, ok: cpuRatio <= 2 },
+    { what: "issue 15: access log, metrics and series cost <= 5 µs CPU per request ((b') - (b), median of per-round differences)", value: `${telemetryUs.toFixed(1)} µs`, ok: telemetryUs <= 5 },
     { what: 'router req/s >= 0.8 x nginx (median of per-round ratios)', value: `${rpsRatio.toFixed(2)} x`, ok: rpsRatio >= 0.8 },
     { what: 'router added p50 vs direct <= 1 ms (c1)', value: `${(r.p50 - d.p50).toFixed(3)} ms`, ok: r.p50 - d.p50 <= 1 },
     { what: 'mirror 100% to +200 ms: client p50 rise vs (d0) <= 1 ms (c1)', value: `${(m.p50 - m0.p50).toFixed(3)} ms`, ok: m.p50 - m0.p50 <= 1 },

@@ -46,6 +46,29 @@ export function verifyToken(token: string, endpoint: string, secret: string, now
   }
 }
 
+/**
+ * Checks a credential against a fixed set of keys (an endpoint's primary and secondary), every
+ * key every time, in time independent of which matched or where they differ. The keys' bytes are
+ * made once, not on every request.
+ */
+export class KeyMatcher {
+  private readonly keys: Buffer[];
+
+  constructor(keys: readonly string[]) {
+    this.keys = keys.map((key) => Buffer.from(key));
+  }
+
+  matches(credential: string): boolean {
+    const given = Buffer.from(credential);
+    let matched = false;
+    for (const key of this.keys) {
+      if (given.length === key.length) matched = timingSafeEqual(given, key) || matched;
+      else timingSafeEqual(key, key);
+    }
+    return matched;
+  }
+}
+
 /** Compares secrets in time independent of where they differ. */
 export function constantTimeEqual(a: string, b: string): boolean {
   const left = Buffer.from(a);

@@ -153,6 +153,8 @@ class Exchange {
   }
 }
 
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
+
 class Connection {
   readonly socket: Socket;
   idleSince = 0;
@@ -163,8 +165,20 @@ class Connection {
     readonly origin: Origin,
     private readonly pool: ConnectionPool,
   ) {
-    this.socket = connect({ host: origin.host, port: origin.port, noDelay: true });
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // `onread` hands each read straight to onData, past the stream machinery (a read buffer shared
+    // by every connection: onData copies what it keeps).
+    this.socket = connect({
+      host: origin.host,
+      port: origin.port,
+      noDelay: true,
+      onread: {
+        buffer: readBuffer,
+        callback: (bytes: number, buffer: Uint8Array) => {
+          this.onData(Buffer.from(buffer.subarray(0, bytes)));
+          return true;
+        },
+      },
+    });
     this.socket.on('end', () => this.onEnd());
     this.socket.on('error', (error) => this.onClosed(error));
     this.socket.on('close', () => this.onClosed(connectionError('ECONNRESET', 'the replica closed the connection before answering')));

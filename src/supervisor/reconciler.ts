@@ -266,9 +266,24 @@ export class Reconciler {
 
   /** The replicas that serve a deployment now, for the router and `deployment show`. */
   replicas(endpoint: string, deployment: string): readonly LiveReplica[] {
-    return this.serving(key(endpoint, deployment))
-      .filter((slot) => slot.live)
-      .map((slot) => slot.live!);
+    // Asked on every request: the same choice as serving() in one pass over the slots.
+    const entry = this.deployments.get(key(endpoint, deployment));
+    const current: Slot[] = [];
+    const older: Slot[] = [];
+    for (const slot of this.slots.values()) {
+      if (slot.endpoint !== endpoint || slot.deployment !== deployment) continue;
+      if (slot.phase === 'stopping' && !slot.live?.ready) continue;
+      if (!entry || slot.generation === entry.desired.generation) current.push(slot);
+      else if (slot.served) older.push(slot);
+    }
+    let chosen = current;
+    if (entry && entry.desired.status !== 'steady' && older.length > 0) {
+      if (older.some((slot) => slot.live?.ready) || !current.some((slot) => slot.live?.ready)) chosen = older;
+    }
+    if (chosen.length > 1) chosen.sort(bySlotOrder);
+    const out: LiveReplica[] = [];
+    for (const slot of chosen) if (slot.live) out.push(slot.live);
+    return out;
   }
 
   /**
@@ -603,7 +618,7 @@ export class Reconciler {
   }
 
   private slotsOf(id: string): Slot[] {
-    return [...this.slots.values()].filter((slot) => key(slot.endpoint, slot.deployment) === id).sort((a, b) => a.index - b.index || a.generation - b.generation);
+    return [...this.slots.values()].filter((slot) => key(slot.endpoint, slot.deployment) === id).sort(bySlotOrder);
   }
 
   private hasReady(id: string): boolean {
@@ -673,6 +688,10 @@ function observedOf(slot: Slot): ObservedReplica {
     restarts: slot.restarts,
     ...(slot.retryAt !== undefined && { retryAt: slot.retryAt }),
   };
+}
+
+function bySlotOrder(a: Slot, b: Slot): number {
+  return a.index - b.index || a.generation - b.generation;
 }
 
 function key(endpoint: string, deployment: string): string {
