@@ -27,8 +27,10 @@ export interface FrontOptions {
   onRequest(request: LeanRequest): void;
 }
 
-/** A request head still incomplete after this long closes the connection (Node's headersTimeout). */
+/** A request head still incomplete after this long closes the connection (Node's headersTimeout)... */
 const HEAD_TIMEOUT_MS = 60_000;
+/** ...and a request whose body is still incomplete after this long (Node's requestTimeout). */
+const REQUEST_TIMEOUT_MS = 300_000;
 /** Bytes a client may send ahead (pipelining) while a request is answered before reading pauses. */
 const AHEAD_BYTES = 1024 * 1024;
 
@@ -80,8 +82,9 @@ class LeanConnection {
   private busy = false;
   private closing = false;
   private lastActive = Date.now();
-  /** When the first byte of an incomplete head came. */
-  private headSince?: number;
+  /** When the first byte of the request being received came, and whether its head is complete. */
+  private requestSince?: number;
+  private headComplete = false;
   private readonly onData = (chunk: Buffer): void => this.receive(chunk);
   private readonly onGone = (): void => this.gone();
   /** The client finished sending: answer what it asked for, then close. */
@@ -103,7 +106,11 @@ class LeanConnection {
 
   expire(now: number): void {
     if (this.busy) return;
-    if (this.headSince !== undefined ? now - this.headSince > HEAD_TIMEOUT_MS : now - this.lastActive > this.options.keepAliveMs) this.socket.destroy();
+    const expired =
+      this.requestSince === undefined
+        ? now - this.lastActive > this.options.keepAliveMs
+        : now - this.requestSince > (this.headComplete ? REQUEST_TIMEOUT_MS : HEAD_TIMEOUT_MS);
+    if (expired) this.socket.destroy();
   }
 
   private receive(chunk: Buffer): void {
@@ -120,16 +127,18 @@ class LeanConnection {
     const buffer = this.buffer;
     if (!buffer || this.closing) return;
     const head = parseRequestHead(buffer);
+    this.requestSince ??= Date.now();
     if (head === undefined) {
-      this.headSince ??= Date.now();
       if (buffer.length > MAX_HEAD_BYTES) this.handOver();
       return;
     }
     const length = head === null ? undefined : bodyLength(head, this.options.leanBodyBytes);
     if (head === null || length === undefined) return this.handOver();
-    this.headSince = undefined;
     const total = head.size + length;
+    this.headComplete = true;
     if (buffer.length < total) return;
+    this.requestSince = undefined;
+    this.headComplete = false;
     this.buffer = buffer.length > total ? buffer.subarray(total) : undefined;
     this.busy = true;
     const keepAlive = !/close/i.test(head.headers.connection ?? '');
