@@ -45,10 +45,15 @@ const AHEAD_BYTES = 1024 * 1024;
 export class Front {
   readonly server: Server;
   private readonly connections = new Set<LeanConnection>();
+  /** Connections given to the fallback server, closed with the front. */
+  private readonly handedOver = new Set<Socket>();
   private sweeper?: NodeJS.Timeout;
 
   constructor(private readonly options: FrontOptions) {
     this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    // Node's http server arms its header and request timeouts (and tracks its connections) once
+    // it is listening; the fallback never listens itself, so it is told it is.
+    options.fallback.emit('listening');
   }
 
   /** Stops accepting and ends every connection, lean or handed over. */
@@ -60,12 +65,19 @@ export class Front {
       else this.server.close(() => resolve());
       for (const connection of this.connections) connection.socket.destroy();
       this.connections.clear();
+      for (const socket of this.handedOver) socket.destroy();
+      this.handedOver.clear();
       this.options.fallback.closeAllConnections();
+      // Stops the fallback's timeout checks; it never listened, so there is nothing else to close.
+      this.options.fallback.close(() => undefined);
     });
   }
 
   private accept(socket: Socket): void {
-    const connection = new LeanConnection(socket, this.options, () => this.connections.delete(connection));
+    const connection = new LeanConnection(socket, this.options, () => this.connections.delete(connection), () => {
+      this.handedOver.add(socket);
+      socket.once('close', () => this.handedOver.delete(socket));
+    });
     this.connections.add(connection);
     this.sweeper ??= setInterval(() => this.sweep(), 1000).unref();
   }
@@ -97,6 +109,7 @@ class LeanConnection {
     readonly socket: Socket,
     private readonly options: FrontOptions,
     private readonly forget: () => void,
+    private readonly handedOver: () => void,
   ) {
     socket.on('data', this.onData);
     socket.on('error', this.onGone);
@@ -132,7 +145,8 @@ class LeanConnection {
       if (buffer.length > MAX_HEAD_BYTES) this.handOver();
       return;
     }
-    const length = head === null ? undefined : bodyLength(head, this.options.leanBodyBytes);
+    // Node decides (400, 431, or serving it) whatever the lean path does not take.
+    const length = head === null || head.size > MAX_HEAD_BYTES ? undefined : bodyLength(head, this.options.leanBodyBytes);
     if (head === null || length === undefined) return this.handOver();
     const total = head.size + length;
     this.headComplete = true;
@@ -177,6 +191,7 @@ class LeanConnection {
     socket.off('close', this.onGone);
     socket.off('end', this.onEnd);
     this.forget();
+    this.handedOver();
     socket.pause();
     if (this.buffer) socket.unshift(this.buffer);
     this.buffer = undefined;
@@ -198,7 +213,8 @@ class LeanConnection {
 /** The body length of a request the lean path takes, or undefined when it leaves it to Node. */
 function bodyLength(head: RequestHead, leanBodyBytes: number): number | undefined {
   const headers = head.headers;
-  if (headers['transfer-encoding'] !== undefined || headers.expect !== undefined || headers.upgrade !== undefined) return undefined;
+  // Without Host an HTTP/1.1 request is a bad request (RFC 9112 section 3.2): Node says so.
+  if (headers.host === undefined || headers['transfer-encoding'] !== undefined || headers.expect !== undefined || headers.upgrade !== undefined) return undefined;
   const declared = headers['content-length'];
   if (declared === undefined) return 0;
   if (!/^\d{1,15}$/.test(declared)) return undefined;

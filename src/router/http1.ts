@@ -44,7 +44,8 @@ export function parseRequestHead(buffer: Buffer): RequestHead | null | undefined
   const method = requestLine.slice(0, firstSpace);
   const url = requestLine.slice(firstSpace + 1, lastSpace);
   if (!TOKEN.test(method) || !TARGET.test(url)) return null;
-  const headers: Record<string, string> = {};
+  // No prototype: a header named `constructor` or `__proto__` is a header like any other.
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
   let start = lineEnd + 2;
   while (start < text.length) {
     let next = text.indexOf('\r\n', start);
@@ -53,8 +54,9 @@ export function parseRequestHead(buffer: Buffer): RequestHead | null | undefined
     if (colon <= start || colon >= next) return null;
     const name = text.slice(start, colon);
     if (!TOKEN.test(name)) return null;
-    const value = text.slice(colon + 1, next).trim();
-    if (BAD_VALUE.test(value)) return null;
+    const raw = text.slice(colon + 1, next);
+    if (BAD_VALUE.test(raw)) return null;
+    const value = trimWhitespace(raw);
     const key = name.toLowerCase();
     if (key in headers) return null;
     headers[key] = value;
@@ -65,6 +67,8 @@ export function parseRequestHead(buffer: Buffer): RequestHead | null | undefined
 
 export interface ResponseHead {
   status: number;
+  /** An HTTP/1.0 answer: its connection is not kept. */
+  http10: boolean;
   headers: HeaderMap;
   size: number;
 }
@@ -80,7 +84,7 @@ export function parseResponseHead(buffer: Buffer): ResponseHead | undefined {
   if (!text.startsWith('HTTP/1.')) throw new Error('the response is not HTTP/1.x');
   const status = Number(text.slice(9, 12));
   if (!Number.isInteger(status) || status < 100) throw new Error('the response has no valid status');
-  const headers: HeaderMap = {};
+  const headers: HeaderMap = Object.create(null) as HeaderMap;
   let start = text.indexOf('\r\n');
   start = start < 0 ? text.length : start + 2;
   while (start < text.length) {
@@ -89,7 +93,10 @@ export function parseResponseHead(buffer: Buffer): ResponseHead | undefined {
     const colon = text.indexOf(':', start);
     if (colon > start && colon < next) {
       const name = text.slice(start, colon).toLowerCase();
-      const value = text.slice(colon + 1, next).trim();
+      const raw = text.slice(colon + 1, next);
+      // A bare CR or LF in a value would let a replica inject header lines: not HTTP.
+      if (BAD_VALUE.test(raw) || !TOKEN.test(name)) throw new Error(`the header line ${JSON.stringify(text.slice(start, Math.min(next, start + 60)))} is not valid`);
+      const value = trimWhitespace(raw);
       const existing = headers[name];
       if (existing === undefined) headers[name] = value;
       else if (Array.isArray(existing)) existing.push(value);
@@ -97,7 +104,16 @@ export function parseResponseHead(buffer: Buffer): ResponseHead | undefined {
     }
     start = next + 2;
   }
-  return { status, headers, size: end + 4 };
+  return { status, http10: text.startsWith('HTTP/1.0'), headers, size: end + 4 };
+}
+
+/** A field value without the spaces and tabs around it (only those: RFC 9110's OWS). */
+function trimWhitespace(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value.charCodeAt(start) === 32 || value.charCodeAt(start) === 9)) start += 1;
+  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end -= 1;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
 }
 
 /** Whether a response to `method` with `status` carries no body whatever its headers say. */
@@ -145,8 +161,9 @@ export class ChunkedDecoder {
         if (line !== '') throw new Error('a chunk does not end with CRLF');
         this.state = 'size';
       } else if (this.state === 'size') {
-        const size = parseInt(line.split(';', 1)[0]!.trim(), 16);
-        if (!Number.isSafeInteger(size) || size < 0) throw new Error('a chunk size is not valid');
+        const digits = trimWhitespace(line.split(';', 1)[0]!);
+        if (!/^[0-9a-fA-F]{1,12}$/.test(digits)) throw new Error('a chunk size is not valid');
+        const size = parseInt(digits, 16);
         if (size === 0) this.state = 'trailers';
         else {
           this.remaining = size;

@@ -706,7 +706,7 @@ function query(url: string | undefined): string {
 }
 
 function forwardHeaders(headers: Exchange['headers']): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  const out = Object.create(null) as Record<string, string | string[]>;
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || name === 'authorization' || name === 'x-request-id' || name === SAMPLE_HEADER || name === REPLICA_SECRET_HEADER) continue;
@@ -716,7 +716,8 @@ function forwardHeaders(headers: Exchange['headers']): Record<string, string | s
 }
 
 function copyResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  // No prototype: a replica's header named `constructor` or `__proto__` is a header like any other.
+  const out = Object.create(null) as Record<string, string | string[]>;
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || name === 'x-request-id') continue;

@@ -217,18 +217,17 @@ class Connection {
         }
         exchange.head = head;
         const connectionHeader = head.headers.connection;
-        if (typeof connectionHeader === 'string' && /close/i.test(connectionHeader)) exchange.keepAlive = false;
+        if (head.http10 || (typeof connectionHeader === 'string' && /close/i.test(connectionHeader))) exchange.keepAlive = false;
         chunk = data.subarray(head.size);
         const transferEncoding = head.headers['transfer-encoding'];
-        const length = head.headers['content-length'];
+        const length = contentLength(head.headers['content-length']);
         if (hasNoBody(exchange.method, head.status)) exchange.expected = 0;
         else if (transferEncoding !== undefined) exchange.chunked = new ChunkedDecoder();
-        else if (typeof length === 'string') exchange.expected = Number(length);
+        else if (length !== undefined) exchange.expected = length;
         else {
           exchange.untilClose = true;
           exchange.keepAlive = false;
         }
-        if (exchange.expected !== undefined && !Number.isSafeInteger(exchange.expected)) throw new Error('the content-length is not valid');
       }
       if (exchange.chunked) {
         if (chunk.length > 0 && exchange.chunked.push(chunk)) {
@@ -253,7 +252,8 @@ class Connection {
     } catch (error) {
       this.current = undefined;
       this.socket.destroy();
-      exchange.fail(connectionError('UND_ERR_SOCKET', `the replica's answer is not valid HTTP: ${(error as Error).message}`));
+      // Not a dead replica: it answered, wrongly. The router answers 500 and keeps it in rotation.
+      exchange.fail(connectionError('OEP_ERR_REPLICA_ANSWER', `the replica's answer is not valid HTTP: ${(error as Error).message}`));
     }
   }
 
@@ -287,6 +287,14 @@ class Connection {
     }
     exchange.fail(error);
   }
+}
+
+/** A response's content-length: one number, or the same number repeated; throws on anything else. */
+function contentLength(value: string | string[] | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const values = Array.isArray(value) ? value : [value];
+  if (!values.every((each) => /^\d{1,15}$/.test(each) && each === values[0])) throw new Error(`the content-length ${JSON.stringify(value)} is not valid`);
+  return Number(values[0]);
 }
 
 function connectionError(code: string, message: string): Error {

@@ -89,7 +89,6 @@ describe('http1: parseRequestHead', () => {
 
   it(
     'leaves a value with a control character at either end to Node too (Node answers such a head 400)',
-    { todo: 'bug: values are trimmed with String.prototype.trim before the control check, so \\x0b, \\x0c or a bare CR/LF at either end of a value is stripped and the head taken instead of null' },
     () => {
       for (const value of ['\x0bb', 'b\x0b', '\x0cb', 'b\x0c', 'b\r', 'b\n']) {
         assert.equal(parseRequestHead(bytes(`GET / HTTP/1.1\r\nHost: a\r\nX-A: ${value}\r\n\r\n`)), null, JSON.stringify(value));
@@ -99,7 +98,6 @@ describe('http1: parseRequestHead', () => {
 
   it(
     'trims only spaces and tabs around a value, as Node does (an obs-text NBSP at the end is part of the value)',
-    { todo: 'bug: String.prototype.trim also strips U+00A0 (byte 0xA0, read as latin1), so "X-A: b\\xa0" is forwarded as "b" where Node keeps "b\\xa0"' },
     () => {
       assert.equal(parseRequestHead(bytes('GET / HTTP/1.1\r\nHost: a\r\nX-A: \xa0b\xa0\r\n\r\n'))?.headers['x-a'], '\xa0b\xa0');
     },
@@ -120,12 +118,13 @@ describe('http1: parseRequestHead', () => {
 describe('http1: parseResponseHead', () => {
   it('parses the status, lower-case names and trimmed values, and the head\'s size', () => {
     const head = 'HTTP/1.1 201 Created\r\nContent-Type:  application/json \r\nContent-Length: 2\r\n\r\n';
-    assert.deepEqual(plain(parseResponseHead(bytes(head + '{}'))), { status: 201, headers: { 'content-type': 'application/json', 'content-length': '2' }, size: head.length });
+    assert.deepEqual(plain(parseResponseHead(bytes(head + '{}'))), { status: 201, http10: false, headers: { 'content-type': 'application/json', 'content-length': '2' }, size: head.length });
   });
 
   it('takes HTTP/1.0 answers and a status line without a reason', () => {
     assert.equal(parseResponseHead(bytes('HTTP/1.0 404 Not Found\r\n\r\n'))?.status, 404);
-    assert.deepEqual(plain(parseResponseHead(bytes('HTTP/1.1 204\r\n\r\n'))), { status: 204, headers: {}, size: 16 });
+    assert.equal(parseResponseHead(bytes('HTTP/1.0 404 Not Found\r\n\r\n'))?.http10, true);
+    assert.deepEqual(plain(parseResponseHead(bytes('HTTP/1.1 204\r\n\r\n'))), { status: 204, http10: false, headers: {}, size: 16 });
   });
 
   it('turns repeated headers into arrays, in order', () => {
@@ -135,7 +134,6 @@ describe('http1: parseResponseHead', () => {
 
   it(
     'keeps headers named like members of Object.prototype as plain headers',
-    { todo: 'bug: headers is a plain {} so `Constructor: x` gives [Function Object, "x"] and `__proto__: y` replaces the prototype (its items then show up in for..in as headers "0" and "1"); use Object.create(null) or a Map' },
     () => {
       const parsed = parseResponseHead(bytes('HTTP/1.1 200 OK\r\nConstructor: x\r\nToString: t\r\n__proto__: y\r\n\r\n'));
       const names: string[] = [];
@@ -234,7 +232,6 @@ describe('http1: ChunkedDecoder', () => {
 
   it(
     'throws on a chunk size with anything but hex digits before the extensions',
-    { todo: 'bug: the size is read with parseInt(line, 16), which stops at the first non-hex character and takes a 0x or + prefix: "5x", "0x5", "+5" and "5 5" are read as 5 where llhttp rejects them' },
     () => {
       for (const line of ['5x', '0x5', '+5', '5 5']) {
         assert.throws(() => new ChunkedDecoder().push(bytes(`${line}\r\nhello\r\n0\r\n\r\n`)), /chunk size is not valid/, JSON.stringify(line));
