@@ -46,7 +46,7 @@ class ConnectionPool {
     const origin = this.origin(request.origin);
     const bytes = serializeRequest(request.method, request.path, origin.authority, request.headers, request.body);
     return new Promise((resolve, reject) => {
-      const exchange = new Exchange(request.method, request.timeoutMs, resolve, reject);
+      const exchange = new InFlight(request.method, request.timeoutMs, resolve, reject);
       if (request.timeoutMs !== undefined) {
         exchange.timer = setTimeout(() => {
           exchange.timedOut = true;
@@ -67,7 +67,7 @@ class ConnectionPool {
   }
 
   /** Sends on an idle connection, or a new one. A reused connection that fails before any answer (the replica had just closed it) is retried once on a new one. */
-  private start(origin: Origin, exchange: Exchange, bytes: Buffer, mayReuse: boolean): void {
+  private start(origin: Origin, exchange: InFlight, bytes: Buffer, mayReuse: boolean): void {
     const reused = mayReuse ? origin.idle.pop() : undefined;
     const connection = reused ?? new Connection(origin, this);
     exchange.onStale = reused ? () => this.start(origin, exchange, bytes, false) : undefined;
@@ -111,7 +111,7 @@ class ConnectionPool {
 }
 
 /** One request and its answer as it arrives. */
-class Exchange {
+class InFlight {
   head?: ResponseHead;
   chunks: Buffer[] = [];
   bytes = 0;
@@ -158,7 +158,7 @@ const readBuffer = Buffer.allocUnsafe(64 * 1024);
 class Connection {
   readonly socket: Socket;
   idleSince = 0;
-  private current?: Exchange;
+  private current?: InFlight;
   private buffer?: Buffer;
 
   constructor(
@@ -184,7 +184,7 @@ class Connection {
     this.socket.on('close', () => this.onClosed(connectionError('ECONNRESET', 'the replica closed the connection before answering')));
   }
 
-  send(exchange: Exchange, bytes: Buffer): void {
+  send(exchange: InFlight, bytes: Buffer): void {
     this.current = exchange;
     exchange.connection = this;
     this.buffer = undefined;
@@ -257,7 +257,7 @@ class Connection {
     }
   }
 
-  private complete(exchange: Exchange): void {
+  private complete(exchange: InFlight): void {
     this.current = undefined;
     exchange.succeed();
     if (exchange.keepAlive && !this.socket.destroyed && this.socket.readyState === 'open') this.pool.release(this);
