@@ -1,0 +1,403 @@
+/**
+ * End to end through the router (issue 15): in one run on this machine, the quickstart deployment
+ * (examples/quickstart: a stdlib linear model served by oep's Python scoring server on the process
+ * runtime, request_settings.max_concurrent_requests_per_instance 8) called (1) directly at its
+ * replica's port and (2) through the endpoint's scoring URI, i.e. oep's router in the daemon.
+ * Aim: through the router >= 0.9x the direct call's requests/s.
+ *
+ *   npm run build && node dist/bench/router-e2e.js
+ *
+ * Needs wrk on PATH (Debian: apt-get install -y wrk) and the process runtime's Python (python3 by
+ * default, as for oep; BENCH_PYTHON sets OEP_PYTHON for the bench's daemon). Everything binds
+ * 127.0.0.1 and lives in a temporary OEP_HOME that is removed at the end (`oep daemon stop` stops
+ * the replica), on failure and Ctrl-C too.
+ * Knobs (environment): BENCH_ROUNDS (3), BENCH_SECONDS (5, per load run), BENCH_WARMUP_SECONDS (5,
+ * per target before the first round), BENCH_PIN_REPLICA (a CPU list for `taskset`, e.g. 1: pins the
+ * replica's processes and all their threads there for the whole run; default: not pinned),
+ * BENCH_JSON (write the results there too).
+ *
+ * Method. The replica's port answers 401 unless the request carries the deployment's replica secret
+ * (the header the router adds); the bench gets it from the project's own replicaSecret() for its
+ * OEP_HOME, and the replica's origin and pid from `oep deployment show`. Both targets get the same
+ * POST (examples/quickstart/sample-request.json, with the endpoint key from `oep endpoint
+ * get-credentials`; the direct call also sends the secret header) through bench/fixtures/wrk-post.lua,
+ * and must answer 200 with the same body before anything is timed. Each round runs both targets,
+ * which one goes first alternating between rounds: 1 s warm-up, then wrk -t1 -c8 -d$BENCH_SECONDS.
+ * Medians over rounds; the ratio is the median of the per-round ratios. From /proc: CPU time per
+ * request of the daemon process (the router lives in it), of the replica (its server process and
+ * worker), of wrk, the system (kernel) part of the first two, the cores they kept busy together,
+ * and the CPU used outside the bench during each run. Exit code 0 when the aim
+ * holds, 1 when not (or a request failed), 2 when a tool is missing.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { REPLICA_SECRET_HEADER } from '../src/router/router.js';
+import { replicaSecret } from '../src/state/secrets.js';
+import { BenchHome, median, OEP_BIN, procStatFields, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
+/** max_concurrent_requests_per_instance, and wrk's connections (issue 15's setting). */
+const CONCURRENCY = 8;
+const AIM = 0.9;
+const QUICKSTART = join(REPO_ROOT, 'examples', 'quickstart');
+const BODY_FILE = join(QUICKSTART, 'sample-request.json');
+const ENDPOINT = 'quickstart';
+const DEPLOYMENT = 'blue';
+const PIN_REPLICA = process.env.BENCH_PIN_REPLICA;
+
+interface Target {
+  name: 'direct' | 'router';
+  label: string;
+  url: string;
+  /** The arguments of wrk-post.lua after the body file: the key, and the extra header of the direct call. */
+  scriptArgs: string[];
+  headers: Record<string, string>;
+}
+
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** CPU time per request, in microseconds, of the daemon, the replica (server + workers) and wrk. */
+  daemonUs: number;
+  replicaUs: number;
+  wrkUs: number;
+  /** The part of daemonUs and replicaUs spent in the kernel (system time: socket reads and writes, wake-ups). */
+  daemonSysUs: number;
+  replicaSysUs: number;
+  /** CPU of the daemon, the replica and wrk together, in cores (1 = one CPU busy all the time). */
+  cores: number;
+  /** CPU used outside this bench's processes during the run (interrupts included), in % of the whole machine. */
+  foreignPct: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the bench starts: wrk runs (tracked) and a daemon in its own OEP_HOME (home.close() stops it
+// and its replica and removes the home), whatever happens.
+
+const home = new BenchHome();
+const children = new Set<ChildProcess>();
+let closed = false;
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+function cleanup(): void {
+  for (const child of children) child.kill('SIGKILL');
+  if (closed) return;
+  closed = true;
+  home.close();
+}
+
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`router-e2e bench: ${signal}, stopping everything it started`);
+    cleanup();
+    process.exit(130);
+  });
+}
+
+/** Runs the CLI in the bench's home and returns its stdout; fails loudly when the command fails. */
+function oep(args: string[], env: NodeJS.ProcessEnv = {}): string {
+  const result = spawnSync(process.execPath, [OEP_BIN, ...args], { env: { ...process.env, OEP_HOME: home.home, NO_COLOR: '1', ...env }, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`oep ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+  return result.stdout;
+}
+
+function versionOf(command: string, args: string[]): string {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  return `${result.stdout ?? ''}${result.stderr ?? ''}`.split('\n')[0]!.trim();
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU accounting from /proc (Linux), as bench/router.ts does.
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+const HAVE_PROC = existsSync('/proc/stat');
+
+/** utime + stime of a process (all its threads), in ticks. */
+function processTicks(pid: number): number {
+  const fields = procStatFields(pid);
+  return fields ? Number(fields[11]) + Number(fields[12]) : 0;
+}
+
+/** stime of a process (all its threads), in ticks. */
+function systemTicks(pid: number): number {
+  const fields = procStatFields(pid);
+  return fields ? Number(fields[12]) : 0;
+}
+
+function descendants(root: number): number[] {
+  const table = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = procStatFields(Number(entry));
+    if (fields) table.set(Number(entry), Number(fields[1]));
+  }
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const parent = queue.pop()!;
+    for (const [pid, ppid] of table) {
+      if (ppid === parent) {
+        out.push(pid);
+        queue.push(pid);
+      }
+    }
+  }
+  return out;
+}
+
+/** Busy ticks of the whole machine (all CPUs), interrupts and hypervisor steal included. */
+function machineBusyTicks(): number {
+  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = values.map(Number);
+  return user! + nice! + system! + irq! + softirq! + steal!;
+}
+
+interface CpuSnapshot {
+  at: number;
+  machine: number;
+  /** This process, its live descendants and its reaped children (the wrk runs). */
+  bench: number;
+  /** Reaped children of this process: a wrk run that ended inside the interval. */
+  reaped: number;
+  daemon: number;
+  replica: number;
+  daemonSys: number;
+  replicaSys: number;
+}
+
+/**
+ * The daemon process alone (its own threads; its children are the replicas), the replica's
+ * processes (the server and its workers), this bench's own tree. The daemon is not a child of the
+ * bench (the CLI starts it detached), so the bench's tree and the daemon's tree are both "own".
+ */
+function cpuSnapshot(daemonPid: number, replicaPids: number[]): CpuSnapshot | undefined {
+  if (!HAVE_PROC) return undefined;
+  const self = procStatFields(process.pid);
+  const reaped = self ? Number(self[13]) + Number(self[14]) : 0;
+  const bench = [process.pid, ...descendants(process.pid)].reduce((sum, pid) => sum + processTicks(pid), reaped);
+  const replicaTree = replicaPids.flatMap((pid) => [pid, ...descendants(pid)]);
+  const replica = replicaTree.reduce((sum, pid) => sum + processTicks(pid), 0);
+  const replicaSys = replicaTree.reduce((sum, pid) => sum + systemTicks(pid), 0);
+  return { at: performance.now(), machine: machineBusyTicks(), bench, reaped, daemon: processTicks(daemonPid), replica, daemonSys: systemTicks(daemonPid), replicaSys };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function wrk(wrkPath: string, target: Target, seconds: number): Promise<WrkResult> {
+  return runWrk({
+    wrk: wrkPath,
+    url: target.url,
+    scriptArgs: [BODY_FILE, ...target.scriptArgs],
+    connections: CONCURRENCY,
+    seconds,
+    start: (command, args) => track(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })),
+    kill: (child) => child.kill('SIGKILL'),
+  });
+}
+
+async function post(url: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: readFileSync(BODY_FILE) });
+  return { status: response.statusCode, body: await response.body.text() };
+}
+
+/** Both targets answer 200 with the same body (20 requests each); the replica refuses a request without the secret. */
+async function verify(targets: Target[], replicaUrl: string, key: string): Promise<string> {
+  const bodies = new Set<string>();
+  for (const target of targets) {
+    for (let i = 0; i < 20; i++) {
+      const { status, body } = await post(target.url, target.headers);
+      if (status !== 200) throw new Error(`${target.label}: status ${status} ${body}`);
+      bodies.add(body);
+    }
+  }
+  if (bodies.size !== 1) throw new Error(`the targets answered different bodies: ${[...bodies].join(' | ')}`);
+  const refused = await post(replicaUrl, { authorization: `Bearer ${key}` });
+  if (refused.status !== 401) throw new Error(`the replica answered ${refused.status} without ${REPLICA_SECRET_HEADER} (expected 401): the direct call would not be what the router does`);
+  const wrongKey = await post(targets.find((t) => t.name === 'router')!.url, { authorization: 'Bearer wrong-key' });
+  if (wrongKey.status !== 401) throw new Error(`the router answered ${wrongKey.status} to a wrong key (expected 401)`);
+  return [...bodies][0]!;
+}
+
+async function measure(wrkPath: string, target: Target, daemonPid: number, replicaPids: number[]): Promise<Sample> {
+  await wrk(wrkPath, target, 1); // warm-up: connection pools, JIT
+  const before = cpuSnapshot(daemonPid, replicaPids);
+  const load = await wrk(wrkPath, target, SECONDS);
+  const after = cpuSnapshot(daemonPid, replicaPids);
+  const perRequest = (ticks: number) => ((ticks / CLK_TCK) * 1e6) / load.requests;
+  let cpu = { daemonUs: NaN, replicaUs: NaN, wrkUs: NaN, daemonSysUs: NaN, replicaSysUs: NaN, cores: NaN, foreignPct: NaN };
+  if (before && after) {
+    const seconds = (after.at - before.at) / 1000;
+    const daemon = after.daemon - before.daemon;
+    const replica = after.replica - before.replica;
+    const wrkTicks = after.reaped - before.reaped;
+    // Own: the bench's tree (wrk included) and the daemon's (the daemon and the replica).
+    const own = after.bench - before.bench + daemon + replica;
+    cpu = {
+      daemonUs: perRequest(daemon),
+      replicaUs: perRequest(replica),
+      wrkUs: perRequest(wrkTicks),
+      daemonSysUs: perRequest(after.daemonSys - before.daemonSys),
+      replicaSysUs: perRequest(after.replicaSys - before.replicaSys),
+      cores: (daemon + replica + wrkTicks) / CLK_TCK / seconds,
+      foreignPct: Math.max(0, (100 * (after.machine - before.machine - own)) / CLK_TCK / (seconds * cpus().length)),
+    };
+  }
+  return { rps: load.requests / (load.duration_us / 1e6), p50: load.p50_us / 1000, p99: load.p99_us / 1000, errors: wrkErrors(load), ...cpu };
+}
+
+async function main(): Promise<number> {
+  const wrkPath = which('wrk', ['/usr/sbin', '/usr/local/sbin']);
+  if (!wrkPath) {
+    console.error('router-e2e bench: wrk not found on PATH. Install it (Debian/Ubuntu): sudo apt-get install -y wrk');
+    return 2;
+  }
+  const python = process.env.BENCH_PYTHON;
+  if (python && spawnSync(python, ['-c', 'import sys; assert sys.version_info >= (3, 8)']).status !== 0) {
+    console.error(`router-e2e bench: BENCH_PYTHON=${python} is not a python3 >= 3.8`);
+    return 2;
+  }
+
+  // The daemon, with the process runtime's interpreter (OEP_PYTHON when BENCH_PYTHON is set; else oep's default).
+  oep(['daemon', 'start', '-o', 'none'], python ? { OEP_PYTHON: python } : {});
+  oep(['endpoint', 'create', '-f', join(QUICKSTART, 'endpoint.yml'), '-o', 'none']);
+  oep([
+    'deployment', 'create', '-f', join(QUICKSTART, 'blue-deployment.yml'), '--all-traffic', '--runtime', 'process', '-o', 'none',
+    '--set', `request_settings.max_concurrent_requests_per_instance=${CONCURRENCY}`,
+  ]);
+  const scoringUri = oep(['endpoint', 'show', '-n', ENDPOINT, '--query', 'scoring_uri', '-o', 'tsv']).trim();
+  const key = oep(['endpoint', 'get-credentials', '-n', ENDPOINT, '--query', 'primaryKey', '-o', 'tsv']).trim();
+  const daemonPid = Number((JSON.parse(oep(['daemon', 'status', '-o', 'json'])) as { pid: number }).pid);
+  const shown = JSON.parse(oep(['deployment', 'show', '-n', DEPLOYMENT, '-e', ENDPOINT, '-o', 'json'])) as {
+    replicas: { origin: string; pid: number | null; ready: boolean }[];
+    request_settings: { max_concurrent_requests_per_instance: number };
+    runtime: string;
+  };
+  if (shown.runtime !== 'process' || shown.replicas.length !== 1 || !shown.replicas[0]!.ready || !shown.replicas[0]!.pid) {
+    throw new Error(`expected one ready replica on the process runtime, got ${JSON.stringify(shown)}`);
+  }
+  if (shown.request_settings.max_concurrent_requests_per_instance !== CONCURRENCY) throw new Error(`max_concurrent_requests_per_instance is ${shown.request_settings.max_concurrent_requests_per_instance}`);
+  const replica = shown.replicas[0]!;
+  // The router sends /score to the replica's scoring path, which is /score on the process runtime;
+  // the check below (200 and the same body on both) confirms the direct call reaches the same route.
+  const replicaUrl = `${replica.origin}${new URL(scoringUri).pathname}`;
+  const secret = replicaSecret(home.home, ENDPOINT, DEPLOYMENT);
+  const targets: Target[] = [
+    {
+      name: 'direct',
+      label: '(1) direct to the replica port (+ replica secret)',
+      url: replicaUrl,
+      scriptArgs: [key, `${REPLICA_SECRET_HEADER}: ${secret}`],
+      headers: { authorization: `Bearer ${key}`, [REPLICA_SECRET_HEADER]: secret },
+    },
+    { name: 'router', label: "(2) through oep's router (scoring URI, key auth)", url: scoringUri, scriptArgs: [key], headers: { authorization: `Bearer ${key}` } },
+  ];
+  const body = await verify(targets, replicaUrl, key);
+  const replicaPids = [replica.pid!];
+  if (PIN_REPLICA) {
+    // Threads made later (one per connection) inherit the affinity of the thread that makes them.
+    for (const pid of [replica.pid!, ...descendants(replica.pid!)]) {
+      const pinned = spawnSync('taskset', ['-a', '-p', '-c', PIN_REPLICA, String(pid)], { encoding: 'utf8' });
+      if (pinned.status !== 0) throw new Error(`taskset -a -p -c ${PIN_REPLICA} ${pid} failed: ${pinned.stderr || pinned.error?.message}`);
+    }
+  }
+
+  const interpreter = HAVE_PROC ? readlinkSync(`/proc/${replica.pid}/exe`) : (python ?? 'python3');
+  console.log(`router-e2e bench: ${new Date().toISOString()}`);
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model.trim()}; node ${process.version}; ${versionOf(interpreter, ['-V'])} (${interpreter}); ${versionOf(wrkPath, ['-v'])}`);
+  console.log(`deployment: ${ENDPOINT}/${DEPLOYMENT} (examples/quickstart), process runtime, 1 replica (pid ${replica.pid}, ${replica.origin}), max_concurrent_requests_per_instance ${CONCURRENCY}; daemon pid ${daemonPid}${PIN_REPLICA ? `; replica pinned to CPU ${PIN_REPLICA}` : ''}`);
+  console.log(`targets: direct ${replicaUrl}; router ${scoringUri}; both answered 200 ${body.trim()}; the replica answers 401 without ${REPLICA_SECRET_HEADER}`);
+  console.log(`method: ${WARMUP_SECONDS} s warm-up per target, then ${ROUNDS} rounds, order alternated; each: 1 s warm-up, wrk -t1 -c${CONCURRENCY} -d${SECONDS}s; medians over rounds`);
+  console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+
+  for (const target of targets) await wrk(wrkPath, target, WARMUP_SECONDS);
+
+  const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? targets : [...targets].reverse();
+    for (const target of order) {
+      const s = await measure(wrkPath, target, daemonPid, replicaPids);
+      samples.get(target.name)!.push(s);
+      console.log(
+        `  round ${round + 1} ${target.name.padEnd(6)} ${s.rps.toFixed(0).padStart(6)} req/s  p50 ${s.p50.toFixed(2)} p99 ${s.p99.toFixed(2)} ms` +
+          `  cpu/req daemon ${s.daemonUs.toFixed(1)} (sys ${s.daemonSysUs.toFixed(1)}) replica ${s.replicaUs.toFixed(1)} (sys ${s.replicaSysUs.toFixed(1)}) wrk ${s.wrkUs.toFixed(1)} us  (${s.cores.toFixed(2)} cores)` +
+          `  other load ${s.foreignPct.toFixed(0)}%${s.errors ? `  ERRORS ${s.errors}` : ''}`,
+      );
+    }
+  }
+
+  const summary = Object.fromEntries(
+    targets.map((t) => {
+      const list = samples.get(t.name)!;
+      const pick = (f: (s: Sample) => number) => median(list.map(f));
+      const row: Sample & { label: string } = {
+        label: t.label,
+        rps: pick((s) => s.rps),
+        p50: pick((s) => s.p50),
+        p99: pick((s) => s.p99),
+        daemonUs: pick((s) => s.daemonUs),
+        replicaUs: pick((s) => s.replicaUs),
+        wrkUs: pick((s) => s.wrkUs),
+        daemonSysUs: pick((s) => s.daemonSysUs),
+        replicaSysUs: pick((s) => s.replicaSysUs),
+        cores: pick((s) => s.cores),
+        foreignPct: pick((s) => s.foreignPct),
+        errors: list.reduce((sum, s) => sum + s.errors, 0),
+      };
+      return [t.name, row];
+    }),
+  ) as Record<Target['name'], Sample & { label: string }>;
+  const ratios = samples.get('router')!.map((s, i) => s.rps / samples.get('direct')![i]!.rps);
+  const ratio = median(ratios);
+
+  console.log('');
+  console.log(`| target | req/s at c${CONCURRENCY} | p50 / p99 (ms) | daemon CPU per request (system) | replica CPU per request (system) | wrk CPU per request | cores busy (daemon + replica + wrk) |`);
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const t of targets) {
+    const s = summary[t.name];
+    console.log(
+      `| ${s.label} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} / ${s.p99.toFixed(2)} | ${s.daemonUs.toFixed(0)} µs (${s.daemonSysUs.toFixed(0)}) | ${s.replicaUs.toFixed(0)} µs (${s.replicaSysUs.toFixed(0)}) | ${s.wrkUs.toFixed(0)} µs | ${s.cores.toFixed(2)} |`,
+    );
+  }
+  const ok = ratio >= AIM;
+  console.log('');
+  console.log(`aim: router req/s >= ${AIM} x direct (median of per-round ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}): ${ratio.toFixed(2)} x -> ${ok ? 'met' : 'MISSED'}`);
+  const d = summary.direct;
+  const r = summary.router;
+  console.log(
+    `info: CPU per request through the router: daemon ${r.daemonUs.toFixed(1)} µs, replica ${r.replicaUs.toFixed(1)} µs (direct: ${d.replicaUs.toFixed(1)} µs), wrk ${r.wrkUs.toFixed(1)} µs (direct: ${d.wrkUs.toFixed(1)} µs); ` +
+      `all three ${(r.daemonUs + r.replicaUs + r.wrkUs).toFixed(1)} vs ${(d.daemonUs + d.replicaUs + d.wrkUs).toFixed(1)} µs`,
+  );
+  console.log(`info: CPU used outside this bench during the load runs: median ${median([...samples.values()].flat().map((s) => s.foreignPct)).toFixed(0)}% of the machine; load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  if (process.env.BENCH_JSON) {
+    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ date: new Date().toISOString(), summary, samples: Object.fromEntries(samples), ratios, ratio, aim: AIM }, null, 2));
+  }
+  const errors = r.errors + d.errors;
+  if (errors > 0) {
+    console.error(`router-e2e bench: ${errors} failed requests (see ERRORS above); the numbers are not trustworthy`);
+    return 1;
+  }
+  return ok ? 0 : 1;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (error) {
+  console.error(`router-e2e bench failed: ${(error as Error).stack ?? error}`);
+} finally {
+  cleanup();
+}
+process.exit(code);
