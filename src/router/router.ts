@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { BodyTooLargeError, ClientAbortedError, declaredLength, HeldBody, HELD_BODY_BYTES, hasUnreadBody, lingerOnClose, MAX_BODY_BYTES, readRequestBody, type BodyLimits, type RequestBody } from './body.js';
 import { ForwardTimeoutError } from './forward.js';
 import { Front, type Answer, type LeanRequest } from './front.js';
+import { setHeader } from './http1.js';
 import { Upstreams } from './upstream.js';
 import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
 import { bearerCredential, KeyMatcher, verifyToken } from './auth.js';
@@ -409,7 +410,8 @@ export class Router {
     const tooLarge = (): void =>
       fail(413, `Request body too large: the limit is ${maxBodyBytes} bytes (${formatMegabytes(maxBodyBytes)}, as Azure's inference images).`);
 
-    const path = req.url.split('?')[0];
+    const queryAt = req.url.indexOf('?');
+    const path = queryAt < 0 ? req.url : req.url.slice(0, queryAt);
     if (path !== '/score' && path !== '/swagger.json') {
       return fail(404, 'The requested URL was not found on the server.');
     }
@@ -706,22 +708,22 @@ function query(url: string | undefined): string {
 }
 
 function forwardHeaders(headers: Exchange['headers']): Record<string, string | string[]> {
-  const out = Object.create(null) as Record<string, string | string[]>;
+  const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || name === 'authorization' || name === 'x-request-id' || name === SAMPLE_HEADER || name === REPLICA_SECRET_HEADER) continue;
-    out[name] = value;
+    setHeader(out, name, value);
   }
   return out;
 }
 
 function copyResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  // No prototype: a replica's header named `constructor` or `__proto__` is a header like any other.
-  const out = Object.create(null) as Record<string, string | string[]>;
+  // Own properties only, so a replica's header named `constructor` or `__proto__` is a header like any other.
+  const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || name === 'x-request-id') continue;
-    out[name] = value;
+    setHeader(out, name, value);
   }
   return out;
 }
