@@ -14,6 +14,7 @@ import type { EmitProgress } from '../types.js';
 import { digestContext, memoryContext, readContext, type ContextEntry } from './build-context.js';
 import { DockerEngine } from './engine.js';
 import type { ImageService } from './images.js';
+import { jsonMessages, messageError } from './progress.js';
 
 /** Where built deployment images are cached, by a hash of everything in them. */
 export const BUILD_REPOSITORY = 'oep-build';
@@ -166,23 +167,12 @@ async function pushImage(docker: Dockerode, reference: ImageReference, emit: Emi
   try {
     const auth = await registryAuth(registry);
     const stream = await docker.getImage(reference.repository).push({ tag: reference.tag, ...(auth && { authconfig: auth }) });
-    let pending = '';
-    for await (const chunk of stream) {
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.trim()) continue;
-        let message: { status?: string; id?: string; error?: string; errorDetail?: { message?: string }; aux?: { Digest?: string } };
-        try {
-          message = JSON.parse(line) as typeof message;
-        } catch {
-          continue;
-        }
-        if (message.error) failure = message.errorDetail?.message ?? message.error;
-        if (message.aux?.Digest) digest = message.aux.Digest;
-        if (message.status && !message.id) emit({ phase: 'push', message: message.status });
-      }
+    for await (const message of jsonMessages(stream)) {
+      // A line that is not JSON says nothing about the push.
+      if (typeof message === 'string') continue;
+      failure = messageError(message) ?? failure;
+      if (message.aux?.Digest) digest = message.aux.Digest;
+      if (message.status && !message.id) emit({ phase: 'push', message: message.status });
     }
   } catch (error) {
     if (DockerEngine.isConnectionError(error) || error instanceof OepError) throw error;

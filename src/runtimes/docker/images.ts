@@ -10,6 +10,7 @@ import { digestContext, memoryContext, packContext, readContext, type ContextEnt
 import { DockerEngine } from './engine.js';
 import { IMAGE_LABEL, testRunLabels } from './labels.js';
 import { mlflowCondaFile } from './mlflow-env.js';
+import { jsonMessages, messageError } from './progress.js';
 import {
   CONDA_ENV_PREFIX,
   condaDockerfile,
@@ -190,26 +191,18 @@ export class ImageService {
       await record(`build request failed: ${(error as Error).message}`);
       throw buildError(options, '', (error as Error).message, log);
     }
-    let pending = '';
-    for await (const chunk of stream) {
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.trim()) continue;
-        let message: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } };
-        try {
-          message = JSON.parse(line) as typeof message;
-        } catch {
-          await record(line);
-          continue;
-        }
-        if (message.stream) await record(message.stream);
-        else if (message.status) await record(message.status);
-        if (message.error) {
-          failure = message.errorDetail?.message ?? message.error;
-          await record(`ERROR: ${failure}`);
-        }
+    for await (const message of jsonMessages(stream)) {
+      // A line that is not JSON is still build output: it goes to the log as it is.
+      if (typeof message === 'string') {
+        await record(message);
+        continue;
+      }
+      if (message.stream) await record(message.stream);
+      else if (message.status) await record(message.status);
+      const error = messageError(message);
+      if (error !== undefined) {
+        failure = error;
+        await record(`ERROR: ${failure}`);
       }
     }
     if (failure === undefined) return;
