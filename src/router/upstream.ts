@@ -4,8 +4,8 @@ import { Agent } from 'undici';
 import { forward, ForwardTimeoutError, type ForwardRequest, type ForwardResponse } from './forward.js';
 import { ChunkedDecoder, hasNoBody, parseResponseHead, serializeRequest, type ResponseHead } from './http1.js';
 
-/** Idle connections kept per replica; more are closed when they come back. */
-const MAX_IDLE_PER_ORIGIN = 64;
+/** Idle connections kept per replica (undici's pool had 256); more are closed when they come back. */
+const MAX_IDLE_PER_ORIGIN = 256;
 /** An idle connection unused this long is closed. */
 const IDLE_TIMEOUT_MS = 30_000;
 
