@@ -253,7 +253,7 @@ class Connection {
       this.current = undefined;
       this.socket.destroy();
       // Not a dead replica: it answered, wrongly. The router answers 500 and keeps it in rotation.
-      exchange.fail(connectionError('OEP_ERR_REPLICA_ANSWER', `the replica's answer is not valid HTTP: ${(error as Error).message}`));
+      exchange.fail(connectionError('REPLICA_BAD_ANSWER', `the replica's answer is not valid HTTP: ${(error as Error).message}`));
     }
   }
 
