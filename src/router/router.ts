@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { Readable } from 'node:stream';
-import { BodyTooLargeError, ClientAbortedError, declaredLength, HeldBody, HELD_BODY_BYTES, hasUnreadBody, lingerOnClose, MAX_BODY_BYTES, readRequestBody, type BodyLimits, type RequestBody } from './body.js';
+import { BodyTooLargeError, ClientAbortedError, HELD_BODY_BYTES, MAX_BODY_BYTES, type RequestBody } from './body.js';
+import { LeanExchange, NodeExchange, type Exchange } from './exchange.js';
 import { ForwardTimeoutError } from './forward.js';
-import { Front, type Answer, type LeanRequest } from './front.js';
+import { Front } from './front.js';
 import { setHeader } from './http1.js';
 import { Upstreams } from './upstream.js';
 import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
@@ -108,97 +109,6 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
 
 /** How long an idle client connection is kept open (Node's server.keepAliveTimeout, as set before). */
 const KEEP_ALIVE_MS = 30_000;
-
-/**
- * One request as the router's logic sees it, whichever path read it: the lean front (most
- * requests) or Node's http server (streamed bodies, Expect: 100-continue and the rest).
- */
-interface Exchange {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  /** The declared Content-Length, or undefined (chunked, or none). */
-  declaredLength(): number | undefined;
-  /** Tells an `Expect: 100-continue` client to send its body. */
-  sendContinue(): void;
-  readBody(limits: BodyLimits): RequestBody | Promise<RequestBody>;
-  /** Sends the answer; a body still unread past `drainable` bytes ends the connection instead of being read. */
-  respond(answer: Answer, drainable: number): void;
-}
-
-/** A request read by Node's http server. */
-class NodeExchange implements Exchange {
-  constructor(
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
-  ) {}
-
-  get method(): string {
-    return this.req.method ?? 'GET';
-  }
-
-  get url(): string {
-    return this.req.url ?? '/';
-  }
-
-  get headers(): IncomingMessage['headers'] {
-    return this.req.headers;
-  }
-
-  declaredLength(): number | undefined {
-    return declaredLength(this.req);
-  }
-
-  sendContinue(): void {
-    this.res.writeContinue();
-  }
-
-  readBody(limits: BodyLimits): Promise<RequestBody> {
-    return readRequestBody(this.req, limits);
-  }
-
-  respond(answer: Answer, drainable: number): void {
-    // A body still on the wire that is too large to drain, or that the client was never asked
-    // for (Expect: 100-continue), ends the connection instead of being read.
-    if (hasUnreadBody(this.req, drainable)) {
-      answer.headers.connection = 'close';
-      lingerOnClose(this.req.socket);
-    }
-    if (answer.reason !== undefined) this.res.writeHead(answer.status, answer.reason, answer.headers);
-    else this.res.writeHead(answer.status, answer.headers);
-    this.res.end(answer.body);
-  }
-}
-
-/** A request the lean front read whole. */
-class LeanExchange implements Exchange {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: Readonly<Record<string, string>>;
-
-  constructor(private readonly request: LeanRequest) {
-    this.method = request.head.method;
-    this.url = request.head.url;
-    this.headers = request.head.headers;
-  }
-
-  declaredLength(): number {
-    return this.request.body.length;
-  }
-
-  sendContinue(): void {
-    // never asked for: the lean front does not take Expect requests
-  }
-
-  readBody(limits: BodyLimits): RequestBody {
-    if (this.request.body.length > limits.maxBytes) throw new BodyTooLargeError(limits.maxBytes);
-    return new HeldBody(this.request.body);
-  }
-
-  respond(answer: Answer): void {
-    this.request.respond(answer);
-  }
-}
 
 interface Listener {
   route: EndpointRoute;

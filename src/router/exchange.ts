@@ -1,0 +1,94 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BodyTooLargeError, declaredLength, HeldBody, hasUnreadBody, lingerOnClose, readRequestBody, type BodyLimits, type RequestBody } from './body.js';
+import type { Answer, LeanRequest } from './front.js';
+
+/**
+ * One request as the router's logic sees it, whichever path read it: the lean front (most
+ * requests) or Node's http server (streamed bodies, Expect: 100-continue and the rest).
+ */
+export interface Exchange {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The declared Content-Length, or undefined (chunked, or none). */
+  declaredLength(): number | undefined;
+  /** Tells an `Expect: 100-continue` client to send its body. */
+  sendContinue(): void;
+  readBody(limits: BodyLimits): RequestBody | Promise<RequestBody>;
+  /** Sends the answer; a body still unread past `drainable` bytes ends the connection instead of being read. */
+  respond(answer: Answer, drainable: number): void;
+}
+
+/** A request read by Node's http server. */
+export class NodeExchange implements Exchange {
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {}
+
+  get method(): string {
+    return this.req.method ?? 'GET';
+  }
+
+  get url(): string {
+    return this.req.url ?? '/';
+  }
+
+  get headers(): IncomingMessage['headers'] {
+    return this.req.headers;
+  }
+
+  declaredLength(): number | undefined {
+    return declaredLength(this.req);
+  }
+
+  sendContinue(): void {
+    this.res.writeContinue();
+  }
+
+  readBody(limits: BodyLimits): Promise<RequestBody> {
+    return readRequestBody(this.req, limits);
+  }
+
+  respond(answer: Answer, drainable: number): void {
+    // A body still on the wire that is too large to drain, or that the client was never asked
+    // for (Expect: 100-continue), ends the connection instead of being read.
+    if (hasUnreadBody(this.req, drainable)) {
+      answer.headers.connection = 'close';
+      lingerOnClose(this.req.socket);
+    }
+    if (answer.reason !== undefined) this.res.writeHead(answer.status, answer.reason, answer.headers);
+    else this.res.writeHead(answer.status, answer.headers);
+    this.res.end(answer.body);
+  }
+}
+
+/** A request the lean front read whole. */
+export class LeanExchange implements Exchange {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(private readonly request: LeanRequest) {
+    this.method = request.head.method;
+    this.url = request.head.url;
+    this.headers = request.head.headers;
+  }
+
+  declaredLength(): number {
+    return this.request.body.length;
+  }
+
+  sendContinue(): void {
+    // never asked for: the lean front does not take Expect requests
+  }
+
+  readBody(limits: BodyLimits): RequestBody {
+    if (this.request.body.length > limits.maxBytes) throw new BodyTooLargeError(limits.maxBytes);
+    return new HeldBody(this.request.body);
+  }
+
+  respond(answer: Answer): void {
+    this.request.respond(answer);
+  }
+}
