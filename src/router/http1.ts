@@ -207,12 +207,7 @@ export function httpDate(): string {
  * (and `Keep-Alive`), a blank line, the body; in one buffer, for one write.
  */
 export function serializeResponse(status: number, reason: string | undefined, headers: Record<string, string | string[] | number>, body: Buffer, keepAliveSeconds: number | undefined): Buffer {
-  let head = `HTTP/1.1 ${status} ${reason ?? STATUS_CODES[status] ?? 'unknown'}\r\n`;
-  for (const name in headers) {
-    const value = headers[name]!;
-    if (Array.isArray(value)) for (const item of value) head += `${name}: ${item}\r\n`;
-    else head += `${name}: ${value}\r\n`;
-  }
+  let head = `HTTP/1.1 ${status} ${reason ?? STATUS_CODES[status] ?? 'unknown'}\r\n${headerLines(headers)}`;
   // A date the replica sent stands, as Node's server keeps a `date` header that is set.
   if (headers.date === undefined) head += `Date: ${httpDate()}\r\n`;
   head += keepAliveSeconds === undefined ? 'Connection: close\r\n\r\n' : `Connection: keep-alive\r\nKeep-Alive: timeout=${keepAliveSeconds}\r\n\r\n`;
@@ -221,14 +216,20 @@ export function serializeResponse(status: number, reason: string | undefined, he
 
 /** A request to a replica: the request line, `host`, the headers, a content-length when there is a body. */
 export function serializeRequest(method: string, path: string, host: string, headers: HeaderMap, body: Buffer | undefined): Buffer {
-  let head = `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\n`;
-  for (const name in headers) {
-    const value = headers[name]!;
-    if (Array.isArray(value)) for (const item of value) head += `${name}: ${item}\r\n`;
-    else head += `${name}: ${value}\r\n`;
-  }
+  let head = `${method} ${path} HTTP/1.1\r\nhost: ${host}\r\n${headerLines(headers)}`;
   head += body === undefined ? '\r\n' : `content-length: ${body.length}\r\n\r\n`;
   return withBody(head, body);
+}
+
+/** One `name: value` line per header and per item of a list. */
+function headerLines(headers: Record<string, string | string[] | number>): string {
+  let lines = '';
+  for (const name in headers) {
+    const value = headers[name]!;
+    if (Array.isArray(value)) for (const item of value) lines += `${name}: ${item}\r\n`;
+    else lines += `${name}: ${value}\r\n`;
+  }
+  return lines;
 }
 
 function withBody(head: string, body: Buffer | undefined): Buffer {
