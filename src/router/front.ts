@@ -89,14 +89,20 @@ export class Front {
 }
 
 class LeanConnection {
-  private buffer?: Buffer;
+  /** What came and is not answered yet, in pieces: joined once a request is whole, not per read. */
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+  /** The head of the request being received, once complete, and that request's size in bytes. */
+  private head?: RequestHead;
+  private total = 0;
   /** A request is being answered. */
   private busy = false;
+  /** next() is taking requests (an answer given at once must not recurse into it). */
+  private dispatching = false;
   private closing = false;
   private lastActive = Date.now();
-  /** When the first byte of the request being received came, and whether its head is complete. */
+  /** When the first byte of the request being received came. */
   private requestSince?: number;
-  private headComplete = false;
   private readonly onData = (chunk: Buffer): void => this.receive(chunk);
   private readonly onGone = (): void => this.gone();
   /** The client finished sending: answer what it asked for, then close. */
@@ -122,50 +128,77 @@ class LeanConnection {
     const expired =
       this.requestSince === undefined
         ? now - this.lastActive > this.options.keepAliveMs
-        : now - this.requestSince > (this.headComplete ? REQUEST_TIMEOUT_MS : HEAD_TIMEOUT_MS);
+        : now - this.requestSince > (this.head ? REQUEST_TIMEOUT_MS : HEAD_TIMEOUT_MS);
     if (expired) this.socket.destroy();
   }
 
   private receive(chunk: Buffer): void {
-    this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
     if (this.busy) {
-      if (this.buffer.length > AHEAD_BYTES) this.socket.pause();
+      if (this.bytes > AHEAD_BYTES) this.socket.pause();
       return;
     }
     this.next();
   }
 
-  /** Takes the next complete request from the buffer, if there is one. */
+  /** Takes requests from what came while none is being answered (several, when answers come at once). */
   private next(): void {
-    const buffer = this.buffer;
-    if (!buffer || this.closing) return;
-    const head = parseRequestHead(buffer);
-    this.requestSince ??= Date.now();
-    if (head === undefined) {
-      if (buffer.length > MAX_HEAD_BYTES) this.handOver();
-      return;
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      while (!this.busy && !this.closing && this.bytes > 0 && this.takeOne());
+    } finally {
+      this.dispatching = false;
     }
-    // Node decides (400, 431, or serving it) whatever the lean path does not take.
-    const length = head === null || head.size > MAX_HEAD_BYTES ? undefined : bodyLength(head, this.options.leanBodyBytes);
-    if (head === null || length === undefined) return this.handOver();
-    const total = head.size + length;
-    this.headComplete = true;
-    if (buffer.length < total) return;
+  }
+
+  /** Starts the next request if it has come whole; false when more bytes are needed or the connection was handed over. */
+  private takeOne(): boolean {
+    this.requestSince ??= Date.now();
+    if (!this.head) {
+      const buffer = this.joined();
+      const head = parseRequestHead(buffer);
+      if (head === undefined) {
+        if (buffer.length > MAX_HEAD_BYTES) this.handOver();
+        return false;
+      }
+      // Node decides (400, 431, or serving it) whatever the lean path does not take.
+      const length = head === null || head.size > MAX_HEAD_BYTES ? undefined : bodyLength(head, this.options.leanBodyBytes);
+      if (head === null || length === undefined) {
+        this.handOver();
+        return false;
+      }
+      this.head = head;
+      this.total = head.size + length;
+    }
+    if (this.bytes < this.total) return false;
+    const head = this.head;
+    const buffer = this.joined();
+    const rest = buffer.subarray(this.total);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.bytes = rest.length;
+    this.head = undefined;
     this.requestSince = undefined;
-    this.headComplete = false;
-    this.buffer = buffer.length > total ? buffer.subarray(total) : undefined;
     this.busy = true;
     const keepAlive = !/close/i.test(head.headers.connection ?? '');
     let answered = false;
     this.options.onRequest({
       head,
-      body: buffer.subarray(head.size, total),
+      body: buffer.subarray(head.size, this.total),
       respond: (answer) => {
         if (answered) return;
         answered = true;
         this.answer(answer, keepAlive);
       },
     });
+    return true;
+  }
+
+  /** Everything unanswered as one buffer. */
+  private joined(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.bytes)];
+    return this.chunks[0]!;
   }
 
   private answer(answer: Answer, keepAlive: boolean): void {
@@ -180,7 +213,7 @@ class LeanConnection {
       return;
     }
     if (this.socket.isPaused()) this.socket.resume();
-    if (this.buffer) this.next();
+    this.next();
   }
 
   /** Gives the connection, and what it has read and not answered yet, to Node's http server. */
@@ -193,8 +226,10 @@ class LeanConnection {
     this.forget();
     this.handedOver();
     socket.pause();
-    if (this.buffer) socket.unshift(this.buffer);
-    this.buffer = undefined;
+    if (this.bytes > 0) socket.unshift(this.joined());
+    this.chunks = [];
+    this.bytes = 0;
+    this.closing = true;
     // Node's http server reads a socket it has not consumed in C++ through 'data' events, so the
     // bytes put back above come first, in order.
     const handle = (socket as unknown as { _handle?: { _consumed?: boolean } })._handle;

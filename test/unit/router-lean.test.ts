@@ -413,6 +413,17 @@ describe('router lean path: answers on one connection', () => {
     assert.equal(client.ended, false);
   });
 
+  it('answers thousands of pipelined requests it refuses at once (404), in order, one after the other rather than nested', async () => {
+    const client = await open();
+    const count = 5000;
+    await client.write('GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(count) + scoreRequest('"after them"'));
+    for (let i = 0; i < count; i++) assert.equal((await client.reply()).status, 404, `answer ${i + 1}`);
+    const last = await client.reply();
+    assert.equal(last.status, 200);
+    assert.equal(echoed(last).body, '"after them"');
+    assert.equal(client.ended, false);
+  });
+
   it('serves a request whose head and body arrive byte by byte', async () => {
     const client = await open();
     await client.trickle(scoreRequest('{"slow":true}'));
