@@ -201,20 +201,18 @@ class Connection {
     exchange.received += chunk.length;
     try {
       if (!exchange.head) {
-        const data = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
-        const head = parseResponseHead(data);
+        let data = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
+        let head = parseResponseHead(data);
+        // 100 Continue and friends: the real answer follows.
+        while (head && head.status >= 100 && head.status < 200) {
+          data = data.subarray(head.size);
+          head = parseResponseHead(data);
+        }
         if (!head) {
-          this.buffer = data;
+          this.buffer = data.length > 0 ? data : undefined;
           return;
         }
         this.buffer = undefined;
-        if (head.status >= 100 && head.status < 200) {
-          // 100 Continue and friends: the real answer follows.
-          const rest = data.subarray(head.size);
-          exchange.received = rest.length;
-          if (rest.length > 0) this.onData(rest);
-          return;
-        }
         exchange.head = head;
         const connectionHeader = head.headers.connection;
         if (head.http10 || (typeof connectionHeader === 'string' && /close/i.test(connectionHeader))) exchange.keepAlive = false;
