@@ -27,6 +27,14 @@ export interface FrontOptions {
   onRequest(request: LeanRequest): void;
 }
 
+/**
+ * Bodies up to this size are read by the lean path before the router sees the request (a scoring
+ * request's usual size). A larger body goes to Node's server, where the router decides on the
+ * head (path, credential, 429, 503) before reading it, so a refused client never makes the daemon
+ * hold its body.
+ */
+export const LEAN_BODY_BYTES = 64 * 1024;
+
 /** A request head still incomplete after this long closes the connection (Node's headersTimeout)... */
 const HEAD_TIMEOUT_MS = 60_000;
 /** ...and a request whose body is still incomplete after this long (Node's requestTimeout). */
@@ -97,18 +105,28 @@ class LeanConnection {
   private total = 0;
   /** A request is being answered. */
   private busy = false;
+  /** Answers wait in the socket for a client that does not read them: take no more requests. */
+  private draining = false;
   /** next() is taking requests (an answer given at once must not recurse into it). */
   private dispatching = false;
+  /** The client finished sending: what came whole is answered, then the connection ends. */
+  private ended = false;
+  /** No more requests are taken on this connection (it ends, or Node's server has it). */
   private closing = false;
   private lastActive = Date.now();
   /** When the first byte of the request being received came. */
   private requestSince?: number;
   private readonly onData = (chunk: Buffer): void => this.receive(chunk);
   private readonly onGone = (): void => this.gone();
-  /** The client finished sending: answer what it asked for, then close. */
   private readonly onEnd = (): void => {
-    this.closing = true;
-    if (!this.busy) this.gone();
+    this.ended = true;
+    this.next();
+  };
+  private readonly onDrain = (): void => {
+    this.draining = false;
+    this.lastActive = Date.now();
+    this.socket.resume();
+    this.next();
   };
 
   constructor(
@@ -121,10 +139,12 @@ class LeanConnection {
     socket.on('error', this.onGone);
     socket.on('close', this.onGone);
     socket.on('end', this.onEnd);
+    socket.on('drain', this.onDrain);
   }
 
   expire(now: number): void {
-    if (this.busy) return;
+    // Not while answering, nor while an answer is still being written to a slow reader.
+    if (this.busy || this.socket.writableLength > 0) return;
     const expired =
       this.requestSince === undefined
         ? now - this.lastActive > this.options.keepAliveMs
@@ -133,9 +153,11 @@ class LeanConnection {
   }
 
   private receive(chunk: Buffer): void {
+    // After the last answer of the connection nothing more is read: it is dropped, not kept.
+    if (this.closing) return;
     this.chunks.push(chunk);
     this.bytes += chunk.length;
-    if (this.busy) {
+    if (this.busy || this.draining) {
       if (this.bytes > AHEAD_BYTES) this.socket.pause();
       return;
     }
@@ -147,10 +169,12 @@ class LeanConnection {
     if (this.dispatching) return;
     this.dispatching = true;
     try {
-      while (!this.busy && !this.closing && this.bytes > 0 && this.takeOne());
+      while (!this.busy && !this.draining && !this.closing && this.bytes > 0 && this.takeOne());
     } finally {
       this.dispatching = false;
     }
+    // A client that finished sending gets the answers to what it sent whole, then the end.
+    if (this.ended && !this.busy && !this.closing) this.close();
   }
 
   /** Starts the next request if it has come whole; false when more bytes are needed or the connection was handed over. */
@@ -182,6 +206,7 @@ class LeanConnection {
     this.requestSince = undefined;
     this.busy = true;
     const keepAlive = !/close/i.test(head.headers.connection ?? '');
+    const withoutBody = head.method === 'HEAD';
     let answered = false;
     this.options.onRequest({
       head,
@@ -189,7 +214,7 @@ class LeanConnection {
       respond: (answer) => {
         if (answered) return;
         answered = true;
-        this.answer(answer, keepAlive);
+        this.answer(answer, keepAlive, withoutBody);
       },
     });
     return true;
@@ -201,19 +226,31 @@ class LeanConnection {
     return this.chunks[0]!;
   }
 
-  private answer(answer: Answer, keepAlive: boolean): void {
+  private answer(answer: Answer, keepAlive: boolean, withoutBody: boolean): void {
     this.busy = false;
     this.lastActive = Date.now();
     if (this.socket.destroyed) return;
     const keepAliveSeconds = keepAlive ? Math.floor(this.options.keepAliveMs / 1000) : undefined;
-    this.socket.write(serializeResponse(answer.status, answer.reason, answer.headers, answer.body, keepAliveSeconds));
-    if (!keepAlive || this.closing) {
-      this.closing = true;
-      this.socket.end();
-      return;
+    // A HEAD answer has the headers of the GET answer, content-length included, and no body.
+    const bytes = serializeResponse(answer.status, answer.reason, answer.headers, withoutBody ? EMPTY : answer.body, keepAliveSeconds);
+    if (!this.socket.write(bytes)) {
+      // The client is not reading: take nothing more until the socket drains (Node's server pauses too).
+      this.draining = true;
+      this.socket.pause();
     }
-    if (this.socket.isPaused()) this.socket.resume();
+    if (!keepAlive) return this.close();
+    if (!this.draining && this.socket.isPaused()) this.socket.resume();
     this.next();
+  }
+
+  /** Ends the connection once what was written is sent; what the client still sends is dropped. */
+  private close(): void {
+    this.closing = true;
+    this.chunks = [];
+    this.bytes = 0;
+    this.socket.end();
+    // Keep reading (and dropping) so that the client's unread bytes never turn the end into a reset.
+    this.socket.resume();
   }
 
   /** Gives the connection, and what it has read and not answered yet, to Node's http server. */
@@ -223,6 +260,7 @@ class LeanConnection {
     socket.off('error', this.onGone);
     socket.off('close', this.onGone);
     socket.off('end', this.onEnd);
+    socket.off('drain', this.onDrain);
     this.forget();
     this.handedOver();
     socket.pause();
@@ -244,6 +282,8 @@ class LeanConnection {
     if (!this.socket.destroyed) this.socket.destroy();
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** The body length of a request the lean path takes, or undefined when it leaves it to Node. */
 function bodyLength(head: RequestHead, leanBodyBytes: number): number | undefined {

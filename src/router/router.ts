@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { BodyTooLargeError, ClientAbortedError, HELD_BODY_BYTES, MAX_BODY_BYTES, type RequestBody } from './body.js';
 import { LeanExchange, NodeExchange, type Exchange } from './exchange.js';
 import { ForwardTimeoutError } from './forward.js';
-import { Front } from './front.js';
+import { Front, LEAN_BODY_BYTES } from './front.js';
 import { setHeader } from './http1.js';
 import { Upstreams } from './upstream.js';
 import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
@@ -164,7 +164,7 @@ export class Router {
     const listener: Listener = {
       route,
       front: new Front({
-        leanBodyBytes: Math.min(maxBodyBytes, heldBodyBytes),
+        leanBodyBytes: Math.min(maxBodyBytes, heldBodyBytes, LEAN_BODY_BYTES),
         keepAliveMs: KEEP_ALIVE_MS,
         fallback,
         onRequest: (request) => void this.handle(listener, new LeanExchange(request), false),
@@ -199,12 +199,18 @@ export class Router {
     const { port, name } = listener.route;
     const failure = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
       const server = listener.front.server;
-      const onError = (error: NodeJS.ErrnoException): void => resolve(error);
-      server.once('error', onError);
-      server.listen(port, '127.0.0.1', () => {
+      // Both listeners go whichever comes: a port that stays taken must not pile them up.
+      const onListening = (): void => {
         server.off('error', onError);
         resolve(null);
-      });
+      };
+      const onError = (error: NodeJS.ErrnoException): void => {
+        server.off('listening', onListening);
+        resolve(error);
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen(port, '127.0.0.1');
     });
     if (this.listeners.get(name) !== listener) {
       // Removed (or replaced) while binding.

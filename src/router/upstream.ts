@@ -6,8 +6,19 @@ import { ChunkedDecoder, hasNoBody, parseResponseHead, serializeRequest, type Re
 
 /** Idle connections kept per replica (undici's pool had 256); more are closed when they come back. */
 const MAX_IDLE_PER_ORIGIN = 256;
-/** An idle connection unused this long is closed. */
-const IDLE_TIMEOUT_MS = 30_000;
+/**
+ * An idle connection unused this long is closed (undici's default): shorter than the usual server
+ * keep-alive timeouts (Node's 5 s), so the replica rarely closes a connection as it is reused.
+ */
+const IDLE_TIMEOUT_MS = 4_000;
+/**
+ * A reused connection that fails this soon after the request was written, before any answer, is
+ * taken for one the replica had closed before the request came (the race the timeout above makes
+ * rare), and the request is sent again on a new connection. A failure later than this is left to
+ * the router (the replica may have run the request): no second try on the same replica. The bound
+ * is generous because a busy event loop notices a failure late.
+ */
+const STALE_FAILURE_MS = 100;
 
 /**
  * How the router reaches replicas. A held body (the common case) goes through the lean pool
@@ -41,6 +52,7 @@ interface Origin {
 class ConnectionPool {
   private readonly origins = new Map<string, Origin>();
   private sweeper?: NodeJS.Timeout;
+  private closed = false;
 
   send(request: ForwardRequest & { body?: Buffer }): Promise<ForwardResponse> {
     const origin = this.origin(request.origin);
@@ -58,6 +70,7 @@ class ConnectionPool {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.sweeper);
     this.sweeper = undefined;
     for (const origin of this.origins.values()) {
@@ -77,13 +90,14 @@ class ConnectionPool {
   /** A connection is free again: keep it (up to the cap) for the next request. */
   release(connection: Connection): void {
     const idle = connection.origin.idle;
-    if (idle.length >= MAX_IDLE_PER_ORIGIN) {
+    // After close() (a request still in flight then), nothing is kept.
+    if (this.closed || idle.length >= MAX_IDLE_PER_ORIGIN) {
       connection.socket.destroy();
       return;
     }
     connection.idleSince = Date.now();
     idle.push(connection);
-    this.sweeper ??= setInterval(() => this.sweep(), IDLE_TIMEOUT_MS / 3).unref();
+    this.sweeper ??= setInterval(() => this.sweep(), 1000).unref();
   }
 
   forget(connection: Connection): void {
@@ -126,6 +140,8 @@ class InFlight {
   timedOut = false;
   /** The connection carrying it now. */
   connection?: Connection;
+  /** When it was written to that connection (performance.now()). */
+  sentAt = 0;
   onStale?: () => void;
   private settled = false;
 
@@ -187,6 +203,7 @@ class Connection {
   send(exchange: InFlight, bytes: Buffer): void {
     this.current = exchange;
     exchange.connection = this;
+    exchange.sentAt = performance.now();
     this.buffer = undefined;
     this.socket.write(bytes);
   }
@@ -278,7 +295,7 @@ class Connection {
     this.current = undefined;
     this.socket.destroy();
     const retry = exchange.onStale;
-    if (retry && exchange.received === 0 && !exchange.timedOut) {
+    if (retry && exchange.received === 0 && !exchange.timedOut && performance.now() - exchange.sentAt <= STALE_FAILURE_MS) {
       // A kept-alive connection the replica had closed just before this request: once more, on a new one.
       exchange.onStale = undefined;
       return retry();

@@ -479,6 +479,38 @@ describe('router lean path: answers on one connection', () => {
     assert.equal(echoed(reply).body, '{"half":1}');
     assert.equal(await client.untilEnded(), '');
   });
+
+  it('answers every request a client pipelined before half-closing, in order, then closes', async () => {
+    const client = await open();
+    await client.write(scoreRequest('"one"') + 'GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n' + scoreRequest('"three"'));
+    client.socket.end();
+    assert.equal(echoed(await client.reply()).body, '"one"');
+    assert.equal((await client.reply()).status, 404);
+    assert.equal(echoed(await client.reply()).body, '"three"');
+    assert.equal(await client.untilEnded(), '');
+  });
+
+  it('answers HEAD with the headers only (content-length kept), and the connection serves the next request', async () => {
+    const client = await open();
+    await client.write('HEAD /nowhere HTTP/1.1\r\nHost: x\r\n\r\n' + scoreRequest('"next"'));
+    const head = await client.reply({ noBody: true });
+    assert.equal(head.status, 404);
+    assert.ok(Number(one(head, 'content-length')) > 0);
+    const next = await client.reply();
+    assert.equal(next.status, 200);
+    assert.equal(echoed(next).body, '"next"');
+  });
+
+  it('a client that stops reading: its answers wait, and all come in order once it reads again', async () => {
+    const client = await open();
+    client.socket.pause();
+    const count = 20_000;
+    await client.write('GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(count) + scoreRequest('"last"'));
+    client.socket.resume();
+    for (let i = 0; i < count; i++) assert.equal((await client.reply()).status, 404, `answer ${i + 1}`);
+    assert.equal(echoed(await client.reply()).body, '"last"');
+    assert.equal(client.ended, false);
+  });
 });
 
 describe('router lean path: what it hands to Node\'s http server', () => {
@@ -908,6 +940,35 @@ describe('router lean path: replica connections that go away', () => {
           ['"4"', 4, 0],
         ],
       );
+    } finally {
+      client?.destroy();
+      await router.close();
+      await replica.close();
+    }
+  });
+
+  it('a reused connection the replica drops only after working on the request: not sent to it again (the router decides)', async () => {
+    const unreachable: string[] = [];
+    // The first request of each connection is answered; a later one is worked on (held well past
+    // the pool's bound for a stale connection) and then dropped unanswered.
+    const replica = await rawReplica((request, socket) => {
+      if (request.onConnection === 0) socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${request.body.length}\r\n\r\n${request.body.toString('latin1')}`);
+      else setTimeout(() => socket.destroy(), 300);
+    });
+    const live = replicaAt(replica.origin);
+    const router = new Router({ replicas: () => [live], unreachable: (_e, _d, dead) => unreachable.push(dead.id) });
+    const port = await findFreePort();
+    let client: RawClient | undefined;
+    try {
+      await router.upsert(route('worked', port, { blue: settings() }));
+      client = await RawClient.open(port);
+      await client.write(scoreRequest('"first"'));
+      assert.equal((await client.reply()).status, 200);
+      await client.write(scoreRequest('"worked on"'));
+      // No other replica: the router answers 500 and takes the replica out of rotation, as for any dropped connection.
+      assert.equal((await client.reply()).status, 500);
+      assert.equal(replica.requests.filter((request) => request.body.toString() === '"worked on"').length, 1);
+      assert.deepEqual(unreachable, ['blue/0']);
     } finally {
       client?.destroy();
       await router.close();
