@@ -1,5 +1,5 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,46 @@ export function procStatFields(pid: number | string): string[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Clock ticks per second of /proc's CPU times. */
+export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+/** Whether /proc can be read (Linux): CPU figures are left out without it. */
+export const HAVE_PROC = existsSync('/proc/stat');
+
+/** utime + stime of a process (all its threads), in ticks. */
+export function processTicks(pid: number): number {
+  const fields = procStatFields(pid);
+  return fields ? Number(fields[11]) + Number(fields[12]) : 0;
+}
+
+/** Every live descendant of a process (children, their children, ...). */
+export function descendants(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = procStatFields(Number(entry));
+    if (fields) parents.set(Number(entry), Number(fields[1]));
+  }
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const parent = queue.pop()!;
+    for (const [pid, ppid] of parents) {
+      if (ppid === parent) {
+        out.push(pid);
+        queue.push(pid);
+      }
+    }
+  }
+  return out;
+}
+
+/** Busy ticks of the whole machine (all CPUs), interrupts and hypervisor steal included. */
+export function machineBusyTicks(): number {
+  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = values.map(Number);
+  return user! + nice! + system! + irq! + softirq! + steal!;
 }
 
 /** What bench/fixtures/wrk-post.lua prints (times in microseconds). */

@@ -30,13 +30,13 @@
  * holds, 1 when not (or a request failed), 2 when a tool is missing.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { REPLICA_SECRET_HEADER } from '../src/router/router.js';
 import { replicaSecret } from '../src/state/secrets.js';
-import { BenchHome, median, OEP_BIN, procStatFields, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
+import { BenchHome, CLK_TCK, descendants, HAVE_PROC, machineBusyTicks, median, OEP_BIN, procStatFields, processTicks, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -122,47 +122,10 @@ function versionOf(command: string, args: string[]): string {
 // ---------------------------------------------------------------------------------------------
 // CPU accounting from /proc (Linux), as bench/router.ts does.
 
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
-const HAVE_PROC = existsSync('/proc/stat');
-
-/** utime + stime of a process (all its threads), in ticks. */
-function processTicks(pid: number): number {
-  const fields = procStatFields(pid);
-  return fields ? Number(fields[11]) + Number(fields[12]) : 0;
-}
-
 /** stime of a process (all its threads), in ticks. */
 function systemTicks(pid: number): number {
   const fields = procStatFields(pid);
   return fields ? Number(fields[12]) : 0;
-}
-
-function descendants(root: number): number[] {
-  const table = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const fields = procStatFields(Number(entry));
-    if (fields) table.set(Number(entry), Number(fields[1]));
-  }
-  const out: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    const parent = queue.pop()!;
-    for (const [pid, ppid] of table) {
-      if (ppid === parent) {
-        out.push(pid);
-        queue.push(pid);
-      }
-    }
-  }
-  return out;
-}
-
-/** Busy ticks of the whole machine (all CPUs), interrupts and hypervisor steal included. */
-function machineBusyTicks(): number {
-  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  const [user, nice, system, , , irq, softirq, steal] = values.map(Number);
-  return user! + nice! + system! + irq! + softirq! + steal!;
 }
 
 interface CpuSnapshot {

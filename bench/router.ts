@@ -25,7 +25,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { findFreePort } from '../src/runtimes/free-port.js';
-import { median, procStatFields, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
+import { CLK_TCK, descendants, HAVE_PROC, machineBusyTicks, median, procStatFields, processTicks, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
 import type { HostConfig, HostReply } from './router-host.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -158,48 +158,6 @@ function fill(template: string, values: Record<string, string | number>): string
 // CPU accounting from /proc (Linux): the CPU time a proxy spends per request is much steadier than
 // requests/s on a shared machine, and the CPU used by processes outside this bench says how
 // shared the machine was during a run.
-
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
-const HAVE_PROC = existsSync('/proc/stat');
-
-/** utime + stime of a process (all its threads), in ticks. */
-function processTicks(pid: number): number {
-  const fields = procStatFields(pid);
-  return fields ? Number(fields[11]) + Number(fields[12]) : 0;
-}
-
-/** pid -> parent pid for every process. */
-function processTable(): Map<number, number> {
-  const table = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const fields = procStatFields(Number(entry));
-    if (fields) table.set(Number(entry), Number(fields[1]));
-  }
-  return table;
-}
-
-function descendants(root: number, table = processTable()): number[] {
-  const out: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    const parent = queue.pop()!;
-    for (const [pid, ppid] of table) {
-      if (ppid === parent) {
-        out.push(pid);
-        queue.push(pid);
-      }
-    }
-  }
-  return out;
-}
-
-/** Busy ticks of the whole machine (all CPUs), interrupts and hypervisor steal included. */
-function machineBusyTicks(): number {
-  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  const [user, nice, system, , , irq, softirq, steal] = values.map(Number);
-  return user! + nice! + system! + irq! + softirq! + steal!;
-}
 
 interface CpuSnapshot {
   at: number;

@@ -10,6 +10,7 @@ import { MAX_BODY_BYTES } from '../../src/router/body.js';
 import { findFreePort } from '../../src/runtimes/free-port.js';
 import { REPLICA_SECRET_HEADER, Router, type DeploymentRoute, type EndpointRoute, type RouteRecord } from '../../src/router/router.js';
 import type { LiveReplica } from '../../src/router/router.js';
+import { type OwnedReplica, replicaAt, until } from './router-support.js';
 
 /** What an upstream saw of one request. */
 interface Seen {
@@ -77,20 +78,7 @@ async function upstream(options: { hold?: boolean; pauseAfter?: number } = {}): 
   };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
-/** A replica record the test owns (as the reconciler does): it may take it out of rotation. */
-type OwnedReplica = { -readonly [K in keyof LiveReplica]: LiveReplica[K] };
-
-function replicaAt(origin: string, id = 'blue/0'): OwnedReplica {
-  return { id, origin, scoringPath: '/score', ready: true };
-}
 
 function route(port: number, deployments: Record<string, DeploymentRoute>, traffic: Record<string, number> = { blue: 100 }, mirror: Record<string, number> = {}): EndpointRoute {
   return { name: 'bodies', port, authMode: 'key', keys: { primary: 'p', secondary: 's' }, tokenSecret: 'x', traffic, mirror, deployments };

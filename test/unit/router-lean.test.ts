@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { Front } from '../../src/router/front.js';
 import { findFreePort } from '../../src/runtimes/free-port.js';
 import { Router, type DeploymentRoute, type EndpointRoute, type LiveReplica } from '../../src/router/router.js';
+import { type OwnedReplica, replicaAt, until } from './router-support.js';
 
 // The router's lean data path end to end, over raw sockets where the exact bytes matter: the
 // endpoint listener (front.ts) answering common requests itself, handing the others to Node's
@@ -284,20 +285,7 @@ async function rawReplica(answer: (request: RawRequest, socket: Socket) => void)
   return replica;
 }
 
-/** Polls a condition: waits for an event, with a deadline far beyond what a loaded machine needs. */
-async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
-type OwnedReplica = { -readonly [K in keyof LiveReplica]: LiveReplica[K] };
-
-function replicaAt(origin: string, id = 'blue/0'): OwnedReplica {
-  return { id, origin, scoringPath: '/score', ready: true };
-}
 
 const settings = (change: Partial<DeploymentRoute> = {}): DeploymentRoute => ({ requestTimeoutMs: 60_000, maxConcurrentPerInstance: 4, instanceCount: 1, ...change });
 

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { findFreePort } from '../../src/runtimes/free-port.js';
 import { NO_DEPLOYMENT_MESSAGE, Router, type EndpointRoute, type RouteRecord } from '../../src/router/router.js';
 import type { LiveReplica } from '../../src/router/router.js';
+import { until } from './router-support.js';
 
 interface Upstream {
   server: Server;
@@ -61,14 +62,6 @@ function upstream(options: { held?: boolean } = {}): Promise<Upstream> {
   );
 }
 
-/** Polls a condition: waits for an event, with a deadline far beyond what a loaded machine needs. */
-async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** A key-auth route (keys p and s) whose deployments all take 1 request per instance, with a timeout no test reaches. */
 function keyRoute(name: string, port: number, traffic: Record<string, number>, mirror: Record<string, number> = {}): EndpointRoute {
