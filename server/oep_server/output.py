@@ -28,20 +28,20 @@ def _setup_stdio():
     os.environ["PYTHONUNBUFFERED"] = "1"
 
 
-def _err(message):
+def _line(stream, message):
     try:
-        sys.stderr.write(message if message.endswith("\n") else message + "\n")
-        sys.stderr.flush()
+        stream.write(message if message.endswith("\n") else message + "\n")
+        stream.flush()
     except Exception:
         pass
+
+
+def _err(message):
+    _line(sys.stderr, message)
 
 
 def _out(message):
-    try:
-        sys.stdout.write(message if message.endswith("\n") else message + "\n")
-        sys.stdout.flush()
-    except Exception:
-        pass
+    _line(sys.stdout, message)
 
 
 def _flush_all():
