@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { DeploymentSpec } from '../spec/types.js';
-import type { RuntimeKind } from '../state/types.js';
+import type { RuntimeKind } from './runtime-kind.js';
 import { computeLayout, SERVER_ROOT } from './layout.js';
 import { scoringPlan } from './scoring-plan.js';
 

@@ -1,4 +1,4 @@
-import type { RuntimeKind } from '../state/types.js';
+import type { RuntimeKind } from './runtime-kind.js';
 
 /**
  * The replica plan: given what should run (desired) and what runs (observed), the steps that

@@ -1,8 +1,9 @@
 import type { DebugSettings } from '../model/debug.js';
+import type { RuntimeKind } from '../model/runtime-kind.js';
 import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
 
 export type ProvisioningState = 'Creating' | 'Updating' | 'Deleting' | 'Succeeded' | 'Failed';
-export type RuntimeKind = 'process' | 'docker';
+export type { RuntimeKind };
 
 export interface EndpointKeys {
   primary: string;
