@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Router, type RouteRecord } from '../src/router/router.js';
-import type { LiveReplica } from '../src/router/router.js';
+import type { LiveReplica, RouterOptions } from '../src/router/router.js';
 import { AccessLog } from '../src/telemetry/access-log.js';
 import { Metrics } from '../src/telemetry/metrics.js';
 import { DashboardSeries } from '../src/daemon/dashboard-series.js';
@@ -25,10 +25,13 @@ export interface HostConfig {
   upstreams: Record<string, string>;
   /** Record every request as the daemon does: JSON-lines access log, prom-client metrics, dashboard series. */
   telemetry: boolean;
+  /** Which of the three to record (default all); for finding which part costs what. */
+  parts?: ('log' | 'metrics' | 'series')[];
 }
 
 export type HostReply =
   | { type: 'ready' }
+  | { type: 'recording'; on: boolean }
   | {
       type: 'stats';
       router: Record<string, { inflight: number; requests: number; mirrored: number }>;
@@ -54,14 +57,17 @@ if (config.telemetry) {
   const series = new DashboardSeries();
   accessLog = log;
   // As the daemon wires it (src/daemon/main.ts): access log, metrics, the dashboard's series.
+  const parts = new Set(config.parts ?? ['log', 'metrics', 'series']);
   record = (entry) => {
-    log.write(entry);
-    metrics.record(entry);
-    series.record(entry);
+    if (parts.has('log')) log.write(entry);
+    if (parts.has('metrics')) metrics.record(entry);
+    if (parts.has('series')) series.record(entry);
   };
 }
 
-const router = new Router({ replicas: (_endpoint, deployment) => replicas[deployment] ?? [], record });
+// Kept by reference: {type:'record', on} switches recording in this same process (the router reads options.record per request).
+const options: RouterOptions = { replicas: (_endpoint, deployment) => replicas[deployment] ?? [], record };
+const router = new Router(options);
 
 const deploymentSettings = { requestTimeoutMs: 5000, maxConcurrentPerInstance: 1000, instanceCount: 1 };
 await router.upsert({
@@ -96,6 +102,9 @@ process.on('message', (message: { type: string }) => {
       heapUsedMb: Math.round(memory.heapUsed / 1e6),
     };
     process.send?.(reply);
+  } else if (message.type === 'record') {
+    options.record = (message as { on?: boolean }).on ? record : undefined;
+    process.send?.({ type: 'recording', on: options.record !== undefined } satisfies HostReply);
   } else if (message.type === 'close') {
     void close();
   }

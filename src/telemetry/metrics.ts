@@ -52,7 +52,9 @@ export class Metrics {
    * Per request, record() only adds to these plain numbers; prom-client reads them when the
    * metrics are collected (a scrape), so the router's hot path never pays for label hashing.
    */
-  private readonly series = new Map<string, CountSeries>();
+  private readonly series: CountSeries[] = [];
+  /** endpoint -> deployment ('' when none) -> status (negated for mirrored copies) -> its series. */
+  private readonly byEndpoint = new Map<string, Map<string, Map<number, CountSeries>>>();
   private readonly latencySeries = new Map<string, LatencySeries>();
   private server?: Server;
   private url?: string;
@@ -62,7 +64,7 @@ export class Metrics {
     const latencySeries = this.latencySeries;
     const collectCounts = (counter: Counter<'endpoint' | 'deployment' | 'status'>, mirrored: boolean): void => {
       counter.reset();
-      for (const entry of series.values()) if (entry.mirrored === mirrored) counter.inc(entry.labels, entry.count);
+      for (const entry of series) if (entry.mirrored === mirrored) counter.inc(entry.labels, entry.count);
     };
     this.requests = new Counter({
       name: 'oep_requests_total',
@@ -125,10 +127,20 @@ export class Metrics {
     void ready;
   }
 
-  /** Per request (the router's hot path): one map lookup and a few additions. */
+  /**
+   * Per request (the router's hot path): three map lookups on strings and a number the router
+   * already holds (no key is built), and a few additions.
+   */
   record(entry: RouteRecord): void {
-    const key = `${entry.endpoint}\u0000${entry.deployment ?? ''}\u0000${entry.status}\u0000${entry.mirrored}`;
-    const series = this.series.get(key) ?? this.addSeries(key, entry);
+    const deployment = entry.deployment ?? '';
+    let byDeployment = this.byEndpoint.get(entry.endpoint);
+    if (!byDeployment) this.byEndpoint.set(entry.endpoint, (byDeployment = new Map()));
+    let byStatus = byDeployment.get(deployment);
+    if (!byStatus) byDeployment.set(deployment, (byStatus = new Map()));
+    // live statuses as they are, mirrored ones negated: one map for both
+    const statusKey = entry.mirrored ? -entry.status : entry.status;
+    let series = byStatus.get(statusKey);
+    if (!series) byStatus.set(statusKey, (series = this.addSeries(entry, deployment)));
     series.count += 1;
     const latency = series.latency;
     const seconds = entry.latency_ms / 1000;
@@ -143,8 +155,7 @@ export class Metrics {
     }
   }
 
-  private addSeries(key: string, entry: RouteRecord): CountSeries {
-    const deployment = entry.deployment ?? '';
+  private addSeries(entry: RouteRecord, deployment: string): CountSeries {
     const latencyKey = `${entry.endpoint}\u0000${deployment}\u0000${entry.mirrored}`;
     let latency = this.latencySeries.get(latencyKey);
     if (!latency) {
@@ -162,7 +173,7 @@ export class Metrics {
       count: 0,
       latency,
     };
-    this.series.set(key, series);
+    this.series.push(series);
     return series;
   }
 

@@ -1,0 +1,120 @@
+/**
+ * What the daemon records per routed request, each written for the router's hot path: the access
+ * log line (by hand, not JSON.stringify), the dashboard's per-second series (nested maps, a
+ * reservoir of latencies) and the metrics' label sets (test/unit/metrics.test.ts).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { DashboardSeries } from '../../src/daemon/dashboard-series.js';
+import type { RouteRecord } from '../../src/router/router.js';
+import { AccessLog, accessLine } from '../../src/telemetry/access-log.js';
+import { until } from './router-support.js';
+
+function entry(overrides: Partial<RouteRecord> = {}): RouteRecord {
+  return {
+    time: '2026-12-01T20:00:00.123Z',
+    endpoint: 'my-endpoint',
+    request_id: '4f1c2f8e-3b7a-4d0e-9a53-0c6f3f0e1b2a',
+    deployment: 'blue',
+    mirrored: false,
+    status: 200,
+    latency_ms: 1.25,
+    ...overrides,
+  };
+}
+
+/** A small seeded generator, so a failure names a case that can be run again. */
+function generator(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+describe('accessLine', () => {
+  it('is JSON.stringify(record) plus a newline, for the strings and numbers a record can hold', () => {
+    const odd = ['', 'a"b', 'back\\slash', 'tab\there', 'line\nbreak', '\u0000\u001f', '\u007f', 'é ü ß', '😀', '\ud800 lone', 'lone \udfff', '</script>', "it's"];
+    const numbers = [0, -0, 1, 1.5, 0.07, 0.1, 12.34, 99.99, 100, 1234567.89, 0.001, 1e-7, 123.456, -3.5, 1e21, 2 ** 53, NaN, Infinity, -Infinity];
+    const cases: RouteRecord[] = [entry(), entry({ deployment: null, mirrored: true, status: 499 })];
+    for (const text of odd) {
+      cases.push(entry({ endpoint: text }), entry({ deployment: text }), entry({ request_id: text }), entry({ time: text }));
+    }
+    for (const value of numbers) cases.push(entry({ latency_ms: value }), entry({ status: value }));
+    // what the router makes: Math.round(ms * 100) / 100 over a wide range
+    const random = generator(15);
+    for (let i = 0; i < 20_000; i++) {
+      const ms = random() ** 4 * 10 ** Math.floor(random() * 7);
+      cases.push(entry({ latency_ms: Math.round(ms * 100) / 100, status: Math.floor(random() * 600) }));
+    }
+    for (const record of cases) assert.equal(accessLine(record), `${JSON.stringify(record)}\n`, JSON.stringify(record));
+  });
+
+  it('is what AccessLog appends, one line per record, once flushed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oep-access-log-'));
+    try {
+      const file = join(dir, 'ep', 'access.log');
+      const log = new AccessLog(() => file);
+      const records = [entry(), entry({ deployment: 'gr"een', latency_ms: 0.5 }), entry({ endpoint: 'my-endpoint', mirrored: true, status: 503 })];
+      for (const record of records) log.write(record);
+      log.close();
+      const lines = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+      await until('three lines are in the access log', () => lines().length >= 3);
+      assert.deepEqual(lines().map((line) => JSON.parse(line) as RouteRecord), records);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('DashboardSeries', () => {
+  it('counts every request and error of a busy second, and keeps a bounded sample of its latencies', () => {
+    let now = 1_700_000_000_000;
+    const series = new DashboardSeries(() => now, generator(7));
+    // 5,000 requests in one second with latencies 1..5000 ms; every 10th a 500
+    for (let i = 1; i <= 5000; i++) series.record(entry({ latency_ms: i, status: i % 10 === 0 ? 500 : 200 }));
+    series.record(entry({ deployment: 'green', latency_ms: 3 }));
+    series.record(entry({ deployment: 'blue', mirrored: true, latency_ms: 4 }));
+    series.record(entry({ deployment: null, status: 404 })); // no deployment: not a series
+    const [point] = series.points('my-endpoint', 'blue', false, 1);
+    assert.equal(point!.requests, 5000);
+    assert.equal(point!.errors, 500);
+    // a uniform sample of 1..5000: its median near 2500 (a kept-first sample would say ~500)
+    assert.ok(Math.abs(point!.p50! - 2500) < 250, `p50 ${point!.p50}`);
+    assert.ok(point!.p99! > 4700, `p99 ${point!.p99}`);
+    assert.equal(series.total('my-endpoint', 'blue', false), 5000);
+    assert.equal(series.total('my-endpoint', 'green', false), 1);
+    assert.equal(series.total('my-endpoint', 'blue', true), 1);
+    assert.deepEqual(
+      series.points('my-endpoint', 'blue', true, 1).map((p) => [p.requests, p.p50]),
+      [[1, 4]],
+    );
+
+    // the next second starts afresh; seconds with nothing are zeros
+    now += 2000;
+    series.record(entry({ latency_ms: 7 }));
+    assert.deepEqual(
+      series.points('my-endpoint', 'blue', false, 3).map((p) => [p.requests, p.errors, p.p50]),
+      [[5000, 500, point!.p50], [0, 0, null], [1, 0, 7]],
+    );
+
+    series.forget('my-endpoint');
+    assert.equal(series.total('my-endpoint', 'blue', false), 0);
+    assert.deepEqual(series.points('my-endpoint', 'blue', false, 1).map((p) => p.requests), [0]);
+  });
+
+  it('keeps at most the last SERIES_SECONDS seconds', async () => {
+    const { SERIES_SECONDS } = await import('../../src/daemon/dashboard-series.js');
+    let now = 1_700_000_000_000;
+    const series = new DashboardSeries(() => now);
+    series.record(entry());
+    now += SERIES_SECONDS * 1000;
+    series.record(entry());
+    const points = series.points('my-endpoint', 'blue', false, SERIES_SECONDS + 1);
+    assert.deepEqual(points.filter((p) => p.requests > 0).length, 1);
+    assert.equal(series.total('my-endpoint', 'blue', false), 2);
+  });
+});
