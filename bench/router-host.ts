@@ -5,7 +5,9 @@
  *
  * argv[2] is a JSON HostConfig. Talks to the parent over IPC: sends {type:'ready'} once listening;
  * answers {type:'stats'} with the router's per-deployment counts, the replicas' in-flight counts
- * and memory; {type:'close'} closes the router and exits. Exits when the parent goes away.
+ * and memory; {type:'record', on} switches recording (telemetry hosts) and answers with the CPU
+ * time and request count at that moment; {type:'close'} closes the router and exits. Exits when
+ * the parent goes away.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +33,8 @@ export interface HostConfig {
 
 export type HostReply =
   | { type: 'ready' }
-  | { type: 'recording'; on: boolean }
+  /** After {type:'record', on}: this process's CPU time (all threads, µs) and requests answered so far, read as recording switched. */
+  | { type: 'recording'; on: boolean; cpuUs: number; requests: number }
   | {
       type: 'stats';
       router: Record<string, { inflight: number; requests: number; mirrored: number }>;
@@ -65,6 +68,7 @@ if (config.telemetry) {
   };
 }
 
+const recordNothing = (): void => undefined;
 // Kept by reference: {type:'record', on} switches recording in this same process (the router reads options.record per request).
 const options: RouterOptions = { replicas: (_endpoint, deployment) => replicas[deployment] ?? [], record };
 const router = new Router(options);
@@ -103,8 +107,14 @@ process.on('message', (message: { type: string }) => {
     };
     process.send?.(reply);
   } else if (message.type === 'record') {
-    options.record = (message as { on?: boolean }).on ? record : undefined;
-    process.send?.({ type: 'recording', on: options.record !== undefined } satisfies HostReply);
+    // what was recorded so far is written now, so its cost falls in the interval that recorded it
+    accessLog?.flush();
+    const cpu = process.cpuUsage();
+    const requests = Object.values(router.stats('bench')).reduce((sum, deployment) => sum + deployment.requests, 0);
+    // off: a callback that does nothing, not none: the router's call site keeps its type (switching
+    // between a function and undefined makes V8 drop the router's optimised code at each switch)
+    options.record = (message as { on?: boolean }).on ? record : recordNothing;
+    process.send?.({ type: 'recording', on: options.record === record, cpuUs: cpu.user + cpu.system, requests } satisfies HostReply);
   } else if (message.type === 'close') {
     void close();
   }

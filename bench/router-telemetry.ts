@@ -1,7 +1,8 @@
 /**
  * The router's telemetry on its hot path, alone (issue 15, point 3): CPU time per routed request
  * of what the daemon's `record` callback does for it, the JSON-lines access log
- * (`AccessLog.write`) and the Prometheus metrics (`Metrics.record`), without any HTTP around it.
+ * (`AccessLog.write`), the Prometheus metrics (`Metrics.record`) and the dashboard's series
+ * (`DashboardSeries.record`), without any HTTP around it.
  *
  *   npm run build && node dist/bench/router-telemetry.js
  *
@@ -17,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type { RouteRecord } from '../src/router/router.js';
 import { AccessLog } from '../src/telemetry/access-log.js';
 import { Metrics } from '../src/telemetry/metrics.js';
+import { DashboardSeries } from '../src/daemon/dashboard-series.js';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 200_000);
 const ROUNDS = 5;
@@ -57,9 +59,12 @@ try {
   await cpuPerRecord('nothing (loop only)', () => undefined);
   await cpuPerRecord('metrics', (entry) => metrics.record(entry));
   await cpuPerRecord('access log', (entry) => log.write(entry));
-  await cpuPerRecord('access log + metrics', (entry) => {
+  const series = new DashboardSeries();
+  await cpuPerRecord('series', (entry) => series.record(entry));
+  await cpuPerRecord('all three (as the daemon)', (entry) => {
     log.write(entry);
     metrics.record(entry);
+    series.record(entry);
   });
   const text = await metrics.registry.metrics();
   if (!/oep_requests_total\{endpoint="bench",deployment="blue",status="200"\} \d+/.test(text)) throw new Error('metrics lost their counts');

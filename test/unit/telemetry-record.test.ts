@@ -1,6 +1,6 @@
 /**
  * What the daemon records per routed request, each written for the router's hot path: the access
- * log line (by hand, not JSON.stringify), the dashboard's per-second series (nested maps, a
+ * log line (encoded into its batch by hand, not made by JSON.stringify), the dashboard's per-second series (nested maps, a
  * reservoir of latencies) and the metrics' label sets (test/unit/metrics.test.ts).
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DashboardSeries } from '../../src/daemon/dashboard-series.js';
 import type { RouteRecord } from '../../src/router/router.js';
-import { AccessLog, accessLine } from '../../src/telemetry/access-log.js';
+import { AccessLog, accessLine, accessLineBound, encodeAccessLine } from '../../src/telemetry/access-log.js';
 import { until } from './router-support.js';
 
 function entry(overrides: Partial<RouteRecord> = {}): RouteRecord {
@@ -35,34 +35,52 @@ function generator(seed: number): () => number {
   };
 }
 
-describe('accessLine', () => {
-  it('is JSON.stringify(record) plus a newline, for the strings and numbers a record can hold', () => {
-    const odd = ['', 'a"b', 'back\\slash', 'tab\there', 'line\nbreak', '\u0000\u001f', '\u007f', 'é ü ß', '😀', '\ud800 lone', 'lone \udfff', '</script>', "it's"];
-    const numbers = [0, -0, 1, 1.5, 0.07, 0.1, 12.34, 99.99, 100, 1234567.89, 0.001, 1e-7, 123.456, -3.5, 1e21, 2 ** 53, NaN, Infinity, -Infinity];
-    const cases: RouteRecord[] = [entry(), entry({ deployment: null, mirrored: true, status: 499 })];
-    for (const text of odd) {
-      cases.push(entry({ endpoint: text }), entry({ deployment: text }), entry({ request_id: text }), entry({ time: text }));
-    }
-    for (const value of numbers) cases.push(entry({ latency_ms: value }), entry({ status: value }));
-    // what the router makes: Math.round(ms * 100) / 100 over a wide range
+describe('encodeAccessLine', () => {
+  const encoded = (record: RouteRecord): string | undefined => {
+    const into = Buffer.alloc(accessLineBound(record) + 8, 0xff);
+    const end = encodeAccessLine(record, into, 4);
+    if (end < 0) return undefined;
+    assert.ok(end <= 4 + accessLineBound(record), 'stays within the room it asks for');
+    return into.subarray(4, end).toString('utf8');
+  };
+
+  it("writes accessLine's bytes (JSON.stringify and a newline) for what the router records", () => {
     const random = generator(15);
+    const cases: RouteRecord[] = [entry(), entry({ deployment: null, mirrored: true, status: 499 }), entry({ latency_ms: 0 }), entry({ latency_ms: -0 })];
+    // what the router makes: Math.round(ms * 100) / 100 over a wide range, any status
     for (let i = 0; i < 20_000; i++) {
-      const ms = random() ** 4 * 10 ** Math.floor(random() * 7);
-      cases.push(entry({ latency_ms: Math.round(ms * 100) / 100, status: Math.floor(random() * 600) }));
+      const ms = random() ** 4 * 10 ** Math.floor(random() * 8);
+      cases.push(entry({ latency_ms: Math.round(ms * 100) / 100, status: Math.floor(random() * 600), endpoint: `ep-${i % 97}`, deployment: i % 3 ? 'blue' : 'green-2' }));
     }
-    for (const record of cases) assert.equal(accessLine(record), `${JSON.stringify(record)}\n`, JSON.stringify(record));
+    for (const record of cases) assert.equal(encoded(record), accessLine(record), JSON.stringify(record));
+    assert.equal(accessLine(entry()), `${JSON.stringify(entry())}\n`);
   });
 
-  it('is what AccessLog appends, one line per record, once flushed', async () => {
+  it('declines (-1) what it would get wrong: strings JSON escapes or that are not ASCII, other numbers', () => {
+    const odd = ['a"b', 'back\\slash', 'tab\there', 'line\nbreak', '\u0000', '\u007f', 'é', '😀', '\ud800'];
+    for (const text of odd) {
+      for (const record of [entry({ endpoint: text }), entry({ deployment: text }), entry({ request_id: text }), entry({ time: text })]) {
+        assert.equal(encoded(record), undefined, JSON.stringify(record));
+      }
+    }
+    for (const value of [0.001, 1e-7, 123.456, -3.5, 1e21, NaN, Infinity, -Infinity]) {
+      assert.equal(encoded(entry({ latency_ms: value })), undefined, String(value));
+      assert.equal(encoded(entry({ status: value })), undefined, String(value));
+    }
+  });
+
+  it('AccessLog appends one line per record in order, odd records included', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'oep-access-log-'));
     try {
       const file = join(dir, 'ep', 'access.log');
       const log = new AccessLog(() => file);
-      const records = [entry(), entry({ deployment: 'gr"een', latency_ms: 0.5 }), entry({ endpoint: 'my-endpoint', mirrored: true, status: 503 })];
+      const records = [entry(), entry({ deployment: 'gr"een', latency_ms: 0.5 }), entry({ mirrored: true, status: 503 }), entry({ request_id: 'é', latency_ms: 1 / 3 })];
+      // and enough plain ones to fill several 64 KiB batches
+      for (let i = 0; i < 2000; i++) records.push(entry({ latency_ms: i / 100, request_id: `id-${i}` }));
       for (const record of records) log.write(record);
       log.close();
       const lines = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
-      await until('three lines are in the access log', () => lines().length >= 3);
+      await until('every line is in the access log', () => lines().length >= records.length);
       assert.deepEqual(lines().map((line) => JSON.parse(line) as RouteRecord), records);
     } finally {
       rmSync(dir, { recursive: true, force: true });
