@@ -12,7 +12,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Router, type RouteRecord } from '../src/router/router.js';
+import { Router } from '../src/router/router.js';
+import type { RouteRecord } from '../src/model/route-record.js';
 import type { LiveReplica, RouterOptions } from '../src/router/router.js';
 import { AccessLog } from '../src/telemetry/access-log.js';
 import { Metrics } from '../src/telemetry/metrics.js';

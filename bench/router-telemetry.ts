@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { RouteRecord } from '../src/router/router.js';
+import type { RouteRecord } from '../src/model/route-record.js';
 import { AccessLog } from '../src/telemetry/access-log.js';
 import { Metrics } from '../src/telemetry/metrics.js';
 import { DashboardSeries } from '../src/daemon/dashboard-series.js';

@@ -1,4 +1,4 @@
-import type { RouteRecord } from '../router/router.js';
+import type { RouteRecord } from '../model/route-record.js';
 
 /** Seconds of history the dashboard keeps per deployment (its charts show the last minutes). */
 export const SERIES_SECONDS = 300;

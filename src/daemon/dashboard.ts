@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { constantTimeEqual } from '../router/auth.js';
+import { constantTimeEqual } from '../model/credentials.js';
 import type { CompareReport } from '../model/compare.js';
 import { PACKAGE_ROOT } from '../state/paths.js';
 import type { OepState } from '../state/types.js';

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { constantTimeEqual } from '../model/credentials.js';
 
 /** aml_token tokens live this long (Azure does not document its lifetime; oep picks one hour). */
 export const TOKEN_LIFETIME_MS = 60 * 60 * 1000;
@@ -69,24 +70,6 @@ export class KeyMatcher {
   }
 }
 
-/** Compares secrets in time independent of where they differ. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  if (left.length !== right.length) {
-    timingSafeEqual(left, left);
-    return false;
-  }
-  return timingSafeEqual(left, right);
-}
-
 function sign(payload: string, secret: string): string {
   return createHmac('sha256', secret).update(payload).digest('base64url');
-}
-
-/** The credential in `Authorization: Bearer <credential>`, or undefined. */
-export function bearerCredential(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return match?.[1];
 }

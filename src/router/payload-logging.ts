@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { payloadEvent, rolledPath, type PayloadLogging } from '../model/data-collection.js';
-import { JsonLinesFiles } from '../telemetry/json-lines.js';
+import { JsonLinesFiles } from './json-lines.js';
 
 export interface PayloadRecorderOptions {
   random?: () => number;

@@ -8,7 +8,9 @@ import { Front, LEAN_BODY_BYTES } from './front.js';
 import { setHeader } from './http1.js';
 import { Upstreams } from './upstream.js';
 import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
-import { bearerCredential, KeyMatcher, verifyToken } from './auth.js';
+import { KeyMatcher, verifyToken } from './auth.js';
+import { bearerCredential } from '../model/credentials.js';
+import type { RouteRecord } from '../model/route-record.js';
 import { PayloadRecorder } from './payload-logging.js';
 import type { PairRecorder, PairTicket } from './pairs.js';
 import { SAMPLE_HEADER, type PayloadLogging } from '../model/data-collection.js';
@@ -57,17 +59,6 @@ export interface EndpointRoute {
   traffic: TrafficMap;
   mirror: TrafficMap;
   deployments: Record<string, DeploymentRoute>;
-}
-
-/** One request as the access log and metrics see it. */
-export interface RouteRecord {
-  time: string;
-  endpoint: string;
-  request_id: string;
-  deployment: string | null;
-  mirrored: boolean;
-  status: number;
-  latency_ms: number;
 }
 
 export interface RouterOptions {

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { RouteRecord } from '../router/router.js';
+import type { RouteRecord } from '../model/route-record.js';
 
 const FLUSH_AFTER_MS = 20;
 /** Lines are encoded into a buffer this large; a full buffer is written at once. */

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import { bearerCredential, constantTimeEqual } from '../router/auth.js';
+import { bearerCredential, constantTimeEqual } from '../model/credentials.js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { RouteRecord } from '../router/router.js';
+import type { RouteRecord } from '../model/route-record.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180];
 

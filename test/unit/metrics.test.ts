@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RouteRecord } from '../../src/router/router.js';
+import type { RouteRecord } from '../../src/model/route-record.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 
 function entry(overrides: Partial<RouteRecord>): RouteRecord {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MAX_BODY_BYTES } from '../../src/router/body.js';
 import { findFreePort } from '../../src/runtimes/free-port.js';
-import { REPLICA_SECRET_HEADER, Router, type DeploymentRoute, type EndpointRoute, type RouteRecord } from '../../src/router/router.js';
+import { REPLICA_SECRET_HEADER, Router, type DeploymentRoute, type EndpointRoute } from '../../src/router/router.js';
+import type { RouteRecord } from '../../src/model/route-record.js';
 import type { LiveReplica } from '../../src/router/router.js';
 import { type OwnedReplica, replicaAt, until } from './router-support.js';
 

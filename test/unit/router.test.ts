@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { findFreePort } from '../../src/runtimes/free-port.js';
-import { NO_DEPLOYMENT_MESSAGE, Router, type EndpointRoute, type RouteRecord } from '../../src/router/router.js';
+import { NO_DEPLOYMENT_MESSAGE, Router, type EndpointRoute } from '../../src/router/router.js';
+import type { RouteRecord } from '../../src/model/route-record.js';
 import type { LiveReplica } from '../../src/router/router.js';
 import { until } from './router-support.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DashboardSeries } from '../../src/daemon/dashboard-series.js';
-import type { RouteRecord } from '../../src/router/router.js';
+import type { RouteRecord } from '../../src/model/route-record.js';
 import { AccessLog, accessLine, accessLineBound, encodeAccessLine } from '../../src/telemetry/access-log.js';
 import { until } from './router-support.js';
 
