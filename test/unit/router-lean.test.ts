@@ -293,6 +293,37 @@ function route(name: string, port: number, deployments: Record<string, Deploymen
   return { name, port, authMode: 'key', keys: { primary: 'p', secondary: 's' }, tokenSecret: 'x', traffic, mirror: {}, deployments };
 }
 
+/** What onEndpoint sets up: the replicas it routes to, and what it closes after the test. */
+interface EndpointSetup {
+  name: string;
+  replicas: () => readonly LiveReplica[];
+  blue?: DeploymentRoute;
+  /** The replicas' servers, closed after the router. */
+  owned: { close(): unknown }[];
+  log?: (line: string) => void;
+}
+
+/**
+ * One endpoint (deployment blue) routed to `setup.replicas` and a raw client on it; runs `test`
+ * with the client and the ids of replicas the router reported unreachable, then closes the
+ * client, the router and the replicas' servers, also when the test fails.
+ */
+async function onEndpoint(setup: EndpointSetup, test: (client: RawClient, unreachable: string[]) => Promise<void>): Promise<void> {
+  const unreachable: string[] = [];
+  const router = new Router({ replicas: setup.replicas, unreachable: (_e, _d, replica) => unreachable.push(replica.id), log: setup.log });
+  const port = await findFreePort();
+  let client: RawClient | undefined;
+  try {
+    await router.upsert(route(setup.name, port, { blue: setup.blue ?? settings() }));
+    client = await RawClient.open(port);
+    await test(client, unreachable);
+  } finally {
+    client?.destroy();
+    await router.close();
+    for (const server of setup.owned) await server.close();
+  }
+}
+
 /** The JSON an echo replica answered. */
 function echoed(reply: Reply): { n: number; body: string } {
   return JSON.parse(reply.body.toString()) as { n: number; body: string };
@@ -823,61 +854,32 @@ describe('router lean path: replicas answering in every HTTP/1.1 way', () => {
 });
 
 describe('router lean path: replicas answering broken HTTP', () => {
-  it(
-    'never passes a bare LF or CR in a replica\'s header value on to the client',
-    async () => {
-      const replica = await rawReplica((_request, socket) => socket.write('HTTP/1.1 200 OK\r\nX-Evil: a\nSet-Cookie: injected=1\r\nX-Cr: b\rc\r\nContent-Length: 2\r\n\r\nok'));
-      const router = new Router({ replicas: () => [replicaAt(replica.origin)] });
-      const port = await findFreePort();
-      let client: RawClient | undefined;
-      try {
-        await router.upsert(route('breaks', port, { blue: settings() }));
-        client = await RawClient.open(port);
-        await client.write(scoreRequest('{}'));
-        const reply = await client.reply();
-        assert.doesNotMatch(reply.head, /[^\r]\n|\r(?!\n)/, JSON.stringify(reply.head));
-      } finally {
-        client?.destroy();
-        await router.close();
-        await replica.close();
-      }
-    },
-  );
+  it('never passes a bare LF or CR in a replica\'s header value on to the client', async () => {
+    const replica = await rawReplica((_request, socket) => socket.write('HTTP/1.1 200 OK\r\nX-Evil: a\nSet-Cookie: injected=1\r\nX-Cr: b\rc\r\nContent-Length: 2\r\n\r\nok'));
+    await onEndpoint({ name: 'breaks', replicas: () => [replicaAt(replica.origin)], owned: [replica] }, async (client) => {
+      await client.write(scoreRequest('{}'));
+      const reply = await client.reply();
+      assert.doesNotMatch(reply.head, /[^\r]\n|\r(?!\n)/, JSON.stringify(reply.head));
+    });
+  });
 
-  it(
-    'a replica repeating its content-length is answered at once, not after the request timeout',
-    async () => {
-      const replica = await rawReplica((_request, socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok'));
-      const router = new Router({ replicas: () => [replicaAt(replica.origin)] });
-      const port = await findFreePort();
-      let client: RawClient | undefined;
-      try {
-        // A timeout no request reaches on a machine however loaded, unless it waits for the replica to close.
-        await router.upsert(route('twice', port, { blue: settings({ requestTimeoutMs: 1000 }) }));
-        client = await RawClient.open(port);
-        await client.write(scoreRequest('{}'));
-        const reply = await client.reply();
-        assert.notEqual(reply.status, 408, reply.body.toString());
-      } finally {
-        client?.destroy();
-        await router.close();
-        await replica.close();
-      }
-    },
-  );
+  it('a replica repeating its content-length is answered at once, not after the request timeout', async () => {
+    const replica = await rawReplica((_request, socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok'));
+    // A timeout no request reaches on a machine however loaded, unless it waits for the replica to close.
+    const blue = settings({ requestTimeoutMs: 1000 });
+    await onEndpoint({ name: 'twice', replicas: () => [replicaAt(replica.origin)], blue, owned: [replica] }, async (client) => {
+      await client.write(scoreRequest('{}'));
+      const reply = await client.reply();
+      assert.notEqual(reply.status, 408, reply.body.toString());
+    });
+  });
 });
 
 describe('router lean path: replica connections that go away', () => {
   it('a replica closing kept-alive connections right after answering never fails the next request', async () => {
-    const unreachable: string[] = [];
     // Answers, then closes the connection (without saying so), as a short keep-alive timeout does.
     const replica = await rawReplica((_request, socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
-    const router = new Router({ replicas: () => [replicaAt(replica.origin)], unreachable: (_e, _d, dead) => unreachable.push(dead.id) });
-    const port = await findFreePort();
-    let client: RawClient | undefined;
-    try {
-      await router.upsert(route('closing', port, { blue: settings() }));
-      client = await RawClient.open(port);
+    await onEndpoint({ name: 'closing', replicas: () => [replicaAt(replica.origin)], owned: [replica] }, async (client, unreachable) => {
       for (let i = 0; i < 20; i++) {
         await client.write(scoreRequest('{}'));
         const reply: Reply = await client.reply();
@@ -885,27 +887,17 @@ describe('router lean path: replica connections that go away', () => {
         assert.equal(reply.body.toString(), 'ok');
       }
       assert.deepEqual(unreachable, []);
-    } finally {
-      client?.destroy();
-      await router.close();
-      await replica.close();
-    }
+    });
   });
 
   it('a kept-alive connection the replica drops as the next request arrives: sent again once, on a new connection', async () => {
-    const unreachable: string[] = [];
     // Every connection answers its first request and drops the second unanswered: the race of a
     // keep-alive timeout firing just as the router reuses the connection.
     const replica = await rawReplica((request, socket) => {
       if (request.onConnection === 0) socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${request.body.length}\r\n\r\n${request.body.toString('latin1')}`);
       else socket.destroy();
     });
-    const router = new Router({ replicas: () => [replicaAt(replica.origin)], unreachable: (_e, _d, dead) => unreachable.push(dead.id) });
-    const port = await findFreePort();
-    let client: RawClient | undefined;
-    try {
-      await router.upsert(route('stale', port, { blue: settings() }));
-      client = await RawClient.open(port);
+    await onEndpoint({ name: 'stale', replicas: () => [replicaAt(replica.origin)], owned: [replica] }, async (client, unreachable) => {
       for (let i = 0; i < 5; i++) {
         await client.write(scoreRequest(`"${i}"`));
         const reply: Reply = await client.reply();
@@ -928,15 +920,10 @@ describe('router lean path: replica connections that go away', () => {
           ['"4"', 4, 0],
         ],
       );
-    } finally {
-      client?.destroy();
-      await router.close();
-      await replica.close();
-    }
+    });
   });
 
   it('a reused connection the replica drops only after working on the request: not sent to it again (the router decides)', async () => {
-    const unreachable: string[] = [];
     // The first request of each connection is answered; a later one is worked on (held well past
     // the pool's bound for a stale connection) and then dropped unanswered.
     const replica = await rawReplica((request, socket) => {
@@ -944,12 +931,7 @@ describe('router lean path: replica connections that go away', () => {
       else setTimeout(() => socket.destroy(), 300);
     });
     const live = replicaAt(replica.origin);
-    const router = new Router({ replicas: () => [live], unreachable: (_e, _d, dead) => unreachable.push(dead.id) });
-    const port = await findFreePort();
-    let client: RawClient | undefined;
-    try {
-      await router.upsert(route('worked', port, { blue: settings() }));
-      client = await RawClient.open(port);
+    await onEndpoint({ name: 'worked', replicas: () => [live], owned: [replica] }, async (client, unreachable) => {
       await client.write(scoreRequest('"first"'));
       assert.equal((await client.reply()).status, 200);
       await client.write(scoreRequest('"worked on"'));
@@ -957,22 +939,12 @@ describe('router lean path: replica connections that go away', () => {
       assert.equal((await client.reply()).status, 500);
       assert.equal(replica.requests.filter((request) => request.body.toString() === '"worked on"').length, 1);
       assert.deepEqual(unreachable, ['blue/0']);
-    } finally {
-      client?.destroy();
-      await router.close();
-      await replica.close();
-    }
+    });
   });
 
   it('Node replicas closing idle connections (closeIdleConnections, a 1 ms keep-alive timeout) never fail the next request', async () => {
     const model = await echoReplica();
-    const unreachable: string[] = [];
-    const router = new Router({ replicas: () => [replicaAt(model.origin)], unreachable: (_e, _d, dead) => unreachable.push(dead.id) });
-    const port = await findFreePort();
-    let client: RawClient | undefined;
-    try {
-      await router.upsert(route('idle', port, { blue: settings() }));
-      client = await RawClient.open(port);
+    await onEndpoint({ name: 'idle', replicas: () => [replicaAt(model.origin)], owned: [model] }, async (client, unreachable) => {
       for (let i = 0; i < 5; i++) {
         await client.write(scoreRequest(`"${i}"`));
         assert.equal(echoed(await client.reply()).body, `"${i}"`);
@@ -988,11 +960,7 @@ describe('router lean path: replica connections that go away', () => {
         assert.equal(echoed(reply).body, `"${i}"`);
       }
       assert.deepEqual(unreachable, []);
-    } finally {
-      client?.destroy();
-      await router.close();
-      model.close();
-    }
+    });
   });
 
   it('a replica that drops every connection unanswered: out of rotation and 500, or the request goes to another ready replica', async () => {
@@ -1001,18 +969,8 @@ describe('router lean path: replica connections that go away', () => {
     const deadReplica = replicaAt(dead.origin, 'blue/0');
     const liveReplica = replicaAt(live.origin, 'blue/1');
     let replicas: OwnedReplica[] = [deadReplica];
-    const unreachable: string[] = [];
     const logged: string[] = [];
-    const router = new Router({
-      replicas: () => replicas,
-      unreachable: (_e, _d, replica) => unreachable.push(replica.id),
-      log: (line) => logged.push(line),
-    });
-    const port = await findFreePort();
-    let client: RawClient | undefined;
-    try {
-      await router.upsert(route('dead', port, { blue: settings() }));
-      client = await RawClient.open(port);
+    await onEndpoint({ name: 'dead', replicas: () => replicas, owned: [dead, live], log: (line) => logged.push(line) }, async (client, unreachable) => {
       await client.write(scoreRequest('"alone"'));
       const failed = await client.reply();
       assert.equal(failed.status, 500);
@@ -1031,53 +989,31 @@ describe('router lean path: replica connections that go away', () => {
       assert.equal(echoed(moved).body, '"moved"');
       assert.deepEqual(unreachable, ['blue/0', 'blue/0']);
       assert.equal(client.ended, false, 'the client connection stays');
-    } finally {
-      client?.destroy();
-      await router.close();
-      await dead.close();
-      live.close();
-    }
+    });
   });
 
-  it(
-    'a replica answering malformed HTTP: 500 as before, not taken out of rotation, and the request not sent again elsewhere',
-    async () => {
-      const bad = await rawReplica((_request, socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nok'));
-      const good = await echoReplica();
-      const unreachable: string[] = [];
-      const router = new Router({ replicas: () => [replicaAt(bad.origin, 'blue/0'), replicaAt(good.origin, 'blue/1')], unreachable: (_e, _d, replica) => unreachable.push(replica.id) });
-      const port = await findFreePort();
-      let client: RawClient | undefined;
-      try {
-        await router.upsert(route('malformed', port, { blue: settings() }));
-        client = await RawClient.open(port);
-        await client.write(scoreRequest('"once"'));
-        const reply = await client.reply();
-        assert.deepEqual(
-          { status: reply.status, unreachable, resentTo: good.seen.map((seen) => seen.body) },
-          { status: 500, unreachable: [], resentTo: [] },
-        );
-      } finally {
-        client?.destroy();
-        await router.close();
-        await bad.close();
-        good.close();
-      }
-    },
-  );
+  it('a replica answering malformed HTTP: 500 as before, not taken out of rotation, and the request not sent again elsewhere', async () => {
+    const bad = await rawReplica((_request, socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nok'));
+    const good = await echoReplica();
+    const replicas = [replicaAt(bad.origin, 'blue/0'), replicaAt(good.origin, 'blue/1')];
+    await onEndpoint({ name: 'malformed', replicas: () => replicas, owned: [bad, good] }, async (client, unreachable) => {
+      await client.write(scoreRequest('"once"'));
+      const reply = await client.reply();
+      assert.deepEqual(
+        { status: reply.status, unreachable, resentTo: good.seen.map((seen) => seen.body) },
+        { status: 500, unreachable: [], resentTo: [] },
+      );
+    });
+  });
 
   it('a replica that never answers: 408 after request_timeout_ms, and its connection is not reused', async () => {
     let hang = true;
     const replica = await rawReplica((request, socket) => {
       if (!hang) socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${request.body.length}\r\n\r\n${request.body.toString('latin1')}`);
     });
-    const router = new Router({ replicas: () => [replicaAt(replica.origin)] });
-    const port = await findFreePort();
-    let client: RawClient | undefined;
-    try {
-      // A short timeout: it can fire late on a loaded machine, never early, so the answer is always 408.
-      await router.upsert(route('hang', port, { blue: settings({ requestTimeoutMs: 200 }) }));
-      client = await RawClient.open(port);
+    // A short timeout: it can fire late on a loaded machine, never early, so the answer is always 408.
+    const blue = settings({ requestTimeoutMs: 200 });
+    await onEndpoint({ name: 'hang', replicas: () => [replicaAt(replica.origin)], blue, owned: [replica] }, async (client) => {
       await client.write(scoreRequest('"hang"'));
       const reply = await client.reply();
       assert.equal(reply.status, 408);
@@ -1092,11 +1028,7 @@ describe('router lean path: replica connections that go away', () => {
       assert.equal(next.status, 200);
       assert.equal(next.body.toString(), '"answered"');
       assert.equal(replica.requests.at(-1)!.connection, 1, 'on a new connection');
-    } finally {
-      client?.destroy();
-      await router.close();
-      await replica.close();
-    }
+    });
   });
 });
 
