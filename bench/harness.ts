@@ -15,6 +15,14 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/** One configuration's rounds summed up: each field's median over the rounds, `errors` added up. */
+export function medianOfRounds<T extends { [K in keyof T]: number } & { errors: number }>(rounds: T[]): T {
+  const fields = Object.keys(rounds[0]!) as (keyof T)[];
+  return Object.fromEntries(
+    fields.map((field) => [field, field === 'errors' ? rounds.reduce((sum, round) => sum + round.errors, 0) : median(rounds.map((round) => round[field]))]),
+  ) as T;
+}
+
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;

@@ -36,7 +36,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { REPLICA_SECRET_HEADER } from '../src/router/router.js';
 import { replicaSecret } from '../src/state/secrets.js';
-import { BenchHome, CLK_TCK, descendants, HAVE_PROC, machineBusyTicks, median, OEP_BIN, procStatFields, processTicks, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
+import { BenchHome, CLK_TCK, descendants, HAVE_PROC, machineBusyTicks, median, medianOfRounds, OEP_BIN, procStatFields, processTicks, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -301,27 +301,7 @@ async function main(): Promise<number> {
     }
   }
 
-  const summary = Object.fromEntries(
-    targets.map((t) => {
-      const list = samples.get(t.name)!;
-      const pick = (f: (s: Sample) => number) => median(list.map(f));
-      const row: Sample & { label: string } = {
-        label: t.label,
-        rps: pick((s) => s.rps),
-        p50: pick((s) => s.p50),
-        p99: pick((s) => s.p99),
-        daemonUs: pick((s) => s.daemonUs),
-        replicaUs: pick((s) => s.replicaUs),
-        wrkUs: pick((s) => s.wrkUs),
-        daemonSysUs: pick((s) => s.daemonSysUs),
-        replicaSysUs: pick((s) => s.replicaSysUs),
-        cores: pick((s) => s.cores),
-        foreignPct: pick((s) => s.foreignPct),
-        errors: list.reduce((sum, s) => sum + s.errors, 0),
-      };
-      return [t.name, row];
-    }),
-  ) as Record<Target['name'], Sample & { label: string }>;
+  const summary = Object.fromEntries(targets.map((t) => [t.name, { label: t.label, ...medianOfRounds(samples.get(t.name)!) }])) as Record<Target['name'], Sample & { label: string }>;
   const ratios = samples.get('router')!.map((s, i) => s.rps / samples.get('direct')![i]!.rps);
   const ratio = median(ratios);
 

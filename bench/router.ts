@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { findFreePort } from '../src/runtimes/free-port.js';
-import { CLK_TCK, descendants, HAVE_PROC, machineBusyTicks, median, procStatFields, processTicks, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
+import { CLK_TCK, descendants, HAVE_PROC, machineBusyTicks, median, medianOfRounds, procStatFields, processTicks, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
 import type { HostConfig, HostReply } from './router-host.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -531,25 +531,7 @@ async function main(): Promise<number> {
   );
 
   type Summary = Sample & { label: string };
-  const summary = Object.fromEntries(
-    targets.map((t) => {
-      const list = samples.get(t.name)!;
-      const pick = (f: (s: Sample) => number) => median(list.map(f));
-      const row: Summary = {
-        label: t.label,
-        rps: pick((s) => s.rps),
-        loadP50: pick((s) => s.loadP50),
-        loadP99: pick((s) => s.loadP99),
-        p50: pick((s) => s.p50),
-        p99: pick((s) => s.p99),
-        latRps: pick((s) => s.latRps),
-        cpuUs: pick((s) => s.cpuUs),
-        foreignPct: pick((s) => s.foreignPct),
-        errors: list.reduce((sum, s) => sum + s.errors, 0),
-      };
-      return [t.name, row];
-    }),
-  ) as Record<string, Summary>;
+  const summary: Record<string, Summary> = Object.fromEntries(targets.map((t) => [t.name, { label: t.label, ...medianOfRounds(samples.get(t.name)!) }]));
   /** Median over rounds of a per-round ratio (each round measures both sides minutes apart at most). */
   const pairedRatio = (a: string, b: string, f: (s: Sample) => number) => median(samples.get(a)!.map((s, i) => f(s) / f(samples.get(b)![i]!)));
 
