@@ -123,21 +123,17 @@ const QUOTE = 0x22;
 
 /**
  * Writes accessLine(entry)'s bytes into `into` at `at` and returns where they end, without making
- * a string: the router's hot path (on the 2-core VM of bench/README.md, JSON.stringify, joining the
- * lines and encoding them cost ~0.9 µs a request, this ~0.4 and no garbage). Only for what the router records: strings of printable ASCII without `"` or `\`,
- * and numbers that are whole or in hundredths; for anything else it returns -1 (use accessLine).
- * The caller leaves accessLineBound(entry) bytes of room. test/unit/telemetry-record.test.ts holds
- * the two equal.
+ * a string: the router's hot path (on the 2-core VM of bench/README.md, JSON.stringify, joining
+ * the lines and encoding them cost ~0.9 µs a request, this ~0.4 and no garbage). Only for what the
+ * router records: strings of printable ASCII without `"` or `\`, and numbers that are whole or in
+ * hundredths; for anything else it returns -1 (use accessLine). The caller leaves
+ * accessLineBound(entry) bytes of room. test/unit/telemetry-record.test.ts holds the two equal.
  */
 export function encodeAccessLine(entry: RouteRecord, into: Uint8Array, at: number): number {
-  let end = putBytes(into, at, TIME);
-  end = putPlain(into, end, entry.time);
-  if (end < 0) return -1;
-  end = putBytes(into, end, ENDPOINT);
-  end = putPlain(into, end, entry.endpoint);
-  if (end < 0) return -1;
-  end = putBytes(into, end, REQUEST_ID);
-  end = putPlain(into, end, entry.request_id);
+  // each key's bytes end with the quote that opens its string value; the next key's close it
+  let end = putPlain(into, putBytes(into, at, TIME), entry.time);
+  if (end >= 0) end = putPlain(into, putBytes(into, end, ENDPOINT), entry.endpoint);
+  if (end >= 0) end = putPlain(into, putBytes(into, end, REQUEST_ID), entry.request_id);
   if (end < 0) return -1;
   end = putBytes(into, end, DEPLOYMENT);
   if (entry.deployment === null) end = putBytes(into, end, NULL);
@@ -147,15 +143,10 @@ export function encodeAccessLine(entry: RouteRecord, into: Uint8Array, at: numbe
     if (end < 0) return -1;
     into[end++] = QUOTE;
   }
-  end = putBytes(into, end, MIRRORED);
-  end = putBytes(into, end, entry.mirrored ? TRUE : FALSE);
-  end = putBytes(into, end, STATUS);
-  end = putHundredths(into, end, entry.status);
-  if (end < 0) return -1;
-  end = putBytes(into, end, LATENCY);
-  end = putHundredths(into, end, entry.latency_ms);
-  if (end < 0) return -1;
-  return putBytes(into, end, END);
+  end = putBytes(into, putBytes(into, end, MIRRORED), entry.mirrored ? TRUE : FALSE);
+  end = putHundredths(into, end, STATUS, entry.status);
+  if (end >= 0) end = putHundredths(into, end, LATENCY, entry.latency_ms);
+  return end < 0 ? -1 : putBytes(into, end, END);
 }
 
 function putBytes(into: Uint8Array, at: number, bytes: Uint8Array): number {
@@ -174,12 +165,12 @@ function putPlain(into: Uint8Array, at: number, text: string): number {
   return at + text.length;
 }
 
-/** A non-negative number that is whole or in hundredths (a status, a rounded latency) as JSON writes it; else -1. */
-function putHundredths(into: Uint8Array, at: number, value: number): number {
+/** `key`, then a non-negative number that is whole or in hundredths (a status, a rounded latency) as JSON writes it; else -1. */
+function putHundredths(into: Uint8Array, at: number, key: Uint8Array, value: number): number {
   const hundredths = Math.round(value * 100);
   if (!(hundredths / 100 === value && hundredths >= 0 && hundredths < 1e12)) return -1;
   const fraction = hundredths % 100;
-  let end = putWhole(into, at, Math.floor(hundredths / 100));
+  let end = putWhole(into, putBytes(into, at, key), Math.floor(hundredths / 100));
   if (fraction === 0) return end;
   into[end++] = 0x2e; // .
   into[end++] = 0x30 + Math.floor(fraction / 10);
