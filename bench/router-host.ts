@@ -28,8 +28,6 @@ export interface HostConfig {
   upstreams: Record<string, string>;
   /** Record every request as the daemon does: JSON-lines access log, prom-client metrics, dashboard series. */
   telemetry: boolean;
-  /** Which of the three to record (default all); for finding which part costs what. */
-  parts?: ('log' | 'metrics' | 'series')[];
 }
 
 export type HostReply =
@@ -61,11 +59,10 @@ if (config.telemetry) {
   const series = new DashboardSeries();
   accessLog = log;
   // As the daemon wires it (src/daemon/main.ts): access log, metrics, the dashboard's series.
-  const parts = new Set(config.parts ?? ['log', 'metrics', 'series']);
   record = (entry) => {
-    if (parts.has('log')) log.write(entry);
-    if (parts.has('metrics')) metrics.record(entry);
-    if (parts.has('series')) series.record(entry);
+    log.write(entry);
+    metrics.record(entry);
+    series.record(entry);
   };
 }
 
