@@ -1,25 +1,26 @@
 #!/usr/bin/env bash
-# The quickstart: create an endpoint, deploy the linear model, invoke it through oep's router.
-# Runs on Docker when the engine answers and has the example's image, else on the process runtime.
+# The quickstart: an endpoint, the linear model deployed on the process runtime (your python3; no
+# Docker needed), one request through oep's router. Running it again updates the endpoint and the
+# deployment in place, so the scoring URI, the key and the printed curl line stay the same.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 oep() { node "$root/bin/oep.js" "$@"; }
+runtime=${OEP_QUICKSTART_RUNTIME:-process}
 
-# Start from a clean slate so the quickstart can run again.
 if oep endpoint show -n quickstart -o none >/dev/null 2>&1; then
-  oep endpoint delete -n quickstart --yes
+  echo "The quickstart endpoint exists: updating it in place (same URI, same key)..."
+  oep endpoint update -n quickstart -f "$here/endpoint.yml" -o none
+else
+  oep endpoint create -f "$here/endpoint.yml" -o none
 fi
-
-# Docker when the engine answers and the example's image is there; the process runtime otherwise.
-runtime=process
-if command -v docker >/dev/null 2>&1 && docker image inspect oep-test/python:bookworm >/dev/null 2>&1; then
-  runtime=docker
+if oep deployment show -n blue -e quickstart -o none >/dev/null 2>&1; then
+  oep deployment update -f "$here/blue-deployment.yml" --runtime "$runtime" -o none
+  oep endpoint update -n quickstart --traffic "blue=100" -o none
+else
+  echo "Deploying on the $runtime runtime..."
+  oep deployment create -f "$here/blue-deployment.yml" --all-traffic --runtime "$runtime" -o none
 fi
-echo "Deploying on the $runtime runtime..."
-
-oep endpoint create -f "$here/endpoint.yml" -o none
-oep deployment create -f "$here/blue-deployment.yml" --all-traffic --runtime "$runtime" -o none
 
 echo "Prediction for $here/sample-request.json:"
 oep endpoint invoke -n quickstart --request-file "$here/sample-request.json"

@@ -7,7 +7,8 @@ import { chooseDefaultRuntime } from '../runtimes/docker/default-runtime.js';
 import { bakeDeployment } from '../runtimes/docker/bake.js';
 import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
 import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
-import { logMaxBytes, openSettings, pairRingSize } from '../state/settings.js';
+import { readImageMap } from '../spec/image-map.js';
+import { imageMapFile, logMaxBytes, openSettings, pairRingSize } from '../state/settings.js';
 import { join } from 'node:path';
 import { PairRecorder } from '../router/pairs.js';
 import { comparePairs } from '../model/compare.js';
@@ -51,7 +52,15 @@ async function runDaemon(): Promise<void> {
   const store = new StateStore(paths.stateFile);
   await store.load();
   // Connects to Docker only when a deployment needs it: a machine without Docker pays nothing.
-  const docker = new DockerRuntime({ paths, version: OEP_VERSION, log });
+  const docker = new DockerRuntime({
+    paths,
+    version: OEP_VERSION,
+    log,
+    imageMap: async () => {
+      const file = imageMapFile((await openSettings()).all());
+      return file === undefined ? undefined : readImageMap(file);
+    },
+  });
   const reconciler = new Reconciler({
     paths,
     runtimes: {

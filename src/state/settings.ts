@@ -17,6 +17,8 @@ export interface Settings {
   log_max_mb: string;
   /** Pairs of mirrored requests kept per endpoint for `oep traffic compare` (a whole number, as text). */
   pair_ring_size: string;
+  /** An image map file (absolute path), or '' for none (OEP_IMAGE_MAP overrides it). */
+  image_map: string;
 }
 
 export type SettingKey = keyof Settings;
@@ -28,6 +30,8 @@ interface SettingRule {
   pattern?: { regex: RegExp; expected: string };
   default: string;
   description: string;
+  /** Free text that may be left empty (its default): no minimum length in the schema. */
+  optional?: boolean;
 }
 
 export const SETTING_RULES: Record<SettingKey, SettingRule> = {
@@ -50,7 +54,18 @@ export const SETTING_RULES: Record<SettingKey, SettingRule> = {
     pattern: { regex: /^[1-9][0-9]{0,5}$/, expected: 'a whole number of pairs from 1 to 999999' },
     description: 'pairs of mirrored requests kept per endpoint for `oep traffic compare` (memory and disk; read when the daemon starts)',
   },
+  image_map: {
+    default: '',
+    optional: true,
+    description:
+      'a YAML file of "<image>: <local image>" lines: on Docker, a deployment whose environment names <image> runs the local one instead (offline; images/offline.yml maps Azure\'s images to the stand-ins of images/build.sh; OEP_IMAGE_MAP overrides it)',
+  },
 };
+
+/** The image map file in force: OEP_IMAGE_MAP, else the image_map setting; undefined for none. */
+export function imageMapFile(settings: Pick<Settings, 'image_map'>, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.OEP_IMAGE_MAP || settings.image_map || undefined;
+}
 
 /** How many pairs of mirrored requests each endpoint keeps (pair_ring_size). */
 export function pairRingSize(settings: Pick<Settings, 'pair_ring_size'>): number {
@@ -111,7 +126,7 @@ export async function openSettings(env: NodeJS.ProcessEnv = process.env): Promis
       key,
       rule.values
         ? { type: 'string', enum: [...rule.values], default: rule.default }
-        : { type: 'string', minLength: 1, default: rule.default, ...(rule.pattern && { pattern: rule.pattern.regex.source }) },
+        : { type: 'string', ...(!rule.optional && { minLength: 1 }), default: rule.default, ...(rule.pattern && { pattern: rule.pattern.regex.source }) },
     ]),
   );
   // Private whatever the umask: conf would make the folder 0777 and the file 0666 less the umask.

@@ -22,6 +22,12 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * The image map every sandbox uses unless its env says otherwise: the examples name Azure's public
+ * image, which an offline machine cannot pull (test/fixtures/images/quickstart.yml).
+ */
+export const TEST_IMAGE_MAP = join(REPO_ROOT, 'test', 'fixtures', 'images', 'quickstart.yml');
+
 /** A temporary OEP_HOME with its own daemon; `close()` stops the daemon and removes the folder. */
 export class OepSandbox {
   readonly home: string;
@@ -39,7 +45,7 @@ export class OepSandbox {
         [OEP_BIN, ...args],
         {
           cwd: options.cwd ?? REPO_ROOT,
-          env: { ...process.env, NO_COLOR: '1', OEP_HOME: this.home, ...this.env },
+          env: { ...process.env, NO_COLOR: '1', OEP_HOME: this.home, OEP_IMAGE_MAP: TEST_IMAGE_MAP, ...this.env },
           timeout: options.timeoutMs ?? 120_000,
           maxBuffer: 16 * 1024 * 1024,
         },
@@ -56,7 +62,7 @@ export class OepSandbox {
   start(args: string[]): RunningCli {
     const child = spawn(process.execPath, [OEP_BIN, ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1', OEP_HOME: this.home, ...this.env },
+      env: { ...process.env, NO_COLOR: '1', OEP_HOME: this.home, OEP_IMAGE_MAP: TEST_IMAGE_MAP, ...this.env },
     });
     const running: RunningCli = {
       child,

@@ -13,6 +13,7 @@ import { followContainerLog } from './container-log.js';
 import { planContainer, type ContainerPlan } from './container-spec.js';
 import { DockerEngine } from './engine.js';
 import { checkGpuRuntime } from './gpu.js';
+import type { ImageMap } from '../../spec/image-map.js';
 import { ImageService, type PreparedImage } from './images.js';
 import { LABELS, labelFilters } from './labels.js';
 import { ensureInternalNetwork, internalOrigin, needsInternalNetwork, removeNetworks } from './network.js';
@@ -23,6 +24,8 @@ export interface DockerRuntimeOptions {
   paths: OepPaths;
   version: string;
   log: (line: string) => void;
+  /** The image map in force, read for each deployment (src/spec/image-map.ts). */
+  imageMap?: () => Promise<ImageMap | undefined>;
   engine?: DockerEngine;
   /** oep's scoring server folder, mounted into every container that runs it. */
   serverDir?: string;
@@ -69,7 +72,7 @@ export class DockerRuntime implements Runtime {
 
   constructor(private readonly options: DockerRuntimeOptions) {
     this.engine = options.engine ?? new DockerEngine();
-    this.images = new ImageService(this.engine);
+    this.images = new ImageService(this.engine, options.imageMap);
     this.serverDir = options.serverDir ?? join(PACKAGE_ROOT, 'server');
   }
 

@@ -18,8 +18,12 @@ import {
   imageRecipe,
   NO_CONDA_MARKER,
   recipeTag,
+  substituteImage,
+  substitutionNotice,
   type ImageRecipe,
+  type ImageSubstitution,
 } from './recipe.js';
+import type { ImageMap } from '../../spec/image-map.js';
 
 /** The image a deployment's containers are created from. */
 export interface PreparedImage {
@@ -64,13 +68,19 @@ export class ImageService {
   builds = 0;
   private readonly inflight = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly engine: DockerEngine) {}
+  /** `imageMap` gives the image map in force (setting image_map / OEP_IMAGE_MAP), read for each deployment. */
+  constructor(
+    private readonly engine: DockerEngine,
+    private readonly imageMap: () => Promise<ImageMap | undefined> = async () => undefined,
+  ) {}
 
   async ensure(options: EnsureImageOptions): Promise<PreparedImage> {
-    const recipe = imageRecipe(options.spec, { mlflowBaseImage: process.env.OEP_MLFLOW_BASE_IMAGE });
+    const named = imageRecipe(options.spec, { mlflowBaseImage: process.env.OEP_MLFLOW_BASE_IMAGE });
+    const { recipe, substitution } = substituteImage(named, await this.imageMap());
+    if (substitution) options.emit({ phase: 'notice', message: substitutionNotice(substitution) });
     const docker = await this.engine.docker();
     if (recipe.kind === 'base') {
-      const base = await this.ensureLocal(docker, recipe.image, options);
+      const base = substitution ? await this.ensureStandIn(docker, substitution, options) : await this.ensureLocal(docker, recipe.image, options);
       options.emit({ phase: 'build', message: `using image ${recipe.image} as it is (no build)` });
       return { reference: recipe.image, id: base.Id, python: 'python3', built: false, recipe: 'base' };
     }
@@ -218,6 +228,20 @@ export class ImageService {
       );
     }
     throw buildError(options, step, failure, log);
+  }
+
+  /** A stand-in is local by definition: never pulled; missing, the error says how it is made. */
+  private async ensureStandIn(docker: Dockerode, substitution: ImageSubstitution, options: EnsureImageOptions): Promise<ImageInspectInfo> {
+    const local = await inspectImage(docker, substitution.to);
+    if (local) return local;
+    throw new OepError(
+      'OEP_ERR_IMAGE_BUILD_FAILED',
+      `Deployment ${options.spec.name} failed in phase "build": the image map ${substitution.map} runs ${substitution.to} instead of ${substitution.from}, and ${substitution.to} is not on this machine.`,
+      {
+        hint: `Build the stand-ins with images/build.sh all (in oep's folder), or map ${substitution.from} to an image you have, or \`oep config unset image_map\` to pull ${substitution.from} itself.`,
+        phase: 'build',
+      },
+    );
   }
 
   /** A base image's inspect data, pulling it only when it is missing (or when --pull asks). */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { OepError } from '../../errors.js';
 import { scoringPlan } from '../../model/scoring-plan.js';
+import { mappedImage, type ImageMap } from '../../spec/image-map.js';
 import type { DeploymentSpec } from '../../spec/types.js';
 
 /**
@@ -54,6 +55,37 @@ export function imageRecipe(spec: DeploymentSpec, options: { mlflowBaseImage?: s
   }
   if (environment.conda_file) return { kind: 'conda', image: environment.image, condaFile: environment.conda_file };
   return { kind: 'base', image: environment.image };
+}
+
+/** An image of the deployment's environment replaced by a local stand-in through the image map. */
+export interface ImageSubstitution {
+  /** The image the YAML (or Azure's rule, for MLflow no-code) names. */
+  from: string;
+  /** The local image that runs instead. */
+  to: string;
+  /** The image map's file. */
+  map: string;
+  /** What is not applied because the stand-in runs as it is (the conda file), if anything. */
+  skipped?: string;
+}
+
+/**
+ * The recipe with its base image replaced when the image map names it. A stand-in runs as it
+ * is: it already has the packages, so a conda file on top (the deployment's, or an MLflow model's
+ * own) is not applied. `build` recipes are left alone: their Dockerfile names its own base.
+ */
+export function substituteImage(recipe: ImageRecipe, map: ImageMap | undefined): { recipe: ImageRecipe; substitution?: ImageSubstitution } {
+  if (recipe.kind === 'build') return { recipe };
+  const to = mappedImage(map, recipe.image);
+  if (to === undefined || map === undefined) return { recipe };
+  const skipped = recipe.kind === 'conda' ? `environment.conda_file (${recipe.condaFile})` : recipe.kind === 'mlflow' ? "the MLflow model's conda file" : undefined;
+  return { recipe: { kind: 'base', image: to }, substitution: { from: recipe.image, to, map: map.file, ...(skipped && { skipped }) } };
+}
+
+/** The one line that says a stand-in runs instead of the named image. */
+export function substitutionNotice(substitution: ImageSubstitution): string {
+  const skipped = substitution.skipped ? `; ${substitution.skipped} is not applied (the stand-in has its packages)` : '';
+  return `environment image ${substitution.from} -> local stand-in ${substitution.to} (image_map ${substitution.map})${skipped}`;
 }
 
 /**

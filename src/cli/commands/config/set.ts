@@ -12,6 +12,14 @@ export function configSetCommand(ctx: CliContext): Command {
       const { checkSetting, openSettings } = await import('../../../state/settings.js');
       // Checked before the file is opened, so a typo writes nothing.
       checkSetting(key, value);
+      if (key === 'image_map') {
+        // Kept as an absolute path, so the daemon (started from anywhere) reads the same file;
+        // a file that cannot be used is refused now rather than at the next deployment.
+        const { resolve } = await import('node:path');
+        const { readImageMap } = await import('../../../spec/image-map.js');
+        value = resolve(ctx.cwd, value);
+        await readImageMap(value);
+      }
       const settings = await openSettings(ctx.env);
       settings.set(key, value);
       ctx.stderr.write(`${key} = ${value} (${settings.path})\n`);

@@ -7,7 +7,7 @@ export const SETTING_NAMES = `setting name: ${Object.keys(SETTING_RULES).join(' 
 export function settingsHelp(): string {
   const width = Math.max(...Object.keys(SETTING_RULES).map((key) => key.length));
   const lines = Object.entries(SETTING_RULES).map(
-    ([key, rule]) => `  ${key.padEnd(width)} ${rule.description}${rule.values ? ` (${rule.values.join(', ')})` : ''}; default ${rule.default}`,
+    ([key, rule]) => `  ${key.padEnd(width)} ${rule.description}${rule.values ? ` (${rule.values.join(', ')})` : ''}; default ${rule.default || 'none'}`,
   );
   return `\nSettings:\n${lines.join('\n')}\n`;
 }
