@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # `npm test`: builds, then runs both suites whatever the first one gives: the node tests under
 # dist/test/, then the scoring-server suite again with the test image's python3
-# (test/server/run-in-image.sh). Ends with one summary line per suite, e.g.
-#   suite node: 380 tests, 0 failed, 0 skipped
-#   suite server-in-image: 95 tests, 0 failed, 0 skipped
-# and exits non-zero when the build or either suite failed.
+# (test/server/run-in-image.sh). Ends with a summary per suite (test/summary.sh): one line, then
+# one line per distinct reason for a skipped test or suite, e.g.
+#   suite node: 380 tests, 0 failed, 1 skipped
+#     skipped: 1 x this engine has a GPU runtime
+#   suite server-in-image: 95 tests, 0 failed, 2 skipped
+#     skipped: 1 x Flask is not importable (expected: the test image has no Flask)
+#     ...
+# and exits non-zero when the build or either suite failed. Under CI=true a test whose
+# prerequisite (image, engine, Flask, kubectl, ...) is missing fails instead of skipping
+# (test/prerequisites.ts), so the skips left there are the ones that are not about the machine.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,25 +26,15 @@ reporters() {
   echo --test-reporter=spec --test-reporter-destination=stdout --test-reporter=tap "--test-reporter-destination=$results/$1.tap"
 }
 
-# "suite <name>: N tests, F failed, S skipped" from node's TAP summary; cancelled tests (a file
-# that could not run them) count as failed.
+# "suite <name>: N tests, F failed, S skipped" and the reasons of the skips (test/summary.sh);
+# adds the suite's S to $skipped_total.
+skipped_total=0
 summary() {
-  local name=$1 rc=$2 skipped_because=$3 tap="$results/$1.tap"
-  if [ ! -s "$tap" ]; then
-    if [ "$rc" = 0 ]; then echo "suite $name: 0 tests, 0 failed, skipped ($skipped_because)"; else echo "suite $name: did not run (exit code $rc)"; fi
-    return
-  fi
-  awk -v name="$name" -v rc="$rc" '
-    /^# tests /     { tests = $3 }
-    /^# fail /      { failed = $3 }
-    /^# cancelled / { cancelled = $3 }
-    /^# skipped /   { skipped = $3 }
-    END {
-      line = sprintf("suite %s: %d tests, %d failed, %d skipped", name, tests, failed + cancelled, skipped)
-      if (cancelled > 0) line = line sprintf(" (%d cancelled)", cancelled)
-      if (rc != 0 && failed + cancelled == 0) line = line sprintf(" (exit code %d)", rc)
-      print line
-    }' "$tap"
+  local name=$1 rc=$2 skipped_because=$3 out skipped
+  out=$(bash test/summary.sh "$name" "$rc" "$results/$name.tap" "$skipped_because")
+  echo "$out"
+  skipped=$(sed -n '1s/.*, \([0-9]*\) skipped.*/\1/p' <<<"$out")
+  skipped_total=$((skipped_total + ${skipped:-0}))
 }
 
 # Removes what this run left on the engine (a test that failed before its own clean-up), by the
@@ -82,4 +78,7 @@ sweep
 echo
 summary node "$node_rc" "no test files"
 summary server-in-image "$server_rc" "no Docker engine or no test image; CI=true makes this a failure"
+if [ "$skipped_total" != 0 ]; then
+  echo "skipped in all: $skipped_total (reasons above; a missing prerequisite fails instead under CI=true)"
+fi
 [ "$node_rc" = 0 ] && [ "$server_rc" = 0 ]

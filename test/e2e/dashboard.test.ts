@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { prerequisiteSkip } from '../prerequisites.js';
 import { compareFixture } from './compare-fixture.js';
 import { eventually, OepSandbox, REPO_ROOT } from './harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUTPUT = join(REPO_ROOT, 'test-output');
 
-describe('oep dashboard in a real headless browser (Debian chromium)', { skip: !existsSync(CHROMIUM) && !process.env.CI ? `no ${CHROMIUM} (apt-get install chromium)` : false }, () => {
+describe('oep dashboard in a real headless browser (Debian chromium)', { skip: prerequisiteSkip('dashboard browser tests', !existsSync(CHROMIUM) && `no ${CHROMIUM} (apt-get install chromium)`) }, () => {
   const oep = new OepSandbox();
   const profile = mkdtempSync(join(tmpdir(), 'oep-chromium-'));
   let dir = '';

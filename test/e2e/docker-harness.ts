@@ -2,6 +2,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
+import { prerequisiteSkip } from '../prerequisites.js';
 import { eventually, TEST_RUN, type OepSandbox } from './harness.js';
 
 export { eventually, TEST_RUN };
@@ -13,7 +14,7 @@ export const docker = new Docker();
 
 /**
  * Why the docker e2e tests cannot run here, or false when they can. With CI=true a missing engine
- * or base image is a failure, never a skip: CI must exercise the docker runtime.
+ * or image is a failure, never a skip (prerequisiteSkip): CI must exercise the docker runtime.
  */
 export async function dockerSkipReason(images: string[] = [BASE_IMAGE]): Promise<string | false> {
   let reason: string | false = false;
@@ -23,16 +24,14 @@ export async function dockerSkipReason(images: string[] = [BASE_IMAGE]): Promise
       try {
         await docker.getImage(image).inspect();
       } catch {
-        reason = `the local image ${image} is missing (build it with ../shared/docker/build-test-image.sh)`;
+        reason = `the local image ${image} is missing (build it with images/build.sh all)`;
         break;
       }
     }
   } catch (error) {
-    reason = `no Docker engine answers (${(error as Error).message}); start one with ../shared/docker/ensure-engine.sh`;
+    reason = `no Docker engine answers (${(error as Error).message}); start one with images/ensure-engine.sh`;
   }
-  if (reason && process.env.CI === 'true') throw new Error(`docker e2e tests cannot run in CI: ${reason}`);
-  if (reason) process.stderr.write(`# skipping docker e2e tests: ${reason}\n`);
-  return reason;
+  return prerequisiteSkip('docker e2e tests', reason);
 }
 
 /** Containers of one sandbox, found by the label every oep container carries. */

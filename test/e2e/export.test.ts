@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { FIXTURE_DEPLOYMENTS, FIXTURE_KEYS, FIXTURE_MIRROR, FIXTURE_TRAFFIC, FIXTURE_UPDATED_AT } from '../unit/export-source.js';
+import { prerequisiteSkip } from '../prerequisites.js';
 import { validateObject } from '../unit/export-validate.js';
 import { example, OepSandbox, REPO_ROOT } from './harness.js';
 
@@ -67,7 +68,7 @@ describe('oep endpoint export: a real endpoint (process runtime) as a folder for
     for (const name of golden.filter((file) => file !== 'kustomization.yaml')) for (const object of objectsOf(readFileSync(join(dir, name), 'utf8'))) validateObject(object);
   });
 
-  it('kubectl kustomize renders the folder (when kubectl is installed)', { skip: hasKubectl() ? false : 'kubectl is not installed' }, () => {
+  it('kubectl kustomize renders the folder (when kubectl is installed)', { skip: prerequisiteSkip('kubectl kustomize checks', !hasKubectl() && 'kubectl is not installed (apt-get install kubernetes-client)') }, () => {
     const rendered = objectsOf(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' }));
     assert.equal(rendered.length, 10);
     const route = rendered.find((object) => object.kind === 'HTTPRoute');

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main.js';
 import { createDefaultContext } from '../../src/cli/default-context.js';
+import { prerequisiteSkip } from '../prerequisites.js';
 import { OEP_BIN, OepSandbox, REPO_ROOT } from './harness.js';
 
 const ROLLOUT = join(REPO_ROOT, 'test', 'fixtures', 'rollout');
@@ -142,7 +143,7 @@ describe('first contact: a running endpoint (process runtime)', () => {
     assert.equal(first, `error: Deployment broken failed in phase "load": the scoring script could not be loaded: SyntaxError: expected ':' (${join(code, 'score.py')}, line 4)`);
   });
 
-  it('a terminal with 0 columns gets no spinner, and the command returns', { skip: !hasScript() && 'no script(1) here' }, async () => {
+  it('a terminal with 0 columns gets no spinner, and the command returns', { skip: prerequisiteSkip('the 0-column terminal test', !hasScript() && 'no script(1) here (util-linux; on Debian the bsdutils package)') }, async () => {
     const log = join(oep.home, 'typescript.out');
     const command = `stty cols 0 rows 0; ${process.execPath} ${OEP_BIN} deployment update -f ${join(work, 'blue.yml')} --runtime process -o none`;
     const result = await new Promise<{ code: number | null }>((resolve) => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { OEP_BIN, OepSandbox } from '../e2e/harness.js';
+import { prerequisiteSkip } from '../prerequisites.js';
 
 /** Another user's OEP_HOME: a clear OEP_ERR_DAEMON_UNAVAILABLE, never a stack trace (EACCES). */
 const canSwitchUser = process.getuid?.() === 0;
@@ -13,7 +14,7 @@ describe("another user's OEP_HOME", () => {
   const owner = new OepSandbox();
   after(() => owner.close());
 
-  it('says whose it is and what to do, exit 1', { skip: !canSwitchUser && 'needs root to run oep as another user (setpriv)' }, async () => {
+  it('says whose it is and what to do, exit 1', { skip: prerequisiteSkip("another user's OEP_HOME test", !canSwitchUser && 'needs root to run oep as another user (setpriv)') }, async () => {
     await owner.ok(['endpoint', 'list']);
     chmodSync(owner.home, 0o700);
     const cwd = mkdtempSync(join(tmpdir(), 'oep-nobody-'));

@@ -5,9 +5,9 @@
  * The interpreter is, in order: OEP_TEST_MLFLOW_PYTHON; the suite's interpreter (OEP_TEST_PYTHON
  * or python3) when it has numpy, pandas, scikit-learn and cloudpickle; Debian's /usr/bin/python3
  * (apt-get install python3-sklearn python3-pandas python3-cloudpickle python3-yaml); python3 in
- * the image oep-test/python-mlflow:bookworm (../shared/docker/build-test-image.sh mlflow). With
- * none, the tests skip with that advice, and fail under CI=true, except when the suite itself
- * runs inside a test image (test/server/run-in-image.sh), where they always skip.
+ * the image oep-test/python-mlflow:bookworm (images/build.sh mlflow). With none, the tests skip
+ * with that advice, and fail under CI=true (prerequisiteSkip), except when the suite itself runs
+ * inside a test image (test/server/run-in-image.sh), where the skip is expected.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -15,13 +15,14 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { IN_TEST_IMAGE, prerequisiteSkip } from '../prerequisites.js';
 import { freePort, httpRequest, PYTHON, REPO_ROOT, SERVER_SCRIPT, type ExitInfo, type HttpResult, type RequestOptions } from './harness.js';
 
 export const MLFLOW_SCRIPT = join(REPO_ROOT, 'server', 'oep_mlflow_score.py');
 export const MLFLOW_FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'mlflow');
 export const MLFLOW_IMAGE = 'oep-test/python-mlflow:bookworm';
 const IN_IMAGE = join(REPO_ROOT, 'test', 'server', 'python-in-image.sh');
-const SUITE_IN_IMAGE = PYTHON.endsWith('python-in-image.sh');
+const SUITE_IN_IMAGE = IN_TEST_IMAGE;
 const READY_TIMEOUT_MS = 60_000;
 
 export interface Interpreter {
@@ -78,25 +79,25 @@ export function findSklearnPython(): Promise<Interpreter | undefined> {
 export async function needSklearnPython(t: TestContext): Promise<Interpreter | undefined> {
   const python = await findSklearnPython();
   if (python) return python;
-  const advice = noInterpreterAdvice();
-  if (process.env.CI === 'true' && !SUITE_IN_IMAGE) throw new Error(advice);
-  t.skip(advice);
+  t.skip(skipReason());
   return undefined;
 }
 
 /** For `describe(..., { skip })`: why there is no such interpreter (failing under CI), or false. */
 export async function sklearnSkipReason(): Promise<string | false> {
   if (await findSklearnPython()) return false;
-  const advice = noInterpreterAdvice();
-  if (process.env.CI === 'true' && !SUITE_IN_IMAGE) throw new Error(advice);
-  process.stderr.write(`# skipping MLflow tests: ${advice}\n`);
-  return advice;
+  return skipReason();
+}
+
+/** prerequisiteSkip for a missing interpreter: throws under CI, except inside the test image. */
+function skipReason(): string {
+  return prerequisiteSkip('MLflow tests', noInterpreterAdvice(), SUITE_IN_IMAGE && 'the test image has no scikit-learn');
 }
 
 function noInterpreterAdvice(): string {
   return (
     `no Python with numpy, pandas, scikit-learn and cloudpickle (tried ${PYTHON}${SUITE_IN_IMAGE ? '' : ', /usr/bin/python3'} and ${MLFLOW_IMAGE}): ` +
-    'apt-get install python3-sklearn python3-pandas python3-cloudpickle python3-yaml, or bash ../shared/docker/build-test-image.sh mlflow, ' +
+    'apt-get install python3-sklearn python3-pandas python3-cloudpickle python3-yaml, or bash images/build.sh mlflow, ' +
     'or set OEP_TEST_MLFLOW_PYTHON'
   );
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { IN_TEST_IMAGE, prerequisiteSkip } from '../prerequisites.js';
 import { assertScoreAnswer, EXEC_MS, generatedIds, headerValues, PYTHON, ScoringServer, stopAllServers } from './harness.js';
 
 describe('oep-server @rawhttp run(request)', () => {
@@ -123,8 +124,10 @@ describe('oep-server @rawhttp from azureml.contrib.services', () => {
 });
 
 const hasFlask = spawnSync(PYTHON, ['-c', 'import flask'], { stdio: 'ignore' }).status === 0;
+// Debian's python3-flask on the host; the test image has none, on purpose.
+const skipFlask = prerequisiteSkip('Flask tests', !hasFlask && 'Flask is not importable', IN_TEST_IMAGE && 'the test image has no Flask');
 
-describe('oep-server @rawhttp with the real (Flask-based) API package installed', { skip: !hasFlask && 'Flask is not importable' }, () => {
+describe('oep-server @rawhttp with the real (Flask-based) API package installed', { skip: skipFlask }, () => {
   after(stopAllServers);
 
   it('hands run() a werkzeug Request and answers the Flask response it returns', async () => {

@@ -8,6 +8,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { exportKubernetes, type ExportSource, type KubernetesObject } from '../../src/export/kubernetes.js';
 import { renderFolder, renderList, renderStream } from '../../src/export/render.js';
 import { REPO_ROOT } from '../e2e/harness.js';
+import { prerequisiteSkip } from '../prerequisites.js';
 import { deploymentSpec } from './docker-fixtures.js';
 import { FIXTURE_KEYS, fixtureSource } from './export-source.js';
 import { validateObject } from './export-validate.js';
@@ -33,6 +34,11 @@ function hasKubectl(): boolean {
   } catch {
     return false;
   }
+}
+
+/** For the `kubectl kustomize` tests: skips without kubectl, fails under CI=true. */
+function kubectlSkip(): string | false {
+  return prerequisiteSkip('kubectl kustomize checks', !hasKubectl() && 'kubectl is not installed (apt-get install kubernetes-client)');
 }
 
 describe('export to Kubernetes: blue 90%, green 10%, shadow mirrored 10%', async () => {
@@ -146,7 +152,7 @@ describe('export to Kubernetes: blue 90%, green 10%, shadow mirrored 10%', async
     });
   });
 
-  it('kubectl kustomize renders the golden folder (when kubectl is installed)', { skip: hasKubectl() ? false : 'kubectl is not installed' }, () => {
+  it('kubectl kustomize renders the golden folder (when kubectl is installed)', { skip: kubectlSkip() }, () => {
     const rendered = parseAllDocuments(execFileSync('kubectl', ['kustomize', GOLDEN], { encoding: 'utf8' })).map((document) => document.toJSON() as KubernetesObject);
     assert.deepEqual(rendered.map((object) => `${object.kind}/${object.metadata.name}`).sort(), objects.map((object) => `${object.kind}/${object.metadata.name}`).sort());
   });
@@ -280,7 +286,7 @@ describe('export to Kubernetes: other settings', async () => {
     ]);
   });
 
-  it('a folder with only YAML: kubectl kustomize takes a fresh export with the registry left out', { skip: hasKubectl() ? false : 'kubectl is not installed' }, () => {
+  it('a folder with only YAML: kubectl kustomize takes a fresh export with the registry left out', { skip: kubectlSkip() }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'oep-export-'));
     try {
       const folder = renderFolder(exportKubernetes(base, { ...OPTIONS, registry: undefined }));
