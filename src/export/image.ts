@@ -30,7 +30,7 @@ export interface ImageRoutes {
 
 /**
  * A self-contained image for one deployment, as plain data: what the docker runtime mounts is
- * copied in instead, with the same paths and the same environment (REFERENCE.md section 4), and
+ * copied in instead, with the same paths and the same environment (docs/contract.md section 4), and
  * the same command. Custom containers (`inference_config`) keep their own command, port and routes.
  */
 export interface ImagePlan {

@@ -72,7 +72,10 @@ export interface KubernetesExport {
   warnings: string[];
 }
 
-/** The pin header (REFERENCE.md section 6): a request carrying it goes to that deployment only. */
+/**
+ * The pin header (docs/contract.md section 6): a request carrying it goes to that deployment
+ * only.
+ */
 export const PIN_HEADER = 'azureml-model-deployment';
 /** The endpoint paths the local router answers: the scoring URI and the openapi URI. */
 const ENDPOINT_PATHS = ['/score', '/swagger.json'];

@@ -1,7 +1,7 @@
 import { basename, dirname, posix } from 'node:path';
 import type { DeploymentSpec } from '../spec/types.js';
 
-/** Where Azure puts things inside a deployment (REFERENCE.md section 4). */
+/** Where Azure puts things inside a deployment (docs/contract.md section 4). */
 export const APP_ROOT = '/var/azureml-app';
 export const MODELS_ROOT = `${APP_ROOT}/azureml-models`;
 export const SERVER_PORT = 5001;

@@ -123,7 +123,7 @@ export interface DeploymentTrafficStats {
 
 /**
  * The data plane: one listener per endpoint on 127.0.0.1, reproducing the cloud's front door
- * (REFERENCE.md section 6): auth, deployment choice, replica choice, proxy, mirror.
+ * (docs/contract.md section 6): auth, deployment choice, replica choice, proxy, mirror.
  */
 export class Router {
   private readonly listeners = new Map<string, Listener>();

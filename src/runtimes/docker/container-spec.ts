@@ -57,11 +57,11 @@ export interface ContainerPlan {
 }
 
 /**
- * The container a replica runs in, as plain data: the cloud layout (REFERENCE.md section 4) with
- * model and code mounted read-only, the server port published on 127.0.0.1 only (a random host
- * port), labels, and a config hash over everything that shapes the container. The generation is
- * part of the hash: an update always gets a fresh container (the code is a mount, so a new
- * score.py needs a new process), while a daemon restart finds the same hash and adopts.
+ * The container a replica runs in, as plain data: the cloud layout (docs/contract.md section 4)
+ * with model and code mounted read-only, the server port published on 127.0.0.1 only (a random
+ * host port), labels, and a config hash over everything that shapes the container. The
+ * generation is part of the hash: an update always gets a fresh container (the code is a mount,
+ * so a new score.py needs a new process), while a daemon restart finds the same hash and adopts.
  */
 export function planContainer(input: ContainerInput): ContainerPlan {
   const { spec } = input;
