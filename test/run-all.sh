@@ -68,7 +68,7 @@ if ! npm run build; then
   exit 1
 fi
 
-node --test --test-concurrency=1 $(reporters node) dist/test/
+node --test --test-concurrency=1 $(reporters node) 'dist/test/**/*.test.js'
 node_rc=$?
 
 bash test/server/run-in-image.sh $(reporters server-in-image)

@@ -25,4 +25,4 @@ cleanup() {
 }
 trap cleanup EXIT
 echo "# scoring-server suite with python3 from $image"
-OEP_TEST_PYTHON="$PWD/test/server/python-in-image.sh" node --test --test-concurrency=1 "$@" dist/test/server/
+OEP_TEST_PYTHON="$PWD/test/server/python-in-image.sh" node --test --test-concurrency=1 "$@" 'dist/test/server/**/*.test.js'

@@ -1,16 +1,23 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { formatProblem, loadAnySpec } from '../../src/spec/index.js';
 import { REPO_ROOT } from '../e2e/harness.js';
 
+/**
+ * Endpoint and deployment YAMLs. Not: conda files; MLflow model folders (their YAML is MLflow's);
+ * registry assets (environment or model YAML, checked by `oep environment|model create` in
+ * test/e2e/readme.test.ts).
+ */
 function yamlFiles(dir: string): string[] {
+  if (existsSync(join(dir, 'MLmodel'))) return [];
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return yamlFiles(path);
     // conda files are environments, not endpoint or deployment specs.
-    return /\.ya?ml$/.test(entry.name) && !/conda/.test(entry.name) ? [path] : [];
+    if (!/\.ya?ml$/.test(entry.name) || /conda/.test(entry.name)) return [];
+    return /^\$schema: .*\/(environment|model)\.schema\.json/m.test(readFileSync(path, 'utf8')) ? [] : [path];
   });
 }
 
