@@ -1,6 +1,6 @@
 """Trains the example's model: a ridge regression on the diabetes data that ships with scikit-learn.
 
-Run it inside the image the deployments use, so the pickle matches that scikit-learn version:
+Run it inside the stand-in image (images/build.sh sklearn), so the pickle matches its scikit-learn:
 
     docker run --rm -v "$PWD":/work -w /work oep-test/python-sklearn:bookworm python3 train.py
 
