@@ -18,6 +18,7 @@ import type { BakeRequest, BakeResult } from '../runtimes/docker/bake.js';
 import type { DeploymentApplyParams } from './api.js';
 import { checkDebugRequest, debugStartsEvent } from './debug-request.js';
 import { comparePairs } from '../model/compare.js';
+import { runtimeOfUpdate } from '../model/debug.js';
 import type { PairRecorder } from '../router/pairs.js';
 import type { CallContext, Handlers } from './server.js';
 import { deploymentView, endpointListItem, endpointView, routeOf, trafficView, type DeploymentLive } from './views.js';
@@ -303,13 +304,18 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       const spec = params.spec;
       const endpoint = spec.endpoint_name;
       const requested = params.runtime === undefined ? undefined : await resolveRuntime(params.runtime, deps, context.emit);
-      if (requested === undefined) await deps.checkRuntime?.(requireDeployment(store.snapshot(), endpoint, spec.name).runtime);
+      const debugging = params.debug !== undefined && params.debug !== null;
+      const before = requireDeployment(store.snapshot(), endpoint, spec.name);
+      const next = runtimeOfUpdate({ runtime: before.runtime, runtimeBeforeDebug: before.runtime_before_debug }, { runtime: requested, debug: debugging });
+      if (requested === undefined) await deps.checkRuntime?.(next.runtime);
       const debug = await checkDebugRequest(params.debug, store.snapshot(), endpoint, spec);
       const record = await store.mutate((state) => {
         const current = requireDeployment(state, endpoint, spec.name);
         assertDeploymentFits(requireEndpoint(state, endpoint), spec);
         current.spec = spec;
-        current.runtime = requested ?? current.runtime;
+        current.runtime = next.runtime;
+        if (next.runtimeBeforeDebug) current.runtime_before_debug = next.runtimeBeforeDebug;
+        else delete current.runtime_before_debug;
         current.generation += 1;
         current.provisioning_state = 'Updating';
         current.updated_at = new Date(now()).toISOString();
@@ -321,6 +327,9 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       });
       await syncRoute(endpoint);
       if (debug) context.emit(debugStartsEvent(debug));
+      if (!debugging && requested === undefined && before.runtime_before_debug && record.runtime !== before.runtime) {
+        context.emit({ phase: 'notice', message: `deployment ${spec.name} goes back to the ${record.runtime} runtime it ran on before --debug (--runtime chooses another)` });
+      }
       context.accept(deploymentView(record, liveOf(endpoint, spec.name)));
       await deps.configureRuntime?.(record.runtime, endpoint, spec.name, runtimeChoices(params), context.emit);
       await rollOut(record, context, params.allTraffic === true);

@@ -5,7 +5,7 @@ import type { DeploymentSpec } from '../spec/types.js';
 import { localRunProblems } from '../model/local-run.js';
 import { debugProblem, type DebugView } from '../model/debug.js';
 import { resolveDeploymentAssets } from '../registry/resolve.js';
-import { debugSettingsOf, type DebugFlags } from './debug-launch.js';
+import { debugSettingsOf, writeLaunchConfiguration, type DebugFlags } from './debug-launch.js';
 import { specOrThrow, type EngineDeps } from './deps.js';
 
 export interface DeploymentApplyOptions extends DebugFlags {
@@ -72,8 +72,9 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
       .then((view) => (view.debug ? deps.onDebug!(view.debug as DebugView) : undefined))
       .catch((error: Error) => deps.onEvent?.({ phase: 'warning', message: `could not show how to attach a debugger: ${error.message}` }));
   };
+  let result: unknown;
   try {
-    return await deps.client.call(
+    result = await deps.client.call(
       `deployment.${mode}`,
       {
         spec,
@@ -87,5 +88,20 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
     );
   } finally {
     await debugShown;
+  }
+  // --vscode: only a deployment that was made (or, with --no-wait, accepted) gets a launch configuration.
+  const shown = (result as { debug?: DebugView } | undefined)?.debug;
+  if (options.vscode && shown) await writeAttachConfiguration(deps, shown);
+  return result;
+}
+
+/** Merges the attach configuration into ./.vscode/launch.json; a file it cannot read is left alone, with a warning. */
+async function writeAttachConfiguration(deps: DeploymentApplyDeps, debug: DebugView): Promise<void> {
+  try {
+    const file = await writeLaunchConfiguration(deps.cwd, debug.attach);
+    deps.onEvent?.({ phase: 'notice', message: `wrote the configuration "${debug.attach.name}" into ${file} (Run and Debug: attach with it)` });
+  } catch (error) {
+    if (!(error instanceof OepError)) throw error;
+    deps.onEvent?.({ phase: 'warning', message: `${error.message} ${error.hint ?? ''}`.trim() });
   }
 }

@@ -109,6 +109,27 @@ export function debugProblem(spec: DeploymentSpec): string | undefined {
   return undefined;
 }
 
+/** The runtime a deployment runs on, and the one it ran on before an update with --debug moved it. */
+export interface RuntimeOfRecord {
+  runtime: RuntimeKind;
+  runtimeBeforeDebug?: RuntimeKind;
+}
+
+/**
+ * The runtime an update gives a deployment. An explicit --runtime wins. An update with --debug
+ * that moves the deployment to another runtime (e.g. a docker deployment debugged with --runtime
+ * process) remembers where it ran before debugging, and an update without --debug and without
+ * --runtime goes back there.
+ */
+export function runtimeOfUpdate(current: RuntimeOfRecord, request: { runtime?: RuntimeKind; debug: boolean }): RuntimeOfRecord {
+  if (request.debug) {
+    const runtime = request.runtime ?? current.runtime;
+    const before = current.runtimeBeforeDebug ?? current.runtime;
+    return runtime === before ? { runtime } : { runtime, runtimeBeforeDebug: before };
+  }
+  return { runtime: request.runtime ?? current.runtimeBeforeDebug ?? current.runtime };
+}
+
 /** Checks --debug-port: a port number a user can listen on. */
 export function debugPortProblem(port: number): string | undefined {
   if (!Number.isInteger(port) || port < 1 || port > 65535) return `--debug-port must be a port number (1-65535), not "${port}".`;

@@ -3,6 +3,7 @@ import type { RuntimeKind } from '../state/types.js';
 import type { EmitProgress } from '../model/progress.js';
 import type { FoundReplica } from '../model/replica-plan.js';
 import type { DebugSettings } from '../model/debug.js';
+import type { PythonInterpreter } from '../model/process-interpreter.js';
 
 export type { EmitProgress, ProgressEvent } from '../model/progress.js';
 
@@ -24,6 +25,8 @@ export interface ReplicaHandle {
   readonly exited: Promise<ReplicaExit>;
   /** Found running (left by an earlier daemon) and taken over, rather than started now. */
   readonly adopted?: boolean;
+  /** The Python that runs the server, where the runtime chose it (process runtime): named by a failure's hint. */
+  readonly interpreter?: PythonInterpreter;
   stop(): Promise<void>;
 }
 

@@ -22,6 +22,8 @@ export interface DeploymentRecord {
   failure?: DeploymentFailure;
   /** Run under debugpy (`--debug`): one replica, no timeouts while a debugger holds a request. */
   debug?: DebugSettings;
+  /** The runtime it ran on before an update with --debug moved it; an update without --debug goes back to it. */
+  runtime_before_debug?: RuntimeKind;
 }
 
 export interface DeploymentFailure {

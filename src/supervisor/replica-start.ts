@@ -1,6 +1,7 @@
 import { OepError } from '../errors.js';
 import { debugpyMissingHint } from '../model/debug.js';
 import { localPathPairs, toLocalPaths } from '../model/layout.js';
+import { missingModuleHint, missingModuleOf, type PythonInterpreter } from '../model/process-interpreter.js';
 import type { RuntimeKind } from '../state/types.js';
 import type { ReplicaExit, ReplicaHandle, ReplicaRequest } from '../runtimes/types.js';
 import { extractTraceback, readLogTail } from '../telemetry/log-tail.js';
@@ -70,9 +71,11 @@ async function waitReady(options: BringUpOptions, handle: ReplicaHandle): Promis
       if (request.debug && exit.code === EXIT_DEBUG_FAILED) throw await debugFailure(options);
       if (exit.code !== EXIT_INIT_FAILED) throw await failure(request, 'start', `the scoring server did not start: replica ${request.replica} ${how} before it was ready.`);
       // Exit 3 is azmlinfsrv's "the script failed": loading it (import, syntax) or its init().
+      // The process runtime says which interpreter ran the script (a missing module's hint names it).
+      const ran = handle.interpreter;
       const loadError = await readMark(request.logFile, LOAD_FAILED_MARK);
-      if (loadError) throw await failure(request, 'load', `the scoring script could not be loaded: ${loadError}`);
-      throw await failure(request, 'init', `init() of the scoring script failed: replica ${request.replica} ${how} before it was ready.`);
+      if (loadError) throw await failure(request, 'load', `the scoring script could not be loaded: ${loadError}`, ran);
+      throw await failure(request, 'init', `init() of the scoring script failed: replica ${request.replica} ${how} before it was ready.`, ran);
     }
     const status = await probeOnce(url, probe.timeout * 1000);
     if (status === 200) return;
@@ -125,8 +128,11 @@ async function readMark(logFile: string, mark: string): Promise<string | undefin
   return undefined;
 }
 
-/** A deployment failure with its phase, the traceback and the log tail, naming the user's own paths. */
-async function failure(request: ReplicaRequest, phase: string, rawMessage: string): Promise<OepError> {
+/**
+ * A deployment failure with its phase, the traceback and the log tail, naming the user's own paths.
+ * `interpreter`: the process runtime's Python that ran the script, named by the hint when a module is missing.
+ */
+async function failure(request: ReplicaRequest, phase: string, rawMessage: string, interpreter?: PythonInterpreter): Promise<OepError> {
   // Give the process a moment to flush its last lines before reading them.
   await sleep(50);
   const pairs = localPathPairs(request.spec);
@@ -136,8 +142,13 @@ async function failure(request: ReplicaRequest, phase: string, rawMessage: strin
   const traceback = extractTraceback(tail) ?? extractTraceback(toLocalPaths(await readLogTail(request.logFile, 400), pairs));
   if (traceback) details.push('Python traceback:', ...traceback.split('\n').map((line) => `  ${line}`));
   details.push(`Last lines of the log (${request.logFile}):`, ...(tail ? tail.split('\n').map((line) => `  ${line}`) : ['  (empty)']));
+  // The exception that ended it: the load error's summary, or the traceback's last line.
+  const missing = interpreter && (missingModuleOf(message) ?? missingModuleOf(traceback?.split('\n').at(-1) ?? ''));
   return new OepError('OEP_ERR_DEPLOYMENT_FAILED', `Deployment ${request.deployment} failed in phase "${phase}": ${message}`, {
-    hint: `See the whole log with: oep deployment get-logs -n ${request.deployment} -e ${request.endpoint}`,
+    hint:
+      interpreter && missing
+        ? missingModuleHint(request.spec, missing, interpreter)
+        : `See the whole log with: oep deployment get-logs -n ${request.deployment} -e ${request.endpoint}`,
     details,
     phase,
   });

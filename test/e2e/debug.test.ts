@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -188,23 +188,61 @@ describe('debugging on the process runtime', () => {
   const skip = processSkipReason();
   debugSuite('process', BASE_IMAGE, () => skip);
 
-  it('an interpreter without debugpy: a clear error saying how to add it, exit 1', { skip }, async () => {
+  it('an interpreter without debugpy: a clear error saying how to add it, exit 1, and no .vscode/launch.json', { skip }, async () => {
     // The same interpreter without its site packages: no debugpy (oep's server needs only the standard library).
-    const oep = new OepSandbox();
+    const oep = new OepSandbox({ OEP_PYTHON: '' });
     try {
       const python = join(oep.home, 'python-without-debugpy');
       writeFileSync(python, `#!/bin/sh\nexec ${DEBIAN_PYTHON} -S "$@"\n`);
       chmodSync(python, 0o755);
+      const cwd = join(oep.home, 'project');
+      mkdirSync(cwd);
       await oep.ok(['config', 'set', 'python', python]);
       await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
-      const result = await oep.run(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '--runtime', 'process', '--debug', '--debug-port', String(await freePort()), '-o', 'none']);
+      const args = ['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '--runtime', 'process', '--debug', '--debug-port', String(await freePort()), '--vscode', '-o', 'none'];
+      const result = await oep.run(args, { cwd });
       assert.equal(result.code, 1, result.stderr);
+      // The attach configuration was shown while the replica started; launch.json waits for a deployment that runs.
+      assert.match(result.stderr, /^notice: debugpy listens on 127\.0\.0\.1:\d+ once the replica starts\. Attach with this configuration \(VS Code: \.vscode\/launch\.json, written there if the command succeeds\):$/m);
+      assert.doesNotMatch(result.stderr, /wrote the configuration/);
+      assert.equal(existsSync(join(cwd, '.vscode')), false, 'no .vscode/launch.json for a deployment that failed');
       assert.match(result.stderr, /error: Deployment blue cannot run under the debugger: --debug needs debugpy, and \/usr\/bin\/python3 cannot import debugpy \(No module named 'debugpy'\)\./);
       assert.match(result.stderr, /hint: Install debugpy for \/usr\/bin\/python3: "\/usr\/bin\/python3 -m pip install debugpy", or on Debian and Ubuntu "apt install python3-debugpy"/);
       assert.match(result.stderr, /\(OEP_ERR_DEBUGPY_MISSING\)/);
     } finally {
       await oep.close();
     }
+  });
+});
+
+describe('debugging a docker deployment on the process runtime', async () => {
+  const skip = (await dockerSkipReason([BASE_IMAGE])) || processSkipReason();
+  const oep = new OepSandbox({ OEP_PYTHON: DEBIAN_PYTHON });
+  const file = join(oep.home, 'project', 'blue.yml');
+  const runtimeOf = async (): Promise<string> => (await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'quickstart', '--query', 'runtime', '-o', 'tsv'])).trim();
+
+  before(async () => {
+    if (skip) return;
+    mkdirSync(join(oep.home, 'project', 'code'), { recursive: true });
+    writeFileSync(join(oep.home, 'project', 'code', 'score.py'), 'def init():\n    pass\n\ndef run(data):\n    return data\n');
+    writeFileSync(file, `name: blue\nendpoint_name: quickstart\ncode_configuration:\n  code: code\n  scoring_script: score.py\nenvironment:\n  image: ${BASE_IMAGE}\ninstance_type: Standard_DS3_v2\n`);
+    await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
+  });
+  after(async () => {
+    if (!skip) assert.deepEqual(await closeDockerSandbox(oep), [], 'containers left by this sandbox');
+    else await oep.close();
+  });
+
+  it('update --debug --runtime process, then a plain update: back on docker, and it says so', { skip }, async () => {
+    await oep.ok(['deployment', 'create', '-f', file, '--runtime', 'docker', '-o', 'none']);
+    assert.equal(await runtimeOf(), 'docker');
+    await oep.ok(['deployment', 'update', '-f', file, '--debug', '--debug-port', String(await freePort()), '--runtime', 'process', '-o', 'none']);
+    assert.equal(await runtimeOf(), 'process');
+    const back = await oep.run(['deployment', 'update', '-f', file, '-o', 'none']);
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(back.stderr, 'notice: deployment blue goes back to the docker runtime it ran on before --debug (--runtime chooses another)\n');
+    assert.equal(await runtimeOf(), 'docker');
+    assert.equal((await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'quickstart', '--query', 'debug', '-o', 'tsv'])).trim(), '');
   });
 });
 

@@ -139,7 +139,8 @@ describe('first contact: a running endpoint (process runtime)', () => {
     writeFileSync(join(code, 'score.py'), 'def init():\n    pass\n\ndef run(data)\n    return data\n');
     const result = await oep.run(['deployment', 'create', '-f', join(work, 'green.yml'), '-n', 'broken', '--set', `code_configuration.code=${code}`, '--runtime', 'process']);
     assert.equal(result.code, 1);
-    const first = result.stderr.split('\n')[0];
+    // After the process runtime's notice of which interpreter runs it.
+    const first = result.stderr.split('\n').find((line) => !line.startsWith('notice: '));
     assert.equal(first, `error: Deployment broken failed in phase "load": the scoring script could not be loaded: SyntaxError: expected ':' (${join(code, 'score.py')}, line 4)`);
   });
 

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -238,5 +240,54 @@ describe('process runtime without its interpreter', () => {
     const status = JSON.parse(await oep.ok(['daemon', 'status'])) as { problems: string[] };
     assert.deepEqual(status.problems, []);
     assert.equal((await oep.run(['deployment', 'show', '-n', 'blue', '-e', 'quickstart', '--query', 'problem'])).stdout.trim(), '');
+  });
+});
+
+describe('the process runtime names the interpreter that runs a deployment', () => {
+  // OEP_PYTHON empty: the interpreter is the setting's default, python3 on PATH.
+  const oep = new OepSandbox({ OEP_PYTHON: '' });
+  const dir = join(oep.home, 'project');
+  // What python3 on PATH is, asked as a user would (a shim or a link names the interpreter it runs).
+  const executable = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+  const version = execFileSync('python3', ['--version'], { encoding: 'utf8' }).trim();
+  const project = (script: string): string => {
+    mkdirSync(join(dir, 'code'), { recursive: true });
+    writeFileSync(join(dir, 'code', 'score.py'), script);
+    const file = join(dir, 'deployment.yml');
+    writeFileSync(
+      file,
+      'name: blue\nendpoint_name: quickstart\ncode_configuration:\n  code: code\n  scoring_script: score.py\nenvironment:\n  image: oep-test/python:bookworm\ninstance_type: Standard_DS3_v2\ninstance_count: 2\n',
+    );
+    return file;
+  };
+
+  before(async () => {
+    await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
+  });
+  after(() => oep.close());
+
+  it('create says once (two replicas), on stderr, which interpreter runs it, that the image is not used and how to choose another', async () => {
+    const file = project('def init():\n    pass\n\ndef run(data):\n    return data\n');
+    const result = await oep.run(['deployment', 'create', '-f', file, '--runtime', 'process', '-o', 'none']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(
+      result.stderr,
+      `notice: deployment blue runs on the process runtime with ${executable} (${version}): the environment's image oep-test/python:bookworm is not used (--runtime docker uses it). ` +
+        'Another interpreter: oep config set python /path/to/python3 (or OEP_PYTHON)\n',
+    );
+  });
+
+  it('a module the interpreter lacks fails the update with a hint naming the interpreter, how to install into it or choose another, and the image', async () => {
+    const file = project('import oep_absent_module\n\ndef init():\n    pass\n\ndef run(data):\n    return data\n');
+    const result = await oep.run(['deployment', 'update', '-f', file, '-o', 'none']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^error: Deployment blue failed in phase "load": the scoring script could not be loaded: ModuleNotFoundError: No module named 'oep_absent_module'$/m);
+    const apt = executable.startsWith('/usr/bin/') ? ' (on Debian and Ubuntu: "apt install python3-oep-absent-module")' : '';
+    const hint =
+      `hint: The process runtime ran deployment blue with ${executable} (${version}), which cannot import oep_absent_module. ` +
+      `Install it there: "${executable} -m pip install oep_absent_module"${apt}, or use an interpreter that has it: oep config set python /path/to/python3 (or OEP_PYTHON). ` +
+      "The process runtime does not use the environment's image oep-test/python:bookworm; --runtime docker uses it. " +
+      'See the whole log with: oep deployment get-logs -n blue -e quickstart';
+    assert.equal(result.stderr.split('\n').filter((line) => line.startsWith('hint: ')).join('\n'), hint);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { debugSettingsOf } from '../../src/engine/debug-launch.js';
 import { OepError } from '../../src/errors.js';
-import { attachConfiguration, debugEnvironment, debugProblem, debugpyMissingHint } from '../../src/model/debug.js';
+import { attachConfiguration, debugEnvironment, debugProblem, debugpyMissingHint, runtimeOfUpdate } from '../../src/model/debug.js';
 import { describeStep, planReplicas, type DesiredDeployment, type ObservedReplica } from '../../src/model/replica-plan.js';
 import { planContainer, type ContainerInput } from '../../src/runtimes/docker/container-spec.js';
 import type { DeploymentSpec } from '../../src/spec/types.js';
@@ -74,6 +74,29 @@ describe('debug settings', () => {
     assert.match(debugpyMissingHint(spec({ environment: { image: 'python:3.11', conda_file: '/src/env/conda.yml' } }), 'docker'), /Add debugpy to the pip list of the environment's conda file \(\/src\/env\/conda.yml\)/);
     assert.match(debugpyMissingHint(spec({ environment: { build: { path: '/src/env', dockerfile_path: 'Dockerfile' } } }), 'docker'), /"RUN pip install debugpy" to the Dockerfile .*\/src\/env/);
     assert.match(debugpyMissingHint(spec(), 'docker'), /Use an image that has debugpy/);
+  });
+});
+
+describe('runtimeOfUpdate: the runtime an update gives a deployment', () => {
+  it('a docker deployment debugged on process goes back to docker on the next update without --debug', () => {
+    const debugged = runtimeOfUpdate({ runtime: 'docker' }, { runtime: 'process', debug: true });
+    assert.deepEqual(debugged, { runtime: 'process', runtimeBeforeDebug: 'docker' });
+    // Debugged again, with or without --runtime: where it ran before debugging is kept.
+    const again = runtimeOfUpdate(debugged, { debug: true });
+    assert.deepEqual(again, { runtime: 'process', runtimeBeforeDebug: 'docker' });
+    assert.deepEqual(runtimeOfUpdate(again, { debug: false }), { runtime: 'docker' });
+  });
+
+  it('an explicit --runtime always wins', () => {
+    assert.deepEqual(runtimeOfUpdate({ runtime: 'process', runtimeBeforeDebug: 'docker' }, { runtime: 'process', debug: false }), { runtime: 'process' });
+    // Debugged on docker after all: nothing to go back to.
+    assert.deepEqual(runtimeOfUpdate({ runtime: 'process', runtimeBeforeDebug: 'docker' }, { runtime: 'docker', debug: true }), { runtime: 'docker' });
+  });
+
+  it('--debug on the runtime it already has, and updates without --debug, remember nothing', () => {
+    assert.deepEqual(runtimeOfUpdate({ runtime: 'docker' }, { debug: true }), { runtime: 'docker' });
+    assert.deepEqual(runtimeOfUpdate({ runtime: 'process' }, { debug: false }), { runtime: 'process' });
+    assert.deepEqual(runtimeOfUpdate({ runtime: 'process' }, { runtime: 'docker', debug: false }), { runtime: 'docker' });
   });
 });
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, open, readlink, rm, symlink } from 'node:fs/promises';
@@ -10,11 +10,12 @@ import { computeLayout, scoringEnvironment } from '../../model/layout.js';
 import { collectsData, dataCollectionEnvironment } from '../../model/data-collection.js';
 import { DEBUG_HOST, debugEnvironment } from '../../model/debug.js';
 import { planEnvironment, scoringPlan } from '../../model/scoring-plan.js';
+import { processRuntimeNotice, type PythonInterpreter } from '../../model/process-interpreter.js';
 import { dataCollectorDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
 import { replicaSecret } from '../../state/secrets.js';
 import { writePreparedLog } from '../prepared-log.js';
 import { findFreePort } from '../free-port.js';
-import type { ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
+import type { EmitProgress, ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
 import {
   isRunning,
   killTokenHolders,
@@ -41,6 +42,8 @@ export const SCORING_SERVER = join(PACKAGE_ROOT, 'server', 'oep_server.py');
 const STOP_TIMEOUT_MS = 5000;
 /** How often a replica this daemon did not start (so cannot wait for) is checked for its end. */
 const ADOPTED_POLL_MS = 250;
+/** How long asking the interpreter what it is (path, version) may take. */
+const INSPECT_TIMEOUT_MS = 10_000;
 
 /**
  * Runs the scoring server as a process on a free loopback port, with the environment of the
@@ -58,6 +61,8 @@ export class ProcessRuntime implements Runtime {
   /** Records of the replicas found by findReplicas, by found id (the record's file). */
   private readonly found = new Map<string, ReplicaRecord>();
   private serverDigest?: string;
+  /** The progress streams (one per create or update) already told which interpreter runs the deployment. */
+  private readonly told = new WeakSet<EmitProgress>();
 
   constructor(private readonly options: ProcessRuntimeOptions) {}
 
@@ -79,6 +84,12 @@ export class ProcessRuntime implements Runtime {
       });
     }
     if (plan.kind === 'unsupported') throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `Deployment ${spec.name} cannot run here: ${plan.reason}`, { hint: plan.hint });
+    const python = await this.options.python();
+    // Asked while the replica starts; awaited before the handle is returned.
+    const interpreter = inspectInterpreter(python);
+    // Said once per create or update, however many replicas it starts.
+    const tell = !this.told.has(request.emit);
+    this.told.add(request.emit);
     const layout = computeLayout(spec);
     const runDir = deploymentRunDir(this.options.paths, request.endpoint, request.deployment);
     let modelDir: string | undefined;
@@ -93,7 +104,6 @@ export class ProcessRuntime implements Runtime {
     const secret = replicaSecret(this.options.paths.home, request.endpoint, request.deployment);
     const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript, replicaSecret: secret }) };
     const port = await findFreePort();
-    const python = await this.options.python();
     // data_collector: the script's collections are written straight into the deployment's folder.
     const collectorDir = collectsData(spec) ? dataCollectorDir(this.options.paths, request.endpoint, request.deployment) : undefined;
     if (collectorDir) await mkdir(collectorDir, { recursive: true });
@@ -170,11 +180,14 @@ export class ProcessRuntime implements Runtime {
       if (startTime !== undefined && child.exitCode === null && child.signalCode === null) await writeRecord(file, { ...record, pid: child.pid, startTime });
     }
     const pid = child.pid;
+    const inspected = await interpreter;
+    if (tell) request.emit({ phase: 'notice', message: processRuntimeNotice(spec, inspected) });
     return {
       id: `${request.endpoint}/${request.deployment}/${request.replica}`,
       target: { origin: `http://127.0.0.1:${port}`, scoringPath: '/score', readinessPath: '/', livenessPath: '/' },
       pid,
       exited,
+      interpreter: inspected,
       stop: async () => {
         if (pid === undefined || child.exitCode !== null || child.signalCode !== null) {
           await exited;
@@ -271,6 +284,21 @@ export class ProcessRuntime implements Runtime {
   async cleanup(endpoint: string, deployment: string): Promise<void> {
     await rm(deploymentRunDir(this.options.paths, endpoint, deployment), { recursive: true, force: true });
   }
+}
+
+/**
+ * What the configured interpreter is: the path it runs as and its version (only what was
+ * configured when it cannot be run; the start itself then says why).
+ */
+function inspectInterpreter(configured: string): Promise<PythonInterpreter> {
+  // src/daemon/main.ts: OEP_PYTHON, when set, wins over `oep config set python`.
+  const fromEnvironment = process.env.OEP_PYTHON === configured;
+  return new Promise((resolve) => {
+    execFile(configured, ['-c', 'import sys; print(sys.executable); print(sys.version.split()[0])'], { timeout: INSPECT_TIMEOUT_MS }, (error, stdout) => {
+      const [executable, version] = error ? [] : stdout.split('\n');
+      resolve({ configured, fromEnvironment, ...(executable && { executable }), ...(version && { version }) });
+    });
+  });
 }
 
 /** Resolves when a process we cannot wait for (not our child) has ended, and removes its record. */

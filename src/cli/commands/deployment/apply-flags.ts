@@ -60,7 +60,7 @@ export function applyAction(ctx: CliContext, mode: 'create' | 'update'): (flags:
           client: ctx.client,
           cwd: ctx.cwd,
           onEvent: progress.onEvent,
-          onDebug: (debug) => showDebugAttach(ctx, debug, flags.vscode === true, progress.onEvent),
+          onDebug: (debug) => showDebugAttach(debug, flags.vscode === true, progress.onEvent),
           onSubmit: (subject) => {
             submitted = { endpoint: subject.endpoint, deployment: subject.deployment! };
             progress.whenInterrupted = daemonGoesOn(`${doing} deployment ${subject.deployment} of endpoint ${subject.endpoint}`, `oep deployment show -n ${subject.deployment} -e ${subject.endpoint}`);
@@ -87,23 +87,16 @@ export function applyAction(ctx: CliContext, mode: 'create' | 'update'): (flags:
 
 /**
  * --debug: where debugpy listens and the attach configuration, on stderr as a notice (stdout
- * keeps the command's data); with --vscode also merged into ./.vscode/launch.json. Said as soon
- * as the daemon has the deployment: with --debug-wait the replica waits for this debugger.
+ * keeps the command's data). Said as soon as the daemon has the deployment: with --debug-wait the
+ * replica waits for this debugger. (--vscode writes it into ./.vscode/launch.json once the
+ * deployment is made: the engine does.)
  */
-async function showDebugAttach(ctx: CliContext, debug: DebugView, vscode: boolean, say: (event: ProgressEvent) => void): Promise<void> {
+function showDebugAttach(debug: DebugView, vscode: boolean, say: (event: ProgressEvent) => void): void {
   const waits = debug.wait ? ' and waits for a debugger before the scoring script loads' : '';
-  const lines = [`debugpy listens on ${debug.host}:${debug.port} once the replica starts${waits}. Attach with this configuration (VS Code: .vscode/launch.json${vscode ? '' : ', or add --vscode'}):`];
+  const where = vscode ? ', written there if the command succeeds' : ', or add --vscode';
+  const lines = [`debugpy listens on ${debug.host}:${debug.port} once the replica starts${waits}. Attach with this configuration (VS Code: .vscode/launch.json${where}):`];
   lines.push(JSON.stringify(debug.attach, null, 2));
   say({ phase: 'notice', message: lines.join('\n') });
-  if (!vscode) return;
-  const { writeLaunchConfiguration } = await import('../../../engine/debug-launch.js');
-  try {
-    const file = await writeLaunchConfiguration(ctx.cwd, debug.attach);
-    say({ phase: 'notice', message: `wrote the configuration "${debug.attach.name}" into ${file} (Run and Debug: attach with it)` });
-  } catch (error) {
-    if (!isOepError(error)) throw error;
-    say({ phase: 'warning', message: `${error.message} ${error.hint ?? ''}`.trim() });
-  }
 }
 
 /** Stays in the foreground, reloading on every save, until Ctrl-C (which leaves the deployment running). */
