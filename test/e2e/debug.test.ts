@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -35,6 +36,13 @@ function processSkipReason(): string | false {
   return prerequisiteSkip('process debug e2e tests', reason);
 }
 
+/** An image map (OEP_IMAGE_MAP) that runs `image` for the examples' Azure image. */
+function imageMapTo(image: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'oep-map-')), 'images.yml');
+  writeFileSync(file, `mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest: ${image}\n`);
+  return file;
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -60,7 +68,8 @@ interface AttachView {
 }
 
 function debugSuite(runtime: 'process' | 'docker', image: string, skip: () => string | false): void {
-  const oep = new OepSandbox(runtime === 'process' ? { OEP_PYTHON: DEBIAN_PYTHON } : {});
+  // Docker: the quickstart's environment (Azure's image and a conda file) runs `image`, which has debugpy.
+  const oep = new OepSandbox(runtime === 'process' ? { OEP_PYTHON: DEBIAN_PYTHON } : { OEP_IMAGE_MAP: imageMapTo(image) });
   let dir = '';
   let score = '';
   let uri = '';
@@ -76,7 +85,6 @@ function debugSuite(runtime: 'process' | 'docker', image: string, skip: () => st
     dir = join(oep.home, 'project');
     cpSync(example('quickstart'), dir, { recursive: true });
     const yaml = join(dir, 'blue-deployment.yml');
-    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(`image: ${BASE_IMAGE}`, `image: ${image}`));
     score = join(dir, 'onlinescoring', 'score.py');
     await oep.ok(['endpoint', 'create', '-f', join(dir, 'endpoint.yml'), '-o', 'none']);
   });
@@ -253,8 +261,13 @@ describe('debugging on docker', async () => {
   it(`an image without debugpy (${BASE_IMAGE}): a clear error saying how to add it, exit 1`, { skip }, async () => {
     const oep = new OepSandbox();
     try {
-      await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
-      const result = await oep.run(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '--runtime', 'docker', '--debug', '--debug-port', String(await freePort()), '-o', 'none']);
+      // The quickstart with an environment that is that image alone (no conda file).
+      const dir = join(oep.home, 'project');
+      cpSync(example('quickstart'), dir, { recursive: true });
+      const yaml = join(dir, 'blue-deployment.yml');
+      writeFileSync(yaml, readFileSync(yaml, 'utf8').replace(/^environment:\n(?: {2}.*\n)+/m, `environment:\n  image: ${BASE_IMAGE}\n`));
+      await oep.ok(['endpoint', 'create', '-f', join(dir, 'endpoint.yml'), '-o', 'none']);
+      const result = await oep.run(['deployment', 'create', '-f', yaml, '--runtime', 'docker', '--debug', '--debug-port', String(await freePort()), '-o', 'none']);
       assert.equal(result.code, 1, result.stderr);
       assert.match(result.stderr, /error: Deployment blue cannot run under the debugger: --debug needs debugpy, and \/usr\/bin\/python3 cannot import debugpy/);
       assert.match(result.stderr, /hint: Use an image that has debugpy, or give the environment a conda file whose pip list has debugpy/);
