@@ -19,7 +19,12 @@ import type { DeploymentApplyParams } from './api.js';
 import { checkDebugRequest, debugStartsEvent } from './debug-request.js';
 import { comparePairs } from '../model/compare.js';
 import { runtimeOfUpdate } from '../model/debug.js';
+import { makeEndpointIdentity, sameIdentity, type EndpointIdentity } from '../model/identity.js';
+import { identityIds } from '../state/secrets.js';
 import type { PairRecorder } from '../router/pairs.js';
+import { developerSubject } from '../identity/developer.js';
+import { ML_RESOURCE, type LocalIssuer } from '../identity/issuer.js';
+import { homeUuid } from '../state/secrets.js';
 import type { CallContext, Handlers } from './server.js';
 import { deploymentView, endpointListItem, endpointView, routeOf, trafficView, type DeploymentLive } from './views.js';
 
@@ -55,6 +60,8 @@ export interface ControllerDeps {
   dashboardUrl?: (endpoint?: string) => string | undefined;
   /** Builds a deployment's self-contained image (`oep deployment build`). */
   buildImage?: (request: BakeRequest) => Promise<BakeResult>;
+  /** The home's token issuer: `get-credentials` of an aad_token endpoint gets the developer's token from it. */
+  issuer?: Pick<LocalIssuer, 'issue'>;
   shutdown: () => void;
 }
 
@@ -135,6 +142,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
           port,
           keys: { primary: generateKey(), secondary: generateKey() },
           token_secret: generateSecret(),
+          identity: makeEndpointIdentity(spec.identity, identityIds(deps.paths.home)),
           provisioning_state: 'Succeeded',
           created_at: stamp,
           updated_at: stamp,
@@ -162,6 +170,12 @@ export function createHandlers(deps: ControllerDeps): Handlers {
           const describe = (compute: string | undefined): string => (compute ? `compute ${compute}` : 'no compute (managed)');
           throw new OepError('OEP_ERR_SPEC_INVALID', `compute of endpoint ${name} cannot change from ${describe(record.spec.compute)} to ${describe(spec.compute)}.`, {
             hint: 'Delete and re-create the endpoint to move it to another compute. Nothing was changed.',
+          });
+        }
+        if (params.spec && !sameIdentity(record.identity, spec.identity)) {
+          // Azure fixes an endpoint's identity at create as well.
+          throw new OepError('OEP_ERR_SPEC_INVALID', `identity of endpoint ${name} cannot change after it is created (it is ${describeIdentity(record.identity)}).`, {
+            hint: 'Keep identity as it was in the YAML, or delete and re-create the endpoint to give it other identities. Nothing was changed.',
           });
         }
         if (spec.auth_mode !== record.spec.auth_mode && params.spec) {
@@ -223,6 +237,14 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       if (record.spec.auth_mode === 'key') {
         return { primaryKey: record.keys.primary, secondaryKey: record.keys.secondary };
       }
+      if (record.spec.auth_mode === 'aad_token') {
+        // As azure-ai-ml does: the caller's own Entra ID token for https://ml.azure.com (here the
+        // home's developer, from the local issuer), not one the endpoint issues.
+        if (!deps.issuer) throw new OepError('OEP_ERR_INTERNAL', 'This daemon has no token issuer.');
+        const tenant = record.identity?.tenant_id ?? homeUuid(deps.paths.home, 'tenant');
+        const issued = await deps.issuer.issue(ML_RESOURCE, developerSubject(deps.paths.home, tenant), now());
+        return { accessToken: issued.token, expiryTimeUtc: issued.expires_on };
+      }
       return issueToken(record.spec.name, record.token_secret, now());
     },
 
@@ -231,6 +253,12 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       const keyType = params.keyType ?? 'primary';
       if (keyType !== 'primary' && keyType !== 'secondary') {
         throw new OepError('OEP_ERR_USAGE', `--key-type must be primary or secondary, not "${keyType}".`);
+      }
+      if (requireEndpoint(store.snapshot(), name).spec.auth_mode === 'aad_token') {
+        // azure-ai-ml's begin_regenerate_keys refuses every endpoint whose auth_mode is not key.
+        throw new OepError('OEP_ERR_USAGE', `Endpoint '${name}' does not use keys for authentication.`, {
+          hint: `aad_token endpoints take Microsoft Entra ID tokens, which expire on their own; get a fresh one with: oep endpoint get-credentials -n ${name}`,
+        });
       }
       await store.mutate((state) => {
         const record = requireEndpoint(state, name);
@@ -511,4 +539,9 @@ async function resolveRuntime(requested: unknown, deps: ControllerDeps, emit: Em
 
 function runtimeChoices(params: DeploymentApplyParams): RuntimeChoices {
   return { gpu: params.gpu === true, pull: params.pull === true };
+}
+
+/** "system-assigned", or "user-assigned: <resource ids>", for messages. */
+function describeIdentity(identity: EndpointIdentity): string {
+  return identity.type === 'user_assigned' ? `user-assigned: ${identity.user_assigned_identities.map((item) => item.resource_id).join(', ')}` : 'system-assigned';
 }

@@ -3,10 +3,13 @@ import { dirname } from 'node:path';
 import type { Server } from 'node:http';
 import { OepError } from '../errors.js';
 import { Router } from '../router/router.js';
+import { localAadVerifier } from '../identity/aad.js';
+import { LocalIssuer } from '../identity/issuer.js';
 import { chooseDefaultRuntime } from '../runtimes/docker/default-runtime.js';
 import { bakeDeployment } from '../runtimes/docker/bake.js';
 import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
 import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
+import { makeEndpointIdentity } from '../model/identity.js';
 import { readImageMap } from '../spec/image-map.js';
 import { imageMapFile, logMaxBytes, openSettings, pairRingSize } from '../state/settings.js';
 import { join } from 'node:path';
@@ -16,7 +19,7 @@ import { Dashboard } from './dashboard.js';
 import { DashboardSeries } from './dashboard-series.js';
 import { endpointAccessLog, oepPaths, resolveOepHome } from '../state/paths.js';
 import { StateStore } from '../state/store.js';
-import { metricsToken } from '../state/secrets.js';
+import { identityIds, metricsToken } from '../state/secrets.js';
 import { Autoscaler } from '../supervisor/autoscaler.js';
 import { Reconciler } from '../supervisor/reconciler.js';
 import { AccessLog } from '../telemetry/access-log.js';
@@ -51,6 +54,12 @@ async function runDaemon(): Promise<void> {
 
   const store = new StateStore(paths.stateFile);
   await store.load();
+  // State written before endpoints had identities: each gets its own once, then keeps it.
+  if (Object.values(store.snapshot().endpoints).some((record) => !record.identity)) {
+    await store.mutate((state) => {
+      for (const record of Object.values(state.endpoints)) record.identity ??= makeEndpointIdentity(record.spec.identity, identityIds(paths.home));
+    });
+  }
   // Connects to Docker only when a deployment needs it: a machine without Docker pays nothing.
   const docker = new DockerRuntime({
     paths,
@@ -80,7 +89,10 @@ async function runDaemon(): Promise<void> {
     health: () => reconciler.health(),
     compare: (endpoint) => comparePairs(pairs.pairs(endpoint), { endpoint }),
   });
+  // The home's token issuer, opened once: aad_token endpoints accept the tokens it signs.
+  const issuer = await LocalIssuer.open(paths.home);
   const router = new Router({
+    verifyAadToken: localAadVerifier(issuer),
     replicas: (endpoint, deployment) => reconciler.replicas(endpoint, deployment),
     waitForReplica: (endpoint, deployment, timeoutMs) => reconciler.waitForReplica(endpoint, deployment, timeoutMs),
     unreachable: (endpoint, deployment, replica) => reconciler.unreachable(endpoint, deployment, replica),
@@ -161,6 +173,7 @@ async function runDaemon(): Promise<void> {
     pairs,
     dashboardUrl: (endpoint) => dashboard.url(endpoint),
     buildImage: (request) => bakeDeployment({ engine: docker.engine, images: docker.images }, request),
+    issuer,
     shutdown: () => void shutdown(),
   });
 

@@ -5,6 +5,7 @@ import type { LiveReplica } from '../supervisor/reconciler.js';
 import { initialReplicas, maxReplicas, targetUtilizationOf } from '../model/autoscale.js';
 import { collectsData, payloadLoggingOf } from '../model/data-collection.js';
 import { attachConfiguration, DEBUG_HOST, type DebugView } from '../model/debug.js';
+import { identityView } from '../model/identity.js';
 import { computeLayout } from '../model/layout.js';
 import { scoringPlan } from '../model/scoring-plan.js';
 import { dataCollectorDir, deploymentRunDir, oepPaths, PACKAGE_ROOT, resolveOepHome } from '../state/paths.js';
@@ -38,7 +39,8 @@ export function endpointView(record: EndpointRecord): Record<string, unknown> {
     traffic,
   };
   if (spec.compute) view.compute = spec.compute;
-  if (spec.identity) view.identity = spec.identity;
+  // Older state (before identities) has none until the daemon's start fills it in.
+  if (record.identity) view.identity = identityView(record.identity);
   return view;
 }
 

@@ -18,11 +18,6 @@ export interface NoLocalEffect {
 
 export const NO_LOCAL_EFFECT: readonly NoLocalEffect[] = [
   {
-    kind: 'endpoint',
-    path: ['identity'],
-    message: 'No local effect: there is no managed identity on this machine, so code that asks for one (e.g. DefaultAzureCredential) gets no token.',
-  },
-  {
     kind: 'deployment',
     path: ['app_insights_enabled'],
     applies: (value) => value === true,

@@ -42,6 +42,44 @@ export function checkEndpointRules(data: Record<string, unknown>): RawProblem[] 
       });
     }
   }
+  problems.push(...checkIdentity(data.identity));
+  return problems;
+}
+
+/** An ARM id of a user-assigned managed identity, as Azure requires in `resource_id`. */
+const USER_ASSIGNED_ID = /^\/subscriptions\/[^/]+\/resource[gG]roups\/[^/]+\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/[^/]+$/i;
+
+function checkIdentity(identity: unknown): RawProblem[] {
+  if (!isRecord(identity)) return [];
+  const problems: RawProblem[] = [];
+  const assigned = Array.isArray(identity.user_assigned_identities) ? identity.user_assigned_identities : [];
+  if (identity.type === 'user_assigned' && assigned.length === 0) {
+    problems.push({
+      path: ['identity', 'type'],
+      at: 'value',
+      message: 'A user_assigned identity needs user_assigned_identities with the resource_id of each identity.',
+      hint: 'add user_assigned_identities: [{resource_id: /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>}], or use type: system_assigned',
+    });
+  }
+  if (identity.type === 'system_assigned' && assigned.length > 0) {
+    problems.push({
+      path: ['identity', 'user_assigned_identities'],
+      at: 'key',
+      message: 'user_assigned_identities go with type: user_assigned.',
+      hint: 'set identity.type to user_assigned, or remove user_assigned_identities',
+    });
+  }
+  assigned.forEach((item, index) => {
+    const id = isRecord(item) ? item.resource_id : undefined;
+    if (typeof id === 'string' && !USER_ASSIGNED_ID.test(id.trim())) {
+      problems.push({
+        path: ['identity', 'user_assigned_identities', index, 'resource_id'],
+        at: 'value',
+        message: `"${id}" is not the ARM id of a user-assigned identity.`,
+        hint: 'use /subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name> (az identity show --query id -o tsv prints it)',
+      });
+    }
+  });
   return problems;
 }
 

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -55,4 +55,28 @@ export function replicaSecret(home: string, endpoint: string, deployment: string
 /** The token of the daemon's metrics URL (`oep daemon status` prints the URL with it). */
 export function metricsToken(home: string): string {
   return derive(home, 'metrics').slice(0, 32);
+}
+
+/**
+ * The secret a deployment's replicas send in the `secret` header to the managed-identity
+ * endpoint (MSI_SECRET), as Azure ML's does: one per deployment, stable across restarts.
+ */
+export function msiSecret(home: string, endpoint: string, deployment: string): string {
+  return derive(home, `msi\u0000${endpoint}\u0000${deployment}`);
+}
+
+/** A stable UUID (version-4 shape) derived from the home's key, e.g. the local tenant's id. */
+export function homeUuid(home: string, purpose: string): string {
+  return uuidOf(derive(home, `uuid\u0000${purpose}`));
+}
+
+/** A UUID of version-4 shape made of the first 32 hex digits of `hex`. */
+export function uuidOf(hex: string): string {
+  const digits = `${hex.slice(0, 12)}4${hex.slice(13, 16)}${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 32)}`;
+  return `${digits.slice(0, 8)}-${digits.slice(8, 12)}-${digits.slice(12, 16)}-${digits.slice(16, 20)}-${digits.slice(20, 32)}`;
+}
+
+/** The ids of the home's identities: fresh UUIDs, and stable ones derived from the home's key. */
+export function identityIds(home: string): { uuid: () => string; stable: (purpose: string) => string } {
+  return { uuid: randomUUID, stable: (purpose) => homeUuid(home, purpose) };
 }

@@ -1,4 +1,5 @@
 import type { DebugSettings } from '../model/debug.js';
+import type { EndpointIdentity } from '../model/identity.js';
 import type { RuntimeKind } from '../model/runtime-kind.js';
 import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
 
@@ -39,6 +40,8 @@ export interface EndpointRecord {
   keys: EndpointKeys;
   /** Signs aml_token tokens; rotated with the keys. */
   token_secret: string;
+  /** Its managed identities (system-assigned unless the YAML says otherwise), fixed at create. */
+  identity: EndpointIdentity;
   provisioning_state: ProvisioningState;
   created_at: string;
   updated_at: string;

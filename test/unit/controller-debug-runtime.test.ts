@@ -70,6 +70,7 @@ function stateWithDeployment(runtime: RuntimeKind): OepState {
         port: 1,
         keys: { primary: 'p', secondary: 's' },
         token_secret: 'x',
+        identity: { type: 'system_assigned', tenant_id: 't', system: { principal_id: 'p', client_id: 'c' }, user_assigned_identities: [] },
         provisioning_state: 'Succeeded',
         created_at: '',
         updated_at: '',
