@@ -73,3 +73,81 @@ export class KeyMatcher {
 function sign(payload: string, secret: string): string {
   return createHmac('sha256', secret).update(payload).digest('base64url');
 }
+
+/** Why an aad_token endpoint refused a bearer token (the 401's message names it). */
+export type AadRejection = 'malformed' | 'signature' | 'expired' | 'not-yet-valid' | 'audience' | 'issuer';
+
+/** A verifier's answer: accepted until `expiresAt` (the token's `exp`, epoch seconds), or why not. */
+export type AadVerdict = { ok: true; expiresAt: number } | { ok: false; reason: AadRejection };
+
+/**
+ * Checks a bearer token of an aad_token endpoint: a JWT for https://ml.azure.com, within its
+ * lifetime, signed by a key the daemon trusts (oep's local issuer). Given to the router by the
+ * daemon, so the router reads no key file itself.
+ */
+export type AadVerifier = (token: string) => Promise<AadVerdict>;
+
+/** How many verified tokens the router remembers (tokens of about 1 KB each). */
+export const VERIFIED_TOKENS_MAX = 1024;
+
+const ACCEPTED: AadVerdict = { ok: true, expiresAt: Number.POSITIVE_INFINITY };
+
+/**
+ * aad_token verification with a memory: a token verified once is accepted again, without its
+ * RSA signature check, until its `exp`. Looked up by the exact token string, so a token changed
+ * in any byte is verified afresh; only accepted tokens are kept (a client sending bad tokens
+ * cannot fill it), at most `maxEntries`, the oldest dropped first. A token being verified is
+ * verified once however many requests bring it at the same time. Aad tokens are not tied to an
+ * endpoint (in Azure, any token for https://ml.azure.com whose principal may score passes), so
+ * one memory serves every aad_token endpoint.
+ */
+export class VerifiedTokens {
+  /** Token -> when it stops being accepted (epoch ms). */
+  private readonly accepted = new Map<string, number>();
+  private readonly verifying = new Map<string, Promise<AadVerdict>>();
+
+  constructor(
+    private readonly verify: AadVerifier,
+    private readonly now: () => number = Date.now,
+    private readonly maxEntries: number = VERIFIED_TOKENS_MAX,
+  ) {}
+
+  /** The verdict on `token`: at once (no promise) when it was verified before and has not expired. */
+  check(token: string): AadVerdict | Promise<AadVerdict> {
+    const until = this.accepted.get(token);
+    if (until !== undefined) {
+      if (this.now() < until) return ACCEPTED;
+      this.accepted.delete(token);
+    }
+    const pending = this.verifying.get(token);
+    if (pending) return pending;
+    const verdict = this.verify(token).then(
+      (result) => {
+        this.verifying.delete(token);
+        if (result.ok && this.now() < result.expiresAt * 1000) this.remember(token, result.expiresAt * 1000);
+        return result;
+      },
+      () => {
+        this.verifying.delete(token);
+        return { ok: false, reason: 'malformed' } as AadVerdict;
+      },
+    );
+    this.verifying.set(token, verdict);
+    return verdict;
+  }
+
+  /** Tokens remembered now (for tests and the bench). */
+  get size(): number {
+    return this.accepted.size;
+  }
+
+  private remember(token: string, until: number): void {
+    if (this.accepted.size >= this.maxEntries) {
+      // Expired ones first; then the oldest remembered.
+      const now = this.now();
+      for (const [known, expires] of this.accepted) if (expires <= now) this.accepted.delete(known);
+      if (this.accepted.size >= this.maxEntries) this.accepted.delete(this.accepted.keys().next().value!);
+    }
+    this.accepted.set(token, until);
+  }
+}

@@ -8,7 +8,7 @@ import { Front, LEAN_BODY_BYTES } from './front.js';
 import { setHeader } from './http1.js';
 import { Upstreams } from './upstream.js';
 import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
-import { KeyMatcher, verifyToken } from './auth.js';
+import { KeyMatcher, VerifiedTokens, verifyToken, type AadRejection, type AadVerdict, type AadVerifier } from './auth.js';
 import { bearerCredential } from '../model/credentials.js';
 import type { RouteRecord } from '../model/route-record.js';
 import { PayloadRecorder } from './payload-logging.js';
@@ -78,6 +78,11 @@ export interface RouterOptions {
   mirrorTimeoutMs?: number;
   /** How often a listener whose port is taken tries again (default 1 s). */
   listenRetryMs?: number;
+  /**
+   * Checks the bearer tokens of aad_token endpoints (the daemon's: oep's local issuer, see
+   * src/identity/issuer.ts). Without it, an aad_token endpoint refuses every request.
+   */
+  verifyAadToken?: AadVerifier;
   /** Where the router reports a port it cannot bind and its recovery (the daemon's log). */
   log?: (line: string) => void;
   /** Larger request bodies are refused with 413 (default MAX_BODY_BYTES, Azure's 100 MB). */
@@ -133,7 +138,12 @@ export class Router {
   /** Made on the first request of a deployment with a data collector. */
   private payloads?: PayloadRecorder;
 
-  constructor(private readonly options: RouterOptions) {}
+  /** aad_token endpoints' verified tokens, shared by every such endpoint (absent without a verifier). */
+  private readonly aadTokens?: VerifiedTokens;
+
+  constructor(private readonly options: RouterOptions) {
+    if (options.verifyAadToken) this.aadTokens = new VerifiedTokens(options.verifyAadToken, options.now ?? Date.now);
+  }
 
   /**
    * Starts the endpoint's listener if needed and swaps in its new routing rules. A port held by
@@ -322,7 +332,12 @@ export class Router {
     if (path !== '/score' && path !== '/swagger.json') {
       return fail(404, 'The requested URL was not found on the server.');
     }
-    if (!this.authorized(listener, headerValue(req.headers.authorization))) {
+    if (route.authMode === 'aad_token') {
+      // A token verified before answers at once; only a new one waits for its signature check.
+      const checked = this.checkAadToken(headerValue(req.headers.authorization));
+      const verdict = checked instanceof Promise ? await checked : checked;
+      if (!verdict.ok) return fail(401, aadRefusal(verdict.reason), { 'www-authenticate': 'Bearer' });
+    } else if (!this.authorized(listener, headerValue(req.headers.authorization))) {
       return fail(401, 'Unauthorized: a valid key or token is required in the Authorization header (Bearer <key>).', {
         'www-authenticate': 'Bearer',
       });
@@ -475,6 +490,13 @@ export class Router {
     }
   }
 
+  private checkAadToken(header: string | undefined): AadVerdict | Promise<AadVerdict> | { ok: false; reason: 'missing' | 'unverifiable' } {
+    const credential = bearerCredential(header);
+    if (!credential) return { ok: false, reason: 'missing' };
+    if (!this.aadTokens) return { ok: false, reason: 'unverifiable' };
+    return this.aadTokens.check(credential);
+  }
+
   private authorized(listener: Listener, header: string | undefined): boolean {
     const route = listener.route;
     const credential = bearerCredential(header);
@@ -569,6 +591,22 @@ const KUBERNETES_STATUS: Record<number, number> = { 408: 504, 424: 502, 429: 503
 
 /** What the access log and metrics record for a request whose client left before it was answered (nginx's 499). */
 export const CLIENT_CLOSED_REQUEST = 499;
+
+/** Why an aad_token endpoint refused, in words (never the token itself). */
+const AAD_REFUSALS: Record<AadRejection | 'missing' | 'unverifiable', string> = {
+  missing: 'none was given',
+  malformed: 'this one is not a JWT',
+  signature: "this one's signature does not match oep's token issuer (oep endpoint get-credentials gives a token)",
+  expired: 'this one has expired',
+  'not-yet-valid': 'this one is not valid yet (nbf)',
+  audience: 'this one is for another audience (aud)',
+  issuer: "this one's issuer (iss) is not Microsoft Entra ID's",
+  unverifiable: 'this router cannot verify tokens',
+};
+
+function aadRefusal(reason: AadRejection | 'missing' | 'unverifiable'): string {
+  return `Unauthorized: a valid Microsoft Entra ID token for https://ml.azure.com is required in the Authorization header (Bearer <token>); ${AAD_REFUSALS[reason]}.`;
+}
 
 let isoAt = -1;
 let isoText = '';
