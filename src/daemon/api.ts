@@ -73,8 +73,14 @@ export type EndpointListItem = Record<string, unknown>;
 /** What `deployment show` prints: the spec as loaded, state, runtime and live replicas (views.ts). */
 export type DeploymentView = Record<string, unknown>;
 
-/** Key endpoints: both keys; token endpoints: a fresh token. */
-export type Credentials = { primaryKey: string; secondaryKey: string } | IssuedToken;
+/** Key endpoints: both keys; aml_token endpoints: a fresh token; aad_token endpoints: the developer's Entra-shaped token. */
+export type Credentials = { primaryKey: string; secondaryKey: string } | IssuedToken | AadCredentials;
+
+/** `get-credentials` of an aad_token endpoint, as az prints it: the token and its expiry (epoch seconds). */
+export interface AadCredentials {
+  accessToken: string;
+  expiryTimeUtc: number;
+}
 
 export interface EndpointUpdateParams {
   name: string;

@@ -16,7 +16,7 @@ export function endpointCreateCommand(ctx: CliContext): Command {
       .description('Create an endpoint from a YAML file, or with -n alone (key auth and the defaults), as az does.')
       .option('-f, --file <file>', 'endpoint YAML')
       .option('-n, --name <name>', 'endpoint name (overrides the name in the file)')
-      .option('--auth-mode <mode>', 'key (default) or aml_token')
+      .option('--auth-mode <mode>', 'key (default), aml_token or aad_token')
       .option('--set <key=value>', 'overrides a key of the file (repeatable)', collect, [])
       .addOption(immediateNoWaitOption()),
   ).action(async (flags: Flags) => {
