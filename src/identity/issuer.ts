@@ -72,15 +72,15 @@ export class LocalIssuer {
     const token = await new SignJWT({
       aio: 'oep-local',
       appid: subject.client_id,
-      appidacr: '2',
       idp: issuer,
-      idtyp: 'app',
       oid: subject.principal_id,
       rh: 'oep-local',
       tid: subject.tenant_id,
       uti: randomBytes(16).toString('base64url'),
       ver: '1.0',
-      xms_mirid: subject.resource_id,
+      // A managed identity (an ARM id) gets an app token; a subject without one is a signed-in
+      // user of a public client (the developer of src/identity/developer.ts, through the Azure CLI).
+      ...(subject.resource_id ? { appidacr: '2', idtyp: 'app', xms_mirid: subject.resource_id } : { appidacr: '0', idtyp: 'user', scp: 'user_impersonation' }),
     })
       .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: this.kid })
       .setAudience(resource)

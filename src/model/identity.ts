@@ -82,7 +82,7 @@ export interface TokenSubject {
   principal_id: string;
   client_id: string;
   tenant_id: string;
-  /** The identity's ARM id (user-assigned) or the endpoint's (system-assigned). */
+  /** The identity's ARM id (user-assigned) or the endpoint's (system-assigned); empty for a user (the developer). */
   resource_id: string;
 }
 

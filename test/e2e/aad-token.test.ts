@@ -77,6 +77,12 @@ describe('auth_mode: aad_token (process runtime, quickstart)', () => {
     assert.equal(claims.exp, credentials.expiryTimeUtc);
     if (shown.identity) assert.equal(claims.tid, shown.identity.tenant_id);
     assert.equal(claims.iss, `https://sts.windows.net/${String(claims.tid)}/`);
+    // A signed-in user through the Azure CLI (a public client), not a managed identity.
+    assert.equal(claims.appid, '04b07795-8ddb-461a-bbee-02f9e1bf7b46');
+    assert.equal(claims.appidacr, '0');
+    assert.equal(claims.idtyp, 'user');
+    assert.equal(claims.xms_mirid, undefined);
+    assert.equal(claims.sub, claims.oid);
     // The developer is one stable principal of the home, whatever the endpoint.
     const again = decodeJwt(JSON.parse(await oep.ok(['endpoint', 'get-credentials', '-n', 'quickstart'])).accessToken as string);
     assert.equal(again.oid, claims.oid);
