@@ -102,8 +102,12 @@ const ACCEPTED: AadVerdict = { ok: true, expiresAt: Number.POSITIVE_INFINITY };
  * one memory serves every aad_token endpoint.
  */
 export class VerifiedTokens {
-  /** Token -> when it stops being accepted (epoch ms). */
-  private readonly accepted = new Map<string, number>();
+  /**
+   * The tokens accepted, under the last characters of their signature (hashing those costs a
+   * fraction of hashing a whole ~900-character token, which every request brings as a new string);
+   * the whole token is then compared, so only the exact token is accepted.
+   */
+  private readonly accepted = new Map<string, { token: string; until: number }>();
   private readonly verifying = new Map<string, Promise<AadVerdict>>();
 
   constructor(
@@ -114,10 +118,11 @@ export class VerifiedTokens {
 
   /** The verdict on `token`: at once (no promise) when it was verified before and has not expired. */
   check(token: string): AadVerdict | Promise<AadVerdict> {
-    const until = this.accepted.get(token);
-    if (until !== undefined) {
-      if (this.now() < until) return ACCEPTED;
-      this.accepted.delete(token);
+    const tail = tailOf(token);
+    const known = this.accepted.get(tail);
+    if (known !== undefined && known.token === token) {
+      if (this.now() < known.until) return ACCEPTED;
+      this.accepted.delete(tail);
     }
     const pending = this.verifying.get(token);
     if (pending) return pending;
@@ -142,12 +147,18 @@ export class VerifiedTokens {
   }
 
   private remember(token: string, until: number): void {
-    if (this.accepted.size >= this.maxEntries) {
+    const tail = tailOf(token);
+    if (!this.accepted.has(tail) && this.accepted.size >= this.maxEntries) {
       // Expired ones first; then the oldest remembered.
       const now = this.now();
-      for (const [known, expires] of this.accepted) if (expires <= now) this.accepted.delete(known);
+      for (const [key, known] of this.accepted) if (known.until <= now) this.accepted.delete(key);
       if (this.accepted.size >= this.maxEntries) this.accepted.delete(this.accepted.keys().next().value!);
     }
-    this.accepted.set(token, until);
+    this.accepted.set(tail, { token, until });
   }
+}
+
+/** A JWT's last 32 characters: part of its signature (342 characters for RS256), as good as unique. */
+function tailOf(token: string): string {
+  return token.length <= 32 ? token : token.slice(-32);
 }

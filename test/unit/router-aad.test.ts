@@ -143,6 +143,18 @@ describe('VerifiedTokens (the memory of verified tokens)', () => {
     assert.ok(!(tokens.check('good-c') instanceof Promise));
   });
 
+  it('accepts only the exact token: another with the same signature tail is verified (and refused)', async () => {
+    const now = 1_000_000_000_000;
+    const fake = counting(now / 1000 + 60);
+    const tokens = new VerifiedTokens(fake.verifier, () => now);
+    const tail = '.'.padEnd(64, 's');
+    assert.equal((await tokens.check(`good.payload${tail}`)).ok, true);
+    const other = tokens.check(`bad.payload${tail}`);
+    assert.ok(other instanceof Promise);
+    assert.deepEqual(await other, { ok: false, reason: 'signature' });
+    assert.ok(!(tokens.check(`good.payload${tail}`) instanceof Promise));
+  });
+
   it('a verifier that throws refuses the token as malformed', async () => {
     const tokens = new VerifiedTokens(async () => {
       throw new Error('boom');
