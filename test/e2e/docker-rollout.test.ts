@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { MLFLOW_IMAGE } from '../server/mlflow-support.js';
 import { closeDockerSandbox, dockerSkipReason, SKLEARN_IMAGE } from './docker-harness.js';
 import { assertPredictions, example, OepSandbox } from './harness.js';
 
@@ -8,7 +9,7 @@ import { assertPredictions, example, OepSandbox } from './harness.js';
 const PREDICTION = [5430.917515226918, 4005.6834037998824];
 
 describe('safe rollout on Docker: the sklearn example, blue and green in containers', async () => {
-  const skip = await dockerSkipReason([SKLEARN_IMAGE]);
+  const skip = await dockerSkipReason([SKLEARN_IMAGE, MLFLOW_IMAGE]);
   const oep = new OepSandbox();
   let uri = '';
   let key = '';

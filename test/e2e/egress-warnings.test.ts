@@ -10,16 +10,13 @@ describe('settings with no local effect', () => {
   const dir = join(oep.home, 'specs');
   after(() => oep.close());
 
-  it('validate warns about an endpoint identity, with the place in the file', async () => {
+  it('an endpoint identity has a local effect now (docs/behaviour.md, "Endpoint identities"): no warning', async () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'endpoint.yml'), 'name: quiet\nauth_mode: key\nidentity:\n  type: system_assigned\n');
     const result = await oep.run(['validate', '-f', 'endpoint.yml'], { cwd: dir });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, 'endpoint.yml: valid endpoint "quiet"\n');
-    assert.equal(
-      result.stderr,
-      'warning: endpoint.yml:3:1 identity: No local effect: there is no managed identity on this machine, so code that asks for one (e.g. DefaultAzureCredential) gets no token.\n',
-    );
+    assert.equal(result.stderr, '');
   });
 
   it('validate warns once per deployment setting, in file order: app insights, egress (docker only), resources, data assets (autoscale runs locally: no warning)', async () => {
@@ -81,10 +78,7 @@ describe('settings with no local effect', () => {
   it('create says it too, once, with the place in the file (here on the process runtime, which cannot block egress)', async () => {
     const endpoint = await oep.run(['endpoint', 'create', '-f', 'endpoint.yml', '-o', 'none'], { cwd: dir });
     assert.equal(endpoint.code, 0, endpoint.stderr);
-    assert.equal(
-      endpoint.stderr,
-      'warning: endpoint.yml:3:1 identity: No local effect: there is no managed identity on this machine, so code that asks for one (e.g. DefaultAzureCredential) gets no token.\n',
-    );
+    assert.equal(endpoint.stderr, '');
     writeFileSync(
       join(dir, 'closed.yml'),
       'name: closed\nendpoint_name: quiet\ncode_configuration:\n  code: code\n  scoring_script: score.py\nenvironment:\n  image: oep-test/python:bookworm\ninstance_type: Standard_DS3_v2\ninstance_count: 2\negress_public_network_access: disabled\n',

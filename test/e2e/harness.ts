@@ -24,9 +24,10 @@ export interface RunResult {
 
 /**
  * The image map every sandbox uses unless its env says otherwise: the examples name Azure's public
- * image, which an offline machine cannot pull (test/fixtures/images/quickstart.yml).
+ * images, which an offline machine cannot pull; the repository's own map runs its stand-ins, as
+ * the README tells an offline user to (images/offline.yml).
  */
-export const TEST_IMAGE_MAP = join(REPO_ROOT, 'test', 'fixtures', 'images', 'quickstart.yml');
+export const TEST_IMAGE_MAP = join(REPO_ROOT, 'images', 'offline.yml');
 
 /** A temporary OEP_HOME with its own daemon; `close()` stops the daemon and removes the folder. */
 export class OepSandbox {

@@ -367,6 +367,7 @@ export class DockerRuntime implements Runtime {
 }
 
 function describeImage(image: PreparedImage): string {
+  if (image.standInFor) return `${image.id}; local stand-in for ${image.standInFor} (image_map), used as it is, no build`;
   if (image.recipe === 'base') return `${image.id}; used as it is, no build`;
   if (image.built) return `${image.id}; built now in ${((image.buildMs ?? 0) / 1000).toFixed(1)} s`;
   return `${image.id}; cached, no build`;

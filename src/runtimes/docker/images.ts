@@ -38,6 +38,8 @@ export interface PreparedImage {
   /** Set for images oep built (conda and build recipes). */
   tag?: string;
   recipe: ImageRecipe['kind'];
+  /** The image the YAML named, when the image map runs this one instead. */
+  standInFor?: string;
 }
 
 /** One image build: its tag, its context, the Dockerfile in it, and for a conda step the image it goes on. */
@@ -82,7 +84,7 @@ export class ImageService {
     if (recipe.kind === 'base') {
       const base = substitution ? await this.ensureStandIn(docker, substitution, options) : await this.ensureLocal(docker, recipe.image, options);
       options.emit({ phase: 'build', message: `using image ${recipe.image} as it is (no build)` });
-      return { reference: recipe.image, id: base.Id, python: 'python3', built: false, recipe: 'base' };
+      return { reference: recipe.image, id: base.Id, python: 'python3', built: false, recipe: 'base', ...(substitution && { standInFor: substitution.from }) };
     }
     if (recipe.kind === 'mlflow') return this.ensureMlflow(docker, recipe, options);
     if (recipe.kind === 'conda') {
