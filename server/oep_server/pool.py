@@ -189,6 +189,8 @@ class Supervisor(object):
                     pid, status = os.waitpid(-1, os.WNOHANG)
                     if not pid:
                         break
+                    if pid not in self.workers:
+                        continue  # not a worker (the managed identity's forwarder, msi_forward.py)
                     slot, _ = self.workers.pop(pid, (None, 0))
                     code = _exit_code(status)
                     if code != EXIT_INIT_FAILED:

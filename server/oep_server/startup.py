@@ -10,6 +10,7 @@ from . import EXIT_BIND_FAILED, EXIT_INIT_FAILED, SERVER_VERSION
 from .output import _err, _out, _setup_stdio
 from .config import Config, ConfigError, REPLICA_SECRET_ENV, maybe_exec_azmlinfsrv, parse_args
 from .pool import Supervisor, worker_main
+from . import msi_forward
 
 
 def bind_socket(host, port):
@@ -91,6 +92,9 @@ def main(argv=None):
         return EXIT_INIT_FAILED
     if debug is not None:
         cfg.worker_count = 1
+    # In a container: MSI_ENDPOINT (127.0.0.1:46808) passed on to the oep daemon's socket. Forked
+    # before any thread or worker exists; it ends with this process.
+    msi_forward.start(os.environ, _err)
     maybe_exec_azmlinfsrv(cfg, os.environ)
     # Kept in the config only: the scoring script has no use for it, nor its children.
     os.environ.pop(REPLICA_SECRET_ENV, None)

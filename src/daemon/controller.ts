@@ -62,6 +62,8 @@ export interface ControllerDeps {
   buildImage?: (request: BakeRequest) => Promise<BakeResult>;
   /** The home's token issuer: `get-credentials` of an aad_token endpoint gets the developer's token from it. */
   issuer?: Pick<LocalIssuer, 'issue'>;
+  /** The one notice line of a deployment create/update about its managed identity's tokens (src/identity/managed-identity.ts). */
+  identityNotice?: (endpoint: string, deployment: string, emit: EmitProgress) => Promise<void>;
   shutdown: () => void;
 }
 
@@ -323,6 +325,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       await syncRoute(endpoint);
       if (debug) context.emit(debugStartsEvent(debug));
       context.accept(deploymentView(record, { replicas: [] }));
+      await deps.identityNotice?.(endpoint, spec.name, context.emit);
       await deps.configureRuntime?.(record.runtime, endpoint, spec.name, runtimeChoices(params), context.emit);
       await rollOut(record, context, params.allTraffic === true);
       return deploymentView(requireDeployment(store.snapshot(), endpoint, spec.name), liveOf(endpoint, spec.name));
@@ -359,6 +362,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
         context.emit({ phase: 'notice', message: `deployment ${spec.name} goes back to the ${record.runtime} runtime it ran on before --debug (--runtime chooses another)` });
       }
       context.accept(deploymentView(record, liveOf(endpoint, spec.name)));
+      await deps.identityNotice?.(endpoint, spec.name, context.emit);
       await deps.configureRuntime?.(record.runtime, endpoint, spec.name, runtimeChoices(params), context.emit);
       await rollOut(record, context, params.allTraffic === true);
       return deploymentView(requireDeployment(store.snapshot(), endpoint, spec.name), liveOf(endpoint, spec.name));

@@ -5,6 +5,7 @@ import { OepError } from '../errors.js';
 import { Router } from '../router/router.js';
 import { localAadVerifier } from '../identity/aad.js';
 import { LocalIssuer } from '../identity/issuer.js';
+import { ManagedIdentity } from '../identity/managed-identity.js';
 import { chooseDefaultRuntime } from '../runtimes/docker/default-runtime.js';
 import { bakeDeployment } from '../runtimes/docker/bake.js';
 import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
@@ -60,11 +61,14 @@ async function runDaemon(): Promise<void> {
       for (const record of Object.values(state.endpoints)) record.identity ??= makeEndpointIdentity(record.spec.identity, identityIds(paths.home));
     });
   }
+  // Deployments' managed identity (MSI_ENDPOINT): listens before any replica starts, below.
+  const identity = new ManagedIdentity({ paths, state: () => store.snapshot(), setting: async () => (await openSettings()).get('identity_source'), log });
   // Connects to Docker only when a deployment needs it: a machine without Docker pays nothing.
   const docker = new DockerRuntime({
     paths,
     version: OEP_VERSION,
     log,
+    identity: identity.access,
     imageMap: async () => {
       const file = imageMapFile((await openSettings()).all());
       return file === undefined ? undefined : readImageMap(file);
@@ -73,7 +77,7 @@ async function runDaemon(): Promise<void> {
   const reconciler = new Reconciler({
     paths,
     runtimes: {
-      process: new ProcessRuntime({ paths, python: async () => process.env.OEP_PYTHON || (await openSettings()).get('python') }),
+      process: new ProcessRuntime({ paths, python: async () => process.env.OEP_PYTHON || (await openSettings()).get('python'), identity: identity.access }),
       docker,
     },
     log,
@@ -124,6 +128,7 @@ async function runDaemon(): Promise<void> {
     autoscaler.close();
     await router.close();
     await reconciler.stopAll();
+    await identity.close();
     // Containers started while stopping (e.g. by a restore still under way) go too.
     await docker.shutdown().catch((error: unknown) => log(`could not remove containers: ${(error as Error).message}`));
     accessLog.close();
@@ -174,9 +179,12 @@ async function runDaemon(): Promise<void> {
     dashboardUrl: (endpoint) => dashboard.url(endpoint),
     buildImage: (request) => bakeDeployment({ engine: docker.engine, images: docker.images }, request),
     issuer,
+    identityNotice: (endpoint, deployment, emit) => identity.notice(endpoint, deployment, emit),
     shutdown: () => void shutdown(),
   });
 
+  // MSI_ENDPOINT's port before any replica starts or is adopted (process replicas keep it).
+  await identity.listen(issuer);
   // Ports first: a request sent right after the command that started this daemon waits in the
   // router for its replica instead of finding the port closed.
   await restoreState({ store, reconciler, router, log });

@@ -75,11 +75,13 @@ export const REPLICA_SECRET_VARIABLE = 'OEP_REPLICA_SECRET';
  * (cloud paths in a container, host paths for the process runtime). `environment_variables`
  * come last and override everything else, except the replica secret: with `replicaSecret` the
  * server answers 401 to any request without it (health probes aside), and a user's variable of
- * that name must not turn the check off or make every request fail.
+ * that name must not turn the check off or make every request fail. `platform`: more of Azure's
+ * own variables (the managed identity's MSI_ENDPOINT, MSI_SECRET, DEFAULT_IDENTITY_CLIENT_ID),
+ * set before the user's as Azure sets them.
  */
 export function scoringEnvironment(
   spec: DeploymentSpec,
-  at: { modelDir?: string; appRoot?: string; entryScript?: string; replicaSecret?: string },
+  at: { modelDir?: string; appRoot?: string; entryScript?: string; replicaSecret?: string; platform?: Record<string, string> },
 ): Record<string, string> {
   const env: Record<string, string> = {};
   if (at.modelDir) env.AZUREML_MODEL_DIR = at.modelDir;
@@ -88,7 +90,7 @@ export function scoringEnvironment(
   const user: Record<string, string> = { ...spec.environment_variables };
   delete user[REPLICA_SECRET_VARIABLE];
   // The secret first and the user's variables last, as always: no name is shared, so order is moot.
-  return { ...(at.replicaSecret !== undefined && { [REPLICA_SECRET_VARIABLE]: at.replicaSecret }), ...env, ...user };
+  return { ...(at.replicaSecret !== undefined && { [REPLICA_SECRET_VARIABLE]: at.replicaSecret }), ...env, ...at.platform, ...user };
 }
 
 /**

@@ -35,6 +35,18 @@ export function socketPathFor(home: string, temp = tmpdir(), uid = process.getui
   return join(temp, `oep-${uid}`, `${digest}.sock`);
 }
 
+/**
+ * The daemon's managed-identity socket (src/identity/msi-server.ts): `msi/socket/msi.sock` in
+ * OEP_HOME (`msi/` is 0700; `socket/` is what containers mount), or, for a long OEP_HOME, in a
+ * folder beside the daemon's socket in the per-user 0700 folder of the temp directory.
+ */
+export function msiSocketPathFor(home: string, temp = tmpdir(), uid = process.getuid?.() ?? 0): string {
+  const inHome = join(home, 'msi', 'socket', 'msi.sock');
+  if (Buffer.byteLength(inHome) <= MAX_SOCKET_PATH) return inHome;
+  const digest = createHash('sha256').update(home).digest('hex').slice(0, 16);
+  return join(temp, `oep-${uid}`, `${digest}-msi`, 'socket', 'msi.sock');
+}
+
 export function oepPaths(home: string): OepPaths {
   return {
     home,

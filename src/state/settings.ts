@@ -19,6 +19,8 @@ export interface Settings {
   pair_ring_size: string;
   /** An image map file (absolute path), or '' for none (OEP_IMAGE_MAP overrides it). */
   image_map: string;
+  /** Where the managed identity's tokens come from (src/identity/token-sources.ts). */
+  identity_source: 'auto' | 'az' | 'local';
 }
 
 export type SettingKey = keyof Settings;
@@ -59,6 +61,12 @@ export const SETTING_RULES: Record<SettingKey, SettingRule> = {
     optional: true,
     description:
       'a YAML file of "<image>: <local image>" lines: on Docker, a deployment whose environment names <image> runs the local one instead (offline; images/offline.yml maps Azure\'s images to the stand-ins of images/build.sh; OEP_IMAGE_MAP overrides it)',
+  },
+  identity_source: {
+    values: ['auto', 'az', 'local'],
+    default: 'auto',
+    description:
+      "where the tokens a deployment gets from MSI_ENDPOINT come from: az (your Azure CLI login: the deployment acts as you), local (oep's tokens for the endpoint's identity, which Azure services refuse) or auto (az when it is on PATH and logged in, else local)",
   },
 };
 

@@ -135,6 +135,21 @@ describe('planContainer', () => {
     assert.deepEqual(plan.options.Env, ['AZUREML_MODEL_DIR=/var/tfserving-model-mount']);
   });
 
+  it("managed identity: the socket's folder mounted read-only, MSI_* before environment_variables, the forwarder's variables; none for a custom container", () => {
+    const identity = { socketDir: '/home/ada/.local/state/oep/msi/socket', secret: 'msi-secret', clientId: 'client-1' };
+    const plan = planContainer(input({ identity, spec: spec({ environment_variables: { DEFAULT_IDENTITY_CLIENT_ID: 'mine' } }) }));
+    assert.ok(plan.options.HostConfig?.Binds?.includes('/home/ada/.local/state/oep/msi/socket:/var/run/oep-msi:ro'));
+    const env = plan.options.Env ?? [];
+    for (const line of ['MSI_ENDPOINT=http://127.0.0.1:46808/MSI/auth', 'MSI_SECRET=msi-secret', 'DEFAULT_IDENTITY_CLIENT_ID=mine', 'OEP_MSI_SOCKET=/var/run/oep-msi/msi.sock', 'OEP_MSI_PORT=46808']) {
+      assert.ok(env.includes(line), `${line} in ${env.join(' ')}`);
+    }
+    assert.ok(!env.some((line) => /^(IDENTITY_|AZURE_)/.test(line)), env.join(' '));
+    assert.notEqual(plan.configHash, planContainer(input({ identity: { ...identity, clientId: 'client-2' } })).configHash);
+    const custom = planContainer(input({ identity, spec: spec({ code_configuration: undefined, environment: { image: 'tensorflow/serving', inference_config: ROUTES } }) }));
+    assert.ok(!(custom.options.Env ?? []).some((line) => /MSI/.test(line)));
+    assert.ok(!(custom.options.HostConfig?.Binds ?? []).some((bind) => bind.includes('oep-msi')));
+  });
+
   it('routes on different ports and remote model paths are refused with a reason', () => {
     const split = { ...ROUTES, liveness_route: { port: 8081, path: '/live' } };
     assert.throws(

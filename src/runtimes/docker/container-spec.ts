@@ -6,6 +6,7 @@ import { computeLayout, scoringEnvironment, SERVER_PORT, SERVER_ROOT, APP_ROOT }
 import { planEnvironment, scoringPlan } from '../../model/scoring-plan.js';
 import { dataCollectionEnvironment } from '../../model/data-collection.js';
 import { DEFAULT_DEBUG_PORT, debugEnvironment, type DebugSettings } from '../../model/debug.js';
+import { CONTAINER_MSI_DIR, CONTAINER_MSI_ENDPOINT, msiEnvironment, msiForwardEnvironment } from '../../model/msi.js';
 import type { DeploymentSpec } from '../../spec/types.js';
 import { homeLabel, LABELS, testRunLabels } from './labels.js';
 
@@ -37,6 +38,12 @@ export interface ContainerInput {
   replicaSecret?: string;
   /** --debug: debugpy listens inside on DEFAULT_DEBUG_PORT, published on the host's 127.0.0.1 at `debug.port`. */
   debug?: DebugSettings;
+  /**
+   * The managed identity: the host folder of the daemon's MSI socket (mounted read-only), the
+   * deployment's MSI_SECRET and DEFAULT_IDENTITY_CLIENT_ID. oep's server forwards
+   * 127.0.0.1:46808 inside to that socket; a custom container (no oep server) gets none of it.
+   */
+  identity?: { socketDir: string; secret: string; clientId: string };
 }
 
 export interface ContainerPlan {
@@ -124,7 +131,14 @@ export function planContainer(input: ContainerInput): ContainerPlan {
   // MLflow without a scoring script: oep's own script, mounted with the server.
   const entryScript = plan.kind === 'mlflow' ? `${SERVER_MOUNT}/${plan.script}` : layout.code?.scriptFile;
   const replicaSecret = custom ? undefined : input.replicaSecret;
-  const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript, replicaSecret }) };
+  const identity = custom ? undefined : input.identity;
+  if (identity) {
+    // The folder, not the socket: a restarted daemon makes a new socket there, which a running container must see.
+    binds.push(`${identity.socketDir}:${CONTAINER_MSI_DIR}:ro`);
+    mounts.push(`${CONTAINER_MSI_DIR} <- ${identity.socketDir} (read-only; the managed identity's endpoint)`);
+  }
+  const platform = identity ? msiEnvironment(CONTAINER_MSI_ENDPOINT, identity.secret, identity.clientId) : undefined;
+  const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript, replicaSecret, platform }) };
   // environment_variables are already last in `scoring`; nothing may come after them, but --debug
   // (which the user's variables must not turn off).
   const debug = !custom && input.debug ? input.debug : undefined;
@@ -138,6 +152,7 @@ export function planContainer(input: ContainerInput): ContainerPlan {
     : {
         PYTHONUNBUFFERED: '1',
         PYTHONDONTWRITEBYTECODE: '1',
+        ...(identity ? msiForwardEnvironment() : {}),
         ...collector,
         ...scoring,
         // Inside, a fixed port that never meets the server's 5001; the host side is the user's.

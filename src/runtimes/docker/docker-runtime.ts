@@ -14,6 +14,7 @@ import { planContainer, type ContainerPlan } from './container-spec.js';
 import { DockerEngine } from './engine.js';
 import { checkGpuRuntime } from './gpu.js';
 import type { ImageMap } from '../../spec/image-map.js';
+import type { ReplicaIdentityAccess } from '../../model/msi.js';
 import { ImageService, type PreparedImage } from './images.js';
 import { LABELS, labelFilters } from './labels.js';
 import { ensureInternalNetwork, internalOrigin, needsInternalNetwork, removeNetworks } from './network.js';
@@ -29,6 +30,8 @@ export interface DockerRuntimeOptions {
   engine?: DockerEngine;
   /** oep's scoring server folder, mounted into every container that runs it. */
   serverDir?: string;
+  /** The managed identity's MSI socket folder and client ids; without it containers get no MSI_* variables. */
+  identity?: ReplicaIdentityAccess;
 }
 
 /** Per-deployment choices made on the command line, kept so a daemon restart honours them. */
@@ -139,6 +142,7 @@ export class DockerRuntime implements Runtime {
       dataCollectorDir: collectorDir,
       replicaSecret: replicaSecret(this.options.paths.home, endpoint, deployment),
       ...(request.debug && { debug: request.debug }),
+      ...this.identityOf(endpoint, deployment),
     });
     const initializerLog = storageInitializerLog(this.options.paths, endpoint, deployment);
     await writePreparedLog(initializerLog, {
@@ -169,6 +173,15 @@ export class DockerRuntime implements Runtime {
     }
     await appendFile(initializerLog, `container: ${container.id.slice(0, 12)} (${action.adopt ? 'adopted, already running' : 'created'}) for replica ${request.replica}\n`);
     return this.handle(docker, container, plan, request, action.adopt !== undefined);
+  }
+
+  /** What a container needs for its managed identity, when the daemon's MSI socket listens and the endpoint has identities. */
+  private identityOf(endpoint: string, deployment: string): { identity?: { socketDir: string; secret: string; clientId: string } } {
+    const access = this.options.identity;
+    const socketDir = access?.socketDir();
+    const clientId = access?.defaultClientId(endpoint);
+    if (!access || !socketDir || !clientId) return {};
+    return { identity: { socketDir, secret: access.secret(endpoint, deployment), clientId } };
   }
 
   private async create(docker: Dockerode, plan: ContainerPlan, request: ReplicaRequest): Promise<Dockerode.Container> {

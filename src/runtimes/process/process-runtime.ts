@@ -10,6 +10,7 @@ import { computeLayout, scoringEnvironment } from '../../model/layout.js';
 import { collectsData, dataCollectionEnvironment } from '../../model/data-collection.js';
 import { DEBUG_HOST, debugEnvironment } from '../../model/debug.js';
 import { planEnvironment, scoringPlan } from '../../model/scoring-plan.js';
+import { INHERITED_CREDENTIAL_VARIABLES, msiEnvironment, type ReplicaIdentityAccess } from '../../model/msi.js';
 import { processRuntimeNotice, type PythonInterpreter } from '../../model/process-interpreter.js';
 import { dataCollectorDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
 import { replicaSecret } from '../../state/secrets.js';
@@ -34,6 +35,8 @@ export interface ProcessRuntimeOptions {
   paths: OepPaths;
   /** The Python interpreter that runs the scoring server, looked up at every start so a changed setting applies to the next replica. */
   python: () => Promise<string>;
+  /** The managed identity's MSI endpoint (the daemon's listener) and client ids; without it replicas get no MSI_* variables. */
+  identity?: ReplicaIdentityAccess;
 }
 
 export const SCORING_SERVER = join(PACKAGE_ROOT, 'server', 'oep_server.py');
@@ -72,7 +75,13 @@ export class ProcessRuntime implements Runtime {
    */
   configHash(spec: DeploymentSpec, generation: number): string {
     this.serverDigest ??= digestServer();
-    return createHash('sha256').update(JSON.stringify({ spec, generation, server: this.serverDigest })).digest('hex').slice(0, 24);
+    // MSI_ENDPOINT is in a replica's environment for good: one that names another port (the
+    // daemon's listener could not get its port back after a restart) is replaced, not adopted.
+    const msi = this.options.identity?.processEndpoint();
+    return createHash('sha256')
+      .update(JSON.stringify({ spec, generation, server: this.serverDigest, ...(msi && { msi }) }))
+      .digest('hex')
+      .slice(0, 24);
   }
 
   async startReplica(request: ReplicaRequest): Promise<ReplicaHandle> {
@@ -102,13 +111,17 @@ export class ProcessRuntime implements Runtime {
     const entryScript = plan.kind === 'mlflow' ? join(PACKAGE_ROOT, 'server', plan.script) : layout.code?.scriptFile;
     // The server answers only requests that carry the secret the router adds (health probes aside).
     const secret = replicaSecret(this.options.paths.home, request.endpoint, request.deployment);
-    const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript, replicaSecret: secret }) };
+    const platform = this.identityEnvironment(request.endpoint, request.deployment);
+    const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript, replicaSecret: secret, platform }) };
     const port = await findFreePort();
     // data_collector: the script's collections are written straight into the deployment's folder.
     const collectorDir = collectsData(spec) ? dataCollectorDir(this.options.paths, request.endpoint, request.deployment) : undefined;
     if (collectorDir) await mkdir(collectorDir, { recursive: true });
+    const inherited = { ...process.env };
+    // The developer's credentials must not take the deployment's managed identity's place.
+    if (this.options.identity) for (const name of INHERITED_CREDENTIAL_VARIABLES) delete inherited[name];
     const env = {
-      ...process.env,
+      ...inherited,
       PYTHONUNBUFFERED: '1',
       PYTHONDONTWRITEBYTECODE: '1',
       ...(collectorDir ? dataCollectionEnvironment(spec, collectorDir) : {}),
@@ -199,6 +212,15 @@ export class ProcessRuntime implements Runtime {
         clearTimeout(timer);
       },
     };
+  }
+
+  /** MSI_ENDPOINT, MSI_SECRET and DEFAULT_IDENTITY_CLIENT_ID, when the daemon's MSI listener runs and the endpoint has identities. */
+  private identityEnvironment(endpoint: string, deployment: string): Record<string, string> | undefined {
+    const access = this.options.identity;
+    const url = access?.processEndpoint();
+    const clientId = access?.defaultClientId(endpoint);
+    if (!access || !url || !clientId) return undefined;
+    return msiEnvironment(url, access.secret(endpoint, deployment), clientId);
   }
 
   /** Replicas with a record: running (same pid and start time, or found by token) or not. */
