@@ -29,8 +29,11 @@ uri=$(oep endpoint show -n quickstart --query scoring_uri -o tsv)
 key=$(oep endpoint get-credentials -n quickstart --query primaryKey -o tsv)
 echo
 echo "Scoring URI: $uri"
+# An HTTPS endpoint (oep config set tls on) has a certificate from oep's local CA: curl trusts that CA.
+cacert=
+case $uri in https:*) cacert=" --cacert '$(oep ca path)'" ;; esac
 echo "Try it with curl:"
-echo "  curl -s -X POST '$uri' -H 'Authorization: Bearer $key' -H 'Content-Type: application/json' -d @$here/sample-request.json"
+echo "  curl -s$cacert -X POST '$uri' -H 'Authorization: Bearer $key' -H 'Content-Type: application/json' -d @$here/sample-request.json"
 echo
 echo "Logs:      node bin/oep.js deployment get-logs -n blue -e quickstart"
 echo "Clean up:  node bin/oep.js endpoint delete -n quickstart --yes && node bin/oep.js daemon stop"

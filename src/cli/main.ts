@@ -41,6 +41,7 @@ import { trafficSetCommand, trafficMirrorCommand } from './commands/traffic/set.
 import { trafficShowCommand } from './commands/traffic/show.js';
 import { trafficCompareCommand } from './commands/traffic/compare.js';
 import { dashboardCommand } from './commands/dashboard/open.js';
+import { caPathCommand } from './commands/ca/path.js';
 import { validateCommand } from './commands/validate.js';
 import type { CliContext } from './context.js';
 import { createDefaultContext } from './default-context.js';
@@ -107,7 +108,10 @@ export function buildProgram(ctx: CliContext): Command {
     environment.addCommand(make(ctx));
   }
 
-  program.addCommand(endpoint).addCommand(deployment).addCommand(traffic).addCommand(model).addCommand(environment).addCommand(daemon).addCommand(config).addCommand(dashboardCommand(ctx)).addCommand(validateCommand(ctx));
+  const ca = new Command('ca').description("oep's local certificate authority, which signs the certificates of HTTPS endpoints (--tls on).");
+  ca.addCommand(caPathCommand(ctx));
+
+  program.addCommand(endpoint).addCommand(deployment).addCommand(traffic).addCommand(model).addCommand(environment).addCommand(daemon).addCommand(config).addCommand(ca).addCommand(dashboardCommand(ctx)).addCommand(validateCommand(ctx));
 
   // Every command reports usage errors the same way: commander throws, main() maps to exit 2, and
   // the message carries its code like every other error. Required options say so in --help.

@@ -21,7 +21,8 @@ export interface DaemonApi {
   'endpoint.show': Method<{ name: string }, EndpointView>;
   'endpoint.traffic': Method<{ name: string }, TrafficView>;
   'endpoint.spec': Method<{ name: string }, EndpointSpec>;
-  'endpoint.create': Method<{ spec: EndpointSpec }, EndpointView>;
+  /** `tls` absent: the `tls` setting decides (HTTPS or HTTP). */
+  'endpoint.create': Method<{ spec: EndpointSpec; tls?: boolean }, EndpointView>;
   'endpoint.update': Method<EndpointUpdateParams, EndpointView>;
   /** Accepts (for --no-wait) once the endpoint is marked Deleting. */
   'endpoint.delete': Method<{ name: string; purge?: boolean }, null>;
@@ -90,6 +91,8 @@ export interface EndpointUpdateParams {
   /** The file did not name `traffic` (or `mirror_traffic`): keep the current allocation. */
   keepTraffic?: boolean;
   keepMirror?: boolean;
+  /** --tls on|off: the listener is made again on the same port with that protocol; absent: unchanged. */
+  tls?: boolean;
 }
 
 export interface DeploymentApplyParams {

@@ -6,6 +6,7 @@ import { generateKey, generateSecret, issueToken } from '../router/auth.js';
 import type { Router } from '../router/router.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import { deploymentLogDir, storageInitializerLog, type OepPaths } from '../state/paths.js';
+import { endpointCertificate, removeEndpointCertificate } from '../tls/local-ca.js';
 import type { StateStore } from '../state/store.js';
 import type { DeploymentRecord, EndpointRecord, OepState, RuntimeKind } from '../state/types.js';
 import type { Reconciler } from '../supervisor/reconciler.js';
@@ -62,6 +63,8 @@ export interface ControllerDeps {
   buildImage?: (request: BakeRequest) => Promise<BakeResult>;
   /** The home's token issuer: `get-credentials` of an aad_token endpoint gets the developer's token from it. */
   issuer?: Pick<LocalIssuer, 'issue'>;
+  /** Whether an endpoint created without --tls speaks HTTPS (the `tls` setting); default no. */
+  defaultTls?: () => Promise<boolean>;
   /** The one notice line of a deployment create/update about its managed identity's tokens (src/identity/managed-identity.ts). */
   identityNotice?: (endpoint: string, deployment: string, emit: EmitProgress) => Promise<void>;
   shutdown: () => void;
@@ -125,6 +128,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
 
     async 'endpoint.create'(params) {
       const spec = params.spec;
+      const tls = params.tls ?? (await deps.defaultTls?.()) ?? false;
       const port = await findFreePort();
       const created = await store.mutate((state) => {
         if (state.endpoints[spec.name]) {
@@ -142,6 +146,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
         const record: EndpointRecord = {
           spec: { ...spec, traffic: {}, mirror_traffic: {} },
           port,
+          ...(tls && { tls: true }),
           keys: { primary: generateKey(), secondary: generateKey() },
           token_secret: generateSecret(),
           identity: makeEndpointIdentity(spec.identity, identityIds(deps.paths.home)),
@@ -164,6 +169,8 @@ export function createHandlers(deps: ControllerDeps): Handlers {
 
     async 'endpoint.update'(params) {
       const name = params.name;
+      // --tls on: the certificate first, so a CA that cannot be used changes nothing.
+      if (params.tls === true && store.snapshot().endpoints[name]) endpointCertificate(deps.paths.home, name);
       const updated = await store.mutate((state) => {
         const record = requireEndpoint(state, name);
         const spec = params.spec ?? record.spec;
@@ -193,6 +200,9 @@ export function createHandlers(deps: ControllerDeps): Handlers {
         const mirror = dropZeroTraffic(params.mirror ?? fileMirror);
         assertTraffic(traffic, mirror, Object.keys(record.deployments), spec.kind === 'kubernetes', spec.name);
         record.spec = { ...spec, traffic, mirror_traffic: mirror };
+        // --tls on|off: the router makes the listener again on the same port with that protocol.
+        if (params.tls === true) record.tls = true;
+        else if (params.tls === false) delete record.tls;
         record.updated_at = new Date(now()).toISOString();
         return record;
       });
@@ -216,6 +226,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       deps.closeEndpointLogs?.(name);
       await deps.pairs?.forget(name);
       await rm(deploymentLogDir(deps.paths, name, ''), { recursive: true, force: true });
+      removeEndpointCertificate(deps.paths.home, name);
       return null;
     },
 

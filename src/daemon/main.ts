@@ -178,6 +178,7 @@ async function runDaemon(): Promise<void> {
     pairs,
     dashboardUrl: (endpoint) => dashboard.url(endpoint),
     buildImage: (request) => bakeDeployment({ engine: docker.engine, images: docker.images }, request),
+    defaultTls: async () => (await openSettings()).get('tls') === 'on',
     issuer,
     identityNotice: (endpoint, deployment, emit) => identity.notice(endpoint, deployment, emit),
     shutdown: () => void shutdown(),

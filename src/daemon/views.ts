@@ -10,10 +10,11 @@ import { computeLayout } from '../model/layout.js';
 import { scoringPlan } from '../model/scoring-plan.js';
 import { dataCollectorDir, deploymentRunDir, oepPaths, PACKAGE_ROOT, resolveOepHome } from '../state/paths.js';
 import { replicaSecret } from '../state/secrets.js';
+import { endpointCertificate } from '../tls/local-ca.js';
 
-/** The endpoint's stable local URL (its router listener). */
+/** The endpoint's stable local URL (its router listener): https when the endpoint has TLS on. */
 function endpointOrigin(record: EndpointRecord): string {
-  return `http://127.0.0.1:${record.port}`;
+  return `${record.tls ? 'https' : 'http'}://127.0.0.1:${record.port}`;
 }
 
 /** What `endpoint show` prints: Azure's fields, with local URLs. */
@@ -185,6 +186,8 @@ export function routeOf(record: EndpointRecord): EndpointRoute {
     tokenSecret: record.token_secret,
     traffic: record.spec.traffic,
     mirror: record.spec.mirror_traffic,
+    // HTTPS: the certificate on disk, or a new one from the local CA (made once, renewed near its end).
+    ...(record.tls && { tls: endpointCertificate(resolveOepHome(), record.spec.name) }),
     deployments: Object.fromEntries(
       Object.entries(record.deployments).map(([name, deployment]) => {
         const dataCollector = collectsData(deployment.spec) ? payloadLoggingOf(deployment.spec, dataCollectorFolder(record.spec.name, name)) : undefined;

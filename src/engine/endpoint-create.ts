@@ -1,6 +1,7 @@
 import { OepError } from '../errors.js';
 import { loadEndpointSpec, unwrapSpec, validateEndpointObject } from '../spec/index.js';
 import { specOrThrow, type EngineDeps } from './deps.js';
+import { parseTlsFlag } from './tls-flag.js';
 
 export interface EndpointCreateOptions {
   /** Without a file, -n gives an endpoint with the defaults (key auth), as `az ml online-endpoint create -n` does. */
@@ -8,9 +9,12 @@ export interface EndpointCreateOptions {
   name?: string;
   authMode?: string;
   set: string[];
+  /** --tls on|off; absent: the `tls` setting decides. */
+  tls?: string;
 }
 
 export async function createEndpoint(options: EndpointCreateOptions, deps: EngineDeps): Promise<unknown> {
+  const tls = parseTlsFlag(options.tls);
   const set = options.authMode ? [...options.set, `auth_mode=${options.authMode}`] : options.set;
   let spec;
   if (options.file) {
@@ -22,5 +26,5 @@ export async function createEndpoint(options: EndpointCreateOptions, deps: Engin
       hint: 'e.g. oep endpoint create -n my-endpoint (key auth), or oep endpoint create -f endpoint.yml',
     });
   }
-  return deps.client.call('endpoint.create', { spec });
+  return deps.client.call('endpoint.create', { spec, ...(tls !== undefined && { tls }) });
 }

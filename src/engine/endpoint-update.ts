@@ -5,6 +5,7 @@ import { parseTrafficArg } from '../model/traffic.js';
 import { loadEndpointSpec, unwrapSpec, validateEndpointObject } from '../spec/index.js';
 import type { EndpointSpec } from '../spec/types.js';
 import { specOrThrow, type EngineDeps } from './deps.js';
+import { parseTlsFlag } from './tls-flag.js';
 
 export interface EndpointUpdateOptions {
   name?: string;
@@ -12,6 +13,8 @@ export interface EndpointUpdateOptions {
   traffic?: string;
   mirrorTraffic?: string;
   set: string[];
+  /** --tls on|off: switch the protocol on the same port. */
+  tls?: string;
 }
 
 /**
@@ -22,6 +25,7 @@ export interface EndpointUpdateOptions {
 export async function updateEndpoint(options: EndpointUpdateOptions, deps: EngineDeps): Promise<unknown> {
   const traffic = options.traffic === undefined ? undefined : parseTrafficArg(options.traffic, '--traffic');
   const mirror = options.mirrorTraffic === undefined ? undefined : parseTrafficArg(options.mirrorTraffic, '--mirror-traffic');
+  const tls = parseTlsFlag(options.tls);
   let spec: EndpointSpec | undefined;
   let named = new Set<string>();
   if (options.file) {
@@ -36,9 +40,9 @@ export async function updateEndpoint(options: EndpointUpdateOptions, deps: Engin
   }
   const name = spec?.name ?? options.name;
   if (!name) throw new OepError('OEP_ERR_USAGE', 'endpoint update needs -n/--name or -f/--file.');
-  if (!spec && traffic === undefined && mirror === undefined) {
+  if (!spec && traffic === undefined && mirror === undefined && tls === undefined) {
     throw new OepError('OEP_ERR_USAGE', 'Nothing to update.', {
-      hint: 'Give -f FILE, --set key=value, --traffic "blue=90 green=10" or --mirror-traffic "green=10".',
+      hint: 'Give -f FILE, --set key=value, --traffic "blue=90 green=10", --mirror-traffic "green=10" or --tls on|off.',
     });
   }
   const setsKey = (key: string): boolean => named.has(key) || options.set.some((entry) => entry.startsWith(`${key}.`) || entry.startsWith(`${key}=`));
@@ -49,6 +53,7 @@ export async function updateEndpoint(options: EndpointUpdateOptions, deps: Engin
     mirror,
     keepTraffic: options.file !== undefined && !setsKey('traffic'),
     keepMirror: options.file !== undefined && !setsKey('mirror_traffic'),
+    ...(tls !== undefined && { tls }),
   });
 }
 

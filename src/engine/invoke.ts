@@ -1,9 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { resolve } from 'node:path';
 import { OepError } from '../errors.js';
 import type { TrafficView } from '../daemon/views.js';
 import { suggestNearest } from '../spec/suggest.js';
+import { caCertificateFile } from '../tls/paths.js';
 import type { EngineDeps } from './deps.js';
 
 export interface InvokeOptions {
@@ -40,7 +42,9 @@ export async function invokeEndpoint(options: InvokeOptions, deps: EngineDeps): 
     authorization: `Bearer ${credential}`,
   };
   if (options.deployment) headers['azureml-model-deployment'] = options.deployment;
-  const result = await post(endpoint.scoring_uri, headers, body);
+  // An HTTPS endpoint's certificate comes from oep's local CA: the CLI trusts it for its own calls.
+  const ca = endpoint.scoring_uri.startsWith('https:') ? await readLocalCa(deps.client.paths.home) : undefined;
+  const result = await post(endpoint.scoring_uri, headers, body, ca);
   if (result.status < 200 || result.status >= 300) {
     const details: string[] = [];
     for (const name of ['ms-azureml-model-error-statuscode', 'ms-azureml-model-error-reason', 'azureml-model-deployment', 'x-request-id']) {
@@ -111,16 +115,30 @@ function messageOf(body: string): string {
   return body.length > 300 ? `${body.slice(0, 300)}...` : body || '(empty body)';
 }
 
-function post(url: string, headers: Record<string, string>, body: Buffer): Promise<InvokeResult> {
+/** The local CA's certificate (PEM), which signed every HTTPS endpoint's certificate. */
+async function readLocalCa(home: string): Promise<string> {
+  const file = caCertificateFile(home);
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new OepError('OEP_ERR_TLS_UNAVAILABLE', `Cannot read oep's local CA certificate ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, {
+      hint: 'The daemon makes it with the first HTTPS endpoint; see: oep daemon status',
+    });
+  }
+}
+
+function post(url: string, headers: Record<string, string>, body: Buffer, ca: string | undefined): Promise<InvokeResult> {
   return new Promise((resolvePromise, reject) => {
-    const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
+    const options = { method: 'POST', headers: { ...headers, 'content-length': String(body.length) } };
+    const onResponse = (res: IncomingMessage): void => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.once('end', () =>
         resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }),
       );
       res.once('error', reject);
-    });
+    };
+    const req = ca === undefined ? request(url, options, onResponse) : httpsRequest(url, { ...options, ca }, onResponse);
     req.once('error', (error) =>
       reject(new OepError('OEP_ERR_INVOKE_FAILED', `Could not reach ${url}: ${error.message}`, { hint: 'Check the daemon with: oep daemon status' })),
     );

@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TlsOptions } from 'node:tls';
 import { MAX_HEAD_BYTES, parseRequestHead, serializeResponse, type RequestHead } from './http1.js';
 
 /** What the router answers with: status, an optional reason phrase, headers, and the whole body. */
@@ -25,7 +26,23 @@ export interface FrontOptions {
   /** Takes the requests the lean path does not, and the rest of their connection. */
   fallback: HttpServer;
   onRequest(request: LeanRequest): void;
+  /**
+   * HTTPS on the same port: the endpoint's certificate and private key (PEM), one secure context
+   * per endpoint. The lean path and the fallback then read and write the decrypted socket.
+   */
+  tls?: FrontCertificate;
+  /** false: every connection goes to `fallback` as it comes (benchmarks compare the two paths); default true. */
+  lean?: boolean;
 }
+
+/** An endpoint's certificate and its private key, PEM. */
+export interface FrontCertificate {
+  cert: string;
+  key: string;
+}
+
+/** The first byte of a TLS connection (a handshake record); anything else on an HTTPS port is refused. */
+const TLS_HANDSHAKE = 0x16;
 
 /**
  * Bodies up to this size are read by the lean path before the router sees the request (a scoring
@@ -55,13 +72,27 @@ export class Front {
   private readonly connections = new Set<LeanConnection>();
   /** Connections given to the fallback server, closed with the front. */
   private readonly handedOver = new Set<Socket>();
+  /** HTTPS: the TLS server that never listens itself; it is handed each connection that starts a handshake. */
+  private readonly secure?: TlsServer;
+  /** HTTPS: TCP connections before their TLS session is up (or their plain request refused). */
+  private readonly raw = new Set<Socket>();
   private sweeper?: NodeJS.Timeout;
 
   constructor(private readonly options: FrontOptions) {
-    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    if (options.tls) {
+      this.secure = createTlsServer({ ...secureOptions(options.tls), handshakeTimeout: HEAD_TIMEOUT_MS }, (socket) => this.accept(socket));
+      // A failed handshake (a client that does not trust the CA, garbage): Node ends the socket; nothing to log per connection.
+      this.secure.on('tlsClientError', () => undefined);
+    }
+    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => (this.secure ? this.sniff(socket) : this.accept(socket)));
     // Node's http server arms its header and request timeouts (and tracks its connections) once
     // it is listening; the fallback never listens itself, so it is told it is.
     options.fallback.emit('listening');
+  }
+
+  /** HTTPS: a new certificate (renewed) for the connections from now on. */
+  setCertificate(certificate: FrontCertificate): void {
+    this.secure?.setSecureContext(secureOptions(certificate));
   }
 
   /** Stops accepting and ends every connection, lean or handed over. */
@@ -75,13 +106,39 @@ export class Front {
       this.connections.clear();
       for (const socket of this.handedOver) socket.destroy();
       this.handedOver.clear();
+      for (const socket of this.raw) socket.destroy();
+      this.raw.clear();
       this.options.fallback.closeAllConnections();
       // Stops the fallback's timeout checks; it never listened, so there is nothing else to close.
       this.options.fallback.close(() => undefined);
     });
   }
 
+  /**
+   * HTTPS: a connection whose first byte starts a TLS handshake goes to the TLS server (the byte
+   * put back first); anything else is a plain request to an HTTPS port, answered 400 as nginx does.
+   */
+  private sniff(socket: Socket): void {
+    this.raw.add(socket);
+    socket.once('close', () => this.raw.delete(socket));
+    socket.on('error', () => socket.destroy());
+    socket.setTimeout(HEAD_TIMEOUT_MS, () => socket.destroy());
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      if (chunk[0] !== TLS_HANDSHAKE) return refusePlain(socket);
+      socket.setTimeout(0);
+      socket.unshift(chunk);
+      this.secure!.emit('connection', socket);
+    });
+  }
+
   private accept(socket: Socket): void {
+    if (this.options.lean === false) {
+      this.handedOver.add(socket);
+      socket.once('close', () => this.handedOver.delete(socket));
+      this.options.fallback.emit('connection', socket);
+      return;
+    }
     const connection = new LeanConnection(socket, this.options, () => this.connections.delete(connection), () => {
       this.handedOver.add(socket);
       socket.once('close', () => this.handedOver.delete(socket));
@@ -184,7 +241,9 @@ class LeanConnection {
       const buffer = this.joined();
       const head = parseRequestHead(buffer);
       if (head === undefined) {
-        if (buffer.length > MAX_HEAD_BYTES) this.handOver();
+        // A TLS handshake on an HTTP port (a client still on https after --tls off): Node answers
+        // 400 at once rather than the lean path waiting for a head that never comes.
+        if (buffer.length > MAX_HEAD_BYTES || buffer[0] === TLS_HANDSHAKE) this.handOver();
         return false;
       }
       // Node decides (400, 431, or serving it) whatever the lean path does not take.
@@ -284,6 +343,23 @@ class LeanConnection {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function secureOptions(certificate: FrontCertificate): TlsOptions {
+  // HTTP/1.1 only, said in ALPN, so a client that offers h2 settles on HTTP/1.1 at once.
+  return { cert: certificate.cert, key: certificate.key, ALPNProtocols: ['http/1.1'], minVersion: 'TLSv1.2' };
+}
+
+/** A plain HTTP request on an HTTPS port: a 400 that says so, then the connection ends (what it still sends is dropped). */
+function refusePlain(socket: Socket): void {
+  const body = Buffer.from(
+    JSON.stringify({
+      message: `This endpoint speaks HTTPS: the plain HTTP request was sent to an HTTPS port. Use https://127.0.0.1:${socket.localPort}/ and trust oep's local CA (oep ca path).`,
+    }),
+  );
+  socket.end(serializeResponse(400, 'Bad Request', { 'content-type': 'application/json', 'content-length': body.length }, body, undefined));
+  socket.resume();
+  socket.setTimeout(5000, () => socket.destroy());
+}
 
 /** The body length of a request the lean path takes, or undefined when it leaves it to Node. */
 function bodyLength(head: RequestHead, leanBodyBytes: number): number | undefined {

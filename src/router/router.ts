@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { BodyTooLargeError, ClientAbortedError, HELD_BODY_BYTES, MAX_BODY_BYTES, type RequestBody } from './body.js';
 import { LeanExchange, NodeExchange, type Exchange } from './exchange.js';
 import { ForwardTimeoutError } from './forward.js';
-import { Front, LEAN_BODY_BYTES } from './front.js';
+import { Front, LEAN_BODY_BYTES, type FrontCertificate } from './front.js';
 import { setHeader } from './http1.js';
 import { Upstreams } from './upstream.js';
 import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
@@ -59,6 +59,8 @@ export interface EndpointRoute {
   traffic: TrafficMap;
   mirror: TrafficMap;
   deployments: Record<string, DeploymentRoute>;
+  /** HTTPS: the endpoint's certificate and private key (PEM), served on the same port; absent: HTTP. */
+  tls?: FrontCertificate;
 }
 
 export interface RouterOptions {
@@ -89,6 +91,8 @@ export interface RouterOptions {
   maxBodyBytes?: number;
   /** Bodies up to this size are held whole, larger ones stream (default HELD_BODY_BYTES). */
   heldBodyBytes?: number;
+  /** false: every request goes through Node's http server instead of the lean path (benchmarks compare them); default true. */
+  leanPath?: boolean;
 }
 
 /** The header that carries a deployment's replica secret from the router to its replicas. */
@@ -152,7 +156,9 @@ export class Router {
    */
   async upsert(route: EndpointRoute): Promise<void> {
     const existing = this.listeners.get(route.name);
-    if (existing && existing.route.port === route.port) {
+    // TLS switched on or off: the listener is made again on the same port with the new protocol.
+    if (existing && existing.route.port === route.port && (existing.route.tls === undefined) === (route.tls === undefined)) {
+      if (route.tls && (route.tls.cert !== existing.route.tls?.cert || route.tls.key !== existing.route.tls?.key)) existing.front.setCertificate(route.tls);
       existing.route = route;
       this.resetPickers(existing);
       return;
@@ -169,6 +175,8 @@ export class Router {
         keepAliveMs: KEEP_ALIVE_MS,
         fallback,
         onRequest: (request) => void this.handle(listener, new LeanExchange(request), false),
+        ...(route.tls && { tls: route.tls }),
+        ...(this.options.leanPath === false && { lean: false }),
       }),
       picker: new WeightedPicker({}),
       keys: new KeyMatcher([]),

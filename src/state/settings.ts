@@ -21,6 +21,8 @@ export interface Settings {
   image_map: string;
   /** Where the managed identity's tokens come from (src/identity/token-sources.ts). */
   identity_source: 'auto' | 'az' | 'local';
+  /** Whether endpoints created from now on speak HTTPS (`--tls on|off` on create/update decides per endpoint). */
+  tls: 'on' | 'off';
 }
 
 export type SettingKey = keyof Settings;
@@ -67,6 +69,12 @@ export const SETTING_RULES: Record<SettingKey, SettingRule> = {
     default: 'auto',
     description:
       "where the tokens a deployment gets from MSI_ENDPOINT come from: az (your Azure CLI login: the deployment acts as you), local (oep's tokens for the endpoint's identity, which Azure services refuse) or auto (az when it is on PATH and logged in, else local)",
+  },
+  tls: {
+    values: ['on', 'off'],
+    default: 'off',
+    description:
+      'whether endpoints created from now on speak HTTPS with a certificate from oep\'s local CA (oep ca path); an existing endpoint keeps its protocol until oep endpoint update -n NAME --tls on|off',
   },
 };
 

@@ -37,6 +37,8 @@ export interface EndpointRecord {
   spec: EndpointSpec;
   /** Stable loopback port of the endpoint's router, kept across daemon restarts. */
   port: number;
+  /** HTTPS on that port, with a certificate from oep's local CA (src/tls/); absent or false: HTTP. */
+  tls?: boolean;
   keys: EndpointKeys;
   /** Signs aml_token tokens; rotated with the keys. */
   token_secret: string;

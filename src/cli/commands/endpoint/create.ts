@@ -8,6 +8,7 @@ interface Flags extends OutputFlags {
   name?: string;
   authMode?: string;
   set: string[];
+  tls?: string;
 }
 
 export function endpointCreateCommand(ctx: CliContext): Command {
@@ -18,11 +19,12 @@ export function endpointCreateCommand(ctx: CliContext): Command {
       .option('-n, --name <name>', 'endpoint name (overrides the name in the file)')
       .option('--auth-mode <mode>', 'key (default), aml_token or aad_token')
       .option('--set <key=value>', 'overrides a key of the file (repeatable)', collect, [])
+      .option('--tls <on|off>', "HTTPS (on) or HTTP (off) on the endpoint's port, with a certificate from oep's local CA (oep ca path); default: the tls setting (oep config set tls on)")
       .addOption(immediateNoWaitOption()),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
     const { createEndpoint } = await import('../../../engine/endpoint-create.js');
-    const result = await createEndpoint({ file: flags.file, name: flags.name, authMode: flags.authMode, set: flags.set }, {
+    const result = await createEndpoint({ file: flags.file, name: flags.name, authMode: flags.authMode, set: flags.set, tls: flags.tls }, {
       client: ctx.client,
       cwd: ctx.cwd,
       onEvent: (event) => void ctx.stderr.write(`${event.phase}: ${event.message}\n`),

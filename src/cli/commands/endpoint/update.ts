@@ -9,6 +9,7 @@ interface Flags extends OutputFlags {
   traffic?: string;
   mirrorTraffic?: string;
   set: string[];
+  tls?: string;
 }
 
 export function endpointUpdateCommand(ctx: CliContext): Command {
@@ -20,12 +21,13 @@ export function endpointUpdateCommand(ctx: CliContext): Command {
       .option('--traffic <rules>', 'live traffic, e.g. "blue=90 green=10"')
       .option('--mirror-traffic <rules>', 'mirrored traffic, e.g. "green=10"')
       .option('--set <key=value>', 'sets a key (repeatable)', collect, [])
+      .option('--tls <on|off>', 'switch the endpoint to HTTPS (on) or HTTP (off) on the same port; open connections are closed')
       .addOption(immediateNoWaitOption()),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
     const { updateEndpoint } = await import('../../../engine/endpoint-update.js');
     const result = await updateEndpoint(
-      { name: flags.name, file: flags.file, traffic: flags.traffic, mirrorTraffic: flags.mirrorTraffic, set: flags.set },
+      { name: flags.name, file: flags.file, traffic: flags.traffic, mirrorTraffic: flags.mirrorTraffic, set: flags.set, tls: flags.tls },
       { client: ctx.client, cwd: ctx.cwd, onEvent: (event) => void ctx.stderr.write(`${event.phase}: ${event.message}\n`) },
     );
     await printData(ctx, result, flags);
