@@ -23,6 +23,8 @@ export interface TokenReport {
 /** What test/fixtures/identity/code/score.py answers. */
 export interface ScriptAnswer {
   pid: number;
+  /** The container's id (its hostname) in Docker. */
+  host: string;
   env: { MSI_ENDPOINT: string | null; DEFAULT_IDENTITY_CLIENT_ID: string | null; IDENTITY_ENDPOINT: string | null; IDENTITY_HEADER: string | null };
   msi_secret_sha256: string | null;
   azure_variables: string[];
