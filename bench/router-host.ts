@@ -9,7 +9,7 @@
  * time and request count at that moment; {type:'close'} closes the router and exits. Exits when
  * the parent goes away.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Router } from '../src/router/router.js';
@@ -18,6 +18,7 @@ import type { LiveReplica, RouterOptions } from '../src/router/router.js';
 import { AccessLog } from '../src/telemetry/access-log.js';
 import { Metrics } from '../src/telemetry/metrics.js';
 import { DashboardSeries } from '../src/daemon/dashboard-series.js';
+import { splitPem } from '../src/tls/certificates.js';
 
 export interface HostConfig {
   port: number;
@@ -28,6 +29,10 @@ export interface HostConfig {
   upstreams: Record<string, string>;
   /** Record every request as the daemon does: JSON-lines access log, prom-client metrics, dashboard series. */
   telemetry: boolean;
+  /** HTTPS: a PEM file with the certificate and its key (an endpoint's file under OEP_HOME/tls/endpoints). */
+  tlsFile?: string;
+  /** false: every request through Node's http server, not the lean path (RouterOptions.leanPath). */
+  leanPath?: boolean;
 }
 
 export type HostReply =
@@ -68,7 +73,7 @@ if (config.telemetry) {
 
 const recordNothing = (): void => undefined;
 // Kept by reference: {type:'record', on} switches recording in this same process (the router reads options.record per request).
-const options: RouterOptions = { replicas: (_endpoint, deployment) => replicas[deployment] ?? [], record };
+const options: RouterOptions = { replicas: (_endpoint, deployment) => replicas[deployment] ?? [], record, ...(config.leanPath === false && { leanPath: false }) };
 const router = new Router(options);
 
 const deploymentSettings = { requestTimeoutMs: 5000, maxConcurrentPerInstance: 1000, instanceCount: 1 };
@@ -81,6 +86,7 @@ await router.upsert({
   traffic: config.traffic,
   mirror: config.mirror,
   deployments: Object.fromEntries(Object.keys(config.upstreams).map((name) => [name, { ...deploymentSettings }])),
+  ...(config.tlsFile && { tls: splitPem(readFileSync(config.tlsFile, 'utf8'))! }),
 });
 
 let closing = false;
