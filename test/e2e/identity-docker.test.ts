@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { msiSecret } from '../../src/state/secrets.js';
-import { closeDockerSandbox, docker, dockerSkipReason, killDaemon, orphanContainers, sandboxContainers } from './docker-harness.js';
+import { closeDockerSandbox, docker, dockerSkipReason, killDaemon, orphanContainers, sandboxContainers, TEST_RUN } from './docker-harness.js';
 import { OepSandbox } from './harness.js';
 import {
   askTokens,
@@ -75,6 +75,33 @@ describe('managed identity on the docker runtime', { skip }, () => {
     const published = Object.values(info.NetworkSettings.Ports ?? {}).flat().filter(Boolean);
     assert.ok(published.every((binding) => binding!.HostIp === '127.0.0.1'), JSON.stringify(published));
     assert.equal(published.length, 1, 'only the scoring port is published');
+  });
+
+  it('a container that runs as another user than root (and than the daemon\'s) reaches the socket all the same', async () => {
+    // The request a deployment's forwarder passes on, sent straight to the socket by uid 1234.
+    const script = [
+      'import socket, sys',
+      's = socket.socket(socket.AF_UNIX)',
+      "s.connect('/var/run/oep-msi/msi.sock')",
+      "s.sendall(b'GET /MSI/auth?resource=https://vault.azure.net HTTP/1.1\\r\\nHost: x\\r\\nsecret: ' + sys.argv[1].encode() + b'\\r\\nConnection: close\\r\\n\\r\\n')",
+      "print(s.recv(65536).split(b'\\r\\n')[0].decode())",
+    ].join('\n');
+    const container = await docker.createContainer({
+      Image: AZURE_IMAGE,
+      User: '1234:1234',
+      Cmd: ['python3', '-c', script, msiSecret(oep.home, 'mi-sai', 'blue')],
+      Labels: { 'oep.test-run': TEST_RUN },
+      HostConfig: { Binds: [`${join(oep.home, 'msi', 'socket')}:/var/run/oep-msi:ro`], NetworkMode: 'none' },
+    });
+    try {
+      await container.start();
+      const exit = (await container.wait()) as { StatusCode: number };
+      const output = (await container.logs({ stdout: true, stderr: true })).toString('latin1');
+      assert.equal(exit.StatusCode, 0, output);
+      assert.match(output, /HTTP\/1\.1 200 OK/);
+    } finally {
+      await container.remove({ force: true });
+    }
   });
 
   it('egress_public_network_access: disabled: the token comes all the same', async () => {

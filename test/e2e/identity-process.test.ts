@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -134,6 +134,18 @@ describe('managed identity on the process runtime (local tokens)', { skip }, () 
     assert.equal(again.sample?.status, 200);
     assert.match(readFileSync(join(oep.home, 'daemon.log'), 'utf8'), /mi-sai\/blue: replica 0 adopted from an earlier daemon/);
     seenTokens.push(again.managed_identity.token, again.default_credential.token);
+  });
+
+  it('another user of the host cannot reach the MSI socket, even in an OEP_HOME others may enter', { skip: prerequisiteSkip('the other-user MSI socket test', process.getuid?.() !== 0 && 'needs root to run a command as another user (setpriv)') }, async () => {
+    chmodSync(oep.home, 0o755);
+    try {
+      const socketPath = join(oep.home, 'msi', 'socket', 'msi.sock');
+      const result = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', HOST_PYTHON, '-c', `import socket; socket.socket(socket.AF_UNIX).connect(${JSON.stringify(socketPath)})`], { encoding: 'utf8' });
+      assert.notEqual(result.status, 0);
+      assert.match(result.stderr, /PermissionError: \[Errno 13\] Permission denied/);
+    } finally {
+      chmodSync(oep.home, 0o700);
+    }
   });
 
   it('no MSI secret and no token in files, show, logs, the dashboard or the export', async () => {
