@@ -118,7 +118,8 @@ describe('payload events', () => {
 describe('settings with no local effect', () => {
   it('names each setting as written, and leaves out values that do have an effect', () => {
     const warned = (kind: 'endpoint' | 'deployment', data: Record<string, unknown>) => noLocalEffectWarnings(kind, data).map((problem) => problem.path.join('.'));
-    assert.deepEqual(warned('endpoint', { name: 'e', identity: { type: 'system_assigned' } }), ['identity']);
+    // An endpoint identity has a local effect (deployments' MSI_ENDPOINT gives its tokens): no warning.
+    assert.deepEqual(warned('endpoint', { name: 'e', identity: { type: 'system_assigned' } }), []);
     assert.deepEqual(warned('deployment', { app_insights_enabled: false, egress_public_network_access: 'enabled', scale_settings: { type: 'default' } }), []);
     assert.deepEqual(
       warned('deployment', {
