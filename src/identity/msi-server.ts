@@ -1,6 +1,7 @@
 import { chmodSync, lstatSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
+import { OepError } from '../errors.js';
 import { constantTimeEqual } from '../model/credentials.js';
 import { endpointResourceId, subjectFor, type EndpointIdentity, type TokenSubject } from '../model/identity.js';
 import { MSI_PATH, msiEndpointUrl } from '../model/msi.js';
@@ -210,7 +211,8 @@ export class MsiServer {
     const handler = (req: IncomingMessage, res: ServerResponse): void => void serve(options, req, res);
     const tcp = createServer(handler);
     const unix = createServer(handler);
-    prepareSocketDir(options.socketPath);
+    // In OEP_HOME/msi beside the port file, or (a long OEP_HOME) in the temp directory's per-user folder, checked too.
+    prepareSocketDir(options.socketPath, dirname(dirname(options.socketPath)) !== dirname(options.portFile));
     mkdirSync(dirname(options.portFile), { recursive: true, mode: 0o700 });
     const wanted = readPort(options.portFile);
     let port: number;
@@ -266,17 +268,27 @@ function listenTcp(server: Server, port: number): Promise<number> {
   });
 }
 
-/** `<private>/socket/`: the private folder 0700 and ours, the socket folder 0711 (mounted into containers). */
-function prepareSocketDir(socketPath: string): void {
+/**
+ * `<private>/socket/`: the private folder this user's and 0700 (with `checkParent`, the folder
+ * holding it too: the temp directory's per-user folder), the socket folder 0711 (mounted into
+ * containers). Anything else (someone else's folder, a link) stops the daemon with a clear error.
+ */
+function prepareSocketDir(socketPath: string, checkParent: boolean): void {
   const socketDir = dirname(socketPath);
   const privateDir = dirname(socketDir);
   mkdirSync(privateDir, { recursive: true, mode: 0o700 });
-  const stat = lstatSync(privateDir);
-  if (!stat.isDirectory() || stat.uid !== process.getuid?.()) {
-    throw new Error(`${privateDir} (the folder of oep's managed-identity socket) is not a folder of this user; remove it and start the daemon again.`);
+  for (const dir of checkParent ? [dirname(privateDir), privateDir] : [privateDir]) {
+    const stat = lstatSync(dir);
+    if (!stat.isDirectory() || stat.uid !== process.getuid?.()) {
+      throw new OepError('OEP_ERR_DAEMON_UNAVAILABLE', `${dir} (where oep's managed-identity socket goes) is not a folder of this user.`, {
+        hint: `Remove ${dir} (or set OEP_HOME to a folder of yours), then run the command again.`,
+      });
+    }
   }
   chmodSync(privateDir, 0o700);
   mkdirSync(socketDir, { recursive: true, mode: 0o711 });
-  if (!lstatSync(socketDir).isDirectory()) throw new Error(`${socketDir} is not a folder; remove it and start the daemon again.`);
+  if (!lstatSync(socketDir).isDirectory()) {
+    throw new OepError('OEP_ERR_DAEMON_UNAVAILABLE', `${socketDir} (where oep's managed-identity socket goes) is not a folder.`, { hint: `Remove ${socketDir}, then run the command again.` });
+  }
   chmodSync(socketDir, 0o711);
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { answerMsi, MsiServer, type MsiCaller, type MsiOptions } from '../../src/identity/msi-server.js';
 import type { SourcedToken } from '../../src/identity/token-sources.js';
+import { OepError } from '../../src/errors.js';
 import { endpointResourceId, type EndpointIdentity, type TokenSubject } from '../../src/model/identity.js';
+import { msiSocketPathFor } from '../../src/state/paths.js';
+import { prerequisiteSkip } from '../prerequisites.js';
 
 const UAI = '/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app-id';
 const NOW_MS = 1_700_000_000_000;
@@ -196,6 +199,28 @@ describe('MSI listener', () => {
     } finally {
       await second.close();
     }
+  });
+
+  it('puts the socket in OEP_HOME/msi/socket, or for a long OEP_HOME in the per-user folder of the temp directory', () => {
+    assert.equal(msiSocketPathFor('/home/ada/.local/state/oep', '/tmp', 1000), '/home/ada/.local/state/oep/msi/socket/msi.sock');
+    const long = `/work/${'x'.repeat(90)}/oep`;
+    assert.match(msiSocketPathFor(long, '/tmp', 1000), /^\/tmp\/oep-1000\/[0-9a-f]{16}-msi\/socket\/msi\.sock$/);
+    assert.notEqual(msiSocketPathFor(long, '/tmp', 1000), msiSocketPathFor(`${long}2`, '/tmp', 1000));
+  });
+
+  it('refuses a socket folder that another user made, and starts nothing', { skip: prerequisiteSkip('the foreign MSI folder test', process.getuid?.() !== 0 && 'needs root to make a folder of another user') }, async () => {
+    const home = join(dir, 'foreign');
+    await mkdir(join(home, 'msi'), { recursive: true });
+    await chown(join(home, 'msi'), 65534, 65534);
+    await assert.rejects(
+      MsiServer.start({ ...fakeOptions(), portFile: join(home, 'msi', 'port'), socketPath: join(home, 'msi', 'socket', 'msi.sock') }),
+      (error: unknown) => error instanceof OepError && error.code === 'OEP_ERR_DAEMON_UNAVAILABLE' && /msi \(where oep's managed-identity socket goes\) is not a folder of this user/.test(error.message),
+    );
+    // The temp directory's per-user folder is checked too.
+    const shared = join(dir, 'shared', 'oep-1000');
+    await mkdir(shared, { recursive: true });
+    await chown(shared, 65534, 65534);
+    await assert.rejects(MsiServer.start({ ...fakeOptions(), portFile: join(dir, 'shared-home', 'msi', 'port'), socketPath: join(shared, 'abc-msi', 'socket', 'msi.sock') }), /oep-1000 \(where oep's managed-identity socket goes\) is not a folder of this user/);
   });
 
   it('takes another port when its own is taken, and writes it down', async () => {
