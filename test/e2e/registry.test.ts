@@ -104,7 +104,8 @@ describe('the local registry: oep model / oep environment, and azureml: referenc
 
 describe('a curated environment whose image is not on this machine (docker runtime)', async () => {
   const skip = await dockerSkipReason([BASE_IMAGE]);
-  const oep = new OepSandbox();
+  // No image map: what a user without one sees (images/offline.yml would run a stand-in).
+  const oep = new OepSandbox({ OEP_IMAGE_MAP: '' });
   let root = '';
 
   before(async () => {
