@@ -45,7 +45,7 @@ export function localCa(home: string, now = Date.now()): KeyPair {
     });
   }
   guard(`the CA certificate ${caCertificateFile(home)}`, () => {
-    if (readIfExists(caCertificateFile(home)) !== ca.cert) replaceFile(caCertificateFile(home), ca.cert, 0o644);
+    if (readIfExists(caCertificateFile(home)) !== ca.cert) replaceFile(caCertificateFile(home), ca.cert, 0o600);
   });
   return ca;
 }

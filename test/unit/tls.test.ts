@@ -75,10 +75,17 @@ describe('the local CA and endpoint certificates under OEP_HOME/tls (src/tls/loc
   const home = tempHome();
   after(() => rmSync(home, { recursive: true, force: true }));
 
-  it('makes the CA once: ca-key.pem 0600, ca.pem the certificate alone, the folder 0700', () => {
-    const ca = localCa(home);
+  it('makes the CA once: ca-key.pem 0600, ca.pem the certificate alone (0600 too, as every file of OEP_HOME), the folder 0700', () => {
+    const umask = process.umask(0o022);
+    let ca;
+    try {
+      ca = localCa(home);
+    } finally {
+      process.umask(umask);
+    }
     assert.equal(modeOf(tlsDir(home)), '700');
     assert.equal(modeOf(caPrivateFile(home)), '600');
+    assert.equal(modeOf(caCertificateFile(home)), '600');
     assert.equal(readFileSync(caCertificateFile(home), 'utf8'), ca.cert);
     assert.doesNotMatch(readFileSync(caCertificateFile(home), 'utf8'), /PRIVATE KEY/);
     assert.deepEqual(localCa(home), ca);
