@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { expandLongOptions } from './abbreviations.js';
 import { isOepError, type ExitCode } from '../errors.js';
+import { checkHome } from '../state/home-check.js';
 import { OEP_VERSION } from '../version.js';
 import { configGetCommand } from './commands/config/get.js';
 import { configListCommand } from './commands/config/list.js';
@@ -110,6 +111,10 @@ export function buildProgram(ctx: CliContext): Command {
 
   const ca = new Command('ca').description("oep's local certificate authority, which signs the certificates of HTTPS endpoints (--tls on).");
   ca.addCommand(caPathCommand(ctx));
+
+  // Every command uses OEP_HOME (settings, registry, daemon): one that another user could change
+  // is refused before anything is read or written there (src/state/home-check.ts).
+  program.hook('preAction', () => checkHome(ctx.home));
 
   program.addCommand(endpoint).addCommand(deployment).addCommand(traffic).addCommand(model).addCommand(environment).addCommand(daemon).addCommand(config).addCommand(ca).addCommand(dashboardCommand(ctx)).addCommand(validateCommand(ctx));
 

@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { openSync, closeSync } from 'node:fs';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { OepError } from '../errors.js';
 import type { ProgressEvent } from '../model/progress.js';
+import { APPEND_NOFOLLOW } from '../model/file-flags.js';
+import { checkNotLink, ensureHome } from '../state/home-check.js';
 import { oepPaths, type OepPaths } from '../state/paths.js';
 import { readLogTail } from '../telemetry/log-tail.js';
 import type { MethodName, ParamsOf, ResultOf } from './api.js';
@@ -70,8 +72,10 @@ export class DaemonClient {
 
   /** Starts the daemon in the background and waits until it answers. */
   async start(): Promise<void> {
-    mkdirSync(this.paths.home, { recursive: true, mode: 0o700 });
-    const log = openSync(this.paths.daemonLog, 'a', 0o600);
+    ensureHome(this.paths.home);
+    checkNotLink(this.paths.daemonLog);
+    // Never through a link: daemon.log -> some other file would be appended to.
+    const log = openSync(this.paths.daemonLog, APPEND_NOFOLLOW, 0o600);
     const child = spawn(process.execPath, [DAEMON_ENTRY], {
       detached: true,
       stdio: ['ignore', log, log],

@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Server } from 'node:http';
 import { OepError } from '../errors.js';
@@ -19,6 +19,8 @@ import { comparePairs } from '../model/compare.js';
 import { Dashboard } from './dashboard.js';
 import { DashboardSeries } from './dashboard-series.js';
 import { endpointAccessLog, oepPaths, resolveOepHome } from '../state/paths.js';
+import { ensureHome } from '../state/home-check.js';
+import { writeFileNoFollowSync } from '../state/atomic-write.js';
 import { StateStore } from '../state/store.js';
 import { identityIds, metricsToken } from '../state/secrets.js';
 import { Autoscaler } from '../supervisor/autoscaler.js';
@@ -44,7 +46,8 @@ async function runDaemon(): Promise<void> {
   // What the daemon creates under OEP_HOME (logs, run/, records, data) is private to the user
   // whatever the umask it was started with; process replicas get that umask back (OEP_UMASK).
   process.env.OEP_UMASK = process.umask(0o077).toString(8);
-  mkdirSync(paths.home, { recursive: true, mode: 0o700 });
+  // A home another user owns or can write is refused (the CLI checked too, but a daemon may be started on its own).
+  ensureHome(paths.home);
   // A long OEP_HOME puts the socket in a per-user folder of the temp directory (src/state/paths.ts).
   if (dirname(paths.socket) !== paths.home) assertPrivateDir(dirname(paths.socket));
   const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -199,7 +202,7 @@ async function runDaemon(): Promise<void> {
   await metrics.listen(Number(process.env.OEP_METRICS_PORT ?? 0), metricsToken(paths.home));
   await dashboard.listen(Number(process.env.OEP_DASHBOARD_PORT ?? 0));
   control = await startControlServer(paths.socket, handlers, log);
-  writeFileSync(paths.pidFile, String(process.pid), { mode: 0o600 });
+  writeFileNoFollowSync(paths.pidFile, String(process.pid));
   log(`daemon ${OEP_VERSION} listening on ${paths.socket} (pid ${process.pid})`);
 }
 

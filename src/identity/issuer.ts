@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { CREATE_NEW } from '../model/file-flags.js';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, generateKeyPair, importPKCS8, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
 import type { TokenSubject } from '../model/identity.js';
@@ -48,7 +49,8 @@ export class LocalIssuer {
       pem = await exportPKCS8(privateKey);
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const temp = `${file}.${process.pid}.tmp`;
-      await writeFile(temp, pem, { mode: 0o600 });
+      await rm(temp, { force: true });
+      await writeFile(temp, pem, { mode: 0o600, flag: CREATE_NEW });
       await rename(temp, file);
     }
     const privateKey = await importPKCS8(pem, 'RS256', { extractable: true });

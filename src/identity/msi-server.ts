@@ -1,8 +1,9 @@
-import { chmodSync, lstatSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import { OepError } from '../errors.js';
 import { constantTimeEqual } from '../model/credentials.js';
+import { REPLACE_NOFOLLOW } from '../model/file-flags.js';
 import { endpointResourceId, subjectFor, type EndpointIdentity, type TokenSubject } from '../model/identity.js';
 import { MSI_PATH, msiEndpointUrl } from '../model/msi.js';
 import type { SourcedToken } from './token-sources.js';
@@ -223,7 +224,15 @@ export class MsiServer {
       port = await listenTcp(tcp, 0);
       options.log?.(`msi: port ${wanted} (the last start's) is taken; listening on ${port}: process replicas still running with MSI_ENDPOINT on ${wanted} are replaced`);
     }
-    if (port !== wanted) writeFileSync(options.portFile, `${port}\n`, { mode: 0o600 });
+    if (port !== wanted) {
+      // Never through a link (O_NOFOLLOW).
+      const fd = openSync(options.portFile, REPLACE_NOFOLLOW, 0o600);
+      try {
+        writeFileSync(fd, `${port}\n`);
+      } finally {
+        closeSync(fd);
+      }
+    }
     try {
       unlinkSync(options.socketPath);
     } catch {

@@ -1,5 +1,6 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
+import { APPEND_NOFOLLOW } from '../model/file-flags.js';
 
 const FLUSH_AFTER_MS = 20;
 const FLUSH_AT_BYTES = 64 * 1024;
@@ -32,7 +33,8 @@ export class JsonLinesFiles {
         this.onError(file, error as Error);
         return;
       }
-      const stream = createWriteStream(file, { flags: 'a', mode: 0o600 });
+      // Never through a link (O_NOFOLLOW); flags as a number, which fs.open takes.
+      const stream = createWriteStream(file, { flags: APPEND_NOFOLLOW as unknown as string, mode: 0o600 });
       stream.on('error', (error) => {
         this.sinks.delete(file);
         this.onError(file, error);

@@ -1,4 +1,5 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
+import { REPLACE_NOFOLLOW } from '../model/file-flags.js';
 import { dirname } from 'node:path';
 
 export interface PreparedReport {
@@ -47,7 +48,13 @@ export async function writePreparedLog(file: string, report: PreparedReport): Pr
   lines.push('mounts:', ...report.mounts.map((mount) => `  ${mount}`));
   lines.push('environment:', ...Object.entries(maskEnvironment(report.environment)).map(([name, value]) => `  ${name}=${value}`));
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
-  // writeFile keeps the mode of a file that exists (e.g. written by an older oep).
-  await chmod(file, 0o600);
+  // Never through a link (O_NOFOLLOW), and the mode set on what was opened: a chmod by name
+  // would follow a link. (Opening keeps the mode of a file that exists, e.g. from an older oep.)
+  const handle = await open(file, REPLACE_NOFOLLOW, 0o600);
+  try {
+    await handle.chmod(0o600);
+    await handle.writeFile(`${lines.join('\n')}\n`);
+  } finally {
+    await handle.close();
+  }
 }

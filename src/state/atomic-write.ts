@@ -1,12 +1,17 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { APPEND_NOFOLLOW, CREATE_NEW, REPLACE_NOFOLLOW } from '../model/file-flags.js';
 
 /**
  * Writes a file so that readers see the old content or the new content, never a mix: write a
- * sibling temporary file, fsync it, then rename it over the target (atomic on POSIX).
+ * sibling temporary file, fsync it, then rename it over the target (atomic on POSIX). The
+ * temporary file is a new one (O_EXCL | O_NOFOLLOW: nothing already there, a link included, is
+ * written through), and the rename replaces a link at the target rather than following it.
  */
 export async function writeFileAtomic(file: string, content: string, mode = 0o600): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  const handle = await open(tmp, 'w', mode);
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await open(tmp, CREATE_NEW, mode);
   try {
     await handle.writeFile(content);
     await handle.sync();
@@ -18,5 +23,25 @@ export async function writeFileAtomic(file: string, content: string, mode = 0o60
   } catch (error) {
     await unlink(tmp).catch(() => undefined);
     throw error;
+  }
+}
+
+/** Writes a small file whole, never through a symbolic link (ELOOP instead). */
+export function writeFileNoFollowSync(file: string, content: string, mode = 0o600): void {
+  const fd = openSync(file, REPLACE_NOFOLLOW, mode);
+  try {
+    writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Appends to a file (made if missing), never through a symbolic link (ELOOP instead). */
+export async function appendFileNoFollow(file: string, content: string, mode = 0o600): Promise<void> {
+  const handle = await open(file, APPEND_NOFOLLOW, mode);
+  try {
+    await handle.appendFile(content);
+  } finally {
+    await handle.close();
   }
 }

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OepError } from '../errors.js';
+import { checkNotLink, ensureHome } from './home-check.js';
 import { resolveOepHome } from './paths.js';
 
 /**
@@ -147,7 +147,13 @@ export async function openSettings(env: NodeJS.ProcessEnv = process.env): Promis
   );
   // Private whatever the umask: conf would make the folder 0777 and the file 0666 less the umask.
   const home = resolveOepHome(env);
-  mkdirSync(home, { recursive: true, mode: 0o700 });
+  ensureHome(home);
+  // conf writes through `atomically`, which resolves a symbolic link and replaces (and chmods) the
+  // file it leads to: a link is refused before conf reads or writes (on opening, which may write
+  // the defaults, and before each change). In a home only this user can write (ensureHome), only
+  // this user or root could have made one.
+  const file = join(home, SETTINGS_FILE_NAME);
+  checkNotLink(file);
   const store = new Conf<Settings>({
     cwd: home,
     configFileMode: 0o600,
@@ -160,8 +166,14 @@ export async function openSettings(env: NodeJS.ProcessEnv = process.env): Promis
   return {
     path: store.path,
     get: (key) => store.get(key),
-    set: (key, value) => store.set(checkSetting(key, value), value as never),
-    reset: (key) => store.reset(checkSetting(key)),
+    set: (key, value) => {
+      checkNotLink(file);
+      store.set(checkSetting(key, value), value as never);
+    },
+    reset: (key) => {
+      checkNotLink(file);
+      store.reset(checkSetting(key));
+    },
     all: () => ({ ...defaults, ...store.store }),
   };
 }

@@ -1,4 +1,4 @@
-import { appendFile } from 'node:fs/promises';
+import { appendFileNoFollow } from '../state/atomic-write.js';
 import { join } from 'node:path';
 import { OepError } from '../errors.js';
 import { initialReplicas, targetUtilizationOf } from '../model/autoscale.js';
@@ -673,7 +673,7 @@ export class Reconciler {
    */
   private note(slot: Slot, line: string): void {
     this.options.log(`${slot.endpoint}/${slot.deployment}: ${line}`);
-    appendFile(this.logFile(slot.endpoint, slot.deployment, slot.index), `${new Date().toISOString()} oep: ${line}\n`).catch(() => undefined);
+    appendFileNoFollow(this.logFile(slot.endpoint, slot.deployment, slot.index), `${new Date().toISOString()} oep: ${line}\n`).catch(() => undefined);
   }
 }
 

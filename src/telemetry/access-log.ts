@@ -1,5 +1,6 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { APPEND_NOFOLLOW } from '../model/file-flags.js';
 import type { RouteRecord } from '../model/route-record.js';
 
 const FLUSH_AFTER_MS = 20;
@@ -59,7 +60,7 @@ export class AccessLog {
     try {
       const file = this.fileFor(endpoint);
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      const sink = { fd: openSync(file, 'a', 0o600), batch: Buffer.allocUnsafe(BATCH_BYTES), used: 0 };
+      const sink = { fd: openSync(file, APPEND_NOFOLLOW, 0o600), batch: Buffer.allocUnsafe(BATCH_BYTES), used: 0 };
       this.sinks.set(endpoint, sink);
       return sink;
     } catch {

@@ -1,4 +1,6 @@
-import { copyFile, readdir, stat, truncate } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, lstat, open, readdir, rm } from 'node:fs/promises';
+import { WRITE_EXISTING_NOFOLLOW } from '../model/file-flags.js';
 import { join } from 'node:path';
 
 /** The rotated copy of a log: one is kept, the next rotation replaces it. */
@@ -17,14 +19,25 @@ export function rotatedLog(file: string): string {
 export async function rotateIfLarger(file: string, maxBytes: number): Promise<boolean> {
   let size: number;
   try {
-    size = (await stat(file)).size;
+    // lstat: a link in place of a log is not rotated (nor copied, nor emptied through).
+    const info = await lstat(file);
+    if (!info.isFile()) return false;
+    size = info.size;
   } catch {
     return false;
   }
   if (size <= maxBytes) return false;
-  // copyFile gives the copy the source's mode (0600).
-  await copyFile(file, rotatedLog(file));
-  await truncate(file, 0);
+  // copyFile gives the copy the source's mode (0600). It writes the copy through a link at
+  // <log>.1, so whatever is there goes first and the copy is a new file (COPYFILE_EXCL).
+  await rm(rotatedLog(file), { force: true });
+  await copyFile(file, rotatedLog(file), constants.COPYFILE_EXCL);
+  // Emptied through what was opened without following a link (truncate by name would follow one).
+  const handle = await open(file, WRITE_EXISTING_NOFOLLOW);
+  try {
+    await handle.truncate(0);
+  } finally {
+    await handle.close();
+  }
   return true;
 }
 

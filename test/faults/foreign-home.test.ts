@@ -7,14 +7,14 @@ import { after, describe, it } from 'node:test';
 import { OEP_BIN, OepSandbox } from '../e2e/harness.js';
 import { prerequisiteSkip } from '../prerequisites.js';
 
-/** Another user's OEP_HOME: a clear OEP_ERR_DAEMON_UNAVAILABLE, never a stack trace (EACCES). */
+/** Another user's OEP_HOME: refused before anything is read or written (OEP_ERR_HOME_UNSAFE, exit 2), never a stack trace (EACCES). */
 const canSwitchUser = process.getuid?.() === 0;
 
 describe("another user's OEP_HOME", () => {
   const owner = new OepSandbox();
   after(() => owner.close());
 
-  it('says whose it is and what to do, exit 1', { skip: prerequisiteSkip("another user's OEP_HOME test", !canSwitchUser && 'needs root to run oep as another user (setpriv)') }, async () => {
+  it('says whose it is and what to do, exit 2', { skip: prerequisiteSkip("another user's OEP_HOME test", !canSwitchUser && 'needs root to run oep as another user (setpriv)') }, async () => {
     await owner.ok(['endpoint', 'list']);
     chmodSync(owner.home, 0o700);
     const cwd = mkdtempSync(join(tmpdir(), 'oep-nobody-'));
@@ -28,9 +28,12 @@ describe("another user's OEP_HOME", () => {
           (error, _stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr }),
         );
       });
-      assert.equal(result.code, 1);
-      assert.match(result.stderr, /^error: oep cannot use .* \(EACCES\): OEP_HOME .* belongs to another user or is not writable\.\n/);
-      assert.match(result.stderr, /\(OEP_ERR_DAEMON_UNAVAILABLE\)\n$/);
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(
+        result.stderr,
+        `error: OEP_HOME ${owner.home} belongs to user root (uid 0), not to you (user nobody (uid 65534)): oep keeps its state, keys and logs only in a folder of your own.\n` +
+          'hint: Use an OEP_HOME of your own (unset OEP_HOME for the default, ~/.local/state/oep), or run the command as its owner. Nothing was changed.\n(OEP_ERR_HOME_UNSAFE)\n',
+      );
       assert.doesNotMatch(result.stderr, /\n {4}at /);
     } finally {
       rmSync(cwd, { recursive: true, force: true });

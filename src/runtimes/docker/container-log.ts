@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
+import { APPEND_NOFOLLOW } from '../../model/file-flags.js';
 import type Dockerode from 'dockerode';
 
 export interface LogFollower {
@@ -21,7 +22,8 @@ export async function followContainerLog(docker: Dockerode, container: Dockerode
     // Docker reads "seconds.nanoseconds"; a millisecond clock is enough here.
     if (mtime !== undefined) since = `${Math.floor(mtime / 1000)}.${String(Math.floor(mtime % 1000) * 1_000_000).padStart(9, '0')}`;
   }
-  const out = createWriteStream(file, { flags: 'a' });
+  // Never through a link (O_NOFOLLOW); flags as a number, which fs.open takes.
+  const out = createWriteStream(file, { flags: APPEND_NOFOLLOW as unknown as string, mode: 0o600 });
   const options = { follow: true as const, stdout: true, stderr: true, ...(since ? { since: since as unknown as number } : {}) };
   let source: NodeJS.ReadableStream | undefined;
   const done = (async () => {

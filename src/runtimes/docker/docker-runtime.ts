@@ -1,4 +1,4 @@
-import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { OepError } from '../../errors.js';
@@ -6,6 +6,7 @@ import { collectsData } from '../../model/data-collection.js';
 import type { FoundReplica } from '../../model/replica-plan.js';
 import { dataCollectorDir, deploymentLogDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
 import { replicaSecret } from '../../state/secrets.js';
+import { appendFileNoFollow, writeFileAtomic } from '../../state/atomic-write.js';
 import { writePreparedLog } from '../prepared-log.js';
 import type { ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
 import { digestContext, readContext } from './build-context.js';
@@ -171,7 +172,7 @@ export class DockerRuntime implements Runtime {
     } else {
       container = await this.create(docker, plan, request);
     }
-    await appendFile(initializerLog, `container: ${container.id.slice(0, 12)} (${action.adopt ? 'adopted, already running' : 'created'}) for replica ${request.replica}\n`);
+    await appendFileNoFollow(initializerLog, `container: ${container.id.slice(0, 12)} (${action.adopt ? 'adopted, already running' : 'created'}) for replica ${request.replica}\n`);
     return this.handle(docker, container, plan, request, action.adopt !== undefined);
   }
 
@@ -358,8 +359,7 @@ export class DockerRuntime implements Runtime {
       const file = this.optionsFile(endpoint, deployment);
       const updated = change(await this.deploymentOptions(endpoint, deployment));
       await mkdir(dirname(file), { recursive: true });
-      await writeFile(`${file}.tmp`, `${JSON.stringify(updated, null, 2)}\n`);
-      await rename(`${file}.tmp`, file);
+      await writeFileAtomic(file, `${JSON.stringify(updated, null, 2)}\n`);
     });
     this.optionWrites.set(key, next);
     void next.finally(() => {

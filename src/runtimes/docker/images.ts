@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type Dockerode from 'dockerode';
 import type { ImageInspectInfo } from 'dockerode';
 import { OepError } from '../../errors.js';
+import { APPEND_NOFOLLOW, REPLACE_NOFOLLOW } from '../../model/file-flags.js';
 import type { DeploymentSpec } from '../../spec/types.js';
 import type { EmitProgress } from '../types.js';
 import { digestContext, memoryContext, packContext, readContext, type ContextEntry } from './build-context.js';
@@ -169,7 +170,7 @@ export class ImageService {
   private async build(docker: Dockerode, job: BuildJob, options: EnsureImageOptions): Promise<void> {
     const { tag, entries, dockerfile, condaBase } = job;
     await mkdir(dirname(options.buildLog), { recursive: true });
-    await writeFile(options.buildLog, `${new Date().toISOString()} building ${tag} for deployment ${options.spec.name}\n`);
+    await writeFile(options.buildLog, `${new Date().toISOString()} building ${tag} for deployment ${options.spec.name}\n`, { flag: REPLACE_NOFOLLOW, mode: 0o600 });
     options.emit({ phase: 'build', message: `building image ${tag}` });
     const log: string[] = [];
     let step = '';
@@ -187,7 +188,7 @@ export class ImageService {
           options.emit({ phase: 'build', message: line });
         }
       }
-      if (lines.length > 0) await appendFile(options.buildLog, `${lines.join('\n')}\n`);
+      if (lines.length > 0) await appendFile(options.buildLog, `${lines.join('\n')}\n`, { flag: APPEND_NOFOLLOW, mode: 0o600 });
     };
     let stream: NodeJS.ReadableStream;
     try {

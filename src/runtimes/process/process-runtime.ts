@@ -9,6 +9,7 @@ import type { DeploymentSpec } from '../../spec/types.js';
 import { computeLayout, scoringEnvironment } from '../../model/layout.js';
 import { collectsData, dataCollectionEnvironment } from '../../model/data-collection.js';
 import { DEBUG_HOST, debugEnvironment } from '../../model/debug.js';
+import { APPEND_NOFOLLOW } from '../../model/file-flags.js';
 import { planEnvironment, scoringPlan } from '../../model/scoring-plan.js';
 import { INHERITED_CREDENTIAL_VARIABLES, msiEnvironment, type ReplicaIdentityAccess } from '../../model/msi.js';
 import { processRuntimeNotice, type PythonInterpreter } from '../../model/process-interpreter.js';
@@ -156,7 +157,7 @@ export class ProcessRuntime implements Runtime {
     // Written before the process exists: a daemon killed right after the spawn still leaves a
     // way to find it (the token in its environment).
     await writeRecord(file, record);
-    const log = await open(request.logFile, 'a');
+    const log = await open(request.logFile, APPEND_NOFOLLOW, 0o600);
     let child;
     try {
       child = spawn(python, [SCORING_SERVER, '--host', '127.0.0.1', '--port', String(port)], {
