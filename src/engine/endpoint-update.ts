@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { OepError } from '../errors.js';
 import { parseTrafficArg } from '../model/traffic.js';
 import { loadEndpointSpec, unwrapSpec, validateEndpointObject } from '../spec/index.js';
+import { readInputText } from '../spec/input-file.js';
+import { MAX_YAML_BYTES } from '../spec/yaml-source.js';
 import type { EndpointSpec } from '../spec/types.js';
 import { specOrThrow, type EngineDeps } from './deps.js';
 import { parseTlsFlag } from './tls-flag.js';
@@ -60,6 +61,8 @@ export async function updateEndpoint(options: EndpointUpdateOptions, deps: Engin
 /** The top-level keys a YAML file names (it has been validated already). */
 async function topLevelKeys(file: string): Promise<Set<string>> {
   const { parse } = await import('yaml');
-  const value: unknown = parse(await readFile(file, 'utf8'));
+  // Read as the validation read it (bounded, a regular file); the library's quadratic duplicate-key
+  // check is off: validation has reported repeated keys already.
+  const value: unknown = parse(await readInputText(file, MAX_YAML_BYTES), { uniqueKeys: false, logLevel: 'error' });
   return new Set(value && typeof value === 'object' ? Object.keys(value) : []);
 }

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { chmod, cp, lstat, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { OepError } from '../errors.js';
+import { describeSpecialFile } from '../spec/input-file.js';
 import type { EnvironmentAssetSpec, InlineEnvironment, InlineModel, ModelAssetSpec } from '../spec/types.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import { describeReference, type AssetReference } from './references.js';
@@ -54,7 +56,7 @@ export async function registerModel(home: string, spec: ModelAssetSpec, now = ne
   const version = spec.version ?? (await nextVersion(home, 'models', spec.name));
   return createVersion(home, 'models', spec.name, version, async (dir, final) => {
     const entry = basename(spec.path.replace(/\/+$/, ''));
-    await cp(spec.path, join(dir, 'files', entry), { recursive: true, dereference: true });
+    await snapshot(spec.path, join(dir, 'files', entry), 'path');
     return {
       name: spec.name,
       version,
@@ -84,12 +86,11 @@ export async function registerEnvironment(home: string, spec: EnvironmentAssetSp
     };
     if (spec.image !== undefined) record.image = spec.image;
     if (spec.conda_file !== undefined) {
-      await mkdir(join(dir, 'files'), { recursive: true });
-      await cp(spec.conda_file, join(dir, 'files', basename(spec.conda_file)), { dereference: true });
+      await snapshot(spec.conda_file, join(dir, 'files', basename(spec.conda_file)), 'conda_file');
       record.conda_file = join(final, 'files', basename(spec.conda_file));
     }
     if (spec.build !== undefined) {
-      await cp(spec.build.path, join(dir, 'files', 'build'), { recursive: true, dereference: true });
+      await snapshot(spec.build.path, join(dir, 'files', 'build'), 'build.path');
       record.build = { path: join(final, 'files', 'build'), dockerfile_path: spec.build.dockerfile_path ?? 'Dockerfile' };
     }
     if (spec.inference_config !== undefined) record.inference_config = spec.inference_config;
@@ -112,8 +113,13 @@ async function createVersion<T extends AssetRecordBase>(
 ): Promise<T> {
   const final = versionDir(home, kind, name, version);
   if (await exists(final)) throw versionExists(kind, name, version);
-  const temp = `${final}.tmp-${randomBytes(4).toString('hex')}`;
-  await mkdir(temp, { recursive: true, mode: 0o700 });
+  await mkdir(dirname(final), { recursive: true, mode: 0o700 });
+  await removeAbandonedCopies(dirname(final));
+  // The pid in the name tells a copy in progress from one a killed oep left behind.
+  const temp = `${final}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
+  await mkdir(temp, { mode: 0o700 });
+  inProgress.add(temp);
+  watchForExit();
   try {
     const record = await fill(temp, final);
     await writeFileAtomic(join(temp, 'asset.json'), `${JSON.stringify(record, null, 2)}\n`);
@@ -126,7 +132,100 @@ async function createVersion<T extends AssetRecordBase>(
     }
     return record;
   } finally {
-    await rm(temp, { recursive: true, force: true });
+    await rm(temp, { recursive: true, force: true, maxRetries: 3 });
+    inProgress.delete(temp);
+  }
+}
+
+/** Between a version's folder name and the pid of the oep writing it: `<version>.tmp-<pid>-<random>`. */
+const TEMP_MARK = '.tmp-';
+/** Copies this process is writing; removed if it ends first (Ctrl-C, SIGTERM: bin/oep.js exits). */
+const inProgress = new Set<string>();
+let exitHookSet = false;
+
+/**
+ * Removes the copies in progress when the process exits before they are renamed into place:
+ * an interrupted `oep model create` of a large folder leaves nothing behind. (The 'exit' event
+ * runs on process.exit, which is how bin/oep.js ends a command on Ctrl-C and SIGTERM.)
+ */
+function watchForExit(): void {
+  if (exitHookSet) return;
+  exitHookSet = true;
+  process.on('exit', () => {
+    for (const temp of inProgress) rmSync(temp, { recursive: true, force: true, maxRetries: 3 });
+  });
+}
+
+/**
+ * Removes the temporary copies of a name's versions whose oep process is gone (killed with
+ * SIGKILL, or the machine stopped): they are never renamed into place, and no listing shows them.
+ */
+async function removeAbandonedCopies(nameDir: string): Promise<void> {
+  const entries = await readdir(nameDir).catch(() => [] as string[]);
+  for (const entry of entries) {
+    const at = entry.indexOf(TEMP_MARK);
+    if (at < 0) continue;
+    const pid = Number(/^(\d+)-/.exec(entry.slice(at + TEMP_MARK.length))?.[1]);
+    // A copy of an older oep (no pid in its name), or of a process that is gone.
+    if (!Number.isInteger(pid) || pid <= 0 || !processExists(pid)) await rm(join(nameDir, entry), { recursive: true, force: true, maxRetries: 3 });
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Copies a file or folder into a snapshot: links followed, the copy private to the user (folders
+ * 0700, files 0600, or 0700 when executable), whatever the source's modes and the umask. A FIFO,
+ * a device or a socket in it is refused before anything is copied from it (copying /dev/zero would
+ * never end; a FIFO would block). `key` names the setting in messages (path, conda_file, build.path).
+ */
+async function snapshot(source: string, target: string, key: string): Promise<void> {
+  await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+  try {
+    await cp(source, target, {
+      recursive: true,
+      dereference: true,
+      filter: async (from) => {
+        const info = await stat(from);
+        if (!info.isFile() && !info.isDirectory()) {
+          const where = from === source ? `"${source}"` : `"${from}" (inside ${key} "${source}")`;
+          throw new OepError('OEP_ERR_FILE_NOT_FOUND', `${key}: ${where} is ${describeSpecialFile(info)}; a registered version holds regular files and folders only.`, {
+            hint: 'Remove it from the folder (or point at one without it), then register again. Nothing was registered.',
+          });
+        }
+        return true;
+      },
+    });
+  } catch (error) {
+    if (error instanceof OepError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new OepError('OEP_ERR_FILE_NOT_FOUND', `${key}: "${source}" cannot be copied into oep's registry (${code ?? (error as Error).message}).`, {
+      hint: 'Check that every file in it can be read. Nothing was registered.',
+      cause: error,
+    });
+  }
+  await makePrivate(target);
+}
+
+/** Folders 0700 and files 0600 (0700 when executable), from `path` down; copies hold no links. */
+async function makePrivate(path: string): Promise<void> {
+  const stack = [path];
+  while (stack.length > 0) {
+    const current = stack.pop()!;
+    const info = await lstat(current);
+    if (info.isDirectory()) {
+      await chmod(current, 0o700);
+      for (const entry of await readdir(current)) stack.push(join(current, entry));
+    } else if (info.isFile()) {
+      await chmod(current, info.mode & 0o100 ? 0o700 : 0o600);
+    }
   }
 }
 

@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import { OepError } from '../errors.js';
+import { InputFileError, readInputText } from './input-file.js';
+import { duplicateKeys, MAX_YAML_BYTES, yamlTooComplex } from './yaml-source.js';
 
 /**
  * The image map (setting `image_map`, or OEP_IMAGE_MAP): a YAML file of
@@ -34,13 +35,21 @@ const IMAGE_PATTERN = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
 /** Parses an image map; every problem names the file, line and key. */
 export function parseImageMap(text: string, file: string): ImageMap {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, logLevel: 'error' });
+  const tooComplex = yamlTooComplex(text);
+  if (tooComplex !== undefined) {
+    throw new OepError('OEP_ERR_IMAGE_MAP_INVALID', `The image map ${file} ${tooComplex}`, {
+      hint: 'Fix the file (one "<image>: <local image>" per line; images/offline.yml is an example), or `oep config unset image_map`.',
+    });
+  }
+  // Repeated keys are found in linear time (yaml-source.ts duplicateKeys), not by the library.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, logLevel: 'error', uniqueKeys: false });
   const problems: string[] = [];
   const at = (offset: number | undefined): string => {
     const { line, col } = lineCounter.linePos(offset ?? 0);
     return `${file}:${line}:${col}`;
   };
-  for (const error of doc.errors) problems.push(`${at(error.pos[0])}: ${error.message.split('\n')[0]}`);
+  const errors = [...doc.errors, ...duplicateKeys(doc)].sort((a, b) => a.pos[0] - b.pos[0]);
+  for (const error of errors) problems.push(`${at(error.pos[0])}: ${error.message.split('\n')[0]}`);
   const images = new Map<string, string>();
   if (problems.length === 0 && doc.contents !== null) {
     if (!isMap(doc.contents)) {
@@ -75,9 +84,11 @@ export function parseImageMap(text: string, file: string): ImageMap {
 export async function readImageMap(file: string): Promise<ImageMap> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readInputText(file, MAX_YAML_BYTES);
   } catch (error) {
-    throw new OepError('OEP_ERR_IMAGE_MAP_INVALID', `The image map ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`, {
+    if (!(error instanceof InputFileError)) throw error;
+    const why = error.problem === 'unreadable' || error.problem === 'missing' ? `cannot be read (${error.code ?? error.reason})` : `${error.reason}${error.problem === 'too-large' ? `; the limit is ${MAX_YAML_BYTES / 1024 / 1024} MB` : ''}`;
+    throw new OepError('OEP_ERR_IMAGE_MAP_INVALID', `The image map ${file} ${why}.`, {
       hint: 'Set image_map to an existing file (`oep config set image_map images/offline.yml` in oep\'s folder), or `oep config unset image_map`.',
     });
   }

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { describeSpecialFile } from './input-file.js';
 import { isRecord } from './plain-data.js';
 import type { PathSegment, RawProblem } from './problem.js';
 
@@ -70,6 +71,8 @@ function check(
   }
   if (given.includes('\0')) message = 'Contains a NUL character, which no path can hold.';
   else if (stat === undefined) message = `"${given}" does not exist.`;
+  // A FIFO, a device or a socket: reading or copying it blocks or never ends (/dev/zero).
+  else if (!stat.isFile() && !stat.isDirectory()) message = `"${given}" is ${describeSpecialFile(stat)}; expected ${expected === 'file or directory' ? 'a file or a directory' : `a ${expected}`}.`;
   else if (expected === 'directory' && !stat.isDirectory()) message = `"${given}" is a file; expected a directory.`;
   else if (expected === 'file' && stat.isDirectory()) message = `"${given}" is a directory; expected a file.`;
   if (message === undefined) return true;

@@ -3,7 +3,6 @@
  * cross-field rules -> local paths -> place problems -> normalise. Every step returns problems;
  * none throws halfway, so one run reports everything wrong at once.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { OepError } from '../errors.js';
 import { applyDefaults } from './defaults.js';
@@ -21,7 +20,8 @@ import { checkDeploymentRules, checkEndpointRules, checkEnvironmentShape } from 
 import { checkSchema } from './schema-errors.js';
 import { loadSchema } from './schemas.js';
 import type { DeploymentSpec, DeploymentType, EndpointKind, EndpointSpec, EnvironmentAssetSpec, ModelAssetSpec } from './types.js';
-import { parseYaml } from './yaml-source.js';
+import { InputFileError, readInputText } from './input-file.js';
+import { MAX_YAML_BYTES, parseYaml, yamlTooComplex } from './yaml-source.js';
 import type { Locate } from './yaml-source.js';
 
 export interface LoadSpecOptions {
@@ -103,30 +103,38 @@ function objectSource(obj: unknown, sourceLabel: string, set: string[] | undefin
   };
 }
 
-/** Endpoint, deployment and asset YAMLs are a few KB; past this, a file is refused before it is parsed. */
-export const MAX_YAML_BYTES = 10 * 1024 * 1024;
+export { MAX_YAML_BYTES } from './yaml-source.js';
 
 async function readSource(o: LoadSpecOptions): Promise<Source> {
   const absolute = resolve(o.cwd ?? process.cwd(), o.file);
   let text: string;
   try {
-    const { size } = await stat(absolute);
-    if (size > MAX_YAML_BYTES) {
-      throw new OepError('OEP_ERR_SPEC_INVALID', `${o.file} is ${(size / 1024 / 1024).toFixed(1)} MB; oep reads YAML files up to ${MAX_YAML_BYTES / 1024 / 1024} MB.`, {
+    // Opened without blocking and checked on the descriptor: a FIFO, /dev/zero or /dev/urandom is
+    // refused before a byte is read, and nothing past the cap is ever read.
+    text = await readInputText(absolute, MAX_YAML_BYTES);
+  } catch (error) {
+    if (!(error instanceof InputFileError)) throw error;
+    if (error.problem === 'too-large') {
+      throw new OepError('OEP_ERR_SPEC_INVALID', `${o.file} ${error.reason}; oep reads YAML files up to ${MAX_YAML_BYTES / 1024 / 1024} MB.`, {
         hint: 'Give the endpoint or deployment YAML itself (a few KB); large data belongs in the model or code folder it names.',
       });
     }
-    text = await readFile(absolute, 'utf8');
-  } catch (error) {
-    if (error instanceof OepError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
     const message =
-      code === 'ENOENT'
+      error.problem === 'missing'
         ? `File not found: ${o.file}`
-        : code === 'EISDIR'
+        : error.problem === 'directory'
           ? `${o.file} is a directory; pass a YAML file`
-          : `Cannot read ${o.file}: ${(error as Error).message}`;
-    throw new OepError('OEP_ERR_FILE_NOT_FOUND', message, { hint: `looked for ${absolute}`, cause: error });
+          : error.problem === 'special'
+            ? `${o.file} ${error.reason}; oep reads YAML from regular files only`
+            : `${o.file} ${error.reason}`;
+    const hint = error.problem === 'special' ? `looked at ${absolute}; write the YAML to a file first (e.g. > deployment.yml) and pass that` : `looked for ${absolute}`;
+    throw new OepError('OEP_ERR_FILE_NOT_FOUND', message, { hint, cause: error });
+  }
+  const tooComplex = yamlTooComplex(text);
+  if (tooComplex !== undefined) {
+    throw new OepError('OEP_ERR_SPEC_INVALID', `${o.file} ${tooComplex}`, {
+      hint: 'Give the endpoint or deployment YAML itself (a few hundred lines); large data belongs in the model or code folder it names.',
+    });
   }
   const parsed = parseYaml(text);
   const asProblem = (p: { line: number; col: number; message: string }): SpecProblem => ({

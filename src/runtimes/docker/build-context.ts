@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pack as createPack } from 'tar-stream';
+import { OepError } from '../../errors.js';
+import { InputFileError, readInputText } from '../../spec/input-file.js';
+import { MAX_YAML_BYTES } from '../../spec/yaml-source.js';
 
 /** One file of a build context, by its path relative to the context root (posix separators). */
 export interface ContextEntry {
@@ -23,7 +26,15 @@ export interface ContextEntry {
 export async function readContext(root: string, dockerfile = 'Dockerfile'): Promise<ContextEntry[]> {
   // The Dockerfile and .dockerignore are always sent, as Docker does.
   const kept = new Set([posix.normalize(dockerfile.split(sep).join(posix.sep)), '.dockerignore']);
-  const ignore = parseDockerignore(await readFile(join(root, '.dockerignore'), 'utf8').catch(() => ''));
+  // Bounded, and never a FIFO or a device: a .dockerignore that is a named pipe must not block the build.
+  const ignore = parseDockerignore(
+    await readInputText(join(root, '.dockerignore'), MAX_YAML_BYTES).catch((error: unknown) => {
+      if (error instanceof InputFileError && error.problem === 'missing') return '';
+      // Not ignored silently: what it would have kept out of the image must not go in.
+      if (error instanceof InputFileError) throw new OepError('OEP_ERR_FILE_NOT_FOUND', `The build context's .dockerignore ${error.message}.`, { hint: 'Make it a regular file (or remove it).' });
+      throw error;
+    }),
+  );
   const entries: ContextEntry[] = [];
   const walk = async (dir: string): Promise<void> => {
     const names = (await readdir(dir)).sort();

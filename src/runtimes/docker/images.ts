@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type Dockerode from 'dockerode';
 import type { ImageInspectInfo } from 'dockerode';
 import { OepError } from '../../errors.js';
 import { APPEND_NOFOLLOW, REPLACE_NOFOLLOW } from '../../model/file-flags.js';
+import { InputFileError, readInputText } from '../../spec/input-file.js';
 import type { DeploymentSpec } from '../../spec/types.js';
+import { MAX_YAML_BYTES } from '../../spec/yaml-source.js';
 import type { EmitProgress } from '../types.js';
 import { digestContext, memoryContext, packContext, readContext, type ContextEntry } from './build-context.js';
 import { DockerEngine } from './engine.js';
@@ -97,7 +99,7 @@ export class ImageService {
     const dockerfile = await readInput(dockerfilePath, 'environment.build.dockerfile_path', options.spec.name);
     const bases: string[] = [];
     for (const image of dockerfileBaseImages(dockerfile)) bases.push((await this.ensureLocal(docker, image, options)).Id);
-    const entries = await readContext(recipe.context, recipe.dockerfile);
+    const entries = readableSnapshot(recipe.context, await readContext(recipe.context, recipe.dockerfile));
     const tag = recipeTag({ kind: 'build', baseImageIds: bases, contentDigest: await digestContext(entries), dockerfile: recipe.dockerfile });
     const built = await this.buildOnce(docker, { tag, entries, dockerfile: recipe.dockerfile, condaBase: undefined }, options);
     return { ...built, python: 'python3', recipe: 'build' };
@@ -299,11 +301,31 @@ export async function inspectImage(docker: Dockerode, reference: string): Promis
   }
 }
 
+/** A registered environment's build context: OEP_HOME/registry/environments/<name>/<version>/files/build. */
+const SNAPSHOT_CONTEXT = /[/\\]registry[/\\]environments[/\\][^/\\]+[/\\][^/\\]+[/\\]files[/\\]build$/;
+
+/**
+ * The registry keeps its snapshots private (folders 0700, files 0600 or 0700: registry/store.ts);
+ * in the image, a registered build context's files get the modes of a checkout (0644, 0755 when
+ * executable, folders 0755), so a Dockerfile whose USER is not root reads what it COPYs, as it
+ * would from the user's own folder.
+ */
+function readableSnapshot(context: string, entries: ContextEntry[]): ContextEntry[] {
+  if (!SNAPSHOT_CONTEXT.test(context.replace(/[/\\]+$/, ''))) return entries;
+  return entries.map((entry) => (entry.type === 'symlink' ? entry : { ...entry, mode: entry.type === 'directory' || entry.mode & 0o111 ? 0o755 : 0o644 }));
+}
+
 async function readInput(file: string, key: string, deployment: string): Promise<string> {
   try {
-    return await readFile(file, 'utf8');
+    // Bounded, and never a FIFO or a device: a read that blocks would wedge the deployment's build.
+    return await readInputText(file, MAX_YAML_BYTES);
   } catch (error) {
-    throw new OepError('OEP_ERR_FILE_NOT_FOUND', `${key} of deployment ${deployment} cannot be read: ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`, {
+    if (!(error instanceof InputFileError)) throw error;
+    const why =
+      error.problem === 'missing' || error.problem === 'unreadable'
+        ? `cannot be read: ${file} (${error.code ?? error.reason})`
+        : `cannot be used: ${file} ${error.reason}${error.problem === 'too-large' ? `; the limit is ${MAX_YAML_BYTES / 1024 / 1024} MB` : ''}`;
+    throw new OepError('OEP_ERR_FILE_NOT_FOUND', `${key} of deployment ${deployment} ${why}.`, {
       hint: `Check ${key}; relative paths resolve against the deployment YAML's folder.`,
     });
   }

@@ -1,6 +1,8 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { readInputText } from '../../spec/input-file.js';
+import { MAX_YAML_BYTES } from '../../spec/yaml-source.js';
 import { OepError } from '../../errors.js';
 
 /** How deep below model.path the MLmodel file is looked for (as oep's MLflow scoring script does). */
@@ -20,7 +22,7 @@ export async function mlflowCondaFile(modelPath: string, deployment: string): Pr
   }
   let env: unknown;
   try {
-    const mlmodel = parse(await readFile(join(folder, 'MLmodel'), 'utf8')) as { flavors?: { python_function?: { env?: unknown } } } | null;
+    const mlmodel = parse(await readInputText(join(folder, 'MLmodel'), MAX_YAML_BYTES), { uniqueKeys: false, logLevel: 'error' }) as { flavors?: { python_function?: { env?: unknown } } } | null;
     env = mlmodel?.flavors?.python_function?.env;
   } catch (error) {
     throw new OepError('OEP_ERR_SPEC_INVALID', `The MLmodel file of deployment ${deployment} cannot be read: ${join(folder, 'MLmodel')} (${(error as Error).message}).`);
