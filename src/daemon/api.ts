@@ -41,7 +41,7 @@ export interface DaemonApi {
   'deployment.create': Method<DeploymentApplyParams, DeploymentView>;
   'deployment.update': Method<DeploymentApplyParams, DeploymentView>;
   'deployment.delete': Method<{ endpoint: string; name: string; purge?: boolean }, null>;
-  'deployment.build': Method<{ endpoint: string; name: string; tag: string; push?: boolean }, BakeResult>;
+  'deployment.build': Method<{ endpoint: string; name: string; tag: string; push?: boolean; bake_env?: boolean }, BakeResult>;
   /** The log's last lines; with `follow`, new lines arrive as log frames until the caller leaves. */
   'deployment.logs': Method<DeploymentLogsParams, string | null>;
 }

@@ -9,6 +9,8 @@ export interface DeploymentBuildOptions {
   tag: string;
   /** Push it to the registry the tag names. */
   push?: boolean;
+  /** Bake environment_variables into the image's ENV (the old way), instead of the env file. */
+  bakeEnv?: boolean;
 }
 
 /**
@@ -24,5 +26,9 @@ export async function buildDeploymentImage(options: DeploymentBuildOptions, deps
     });
   }
   deps.onSubmit?.({ endpoint: options.endpointName, deployment: options.name });
-  return deps.client.call('deployment.build', { endpoint: options.endpointName, name: options.name, tag: options.tag, push: options.push === true }, { onEvent: deps.onEvent });
+  return deps.client.call(
+    'deployment.build',
+    { endpoint: options.endpointName, name: options.name, tag: options.tag, push: options.push === true, bake_env: options.bakeEnv === true },
+    { onEvent: deps.onEvent },
+  );
 }

@@ -36,8 +36,14 @@ export interface ImageRoutes {
 export interface ImagePlan {
   kind: 'server' | 'container';
   copies: ImageCopy[];
-  /** Every variable set in the image, environment_variables last (they override the others). */
+  /** The variables set in the image: the layout's, which hold no secret (AZUREML_MODEL_DIR...). */
   environment: Record<string, string>;
+  /**
+   * The deployment's environment_variables: given when the container runs (`docker run
+   * --env-file`, a Kubernetes Secret), after `environment`, whose values they override. Never in
+   * an image's layers or history unless asked (`oep deployment build --bake-env`).
+   */
+  runEnvironment: Record<string, string>;
   routes: ImageRoutes;
   /** Unset for custom containers, which keep the image's own. */
   entrypoint?: string[];
@@ -73,12 +79,16 @@ export function imagePlan(spec: DeploymentSpec, python: string): ImagePlan {
     copies.push({ what: 'code', source: local(layout.code.source, 'code_configuration.code'), target: layout.code.codeDir });
     appRoot = layout.code.scriptDir ? posix.join(layout.code.codeDir, layout.code.scriptDir) : layout.code.codeDir;
   }
+  // environment_variables apart: they are given when the container runs, not baked.
+  const withoutVariables: DeploymentSpec = { ...spec, environment_variables: {} };
+  const runEnvironment = scoringEnvironment(spec, {});
   if (plan.kind === 'container') {
     const { routes } = plan;
     return {
       kind: 'container',
       copies,
-      environment: scoringEnvironment(spec, { modelDir, appRoot, entryScript: layout.code?.scriptFile }),
+      environment: scoringEnvironment(withoutVariables, { modelDir, appRoot, entryScript: layout.code?.scriptFile }),
+      runEnvironment,
       routes: { port: routes.scoring_route.port, scoring: routes.scoring_route.path, readiness: routes.readiness_route.path, liveness: routes.liveness_route.path },
     };
   }
@@ -86,13 +96,14 @@ export function imagePlan(spec: DeploymentSpec, python: string): ImagePlan {
   return {
     kind: 'server',
     copies: [{ what: 'server', target: IMAGE_SERVER_DIR }, ...copies],
-    // As the docker runtime sets them (container-spec.ts), environment_variables last.
+    // As the docker runtime sets them (container-spec.ts); environment_variables come last, at run.
     environment: {
       PYTHONUNBUFFERED: '1',
       PYTHONDONTWRITEBYTECODE: '1',
       ...planEnvironment(plan, layout.model?.entry),
-      ...scoringEnvironment(spec, { modelDir, appRoot, entryScript }),
+      ...scoringEnvironment(withoutVariables, { modelDir, appRoot, entryScript }),
     },
+    runEnvironment,
     routes: { port: SERVER_PORT, scoring: '/score', readiness: '/', liveness: '/' },
     entrypoint: [python, `${IMAGE_SERVER_DIR}/oep_server.py`],
     cmd: ['--host', '0.0.0.0', '--port', String(SERVER_PORT)],
@@ -104,12 +115,14 @@ export function imagePlan(spec: DeploymentSpec, python: string): ImagePlan {
  * The Dockerfile of a built image: the environment image (by id, so the tag names exactly what
  * was built on), then the copies, the environment and the command. Each copy's content is in the
  * build context under a folder named after it (`server/`, `code/`, `model/`; a single-file model
- * keeps its file name there). `labels` describe the image.
+ * keeps its file name there). `labels` describe the image. The deployment's environment_variables
+ * are not in it (they go in the env file given at `docker run`, see imageEnvFile) unless
+ * `bakeRunEnvironment`: then they are ENV lines too, in every layer's history.
  */
-export function imageDockerfile(plan: ImagePlan, baseImageId: string, labels: Record<string, string>): string {
+export function imageDockerfile(plan: ImagePlan, baseImageId: string, labels: Record<string, string>, options: { bakeRunEnvironment?: boolean } = {}): string {
   const lines = [`FROM ${baseImageId}`];
   for (const copy of plan.copies) lines.push(`COPY ${copy.what}/ ${copy.target}/`);
-  const env = Object.entries(plan.environment);
+  const env = Object.entries(options.bakeRunEnvironment ? { ...plan.environment, ...plan.runEnvironment } : plan.environment);
   const multiline = env.find(([, value]) => /[\r\n]/.test(value));
   if (multiline) {
     throw new OepError('OEP_ERR_SPEC_INVALID', `The environment variable ${multiline[0]} has a line break, which a Dockerfile cannot set.`, {
@@ -129,4 +142,28 @@ export function imageDockerfile(plan: ImagePlan, baseImageId: string, labels: Re
 /** A value as a Dockerfile double-quoted word: Docker expands $ and reads backslash escapes inside them. */
 function quote(value: string): string {
   return `"${value.replace(/[\\"$]/g, (char) => `\\${char}`)}"`;
+}
+
+/**
+ * The env file of a built image (`docker run --env-file FILE`): the deployment's
+ * environment_variables, one `NAME=value` line each, as Docker reads it (the value taken as it is,
+ * to the end of its line). Undefined when there are none. A line break in a value, or a name
+ * Docker would read differently (empty, with `=` or white space, starting with `#`), is refused.
+ */
+export function imageEnvFile(plan: ImagePlan): string | undefined {
+  const entries = Object.entries(plan.runEnvironment);
+  if (entries.length === 0) return undefined;
+  for (const [name, value] of entries) {
+    if (name === '' || /[=\s\0]/.test(name) || name.startsWith('#')) {
+      throw new OepError('OEP_ERR_SPEC_INVALID', `The environment variable name ${JSON.stringify(name)} cannot be passed in an env file (docker run --env-file).`, {
+        hint: 'Use names of letters, digits and "_" in environment_variables.',
+      });
+    }
+    if (/[\r\n\0]/.test(value)) {
+      throw new OepError('OEP_ERR_SPEC_INVALID', `The environment variable ${name} has a line break, which an env file (docker run --env-file) cannot hold.`, {
+        hint: 'Keep environment_variables on one line each (e.g. JSON without line breaks).',
+      });
+    }
+  }
+  return `${entries.map(([name, value]) => `${name}=${value}`).join('\n')}\n`;
 }

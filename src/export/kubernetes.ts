@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DeploymentSpec, EndpointSpec, Probe, ResourceQuantities } from '../spec/types.js';
 import type { EndpointRecord } from '../state/types.js';
 import { imagePlan, type ImageRoutes } from './image.js';
@@ -111,7 +112,7 @@ export function exportKubernetes(source: ExportSource, options: KubernetesExport
   }
 
   const secretName = kubernetesName(endpoint.name, 'keys');
-  files.push({
+  const secrets: ExportFile = {
     name: 'secret.yaml',
     comment: ["The endpoint's keys (Authorization: Bearer <key>). Keep this file out of version control."],
     objects: [
@@ -123,7 +124,8 @@ export function exportKubernetes(source: ExportSource, options: KubernetesExport
         stringData: { primaryKey: source.keys.primary, secondaryKey: source.keys.secondary },
       },
     ],
-  });
+  };
+  files.push(secrets);
 
   for (const deployment of source.deployments) {
     const { spec } = deployment;
@@ -144,11 +146,24 @@ export function exportKubernetes(source: ExportSource, options: KubernetesExport
     ] as const) {
       if (set) warnings.push(`deployment ${spec.name}: ${key} has no equivalent in the export (see docs/scale-out.md); it is left out.`);
     }
+    // environment_variables (passwords, connection strings...) go in a Secret, in secret.yaml
+    // (0600), which the container reads them from: never in the Deployment's file.
+    const runSecret = kubernetesName(name, 'env');
+    if (Object.keys(plan.runEnvironment).length > 0) {
+      if (secrets.comment.length === 1) secrets.comment = ["The endpoint's keys (Authorization: Bearer <key>), and the deployments' environment_variables. Keep this file out of version control."];
+      secrets.objects.push({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: runSecret, labels },
+        type: 'Opaque',
+        stringData: Object.fromEntries(Object.entries(plan.runEnvironment).map(([envName, value]) => [secretKey(envName), value])),
+      });
+    }
     const container: Record<string, unknown> = {
       name: CONTAINER_NAME,
       image,
       ports: [{ name: 'http', containerPort: plan.routes.port, protocol: 'TCP' }],
-      env: Object.entries(plan.environment).map(([envName, value]) => ({ name: envName, value })),
+      env: containerEnvironment(plan.environment, plan.runEnvironment, runSecret),
       ...(resources && { resources }),
       readinessProbe: probeOf(spec.readiness_probe, plan.routes.readiness, false),
       livenessProbe: probeOf(spec.liveness_probe, plan.routes.liveness, true),
@@ -267,6 +282,26 @@ function imageName(registry: string | undefined, name: string, deployment: Expor
   const stamp = deployment.updated_at.replace(/\.\d+/, '').replace(/[^0-9]/g, '');
   const repository = registry ? `${registry.replace(/\/+$/, '')}/${name}` : name;
   return `${repository}:g${deployment.generation}-${stamp}`;
+}
+
+/**
+ * The container's `env`: the layout's variables as values, then the deployment's
+ * environment_variables from its Secret (`secretKeyRef`), which take the place of a layout
+ * variable of the same name, as they override it under oep.
+ */
+function containerEnvironment(environment: Record<string, string>, runEnvironment: Record<string, string>, secret: string): Record<string, unknown>[] {
+  return [
+    ...Object.entries(environment)
+      .filter(([envName]) => !Object.hasOwn(runEnvironment, envName))
+      .map(([envName, value]) => ({ name: envName, value })),
+    ...Object.keys(runEnvironment).map((envName) => ({ name: envName, valueFrom: { secretKeyRef: { name: secret, key: secretKey(envName) } } })),
+  ];
+}
+
+/** A Secret's keys are `[-._a-zA-Z0-9]+`: a variable's name when it is one, else one made from it. */
+function secretKey(envName: string): string {
+  if (/^[-._a-zA-Z0-9]{1,253}$/.test(envName)) return envName;
+  return `env-${createHash('sha256').update(envName).digest('hex').slice(0, 16)}`;
 }
 
 function probeOf(probe: Probe, path: string, liveness: boolean): Record<string, unknown> {

@@ -70,7 +70,8 @@ describe('oep endpoint export: a real endpoint (process runtime) as a folder for
 
   it('kubectl kustomize renders the folder (when kubectl is installed)', { skip: prerequisiteSkip('kubectl kustomize checks', !hasKubectl() && 'kubectl is not installed (apt-get install kubernetes-client)') }, () => {
     const rendered = objectsOf(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' }));
-    assert.equal(rendered.length, 10);
+    // 2 Secrets (the keys, blue's environment_variables), 3 Deployments, 3 Services, Gateway, HTTPRoute, SecurityPolicy.
+    assert.equal(rendered.length, 11);
     const route = rendered.find((object) => object.kind === 'HTTPRoute');
     assert.deepEqual(route.spec.rules[0].backendRefs.map((ref: { name: string; weight: number }) => `${ref.name}=${ref.weight}`), ['export-e2e-blue=90', 'export-e2e-green=10']);
   });

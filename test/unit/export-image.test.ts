@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OepError } from '../../src/errors.js';
-import { IMAGE_SERVER_DIR, imageDockerfile, imagePlan } from '../../src/export/image.js';
+import { IMAGE_SERVER_DIR, imageDockerfile, imageEnvFile, imagePlan } from '../../src/export/image.js';
 import { checkRegistry, parseImageReference } from '../../src/export/image-reference.js';
 import { deploymentObjectNames, kubernetesName } from '../../src/export/names.js';
 import { planContainer } from '../../src/runtimes/docker/container-spec.js';
@@ -39,14 +39,17 @@ describe('imagePlan: what a built image holds', () => {
     ]);
     // What the runtime mounts: the model's last segment under the model dir, the code dir, the server.
     assert.deepEqual(container.options.HostConfig?.Binds?.map((bind) => bind.split(':')[1]), ['/var/azureml-app/azureml-models/blue-model/1/model', '/var/azureml-app/onlinescoring', '/var/azureml-server']);
-    assert.deepEqual(plan.environment, container.environment);
+    // The same environment, the deployment's environment_variables last: given at run, not baked.
+    assert.deepEqual({ ...plan.environment, ...plan.runEnvironment }, container.environment);
+    assert.deepEqual(plan.runEnvironment, { WORKER_COUNT: '2', GREETING: 'say "hi" for $5 \\o/' });
+    assert.equal(plan.environment.WORKER_COUNT, undefined);
     assert.deepEqual(plan.entrypoint, container.options.Entrypoint);
     assert.deepEqual(plan.cmd, container.options.Cmd);
     assert.equal(plan.workdir, container.options.WorkingDir);
     assert.deepEqual(plan.routes, { port: 5001, scoring: '/score', readiness: '/', liveness: '/' });
   });
 
-  it('writes a Dockerfile on the environment image by id, with every value quoted for Docker', () => {
+  it('writes a Dockerfile on the environment image by id, with every value quoted for Docker, and no environment_variables', () => {
     const dockerfile = imageDockerfile(imagePlan(spec, '/opt/oep-env/bin/python'), 'sha256:abc', { 'org.opencontainers.image.title': 'ep/blue' });
     assert.equal(
       dockerfile,
@@ -59,9 +62,7 @@ describe('imagePlan: what a built image holds', () => {
         '    PYTHONDONTWRITEBYTECODE="1" \\',
         '    AZUREML_MODEL_DIR="/var/azureml-app/azureml-models/blue-model/1" \\',
         '    AML_APP_ROOT="/var/azureml-app/onlinescoring" \\',
-        '    AZUREML_ENTRY_SCRIPT="score.py" \\',
-        '    WORKER_COUNT="2" \\',
-        '    GREETING="say \\"hi\\" for \\$5 \\\\o/"',
+        '    AZUREML_ENTRY_SCRIPT="score.py"',
         'LABEL "org.opencontainers.image.title"="ep/blue"',
         'WORKDIR /var/azureml-app/onlinescoring',
         'EXPOSE 5001',
@@ -70,6 +71,18 @@ describe('imagePlan: what a built image holds', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('puts environment_variables in the env file given at docker run; --bake-env puts them in ENV, quoted for Docker', () => {
+    const plan = imagePlan(spec, 'python3');
+    assert.equal(imageEnvFile(plan), 'WORKER_COUNT=2\nGREETING=say "hi" for $5 \\o/\n');
+    assert.equal(imageEnvFile(imagePlan(deploymentSpec({}), 'python3')), undefined);
+    const baked = imageDockerfile(plan, 'sha256:abc', {}, { bakeRunEnvironment: true });
+    assert.match(baked, /^ {4}AZUREML_ENTRY_SCRIPT="score\.py" \\\n {4}WORKER_COUNT="2" \\\n {4}GREETING="say \\"hi\\" for \\\$5 \\\\o\/"$/m);
+    // A variable that overrides the layout's: the image keeps the layout's value, the env file overrides it at run.
+    const overriding = imagePlan(deploymentSpec({ ...spec, environment_variables: { AZUREML_ENTRY_SCRIPT: 'other.py' } }), 'python3');
+    assert.match(imageDockerfile(overriding, 'sha256:1', {}), /AZUREML_ENTRY_SCRIPT="score\.py"/);
+    assert.equal(imageEnvFile(overriding), 'AZUREML_ENTRY_SCRIPT=other.py\n');
   });
 
   it("MLflow without a scoring script: oep's MLflow script from the server folder, MLFLOW_MODEL_FOLDER set", () => {
@@ -108,7 +121,9 @@ describe('imagePlan: what a built image holds', () => {
       assert.throws(make, (error: unknown) => error instanceof OepError && error.code === 'OEP_ERR_SPEC_INVALID' && pattern.test(error.message));
     refused(() => imagePlan(deploymentSpec({ model: { path: '/m', type: 'triton_model' } }), 'python3'), /Triton/);
     refused(() => imagePlan(deploymentSpec({ model: { path: 'azureml://datastores/x/paths/m' } }), 'python3'), /not a local path/);
-    refused(() => imageDockerfile(imagePlan(deploymentSpec({ environment_variables: { A: 'one\ntwo' } }), 'python3'), 'sha256:1', {}), /A has a line break/);
+    refused(() => imageDockerfile(imagePlan(deploymentSpec({ environment_variables: { A: 'one\ntwo' } }), 'python3'), 'sha256:1', {}, { bakeRunEnvironment: true }), /A has a line break/);
+    refused(() => imageEnvFile(imagePlan(deploymentSpec({ environment_variables: { A: 'one\ntwo' } }), 'python3')), /A has a line break, which an env file/);
+    refused(() => imageEnvFile(imagePlan(deploymentSpec({ environment_variables: { 'A=B': 'x' } }), 'python3')), /name "A=B" cannot be passed in an env file/);
   });
 });
 

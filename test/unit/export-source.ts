@@ -13,7 +13,8 @@ export const FIXTURE_UPDATED_AT = '2025-01-02T03:04:05.678Z';
 
 /** The deployments: name -> the --set overrides the e2e test creates them with. */
 export const FIXTURE_DEPLOYMENTS: Record<string, string[]> = {
-  blue: ['instance_count=2'],
+  // A secret in environment_variables: it goes to a Secret in secret.yaml, never the Deployment's file.
+  blue: ['instance_count=2', 'environment_variables.DB_PASSWORD=hunter2-for-tests'],
   green: ['request_settings.request_timeout_ms=3000'],
   shadow: [],
 };

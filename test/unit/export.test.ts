@@ -63,6 +63,7 @@ describe('export to Kubernetes: blue 90%, green 10%, shadow mirrored 10%', async
       objects.map((object) => `${object.kind}/${object.metadata.name}`),
       [
         'Secret/export-e2e-keys',
+        'Secret/export-e2e-blue-env',
         'Deployment/export-e2e-blue',
         'Service/export-e2e-blue',
         'Deployment/export-e2e-green',
@@ -114,13 +115,21 @@ describe('export to Kubernetes: blue 90%, green 10%, shadow mirrored 10%', async
     assert.deepEqual(container.livenessProbe, { httpGet: { path: '/', port: 'http' }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 2, successThreshold: 1, failureThreshold: 30 });
     // Standard_DS3_v2: 4 vCPUs, 14 GiB.
     assert.deepEqual(container.resources, { requests: { cpu: '4', memory: '14Gi' }, limits: { cpu: '4', memory: '14Gi' } });
-    assert.deepEqual(Object.fromEntries(container.env.map((entry: { name: string; value: string }) => [entry.name, entry.value])), {
-      PYTHONUNBUFFERED: '1',
-      PYTHONDONTWRITEBYTECODE: '1',
-      AZUREML_MODEL_DIR: '/var/azureml-app/azureml-models/blue-model/1',
-      AML_APP_ROOT: '/var/azureml-app/onlinescoring',
-      AZUREML_ENTRY_SCRIPT: 'score.py',
-    });
+    assert.deepEqual(container.env, [
+      { name: 'PYTHONUNBUFFERED', value: '1' },
+      { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
+      { name: 'AZUREML_MODEL_DIR', value: '/var/azureml-app/azureml-models/blue-model/1' },
+      { name: 'AML_APP_ROOT', value: '/var/azureml-app/onlinescoring' },
+      { name: 'AZUREML_ENTRY_SCRIPT', value: 'score.py' },
+      // environment_variables: from the deployment's Secret, never written in the Deployment.
+      { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'export-e2e-blue-env', key: 'DB_PASSWORD' } } },
+    ]);
+    assert.deepEqual(find(objects, 'Secret', 'export-e2e-blue-env').stringData, { DB_PASSWORD: 'hunter2-for-tests' });
+    const folder = renderFolder(exported);
+    assert.doesNotMatch(folder['export-e2e-blue.yaml']!, /hunter2/);
+    assert.match(folder['secret.yaml']!, /DB_PASSWORD: hunter2-for-tests/);
+    // green has no environment_variables: no Secret of its own.
+    assert.equal(objects.some((object) => object.metadata.name === 'export-e2e-green-env'), false);
     const service = find(objects, 'Service', 'export-e2e-blue');
     assert.deepEqual(service.spec.selector, blue.spec.selector.matchLabels);
     assert.deepEqual(blue.spec.template.metadata.labels, blue.metadata.labels);

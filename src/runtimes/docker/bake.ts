@@ -1,14 +1,15 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type Dockerode from 'dockerode';
 import type { AuthConfig } from 'dockerode';
 import { OepError } from '../../errors.js';
-import { imageDockerfile, imagePlan, type ImageCopy } from '../../export/image.js';
+import { imageDockerfile, imageEnvFile, imagePlan, type ImageCopy } from '../../export/image.js';
 import { parseImageReference, type ImageReference } from '../../export/image-reference.js';
 import type { DeploymentSpec } from '../../spec/types.js';
+import { writeFileAtomic } from '../../state/atomic-write.js';
 import { PACKAGE_ROOT } from '../../state/paths.js';
 import type { EmitProgress } from '../types.js';
 import { digestContext, memoryContext, readContext, type ContextEntry } from './build-context.js';
@@ -27,9 +28,17 @@ export interface BakeRequest {
   tag: string;
   push: boolean;
   emit: EmitProgress;
-  /** Where the build output goes. */
+  /** Where the build output goes; the env file (IMAGE_ENV_FILE) is written beside it. */
   buildLog: string;
+  /**
+   * `--bake-env`: the deployment's environment_variables go into the image's ENV (and so its
+   * history, and the registry it is pushed to), as before, instead of the env file.
+   */
+  bakeEnv?: boolean;
 }
+
+/** The env file of the last build of a deployment, beside its image-build.log (0600). */
+export const IMAGE_ENV_FILE = 'image.env';
 
 /** What `oep deployment build` prints. */
 export interface BakeResult {
@@ -46,6 +55,14 @@ export interface BakeResult {
   pushed: boolean;
   /** The registry's digest of the pushed image. */
   digest?: string;
+  /**
+   * The deployment's environment_variables, one `NAME=value` line each (0600): the image has none
+   * of them, so run it with `docker run --env-file <env_file> ...`. Absent without variables, and
+   * with --bake-env.
+   */
+  env_file?: string;
+  /** The names in env_file (or, with --bake-env, those baked into the image). */
+  env_variables?: string[];
 }
 
 export interface BakeDeps {
@@ -67,16 +84,31 @@ export async function bakeDeployment(deps: BakeDeps, request: BakeRequest): Prom
   const reference = parseImageReference(request.tag);
   if (typeof reference === 'string') throw new OepError('OEP_ERR_USAGE', `--tag: ${reference}`);
   const plan = imagePlan(spec, 'python3');
+  // Checked before anything is built: a value the env file cannot hold is refused at once.
+  const envText = request.bakeEnv ? undefined : imageEnvFile(plan);
+  if (request.bakeEnv && Object.keys(plan.runEnvironment).length > 0) {
+    emit({
+      phase: 'warning',
+      message:
+        `--bake-env: the ${Object.keys(plan.runEnvironment).length} environment_variables of deployment ${spec.name} (${Object.keys(plan.runEnvironment).join(', ')}) are written into the image's ENV, ` +
+        `where docker inspect and docker history show them to anyone who has the image${request.push ? ', and --push sends them to the registry' : ''}.`,
+    });
+  }
   await deps.engine.ensureAvailable();
   try {
     const docker = await deps.engine.docker();
     const environment = await deps.images.ensure({ spec, pull: false, emit, buildLog: request.buildLog });
     const python = environment.python;
     const finalPlan = python === 'python3' ? plan : imagePlan(spec, python);
-    const dockerfile = imageDockerfile(finalPlan, environment.id, {
-      'org.opencontainers.image.title': `${spec.endpoint_name}/${spec.name}`,
-      'org.opencontainers.image.description': `Deployment ${spec.name} of endpoint ${spec.endpoint_name}, built by oep with its model, code and scoring server`,
-    });
+    const dockerfile = imageDockerfile(
+      finalPlan,
+      environment.id,
+      {
+        'org.opencontainers.image.title': `${spec.endpoint_name}/${spec.name}`,
+        'org.opencontainers.image.description': `Deployment ${spec.name} of endpoint ${spec.endpoint_name}, built by oep with its model, code and scoring server`,
+      },
+      { bakeRunEnvironment: request.bakeEnv === true },
+    );
     const entries = [...memoryContext({ Dockerfile: dockerfile })];
     const serverDir = deps.serverDir ?? join(PACKAGE_ROOT, 'server');
     for (const copy of finalPlan.copies) entries.push(...(await copyEntries(copy, serverDir, spec)));
@@ -86,6 +118,8 @@ export async function bakeDeployment(deps: BakeDeps, request: BakeRequest): Prom
     const cacheTag = `${BUILD_REPOSITORY}:${digest.slice(0, 20)}`;
     const built = await deps.images.buildOnce(docker, { tag: cacheTag, entries, dockerfile: 'Dockerfile', condaBase: undefined }, { spec, pull: false, emit, buildLog: request.buildLog });
     await pointTag(docker, built.id, reference, emit);
+    const envFile = await writeEnvFile(join(dirname(request.buildLog), IMAGE_ENV_FILE), request.bakeEnv ? undefined : envText);
+    const variables = Object.keys(finalPlan.runEnvironment);
     const result: BakeResult = {
       image: `${reference.repository}:${reference.tag}`,
       id: built.id,
@@ -94,6 +128,8 @@ export async function bakeDeployment(deps: BakeDeps, request: BakeRequest): Prom
       environment_image: environment.reference,
       port: finalPlan.routes.port,
       pushed: false,
+      ...(envFile !== undefined && { env_file: envFile }),
+      ...(variables.length > 0 && { env_variables: variables }),
     };
     if (!request.push) return result;
     const digestPushed = await pushImage(docker, reference, emit);
@@ -102,6 +138,20 @@ export async function bakeDeployment(deps: BakeDeps, request: BakeRequest): Prom
     if (DockerEngine.isConnectionError(error)) throw deps.engine.unavailable(error);
     throw error;
   }
+}
+
+/**
+ * Writes the env file (0600, replacing what was there, never through a link), or removes a stale
+ * one when there is nothing to write. Returns its path when written.
+ */
+async function writeEnvFile(file: string, text: string | undefined): Promise<string | undefined> {
+  if (text === undefined) {
+    await rm(file, { force: true });
+    return undefined;
+  }
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(file, text, 0o600);
+  return file;
 }
 
 /**

@@ -8,6 +8,7 @@ interface BuildFlags extends OutputFlags {
   endpointName: string;
   tag: string;
   push: boolean;
+  bakeEnv: boolean;
 }
 
 export function deploymentBuildCommand(ctx: CliContext): Command {
@@ -21,7 +22,12 @@ export function deploymentBuildCommand(ctx: CliContext): Command {
       .requiredOption('-n, --name <name>', 'deployment name')
       .requiredOption('-e, --endpoint-name <name>', 'endpoint name')
       .requiredOption('-t, --tag <image>', 'the image to make, e.g. myregistry.azurecr.io/sklearn-blue:1')
-      .option('--push', 'push the image to the registry named in the tag', false),
+      .option('--push', 'push the image to the registry named in the tag', false)
+      .option(
+        '--bake-env',
+        "write environment_variables into the image's ENV (shown by docker inspect and docker history, and pushed with it) instead of the env file given at docker run",
+        false,
+      ),
   ).action(async (flags: BuildFlags) => {
     await checkOutputFlags(flags);
     const { buildDeploymentImage } = await import('../../../engine/build.js');
@@ -33,8 +39,16 @@ export function deploymentBuildCommand(ctx: CliContext): Command {
         onSubmit: ({ endpoint, deployment }) =>
           (progress.whenInterrupted = daemonGoesOn(`building the image of deployment ${deployment} of endpoint ${endpoint}`, `docker image inspect ${flags.tag}`)),
       }),
-    )) as { image: string; port: number };
+    )) as { image: string; port: number; env_file?: string };
     await printData(ctx, result, flags);
-    ctx.stderr.write(`hint: run it with: docker run --rm -p 127.0.0.1:8080:${result.port} ${result.image}\n`);
+    // environment_variables are not in the image: they come from the env file at run time.
+    const envFile = result.env_file ? ` --env-file ${shellWord(result.env_file)}` : '';
+    ctx.stderr.write(`hint: run it with: docker run --rm${envFile} -p 127.0.0.1:8080:${result.port} ${result.image}\n`);
+    if (result.env_file) ctx.stderr.write(`hint: ${result.env_file} (0600) holds the deployment's environment_variables; the image has none of them.\n`);
   });
+}
+
+/** A path as one shell word: as it is when it is plain, else in single quotes. */
+function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
