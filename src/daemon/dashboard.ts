@@ -72,7 +72,14 @@ export class Dashboard {
   }
 
   async listen(port = 0): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res).catch(() => res.headersSent || res.writeHead(500).end()));
+    this.server = createServer(
+      (req, res) =>
+        void this.handle(req, res).catch((error: unknown) => {
+          if (res.headersSent) return;
+          if (error instanceof BadRequest) badRequest(res, error.message);
+          else res.writeHead(500).end();
+        }),
+    );
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject);
       this.server!.listen(port, '127.0.0.1', () => resolve());
@@ -95,7 +102,12 @@ export class Dashboard {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    } catch {
+      return badRequest(res, 'The URL cannot be read.');
+    }
     const asset = this.assets[url.pathname];
     if (asset) {
       const text = await readFile(asset.file);
@@ -114,7 +126,13 @@ export class Dashboard {
     const state = this.options.state();
     const endpointOf = (prefix: string): string | undefined => {
       if (!url.pathname.startsWith(prefix)) return undefined;
-      const name = decodeURIComponent(url.pathname.slice(prefix.length));
+      let name: string;
+      try {
+        name = decodeURIComponent(url.pathname.slice(prefix.length));
+      } catch {
+        // A bad percent-escape (%E0%A4%A, %zz): not a name, and not the server's fault.
+        throw new BadRequest(`The endpoint name in ${url.pathname} has a bad percent-escape.`);
+      }
       return Object.hasOwn(state.endpoints, name) ? name : undefined;
     };
     if (url.pathname === '/' || url.pathname.startsWith('/endpoints/')) {
@@ -205,4 +223,13 @@ function json(res: ServerResponse, value: unknown): void {
 
 function notFound(res: ServerResponse): void {
   res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found.\n');
+}
+
+/** A request the dashboard cannot read (a bad percent-escape in its path): 400, never a 500. */
+class BadRequest extends Error {
+  override readonly name = 'BadRequest';
+}
+
+function badRequest(res: ServerResponse, message: string): void {
+  res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`${message}\n`);
 }

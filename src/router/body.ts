@@ -32,12 +32,17 @@ export class ClientAbortedError extends Error {
   }
 }
 
-/** The length the request declares (Content-Length), or undefined for a chunked body. */
+/**
+ * The length the request declares (Content-Length), or undefined for a chunked body. A length of
+ * 2^53 or more (Node's parser takes up to 2^64 - 1) is Infinity: larger than any limit, so it is
+ * refused on its head (413) rather than taken for a body of unknown length and waited for.
+ */
 export function declaredLength(req: IncomingMessage): number | undefined {
   const raw = req.headers['content-length'];
   if (raw === undefined || req.headers['transfer-encoding'] !== undefined) return undefined;
   const length = Number(raw);
-  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
+  if (Number.isSafeInteger(length) && length >= 0) return length;
+  return /^\s*\d+\s*$/.test(raw) ? Number.POSITIVE_INFINITY : undefined;
 }
 
 /** Whether a request still has body bytes on the wire that nobody read (so an early answer should close the connection). */

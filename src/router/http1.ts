@@ -33,7 +33,9 @@ const CRLF_CRLF = Buffer.from('\r\n\r\n');
  */
 export function parseRequestHead(buffer: Buffer): RequestHead | null | undefined {
   const end = buffer.indexOf(CRLF_CRLF);
-  if (end < 0) return undefined;
+  // A line ended by a bare LF never makes a CRLF CRLF: Node's parser answers it 400 at once,
+  // where waiting for the end of the head would hold the connection until the head timeout.
+  if (end < 0) return hasBareLineFeed(buffer) ? null : undefined;
   const text = buffer.toString('latin1', 0, end);
   let lineEnd = text.indexOf('\r\n');
   if (lineEnd < 0) lineEnd = text.length;
@@ -64,6 +66,44 @@ export function parseRequestHead(buffer: Buffer): RequestHead | null | undefined
     start = next + 2;
   }
   return { method, url, headers, size: end + 4 };
+}
+
+/** Whether a LF in `buffer` is not preceded by a CR (HTTP/1.1 lines end with CRLF). */
+export function hasBareLineFeed(buffer: Buffer): boolean {
+  for (let at = buffer.indexOf(LF); at >= 0; at = buffer.indexOf(LF, at + 1)) {
+    if (at === 0 || buffer[at - 1] !== CR) return true;
+  }
+  return false;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * A header line longer than this (CRLF included), or more fields than MAX_HEADER_FIELDS, is
+ * refused by oep's scoring server with 431, as gunicorn (azmlinfsrv) does by default
+ * (limit_request_field_size 8190, limit_request_fields 100): server/oep_server/protocol.py.
+ */
+export const REPLICA_MAX_HEADER_LINE_BYTES = 8190;
+export const REPLICA_MAX_HEADER_FIELDS = 100;
+
+/**
+ * Why the replica would refuse a request with these header lines (the lines the router sends it:
+ * its own, then the client's it forwards), or undefined. The router answers 431 itself, on the
+ * head, instead of forwarding a request whose answer would be a 424 carrying the replica's 431.
+ */
+export function replicaRefusesHeaders(lines: Iterable<[name: string, value: string]>): string | undefined {
+  let fields = 0;
+  for (const [name, value] of lines) {
+    fields += 1;
+    // Bytes as sent: header text is latin1, one byte per character.
+    const bytes = name.length + 2 + value.length + 2;
+    if (bytes > REPLICA_MAX_HEADER_LINE_BYTES) {
+      return `the header ${name} is ${bytes} bytes long; the scoring server takes header lines of up to ${REPLICA_MAX_HEADER_LINE_BYTES} bytes`;
+    }
+  }
+  if (fields > REPLICA_MAX_HEADER_FIELDS) return `the request has ${fields} header fields; the scoring server takes up to ${REPLICA_MAX_HEADER_FIELDS}`;
+  return undefined;
 }
 
 export interface ResponseHead {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { STATUS_CODES } from 'node:http';
 import { describe, it } from 'node:test';
-import { ChunkedDecoder, hasNoBody, httpDate, MAX_HEAD_BYTES, parseRequestHead, parseResponseHead, serializeRequest, serializeResponse } from '../../src/router/http1.js';
+import type { IncomingMessage } from 'node:http';
+import { declaredLength } from '../../src/router/body.js';
+import { ChunkedDecoder, hasBareLineFeed, hasNoBody, httpDate, MAX_HEAD_BYTES, parseRequestHead, parseResponseHead, replicaRefusesHeaders, serializeRequest, serializeResponse } from '../../src/router/http1.js';
 
 /** Header text is latin1 on the wire: one byte per character. */
 const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -328,5 +330,39 @@ describe('http1: serializeRequest', () => {
     assert.ok(message.includes(Buffer.from([0x66, 0xe9, 13, 10])));
     assert.deepEqual(message.subarray(message.length - 4), body);
     assert.equal(headLines(message).at(-1), 'content-length: 4');
+  });
+});
+
+describe('heads refused at once (test/faults/hostile-heads.test.ts runs them end to end)', () => {
+  it('a head with a bare LF is left to Node (which answers 400) before it is complete, not waited for', () => {
+    assert.equal(parseRequestHead(bytes('GET /score HTTP/1.1\nHost: x\n')), null);
+    assert.equal(parseRequestHead(bytes('GET /score HTTP/1.1\r\nHost: x\nX-A: b\r\n')), null);
+    assert.equal(parseRequestHead(bytes('\n')), null);
+    // Still coming, every line ended by CRLF so far: wait for the rest.
+    assert.equal(parseRequestHead(bytes('GET /score HTTP/1.1\r\nHost: x\r\n')), undefined);
+    assert.equal(parseRequestHead(bytes('GET /score HTTP/1.1\r')), undefined);
+    assert.equal(hasBareLineFeed(bytes('a\r\nb\r\n')), false);
+    assert.equal(hasBareLineFeed(bytes('a\r\nb\n')), true);
+  });
+
+  it('a Content-Length of 2^53 or more is larger than any limit, not unknown', () => {
+    const request = (length: string, chunked = false): IncomingMessage =>
+      ({ headers: { 'content-length': length, ...(chunked && { 'transfer-encoding': 'chunked' }) } }) as unknown as IncomingMessage;
+    assert.equal(declaredLength(request('9007199254740991')), 9007199254740991);
+    assert.equal(declaredLength(request('9007199254740992')), Number.POSITIVE_INFINITY);
+    assert.equal(declaredLength(request('18446744073709551615')), Number.POSITIVE_INFINITY);
+    assert.equal(declaredLength(request('12')), 12);
+    assert.equal(declaredLength(request('x')), undefined);
+    assert.equal(declaredLength(request('9007199254740992', true)), undefined);
+  });
+
+  it("header lines the replica's server refuses: one over 8,190 bytes with its CRLF, or more than 100 fields", () => {
+    const line = (valueBytes: number): [string, string] => ['x-big', 'a'.repeat(valueBytes)];
+    // "x-big: " + value + CRLF: 5 + 2 + value + 2 bytes.
+    assert.equal(replicaRefusesHeaders([line(8190 - 9)]), undefined);
+    assert.equal(replicaRefusesHeaders([line(8190 - 8)]), 'the header x-big is 8191 bytes long; the scoring server takes header lines of up to 8190 bytes');
+    const fields = (count: number): [string, string][] => Array.from({ length: count }, (_, i) => [`x-${i}`, 'v']);
+    assert.equal(replicaRefusesHeaders(fields(100)), undefined);
+    assert.equal(replicaRefusesHeaders(fields(101)), 'the request has 101 header fields; the scoring server takes up to 100');
   });
 });
