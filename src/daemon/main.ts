@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { Server } from 'node:http';
 import { OepError } from '../errors.js';
 import { Router } from '../router/router.js';
-import { localAadVerifier } from '../identity/aad.js';
+import { aadVerifier } from '../identity/aad.js';
 import { LocalIssuer } from '../identity/issuer.js';
 import { ManagedIdentity } from '../identity/managed-identity.js';
 import { chooseDefaultRuntime } from '../runtimes/docker/default-runtime.js';
@@ -12,7 +12,7 @@ import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
 import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
 import { makeEndpointIdentity } from '../model/identity.js';
 import { readImageMap } from '../spec/image-map.js';
-import { imageMapFile, logMaxBytes, openSettings, pairRingSize } from '../state/settings.js';
+import { imageMapFile, logMaxBytes, openSettings, pairRingSize, settingReader } from '../state/settings.js';
 import { join } from 'node:path';
 import { PairRecorder } from '../router/pairs.js';
 import { comparePairs } from '../model/compare.js';
@@ -96,10 +96,11 @@ async function runDaemon(): Promise<void> {
     health: () => reconciler.health(),
     compare: (endpoint) => comparePairs(pairs.pairs(endpoint), { endpoint }),
   });
-  // The home's token issuer, opened once: aad_token endpoints accept the tokens it signs.
+  // The home's token issuer, opened once: aad_token endpoints accept the tokens it signs, and those
+  // of the aad_tenant setting's Entra ID tenant (its keys from OEP_AAD_JWKS_URL when set: tests, proxies).
   const issuer = await LocalIssuer.open(paths.home);
   const router = new Router({
-    verifyAadToken: localAadVerifier(issuer),
+    verifyAadToken: aadVerifier({ issuer, tenant: settingReader('aad_tenant'), jwksUrl: process.env.OEP_AAD_JWKS_URL, log }),
     replicas: (endpoint, deployment) => reconciler.replicas(endpoint, deployment),
     waitForReplica: (endpoint, deployment, timeoutMs) => reconciler.waitForReplica(endpoint, deployment, timeoutMs),
     unreachable: (endpoint, deployment, replica) => reconciler.unreachable(endpoint, deployment, replica),

@@ -74,16 +74,20 @@ function sign(payload: string, secret: string): string {
   return createHmac('sha256', secret).update(payload).digest('base64url');
 }
 
-/** Why an aad_token endpoint refused a bearer token (the 401's message names it). */
-export type AadRejection = 'malformed' | 'signature' | 'expired' | 'not-yet-valid' | 'audience' | 'issuer';
+/**
+ * Why an aad_token endpoint refused a bearer token (the 401's message names it). The last three
+ * concern the Entra ID tenant of the aad_tenant setting: a token of another tenant (`tid`), one
+ * whose signature matches none of the tenant's keys, and the tenant's keys not fetched.
+ */
+export type AadRejection = 'malformed' | 'signature' | 'expired' | 'not-yet-valid' | 'audience' | 'issuer' | 'tenant' | 'tenant-signature' | 'tenant-keys-unavailable';
 
 /** A verifier's answer: accepted until `expiresAt` (the token's `exp`, epoch seconds), or why not. */
 export type AadVerdict = { ok: true; expiresAt: number } | { ok: false; reason: AadRejection };
 
 /**
  * Checks a bearer token of an aad_token endpoint: a JWT for https://ml.azure.com, within its
- * lifetime, signed by a key the daemon trusts (oep's local issuer). Given to the router by the
- * daemon, so the router reads no key file itself.
+ * lifetime, signed by a key the daemon trusts (oep's local issuer, or the aad_tenant's Entra ID
+ * keys). Given to the router by the daemon, so the router reads no key file and fetches nothing.
  */
 export type AadVerifier = (token: string) => Promise<AadVerdict>;
 

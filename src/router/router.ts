@@ -81,8 +81,8 @@ export interface RouterOptions {
   /** How often a listener whose port is taken tries again (default 1 s). */
   listenRetryMs?: number;
   /**
-   * Checks the bearer tokens of aad_token endpoints (the daemon's: oep's local issuer, see
-   * src/identity/issuer.ts). Without it, an aad_token endpoint refuses every request.
+   * Checks the bearer tokens of aad_token endpoints (the daemon's: oep's local issuer and the
+   * aad_tenant's Entra ID keys, see src/identity/aad.ts). Without it, an aad_token endpoint refuses every request.
    */
   verifyAadToken?: AadVerifier;
   /** Where the router reports a port it cannot bind and its recovery (the daemon's log). */
@@ -609,6 +609,9 @@ const AAD_REFUSALS: Record<AadRejection | 'missing' | 'unverifiable', string> = 
   'not-yet-valid': 'this one is not valid yet (nbf)',
   audience: 'this one is for another audience (aud)',
   issuer: "this one's issuer (iss) is not Microsoft Entra ID's",
+  tenant: 'this one is from another tenant than aad_tenant (tid)',
+  'tenant-signature': "this one's signature does not match the signing keys of the aad_tenant tenant",
+  'tenant-keys-unavailable': "the signing keys of the aad_tenant tenant could not be fetched (the daemon's log says why); try again later",
   unverifiable: 'this router cannot verify tokens',
 };
 

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { OepError } from '../errors.js';
 import { checkNotLink, ensureHome } from './home-check.js';
@@ -23,9 +24,24 @@ export interface Settings {
   identity_source: 'auto' | 'az' | 'local';
   /** Whether endpoints created from now on speak HTTPS (`--tls on|off` on create/update decides per endpoint). */
   tls: 'on' | 'off';
+  /** A Microsoft Entra ID tenant (id or domain) whose tokens aad_token endpoints also accept; '' for none (src/identity/aad.ts). */
+  aad_tenant: string;
 }
 
 export type SettingKey = keyof Settings;
+
+/**
+ * aad_tenant: a tenant id (GUID) or a domain name (labels of letters, digits and hyphens, at least
+ * two, the last alphabetic), or '' (off). Not `common`, `organizations` or `consumers`: those are
+ * every tenant, not one. No flags: conf's JSON schema uses the source.
+ */
+const AAD_TENANT_PATTERN =
+  /^(|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|(?=.{4,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63})$/;
+
+/** Whether an aad_tenant value is a tenant id (a GUID), which tokens' `tid` must then equal. */
+export function isTenantId(tenant: string): boolean {
+  return /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(tenant);
+}
 
 interface SettingRule {
   /** The allowed values; absent for free text. */
@@ -76,6 +92,14 @@ export const SETTING_RULES: Record<SettingKey, SettingRule> = {
     description:
       'whether endpoints created from now on speak HTTPS with a certificate from oep\'s local CA (oep ca path); an existing endpoint keeps its protocol until oep endpoint update -n NAME --tls on|off',
   },
+  aad_tenant: {
+    default: '',
+    optional: true,
+    // '' is the default (off); `config set` refuses an empty value before the pattern is tried.
+    pattern: { regex: AAD_TENANT_PATTERN, expected: "a tenant id (a GUID) or one of the tenant's domains (e.g. contoso.onmicrosoft.com)" },
+    description:
+      "a Microsoft Entra ID tenant (its id, or a domain of it) whose tokens for https://ml.azure.com aad_token endpoints also accept, checked against the tenant's signing keys (fetched from login.microsoftonline.com); unset: only oep's local tokens",
+  },
 };
 
 /** The image map file in force: OEP_IMAGE_MAP, else the image_map setting; undefined for none. */
@@ -96,6 +120,35 @@ export function logMaxBytes(settings: Pick<Settings, 'log_max_mb'>): number {
 }
 
 export const SETTINGS_FILE_NAME = 'settings.json';
+
+/**
+ * One setting for a daemon that needs it on many requests: opening the settings (conf, its
+ * schema) costs milliseconds, so the value is read again only when settings.json is another file
+ * (conf replaces it on each change), or has another size or mtime. A stat per call, so `oep config
+ * set` applies from the next call, without a daemon restart.
+ */
+export function settingReader<K extends SettingKey>(key: K, env: NodeJS.ProcessEnv = process.env): () => Promise<Settings[K]> {
+  const file = settingsFile(env);
+  let known: { version: string; value: Promise<Settings[K]> } | undefined;
+  return () => {
+    let version = 'none';
+    try {
+      const stat = statSync(file, { bigint: true });
+      version = `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+    } catch {
+      // Not there yet: opening the settings makes it.
+    }
+    if (known?.version !== version) {
+      const value = openSettings(env).then((settings) => settings.get(key));
+      // A failed read is tried again on the next call.
+      value.catch(() => {
+        if (known?.value === value) known = undefined;
+      });
+      known = { version, value };
+    }
+    return known.value;
+  };
+}
 
 export function settingsFile(env: NodeJS.ProcessEnv = process.env): string {
   return join(resolveOepHome(env), SETTINGS_FILE_NAME);

@@ -1,7 +1,9 @@
 /**
  * auth_mode: aad_token end to end (process runtime, the quickstart): get-credentials gives the
  * developer's token from the home's issuer, the endpoint takes it (curl-like fetch, Python's
- * requests, `oep endpoint invoke`) and refuses every other bearer with 401.
+ * requests, `oep endpoint invoke`) and refuses every other bearer with 401. With `aad_tenant`
+ * set, the tokens of that Entra ID tenant too (a stand-in tenant: its JWKS served on 127.0.0.1,
+ * the daemon pointed at it by OEP_AAD_JWKS_URL).
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
@@ -10,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt, generateKeyPair, SignJWT } from 'jose';
 import { LocalIssuer, ML_RESOURCE } from '../../src/identity/issuer.js';
+import { FakeEntraTenant, TENANT_ID } from '../entra-tenant.js';
 import { prerequisiteSkip } from '../prerequisites.js';
 import { assertPredictions, example, OepSandbox } from './harness.js';
 
@@ -168,5 +171,89 @@ describe('auth_mode: aad_token (process runtime, quickstart)', () => {
     const signature = token.split('.')[2]!;
     const holding = filesUnder(oep.home).filter((file) => file.text.includes(signature)).map((file) => file.path);
     assert.deepEqual(holding, []);
+  });
+});
+
+describe('auth_mode: aad_token with aad_tenant (a stand-in Entra ID tenant, its keys on 127.0.0.1)', () => {
+  let tenant: FakeEntraTenant;
+  let oep: OepSandbox;
+  let scoringUri = '';
+  let tenantToken = '';
+  const OTHER_TENANT = '0a0b0c0d-1111-4222-8333-444455556666';
+
+  before(async () => {
+    tenant = await FakeEntraTenant.create();
+    await tenant.listen();
+    oep = new OepSandbox({ OEP_AAD_JWKS_URL: tenant.url });
+    await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '--auth-mode', 'aad_token', '-o', 'none']);
+    await oep.ok(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '--all-traffic', '--runtime', 'process', '-o', 'none']);
+    scoringUri = (await oep.ok(['endpoint', 'show', '-n', 'quickstart', '--query', 'scoring_uri', '-o', 'tsv'])).trim();
+    tenantToken = await tenant.token();
+  });
+  after(async () => {
+    await oep.close();
+    await tenant.close();
+  });
+
+  it("aad_tenant unset (the default): the tenant's token is refused, and its keys are never fetched", async () => {
+    assert.equal(await oep.ok(['config', 'get', 'aad_tenant']), '\n');
+    assert.deepEqual(await score(scoringUri, tenantToken), refused("this one's signature does not match oep's token issuer (oep endpoint get-credentials gives a token)"));
+    assert.equal(tenant.fetches, 0);
+  });
+
+  it('config set aad_tenant refuses what is not a tenant id or domain (exit 2, nothing written)', async () => {
+    const result = await oep.run(['config', 'set', 'aad_tenant', 'common']);
+    assert.equal(result.code, 2);
+    assert.equal(
+      result.stderr,
+      'error: "common" is not a valid value for aad_tenant; use a tenant id (a GUID) or one of the tenant\'s domains (e.g. contoso.onmicrosoft.com).\n(OEP_ERR_USAGE)\n',
+    );
+    assert.equal(await oep.ok(['config', 'get', 'aad_tenant']), '\n');
+  });
+
+  it("aad_tenant set: 200 with the tenant's v1 and v2 tokens (keys fetched once) and still with oep's own; 401 for another tenant, audience, an expired one, an unknown key", async () => {
+    await oep.ok(['config', 'set', 'aad_tenant', TENANT_ID]);
+    for (const token of [tenantToken, tenantToken, await tenant.token({ version: '2.0' })]) {
+      const answer = await score(scoringUri, token);
+      assert.equal(answer.status, 200, answer.body);
+      assertPredictions(JSON.parse(answer.body), PREDICTION);
+    }
+    assert.equal(tenant.fetches, 1);
+    const local = (await oep.ok(['endpoint', 'get-credentials', '-n', 'quickstart', '--query', 'accessToken', '-o', 'tsv'])).trim();
+    assert.equal((await score(scoringUri, local)).status, 200);
+
+    const now = Math.floor(Date.now() / 1000);
+    const { privateKey } = await generateKeyPair('RS256');
+    assert.deepEqual(await score(scoringUri, await tenant.token({ tenant: OTHER_TENANT })), refused('this one is from another tenant than aad_tenant (tid)'));
+    assert.deepEqual(await score(scoringUri, await tenant.token({ claims: { tid: OTHER_TENANT } })), refused('this one is from another tenant than aad_tenant (tid)'));
+    assert.deepEqual(await score(scoringUri, await tenant.token({ claims: { aud: 'https://management.azure.com/' } })), refused('this one is for another audience (aud)'));
+    assert.deepEqual(await score(scoringUri, await tenant.token({ claims: { nbf: now - 7200, iat: now - 7200, exp: now - 60 } })), refused('this one has expired'));
+    assert.deepEqual(
+      await score(scoringUri, await tenant.token({ kid: 'rotated-away', key: privateKey })),
+      refused("this one's signature does not match the signing keys of the aad_tenant tenant"),
+    );
+  });
+
+  it("the tenant's keys cannot be fetched (the JWKS server down): 401 at once with the message, the daemon log says why; nothing else waits", async () => {
+    await tenant.close();
+    // Another tenant setting: its keys are not in memory yet.
+    await oep.ok(['config', 'set', 'aad_tenant', 'contoso.onmicrosoft.com']);
+    const started = Date.now();
+    assert.deepEqual(
+      await score(scoringUri, await tenant.token({ claims: { uti: 'new' } })),
+      refused("the signing keys of the aad_tenant tenant could not be fetched (the daemon's log says why); try again later"),
+    );
+    assert.ok(Date.now() - started < 5000, `answered after ${Date.now() - started} ms`);
+    const port = new URL(tenant.url.replace('{tenant}', 'x')).port;
+    assert.match(
+      readFileSync(join(oep.home, 'daemon.log'), 'utf8'),
+      new RegExp(
+        `aad_tenant contoso\\.onmicrosoft\\.com: its signing keys could not be fetched from http://127\\.0\\.0\\.1:${port}/contoso\\.onmicrosoft\\.com/discovery/v2\\.0/keys: fetch failed \\(.*ECONNREFUSED.*\\); its tokens are refused \\(401\\) until a fetch succeeds`,
+      ),
+    );
+    // oep's own tokens pass, and so does a tenant token verified before (remembered until its exp).
+    const local = (await oep.ok(['endpoint', 'get-credentials', '-n', 'quickstart', '--query', 'accessToken', '-o', 'tsv'])).trim();
+    assert.equal((await score(scoringUri, local)).status, 200);
+    assert.equal((await score(scoringUri, tenantToken)).status, 200);
   });
 });
