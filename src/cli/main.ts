@@ -43,6 +43,16 @@ import { trafficShowCommand } from './commands/traffic/show.js';
 import { trafficCompareCommand } from './commands/traffic/compare.js';
 import { dashboardCommand } from './commands/dashboard/open.js';
 import { caPathCommand } from './commands/ca/path.js';
+import { connectionCreateCommand } from './commands/connection/create.js';
+import { connectionShowCommand } from './commands/connection/show.js';
+import { connectionListCommand } from './commands/connection/list.js';
+import { connectionUpdateCommand } from './commands/connection/update.js';
+import { connectionDeleteCommand } from './commands/connection/delete.js';
+import { keyvaultSecretSetCommand } from './commands/keyvault-secret/set.js';
+import { keyvaultSecretShowCommand } from './commands/keyvault-secret/show.js';
+import { keyvaultSecretListCommand } from './commands/keyvault-secret/list.js';
+import { keyvaultSecretListVersionsCommand } from './commands/keyvault-secret/list-versions.js';
+import { keyvaultSecretDeleteCommand } from './commands/keyvault-secret/delete.js';
 import { validateCommand } from './commands/validate.js';
 import type { CliContext } from './context.js';
 import { createDefaultContext } from './default-context.js';
@@ -109,6 +119,18 @@ export function buildProgram(ctx: CliContext): Command {
     environment.addCommand(make(ctx));
   }
 
+  const connection = new Command('connection').description(
+    "Workspace connections in oep's local workspace (az ml connection): deployments read their secrets through ${{azureml://connections/...}}.",
+  );
+  for (const make of [connectionCreateCommand, connectionShowCommand, connectionListCommand, connectionUpdateCommand, connectionDeleteCommand]) connection.addCommand(make(ctx));
+
+  const keyvault = new Command('keyvault').description("oep's local Key Vault (az keyvault secret): deployments read its secrets through ${{keyvault:...}}.");
+  const keyvaultSecret = new Command('secret').description("Secrets of oep's local vaults, every version kept.");
+  for (const make of [keyvaultSecretSetCommand, keyvaultSecretShowCommand, keyvaultSecretListCommand, keyvaultSecretListVersionsCommand, keyvaultSecretDeleteCommand]) {
+    keyvaultSecret.addCommand(make(ctx));
+  }
+  keyvault.addCommand(keyvaultSecret);
+
   const ca = new Command('ca').description("oep's local certificate authority, which signs the certificates of HTTPS endpoints (--tls on).");
   ca.addCommand(caPathCommand(ctx));
 
@@ -116,7 +138,7 @@ export function buildProgram(ctx: CliContext): Command {
   // is refused before anything is read or written there (src/state/home-check.ts).
   program.hook('preAction', () => checkHome(ctx.home));
 
-  program.addCommand(endpoint).addCommand(deployment).addCommand(traffic).addCommand(model).addCommand(environment).addCommand(daemon).addCommand(config).addCommand(ca).addCommand(dashboardCommand(ctx)).addCommand(validateCommand(ctx));
+  program.addCommand(endpoint).addCommand(deployment).addCommand(traffic).addCommand(model).addCommand(environment).addCommand(connection).addCommand(keyvault).addCommand(daemon).addCommand(config).addCommand(ca).addCommand(dashboardCommand(ctx)).addCommand(validateCommand(ctx));
 
   // Every command reports usage errors the same way: commander throws, main() maps to exit 2, and
   // the message carries its code like every other error. Required options say so in --help.

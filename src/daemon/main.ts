@@ -31,6 +31,7 @@ import { Metrics } from '../telemetry/metrics.js';
 import { OEP_VERSION } from '../version.js';
 import { createHandlers } from './controller.js';
 import { restoreState } from './restore.js';
+import { withSecretInjection } from './secret-injection.js';
 import { DaemonClient } from './client.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { startControlServer } from './server.js';
@@ -85,6 +86,9 @@ async function runDaemon(): Promise<void> {
     },
     log,
   });
+  // Secret injection: deployments' ${{azureml://connections/...}} and ${{keyvault:...}} resolved
+  // right before their replicas start (create, update, daemon start); the values never reach state.
+  const injecting = withSecretInjection(reconciler, { home: paths.home, store, keyvaultSource: async () => (await openSettings()).get('keyvault_source'), log });
   const accessLog = new AccessLog((endpoint) => endpointAccessLog(paths, endpoint));
   const rotation = new LogRotator({ dirs: [paths.logsDir], files: [paths.daemonLog], maxBytes: async () => logMaxBytes((await openSettings()).all()), log });
   const metrics = new Metrics(() => reconciler.health());
@@ -157,7 +161,7 @@ async function runDaemon(): Promise<void> {
   const handlers = createHandlers({
     paths,
     store,
-    reconciler,
+    reconciler: injecting,
     router,
     defaultRuntime: async (emit) => chooseDefaultRuntime((await openSettings()).get('runtime'), docker.engine, emit),
     checkRuntime: async (kind) => {
@@ -192,7 +196,7 @@ async function runDaemon(): Promise<void> {
   await identity.listen(issuer);
   // Ports first: a request sent right after the command that started this daemon waits in the
   // router for its replica instead of finding the port closed.
-  await restoreState({ store, reconciler, router, log });
+  await restoreState({ store, reconciler: injecting, router, log });
   autoscaler.start();
   rotation.start();
   try {

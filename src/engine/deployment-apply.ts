@@ -7,6 +7,7 @@ import { debugProblem, type DebugView } from '../model/debug.js';
 import { resolveDeploymentAssets } from '../registry/resolve.js';
 import { debugSettingsOf, writeLaunchConfiguration, type DebugFlags } from './debug-launch.js';
 import { specOrThrow, type EngineDeps } from './deps.js';
+import { checkSecretInjection } from './secret-check.js';
 
 export interface DeploymentApplyOptions extends DebugFlags {
   file?: string;
@@ -60,6 +61,12 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
       hint: 'Nothing was changed. The YAML stays valid for Azure.',
     });
   }
+  // Secret references (${{azureml://connections/...}}, ${{keyvault:...}}) that name nothing: Azure's
+  // SecretsInjectionError, before anything changes (the daemon resolves them again at the start).
+  await checkSecretInjection(spec, {
+    home: deps.client.paths.home,
+    ...(options.file && { source: { file: options.file, cwd: deps.cwd, name: options.name, endpointName: options.endpointName, set: options.set } }),
+  });
   deps.onSubmit?.({ endpoint: spec.endpoint_name, deployment: spec.name });
   // The daemon says where debugpy will listen once it has recorded the deployment; the attach
   // configuration (which depends on the runtime it chose) is then in the deployment's view.

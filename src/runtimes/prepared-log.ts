@@ -1,6 +1,7 @@
 import { mkdir, open } from 'node:fs/promises';
 import { REPLACE_NOFOLLOW } from '../model/file-flags.js';
 import { dirname } from 'node:path';
+import { injectedReference } from './injected-values.js';
 
 export interface PreparedReport {
   runtime: string;
@@ -65,7 +66,14 @@ function maskWebhook(all: string, scheme: string, host: string, rest: string): s
  * values (URLs, connection strings) are masked in place, before they are written anywhere.
  */
 export function maskEnvironment(environment: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(environment).map(([name, value]) => [name, SECRET_NAME.test(name) ? '***' : maskValue(value)]));
+  return Object.fromEntries(
+    Object.entries(environment).map(([name, value]) => {
+      // An injected secret shows as the reference it was resolved from, whatever the variable's name.
+      const injected = injectedReference(value);
+      if (injected !== undefined) return [name, `${injected} (injected)`];
+      return [name, SECRET_NAME.test(name) ? '***' : maskValue(value)];
+    }),
+  );
 }
 
 /** Writes what a runtime prepared, for `get-logs --container storage-initializer`. */

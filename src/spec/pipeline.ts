@@ -44,7 +44,8 @@ export type AnySpec = { kind: 'endpoint'; spec: EndpointSpec } | { kind: 'deploy
 /** Keys only a deployment has; `oep validate -f` uses them to tell the two kinds apart. */
 const DEPLOYMENT_MARKERS = ['endpoint_name', 'model', 'code_configuration', 'environment', 'instance_type'];
 
-interface Source {
+/** A YAML (or flags) about to be validated: its data, where it came from, the overrides to apply. */
+export interface Source {
   data: unknown;
   file: string;
   locate?: Locate;
@@ -267,7 +268,8 @@ export async function loadEnvironmentAsset(o: LoadAssetOptions): Promise<SpecRes
   return validateAsset('environment', await assetSource(o)) as SpecResult<EnvironmentAssetSpec>;
 }
 
-async function assetSource(o: LoadAssetOptions): Promise<Source> {
+/** An asset's source: its YAML file with the flags as --set expressions, or the flags alone (src/spec/connection.ts uses it too). */
+export async function assetSource(o: LoadAssetOptions): Promise<Source> {
   const fields = Object.entries(o.fields ?? {}).filter((entry): entry is [string, string] => entry[1] !== undefined);
   // Flags are --set expressions with the flag's name, so a bad value names the flag.
   const set = [...fields.map(([key, value]) => `${key}=${JSON.stringify(value)}`), ...(o.set ?? [])];

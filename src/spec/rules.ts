@@ -43,7 +43,34 @@ export function checkEndpointRules(data: Record<string, unknown>): RawProblem[] 
     }
   }
   problems.push(...checkIdentity(data.identity));
+  problems.push(...checkSecretStoreAccess(data));
   return problems;
+}
+
+/**
+ * properties.enforce_access_to_default_secret_stores (secret injection): enabled or disabled, and
+ * enabled only with a system-assigned identity, as Azure refuses it with a user-assigned one.
+ */
+function checkSecretStoreAccess(data: Record<string, unknown>): RawProblem[] {
+  const properties = isRecord(data.properties) ? data.properties : {};
+  const value = properties.enforce_access_to_default_secret_stores;
+  if (value === undefined) return [];
+  const path = ['properties', 'enforce_access_to_default_secret_stores'];
+  if (value !== 'enabled' && value !== 'disabled') {
+    return [{ path, at: 'value', message: 'Must be enabled or disabled.', hint: 'enabled lets the endpoint\'s system-assigned identity read the workspace\'s connections (secret injection); disabled is the default' }];
+  }
+  const identity = isRecord(data.identity) ? data.identity : {};
+  if (value === 'enabled' && identity.type === 'user_assigned') {
+    return [
+      {
+        path,
+        at: 'value',
+        message: 'enforce_access_to_default_secret_stores cannot be enabled on an endpoint with a user-assigned identity.',
+        hint: "remove it (give the user-assigned identity access to the connections or Key Vault yourself, as Azure asks), or use identity type system_assigned",
+      },
+    ];
+  }
+  return [];
 }
 
 /** An ARM id of a user-assigned managed identity, as Azure requires in `resource_id`. */

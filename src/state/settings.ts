@@ -22,6 +22,8 @@ export interface Settings {
   image_map: string;
   /** Where the managed identity's tokens come from (src/identity/token-sources.ts). */
   identity_source: 'auto' | 'az' | 'local';
+  /** Where `${{keyvault:...}}` references are read (src/registry/secret-injection.ts). */
+  keyvault_source: 'local' | 'az' | 'auto';
   /** Whether endpoints created from now on speak HTTPS (`--tls on|off` on create/update decides per endpoint). */
   tls: 'on' | 'off';
   /** A Microsoft Entra ID tenant (id or domain) whose tokens aad_token endpoints also accept; '' for none (src/identity/aad.ts). */
@@ -85,6 +87,12 @@ export const SETTING_RULES: Record<SettingKey, SettingRule> = {
     default: 'auto',
     description:
       "where the tokens a deployment gets from MSI_ENDPOINT come from: az (your Azure CLI login: the deployment acts as you), local (oep's tokens for the endpoint's identity, which Azure services refuse) or auto (az when it is on PATH and logged in, else local)",
+  },
+  keyvault_source: {
+    values: ['local', 'az', 'auto'],
+    default: 'local',
+    description:
+      "where a deployment's ${{keyvault:https://<vault>.vault.azure.net/secrets/<name>[/<version>]}} references are read: local (oep's local vault, oep keyvault secret set), az (the real vault, through your Azure CLI login: az keyvault secret show --id ...) or auto (the local vault when it has the secret, else the Azure CLI)",
   },
   tls: {
     values: ['on', 'off'],

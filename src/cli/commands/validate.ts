@@ -37,6 +37,14 @@ export function validateCommand(ctx: CliContext): Command {
             for (const problem of [...resolved.warnings, ...resolved.problems, ...localRunProblems(resolved.spec)]) {
               ctx.stderr.write(`warning: ${file}: ${problem}\n`);
             }
+            // Secret references that are malformed or name nothing here: create would refuse them.
+            const { secretInjectionProblems } = await import('../../engine/secret-check.js');
+            const secrets = await secretInjectionProblems(resolved.spec, {
+              home: ctx.home,
+              env: ctx.env,
+              source: { file, cwd: ctx.cwd, name: flags.name, endpointName: flags.endpointName, set: flags.set },
+            });
+            for (const problem of secrets.problems) ctx.stderr.write(`warning: ${formatProblem(problem)}\n`);
           }
         }
       }

@@ -1,0 +1,31 @@
+import { Command } from 'commander';
+import type { CliContext } from '../../context.js';
+import { collect } from '../../options.js';
+import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
+
+interface Flags extends OutputFlags {
+  file: string;
+  name?: string;
+  set: string[];
+}
+
+export function connectionCreateCommand(ctx: CliContext): Command {
+  return withOutputOptions(
+    new Command('create')
+      .description(
+        "Create (or replace) a workspace connection in oep's local workspace from Azure's connection YAML, as az ml connection create does; " +
+          'deployments read it through ${{azureml://connections/<name>/...}} in environment_variables.',
+      )
+      .requiredOption('-f, --file <file>', 'connection YAML (name, type, target, credentials, metadata)')
+      .option('-n, --name <name>', 'connection name (overrides the file)')
+      .option('--set <key=value>', 'overrides a key of the file (repeatable)', collect, []),
+  ).action(async (flags: Flags) => {
+    await checkOutputFlags(flags);
+    const { createConnection } = await import('../../../engine/connections.js');
+    const { view, replaced } = await createConnection({ file: flags.file, name: flags.name, set: flags.set }, { home: ctx.home, cwd: ctx.cwd });
+    if (replaced) {
+      ctx.stderr.write(`notice: connection ${String(view.name)} was replaced; running deployments keep the values they were given until oep deployment update (or a daemon start)\n`);
+    }
+    await printData(ctx, view, flags);
+  });
+}
