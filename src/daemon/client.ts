@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { existsSync, openSync, closeSync } from 'node:fs';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { OepError } from '../errors.js';
@@ -76,7 +76,8 @@ export class DaemonClient {
     checkNotLink(this.paths.daemonLog);
     // Never through a link: daemon.log -> some other file would be appended to.
     const log = openSync(this.paths.daemonLog, APPEND_NOFOLLOW, 0o600);
-    const child = spawn(process.execPath, [DAEMON_ENTRY], {
+    const [command, args] = daemonCommand();
+    const child = spawn(command, args, {
       detached: true,
       stdio: ['ignore', log, log],
       env: { ...process.env, OEP_HOME: this.paths.home },
@@ -160,6 +161,19 @@ export class DaemonClient {
       req.end(payload);
     });
   }
+}
+
+/**
+ * How the daemon is started: through `sh`, which raises the soft limit on open files to the hard
+ * one and then becomes the daemon (exec, same pid). Node has no setrlimit, and the daemon needs
+ * descriptors for every client connection, replica connection, probe and start: with the usual
+ * soft limit of 1024 a few hundred idle connections would take them all. The daemon reads the
+ * limit it got from /proc/self/limits and sizes its connection budget from it
+ * (src/router/connection-budget.ts). Where `ulimit` cannot raise it, the daemon starts anyway.
+ */
+function daemonCommand(): [string, string[]] {
+  if (process.platform === 'win32' || !existsSync('/bin/sh')) return [process.execPath, [DAEMON_ENTRY]];
+  return ['/bin/sh', ['-c', 'ulimit -n "$(ulimit -H -n)" 2>/dev/null; exec "$0" "$@"', process.execPath, DAEMON_ENTRY]];
 }
 
 /** A method's parameters (optional when it takes none) and the call's options. */

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Server } from 'node:http';
 import { OepError } from '../errors.js';
 import { Router } from '../router/router.js';
+import { openDescriptors, ownOpenFilesLimit } from '../router/connection-budget.js';
 import { aadVerifier } from '../identity/aad.js';
 import { LocalIssuer } from '../identity/issuer.js';
 import { ManagedIdentity } from '../identity/managed-identity.js';
@@ -209,6 +210,11 @@ async function runDaemon(): Promise<void> {
   control = await startControlServer(paths.socket, handlers, log);
   writeFileNoFollowSync(paths.pidFile, String(process.pid));
   log(`daemon ${OEP_VERSION} listening on ${paths.socket} (pid ${process.pid})`);
+  const files = ownOpenFilesLimit();
+  log(
+    `open files: limit ${files.soft ?? 'unknown'} (hard ${files.hard ?? 'unknown'}), ${openDescriptors() ?? '?'} in use; ` +
+      `router: at most ${router.budget?.total ?? 'any number of'} client connections across endpoints, the rest kept for replicas, probes and starts`,
+  );
 }
 
 /** Creates a folder only this user can use, and refuses one that someone else made or opened up. */

@@ -59,7 +59,28 @@ export class NodeExchange implements Exchange {
     }
     if (answer.reason !== undefined) this.res.writeHead(answer.status, answer.reason, answer.headers);
     else this.res.writeHead(answer.status, answer.headers);
-    this.res.end(answer.body);
+    const stream = answer.stream;
+    if (!stream) return void this.res.end(answer.body);
+    if (this.res.destroyed || this.req.method === 'HEAD') {
+      stream.abort();
+      this.res.end();
+      return;
+    }
+    // The body as the replica sends it, at the pace the client reads it (Node frames it chunked
+    // when the head has no content-length).
+    const res = this.res;
+    const onDrain = (): void => stream.resume();
+    res.on('drain', onDrain);
+    // The client left first: the replica's connection goes too (nothing once the answer is whole).
+    res.once('close', () => stream.abort());
+    stream.start({
+      chunk: (bytes, written) => res.write(bytes, written),
+      end: () => {
+        res.off('drain', onDrain);
+        res.end();
+      },
+      error: () => res.destroy(),
+    });
   }
 }
 

@@ -1,6 +1,8 @@
 import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TlsOptions } from 'node:tls';
+import type { AnswerStream } from './answer.js';
+import type { ConnectionBudget, Tracked } from './connection-budget.js';
 import { MAX_HEAD_BYTES, parseRequestHead, serializeResponse, type RequestHead } from './http1.js';
 
 /** What the router answers with: status, an optional reason phrase, headers, and the whole body. */
@@ -9,6 +11,11 @@ export interface Answer {
   reason?: string;
   headers: Record<string, string | string[] | number>;
   body: Buffer;
+  /**
+   * A body too large to hold (then `body` is empty): written after the head as it comes, at the
+   * pace the client reads it; without a content-length in `headers`, chunked.
+   */
+  stream?: AnswerStream;
 }
 
 /** A request the lean path took whole: its head and its body, already read. */
@@ -33,6 +40,13 @@ export interface FrontOptions {
   tls?: FrontCertificate;
   /** false: every connection goes to `fallback` as it comes (benchmarks compare the two paths); default true. */
   lean?: boolean;
+  /**
+   * The router's connection budget, shared by its endpoints (connection-budget.ts): each new
+   * connection is admitted there (others shed at a cap) or refused with 503.
+   */
+  budget?: ConnectionBudget;
+  /** The endpoint's name, the budget's per-endpoint group. */
+  endpoint?: string;
 }
 
 /** An endpoint's certificate and its private key, PEM. */
@@ -84,7 +98,12 @@ export class Front {
       // A failed handshake (a client that does not trust the CA, garbage): Node ends the socket; nothing to log per connection.
       this.secure.on('tlsClientError', () => undefined);
     }
-    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => (this.secure ? this.sniff(socket) : this.accept(socket)));
+    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+      const slot = this.admit(socket);
+      if (slot === null) return refuseConnection(socket, this.secure !== undefined);
+      if (this.secure) this.sniff(socket, slot);
+      else this.accept(socket, slot);
+    });
     // Node's http server arms its header and request timeouts (and tracks its connections) once
     // it is listening; the fallback never listens itself, so it is told it is.
     options.fallback.emit('listening');
@@ -118,12 +137,18 @@ export class Front {
    * HTTPS: a connection whose first byte starts a TLS handshake goes to the TLS server (the byte
    * put back first); anything else is a plain request to an HTTPS port, answered 400 as nginx does.
    */
-  private sniff(socket: Socket): void {
+  private sniff(socket: Socket, slot?: BudgetSlot): void {
+    // The handshake (or a plain request's head) is still to come: a slow head to the budget.
+    if (slot) this.options.budget!.markHead(slot);
     this.raw.add(socket);
     socket.once('close', () => this.raw.delete(socket));
     socket.on('error', () => socket.destroy());
     socket.setTimeout(HEAD_TIMEOUT_MS, () => socket.destroy());
+    // A client that goes before its first byte: nothing to answer (the server keeps half-open sockets otherwise).
+    const gone = (): void => void socket.destroy();
+    socket.once('end', gone);
     socket.once('data', (chunk: Buffer) => {
+      socket.off('end', gone);
       socket.pause();
       if (chunk[0] !== TLS_HANDSHAKE) return refusePlain(socket);
       socket.setTimeout(0);
@@ -132,17 +157,49 @@ export class Front {
     });
   }
 
-  private accept(socket: Socket): void {
+  /**
+   * A new TCP connection in the budget: a slot (released when it closes), undefined without a
+   * budget, or null when refused (nothing could be shed).
+   */
+  private admit(socket: Socket): BudgetSlot | undefined | null {
+    const budget = this.options.budget;
+    if (!budget) return undefined;
+    const slot = new BudgetSlot(this.options.endpoint ?? '', socket.remoteAddress ?? '', socket);
+    if (!budget.admit(slot)) return null;
+    socket.once('close', () => budget.release(slot));
+    return slot;
+  }
+
+  private accept(socket: Socket, admitted?: BudgetSlot): void {
+    let slot = admitted;
+    if (this.options.budget && this.secure) {
+      // HTTPS: the slot the TCP connection got, now carried by its TLS session.
+      const raw = (socket as unknown as { _parent?: Socket })._parent;
+      slot = raw ? slots.get(raw) : undefined;
+      if (slot) {
+        slot.socket = socket;
+        const budget = this.options.budget;
+        socket.once('close', () => budget.release(slot!));
+      }
+    }
+    if (slot) this.options.budget!.markIdle(slot);
     if (this.options.lean === false) {
+      if (slot) this.options.budget!.markNode(slot);
       this.handedOver.add(socket);
       socket.once('close', () => this.handedOver.delete(socket));
       this.options.fallback.emit('connection', socket);
       return;
     }
-    const connection = new LeanConnection(socket, this.options, () => this.connections.delete(connection), () => {
-      this.handedOver.add(socket);
-      socket.once('close', () => this.handedOver.delete(socket));
-    });
+    const connection = new LeanConnection(
+      socket,
+      this.options,
+      () => this.connections.delete(connection),
+      () => {
+        this.handedOver.add(socket);
+        socket.once('close', () => this.handedOver.delete(socket));
+      },
+      slot,
+    );
     this.connections.add(connection);
     this.sweeper ??= setInterval(() => this.sweep(), 1000).unref();
   }
@@ -168,6 +225,8 @@ class LeanConnection {
   private dispatching = false;
   /** The client finished sending: what came whole is answered, then the connection ends. */
   private ended = false;
+  /** The answer being written as it comes from the replica (busy until it ends). */
+  private streaming?: AnswerStream;
   /** No more requests are taken on this connection (it ends, or Node's server has it). */
   private closing = false;
   private lastActive = Date.now();
@@ -180,8 +239,11 @@ class LeanConnection {
     this.next();
   };
   private readonly onDrain = (): void => {
+    // A streamed answer goes on once the client has read what was written.
+    if (this.streaming) return this.streaming.resume();
     this.draining = false;
     this.lastActive = Date.now();
+    if (this.slot && !this.busy) this.options.budget!.markIdle(this.slot);
     this.socket.resume();
     this.next();
   };
@@ -191,6 +253,8 @@ class LeanConnection {
     private readonly options: FrontOptions,
     private readonly forget: () => void,
     private readonly handedOver: () => void,
+    /** Its place in the router's connection budget (idle, head or busy as it goes). */
+    private readonly slot?: BudgetSlot,
   ) {
     socket.on('data', this.onData);
     socket.on('error', this.onGone);
@@ -236,7 +300,10 @@ class LeanConnection {
 
   /** Starts the next request if it has come whole; false when more bytes are needed or the connection was handed over. */
   private takeOne(): boolean {
-    this.requestSince ??= Date.now();
+    if (this.requestSince === undefined) {
+      this.requestSince = Date.now();
+      if (this.slot) this.options.budget!.markHead(this.slot);
+    }
     if (!this.head) {
       const buffer = this.joined();
       const head = parseRequestHead(buffer);
@@ -264,6 +331,7 @@ class LeanConnection {
     this.head = undefined;
     this.requestSince = undefined;
     this.busy = true;
+    if (this.slot) this.options.budget!.markBusy(this.slot);
     const keepAlive = !/close/i.test(head.headers.connection ?? '');
     const withoutBody = head.method === 'HEAD';
     let answered = false;
@@ -286,6 +354,10 @@ class LeanConnection {
   }
 
   private answer(answer: Answer, keepAlive: boolean, withoutBody: boolean): void {
+    if (answer.stream) {
+      if (!withoutBody && !this.socket.destroyed) return this.answerStream(answer, answer.stream, keepAlive);
+      answer.stream.abort();
+    }
     this.busy = false;
     this.lastActive = Date.now();
     if (this.socket.destroyed) return;
@@ -297,9 +369,54 @@ class LeanConnection {
       this.draining = true;
       this.socket.pause();
     }
+    // A client that has not read its answer yet is not idle: it keeps its slot until it drains.
+    else if (this.slot) this.options.budget!.markIdle(this.slot);
     if (!keepAlive) return this.close();
     if (!this.draining && this.socket.isPaused()) this.socket.resume();
     this.next();
+  }
+
+  /**
+   * Writes the head, then the body as the replica sends it: each piece is written at once, and a
+   * full socket (the client reads slowly) stops the replica until it drains, so only a few reads
+   * of the answer are ever held. The connection takes no other request until the end.
+   */
+  private answerStream(answer: Answer, stream: AnswerStream, keepAlive: boolean): void {
+    const socket = this.socket;
+    const chunked = stream.length === undefined;
+    const headers = chunked ? { ...answer.headers, 'transfer-encoding': 'chunked' } : answer.headers;
+    const keepAliveSeconds = keepAlive ? Math.floor(this.options.keepAliveMs / 1000) : undefined;
+    this.streaming = stream;
+    socket.cork();
+    socket.write(serializeResponse(answer.status, answer.reason, headers, EMPTY, keepAliveSeconds));
+    stream.start({
+      chunk: (bytes, written) => {
+        if (!chunked) return socket.write(bytes, written);
+        socket.write(`${bytes.length.toString(16)}\r\n`, 'latin1');
+        socket.write(bytes, written);
+        return socket.write('\r\n', 'latin1');
+      },
+      end: () => {
+        this.streaming = undefined;
+        if (chunked) socket.write('0\r\n\r\n', 'latin1');
+        this.busy = false;
+        this.lastActive = Date.now();
+        if (socket.destroyed) return;
+        if (socket.writableNeedDrain) {
+          this.draining = true;
+          socket.pause();
+        } else if (this.slot) this.options.budget!.markIdle(this.slot);
+        if (!keepAlive) return this.close();
+        if (!this.draining && socket.isPaused()) socket.resume();
+        this.next();
+      },
+      error: () => {
+        // The head is gone already: the client sees the body cut short, as from the replica itself.
+        this.streaming = undefined;
+        socket.destroy();
+      },
+    });
+    socket.uncork();
   }
 
   /** Ends the connection once what was written is sent; what the client still sends is dropped. */
@@ -322,6 +439,7 @@ class LeanConnection {
     socket.off('drain', this.onDrain);
     this.forget();
     this.handedOver();
+    if (this.slot) this.options.budget!.markNode(this.slot);
     socket.pause();
     if (this.bytes > 0) socket.unshift(this.joined());
     this.chunks = [];
@@ -337,12 +455,67 @@ class LeanConnection {
 
   private gone(): void {
     this.closing = true;
+    // The client left during a streamed answer: the replica's connection goes too.
+    this.streaming?.abort();
+    this.streaming = undefined;
     this.forget();
     if (!this.socket.destroyed) this.socket.destroy();
   }
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The budget's slots of TCP connections, found again by an HTTPS connection's TLS socket. */
+const slots = new WeakMap<Socket, BudgetSlot>();
+
+/** One connection in the router's budget: shedding it closes whichever socket carries it now. */
+class BudgetSlot implements Tracked {
+  constructor(
+    readonly endpoint: string,
+    readonly peer: string,
+    /** The TCP socket, then (HTTPS) its TLS socket. */
+    public socket: Socket,
+  ) {
+    slots.set(socket, this);
+  }
+
+  shed(): void {
+    this.socket.destroy();
+  }
+
+  /** Node's http server sets `_httpMessage` while it answers on the socket, and clears it after. */
+  idleInNode(): boolean {
+    return !(this.socket as unknown as { _httpMessage?: unknown })._httpMessage;
+  }
+}
+
+/** Connections refused at the cap that are still being answered (they close within a second). */
+let refusing = 0;
+const MAX_REFUSING = 64;
+
+/**
+ * A connection that came when every slot of the budget was busy: a 503 that says so (HTTP), then
+ * the end; what it sends is dropped, and it is destroyed after a second at most. Past
+ * MAX_REFUSING such answers at once, or on an HTTPS port (nothing to answer before a handshake),
+ * it is closed at once.
+ */
+function refuseConnection(socket: Socket, secure: boolean): void {
+  if (secure || refusing >= MAX_REFUSING) {
+    socket.destroy();
+    return;
+  }
+  refusing += 1;
+  socket.once('close', () => (refusing -= 1));
+  socket.on('error', () => socket.destroy());
+  const body = Buffer.from(
+    JSON.stringify({
+      message: "Service Unavailable: oep's router has reached its connection limit and every connection is busy with a request; try again.",
+    }),
+  );
+  socket.end(serializeResponse(503, undefined, { 'content-type': 'application/json', 'content-length': body.length, 'retry-after': '1' }, body, undefined));
+  socket.resume();
+  socket.setTimeout(1000, () => socket.destroy());
+}
 
 function secureOptions(certificate: FrontCertificate): TlsOptions {
   // HTTP/1.1 only, said in ALPN, so a client that offers h2 settles on HTTP/1.1 at once.

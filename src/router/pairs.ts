@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { appendFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PairAnswer, RecordedPair } from '../model/compare.js';
+import type { BodySummary } from './answer.js';
 
 /** Bodies are kept up to this many bytes per side; longer ones keep their start and a digest. */
 export const PAIR_BODY_BYTES = 16 * 1024;
@@ -62,17 +63,23 @@ export class PairTicket {
     readonly wantsNoise: boolean,
   ) {}
 
-  live(status: number, latencyMs: number, body: Buffer | string | undefined): void {
+  /** How much of a streamed answer's start is worth keeping for this pair (see BodyTap). */
+  get keepBytes(): number {
+    return this.bodyBytes;
+  }
+
+  /** `body`: the whole answer, or for a streamed one what was kept of it (start, length, digest). */
+  live(status: number, latencyMs: number, body: Buffer | string | BodySummary | undefined): void {
     this.liveAnswer = answerOf(status, latencyMs, body, this.bodyBytes);
     this.complete();
   }
 
-  mirror(status: number, latencyMs: number, body: Buffer | undefined, dropped = false): void {
+  mirror(status: number, latencyMs: number, body: Buffer | BodySummary | undefined, dropped = false): void {
     this.mirrorAnswer = { ...answerOf(status, latencyMs, body, this.bodyBytes), ...(dropped && { dropped: true }) };
     this.complete();
   }
 
-  noise(status: number, latencyMs: number, body: Buffer | undefined, dropped = false): void {
+  noise(status: number, latencyMs: number, body: Buffer | BodySummary | undefined, dropped = false): void {
     this.noiseAnswer = { ...answerOf(status, latencyMs, body, this.bodyBytes), ...(dropped && { dropped: true }) };
     this.complete();
   }
@@ -84,7 +91,19 @@ export class PairTicket {
   }
 }
 
-function answerOf(status: number, latencyMs: number, body: Buffer | string | undefined, limit: number): PairAnswer {
+function answerOf(status: number, latencyMs: number, body: Buffer | string | BodySummary | undefined, limit: number): PairAnswer {
+  if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) {
+    // A streamed answer: only its start was kept, with its length and the digest of all of it.
+    const truncated = body.bytes > limit;
+    return {
+      status,
+      latency_ms: Math.round(latencyMs * 100) / 100,
+      bytes: body.bytes,
+      body: body.start.subarray(0, limit).toString('utf8'),
+      ...(truncated && { truncated: true }),
+      digest: body.digest ?? '',
+    };
+  }
   const bytes = body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(body) ? body : Buffer.from(body);
   const truncated = bytes.length > limit;
   return {

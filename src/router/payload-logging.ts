@@ -75,10 +75,17 @@ export class PayloadRecorder {
     this.write(logging, 'request', time, event);
   }
 
-  response(logging: PayloadLogging, body: Buffer, contentType: string | undefined, requestId: string): void {
+  /**
+   * `body` is the whole answer, or for an answer too large to hold (it streamed to the client) its
+   * first bytes, with `totalBytes` the whole length: the event's `contentrange` then says which
+   * part it holds, as for a large request.
+   */
+  response(logging: PayloadLogging, body: Buffer, contentType: string | undefined, requestId: string, totalBytes = body.length): void {
     if (!logging.response) return;
     const time = this.now();
-    this.write(logging, 'response', time, payloadEvent({ type: 'response', id: randomUUID(), source: logging.source, time, body, contentType, requestId }));
+    const event = payloadEvent({ type: 'response', id: randomUUID(), source: logging.source, time, body, contentType, requestId });
+    if (totalBytes > body.length) event.contentrange = `bytes 0-${body.length - 1}/${totalBytes}`;
+    this.write(logging, 'response', time, event);
   }
 
   close(): Promise<void> {

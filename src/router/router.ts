@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { Readable } from 'node:stream';
+import { BodyTap, drain, HELD_ANSWER_BYTES, tapped, type AnswerStream, type BodySummary } from './answer.js';
 import { BodyTooLargeError, ClientAbortedError, HELD_BODY_BYTES, MAX_BODY_BYTES, type RequestBody } from './body.js';
+import { ConnectionBudget, ownBudget, type BudgetCounts, type ConnectionLimits } from './connection-budget.js';
+import { isOutOfDescriptors } from '../model/descriptors.js';
 import { LeanExchange, NodeExchange, type Exchange } from './exchange.js';
 import { ForwardTimeoutError } from './forward.js';
 import { Front, LEAN_BODY_BYTES, type FrontCertificate } from './front.js';
@@ -91,6 +94,13 @@ export interface RouterOptions {
   maxBodyBytes?: number;
   /** Bodies up to this size are held whole, larger ones stream (default HELD_BODY_BYTES). */
   heldBodyBytes?: number;
+  /** Replica answers up to this size are held whole, larger ones stream to the client (default HELD_ANSWER_BYTES). */
+  heldAnswerBytes?: number;
+  /**
+   * Client connections at most, across endpoints (connection-budget.ts); default: from this
+   * process's descriptor limit (ownBudget()); false: no budget.
+   */
+  connections?: ConnectionLimits | false;
   /** false: every request goes through Node's http server instead of the lean path (benchmarks compare them); default true. */
   leanPath?: boolean;
 }
@@ -138,15 +148,38 @@ export class Router {
   private readonly listeners = new Map<string, Listener>();
   /** Requests each replica is answering now (live and mirrored). */
   private readonly replicaLoad = new WeakMap<LiveReplica, number>();
-  private readonly upstreams = new Upstreams();
+  private readonly upstreams: Upstreams;
   /** Made on the first request of a deployment with a data collector. */
   private payloads?: PayloadRecorder;
 
   /** aad_token endpoints' verified tokens, shared by every such endpoint (absent without a verifier). */
   private readonly aadTokens?: VerifiedTokens;
+  /** Client connections across every endpoint's listener (absent: no cap). */
+  readonly budget?: ConnectionBudget;
+  /** What the log was last told about shed and refused connections, and when. */
+  private pressure = { shed: 0, refused: 0, at: 0 };
 
   constructor(private readonly options: RouterOptions) {
     if (options.verifyAadToken) this.aadTokens = new VerifiedTokens(options.verifyAadToken, options.now ?? Date.now);
+    this.upstreams = new Upstreams({ heldAnswerBytes: options.heldAnswerBytes ?? HELD_ANSWER_BYTES });
+    if (options.connections !== false) this.budget = new ConnectionBudget(options.connections ?? ownBudget());
+  }
+
+  /** Connections open, shed and refused (see connection-budget.ts), or undefined without a budget. */
+  connectionStats(): (BudgetCounts & { total: number; ceiling: number }) | undefined {
+    return this.budget && { ...this.budget.stats(), total: this.budget.total, ceiling: this.budget.ceiling };
+  }
+
+  /** At most one line every 10 s about connections shed or refused at the cap. */
+  private reportPressure(): void {
+    const counts = this.budget?.stats();
+    const now = Date.now();
+    if (!counts || now - this.pressure.at < 10_000 || (counts.shed === this.pressure.shed && counts.refused === this.pressure.refused)) return;
+    this.options.log?.(
+      `router: at its connection limit (${this.budget!.total} client connections across endpoints): ${counts.shed - this.pressure.shed} idle or slow connection(s) closed to make room and ` +
+        `${counts.refused - this.pressure.refused} refused with 503 since the last report`,
+    );
+    this.pressure = { shed: counts.shed, refused: counts.refused, at: now };
   }
 
   /**
@@ -175,6 +208,7 @@ export class Router {
         keepAliveMs: KEEP_ALIVE_MS,
         fallback,
         onRequest: (request) => void this.handle(listener, new LeanExchange(request), false),
+        ...(this.budget && { budget: this.budget, endpoint: route.name }),
         ...(route.tls && { tls: route.tls }),
         ...(this.options.leanPath === false && { lean: false }),
       }),
@@ -229,6 +263,14 @@ export class Router {
     if (!failure) {
       if (listener.problem) this.options.log?.(`endpoint ${name}: listening on 127.0.0.1:${port} again`);
       listener.problem = undefined;
+      // A failed accept (the process out of descriptors after all) is logged, at most every 10 s; the listener goes on.
+      let reported = 0;
+      listener.front.server.on('error', (error: NodeJS.ErrnoException) => {
+        if (Date.now() - reported < 10_000) return;
+        reported = Date.now();
+        this.options.log?.(`endpoint ${name}: a connection to 127.0.0.1:${port} could not be accepted: ${error.code ?? error.message}`);
+      });
+      listener.front.server.on('connection', () => this.reportPressure());
       return;
     }
     const reason = failure.code === 'EADDRINUSE' ? 'EADDRINUSE, another program holds the port' : (failure.code ?? failure.message);
@@ -327,6 +369,33 @@ export class Router {
       // The model's own status (the client sees 424 for a model error), as the mirror's is recorded.
       pair?.live(Number(headers['ms-azureml-model-error-statuscode'] ?? status), performance.now() - started, body);
       if (logging) this.payloads!.response(logging, bytes, headerValue(headers['content-type']), requestId);
+      record(status);
+    };
+    /**
+     * An answer too large to hold: the head now, the body at the pace the client reads it. The
+     * pair and the data collector get what was kept of it (its start, length and digest) once it
+     * ended; the access log records it then, so its latency covers the whole transfer.
+     */
+    const finishStreamed = async (status: number, stream: AnswerStream, headers: Record<string, string | string[]>, target: string): Promise<void> => {
+      const head: Record<string, string | string[] | number> = { 'x-request-id': requestId, ...(stream.length !== undefined && { 'content-length': stream.length }), ...headers };
+      const pairTap = pair ? new BodyTap(pair.keepBytes, true) : undefined;
+      const logTap = logging?.response ? new BodyTap(this.options.heldBodyBytes ?? HELD_BODY_BYTES, false) : undefined;
+      const body =
+        pairTap || logTap
+          ? tapped(stream, (bytes) => {
+              pairTap?.add(bytes);
+              logTap?.add(bytes);
+            })
+          : stream;
+      req.respond({ status, headers: head, body: EMPTY_BODY, stream: body }, continued ? DRAIN_AT_MOST_BYTES : 0);
+      streamedRequest?.();
+      const outcome = await stream.done;
+      if (outcome === 'failed') this.options.log?.(`endpoint ${route.name}: the answer to request ${requestId} from deployment ${target} ended early (the replica failed or stalled); the client's connection was closed`);
+      if (pairTap) pair!.live(Number(headers['ms-azureml-model-error-statuscode'] ?? status), performance.now() - started, pairTap.summary());
+      if (logTap) {
+        const kept = logTap.summary();
+        this.payloads!.response(logging!, kept.start, headerValue(headers['content-type']), requestId, kept.bytes);
+      }
       record(status);
     };
     const fail = (status: number, message: string, headers: Record<string, string> = {}): void =>
@@ -439,8 +508,9 @@ export class Router {
       const send = async (target: LiveReplica) => {
         const payload: Buffer | Readable | undefined = body.kind === 'streamed' ? body.open() : body.length > 0 || req.method === 'POST' ? body.bytes : undefined;
         this.adjustLoad(target, 1);
+        let streaming = false;
         try {
-          return await this.upstreams.forward({
+          const answer = await this.upstreams.forward({
             origin: target.origin,
             path: (path === '/score' ? target.scoringPath : path) + query(req.url),
             method: req.method,
@@ -448,8 +518,14 @@ export class Router {
             body: payload,
             timeoutMs: deadline === undefined ? undefined : Math.max(1, deadline - Date.now()),
           });
+          if (answer.stream) {
+            // The replica is still sending (at the client's pace): it stays loaded until the end.
+            streaming = true;
+            void answer.stream.done.then(() => this.adjustLoad(target, -1));
+          }
+          return answer;
         } finally {
-          this.adjustLoad(target, -1);
+          if (!streaming) this.adjustLoad(target, -1);
         }
       };
       try {
@@ -466,19 +542,21 @@ export class Router {
           if (!other) throw error;
           answer = await send(other);
         }
-        const { status: upstreamStatus, body: payload } = answer;
+        const { status: upstreamStatus, body: payload, stream } = answer;
         const headers = copyResponseHeaders(answer.headers);
         headers['azureml-model-deployment'] = deployment;
         const clientRequestId = headerValue(req.headers['x-ms-client-request-id']);
         if (clientRequestId !== undefined) headers['x-ms-client-request-id'] = clientRequestId;
         // /swagger.json answers as the model does; only scoring errors become 424.
-        if ((upstreamStatus >= 200 && upstreamStatus < 300) || path !== '/score') {
-          finish(upstreamStatus, payload, headers);
-        } else {
+        let status = upstreamStatus;
+        if (!((upstreamStatus >= 200 && upstreamStatus < 300) || path !== '/score')) {
           headers['ms-azureml-model-error-statuscode'] = String(upstreamStatus);
-          headers['ms-azureml-model-error-reason'] = reasonOf(payload, upstreamStatus);
-          finish(statusFor(route, 424), payload, headers);
+          // A streamed error answer is not read before its head goes: the reason is the status's.
+          headers['ms-azureml-model-error-reason'] = stream ? (STATUS_TEXT[upstreamStatus] ?? 'model error') : reasonOf(payload, upstreamStatus);
+          status = statusFor(route, 424);
         }
+        if (stream) await finishStreamed(status, stream, headers, deployment);
+        else finish(status, payload, headers);
       } catch (error) {
         if (error instanceof ForwardTimeoutError) {
           fail(statusFor(route, 408), `Request timed out after ${settings.requestTimeoutMs} ms (request_settings.request_timeout_ms of deployment ${deployment}).`, {
@@ -488,6 +566,10 @@ export class Router {
           tooLarge();
         } else if (error instanceof ClientAbortedError) {
           record(CLIENT_CLOSED_REQUEST);
+        } else if (isOutOfDescriptors(error)) {
+          // The daemon itself, not the replica: nothing is taken out of rotation.
+          this.options.log?.(`endpoint ${route.name}: request ${requestId} to deployment ${deployment} failed: ${describeError(error)}`);
+          fail(503, `oep's router is out of file descriptors right now and could not reach deployment ${deployment}; try again.`, { 'azureml-model-deployment': deployment });
         } else {
           this.options.log?.(`endpoint ${route.name}: request ${requestId} to deployment ${deployment} failed: ${describeError(error)}`);
           fail(500, `Internal error: the request could not reach deployment ${deployment}.`, { 'azureml-model-deployment': deployment });
@@ -526,7 +608,7 @@ export class Router {
     const replica = this.pick(this.options.replicas(listener.route.name, target));
     const started = performance.now();
     this.count(listener, target, true);
-    const record = (status: number, answer?: Buffer): void => {
+    const record = (status: number, answer?: Buffer | BodySummary): void => {
       pair?.mirror(status, performance.now() - started, answer, answer === undefined && (status === 413 || status === 429 || status === 503));
       this.options.record?.({
         time: isoNow(),
@@ -558,7 +640,7 @@ export class Router {
       body: body.length > 0 ? body.bytes : undefined,
       timeoutMs: settings?.requestTimeoutMs ?? this.options.mirrorTimeoutMs ?? 5000,
     })
-      .then((response) => record(response.status, response.body))
+      .then(async (response) => record(response.status, response.stream ? await summarize(response.stream, pair?.keepBytes) : response.body))
       .catch((error: Error) => record(error instanceof ForwardTimeoutError ? 408 : 500, Buffer.alloc(0)))
       .finally(() => {
         this.adjustLoad(replica, -1);
@@ -579,10 +661,23 @@ export class Router {
     if (settings.replicaSecret !== undefined) headers[REPLICA_SECRET_HEADER] = settings.replicaSecret;
     this.adjustLoad(replica, 1);
     this.upstreams.forward({ origin: replica.origin, path: replica.scoringPath, method: req.method, headers, body: body.length > 0 ? body.bytes : undefined, timeoutMs: settings.requestTimeoutMs })
-      .then((response) => pair.noise(response.status, performance.now() - started, response.body))
+      .then(async (response) => pair.noise(response.status, performance.now() - started, response.stream ? await summarize(response.stream, pair.keepBytes) : response.body))
       .catch(() => pair.noise(500, performance.now() - started, undefined, true))
       .finally(() => this.adjustLoad(replica, -1));
   }
+}
+
+const EMPTY_BODY = Buffer.alloc(0);
+
+/**
+ * Reads a mirrored (or noise) copy's streamed answer to its end, keeping its start (up to
+ * `keepBytes`, none without a pair), its length and its digest: nobody reads it, so it is never
+ * held. The replica stays loaded until then.
+ */
+async function summarize(stream: AnswerStream, keepBytes = 0): Promise<BodySummary> {
+  const tap = new BodyTap(keepBytes, keepBytes > 0);
+  await drain(stream, tap);
+  return tap.summary();
 }
 
 /** Least outstanding requests among ready replicas (but `except`); ties go to the first. */

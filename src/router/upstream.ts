@@ -1,7 +1,8 @@
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { Agent } from 'undici';
-import { forward, ForwardTimeoutError, type ForwardRequest, type ForwardResponse } from './forward.js';
+import { AnswerPipe, BufferRecycler, HELD_ANSWER_BYTES } from './answer.js';
+import { forward, ForwardTimeoutError, type AnswerLimits, type ForwardRequest, type ForwardResponse } from './forward.js';
 import { ChunkedDecoder, hasNoBody, parseResponseHead, serializeRequest, type ResponseHead } from './http1.js';
 
 /** Idle connections kept per replica (undici's pool had 256); more are closed when they come back. */
@@ -23,14 +24,19 @@ const STALE_FAILURE_MS = 100;
 /**
  * How the router reaches replicas. A held body (the common case) goes through the lean pool
  * below: one write per request over kept-alive connections, the answer parsed in place. A
- * streamed body goes through undici (`forward`), which reads it at the replica's pace.
+ * streamed body goes through undici (`forward`), which reads it at the replica's pace. Either
+ * way an answer up to `heldAnswerBytes` is held whole and a larger one streams (see answer.ts).
  */
 export class Upstreams {
-  private readonly pool = new ConnectionPool();
+  private readonly pool: ConnectionPool;
   private readonly agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
 
+  constructor(private readonly limits: AnswerLimits = {}) {
+    this.pool = new ConnectionPool(limits.heldAnswerBytes ?? HELD_ANSWER_BYTES);
+  }
+
   forward(request: ForwardRequest): Promise<ForwardResponse> {
-    if (request.body instanceof Readable) return forward(this.agent, request);
+    if (request.body instanceof Readable) return forward(this.agent, request, this.limits);
     return this.pool.send(request as ForwardRequest & { body?: Buffer });
   }
 
@@ -53,6 +59,8 @@ class ConnectionPool {
   private readonly origins = new Map<string, Origin>();
   private sweeper?: NodeJS.Timeout;
   private closed = false;
+
+  constructor(readonly heldAnswerBytes: number) {}
 
   send(request: ForwardRequest & { body?: Buffer }): Promise<ForwardResponse> {
     const origin = this.origin(request.origin);
@@ -143,6 +151,8 @@ class InFlight {
   /** When it was written to that connection (performance.now()). */
   sentAt = 0;
   onStale?: () => void;
+  /** Set once the answer streams (too large to hold): the promise has resolved with it. */
+  pipe?: AnswerPipe;
   private settled = false;
 
   constructor(
@@ -153,6 +163,7 @@ class InFlight {
   ) {}
 
   succeed(): void {
+    if (this.pipe) return this.pipe.finish();
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
@@ -162,14 +173,45 @@ class InFlight {
   }
 
   fail(error: Error): void {
+    if (this.pipe) return this.pipe.fail(error);
     if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
     this.reject(this.timedOut ? new ForwardTimeoutError(`no answer within ${this.timeoutMs} ms`) : error);
   }
+
+  /**
+   * The answer is too large to hold: resolves now with a stream of its body (what came so far
+   * first). The deadline no longer applies (the request is answered); a replica that stops
+   * sending while the client reads fails the stream after the same time instead.
+   */
+  stream(connection: Connection, length: number | undefined, held: Buffer[]): AnswerPipe {
+    this.settled = true;
+    clearTimeout(this.timer);
+    const pipe = new AnswerPipe(
+      length,
+      {
+        resume: () => {
+          if (connection.carries(this)) connection.socket.resume();
+        },
+        abort: () => {
+          if (connection.carries(this)) connection.abandon();
+        },
+      },
+      this.timeoutMs === undefined ? undefined : { ms: this.timeoutMs, error: () => new ForwardTimeoutError(`the answer stalled for ${this.timeoutMs} ms`) },
+    );
+    for (const chunk of held) pipe.push(chunk);
+    this.pipe = pipe;
+    this.resolve({ status: this.head!.status, headers: this.head!.headers, body: EMPTY, stream: pipe });
+    return pipe;
+  }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 const readBuffer = Buffer.allocUnsafe(64 * 1024);
+/** Buffers for the pieces of streamed answers (a read each), back once the client's socket took them. */
+const streamBuffers = new BufferRecycler(readBuffer.length, 64);
 
 class Connection {
   readonly socket: Socket;
@@ -190,7 +232,9 @@ class Connection {
       onread: {
         buffer: readBuffer,
         callback: (bytes: number, buffer: Uint8Array) => {
-          this.onData(Buffer.from(buffer.subarray(0, bytes)));
+          const exchange = this.current;
+          if (exchange?.pipe && !exchange.chunked) this.onStreamData(exchange, exchange.pipe, buffer, bytes);
+          else this.onData(Buffer.from(buffer.subarray(0, bytes)));
           return true;
         },
       },
@@ -198,6 +242,17 @@ class Connection {
     this.socket.on('end', () => this.onEnd());
     this.socket.on('error', (error) => this.onClosed(error));
     this.socket.on('close', () => this.onClosed(connectionError('ECONNRESET', 'the replica closed the connection before answering')));
+  }
+
+  /** Whether this connection still carries the exchange's answer. */
+  carries(exchange: InFlight): boolean {
+    return this.current === exchange;
+  }
+
+  /** The answer's reader left: the rest of it is not read, so the connection cannot be reused. */
+  abandon(): void {
+    this.current = undefined;
+    this.socket.destroy();
   }
 
   send(exchange: InFlight, bytes: Buffer): void {
@@ -244,11 +299,33 @@ class Connection {
           exchange.keepAlive = false;
         }
       }
+      const held = this.pool.heldAnswerBytes;
       if (exchange.chunked) {
-        if (chunk.length > 0 && exchange.chunked.push(chunk)) {
-          if (exchange.chunked.extra) exchange.keepAlive = false;
+        const decoder = exchange.chunked;
+        const done = chunk.length > 0 && decoder.push(chunk);
+        if (exchange.pipe) {
+          // Streaming: the decoded pieces go on at once (the decoder keeps none of them).
+          let flowing = true;
+          for (const piece of decoder.chunks.splice(0)) flowing = exchange.pipe.push(piece);
+          if (!flowing && !done) this.socket.pause();
+        } else if (!done && decoder.bytes > held) {
+          if (!exchange.stream(this, undefined, decoder.chunks.splice(0)).push(EMPTY)) this.socket.pause();
+        }
+        if (done) {
+          if (decoder.extra) exchange.keepAlive = false;
           this.complete(exchange);
         }
+        return;
+      }
+      if (exchange.pipe) {
+        // Streaming: pass it on, up to what was announced.
+        const rest = exchange.expected === undefined ? chunk.length : exchange.expected - exchange.bytes;
+        const piece = chunk.length > rest ? chunk.subarray(0, rest) : chunk;
+        exchange.bytes += piece.length;
+        if (chunk.length > rest) exchange.keepAlive = false;
+        const flowing = exchange.pipe.push(piece);
+        if (exchange.expected !== undefined && exchange.bytes >= exchange.expected) this.complete(exchange);
+        else if (!flowing) this.socket.pause();
         return;
       }
       if (chunk.length > 0) {
@@ -263,6 +340,11 @@ class Connection {
           exchange.keepAlive = false;
         }
         this.complete(exchange);
+      } else if ((exchange.expected ?? exchange.bytes) > held) {
+        // Too large to hold (announced, or read so far until the close): stream what came and the rest.
+        const pieces = exchange.chunks;
+        exchange.chunks = [];
+        if (!exchange.stream(this, exchange.expected, pieces).push(EMPTY)) this.socket.pause();
       }
     } catch (error) {
       this.current = undefined;
@@ -272,11 +354,34 @@ class Connection {
     }
   }
 
+  /**
+   * A read of an answer that streams with a known length (or until the close): copied into a
+   * reused buffer, given back once the client's socket took it.
+   */
+  private onStreamData(exchange: InFlight, pipe: AnswerPipe, buffer: Uint8Array, bytes: number): void {
+    exchange.received += bytes;
+    const rest = exchange.expected === undefined ? bytes : exchange.expected - exchange.bytes;
+    const length = Math.min(bytes, rest);
+    if (bytes > rest) exchange.keepAlive = false;
+    let flowing = true;
+    if (length > 0) {
+      const piece = streamBuffers.take();
+      piece.set(buffer.subarray(0, length));
+      exchange.bytes += length;
+      flowing = pipe.push(piece.subarray(0, length), () => streamBuffers.give(piece));
+    }
+    if (exchange.expected !== undefined && exchange.bytes >= exchange.expected) this.complete(exchange);
+    else if (!flowing) this.socket.pause();
+  }
+
   private complete(exchange: InFlight): void {
     this.current = undefined;
     exchange.succeed();
-    if (exchange.keepAlive && !this.socket.destroyed && this.socket.readyState === 'open') this.pool.release(this);
-    else this.socket.destroy();
+    if (exchange.keepAlive && !this.socket.destroyed && this.socket.readyState === 'open') {
+      // A streamed answer may have paused the socket; the next request reads it.
+      if (this.socket.isPaused()) this.socket.resume();
+      this.pool.release(this);
+    } else this.socket.destroy();
   }
 
   private onEnd(): void {

@@ -1,12 +1,14 @@
 import type { DeploymentSpec } from '../spec/types.js';
 import type { ReplicaTarget } from '../runtimes/types.js';
-import { probeOnce } from './readiness.js';
+import { PROBE_NOT_SENT, probeOnce } from './readiness.js';
 
 export interface ProbeReport {
   /** The readiness probe passed success_threshold times (true) or failed failure_threshold times (false). */
   readiness: (ready: boolean) => void;
   /** The liveness probe failed failure_threshold times in a row; probing has stopped. */
   unhealthy: (failures: number) => void;
+  /** A probe could not be sent (the daemon is out of file descriptors); it counted for nothing. */
+  notSent?: () => void;
 }
 
 /**
@@ -30,6 +32,12 @@ export function watchProbes(target: ReplicaTarget, spec: Pick<DeploymentSpec, 'l
       target.readinessPath === target.livenessPath ? Promise.resolve(-1) : probeOnce(target.origin + target.readinessPath, readiness.timeout * 1000),
     ]);
     if (stopped) return;
+    if (live === PROBE_NOT_SENT || ready === PROBE_NOT_SENT) {
+      // The daemon is out of file descriptors: no news of the replica, which must not pay for it.
+      report.notSent?.();
+      timer = setTimeout(() => void tick(), period);
+      return;
+    }
     const readyStatus = ready === -1 ? live : ready;
     livenessFailures = live === 200 ? 0 : livenessFailures + 1;
     if (readyStatus === 200) {

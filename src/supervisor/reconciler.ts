@@ -20,6 +20,10 @@ import type { RuntimeKind } from '../state/types.js';
 import type { AutoscaledDeployment } from './autoscaler.js';
 import { watchProbes } from './probes.js';
 import { bringUp, StartCancelled } from './replica-start.js';
+import { isOutOfDescriptors } from '../model/descriptors.js';
+
+/** A replica start that failed for want of a file descriptor in the daemon is tried again after this long. */
+const OUT_OF_DESCRIPTORS_RETRY_MS = 1000;
 
 export type { LiveReplica };
 
@@ -501,6 +505,19 @@ export class Reconciler {
         });
       } catch (error) {
         if (error instanceof StartCancelled || slot.phase === 'stopping') return;
+        if (isOutOfDescriptors(error)) {
+          // The daemon itself is out of file descriptors: not the replica's failure. No restart is
+          // counted and no roll-out fails; it is tried again shortly, as a replica that ended.
+          await slot.handle?.stop().catch(() => undefined);
+          // A stop may have come meanwhile (the narrowing above does not see it).
+          if ((slot.phase as string) === 'stopping') return;
+          slot.handle = undefined;
+          slot.phase = 'exited';
+          slot.lastDelayMs = OUT_OF_DESCRIPTORS_RETRY_MS;
+          slot.retryAt = this.now() + OUT_OF_DESCRIPTORS_RETRY_MS;
+          this.note(slot, `replica ${slot.index} could not be started because the oep daemon is out of file descriptors (${(error as Error).message}); trying again in ${OUT_OF_DESCRIPTORS_RETRY_MS / 1000} s`);
+          return;
+        }
         const failure = error instanceof OepError ? error : new OepError('OEP_ERR_DEPLOYMENT_FAILED', (error as Error).message, { phase: 'start' });
         slot.phase = 'failed';
         slot.error = failure;

@@ -5,7 +5,7 @@ import { missingModuleHint, missingModuleOf, type PythonInterpreter } from '../m
 import type { RuntimeKind } from '../state/types.js';
 import type { ReplicaExit, ReplicaHandle, ReplicaRequest } from '../runtimes/types.js';
 import { extractTraceback, readLogTail } from '../telemetry/log-tail.js';
-import { probeOnce } from './readiness.js';
+import { PROBE_NOT_SENT, probeOnce } from './readiness.js';
 
 /** The scoring server's exit code when the script cannot be loaded or its init() fails (as azmlinfsrv). */
 const EXIT_INIT_FAILED = 3;
@@ -59,7 +59,7 @@ async function waitReady(options: BringUpOptions, handle: ReplicaHandle): Promis
   // The cloud's own budget: the initial delay, then failure_threshold failed periods. None under
   // --debug: the replica may wait for a debugger, or sit at a breakpoint in init(), for as long as it takes.
   const budgetSeconds = probe.initial_delay + probe.period * probe.failure_threshold;
-  const deadline = request.debug ? Infinity : Date.now() + budgetSeconds * 1000;
+  let deadline = request.debug ? Infinity : Date.now() + budgetSeconds * 1000;
   const url = handle.target.origin + handle.target.readinessPath;
   let exit: ReplicaExit | undefined;
   void handle.exited.then((value) => (exit = value));
@@ -77,8 +77,11 @@ async function waitReady(options: BringUpOptions, handle: ReplicaHandle): Promis
       if (loadError) throw await failure(request, 'load', `the scoring script could not be loaded: ${loadError}`, ran);
       throw await failure(request, 'init', `init() of the scoring script failed: replica ${request.replica} ${how} before it was ready.`, ran);
     }
+    const probedAt = Date.now();
     const status = await probeOnce(url, probe.timeout * 1000);
     if (status === 200) return;
+    // Not sent (the daemon is out of file descriptors): the time it took is not the replica's.
+    if (status === PROBE_NOT_SENT) deadline += Date.now() - probedAt + options.pollMs;
     if (Date.now() > deadline) {
       await handle.stop();
       throw await failure(

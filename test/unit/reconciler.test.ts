@@ -262,6 +262,27 @@ describe('reconciler: updates', () => {
   });
 });
 
+describe('reconciler: the daemon out of file descriptors', () => {
+  it('a start that fails with EMFILE is no replica failure: the roll-out goes on, no restart is counted', async () => {
+    const runtime = new FakeRuntime();
+    const logs: string[] = [];
+    const { reconciler, close } = sandbox(runtime, logs);
+    try {
+      // What a spawn or an open gives when the daemon has no descriptor left; a plain failure would fail the roll-out.
+      runtime.failures = 2;
+      runtime.failure = Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' }) as unknown as OepError;
+      const applied = apply(reconciler, 1, { instance_count: 1 });
+      // Polling keeps the test's event loop alive while the retry timer (unref'd, as in the daemon) runs.
+      await until('the replica is ready', () => reconciler.replicas('ep', 'blue').filter((replica) => replica.ready).length === 1);
+      await applied;
+      assert.deepEqual(reconciler.health().map((each) => each.restarts), [0]);
+      assert.ok(logs.some((line) => line.includes('out of file descriptors')), logs.join('\n'));
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe('reconciler: after a daemon restart', () => {
   it('adopts replicas an earlier daemon left, stops those nobody wants, and starts no duplicate', async () => {
     const runtime = new FakeRuntime();
