@@ -1,5 +1,5 @@
 import { OepError } from '../errors.js';
-import { connectionView, deleteConnection, listConnections, requireConnection, saveConnection } from '../registry/connections.js';
+import { connectionView, deleteConnection, listConnections, listSecretsJson, requireConnection, saveConnection } from '../registry/connections.js';
 import { connectionYaml, loadConnectionSpec, validateConnectionObject } from '../spec/connection.js';
 import { unwrapSpec } from '../spec/index.js';
 
@@ -45,8 +45,11 @@ export async function updateConnection(options: UpdateConnectionOptions, deps: C
   return connectionView(record);
 }
 
-export async function showConnection(name: string, showSecrets: boolean, deps: ConnectionDeps): Promise<Record<string, unknown>> {
-  return connectionView(await requireConnection(deps.home, name), { showSecrets });
+/** `show`: masked unless showSecrets; with listSecrets, exactly what ${{azureml://connections/<name>}} injects. */
+export async function showConnection(name: string, options: { showSecrets?: boolean; listSecrets?: boolean }, deps: ConnectionDeps): Promise<Record<string, unknown>> {
+  const record = await requireConnection(deps.home, name);
+  if (options.listSecrets) return JSON.parse(listSecretsJson(record)) as Record<string, unknown>;
+  return connectionView(record, { showSecrets: options.showSecrets === true });
 }
 
 export async function listConnectionViews(type: string | undefined, deps: ConnectionDeps): Promise<Record<string, unknown>[]> {

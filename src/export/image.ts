@@ -1,5 +1,6 @@
 import { isAbsolute, posix } from 'node:path';
 import { OepError } from '../errors.js';
+import { isSecretReferenceValue } from '../model/secret-references.js';
 import { APP_ROOT, computeLayout, scoringEnvironment, SERVER_PORT } from '../model/layout.js';
 import { planEnvironment, scoringPlan } from '../model/scoring-plan.js';
 import type { DeploymentSpec } from '../spec/types.js';
@@ -122,7 +123,9 @@ export function imagePlan(spec: DeploymentSpec, python: string): ImagePlan {
 export function imageDockerfile(plan: ImagePlan, baseImageId: string, labels: Record<string, string>, options: { bakeRunEnvironment?: boolean } = {}): string {
   const lines = [`FROM ${baseImageId}`];
   for (const copy of plan.copies) lines.push(`COPY ${copy.what}/ ${copy.target}/`);
-  const env = Object.entries(options.bakeRunEnvironment ? { ...plan.environment, ...plan.runEnvironment } : plan.environment);
+  // Secret references (secret injection) are never baked: not their values, not the references.
+  const baked = options.bakeRunEnvironment ? Object.fromEntries(Object.entries(plan.runEnvironment).filter(([, value]) => !isSecretReferenceValue(value))) : {};
+  const env = Object.entries({ ...plan.environment, ...baked });
   const multiline = env.find(([, value]) => /[\r\n]/.test(value));
   if (multiline) {
     throw new OepError('OEP_ERR_SPEC_INVALID', `The environment variable ${multiline[0]} has a line break, which a Dockerfile cannot set.`, {
@@ -147,7 +150,8 @@ function quote(value: string): string {
 /**
  * The env file of a built image (`docker run --env-file FILE`): the deployment's
  * environment_variables, one `NAME=value` line each, as Docker reads it (the value taken as it is,
- * to the end of its line). Undefined when there are none. A line break in a value, or a name
+ * to the end of its line); a secret reference (`${{azureml://connections/...}}`, `${{keyvault:...}}`)
+ * as its bare NAME, which Docker fills from the caller's environment. Undefined when there are none. A line break in a value, or a name
  * Docker would read differently (empty, with `=` or white space, starting with `#`), is refused.
  */
 export function imageEnvFile(plan: ImagePlan): string | undefined {
@@ -165,5 +169,7 @@ export function imageEnvFile(plan: ImagePlan): string | undefined {
       });
     }
   }
-  return `${entries.map(([name, value]) => `${name}=${value}`).join('\n')}\n`;
+  // A secret reference's value is oep's to resolve, never written here: a bare NAME line makes
+  // `docker run` take it from the environment of the shell that runs it.
+  return `${entries.map(([name, value]) => (isSecretReferenceValue(value) ? name : `${name}=${value}`)).join('\n')}\n`;
 }

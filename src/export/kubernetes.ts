@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isSecretReferenceValue, referenceValueCommand } from '../model/secret-references.js';
 import type { DeploymentSpec, EndpointSpec, Probe, ResourceQuantities } from '../spec/types.js';
 import type { EndpointRecord } from '../state/types.js';
 import { imagePlan, type ImageRoutes } from './image.js';
@@ -149,21 +150,28 @@ export function exportKubernetes(source: ExportSource, options: KubernetesExport
     // environment_variables (passwords, connection strings...) go in a Secret, in secret.yaml
     // (0600), which the container reads them from: never in the Deployment's file.
     const runSecret = kubernetesName(name, 'env');
-    if (Object.keys(plan.runEnvironment).length > 0) {
+    // Secret references (secret injection) are resolved by oep, never exported: neither their
+    // values nor the references go in a Secret; the container reads them from one the cluster's
+    // owner makes (its name and a command per value in the warning).
+    const references = Object.fromEntries(Object.entries(plan.runEnvironment).filter(([, value]) => isSecretReferenceValue(value)));
+    const injectedSecret = kubernetesName(name, 'injected');
+    const values = Object.fromEntries(Object.entries(plan.runEnvironment).filter(([envName]) => !Object.hasOwn(references, envName)));
+    if (Object.keys(references).length > 0) warnings.push(injectedSecretWarning(spec.name, injectedSecret, references));
+    if (Object.keys(values).length > 0) {
       if (secrets.comment.length === 1) secrets.comment = ["The endpoint's keys (Authorization: Bearer <key>), and the deployments' environment_variables. Keep this file out of version control."];
       secrets.objects.push({
         apiVersion: 'v1',
         kind: 'Secret',
         metadata: { name: runSecret, labels },
         type: 'Opaque',
-        stringData: Object.fromEntries(Object.entries(plan.runEnvironment).map(([envName, value]) => [secretKey(envName), value])),
+        stringData: Object.fromEntries(Object.entries(values).map(([envName, value]) => [secretKey(envName), value])),
       });
     }
     const container: Record<string, unknown> = {
       name: CONTAINER_NAME,
       image,
       ports: [{ name: 'http', containerPort: plan.routes.port, protocol: 'TCP' }],
-      env: containerEnvironment(plan.environment, plan.runEnvironment, runSecret),
+      env: containerEnvironment(plan.environment, plan.runEnvironment, (envName) => (Object.hasOwn(references, envName) ? injectedSecret : runSecret)),
       ...(resources && { resources }),
       readinessProbe: probeOf(spec.readiness_probe, plan.routes.readiness, false),
       livenessProbe: probeOf(spec.liveness_probe, plan.routes.liveness, true),
@@ -289,13 +297,28 @@ function imageName(registry: string | undefined, name: string, deployment: Expor
  * environment_variables from its Secret (`secretKeyRef`), which take the place of a layout
  * variable of the same name, as they override it under oep.
  */
-function containerEnvironment(environment: Record<string, string>, runEnvironment: Record<string, string>, secret: string): Record<string, unknown>[] {
+function containerEnvironment(environment: Record<string, string>, runEnvironment: Record<string, string>, secretOf: (envName: string) => string): Record<string, unknown>[] {
   return [
     ...Object.entries(environment)
       .filter(([envName]) => !Object.hasOwn(runEnvironment, envName))
       .map(([envName, value]) => ({ name: envName, value })),
-    ...Object.keys(runEnvironment).map((envName) => ({ name: envName, valueFrom: { secretKeyRef: { name: secret, key: secretKey(envName) } } })),
+    ...Object.keys(runEnvironment).map((envName) => ({ name: envName, valueFrom: { secretKeyRef: { name: secretOf(envName), key: secretKey(envName) } } })),
   ];
+}
+
+/**
+ * What to do about a deployment's secret references: the Secret to make before `kubectl apply`
+ * (the pods wait for it), with the oep command that prints each value.
+ */
+function injectedSecretWarning(deployment: string, secret: string, references: Record<string, string>): string {
+  const literals = Object.entries(references).map(([envName, written]) => {
+    const command = referenceValueCommand(written);
+    return `--from-literal=${secretKey(envName)}="${command ? `$(${command})` : `<${written.trim()}>`}"`;
+  });
+  return (
+    `deployment ${deployment}: ${Object.keys(references).join(', ')} are secret references (secret injection): oep resolves them and never exports their values; ` +
+    `create the Secret ${secret} before applying (its pods wait for it): kubectl create secret generic ${secret} ${literals.join(' ')}`
+  );
 }
 
 /** A Secret's keys are `[-._a-zA-Z0-9]+`: a variable's name when it is one, else one made from it. */

@@ -118,7 +118,7 @@ function keyvaultReference(inner: string): ParsedValue {
   if (version !== undefined && !SECRET_VERSION.test(version)) {
     return { kind: 'malformed', problem: `"${version}" is not a secret version (32 hexadecimal digits, as Key Vault makes them; leave it out for the latest)` };
   }
-  const canonical = `https://${host}/secrets/${name}${version ? `/${version}` : ''}`;
+  const canonical = `https://${host}/secrets/${name}${version ? `/${version.toLowerCase()}` : ''}`;
   return { kind: 'reference', reference: { store: 'keyvault', vault: vault.toLowerCase(), host, name, ...(version && { version: version.toLowerCase() }), url: canonical } };
 }
 
@@ -157,4 +157,23 @@ export function hasSecretReferences(environment: Record<string, string> | undefi
 /** Whether one value is a reference (or malformed one): such a value never goes anywhere as it is. */
 export function isSecretReferenceValue(value: string): boolean {
   return parseSecretValue(value).kind !== 'plain';
+}
+
+/**
+ * The oep command that prints a reference's value (for a cluster's Secret, or a shell before
+ * `docker run`): the connection's part with `oep connection show --show-secrets --query`, a Key
+ * Vault secret with `oep keyvault secret show --id` (`az keyvault secret show --id` reads the real
+ * vault the same way), a whole connection's list-secrets JSON with `--list-secrets`. Undefined for
+ * a malformed value.
+ */
+export function referenceValueCommand(value: string): string | undefined {
+  const parsed = parseSecretValue(value);
+  if (parsed.kind !== 'reference') return undefined;
+  const reference = parsed.reference;
+  if (reference.store === 'keyvault') return `oep keyvault secret show --id ${reference.url} --query value -o tsv`;
+  const show = `oep connection show -n ${reference.connection} --show-secrets -o tsv --query`;
+  if (reference.part === 'target') return `${show} target`;
+  if (reference.part === 'metadata') return `${show} 'metadata."${reference.key}"'`;
+  if (reference.part === 'credentials') return reference.key === 'key' ? `${show} credentials.key` : `${show} 'credentials.keys."${reference.key}"'`;
+  return `oep connection show -n ${reference.connection} --list-secrets -o json`;
 }

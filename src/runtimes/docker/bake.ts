@@ -8,6 +8,7 @@ import type { AuthConfig } from 'dockerode';
 import { OepError } from '../../errors.js';
 import { imageDockerfile, imageEnvFile, imagePlan, type ImageCopy } from '../../export/image.js';
 import { parseImageReference, type ImageReference } from '../../export/image-reference.js';
+import { isSecretReferenceValue } from '../../model/secret-references.js';
 import type { DeploymentSpec } from '../../spec/types.js';
 import { writeFileAtomic } from '../../state/atomic-write.js';
 import { PACKAGE_ROOT } from '../../state/paths.js';
@@ -63,6 +64,12 @@ export interface BakeResult {
   env_file?: string;
   /** The names in env_file (or, with --bake-env, those baked into the image). */
   env_variables?: string[];
+  /**
+   * The variables that are secret references (secret injection), by name, as written: neither the
+   * image nor the env file holds their values (the env file names them bare, so `docker run`
+   * takes them from the caller's environment).
+   */
+  secret_references?: Record<string, string>;
 }
 
 export interface BakeDeps {
@@ -86,13 +93,19 @@ export async function bakeDeployment(deps: BakeDeps, request: BakeRequest): Prom
   const plan = imagePlan(spec, 'python3');
   // Checked before anything is built: a value the env file cannot hold is refused at once.
   const envText = request.bakeEnv ? undefined : imageEnvFile(plan);
-  if (request.bakeEnv && Object.keys(plan.runEnvironment).length > 0) {
+  // Secret references are never baked (neither value nor reference): they are given at docker run.
+  const references = Object.fromEntries(Object.entries(plan.runEnvironment).filter(([, value]) => isSecretReferenceValue(value)));
+  const bakedNames = Object.keys(plan.runEnvironment).filter((name) => !Object.hasOwn(references, name));
+  if (request.bakeEnv && bakedNames.length > 0) {
     emit({
       phase: 'warning',
       message:
-        `--bake-env: the ${Object.keys(plan.runEnvironment).length} environment_variables of deployment ${spec.name} (${Object.keys(plan.runEnvironment).join(', ')}) are written into the image's ENV, ` +
+        `--bake-env: the ${bakedNames.length} environment_variables of deployment ${spec.name} (${bakedNames.join(', ')}) are written into the image's ENV, ` +
         `where docker inspect and docker history show them to anyone who has the image${request.push ? ', and --push sends them to the registry' : ''}.`,
     });
+  }
+  if (request.bakeEnv && Object.keys(references).length > 0) {
+    emit({ phase: 'notice', message: `--bake-env: ${Object.keys(references).join(', ')} are secret references: never baked; give them at docker run (-e NAME, with the value in your shell).` });
   }
   await deps.engine.ensureAvailable();
   try {
@@ -130,6 +143,7 @@ export async function bakeDeployment(deps: BakeDeps, request: BakeRequest): Prom
       pushed: false,
       ...(envFile !== undefined && { env_file: envFile }),
       ...(variables.length > 0 && { env_variables: variables }),
+      ...(Object.keys(references).length > 0 && { secret_references: references }),
     };
     if (!request.push) return result;
     const digestPushed = await pushImage(docker, reference, emit);

@@ -11,7 +11,7 @@ export function connectionDeleteCommand(ctx: CliContext): Command {
       const { showConnection, removeConnection } = await import('../../../engine/connections.js');
       const deps = { home: ctx.home, cwd: ctx.cwd };
       // Fails with "does not exist" before asking anything.
-      await showConnection(flags.name, false, deps);
+      await showConnection(flags.name, {}, deps);
       await confirmOrRefuse(ctx, flags.yes, `Delete connection ${flags.name}?`);
       await removeConnection(flags.name, deps);
     });

@@ -5,6 +5,7 @@ import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from
 interface Flags extends OutputFlags {
   name: string;
   showSecrets: boolean;
+  listSecrets: boolean;
 }
 
 export function connectionShowCommand(ctx: CliContext): Command {
@@ -12,10 +13,11 @@ export function connectionShowCommand(ctx: CliContext): Command {
     new Command('show')
       .description("Show a connection; its credentials' values are masked (***) unless --show-secrets.")
       .requiredOption('-n, --name <name>', 'connection name')
-      .option('--show-secrets', "print the credentials' values", false),
+      .option('--show-secrets', "print the credentials' values", false)
+      .option('--list-secrets', 'print the connection as the List Secrets API answers it (what ${{azureml://connections/<name>}} injects), values included', false),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
     const { showConnection } = await import('../../../engine/connections.js');
-    await printData(ctx, await showConnection(flags.name, flags.showSecrets, { home: ctx.home, cwd: ctx.cwd }), flags);
+    await printData(ctx, await showConnection(flags.name, { showSecrets: flags.showSecrets, listSecrets: flags.listSecrets }, { home: ctx.home, cwd: ctx.cwd }), flags);
   });
 }

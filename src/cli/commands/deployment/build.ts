@@ -39,12 +39,22 @@ export function deploymentBuildCommand(ctx: CliContext): Command {
         onSubmit: ({ endpoint, deployment }) =>
           (progress.whenInterrupted = daemonGoesOn(`building the image of deployment ${deployment} of endpoint ${endpoint}`, `docker image inspect ${flags.tag}`)),
       }),
-    )) as { image: string; port: number; env_file?: string };
+    )) as { image: string; port: number; env_file?: string; secret_references?: Record<string, string> };
     await printData(ctx, result, flags);
     // environment_variables are not in the image: they come from the env file at run time.
     const envFile = result.env_file ? ` --env-file ${shellWord(result.env_file)}` : '';
     ctx.stderr.write(`hint: run it with: docker run --rm${envFile} -p 127.0.0.1:8080:${result.port} ${result.image}\n`);
     if (result.env_file) ctx.stderr.write(`hint: ${result.env_file} (0600) holds the deployment's environment_variables; the image has none of them.\n`);
+    // Secret references: their values are in neither; docker run takes them from the shell.
+    const references = Object.entries(result.secret_references ?? {});
+    if (references.length > 0) {
+      const { referenceValueCommand } = await import('../../../model/secret-references.js');
+      const exports = references.map(([name, written]) => {
+        const command = referenceValueCommand(written);
+        return command ? `export ${name}="$(${command})"` : `export ${name}=... (${written.trim()})`;
+      });
+      ctx.stderr.write(`hint: ${references.map(([name]) => name).join(', ')} are secret references: neither the image nor the env file holds their values; set them in the shell that runs docker run: ${exports.join('; ')}\n`);
+    }
   });
 }
 
