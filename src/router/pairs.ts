@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { appendFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PairAnswer, RecordedPair } from '../model/compare.js';
+import { APPEND_NOFOLLOW } from '../model/file-flags.js';
 import type { BodySummary } from './answer.js';
 
 /** Bodies are kept up to this many bytes per side; longer ones keep their start and a digest. */
@@ -270,7 +271,7 @@ export class PairRecorder {
               continue;
             }
             const chunk = lines.slice(start, start + room);
-            await appendFile(file, chunk.join(''), { mode: 0o600 });
+            await appendFile(file, chunk.join(''), { mode: 0o600, flag: APPEND_NOFOLLOW });
             entry.linesInFile += chunk.length;
             start += chunk.length;
           }
