@@ -107,7 +107,8 @@ async function runDaemon(): Promise<void> {
   const router = new Router({
     verifyAadToken: aadVerifier({ issuer, tenant: settingReader('aad_tenant'), jwksUrl: process.env.OEP_AAD_JWKS_URL, log }),
     replicas: (endpoint, deployment) => reconciler.replicas(endpoint, deployment),
-    waitForReplica: (endpoint, deployment, timeoutMs) => reconciler.waitForReplica(endpoint, deployment, timeoutMs),
+    // Through secret injection: a request during the daemon-start resolution waits for it.
+    waitForReplica: (endpoint, deployment, timeoutMs) => injecting.waitForReplica(endpoint, deployment, timeoutMs),
     unreachable: (endpoint, deployment, replica) => reconciler.unreachable(endpoint, deployment, replica),
     record: (entry) => {
       accessLog.write(entry);

@@ -31,11 +31,13 @@ export interface SecretInjectionOptions {
  * already wanted: a deployment whose secrets take a moment (the Azure CLI) must not see its running
  * replicas discarded as nobody's. Every other method is the reconciler's own.
  */
-export function withSecretInjection<R extends Pick<Reconciler, 'apply' | 'observe'>>(reconciler: R, options: SecretInjectionOptions): R {
+export function withSecretInjection<R extends Pick<Reconciler, 'apply' | 'observe' | 'waitForReplica'>>(reconciler: R, options: SecretInjectionOptions): R {
   /** Resolved at daemon start, by endpoint/deployment/generation, until its apply comes. */
   const prefetched = new Map<string, Promise<InjectionResult>>();
   /** While the daemon-start resolution runs: the applies that came meanwhile, in order. */
   let held: { intent: DeploymentIntent; resolve: (done: Promise<void>) => void }[] | undefined;
+  /** Settles when the held applies have gone to the reconciler. */
+  let released: Promise<void> | undefined;
 
   const keyOf = (endpoint: string, deployment: string, generation: number): string => `${endpoint}/${deployment}/${generation}`;
 
@@ -109,20 +111,43 @@ export function withSecretInjection<R extends Pick<Reconciler, 'apply' | 'observ
     if (waiting.length === 0) return reconciler.observe();
     const queue: NonNullable<typeof held> = [];
     held = queue;
-    return Promise.all(waiting).then(() => {
+    const observed = Promise.all(waiting).then(() => {
       held = undefined;
+      released = undefined;
       // The replicas left running are looked for first, then every deployment is wanted, in the
       // order restore asked: as without secrets, none starts before it could adopt.
-      const observed = reconciler.observe();
+      const looking = reconciler.observe();
       for (const { intent, resolve: release } of queue) release(applyNow(intent));
-      return observed;
+      return looking;
     });
+    released = observed.then(
+      () => undefined,
+      () => undefined,
+    );
+    return observed;
+  };
+
+  /**
+   * A request that comes while the daemon-start resolution runs waits for it (within its timeout),
+   * then for a replica as usual: it must not get 503 for a deployment the reconciler is about to know.
+   */
+  const waitForReplica = async (endpoint: string, deployment: string, timeoutMs: number): Promise<boolean> => {
+    const holding = released;
+    if (!holding) return reconciler.waitForReplica(endpoint, deployment, timeoutMs);
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([holding, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    // Applied now: a resolved configuration reaches the reconciler a moment after the release.
+    await new Promise((resolve) => setImmediate(resolve));
+    return reconciler.waitForReplica(endpoint, deployment, Math.max(0, timeoutMs - (Date.now() - started)));
   };
 
   return new Proxy(reconciler, {
     get(target, property) {
       if (property === 'apply') return apply;
       if (property === 'observe') return observe;
+      if (property === 'waitForReplica') return waitForReplica;
       const value = Reflect.get(target, property, target) as unknown;
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
