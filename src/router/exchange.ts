@@ -12,6 +12,8 @@ export interface Exchange {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** The declared Content-Length, or undefined (chunked, or none). */
   declaredLength(): number | undefined;
+  /** How many Host lines the head has (RFC 9112 section 3.2: more than one is a bad request). */
+  hostLines(): number;
   /** Tells an `Expect: 100-continue` client to send its body. */
   sendContinue(): void;
   readBody(limits: BodyLimits): RequestBody | Promise<RequestBody>;
@@ -40,6 +42,14 @@ export class NodeExchange implements Exchange {
 
   declaredLength(): number | undefined {
     return declaredLength(this.req);
+  }
+
+  hostLines(): number {
+    // Node keeps the first Host of several in req.headers; the raw lines tell.
+    let count = 0;
+    const raw = this.req.rawHeaders;
+    for (let index = 0; index < raw.length; index += 2) if (raw[index]!.length === 4 && raw[index]!.toLowerCase() === 'host') count += 1;
+    return count;
   }
 
   sendContinue(): void {
@@ -98,6 +108,11 @@ export class LeanExchange implements Exchange {
 
   declaredLength(): number {
     return this.request.body.length;
+  }
+
+  hostLines(): number {
+    // The lean path takes only heads with one Host and no repeated name (http1.ts).
+    return 1;
   }
 
   sendContinue(): void {

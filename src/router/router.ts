@@ -8,7 +8,7 @@ import { isOutOfDescriptors } from '../model/descriptors.js';
 import { LeanExchange, NodeExchange, type Exchange } from './exchange.js';
 import { ForwardTimeoutError } from './forward.js';
 import { Front, LEAN_BODY_BYTES, type FrontCertificate } from './front.js';
-import { setHeader } from './http1.js';
+import { replicaRefusesHeaders, setHeader } from './http1.js';
 import { Upstreams } from './upstream.js';
 import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
 import { KeyMatcher, VerifiedTokens, verifyToken, type AadRejection, type AadVerdict, type AadVerifier } from './auth.js';
@@ -404,6 +404,12 @@ export class Router {
     const tooLarge = (): void =>
       fail(413, `Request body too large: the limit is ${maxBodyBytes} bytes (${formatMegabytes(maxBodyBytes)}, as Azure's inference images).`);
 
+    // Heads a server refuses, refused first, as Node's own 400 and 431 are.
+    if (req.hostLines() > 1) return fail(400, 'Bad request: the request has more than one Host header (RFC 9112 section 3.2).');
+    // Header lines the replica's server refuses (431): refused here, rather than forwarded for a 424 carrying its 431.
+    const refusedHeaders = replicaRefusesHeaders(replicaHeaderLines(req.headers));
+    if (refusedHeaders !== undefined) return fail(431, `Request header fields too large: ${refusedHeaders}.`);
+
     const queryAt = req.url.indexOf('?');
     const path = queryAt < 0 ? req.url : req.url.slice(0, queryAt);
     if (path !== '/score' && path !== '/swagger.json') {
@@ -756,6 +762,21 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 function query(url: string | undefined): string {
   const index = url?.indexOf('?') ?? -1;
   return index >= 0 ? url!.slice(index) : '';
+}
+
+/**
+ * The header lines a replica gets for a request with these headers: the ones the router sets
+ * (host, x-request-id, the replica secret, content-length; short values), then each line it
+ * forwards (a list, each of its items).
+ */
+function* replicaHeaderLines(headers: Exchange['headers']): Iterable<[string, string]> {
+  for (const name of ['host', 'x-request-id', REPLICA_SECRET_HEADER, 'content-length']) yield [name, ''];
+  const forwarded = forwardHeaders(headers);
+  for (const name in forwarded) {
+    const value = forwarded[name]!;
+    if (Array.isArray(value)) for (const item of value) yield [name, item];
+    else yield [name, value];
+  }
 }
 
 function forwardHeaders(headers: Exchange['headers']): Record<string, string | string[]> {
