@@ -17,9 +17,10 @@ import { readLogTail } from '../telemetry/log-tail.js';
 import { exportSourceOf } from '../export/kubernetes.js';
 import type { BakeRequest, BakeResult } from '../runtimes/docker/bake.js';
 import type { DeploymentApplyParams } from './api.js';
-import { checkDebugRequest, debugStartsEvent } from './debug-request.js';
+import { checkDebugRequest, debugStartsEvents } from './debug-request.js';
 import { comparePairs } from '../model/compare.js';
-import { runtimeOfUpdate } from '../model/debug.js';
+import { DEFAULT_OPEN_DEBUG_IDLE_MS, openDebugWarning, runtimeOfUpdate } from '../model/debug.js';
+import type { DebugGate } from './debug-gate.js';
 import { makeEndpointIdentity, sameIdentity, type EndpointIdentity } from '../model/identity.js';
 import { identityIds } from '../state/secrets.js';
 import type { PairRecorder } from '../router/pairs.js';
@@ -65,6 +66,14 @@ export interface ControllerDeps {
   issuer?: Pick<LocalIssuer, 'issue'>;
   /** Whether an endpoint created without --tls speaks HTTPS (the `tls` setting); default no. */
   defaultTls?: () => Promise<boolean>;
+  /**
+   * The debug gate (src/daemon/debug-gate.ts): listens where debuggers attach to deployments run
+   * with --debug; made to match the state after every change. `peersKnown`: whether it can tell
+   * which user connects (else every debug port is open to any local user).
+   */
+  debugGate?: Pick<DebugGate, 'sync' | 'peersKnown' | 'whenOpen' | 'checked'>;
+  /** How long an open debug port may go without a debugger before the deployment goes back to normal. */
+  debugIdleMs?: number;
   /** The one notice line of a deployment create/update about its managed identity's tokens (src/identity/managed-identity.ts). */
   identityNotice?: (endpoint: string, deployment: string, emit: EmitProgress) => Promise<void>;
   shutdown: () => void;
@@ -75,11 +84,14 @@ export function createHandlers(deps: ControllerDeps): Handlers {
   const { store, reconciler, router } = deps;
   const now = deps.now ?? Date.now;
 
-  const syncRoute = async (name: string): Promise<void> => {
+  const syncRoute = async (name: string): Promise<Map<string, string> | undefined> => {
     const record = store.snapshot().endpoints[name];
     if (record) await router.upsert(routeOf(record));
     else await router.remove(name);
+    // The debug gate follows the state too (deployments debugged, their ports; none once deleted).
+    return deps.debugGate?.sync(store.snapshot());
   };
+  const debugOptions = { peersKnown: deps.debugGate?.peersKnown ?? true, idleMs: deps.debugIdleMs ?? DEFAULT_OPEN_DEBUG_IDLE_MS };
 
   return {
     async status() {
@@ -306,7 +318,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       const spec = params.spec;
       const runtime = await resolveRuntime(params.runtime, deps, context.emit);
       const endpoint = spec.endpoint_name;
-      const debug = await checkDebugRequest(params.debug, store.snapshot(), endpoint, spec);
+      const debug = await checkDebugRequest(params.debug, store.snapshot(), endpoint, spec, debugOptions);
       const record = await store.mutate((state) => {
         const owner = requireEndpoint(state, endpoint);
         assertDeploymentFits(owner, spec);
@@ -333,8 +345,8 @@ export function createHandlers(deps: ControllerDeps): Handlers {
         owner.deployments[spec.name] = fresh;
         return fresh;
       });
-      await syncRoute(endpoint);
-      if (debug) context.emit(debugStartsEvent(debug));
+      const gateProblems = await syncRoute(endpoint);
+      if (debug) for (const event of debugStartsEvents(spec.name, debug, gateProblems?.get(`${endpoint}/${spec.name}`), debugOptions)) context.emit(event);
       context.accept(deploymentView(record, { replicas: [] }));
       await deps.identityNotice?.(endpoint, spec.name, context.emit);
       await deps.configureRuntime?.(record.runtime, endpoint, spec.name, runtimeChoices(params), context.emit);
@@ -350,7 +362,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       const before = requireDeployment(store.snapshot(), endpoint, spec.name);
       const next = runtimeOfUpdate({ runtime: before.runtime, runtimeBeforeDebug: before.runtime_before_debug }, { runtime: requested, debug: debugging });
       if (requested === undefined) await deps.checkRuntime?.(next.runtime);
-      const debug = await checkDebugRequest(params.debug, store.snapshot(), endpoint, spec);
+      const debug = await checkDebugRequest(params.debug, store.snapshot(), endpoint, spec, debugOptions);
       const record = await store.mutate((state) => {
         const current = requireDeployment(state, endpoint, spec.name);
         assertDeploymentFits(requireEndpoint(state, endpoint), spec);
@@ -367,8 +379,8 @@ export function createHandlers(deps: ControllerDeps): Handlers {
         else delete current.debug;
         return current;
       });
-      await syncRoute(endpoint);
-      if (debug) context.emit(debugStartsEvent(debug));
+      const gateProblems = await syncRoute(endpoint);
+      if (debug) for (const event of debugStartsEvents(spec.name, debug, gateProblems?.get(`${endpoint}/${spec.name}`), debugOptions)) context.emit(event);
       if (!debugging && requested === undefined && before.runtime_before_debug && record.runtime !== before.runtime) {
         context.emit({ phase: 'notice', message: `deployment ${spec.name} goes back to the ${record.runtime} runtime it ran on before --debug (--runtime chooses another)` });
       }
@@ -458,6 +470,12 @@ export function createHandlers(deps: ControllerDeps): Handlers {
   async function rollOut(record: DeploymentRecord, context: CallContext, allTraffic: boolean): Promise<void> {
     const endpoint = record.spec.endpoint_name;
     const name = record.spec.name;
+    // --debug: if the replica's debugpy turns out to answer without the token, this command says so.
+    const debug = record.debug;
+    const stopWatching =
+      debug && !debug.open
+        ? deps.debugGate?.whenOpen(endpoint, name, (reason) => context.emit({ phase: 'warning', message: openDebugWarning(name, debug, reason, debugOptions.idleMs) }))
+        : undefined;
     try {
       await reconciler.apply({
         endpoint,
@@ -467,6 +485,8 @@ export function createHandlers(deps: ControllerDeps): Handlers {
         ...(record.debug && { debug: record.debug }),
         emit: context.emit,
       });
+      // Ready means debugpy listened (before the script loaded): the gate's look at it is moments away.
+      if (stopWatching) await deps.debugGate?.checked(endpoint, name, 5000);
     } catch (error) {
       const failure = error instanceof OepError ? error : new OepError('OEP_ERR_DEPLOYMENT_FAILED', (error as Error).message);
       await store.mutate((state) => {
@@ -476,6 +496,8 @@ export function createHandlers(deps: ControllerDeps): Handlers {
         current.failure = { phase: failure.phase ?? 'start', message: failure.message, details: failure.details };
       });
       throw failure;
+    } finally {
+      stopWatching?.();
     }
     const gone = await store.mutate((state) => {
       const owner = state.endpoints[endpoint];

@@ -23,7 +23,9 @@ import { endpointAccessLog, oepPaths, resolveOepHome } from '../state/paths.js';
 import { ensureHome } from '../state/home-check.js';
 import { writeFileNoFollowSync } from '../state/atomic-write.js';
 import { StateStore } from '../state/store.js';
-import { identityIds, metricsToken } from '../state/secrets.js';
+import { debugToken, identityIds, metricsToken } from '../state/secrets.js';
+import { DEFAULT_OPEN_DEBUG_IDLE_MS } from '../model/debug.js';
+import { DebugGate } from './debug-gate.js';
 import { Autoscaler } from '../supervisor/autoscaler.js';
 import { Reconciler } from '../supervisor/reconciler.js';
 import { AccessLog } from '../telemetry/access-log.js';
@@ -125,6 +127,36 @@ async function runDaemon(): Promise<void> {
     log,
   });
 
+  // --debug: where debuggers attach (only this user's connections pass; src/daemon/debug-gate.ts).
+  const debugIdleMs = Number(process.env.OEP_DEBUG_IDLE_S) > 0 ? Number(process.env.OEP_DEBUG_IDLE_S) * 1000 : DEFAULT_OPEN_DEBUG_IDLE_MS;
+  const debugGate = new DebugGate({
+    token: (endpoint, deployment) => debugToken(paths.home, endpoint, deployment),
+    idleMs: debugIdleMs,
+    log,
+    // The replica's debugpy does not take the token: recorded (deployment show says so), and the gate counts idle time.
+    onOpen: (endpoint, deployment, reason) =>
+      void store
+        .mutate((state) => {
+          const debug = state.endpoints[endpoint]?.deployments[deployment]?.debug;
+          if (debug && debug.open === undefined) debug.open = reason;
+        })
+        .then(() => debugGate.sync(store.snapshot()))
+        .catch((error: Error) => log(`${endpoint}/${deployment}: could not record an open debug port: ${error.message}`)),
+    onIdle: (endpoint, deployment) => void endOpenDebugging(endpoint, deployment),
+  });
+  /** An open debug port nobody used for debugIdleMs: the deployment as `deployment update` without --debug makes it. */
+  const endOpenDebugging = async (endpoint: string, deployment: string): Promise<void> => {
+    const record = store.snapshot().endpoints[endpoint]?.deployments[deployment];
+    if (!record?.debug?.open) return;
+    const quiet = { emit: () => undefined, log: () => undefined, accept: () => undefined, signal: new AbortController().signal };
+    try {
+      await handlers['deployment.update']({ spec: record.spec }, quiet);
+      log(`${endpoint}/${deployment}: back to a normal deployment (no debugger for ${Math.round(debugIdleMs / 1000)} s on a debug port any local user could reach)`);
+    } catch (error) {
+      log(`${endpoint}/${deployment}: could not end debugging: ${(error as Error).message}`);
+    }
+  };
+
   let control: Server | undefined;
   let stopping = false;
   const shutdown = async (): Promise<void> => {
@@ -132,6 +164,7 @@ async function runDaemon(): Promise<void> {
     stopping = true;
     log('daemon stopping');
     control?.close();
+    debugGate.close();
     metrics.close();
     dashboard.close();
     rotation.stop();
@@ -191,6 +224,8 @@ async function runDaemon(): Promise<void> {
     defaultTls: async () => (await openSettings()).get('tls') === 'on',
     issuer,
     identityNotice: (endpoint, deployment, emit) => identity.notice(endpoint, deployment, emit),
+    debugGate,
+    debugIdleMs,
     shutdown: () => void shutdown(),
   });
 
@@ -199,6 +234,7 @@ async function runDaemon(): Promise<void> {
   // Ports first: a request sent right after the command that started this daemon waits in the
   // router for its replica instead of finding the port closed.
   await restoreState({ store, reconciler: injecting, router, log });
+  await debugGate.sync(store.snapshot());
   autoscaler.start();
   rotation.start();
   try {

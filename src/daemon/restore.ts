@@ -3,6 +3,7 @@ import type { StateStore } from '../state/store.js';
 import type { DeploymentRecord } from '../state/types.js';
 import type { Reconciler } from '../supervisor/reconciler.js';
 import { routeOf } from './views.js';
+import { findFreePort } from '../runtimes/free-port.js';
 
 export interface RestoreOptions {
   store: Pick<StateStore, 'snapshot' | 'mutate'>;
@@ -21,6 +22,7 @@ export interface RestoreOptions {
  * Resolves once the listeners are up; the deployments come back in the background.
  */
 export async function restoreState(options: RestoreOptions): Promise<void> {
+  await gateLegacyDebugging(options);
   const state = options.store.snapshot();
   await Promise.all(Object.values(state.endpoints).map((record) => options.router.upsert(routeOf(record))));
   void options.reconciler.observe();
@@ -41,6 +43,30 @@ export async function restoreState(options: RestoreOptions): Promise<void> {
         .catch(() => undefined);
     }
   }
+}
+
+/**
+ * A deployment debugged under an oep from before the debug gate has debugpy listening straight on
+ * its debug port, answering anyone: it gets a backend port and a new generation, so its replica
+ * is replaced by one that listens there and takes the token, and the gate takes the debug port.
+ */
+async function gateLegacyDebugging(options: RestoreOptions): Promise<void> {
+  const legacy: { endpoint: string; deployment: string; port: number }[] = [];
+  for (const owner of Object.values(options.store.snapshot().endpoints)) {
+    for (const [name, record] of Object.entries(owner.deployments)) {
+      if (record.debug && record.debug.backendPort === undefined) legacy.push({ endpoint: owner.spec.name, deployment: name, port: await findFreePort() });
+    }
+  }
+  if (legacy.length === 0) return;
+  await options.store.mutate((state) => {
+    for (const { endpoint, deployment, port } of legacy) {
+      const record = state.endpoints[endpoint]?.deployments[deployment];
+      if (!record?.debug || record.debug.backendPort !== undefined) continue;
+      record.debug.backendPort = port;
+      record.generation += 1;
+      options.log(`${endpoint}/${deployment}: debugged by an older oep (debugpy answering anyone on ${record.debug.port}): its replica is replaced by one behind the debug gate`);
+    }
+  });
 }
 
 /** A create or update the previous daemon did not live to finish is done once its replicas are ready. */

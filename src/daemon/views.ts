@@ -99,6 +99,8 @@ export function debugView(record: DeploymentRecord): DebugView | undefined {
     host: DEBUG_HOST,
     port: record.debug.port,
     wait: record.debug.wait,
+    access: record.debug.open === undefined ? 'user' : 'open',
+    ...(record.debug.open !== undefined && { open_reason: record.debug.open }),
     attach: attachConfiguration(spec, record.runtime, record.debug, {
       serverDir: join(PACKAGE_ROOT, 'server'),
       // The process runtime's link tree (src/runtimes/process/process-runtime.ts).

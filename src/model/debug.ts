@@ -6,15 +6,30 @@ import { scoringPlan } from './scoring-plan.js';
 
 /**
  * Debugging a deployment (`oep deployment create|update --debug`): one replica with one worker
- * runs oep's scoring server under debugpy, which listens on 127.0.0.1 (inside a container: on all
- * of its interfaces, the port published on the host's 127.0.0.1 only). What a debugger needs to
- * attach is computed here, as plain data.
+ * runs oep's scoring server under debugpy. A debugger attaches to the daemon's debug gate on
+ * 127.0.0.1:`port` (src/daemon/debug-gate.ts), which lets only the user's own connections through
+ * and hands them to debugpy at `backendPort` with the deployment's debug token: debugpy's adapter
+ * runs inside the replica and answers only a client that sends that token first (pydevd's
+ * pydevdAuthorize), so a local user who finds the backend port can do nothing there. (Inside a
+ * container debugpy listens on all of its interfaces, published on the host's 127.0.0.1 only.)
+ * What a debugger needs to attach is computed here, as plain data.
  */
 export interface DebugSettings {
-  /** The port debugpy listens on, on the host's 127.0.0.1. */
+  /** The port a debugger attaches to, on the host's 127.0.0.1 (the daemon's debug gate). */
   port: number;
   /** debugpy waits for a debugger before the scoring script loads (breakpoints in init()). */
   wait: boolean;
+  /**
+   * Where debugpy itself listens on the host's 127.0.0.1, chosen free by the daemon when it
+   * records the deployment (ignored in requests). Only the gate connects there.
+   */
+  backendPort?: number;
+  /**
+   * Why debugpy in the replica could not require the debug token (e.g. a debugpy without an
+   * in-process adapter), when it could not: then any local user can attach at `backendPort`, and
+   * the deployment goes back to normal after an idle time (docs/behaviour.md "Debugging").
+   */
+  open?: string;
 }
 
 /** debugpy's own default, and VS Code's default attach port. */
@@ -24,6 +39,12 @@ export const DEBUG_HOST = '127.0.0.1';
 /** What oep's scoring server reads to start debugpy (server/oep_debug.py). */
 export const DEBUGPY_VARIABLE = 'OEP_DEBUGPY';
 export const DEBUGPY_WAIT_VARIABLE = 'OEP_DEBUGPY_WAIT';
+/** The token the replica's debugpy requires before anything else (taken out of the environment before the script loads). */
+export const DEBUGPY_TOKEN_VARIABLE = 'OEP_DEBUGPY_TOKEN';
+/** Process runtime: debugpy's port accepts connections of the replica's own user only (the daemon's gate). */
+export const DEBUGPY_OWN_USER_VARIABLE = 'OEP_DEBUGPY_OWN_USER';
+/** How long an open debug port (see DebugSettings.open) may go without a debugger before the deployment goes back to normal. */
+export const DEFAULT_OPEN_DEBUG_IDLE_MS = 30 * 60 * 1000;
 
 export interface PathMapping {
   localRoot: string;
@@ -40,11 +61,14 @@ export interface AttachConfiguration {
   justMyCode: boolean;
 }
 
-/** What `deployment show` says under `debug`: where debugpy listens, and the attach configuration. */
+/** What `deployment show` says under `debug`: where to attach, who can, and the attach configuration. */
 export interface DebugView {
   host: string;
   port: number;
   wait: boolean;
+  /** `user`: only this user can attach (oep checks); `open`: any local user can, for the reason in `open_reason`. */
+  access: 'user' | 'open';
+  open_reason?: string;
   attach: AttachConfiguration;
 }
 
@@ -90,10 +114,17 @@ export function attachConfiguration(spec: DeploymentSpec, runtime: RuntimeKind, 
   };
 }
 
-/** The variables that make oep's scoring server start debugpy, listening on `host`. */
-export function debugEnvironment(debug: DebugSettings, host: string): Record<string, string> {
+/**
+ * The variables that make oep's scoring server start debugpy, listening on `host`:`port` (the
+ * backend the gate connects to) and answering only a client that sends `token` first. `ownUser`
+ * (the process runtime, where the gate's connections come from the replica's own user): other
+ * users' connections are closed unanswered, so they cannot even take the debugger's place.
+ */
+export function debugEnvironment(debug: DebugSettings, host: string, port: number, token: string, ownUser = false): Record<string, string> {
   return {
-    [DEBUGPY_VARIABLE]: `${host}:${debug.port}`,
+    [DEBUGPY_VARIABLE]: `${host}:${port}`,
+    [DEBUGPY_TOKEN_VARIABLE]: token,
+    ...(ownUser && { [DEBUGPY_OWN_USER_VARIABLE]: '1' }),
     ...(debug.wait && { [DEBUGPY_WAIT_VARIABLE]: '1' }),
     // pydevd's note about frozen stdlib modules concerns breakpoints in the standard library only.
     PYDEVD_DISABLE_FILE_VALIDATION: '1',
@@ -156,4 +187,23 @@ export function debugpyMissingHint(spec: DeploymentSpec, runtime: RuntimeKind, p
     return `Add "RUN pip install debugpy" to the Dockerfile of the environment's build context (${environment.build.path}).`;
   }
   return 'Use an image that has debugpy, or give the environment a conda file whose pip list has debugpy (environment.conda_file), or a Dockerfile that runs "pip install debugpy".';
+}
+
+/**
+ * What a create or update with --debug says on stderr when any local user can attach: who, where,
+ * for how long. `reason` says why (debugpy's or the system's shortcoming).
+ */
+export function openDebugWarning(deployment: string, debug: DebugSettings, reason: string, idleMs: number): string {
+  const where = debug.backendPort !== undefined ? `127.0.0.1:${debug.backendPort}, where debugpy itself listens` : `127.0.0.1:${debug.port}`;
+  return (
+    `deployment ${deployment}: any local user can attach a debugger to its replica (${where}) and run code as you while --debug is on: ${reason}. ` +
+    `It goes back to a normal deployment after ${formatIdle(idleMs)} without a debugger attached through 127.0.0.1:${debug.port}; update it without --debug to end this sooner.`
+  );
+}
+
+function formatIdle(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds % 60 !== 0 || seconds < 60) return `${seconds} s`;
+  const minutes = seconds / 60;
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
 }

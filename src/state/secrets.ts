@@ -52,6 +52,15 @@ export function replicaSecret(home: string, endpoint: string, deployment: string
   return derive(home, `replica\u0000${endpoint}\u0000${deployment}`);
 }
 
+/**
+ * The token a debugged deployment's debugpy requires (pydevd's pydevdAuthorize) before it answers
+ * anything: only the daemon's debug gate knows it and sends it, for connections of the user's own
+ * (src/daemon/debug-gate.ts). Stable across restarts, so an adopted debugged replica still takes it.
+ */
+export function debugToken(home: string, endpoint: string, deployment: string): string {
+  return derive(home, `debug\u0000${endpoint}\u0000${deployment}`);
+}
+
 /** The token of the daemon's metrics URL (`oep daemon status` prints the URL with it). */
 export function metricsToken(home: string): string {
   return derive(home, 'metrics').slice(0, 32);

@@ -109,8 +109,10 @@ async function debugFailure(options: BringUpOptions): Promise<OepError> {
   }
   const listen = await readMark(request.logFile, DEBUGPY_LISTEN_MARK);
   if (listen !== undefined) {
+    // debugpy listens on the backend port the daemon chose (a debugger attaches to the gate at debug.port).
+    const held = request.debug!.backendPort ?? request.debug!.port;
     return new OepError('OEP_ERR_PORT_UNAVAILABLE', `Deployment ${request.deployment}: debugpy could not listen on ${listen}.`, {
-      hint: `Stop the program that holds port ${request.debug!.port} (ss -ltnp 'sport = :${request.debug!.port}' names it), or choose another with --debug-port.`,
+      hint: `Another program took port ${held}, which oep chose for debugpy (ss -ltnp 'sport = :${held}' names it): run the update with --debug again (oep chooses another).`,
       phase: 'start',
     });
   }

@@ -107,7 +107,7 @@ function debugSuite(runtime: 'process' | 'docker', image: string, skip: () => st
     const code = join(dir, 'onlinescoring');
     const codeMapping = view.debug.attach.pathMappings[0]!;
     assert.deepEqual(codeMapping, { localRoot: code, remoteRoot: runtime === 'docker' ? '/var/azureml-app/onlinescoring' : code });
-    assert.match(created.stderr, new RegExp(`notice: debugpy listens on 127\\.0\\.0\\.1:${port} once the replica starts\\. Attach with this configuration`));
+    assert.match(created.stderr, new RegExp(`notice: debugpy listens on 127\\.0\\.0\\.1:${port} once the replica starts; only you can attach \\(oep checks who connects\\)\\. Attach with this configuration`));
     assert.match(created.stderr, /notice: wrote the configuration "oep: blue \(quickstart\)" into .*\.vscode\/launch\.json/);
 
     const launch = readFileSync(join(dir, '.vscode', 'launch.json'), 'utf8');
@@ -211,7 +211,7 @@ describe('debugging on the process runtime', () => {
       const result = await oep.run(args, { cwd });
       assert.equal(result.code, 1, result.stderr);
       // The attach configuration was shown while the replica started; launch.json waits for a deployment that runs.
-      assert.match(result.stderr, /^notice: debugpy listens on 127\.0\.0\.1:\d+ once the replica starts\. Attach with this configuration \(VS Code: \.vscode\/launch\.json, written there if the command succeeds\):$/m);
+      assert.match(result.stderr, /^notice: debugpy listens on 127\.0\.0\.1:\d+ once the replica starts; only you can attach \(oep checks who connects\)\. Attach with this configuration \(VS Code: \.vscode\/launch\.json, written there if the command succeeds\):$/m);
       assert.doesNotMatch(result.stderr, /wrote the configuration/);
       assert.equal(existsSync(join(cwd, '.vscode')), false, 'no .vscode/launch.json for a deployment that failed');
       assert.match(result.stderr, /error: Deployment blue cannot run under the debugger: --debug needs debugpy, and \/usr\/bin\/python3 cannot import debugpy \(No module named 'debugpy'\)\./);

@@ -44,9 +44,19 @@ describe('attachConfiguration', () => {
 });
 
 describe('debug settings', () => {
-  it('the server variables: debugpy on a host and port, waiting only with --debug-wait', () => {
-    assert.deepEqual(debugEnvironment({ port: 5678, wait: false }, '127.0.0.1'), { OEP_DEBUGPY: '127.0.0.1:5678', PYDEVD_DISABLE_FILE_VALIDATION: '1' });
-    assert.deepEqual(debugEnvironment({ port: 6000, wait: true }, '0.0.0.0'), { OEP_DEBUGPY: '0.0.0.0:6000', OEP_DEBUGPY_WAIT: '1', PYDEVD_DISABLE_FILE_VALIDATION: '1' });
+  it('the server variables: debugpy on a host and (backend) port with the debug token, waiting only with --debug-wait', () => {
+    assert.deepEqual(debugEnvironment({ port: 5678, wait: false, backendPort: 41000 }, '127.0.0.1', 41000, 'T'), {
+      OEP_DEBUGPY: '127.0.0.1:41000',
+      OEP_DEBUGPY_TOKEN: 'T',
+      PYDEVD_DISABLE_FILE_VALIDATION: '1',
+    });
+    assert.equal(debugEnvironment({ port: 5678, wait: false }, '127.0.0.1', 41000, 'T', true).OEP_DEBUGPY_OWN_USER, '1');
+    assert.deepEqual(debugEnvironment({ port: 6000, wait: true }, '0.0.0.0', 5678, 'T'), {
+      OEP_DEBUGPY: '0.0.0.0:5678',
+      OEP_DEBUGPY_TOKEN: 'T',
+      OEP_DEBUGPY_WAIT: '1',
+      PYDEVD_DISABLE_FILE_VALIDATION: '1',
+    });
   });
 
   it('flags: --debug alone is port 5678 without waiting; the other flags need --debug; ports are checked', () => {

@@ -15,6 +15,7 @@ const DEBUG_VIEW: DebugView = {
   host: '127.0.0.1',
   port: 5678,
   wait: false,
+  access: 'user',
   attach: { name: 'oep: blue (quickstart)', type: 'debugpy', request: 'attach', connect: { host: '127.0.0.1', port: 5678 }, pathMappings: [], justMyCode: true },
 };
 
@@ -74,7 +75,7 @@ describe('oep deployment create --debug --vscode (a fake daemon through the cont
   }
 
   const attachNotice = [
-    'notice: debugpy listens on 127.0.0.1:5678 once the replica starts. Attach with this configuration (VS Code: .vscode/launch.json, written there if the command succeeds):',
+    'notice: debugpy listens on 127.0.0.1:5678 once the replica starts; only you can attach (oep checks who connects). Attach with this configuration (VS Code: .vscode/launch.json, written there if the command succeeds):',
     JSON.stringify(DEBUG_VIEW.attach, null, 2),
   ].join('\n');
 

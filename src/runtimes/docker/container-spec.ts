@@ -36,7 +36,9 @@ export interface ContainerInput {
   network?: string;
   /** The secret oep's server requires from the router (x-oep-replica-secret); a custom container gets none. */
   replicaSecret?: string;
-  /** --debug: debugpy listens inside on DEFAULT_DEBUG_PORT, published on the host's 127.0.0.1 at `debug.port`. */
+  /** --debug: the token debugpy requires before anything else (src/state/secrets.ts debugToken). */
+  debugToken?: string;
+  /** --debug: debugpy listens inside on DEFAULT_DEBUG_PORT, published on the host's 127.0.0.1 at `debug.backendPort` (the debug gate connects there). */
   debug?: DebugSettings;
   /**
    * The managed identity: the host folder of the daemon's MSI socket (mounted read-only), the
@@ -156,7 +158,7 @@ export function planContainer(input: ContainerInput): ContainerPlan {
         ...collector,
         ...scoring,
         // Inside, a fixed port that never meets the server's 5001; the host side is the user's.
-        ...(debug ? debugEnvironment({ ...debug, port: DEFAULT_DEBUG_PORT }, '0.0.0.0') : {}),
+        ...(debug ? debugEnvironment(debug, '0.0.0.0', DEFAULT_DEBUG_PORT, input.debugToken ?? '') : {}),
       };
   const portKey = `${containerPort}/tcp`;
   const debugPortKey = debug ? `${DEFAULT_DEBUG_PORT}/tcp` : undefined;
@@ -174,7 +176,8 @@ export function planContainer(input: ContainerInput): ContainerPlan {
         : {
             PortBindings: {
               [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }],
-              ...(debug && debugPortKey && { [debugPortKey]: [{ HostIp: '127.0.0.1', HostPort: String(debug.port) }] }),
+              // Published where the daemon's debug gate connects (the user attaches to the gate at debug.port).
+              ...(debug && debugPortKey && { [debugPortKey]: [{ HostIp: '127.0.0.1', HostPort: String(debug.backendPort ?? debug.port) }] }),
             },
           }),
       // oep's server gets a minimal init so SIGTERM ends it at once; a custom image keeps PID 1.

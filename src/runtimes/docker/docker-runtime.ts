@@ -5,7 +5,7 @@ import { OepError } from '../../errors.js';
 import { collectsData } from '../../model/data-collection.js';
 import type { FoundReplica } from '../../model/replica-plan.js';
 import { dataCollectorDir, deploymentLogDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
-import { replicaSecret } from '../../state/secrets.js';
+import { debugToken, replicaSecret } from '../../state/secrets.js';
 import { appendFileNoFollow, writeFileAtomic } from '../../state/atomic-write.js';
 import { writePreparedLog } from '../prepared-log.js';
 import type { ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
@@ -142,7 +142,7 @@ export class DockerRuntime implements Runtime {
       network,
       dataCollectorDir: collectorDir,
       replicaSecret: replicaSecret(this.options.paths.home, endpoint, deployment),
-      ...(request.debug && { debug: request.debug }),
+      ...(request.debug && { debug: request.debug, debugToken: debugToken(this.options.paths.home, endpoint, deployment) }),
       ...this.identityOf(endpoint, deployment),
     });
     const initializerLog = storageInitializerLog(this.options.paths, endpoint, deployment);
@@ -154,7 +154,7 @@ export class DockerRuntime implements Runtime {
       mounts: [
         ...plan.mounts,
         plan.network ? `internal network ${plan.network} (no outbound access), port ${plan.containerPort}` : `127.0.0.1:<random> -> ${plan.containerPort}/tcp`,
-        ...(request.debug ? [`127.0.0.1:${request.debug.port} -> debugpy${request.debug.wait ? ' (waits for a debugger before the script loads)' : ''}`] : []),
+        ...(request.debug ? [`127.0.0.1:${request.debug.backendPort ?? request.debug.port} -> debugpy (a debugger attaches through oep on 127.0.0.1:${request.debug.port})${request.debug.wait ? ' (waits for a debugger before the script loads)' : ''}`] : []),
       ],
       environment: plan.environment,
     });

@@ -14,7 +14,7 @@ import { planEnvironment, scoringPlan } from '../../model/scoring-plan.js';
 import { INHERITED_CREDENTIAL_VARIABLES, msiEnvironment, type ReplicaIdentityAccess } from '../../model/msi.js';
 import { processRuntimeNotice, type PythonInterpreter } from '../../model/process-interpreter.js';
 import { dataCollectorDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
-import { replicaSecret } from '../../state/secrets.js';
+import { debugToken, replicaSecret } from '../../state/secrets.js';
 import { writePreparedLog } from '../prepared-log.js';
 import { findFreePort } from '../free-port.js';
 import type { EmitProgress, ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
@@ -127,8 +127,9 @@ export class ProcessRuntime implements Runtime {
       PYTHONDONTWRITEBYTECODE: '1',
       ...(collectorDir ? dataCollectionEnvironment(spec, collectorDir) : {}),
       ...scoring,
-      // --debug: debugpy on the host's loopback, after the user's variables (they cannot turn it off).
-      ...(request.debug ? debugEnvironment(request.debug, DEBUG_HOST) : {}),
+      // --debug: debugpy on the host's loopback, at the backend port only the daemon's debug gate
+      // connects to, with the token it requires; after the user's variables (they cannot turn it off).
+      ...(request.debug ? debugEnvironment(request.debug, DEBUG_HOST, request.debug.backendPort ?? request.debug.port, debugToken(this.options.paths.home, request.endpoint, request.deployment), true) : {}),
     };
     await mkdir(join(request.logFile, '..'), { recursive: true });
     await writePreparedLog(storageInitializerLog(this.options.paths, request.endpoint, request.deployment), {
@@ -139,7 +140,7 @@ export class ProcessRuntime implements Runtime {
         ...(appRoot ? [`AML_APP_ROOT ${appRoot}`] : []),
         ...(plan.kind === 'mlflow' ? [`AZUREML_ENTRY_SCRIPT ${entryScript} (oep's scoring script for MLflow models)`] : []),
         ...(collectorDir ? [`data collector -> ${collectorDir}`] : []),
-        ...(request.debug ? [`debugpy on ${DEBUG_HOST}:${request.debug.port}${request.debug.wait ? ', waiting for a debugger before the script loads' : ''}`] : []),
+        ...(request.debug ? [`debugpy on ${DEBUG_HOST}:${request.debug.backendPort ?? request.debug.port} (a debugger attaches through oep on ${DEBUG_HOST}:${request.debug.port})${request.debug.wait ? ', waiting for a debugger before the script loads' : ''}`] : []),
       ],
       environment: scoring,
     });

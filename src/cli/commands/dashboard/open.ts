@@ -1,6 +1,12 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
+import { writeFileAtomic } from '../../../state/atomic-write.js';
 import type { CliContext } from '../../context.js';
+
+/** The page `--open` hands the browser: in OEP_HOME (0700), 0600, replaced at every --open. */
+export const DASHBOARD_OPEN_FILE = 'dashboard-open.html';
 
 /** `oep dashboard [-n E] [--open]`: the daemon's dashboard URL (with its token), opened in a browser on request. */
 export function dashboardCommand(ctx: CliContext): Command {
@@ -12,10 +18,32 @@ export function dashboardCommand(ctx: CliContext): Command {
       const { url } = await ctx.client.call('dashboard.url', flags.name === undefined ? {} : { endpoint: flags.name });
       ctx.stdout.write(`${url}\n`);
       if (flags.open) {
+        // The URL carries the token: a browser started with it in its arguments would show it to
+        // every local user (ps, /proc/<pid>/cmdline). The browser gets a file of the user's own
+        // instead, which sends it on to the URL.
+        const page = join(ctx.home, DASHBOARD_OPEN_FILE);
+        await writeFileAtomic(page, redirectPage(url), 0o600);
+        const target = pathToFileURL(page).href;
         const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
-        const child = spawn(opener, [url], { detached: true, stdio: 'ignore' });
+        const child = spawn(opener, [target], { detached: true, stdio: 'ignore' });
         child.once('error', () => void ctx.stderr.write(`could not run ${opener}; open the URL above yourself\n`));
         child.unref();
       }
     });
+}
+
+/** A page that goes straight on to `url` (and says where, should scripts and refreshes be off). */
+export function redirectPage(url: string): string {
+  const attribute = url.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+  const script = JSON.stringify(url).replace(/</g, '\\u003c');
+  return [
+    '<!doctype html>',
+    '<meta charset="utf-8">',
+    '<meta name="referrer" content="no-referrer">',
+    `<meta http-equiv="refresh" content="0; url=${attribute}">`,
+    '<title>oep dashboard</title>',
+    `<script>location.replace(${script});</script>`,
+    `<p><a href="${attribute}">Open the oep dashboard</a></p>`,
+    '',
+  ].join('\n');
 }

@@ -94,7 +94,9 @@ export function applyAction(ctx: CliContext, mode: 'create' | 'update'): (flags:
 function showDebugAttach(debug: DebugView, vscode: boolean, say: (event: ProgressEvent) => void): void {
   const waits = debug.wait ? ' and waits for a debugger before the scoring script loads' : '';
   const where = vscode ? ', written there if the command succeeds' : ', or add --vscode';
-  const lines = [`debugpy listens on ${debug.host}:${debug.port} once the replica starts${waits}. Attach with this configuration (VS Code: .vscode/launch.json${where}):`];
+  // Who can attach: oep's debug gate on that port lets only this user's connections through.
+  const who = debug.access === 'open' ? 'any local user can attach while --debug is on (see the warning)' : 'only you can attach (oep checks who connects)';
+  const lines = [`debugpy listens on ${debug.host}:${debug.port} once the replica starts${waits}; ${who}. Attach with this configuration (VS Code: .vscode/launch.json${where}):`];
   lines.push(JSON.stringify(debug.attach, null, 2));
   say({ phase: 'notice', message: lines.join('\n') });
 }
