@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { BASE_IMAGE, closeDockerSandbox, docker, dockerSkipReason, eventually, TEST_RUN } from './docker-harness.js';
+import { BASE_IMAGE, closeDockerSandbox, docker, dockerSkipReason, eventually, removeImages, TEST_RUN } from './docker-harness.js';
 import { OepSandbox } from './harness.js';
 import { assertNoLeak, ENDPOINT, filesUnder, plant, RecordingSandbox, SECRETS_FIXTURES, sha256, type ScriptAnswer } from './secrets-support.js';
 
@@ -48,6 +48,8 @@ describe('secret injection on the docker runtime', { skip, timeout: 600_000 }, (
   const oep = new RecordingSandbox(new OepSandbox());
   const work = mkdtempSync(join(tmpdir(), 'oep-secrets-docker-'));
   const containers: string[] = [];
+  /** The image tags this file's build made (user tag first, then oep's cache tag). */
+  const tags: string[] = [];
   let first: ScriptAnswer;
 
   before(async () => {
@@ -60,7 +62,9 @@ describe('secret injection on the docker runtime', { skip, timeout: 600_000 }, (
   });
   after(async () => {
     for (const id of containers) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
-    await docker.getImage(TAG).remove({ force: true }).catch(() => undefined);
+    // The user tag is this run's own name; the cache tag's image only when this run built it.
+    await docker.getImage(TAG).remove().catch(() => undefined);
+    await removeImages(tags);
     const left = await closeDockerSandbox(oep.oep);
     rmSync(work, { recursive: true, force: true });
     assert.deepEqual(left, [], 'no container of the sandbox is left');
@@ -90,7 +94,8 @@ describe('secret injection on the docker runtime', { skip, timeout: 600_000 }, (
   it('deployment build bakes neither references nor values; the env file names them bare and docker run fills them from the shell', async () => {
     const built = await oep.run(['deployment', 'build', '-n', 'blue', '-e', ENDPOINT, '-t', TAG]);
     assert.equal(built.code, 0, built.stderr);
-    const result = JSON.parse(built.stdout) as { env_file: string; secret_references: Record<string, string>; port: number };
+    const result = JSON.parse(built.stdout) as { env_file: string; secret_references: Record<string, string>; port: number; cache_tag: string };
+    tags.push(result.cache_tag);
     // JSON output sorts keys, as az's does.
     assert.deepEqual(Object.keys(result.secret_references), ['AOAI_CONNECTION', 'AOAI_TARGET', 'OPENAI_KEY', 'OPENAI_VERSION', 'USER_SECRET_KV1_KEY']);
     assert.match(built.stderr, /^hint: OPENAI_KEY, OPENAI_VERSION, AOAI_TARGET, AOAI_CONNECTION, USER_SECRET_KV1_KEY are secret references: neither the image nor the env file holds their values; set them in the shell that runs docker run: /m);
