@@ -431,7 +431,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       const { spec } = requireDeployment(store.snapshot(), endpoint, name);
       if (!deps.buildImage) throw new OepError('OEP_ERR_DOCKER_UNAVAILABLE', 'This oep daemon has no Docker engine to build images with.');
       const buildLog = join(deploymentLogDir(deps.paths, endpoint, name), 'image-build.log');
-      return deps.buildImage({ spec, tag: params.tag, push: params.push === true, emit: context.emit, buildLog });
+      return deps.buildImage({ spec, tag: params.tag, push: params.push === true, emit: context.emit, buildLog, bakeEnv: params.bake_env === true });
     },
 
     async 'deployment.logs'(params, context) {
