@@ -29,6 +29,7 @@ interface Built {
   cache_tag: string;
   environment_image: string;
   port: number;
+  env_file?: string;
   pushed: boolean;
 }
 
@@ -40,8 +41,10 @@ class Made {
   readonly tags = new Set<string>();
 
   /** `docker run -d -p 127.0.0.1::PORT --label oep.test-run=...`; returns the container id and its URL. */
-  async dockerRun(image: string, port: number): Promise<{ id: string; url: string }> {
-    const { stdout } = await run('docker', ['run', '-d', '--label', `oep.test-run=${TEST_RUN}`, '--label', 'oep.test=build', '-p', `127.0.0.1::${port}`, image]);
+  /** `docker run` of a built image, with the env file build wrote for it when there is one (environment_variables stay out of the image). */
+  async dockerRun(image: string, port: number, envFile?: string): Promise<{ id: string; url: string }> {
+    const env = envFile ? ['--env-file', envFile] : [];
+    const { stdout } = await run('docker', ['run', '-d', '--label', `oep.test-run=${TEST_RUN}`, '--label', 'oep.test=build', '-p', `127.0.0.1::${port}`, ...env, image]);
     const id = stdout.trim();
     const { stdout: published } = await run('docker', ['port', id, `${port}/tcp`]);
     const address = published.split('\n').find((line) => line.startsWith('127.0.0.1:'));
@@ -181,7 +184,8 @@ describe('oep deployment build: one self-contained image per deployment', { skip
     assert.equal(built.port, 8080);
     const info = await docker.getImage(built.image).inspect();
     assert.deepEqual(info.Config.Cmd, ['python3', '/app/app.py'], "the image's own command");
-    const container = await made.dockerRun(built.image, built.port);
+    assert.ok(built.env_file, 'environment_variables (MODEL_BASE_PATH) go to an env file, not into the image');
+    const container = await made.dockerRun(built.image, built.port, built.env_file);
     const scored = await score(container.url, body, '/v1/predict', '/health/ready');
     assert.equal(scored.status, 200, scored.text);
     assert.deepEqual(JSON.parse(scored.text), JSON.parse(underOep));
