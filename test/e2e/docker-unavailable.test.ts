@@ -52,7 +52,7 @@ describe('runtime choice when no Docker engine answers', () => {
     assert.equal(set.code, 0);
     assert.equal(set.stderr, `runtime = docker (${join(oep.home, 'settings.json')})\n`);
     assert.equal(await oep.ok(['config', 'get', 'runtime']), 'docker\n');
-    assert.deepEqual(JSON.parse(await oep.ok(['config', 'list'])), { python: 'python3', runtime: 'docker', log_max_mb: '10', pair_ring_size: '1000', image_map: '', identity_source: 'auto', tls: 'off', aad_tenant: '' });
+    assert.deepEqual(JSON.parse(await oep.ok(['config', 'list'])), { python: 'python3', runtime: 'docker', log_max_mb: '10', pair_ring_size: '1000', image_map: '', identity_source: 'auto', keyvault_source: 'local', tls: 'off', aad_tenant: '' });
     const result = await oep.run(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '-n', 'green']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /\(OEP_ERR_DOCKER_UNAVAILABLE\)/);

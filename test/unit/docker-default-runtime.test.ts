@@ -48,7 +48,7 @@ describe('user settings', () => {
     assert.equal(settings.path, join(home, 'settings.json'));
     assert.equal(settings.get('runtime'), 'auto');
     settings.set('runtime', 'process');
-    assert.deepEqual(JSON.parse(readFileSync(join(home, 'settings.json'), 'utf8')), { runtime: 'process', python: 'python3', log_max_mb: '10', pair_ring_size: '1000', image_map: '', identity_source: 'auto', tls: 'off', aad_tenant: '' });
+    assert.deepEqual(JSON.parse(readFileSync(join(home, 'settings.json'), 'utf8')), { runtime: 'process', python: 'python3', log_max_mb: '10', pair_ring_size: '1000', image_map: '', identity_source: 'auto', keyvault_source: 'local', tls: 'off', aad_tenant: '' });
     assert.equal((await openSettings({ OEP_HOME: home })).get('runtime'), 'process');
     settings.reset('runtime');
     assert.equal((await openSettings({ OEP_HOME: home })).get('runtime'), 'auto');
