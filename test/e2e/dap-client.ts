@@ -1,20 +1,12 @@
 import { connect, type Socket } from 'node:net';
+import type { DapMessage } from '../../src/model/dap.js';
 
 /**
  * A small Debug Adapter Protocol client, as a debugger (VS Code) talks to debugpy: JSON messages
  * over TCP, each framed by a `Content-Length` header. Enough to attach, set breakpoints, see where
  * a thread stopped and continue it.
  */
-export interface DapMessage {
-  seq: number;
-  type: 'request' | 'response' | 'event';
-  command?: string;
-  event?: string;
-  request_seq?: number;
-  success?: boolean;
-  message?: string;
-  body?: Record<string, unknown>;
-}
+export type { DapMessage } from '../../src/model/dap.js';
 
 export interface StackFrame {
   id: number;

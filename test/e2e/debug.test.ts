@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
+import { freePort } from '../server/harness.js';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MLFLOW_IMAGE } from '../server/mlflow-support.js';
@@ -43,16 +43,6 @@ function imageMapTo(image: string): string {
   return file;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The line number of the first line of `file` that contains `text`. */
 function lineOf(file: string, text: string): number {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../server/harness.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,16 +15,6 @@ import type { OepState, RuntimeKind } from '../../src/state/types.js';
 import type { DeploymentIntent } from '../../src/supervisor/reconciler.js';
 import { deploymentSpec } from './docker-fixtures.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The controller with an in-memory state, a reconciler whose replicas are ready at once, and a router that listens nowhere. */
 function controller(state: OepState) {
