@@ -14,3 +14,11 @@ export function noWaitOption(): Option {
 export function immediateNoWaitOption(): Option {
   return new Option('--no-wait', 'accepted for az scripts: this change is immediate').hideHelp();
 }
+
+/**
+ * az's `--set`: one flag takes one or more key=value pairs (`--set a=1 b=2`), and may be given
+ * again; every pair lands in one list, in order. The pairs end at the next option.
+ */
+export function setOption(description: string): Option {
+  return new Option('--set <key=value...>', `${description}; one or more key=value pairs, repeatable`).default([]);
+}

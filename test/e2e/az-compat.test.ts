@@ -72,6 +72,23 @@ describe('az scripts run unchanged', () => {
     });
     assert.ok(states.has('Creating'), `states seen: ${[...states].join(', ')}`);
   });
+
+  it('--set takes several key=value pairs after one flag, as az does, and may be given again', async () => {
+    const updated = await oep.run([
+      'deployment', 'update', '-n', 'blue', '-e', 'rollout',
+      '--set', 'description=two pairs', 'tags.team=ml', 'tags.stage=test', '--set', 'instance_count=2',
+      '--query', '[description, tags.team, tags.stage, instance_count]', '-o', 'tsv',
+    ]);
+    assert.equal(updated.code, 0, updated.stderr);
+    assert.equal(updated.stdout, 'two pairs\nml\ntest\n2\n');
+    const endpoint = await oep.ok(['endpoint', 'update', '-n', 'rollout', '--set', 'description=ep', 'tags.owner=me', '--query', '[description, tags.owner]', '-o', 'tsv']);
+    assert.equal(endpoint, 'ep\nme\n');
+    // The pairs end at the next option; a word that is not a pair is bad input, and nothing changes.
+    const bad = await oep.run(['deployment', 'update', '-n', 'blue', '-e', 'rollout', '--set', 'instance_count=1', 'oops']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--set "oops" is not of the form key\.path=value/);
+    assert.equal(await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'rollout', '--query', 'instance_count', '-o', 'tsv']), '2\n');
+  });
 });
 
 describe('templates: names that scripts give with -n / -e', () => {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { OepError } from '../../errors.js';
 import type { CliContext } from '../context.js';
-import { collect } from '../options.js';
+import { collect, setOption } from '../options.js';
 import { localRunProblems } from '../../model/local-run.js';
 
 export function validateCommand(ctx: CliContext): Command {
@@ -10,7 +10,7 @@ export function validateCommand(ctx: CliContext): Command {
     .requiredOption('-f, --file <file>', 'YAML file (repeatable)', collect, [])
     .option('-n, --name <name>', 'overrides the name, as create does')
     .option('-e, --endpoint-name <name>', 'overrides endpoint_name of deployments, as create does')
-    .option('--set <key=value>', 'overrides a key (repeatable)', collect, [])
+    .addOption(setOption('overrides a key'))
     .action(async (flags: { file: string[]; name?: string; endpointName?: string; set: string[] }) => {
       const { loadAnySpec, formatProblem } = await import('../../spec/index.js');
       const { resolveDeploymentAssets } = await import('../../registry/resolve.js');

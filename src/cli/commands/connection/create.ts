@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { CliContext } from '../../context.js';
-import { collect } from '../../options.js';
+import { setOption } from '../../options.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
 
 interface Flags extends OutputFlags {
@@ -18,7 +18,7 @@ export function connectionCreateCommand(ctx: CliContext): Command {
       )
       .requiredOption('-f, --file <file>', 'connection YAML (name, type, target, credentials, metadata)')
       .option('-n, --name <name>', 'connection name (overrides the file)')
-      .option('--set <key=value>', 'overrides a key of the file (repeatable)', collect, []),
+      .addOption(setOption('overrides a key of the file')),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
     const { createConnection } = await import('../../../engine/connections.js');

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { CliContext } from '../../context.js';
-import { collect } from '../../options.js';
+import { setOption } from '../../options.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
 
 interface Flags extends OutputFlags {
@@ -18,7 +18,7 @@ export function connectionUpdateCommand(ctx: CliContext): Command {
       )
       .requiredOption('-n, --name <name>', 'connection name')
       .option('-f, --file <file>', 'connection YAML to replace it with')
-      .option('--set <key=value>', 'changes a key, e.g. credentials.keys.OPENAI_API_KEY=... (repeatable)', collect, []),
+      .addOption(setOption('changes a key, e.g. credentials.keys.OPENAI_API_KEY=...')),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
     const { updateConnection } = await import('../../../engine/connections.js');

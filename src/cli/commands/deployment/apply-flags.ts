@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { collect, noWaitOption } from '../../options.js';
+import { noWaitOption, setOption } from '../../options.js';
 import type { DeploymentApplyOptions } from '../../../engine/deployment-apply.js';
 import type { WatchOptions } from '../../../engine/watch.js';
 import type { DebugView } from '../../../model/debug.js';
@@ -23,7 +23,7 @@ export function deploymentApplyCommand(name: 'create' | 'update', description: s
       .option('-f, --file <file>', 'deployment YAML')
       .option('-n, --name <name>', 'overrides the deployment name')
       .option('-e, --endpoint-name <name>', 'overrides endpoint_name')
-      .option('--set <key=value>', 'overrides a key (repeatable), e.g. instance_count=3', collect, [])
+      .addOption(setOption('overrides a key, e.g. instance_count=3'))
       .option('--all-traffic', 'send 100% of the endpoint traffic here once ready', false)
       .addOption(new Option('--runtime <runtime>', 'where replicas run').choices(['auto', 'docker', 'process']))
       .option('--pull', 'docker: pull base images even when they exist locally', false)

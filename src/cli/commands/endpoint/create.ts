@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { CliContext } from '../../context.js';
-import { collect, immediateNoWaitOption } from '../../options.js';
+import { immediateNoWaitOption, setOption } from '../../options.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
 
 interface Flags extends OutputFlags {
@@ -18,7 +18,7 @@ export function endpointCreateCommand(ctx: CliContext): Command {
       .option('-f, --file <file>', 'endpoint YAML')
       .option('-n, --name <name>', 'endpoint name (overrides the name in the file)')
       .option('--auth-mode <mode>', 'key (default), aml_token or aad_token')
-      .option('--set <key=value>', 'overrides a key of the file (repeatable)', collect, [])
+      .addOption(setOption('overrides a key of the file'))
       .option('--tls <on|off>', "HTTPS (on) or HTTP (off) on the endpoint's port, with a certificate from oep's local CA (oep ca path); default: the tls setting (oep config set tls on)")
       .addOption(immediateNoWaitOption()),
   ).action(async (flags: Flags) => {

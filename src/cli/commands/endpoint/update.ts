@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { CliContext } from '../../context.js';
-import { collect, immediateNoWaitOption } from '../../options.js';
+import { immediateNoWaitOption, setOption } from '../../options.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
 
 interface Flags extends OutputFlags {
@@ -20,7 +20,7 @@ export function endpointUpdateCommand(ctx: CliContext): Command {
       .option('-f, --file <file>', 'endpoint YAML')
       .option('--traffic <rules>', 'live traffic, e.g. "blue=90 green=10"')
       .option('--mirror-traffic <rules>', 'mirrored traffic, e.g. "green=10"')
-      .option('--set <key=value>', 'sets a key (repeatable)', collect, [])
+      .addOption(setOption('sets a key'))
       .option('--tls <on|off>', 'switch the endpoint to HTTPS (on) or HTTP (off) on the same port; open connections are closed')
       .addOption(immediateNoWaitOption()),
   ).action(async (flags: Flags) => {

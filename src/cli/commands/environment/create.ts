@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import type { CliContext } from '../../context.js';
-import { collect } from '../../options.js';
+import { setOption } from '../../options.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
 
 interface Flags extends OutputFlags {
@@ -29,7 +29,7 @@ export function environmentCreateCommand(ctx: CliContext): Command {
       .option('--dockerfile-path <path>', 'Dockerfile, relative to the build context (default Dockerfile)')
       .option('-d, --description <text>', 'description')
       .addOption(new Option('--os-type <os>', 'operating system of the image').choices(['linux', 'windows']))
-      .option('--set <key=value>', 'overrides a key of the file (repeatable)', collect, []),
+      .addOption(setOption('overrides a key of the file')),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
     const { createEnvironment } = await import('../../../engine/assets.js');

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import type { CliContext } from '../../context.js';
-import { collect } from '../../options.js';
+import { setOption } from '../../options.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
 
 interface Flags extends OutputFlags {
@@ -25,7 +25,7 @@ export function modelCreateCommand(ctx: CliContext): Command {
       .addOption(new Option('-t, --type <type>', 'model type').choices(['custom_model', 'mlflow_model', 'triton_model']))
       .option('-d, --description <text>', 'description')
       .option('-s, --stage <stage>', 'stage, e.g. Development or Production')
-      .option('--set <key=value>', 'overrides a key of the file (repeatable)', collect, []),
+      .addOption(setOption('overrides a key of the file')),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
     const { createModel } = await import('../../../engine/assets.js');
