@@ -22,7 +22,7 @@ export interface DaemonApi {
   'endpoint.traffic': Method<{ name: string }, TrafficView>;
   'endpoint.spec': Method<{ name: string }, EndpointSpec>;
   /** `tls` absent: the `tls` setting decides (HTTPS or HTTP). */
-  'endpoint.create': Method<{ spec: EndpointSpec; tls?: boolean }, EndpointView>;
+  'endpoint.create': Method<{ spec: EndpointSpec; tls?: boolean; local?: boolean }, EndpointView>;
   'endpoint.update': Method<EndpointUpdateParams, EndpointView>;
   /** Accepts (for --no-wait) once the endpoint is marked Deleting. */
   'endpoint.delete': Method<{ name: string; purge?: boolean }, null>;

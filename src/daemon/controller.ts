@@ -19,6 +19,7 @@ import type { BakeRequest, BakeResult } from '../runtimes/docker/bake.js';
 import type { DeploymentApplyParams } from './api.js';
 import { checkDebugRequest, debugStartsEvents } from './debug-request.js';
 import { comparePairs } from '../model/compare.js';
+import { secondLocalDeployment } from '../model/local-endpoint.js';
 import { DEFAULT_OPEN_DEBUG_IDLE_MS, openDebugWarning, runtimeOfUpdate } from '../model/debug.js';
 import type { DebugGate } from './debug-gate.js';
 import { makeEndpointIdentity, sameIdentity, type EndpointIdentity } from '../model/identity.js';
@@ -159,6 +160,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
           spec: { ...spec, traffic: {}, mirror_traffic: {} },
           port,
           ...(tls && { tls: true }),
+          ...(params.local === true && { local: true }),
           keys: { primary: generateKey(), secondary: generateKey() },
           token_secret: generateSecret(),
           identity: makeEndpointIdentity(spec.identity, identityIds(deps.paths.home)),
@@ -523,6 +525,8 @@ export function createHandlers(deps: ControllerDeps): Handlers {
 
 /** A deployment's type must match its endpoint's: kubernetes endpoints (compute set) take `type: kubernetes`. */
 function assertDeploymentFits(owner: EndpointRecord, spec: DeploymentSpec): void {
+  const second = owner.local ? secondLocalDeployment(owner.spec.name, Object.keys(owner.deployments), spec.name) : undefined;
+  if (second) throw new OepError('OEP_ERR_LIMIT_EXCEEDED', second.message, { hint: second.hint });
   const endpointKind = owner.spec.kind;
   if (endpointKind === spec.type) return;
   const endpointText = endpointKind === 'kubernetes' ? `a kubernetes endpoint (compute: ${owner.spec.compute})` : 'a managed endpoint (no compute)';

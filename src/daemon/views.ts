@@ -11,6 +11,7 @@ import { scoringPlan } from '../model/scoring-plan.js';
 import { dataCollectorDir, deploymentRunDir, oepPaths, PACKAGE_ROOT, resolveOepHome } from '../state/paths.js';
 import { replicaSecret } from '../state/secrets.js';
 import { endpointCertificate } from '../tls/local-ca.js';
+import { localTraffic } from '../model/local-endpoint.js';
 
 /** The endpoint's stable local URL (its router listener): https when the endpoint has TLS on. */
 function endpointOrigin(record: EndpointRecord): string {
@@ -22,7 +23,9 @@ export function endpointView(record: EndpointRecord): Record<string, unknown> {
   const { spec } = record;
   const base = endpointOrigin(record);
   const traffic: Record<string, number> = {};
-  for (const name of Object.keys(record.deployments).sort()) traffic[name] = spec.traffic[name] ?? 0;
+  // --local: all traffic goes to the one deployment, whatever was set (model/local-endpoint.ts).
+  const routed = record.local ? localTraffic(Object.keys(record.deployments)) : spec.traffic;
+  for (const name of Object.keys(record.deployments).sort()) traffic[name] = routed[name] ?? 0;
   const view: Record<string, unknown> = {
     auth_mode: spec.auth_mode,
     description: spec.description ?? null,
@@ -40,6 +43,7 @@ export function endpointView(record: EndpointRecord): Record<string, unknown> {
     traffic,
   };
   if (spec.compute) view.compute = spec.compute;
+  if (record.local) view.local = true;
   // Older state (before identities) has none until the daemon's start fills it in.
   if (record.identity) view.identity = identityView(record.identity);
   return view;
@@ -182,12 +186,13 @@ export function routeOf(record: EndpointRecord): EndpointRoute {
   return {
     name: record.spec.name,
     port: record.port,
-    authMode: record.spec.auth_mode,
+    // --local: no auth and all traffic to the one deployment, as Azure's local endpoints (model/local-endpoint.ts).
+    authMode: record.local ? 'none' : record.spec.auth_mode,
     kind: record.spec.kind,
     keys: record.keys,
     tokenSecret: record.token_secret,
-    traffic: record.spec.traffic,
-    mirror: record.spec.mirror_traffic,
+    traffic: record.local ? localTraffic(Object.keys(record.deployments)) : record.spec.traffic,
+    mirror: record.local ? {} : record.spec.mirror_traffic,
     // HTTPS: the certificate on disk, or a new one from the local CA (made once, renewed near its end).
     ...(record.tls && { tls: endpointCertificate(resolveOepHome(), record.spec.name) }),
     deployments: Object.fromEntries(

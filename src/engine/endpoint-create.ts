@@ -2,6 +2,7 @@ import { OepError } from '../errors.js';
 import { loadEndpointSpec, unwrapSpec, validateEndpointObject } from '../spec/index.js';
 import { specOrThrow, type EngineDeps } from './deps.js';
 import { parseTlsFlag } from './tls-flag.js';
+import { localEndpointNotice } from '../model/local-endpoint.js';
 
 export interface EndpointCreateOptions {
   /** Without a file, -n gives an endpoint with the defaults (key auth), as `az ml online-endpoint create -n` does. */
@@ -11,6 +12,8 @@ export interface EndpointCreateOptions {
   set: string[];
   /** --tls on|off; absent: the `tls` setting decides. */
   tls?: string;
+  /** --local: Azure's local endpoint semantics (model/local-endpoint.ts). */
+  local?: boolean;
 }
 
 export async function createEndpoint(options: EndpointCreateOptions, deps: EngineDeps): Promise<unknown> {
@@ -26,5 +29,7 @@ export async function createEndpoint(options: EndpointCreateOptions, deps: Engin
       hint: 'e.g. oep endpoint create -n my-endpoint (key auth), or oep endpoint create -f endpoint.yml',
     });
   }
-  return deps.client.call('endpoint.create', { spec, ...(tls !== undefined && { tls }) });
+  const created = await deps.client.call('endpoint.create', { spec, ...(tls !== undefined && { tls }), ...(options.local && { local: true }) });
+  if (options.local) deps.onEvent?.({ phase: 'notice', message: localEndpointNotice(spec.name) });
+  return created;
 }

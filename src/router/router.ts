@@ -54,7 +54,8 @@ export interface DeploymentRoute {
 export interface EndpointRoute {
   name: string;
   port: number;
-  authMode: 'key' | 'aml_token' | 'aad_token';
+  /** none: an endpoint created with --local (Azure's local endpoints have no auth). */
+  authMode: 'key' | 'aml_token' | 'aad_token' | 'none';
   /** Kubernetes endpoints answer 504/502/503 where managed ones answer 408/424/429. */
   kind?: 'managed' | 'kubernetes';
   keys: { primary: string; secondary: string };
@@ -415,7 +416,9 @@ export class Router {
     if (path !== '/score' && path !== '/swagger.json') {
       return fail(404, 'The requested URL was not found on the server.');
     }
-    if (route.authMode === 'aad_token') {
+    if (route.authMode === 'none') {
+      // --local: Azure's local endpoints take every request.
+    } else if (route.authMode === 'aad_token') {
       // A token verified before answers at once; only a new one waits for its signature check.
       const checked = this.checkAadToken(headerValue(req.headers.authorization));
       const verdict = checked instanceof Promise ? await checked : checked;

@@ -39,6 +39,11 @@ export interface EndpointRecord {
   port: number;
   /** HTTPS on that port, with a certificate from oep's local CA (src/tls/); absent or false: HTTP. */
   tls?: boolean;
+  /**
+   * Created with `--local`: behaves as Azure's local endpoints (model/local-endpoint.ts): no auth,
+   * every request to its one deployment, a second deployment refused. Absent: the cloud's front door.
+   */
+  local?: boolean;
   keys: EndpointKeys;
   /** Signs aml_token tokens; rotated with the keys. */
   token_secret: string;

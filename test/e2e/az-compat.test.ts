@@ -18,8 +18,8 @@ describe('az scripts run unchanged', () => {
   });
   after(() => oep.close());
 
-  it('endpoint create -n NAME needs no file (key auth, defaults); --local and --no-wait are accepted silently', async () => {
-    const result = await oep.run(['online-endpoint', 'create', '-n', 'rollout', '--local', '--no-wait', '--query', 'auth_mode', '-o', 'tsv']);
+  it('endpoint create -n NAME needs no file (key auth, defaults); --no-wait is accepted silently', async () => {
+    const result = await oep.run(['online-endpoint', 'create', '-n', 'rollout', '--no-wait', '--query', 'auth_mode', '-o', 'tsv']);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, 'key\n');
     assert.equal(result.stderr, '');

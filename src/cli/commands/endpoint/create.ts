@@ -9,6 +9,7 @@ interface Flags extends OutputFlags {
   authMode?: string;
   set: string[];
   tls?: string;
+  local?: boolean;
 }
 
 export function endpointCreateCommand(ctx: CliContext): Command {
@@ -20,11 +21,12 @@ export function endpointCreateCommand(ctx: CliContext): Command {
       .option('--auth-mode <mode>', 'key (default), aml_token or aad_token')
       .addOption(setOption('overrides a key of the file'))
       .option('--tls <on|off>', "HTTPS (on) or HTTP (off) on the endpoint's port, with a certificate from oep's local CA (oep ca path); default: the tls setting (oep config set tls on)")
+      .option('--local', "as Azure's local endpoints: no auth, every request to its one deployment (no traffic rules), one deployment at most")
       .addOption(immediateNoWaitOption()),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
     const { createEndpoint } = await import('../../../engine/endpoint-create.js');
-    const result = await createEndpoint({ file: flags.file, name: flags.name, authMode: flags.authMode, set: flags.set, tls: flags.tls }, {
+    const result = await createEndpoint({ file: flags.file, name: flags.name, authMode: flags.authMode, set: flags.set, tls: flags.tls, local: flags.local === true }, {
       client: ctx.client,
       cwd: ctx.cwd,
       onEvent: (event) => void ctx.stderr.write(`${event.phase}: ${event.message}\n`),
