@@ -8,6 +8,7 @@ import { resolveDeploymentAssets } from '../registry/resolve.js';
 import { debugSettingsOf, writeLaunchConfiguration, type DebugFlags } from './debug-launch.js';
 import { specOrThrow, type EngineDeps } from './deps.js';
 import { checkSecretInjection } from './secret-check.js';
+import { createEndpoint } from './endpoint-create.js';
 
 export interface DeploymentApplyOptions extends DebugFlags {
   file?: string;
@@ -22,6 +23,8 @@ export interface DeploymentApplyOptions extends DebugFlags {
   localEnableGpu?: boolean;
   /** false (--no-wait): return once the daemon has recorded the work. */
   wait?: boolean;
+  /** az's --local: a create whose endpoint does not exist makes it, local (ensureLocalEndpoint). */
+  local?: boolean;
 }
 
 export interface DeploymentApplyDeps extends EngineDeps {
@@ -67,6 +70,7 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
     home: deps.client.paths.home,
     ...(options.file && { source: { file: options.file, cwd: deps.cwd, name: options.name, endpointName: options.endpointName, set: options.set } }),
   });
+  if (options.local === true && mode === 'create') await ensureLocalEndpoint(spec.endpoint_name, deps);
   deps.onSubmit?.({ endpoint: spec.endpoint_name, deployment: spec.name });
   // The daemon says where debugpy will listen once it has recorded the deployment; the attach
   // configuration (which depends on the runtime it chose) is then in the deployment's view.
@@ -100,6 +104,21 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
   const shown = (result as { debug?: DebugView } | undefined)?.debug;
   if (options.vscode && shown) await writeAttachConfiguration(deps, shown);
   return result;
+}
+
+/**
+ * `deployment create --local` for an endpoint that does not exist: Azure's local mode runs the
+ * deployment under a stand-in endpoint; oep creates that endpoint with --local (key auth and the
+ * defaults, as `endpoint create -n NAME --local`), which says so in its notice.
+ */
+async function ensureLocalEndpoint(endpoint: string, deps: EngineDeps): Promise<void> {
+  try {
+    await deps.client.call('endpoint.show', { name: endpoint });
+    return;
+  } catch (error) {
+    if (!(error instanceof OepError) || error.code !== 'OEP_ERR_ENDPOINT_NOT_FOUND') throw error;
+  }
+  await createEndpoint({ name: endpoint, set: [], local: true }, deps);
 }
 
 /** Merges the attach configuration into ./.vscode/launch.json; a file it cannot read is left alone, with a warning. */

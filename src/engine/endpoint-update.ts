@@ -47,7 +47,7 @@ export async function updateEndpoint(options: EndpointUpdateOptions, deps: Engin
     });
   }
   const setsKey = (key: string): boolean => named.has(key) || options.set.some((entry) => entry.startsWith(`${key}.`) || entry.startsWith(`${key}=`));
-  return deps.client.call('endpoint.update', {
+  const updated = await deps.client.call('endpoint.update', {
     name,
     spec,
     traffic,
@@ -56,6 +56,11 @@ export async function updateEndpoint(options: EndpointUpdateOptions, deps: Engin
     keepMirror: options.file !== undefined && !setsKey('mirror_traffic'),
     ...(tls !== undefined && { tls }),
   });
+  const trafficGiven = traffic !== undefined || mirror !== undefined || setsKey('traffic') || setsKey('mirror_traffic');
+  if (updated.local === true && trafficGiven) {
+    deps.onEvent?.({ phase: 'notice', message: `endpoint ${name} was created with --local: the traffic rules are kept but have no effect; every request goes to its one deployment.` });
+  }
+  return updated;
 }
 
 /** The top-level keys a YAML file names (it has been validated already). */

@@ -59,6 +59,11 @@ describe('an endpoint created with --local behaves as Azure\'s local endpoints',
     await oep.ok(['online-deployment', 'update', '--local', '-n', 'blue', '--endpoint', 'local-ep', '-f', join(work, 'blue.yml'), '--set', 'environment_variables.DEPLOYMENT_LABEL=blue-2', '-o', 'none']);
     const curl = await fetch(scoringUri, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n": 3}' });
     assert.deepEqual(await curl.json(), { deployment: 'blue-2', n: 3 });
+    const traffic = await oep.run(['endpoint', 'update', '-n', 'local-ep', '--traffic', 'blue=0', '--query', 'traffic', '-o', 'json']);
+    assert.equal(traffic.code, 0, traffic.stderr);
+    assert.equal(traffic.stderr, 'notice: endpoint local-ep was created with --local: the traffic rules are kept but have no effect; every request goes to its one deployment.\n');
+    assert.deepEqual(JSON.parse(traffic.stdout), { blue: 100 });
+    assert.equal((await fetch(scoringUri, { method: 'POST', body: '{"n": 5}' })).status, 200);
   });
 
   it('get-logs and delete --local work as in the script', async () => {
@@ -66,6 +71,19 @@ describe('an endpoint created with --local behaves as Azure\'s local endpoints',
     assert.match(logs, /rollout fixture ready: blue-2/);
     await oep.ok(['online-endpoint', 'delete', '--local', '--name', 'local-ep', '--yes']);
     assert.equal(await oep.ok(['endpoint', 'list', '--query', 'length(@)', '-o', 'tsv']), '0\n');
+  });
+
+  it('deployment create --local with no endpoint makes a local one, as Azure\'s local mode runs it under a stand-in', async () => {
+    const created = await oep.run(['online-deployment', 'create', '--local', '-n', 'blue', '--endpoint', 'stand-in', '-f', join(work, 'blue.yml'), '-o', 'none']);
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stderr, /^notice: --local: endpoint stand-in behaves as Azure's local endpoints/m);
+    const uri = (await oep.ok(['endpoint', 'show', '-n', 'stand-in', '--query', 'scoring_uri', '-o', 'tsv'])).trim();
+    const curl = await fetch(uri, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"n": 4}' });
+    assert.deepEqual(await curl.json(), { deployment: 'blue', n: 4 });
+    const missing = await oep.run(['deployment', 'create', '-n', 'blue', '-e', 'nowhere', '-f', join(work, 'blue.yml')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /Online endpoint nowhere does not exist/);
+    await oep.ok(['endpoint', 'delete', '-n', 'stand-in', '--yes']);
   });
 
   it('without --local nothing changes: no traffic set is a 404, no key a 401', async () => {
