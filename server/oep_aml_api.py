@@ -26,6 +26,7 @@ __all__ = [
     "Headers",
     "MultiDict",
     "UnsupportedMediaType",
+    "content_type_for",
     "parse_options_header",
     "shim_rawhttp",
     "title_header_name",
@@ -285,14 +286,11 @@ class Headers(object):
         return Headers(self._items)
 
     # -- mutation (response headers) --
-    def add(self, key, value):
-        self._items.append((str(key), _header_value(value)))
+    def add(self, key, value, **params):
+        """Adds a header; keyword arguments become its parameters (``filename="a.png"``), as in werkzeug."""
+        self._items.append((str(key), _with_params(_header_value(value), params)))
 
-    def add_header(self, key, value, **params):
-        value = _header_value(value)
-        for pkey, pvalue in params.items():
-            value += '; %s="%s"' % (pkey.replace("_", "-"), pvalue)
-        self._items.append((str(key), value))
+    add_header = add
 
     def extend(self, *args, **kwargs):
         for key, value in _pairs(args, kwargs):
@@ -314,8 +312,8 @@ class Headers(object):
         self.remove(key)
         return value
 
-    def set(self, key, value):
-        value = _header_value(value)
+    def set(self, key, value, **params):
+        value = _with_params(_header_value(value), params)
         lower = key.lower()
         out = []
         placed = False
@@ -356,6 +354,28 @@ class Headers(object):
 
     def __repr__(self):
         return "%s(%r)" % (type(self).__name__, self._items)
+
+
+# werkzeug leaves a parameter value unquoted when it is made of these characters only (RFC 9110 token).
+_TOKEN_CHARS = frozenset("!#$%&'*+-.0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrstuvwxyz|~")
+
+
+def _quote_param(value):
+    value = str(value)
+    if value and _TOKEN_CHARS.issuperset(value):
+        return value
+    return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _with_params(value, params):
+    """``value; key=param; ...`` as werkzeug's ``dump_options_header`` writes it (``_`` in keys becomes ``-``)."""
+    for key, param in params.items():
+        key = key.replace("_", "-")
+        if param is None:
+            value += "; " + key
+        else:
+            value += "; %s=%s" % (key, _quote_param(param))
+    return value
 
 
 def _is_json_mimetype(mt):
@@ -760,12 +780,17 @@ class AMLResponse(object):
       ``Content-Type`` is given in ``response_headers``.
     - A header value with commas becomes repeated headers (``{"X": "a, b"}`` -> ``X: a``, ``X: b``).
     - ``x-ms-run-function-failed`` is always set (``False`` unless ``run_function_failed``).
+
+    azmlinfsrv's AMLResponse is a Flask ``Response``, and scripts change it after construction as
+    Microsoft's binary-payloads sample does (``resp.mimetype = "image/jpg"``): ``mimetype``,
+    ``content_type``, ``status``, ``status_code``, ``headers`` (``resp.headers["X"] = v``, ``add``,
+    ``set``) and the body (``set_data``, ``data``) can be set as on werkzeug's ``Response``.
     """
 
     def __init__(self, message, status_code, response_headers=None, json_str=False, run_function_failed=False):
         if response_headers is None:
             response_headers = {}
-        self.status_code = int(status_code)
+        self.status_code = status_code
         self.headers = Headers()
         if message is not None:
             if json_str:
@@ -786,13 +811,33 @@ class AMLResponse(object):
             for item in value.split(","):
                 self.headers.add(header, item.strip())
 
+    # -- what werkzeug's Response lets a script change after construction ----------------------
+    @property
+    def headers(self):
+        return self._headers
+
+    @headers.setter
+    def headers(self, value):
+        # werkzeug keeps whatever is assigned; a dict or a list of pairs is taken as headers here so
+        # that the answer still carries them.
+        self._headers = value if isinstance(value, Headers) else Headers(value)
+
+    @property
+    def status_code(self):
+        return self._status_code
+
+    @status_code.setter
+    def status_code(self, value):
+        self._status_code = int(value)
+
     @property
     def status(self):
-        return "%d %s" % (self.status_code, _reason(self.status_code))
+        return "%d %s" % (self._status_code, _reason(self._status_code))
 
     @status.setter
     def status(self, value):
-        self.status_code = int(str(value).split(" ", 1)[0])
+        # werkzeug takes 201, "201" or "201 CREATED"
+        self._status_code = int(str(value).strip().split(" ", 1)[0])
 
     def get_data(self, as_text=False):
         return self._data.decode("utf-8", "replace") if as_text else self._data
@@ -812,17 +857,37 @@ class AMLResponse(object):
     def response(self):
         return [self._data]
 
+    @response.setter
+    def response(self, value):
+        self.set_data(value)
+
     @property
     def content_type(self):
         return self.headers.get("Content-Type")
 
     @content_type.setter
     def content_type(self, value):
-        self.headers["Content-Type"] = value
+        if value is None:
+            self.headers.remove("Content-Type")
+        else:
+            self.headers["Content-Type"] = value
 
     @property
     def mimetype(self):
-        return parse_options_header(self.content_type or "")[0]
+        return parse_options_header(self.content_type or "")[0] or None
+
+    @mimetype.setter
+    def mimetype(self, value):
+        # werkzeug's get_content_type(): text types get "; charset=utf-8", others are set as given
+        self.headers["Content-Type"] = content_type_for(value)
+
+    @property
+    def mimetype_params(self):
+        return parse_options_header(self.content_type or "")[1]
+
+    @property
+    def charset(self):
+        return self.mimetype_params.get("charset", "utf-8")
 
     @property
     def content_length(self):
@@ -830,7 +895,7 @@ class AMLResponse(object):
 
     @property
     def is_json(self):
-        return _is_json_mimetype(self.mimetype)
+        return _is_json_mimetype(self.mimetype or "")
 
     def get_json(self, force=False, silent=False):
         if not (force or self.is_json):
@@ -848,6 +913,26 @@ class AMLResponse(object):
 
     def __repr__(self):
         return "<%s %d bytes [%s]>" % (type(self).__name__, len(self._data), self.status)
+
+
+# Types werkzeug gives a charset although they are not text/* (werkzeug.utils._charset_mimetypes).
+_CHARSET_MIMETYPES = frozenset(
+    (
+        "application/ecmascript",
+        "application/javascript",
+        "application/sql",
+        "application/xml",
+        "application/xml-dtd",
+        "application/xml-external-parsed-entity",
+    )
+)
+
+
+def content_type_for(mimetype, charset="utf-8"):
+    """The Content-Type werkzeug writes for a mimetype: ``text/csv`` -> ``text/csv; charset=utf-8``, ``image/png`` as is."""
+    if mimetype.startswith("text/") or mimetype in _CHARSET_MIMETYPES or mimetype.endswith("+xml"):
+        return "%s; charset=%s" % (mimetype, charset)
+    return mimetype
 
 
 def _to_bytes(value):

@@ -66,8 +66,10 @@ class ScriptError(Exception):
 
 def _prepare_sys_path(cfg):
     # The shims only fill in for packages that are not installed; appended so real ones win.
-    need_shims = _find_spec("azureml_inference_server_http") is None or (
-        _find_spec("azureml.contrib.services.aml_request") is None
+    need_shims = (
+        _find_spec("azureml_inference_server_http") is None
+        or _find_spec("azureml.contrib.services.aml_request") is None
+        or _find_spec("inference_schema") is None
     )
     for directory in (cfg.app_root, os.path.dirname(cfg.entry_script)):
         if directory and directory not in sys.path:

@@ -64,6 +64,8 @@ export interface ServerOptions {
   env?: Record<string, string>;
   /** Pass the port as OEP_SERVER_PORT instead of --port. */
   portFromEnv?: boolean;
+  /** The interpreter; the suite's (PYTHON) by default. */
+  python?: string;
 }
 
 export interface HttpResult {
@@ -99,7 +101,7 @@ function spawnServer(options: ServerOptions, port: number): ChildProcess {
   const args = [SERVER_SCRIPT, '--host', '127.0.0.1'];
   if (options.portFromEnv) env.OEP_SERVER_PORT = String(port);
   else args.push('--port', String(port));
-  return spawn(PYTHON, args, {
+  return spawn(options.python ?? PYTHON, args, {
     cwd: REPO_ROOT,
     env: {
       ...env,
