@@ -350,14 +350,20 @@ async function stopGroup(pid: number, startTime: string | undefined, exited: Pro
   clearTimeout(timer);
 }
 
-/** A digest of oep's server files (server/*.py and the server package, server/oep_server/*.py). */
+/**
+ * A digest of every Python file of oep's server, its packages and shims included (oep_server,
+ * oep_mlflow, oep_shims/...): a new server means new replicas, never an adopted old one.
+ */
 function digestServer(): string {
   const dir = join(PACKAGE_ROOT, 'server');
   const hash = createHash('sha256');
-  for (const folder of ['', 'oep_server']) {
-    for (const name of readdirSync(join(dir, folder)).filter((entry) => entry.endsWith('.py')).sort()) {
-      hash.update(join(folder, name)).update(readFileSync(join(dir, folder, name)));
+  const walk = (folder: string): void => {
+    for (const entry of readdirSync(join(dir, folder), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory() && entry.name !== '__pycache__') walk(path);
+      else if (entry.isFile() && entry.name.endsWith('.py')) hash.update(path).update(readFileSync(join(dir, path)));
     }
-  }
+  };
+  walk('');
   return hash.digest('hex');
 }
