@@ -8,6 +8,7 @@ import { resolveDeploymentAssets } from '../registry/resolve.js';
 import { debugSettingsOf, writeLaunchConfiguration, type DebugFlags } from './debug-launch.js';
 import { specOrThrow, type EngineDeps } from './deps.js';
 import { checkSecretInjection } from './secret-check.js';
+import { keptAfterFailedCreate } from './failed-create.js';
 
 export interface DeploymentApplyOptions extends DebugFlags {
   file?: string;
@@ -80,6 +81,7 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
       .catch((error: Error) => deps.onEvent?.({ phase: 'warning', message: `could not show how to attach a debugger: ${error.message}` }));
   };
   let result: unknown;
+  let recorded = false;
   try {
     result = await deps.client.call(
       `deployment.${mode}`,
@@ -91,8 +93,10 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
         gpu: options.localEnableGpu === true,
         ...(debug && { debug }),
       },
-      { onEvent, untilAccepted: options.wait === false },
+      { onEvent, untilAccepted: options.wait === false, onAccepted: () => void (recorded = true) },
     );
+  } catch (error) {
+    throw mode === 'create' && recorded ? keptAfterFailedCreate(error, options, spec) : error;
   } finally {
     await debugShown;
   }
