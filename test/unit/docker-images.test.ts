@@ -199,6 +199,17 @@ describe('ImageService: the hint of a failed pull names ways out that work (imag
     assert.ok(hint?.endsWith('; or map it to a local image: add the line "reg.example/app:1: <local image>" to the image map /maps/mine.yml (a mapped image runs as it is: the conda file is not applied).'), hint);
   });
 
+  it('a FROM image of environment.build: never mapped, so no map way even with a map in force', async () => {
+    const context = join(root, 'from-missing');
+    mkdirSync(context, { recursive: true });
+    writeFileSync(join(context, 'Dockerfile'), 'FROM reg.example/base:2\nRUN echo hi\n');
+    assert.equal(
+      await hintOf(spec({ build: { path: context, dockerfile_path: 'Dockerfile' } }), '/maps/mine.yml'),
+      'Pull or tag it (docker pull reg.example/base:2, or docker tag <a local image> reg.example/base:2) (the FROM lines of environment.build are used as written); ' +
+        `or run a local image that already has the packages instead of the build: --set 'environment={"image":"IMAGE"}'.`,
+    );
+  });
+
   it('an image alone: any other image will do; no map way when neither map names it', async () => {
     assert.equal(
       await hintOf(spec({ image: 'reg.example/app:1' })),
