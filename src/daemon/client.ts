@@ -17,6 +17,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Resolve as soon as the daemon has accepted the work (--no-wait), with what it accepted. */
   untilAccepted?: boolean;
+  /** Told when the daemon has accepted (recorded) the work, whether or not the call then succeeds. */
+  onAccepted?: () => void;
 }
 
 const DAEMON_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -126,6 +128,7 @@ export class DaemonClient {
             const frame = JSON.parse(line) as Frame;
             if ('event' in frame) options.onEvent?.(frame.event);
             else if ('accepted' in frame) {
+              options.onAccepted?.();
               if (!options.untilAccepted || settled) return;
               settled = true;
               resolve(frame.accepted as T);

@@ -324,9 +324,11 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       const record = await store.mutate((state) => {
         const owner = requireEndpoint(state, endpoint);
         assertDeploymentFits(owner, spec);
-        if (owner.deployments[spec.name]) {
-          throw new OepError('OEP_ERR_DEPLOYMENT_EXISTS', `Deployment ${spec.name} already exists in endpoint ${endpoint}.`, {
-            hint: `Use "oep deployment update -f <file>" to change it.`,
+        // As `az ml online-deployment create` does, whatever the state (Failed too): docs/behaviour.md.
+        const existing = owner.deployments[spec.name];
+        if (existing) {
+          throw new OepError('OEP_ERR_DEPLOYMENT_EXISTS', `Deployment ${spec.name} already exists in endpoint ${endpoint} (${existing.provisioning_state}).`, {
+            hint: 'To change it, run the same command as "oep deployment update" (it takes the same -f, -n, -e and --set); to create a new deployment, use another name.',
           });
         }
         if (Object.keys(owner.deployments).length >= MAX_DEPLOYMENTS_PER_ENDPOINT) {

@@ -9,6 +9,7 @@ import { debugSettingsOf, writeLaunchConfiguration, type DebugFlags } from './de
 import { specOrThrow, type EngineDeps } from './deps.js';
 import { checkSecretInjection } from './secret-check.js';
 import { createEndpoint } from './endpoint-create.js';
+import { keptAfterFailedCreate } from './failed-create.js';
 
 export interface DeploymentApplyOptions extends DebugFlags {
   file?: string;
@@ -84,6 +85,7 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
       .catch((error: Error) => deps.onEvent?.({ phase: 'warning', message: `could not show how to attach a debugger: ${error.message}` }));
   };
   let result: unknown;
+  let recorded = false;
   try {
     result = await deps.client.call(
       `deployment.${mode}`,
@@ -95,8 +97,10 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
         gpu: options.localEnableGpu === true,
         ...(debug && { debug }),
       },
-      { onEvent, untilAccepted: options.wait === false },
+      { onEvent, untilAccepted: options.wait === false, onAccepted: () => void (recorded = true) },
     );
+  } catch (error) {
+    throw mode === 'create' && recorded ? keptAfterFailedCreate(error, options, spec) : error;
   } finally {
     await debugShown;
   }

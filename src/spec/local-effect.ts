@@ -18,6 +18,13 @@ export interface NoLocalEffect {
 
 export const NO_LOCAL_EFFECT: readonly NoLocalEffect[] = [
   {
+    kind: 'endpoint',
+    path: ['public_network_access'],
+    applies: (value) => value === 'disabled',
+    // Honoured rather than ignored: every endpoint here is local-only, so this line says how far.
+    message: 'Local callers only, as for every endpoint here: the scoring URI listens on 127.0.0.1, so only this machine reaches it (there is no private endpoint to set up).',
+  },
+  {
     kind: 'deployment',
     path: ['app_insights_enabled'],
     applies: (value) => value === true,

@@ -148,6 +148,11 @@ describe('docker images: environment.build, custom containers and failures', { s
     assert.equal(result.code, 1);
     assert.match(result.stderr, /the image oep-test\/python:bookworm has no conda, mamba or micromamba, so environment\.conda_file cannot be applied to it/);
     assert.match(result.stderr, /hint: Use environment\.build with a Dockerfile/);
+    // The way that needs no network: the image as it is, without the conda file (docker-pull-hints.test.ts follows it).
+    assert.ok(
+      result.stderr.includes(`or run an image that already has the packages (oep-test/python:bookworm itself, if it has them), as it is, without the conda file: --set 'environment={"image":"IMAGE"}'.`),
+      result.stderr,
+    );
   });
 
   it('--local-enable-gpu (alias --gpu) checks the engine for a GPU runtime first', async (t) => {

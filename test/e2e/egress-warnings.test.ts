@@ -75,6 +75,22 @@ describe('settings with no local effect', () => {
     assert.equal(result.stderr, '');
   });
 
+  it('public_network_access: disabled on an endpoint: one line at validate and at create saying only this machine reaches it (127.0.0.1); enabled: none', async () => {
+    const line =
+      'warning: private.yml:3:1 public_network_access: Local callers only, as for every endpoint here: the scoring URI listens on 127.0.0.1, so only this machine reaches it (there is no private endpoint to set up).\n';
+    writeFileSync(join(dir, 'private.yml'), 'name: private\nauth_mode: key\npublic_network_access: disabled\n');
+    writeFileSync(join(dir, 'public.yml'), 'name: public\nauth_mode: key\npublic_network_access: enabled\n');
+    const validated = await oep.run(['validate', '-f', 'private.yml', '-f', 'public.yml'], { cwd: dir });
+    assert.equal(validated.code, 0, validated.stderr);
+    assert.equal(validated.stderr, line);
+    const created = await oep.run(['endpoint', 'create', '-f', 'private.yml', '--query', 'scoring_uri', '-o', 'tsv'], { cwd: dir });
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(created.stderr, line);
+    assert.match(created.stdout, /^http:\/\/127\.0\.0\.1:\d+\/score\n$/);
+    const shown = await oep.ok(['endpoint', 'show', '-n', 'private', '--query', 'public_network_access', '-o', 'tsv']);
+    assert.equal(shown, 'disabled\n');
+  });
+
   it('create says it too, once, with the place in the file (here on the process runtime, which cannot block egress)', async () => {
     const endpoint = await oep.run(['endpoint', 'create', '-f', 'endpoint.yml', '-o', 'none'], { cwd: dir });
     assert.equal(endpoint.code, 0, endpoint.stderr);

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BASE_IMAGE, closeDockerSandbox, dockerSkipReason } from './docker-harness.js';
-import { OepSandbox } from './harness.js';
+import { OepSandbox, TEST_IMAGE_MAP } from './harness.js';
 
 /** A scoring script that says which model it loaded and where Azure's layout put it. */
 const SCORE = `import json, os
@@ -120,12 +120,16 @@ describe('a curated environment whose image is not on this machine (docker runti
     assert.deepEqual(left, [], 'containers left by this sandbox');
   });
 
-  it('names the image and the two ways out; --set environment.image runs another image', { skip }, async () => {
+  it('names the image and the ways out; --set environment.image runs another image', { skip }, async () => {
     const result = await oep.run(['deployment', 'create', '-f', 'curated.yml', '--runtime', 'docker'], { cwd: root });
     assert.equal(result.code, 1);
     const image = 'mcr.microsoft.com/azureml/curated/sklearn-1.5:latest';
     assert.match(result.stderr, new RegExp(`the image is not on this machine and pulling ${image.replace(/[.]/g, '\\.')} failed`));
-    assert.match(result.stderr, new RegExp(`hint: Pull or tag it \\(docker pull ${image.replace(/[.]/g, '\\.')}, or docker tag <a local image> ${image.replace(/[.]/g, '\\.')}\\), or run another image: --set environment\\.image=IMAGE\\.`));
+    const escaped = image.replace(/[.]/g, '\\.');
+    assert.match(result.stderr, new RegExp(`hint: Pull or tag it \\(docker pull ${escaped}, or docker tag <a local image> ${escaped}\\); or run another image: --set environment\\.image=IMAGE; `));
+    // No image map is in force, and oep's own offline map names this image: the hint says how to turn it on.
+    assert.ok(result.stderr.includes(`; or run oep's offline stand-in oep-test/python-mlflow:bookworm instead: oep config set image_map ${TEST_IMAGE_MAP}`), result.stderr);
+    assert.ok(result.stderr.includes('make the change with oep deployment update -f curated.yml,'), result.stderr);
     const updated = await oep.run(
       ['deployment', 'update', '-f', 'curated.yml', '--runtime', 'docker', '--set', `environment.image=${BASE_IMAGE}`, '--query', 'provisioning_state', '-o', 'tsv'],
       { cwd: root },

@@ -163,3 +163,57 @@ describe('ImageService', () => {
     assert.equal(docker.builds[0]!.dockerfile, 'Dockerfile');
   });
 });
+
+describe('ImageService: the hint of a failed pull names ways out that work (image-hints.ts)', () => {
+  const condaFile = join(root, 'conda.yaml');
+  writeFileSync(condaFile, 'name: env\n');
+  const offlineMap = join(root, 'offline.yml');
+  writeFileSync(offlineMap, 'mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest: local/stand-in:1\n');
+
+  /** The hint of ensure() for `s` when nothing can be pulled, with the image map `inForce` (if any). */
+  async function hintOf(s: DeploymentSpec, inForce?: string): Promise<string | undefined> {
+    const docker = new FakeDocker();
+    docker.pullError = new Error('dial tcp: lookup mcr.microsoft.com: no such host');
+    const map = inForce === undefined ? undefined : { file: inForce, images: new Map<string, string>() };
+    const service = new ImageService(new FakeEngine(docker), async () => map, offlineMap);
+    const failure = await service.ensure({ spec: s, pull: false, emit: () => undefined, buildLog: join(root, `build-${Math.random()}.log`) }).catch((error: unknown) => error);
+    assert.ok(failure instanceof OepError, String(failure));
+    assert.match(failure.message, /the image is not on this machine and pulling/);
+    return failure.hint;
+  }
+
+  it('image + conda_file: a replacement without the conda file, and oep\'s offline stand-in when no map is in force', async () => {
+    const image = 'mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest';
+    assert.equal(
+      await hintOf(spec({ image, conda_file: condaFile })),
+      `Pull it (docker pull ${image}), or tag a local image that has conda, mamba or micromamba with its name (docker tag <local image> ${image}); ` +
+        `or run a local image that already has the packages, as it is, without the conda file: --set 'environment={"image":"IMAGE"}'; ` +
+        `or run oep's offline stand-in local/stand-in:1 instead (a mapped image runs as it is: the conda file is not applied): oep config set image_map ${offlineMap}, once images/build.sh all (in oep's folder) has built it.`,
+    );
+  });
+
+  it('image + conda_file with an image map in force: the line to add to it; inference_config is kept by the replacement', async () => {
+    const inference = { scoring_route: { port: 8000, path: '/score' } };
+    const hint = await hintOf(spec({ image: 'reg.example/app:1', conda_file: condaFile, inference_config: inference } as never), '/maps/mine.yml');
+    assert.ok(hint?.includes(`--set 'environment={"image":"IMAGE","inference_config":{"scoring_route":{"port":8000,"path":"/score"}}}'`), hint);
+    assert.ok(hint?.endsWith('; or map it to a local image: add the line "reg.example/app:1: <local image>" to the image map /maps/mine.yml (a mapped image runs as it is: the conda file is not applied).'), hint);
+  });
+
+  it('a FROM image of environment.build: never mapped, so no map way even with a map in force', async () => {
+    const context = join(root, 'from-missing');
+    mkdirSync(context, { recursive: true });
+    writeFileSync(join(context, 'Dockerfile'), 'FROM reg.example/base:2\nRUN echo hi\n');
+    assert.equal(
+      await hintOf(spec({ build: { path: context, dockerfile_path: 'Dockerfile' } }), '/maps/mine.yml'),
+      'Pull or tag it (docker pull reg.example/base:2, or docker tag <a local image> reg.example/base:2) (the FROM lines of environment.build are used as written); ' +
+        `or run a local image that already has the packages instead of the build: --set 'environment={"image":"IMAGE"}'.`,
+    );
+  });
+
+  it('an image alone: any other image will do; no map way when neither map names it', async () => {
+    assert.equal(
+      await hintOf(spec({ image: 'reg.example/app:1' })),
+      'Pull or tag it (docker pull reg.example/app:1, or docker tag <a local image> reg.example/app:1); or run another image: --set environment.image=IMAGE.',
+    );
+  });
+});

@@ -26,7 +26,9 @@ import {
   type ImageRecipe,
   type ImageSubstitution,
 } from './recipe.js';
-import type { ImageMap } from '../../spec/image-map.js';
+import { mappedImage, readImageMap, type ImageMap } from '../../spec/image-map.js';
+import { PACKAGE_ROOT } from '../../state/paths.js';
+import { imageMapWay, pullFailureHint, replaceEnvironmentFlag, type ImageNeed, type MapFacts } from './image-hints.js';
 
 /** The image a deployment's containers are created from. */
 export interface PreparedImage {
@@ -73,10 +75,14 @@ export class ImageService {
   builds = 0;
   private readonly inflight = new Map<string, Promise<unknown>>();
 
-  /** `imageMap` gives the image map in force (setting image_map / OEP_IMAGE_MAP), read for each deployment. */
+  /**
+   * `imageMap` gives the image map in force (setting image_map / OEP_IMAGE_MAP), read for each
+   * deployment; `offlineMap` is oep's own (images/offline.yml), named by hints when no map is in force.
+   */
   constructor(
     private readonly engine: DockerEngine,
     private readonly imageMap: () => Promise<ImageMap | undefined> = async () => undefined,
+    private readonly offlineMap: string = join(PACKAGE_ROOT, 'images', 'offline.yml'),
   ) {}
 
   async ensure(options: EnsureImageOptions): Promise<PreparedImage> {
@@ -85,20 +91,20 @@ export class ImageService {
     if (substitution) options.emit({ phase: 'notice', message: substitutionNotice(substitution) });
     const docker = await this.engine.docker();
     if (recipe.kind === 'base') {
-      const base = substitution ? await this.ensureStandIn(docker, substitution, options) : await this.ensureLocal(docker, recipe.image, options);
+      const base = substitution ? await this.ensureStandIn(docker, substitution, options) : await this.ensureLocal(docker, recipe.image, options, 'base');
       options.emit({ phase: 'build', message: `using image ${recipe.image} as it is (no build)` });
       return { reference: recipe.image, id: base.Id, python: 'python3', built: false, recipe: 'base', ...(substitution && { standInFor: substitution.from }) };
     }
     if (recipe.kind === 'mlflow') return this.ensureMlflow(docker, recipe, options);
     if (recipe.kind === 'conda') {
-      const base = await this.ensureLocal(docker, recipe.image, options);
+      const base = await this.ensureLocal(docker, recipe.image, options, 'conda');
       const conda = await readInput(recipe.condaFile, 'environment.conda_file', options.spec.name);
       return this.ensureConda(docker, base, recipe.image, conda, options);
     }
     const dockerfilePath = join(recipe.context, recipe.dockerfile);
     const dockerfile = await readInput(dockerfilePath, 'environment.build.dockerfile_path', options.spec.name);
     const bases: string[] = [];
-    for (const image of dockerfileBaseImages(dockerfile)) bases.push((await this.ensureLocal(docker, image, options)).Id);
+    for (const image of dockerfileBaseImages(dockerfile)) bases.push((await this.ensureLocal(docker, image, options, 'build')).Id);
     const entries = readableSnapshot(recipe.context, await readContext(recipe.context, recipe.dockerfile));
     const tag = recipeTag({ kind: 'build', baseImageIds: bases, contentDigest: await digestContext(entries), dockerfile: recipe.dockerfile });
     const built = await this.buildOnce(docker, { tag, entries, dockerfile: recipe.dockerfile, condaBase: undefined }, options);
@@ -129,10 +135,11 @@ export class ImageService {
     const conda = await readInput(condaFile, "the MLflow model's conda file", options.spec.name);
     options.emit({ phase: 'build', message: `MLflow model without environment: building its image from ${condaFile} on ${recipe.image}` });
     try {
-      const base = await this.ensureLocal(docker, recipe.image, options);
+      const base = await this.ensureLocal(docker, recipe.image, options, 'mlflow');
       return await this.ensureConda(docker, base, recipe.image, conda, options);
     } catch (error) {
       if (!(error instanceof OepError) || error.code !== 'OEP_ERR_IMAGE_BUILD_FAILED') throw error;
+      const mapWay = imageMapWay({ need: 'mlflow', image: recipe.image, ...(await this.mapFacts(docker, recipe.image)) });
       throw new OepError(
         'OEP_ERR_IMAGE_BUILD_FAILED',
         `Deployment ${options.spec.name} failed in phase "build": it is an MLflow model without an environment, and building one from ${condaFile} on ${recipe.image} (as Azure does) failed: ` +
@@ -141,7 +148,8 @@ export class ImageService {
           hint:
             'This needs the network (the image pull and the packages of conda.yaml). Offline, give the deployment an environment ' +
             "that already has python3 and the model's packages (numpy, pandas, scikit-learn, cloudpickle, ... or mlflow): " +
-            'environment: {image: <image>}, or --set environment.image=<image>.',
+            'environment: {image: <image>}, or --set environment.image=<image>.' +
+            (mapWay ? ` Or ${mapWay}.` : ''),
           details: [...error.details, ...(error.hint ? [error.hint] : [])],
           phase: 'build',
         },
@@ -226,7 +234,9 @@ export class ImageService {
         'OEP_ERR_IMAGE_BUILD_FAILED',
         `Deployment ${options.spec.name} failed in phase "build": the image ${condaBase} has no conda, mamba or micromamba, so environment.conda_file cannot be applied to it.`,
         {
-          hint: 'Use environment.build with a Dockerfile that installs the dependencies (e.g. RUN pip install ...), or a conda-based image such as mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04.',
+          hint:
+            'Use environment.build with a Dockerfile that installs the dependencies (e.g. RUN pip install ...), or a conda-based image such as mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04; ' +
+            `or run an image that already has the packages (${condaBase} itself, if it has them), as it is, without the conda file: ${replaceEnvironmentFlag(typeof options.spec.environment === 'object' ? options.spec.environment : undefined)}.`,
           details: [`Build log: ${options.buildLog}`],
           phase: 'build',
         },
@@ -249,8 +259,11 @@ export class ImageService {
     );
   }
 
-  /** A base image's inspect data, pulling it only when it is missing (or when --pull asks). */
-  private async ensureLocal(docker: Dockerode, image: string, options: EnsureImageOptions): Promise<ImageInspectInfo> {
+  /**
+   * A base image's inspect data, pulling it only when it is missing (or when --pull asks). `need`
+   * (what the image is for) chooses the hint of a failed pull: image-hints.ts.
+   */
+  private async ensureLocal(docker: Dockerode, image: string, options: EnsureImageOptions, need: ImageNeed): Promise<ImageInspectInfo> {
     if (!options.pull) {
       const local = await inspectImage(docker, image);
       if (local) return local;
@@ -265,13 +278,14 @@ export class ImageService {
       } catch (error) {
         if (DockerEngine.isConnectionError(error)) throw this.engine.unavailable(error);
         const local = options.pull ? await inspectImage(docker, image) : undefined;
+        const environment = typeof options.spec.environment === 'object' ? options.spec.environment : undefined;
         throw new OepError(
           'OEP_ERR_IMAGE_BUILD_FAILED',
           `Deployment ${options.spec.name} failed in phase "build": ${local ? 'pulling' : 'the image is not on this machine and pulling'} ${image} failed: ${(error as Error).message.trim()}`,
           {
             hint: local
               ? `Run without --pull to use the local copy of ${image}.`
-              : `Pull or tag it (docker pull ${image}, or docker tag <a local image> ${image}), or run another image: --set environment.image=IMAGE.`,
+              : pullFailureHint({ need, image, environment, ...(await this.mapFacts(docker, image)) }),
             phase: 'build',
           },
         );
@@ -280,6 +294,17 @@ export class ImageService {
       if (!pulled) throw new OepError('OEP_ERR_IMAGE_BUILD_FAILED', `Deployment ${options.spec.name} failed in phase "build": ${image} was pulled but is not on the engine.`, { phase: 'build' });
       return pulled;
     });
+  }
+
+  /** What the image map could do for `image`, for hints; a map that cannot be read offers nothing. */
+  private async mapFacts(docker: Dockerode, image: string): Promise<MapFacts> {
+    const inForce = await this.imageMap().catch(() => undefined);
+    if (inForce) return { mapInForce: inForce.file };
+    const offline = await readImageMap(this.offlineMap).catch(() => undefined);
+    const to = mappedImage(offline, image);
+    if (to === undefined) return {};
+    const present = (await inspectImage(docker, to).catch(() => undefined)) !== undefined;
+    return { offline: { file: this.offlineMap, to, present } };
   }
 
   private shared<T>(key: string, work: () => Promise<T>): Promise<T> {
