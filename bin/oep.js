@@ -15,6 +15,13 @@ try {
 }
 const { interruptCli, main } = cli;
 
+// A reader that stops early (oep ... | head): end quietly, as other command-line tools do, rather
+// than with an unhandled EPIPE.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]]) {
   process.on(signal, () => {
     if (!interruptCli()) process.exit(code);
