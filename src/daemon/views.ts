@@ -1,7 +1,9 @@
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { EndpointRecord, DeploymentRecord } from '../state/types.js';
 import type { DeploymentRoute, DeploymentTrafficStats, EndpointRoute } from '../router/router.js';
 import type { LiveReplica } from '../supervisor/reconciler.js';
+import { deploymentProperties, endpointProperties, onlineDeploymentResourceId, onlineEndpointResourceId } from '../model/arm-id.js';
 import { initialReplicas, maxReplicas, targetUtilizationOf } from '../model/autoscale.js';
 import { collectsData, payloadLoggingOf } from '../model/data-collection.js';
 import { attachConfiguration, DEBUG_HOST, type DebugView } from '../model/debug.js';
@@ -29,13 +31,13 @@ export function endpointView(record: EndpointRecord): Record<string, unknown> {
   const view: Record<string, unknown> = {
     auth_mode: spec.auth_mode,
     description: spec.description ?? null,
-    id: `/oep/local/onlineEndpoints/${spec.name}`,
+    id: onlineEndpointResourceId(spec.name),
     kind: spec.kind === 'kubernetes' ? 'K8S' : 'Managed',
     location: 'local',
     mirror_traffic: { ...spec.mirror_traffic },
     name: spec.name,
     openapi_uri: `${base}/swagger.json`,
-    properties: spec.properties ?? {},
+    properties: endpointProperties(spec.properties, { endpoint: spec.name, createdAt: record.created_at, lastModifiedAt: record.updated_at, createdBy: localUserName() }),
     provisioning_state: record.provisioning_state,
     public_network_access: spec.public_network_access,
     scoring_uri: `${base}/score`,
@@ -47,6 +49,16 @@ export function endpointView(record: EndpointRecord): Record<string, unknown> {
   // Older state (before identities) has none until the daemon's start fills it in.
   if (record.identity) view.identity = identityView(record.identity);
   return view;
+}
+
+/** Who created an endpoint, for its `createdBy` property: the daemon's user is the home's (it runs as them). */
+function localUserName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    // No passwd entry for the uid (a container run with --user): the uid is all there is.
+    return String(process.getuid?.() ?? 'unknown');
+  }
 }
 
 /** The fields `endpoint list` shows per item, as az does. */
@@ -80,6 +92,8 @@ export interface DeploymentLive {
 export function deploymentView(record: DeploymentRecord, live: DeploymentLive): Record<string, unknown> {
   const view: Record<string, unknown> = {
     ...record.spec,
+    id: onlineDeploymentResourceId(record.spec.endpoint_name, record.spec.name),
+    properties: deploymentProperties(record.spec.properties),
     provisioning_state: record.provisioning_state,
     runtime: record.runtime,
     replicas: live.replicas.map((replica) => ({ id: replica.id, origin: replica.origin, pid: replica.pid ?? null, ready: replica.ready, inflight: live.inflightOf?.(replica) ?? 0 })),

@@ -1,4 +1,5 @@
 import { OepError } from '../errors.js';
+import { assetResourceId } from '../model/arm-id.js';
 import { parseAssetReference, type AssetReference } from '../registry/references.js';
 import {
   listNames,
@@ -84,7 +85,7 @@ function referenceOf(kind: AssetKind, options: ShowAssetOptions): AssetReference
   return parsed;
 }
 
-/** What show and list print: the record as az prints an asset, with a local id. */
+/** What show and list print: the record as az prints an asset, with its ARM-shaped id in the local workspace. */
 function assetView(kind: AssetKind, record: object & { name: string; version: string }): Record<string, unknown> {
-  return { ...record, id: `/oep/local/${kind}/${record.name}/versions/${record.version}` };
+  return { ...record, id: assetResourceId(kind, record.name, record.version) };
 }

@@ -1,9 +1,11 @@
-import { OepError } from '../errors.js';
-import { loadDeploymentSpec, unwrapSpec, validateDeploymentObject } from '../spec/index.js';
+import { isOepError, OepError } from '../errors.js';
+import { formatProblem, loadDeploymentSpec, unwrapSpec, validateDeploymentObject } from '../spec/index.js';
+import { placeInDeploymentFile } from '../spec/locate-keys.js';
 import type { ProgressEvent } from '../model/progress.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import { localRunProblems } from '../model/local-run.js';
 import { debugProblem, type DebugView } from '../model/debug.js';
+import { planInlineModel, registerPlannedModel, type InlineModelPlan } from '../registry/inline-model.js';
 import { resolveDeploymentAssets } from '../registry/resolve.js';
 import { debugSettingsOf, writeLaunchConfiguration, type DebugFlags } from './debug-launch.js';
 import { specOrThrow, type EngineDeps } from './deps.js';
@@ -26,6 +28,11 @@ export interface DeploymentApplyOptions extends DebugFlags {
   wait?: boolean;
   /** az's --local: a create whose endpoint does not exist makes it, local (ensureLocalEndpoint). */
   local?: boolean;
+  /**
+   * A named inline model whose version is registered with other files: refused as Azure refuses
+   * it (the default), or, in watch mode, a warning (the registry keeps its files, the edited ones run).
+   */
+  modelVersionConflict?: 'refuse' | 'warn';
 }
 
 export interface DeploymentApplyDeps extends EngineDeps {
@@ -65,6 +72,9 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
       hint: 'Nothing was changed. The YAML stays valid for Azure.',
     });
   }
+  const inlineModel = await planInlineModel(spec, deps.client.paths.home);
+  if (inlineModel.conflict) await reportModelConflict(inlineModel, options, deps);
+  spec = inlineModel.spec;
   // Secret references (${{azureml://connections/...}}, ${{keyvault:...}}) that name nothing: Azure's
   // SecretsInjectionError, before anything changes (the daemon resolves them again at the start).
   await checkSecretInjection(spec, {
@@ -100,10 +110,13 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
       { onEvent, untilAccepted: options.wait === false, onAccepted: () => void (recorded = true) },
     );
   } catch (error) {
+    // Azure registers the model before it creates the deployment: one that failed to start has it too.
+    if (isOepError(error) && error.code === 'OEP_ERR_DEPLOYMENT_FAILED') await registerInlineModel(inlineModel, deps);
     throw mode === 'create' && recorded ? keptAfterFailedCreate(error, options, spec) : error;
   } finally {
     await debugShown;
   }
+  await registerInlineModel(inlineModel, deps);
   // --vscode: only a deployment that was made (or, with --no-wait, accepted) gets a launch configuration.
   const shown = (result as { debug?: DebugView } | undefined)?.debug;
   if (options.vscode && shown) await writeAttachConfiguration(deps, shown);
@@ -123,6 +136,34 @@ async function ensureLocalEndpoint(endpoint: string, deps: EngineDeps): Promise<
     if (!(error instanceof OepError) || error.code !== 'OEP_ERR_ENDPOINT_NOT_FOUND') throw error;
   }
   await createEndpoint({ name: endpoint, set: [], local: true }, deps);
+}
+
+/**
+ * A named inline model's version registered with other files: exit 2 before anything changes,
+ * pointing at model.version in the YAML (Azure's "Asset paths cannot be updated"); in watch mode a
+ * warning, so that editing the model's files keeps reloading.
+ */
+async function reportModelConflict(plan: InlineModelPlan, options: DeploymentApplyOptions, deps: DeploymentApplyDeps): Promise<void> {
+  const { name, version } = plan.existing!;
+  const what = `give the changed files a new version (model.version, or leave it out for the next one), or deploy the registered ones: model: azureml:${name}:${version}`;
+  if (options.modelVersionConflict === 'warn') {
+    deps.onEvent?.({ phase: 'warning', message: `${plan.conflict} The registered version keeps its files; this deployment runs the ones at model.path. Azure would refuse it: ${what}.` });
+    return;
+  }
+  const raw = { path: ['model', 'version'], at: 'value' as const, message: plan.conflict! };
+  const where = options.file
+    ? formatProblem((await placeInDeploymentFile({ file: options.file, cwd: deps.cwd, name: options.name, endpointName: options.endpointName, set: options.set }, [raw]))[0]!)
+    : `deployment ${plan.spec.name}: ${plan.conflict}`;
+  throw new OepError('OEP_ERR_ASSET_EXISTS', `Deployment ${plan.spec.name}: the inline model's version is registered with other files.`, {
+    details: [where],
+    hint: `${what.charAt(0).toUpperCase()}${what.slice(1)}. Nothing was changed.`,
+  });
+}
+
+/** Registers a named inline model once the daemon has the deployment; a race lost to other files is a warning. */
+async function registerInlineModel(plan: InlineModelPlan, deps: DeploymentApplyDeps): Promise<void> {
+  const conflict = await registerPlannedModel(plan, deps.client.paths.home);
+  if (conflict) deps.onEvent?.({ phase: 'warning', message: `${conflict} The registered version keeps its files.` });
 }
 
 /** Merges the attach configuration into ./.vscode/launch.json; a file it cannot read is left alone, with a warning. */

@@ -53,7 +53,8 @@ export async function watchDeployment(options: WatchOptions, deps: WatchDeps): P
       await applyDeployment(
         'update',
         // Without a file, update replays the stored spec: the replicas still restart on the new code.
-        { ...options, allTraffic: false, wait: true },
+        // A named inline model whose files were edited: its registered version keeps the old ones, with a warning.
+        { ...options, allTraffic: false, wait: true, modelVersionConflict: 'warn' },
         { ...deps, onEvent: (event) => event.phase === 'notice' || event.phase === 'warning' ? deps.say(`${event.phase}: ${event.message}`) : undefined },
       );
       deps.say(`reloaded ${options.name} in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -4,6 +4,8 @@
  * at create (src/daemon) and never change afterwards, as Azure fixes an endpoint's identity.
  */
 
+import { LOCAL_WORKSPACE, onlineEndpointResourceId } from './arm-id.js';
+
 /** What `endpoint show` prints under `identity` (azure-ai-ml's shape: a list of user-assigned identities). */
 export interface EndpointIdentityView {
   type: 'system_assigned' | 'user_assigned';
@@ -33,13 +35,13 @@ export interface IdentityIds {
   stable: (purpose: string) => string;
 }
 
-/** The local subscription and resource group of the ARM-shaped ids oep shows. */
-export const LOCAL_SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
-export const LOCAL_RESOURCE_GROUP = 'oep-local';
+/** The local subscription and resource group of the ARM-shaped ids oep shows (model/arm-id.ts). */
+export const LOCAL_SUBSCRIPTION = LOCAL_WORKSPACE.subscription;
+export const LOCAL_RESOURCE_GROUP = LOCAL_WORKSPACE.resourceGroup;
 
-/** An endpoint's ARM-shaped id, as Azure's `id` (a local subscription and workspace). */
+/** An endpoint's ARM-shaped id, as Azure's `id`: the same as `endpoint show` prints. */
 export function endpointResourceId(endpoint: string): string {
-  return `/subscriptions/${LOCAL_SUBSCRIPTION}/resourceGroups/${LOCAL_RESOURCE_GROUP}/providers/Microsoft.MachineLearningServices/workspaces/local/onlineEndpoints/${endpoint}`;
+  return onlineEndpointResourceId(endpoint);
 }
 
 /**

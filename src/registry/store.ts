@@ -297,7 +297,8 @@ export async function setArchived(home: string, kind: AssetKind, name: string, v
   return record;
 }
 
-async function nextVersion(home: string, kind: AssetKind, name: string): Promise<string> {
+/** The version a create without one gets: one more than the highest numeric version (1 for a new name). */
+export async function nextVersion(home: string, kind: AssetKind, name: string): Promise<string> {
   const numbers = (await listVersions(home, kind, name)).map((record) => Number(record.version)).filter(Number.isInteger);
   return String(numbers.length === 0 ? 1 : Math.max(...numbers) + 1);
 }
