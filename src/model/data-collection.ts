@@ -1,4 +1,5 @@
 import type { DataCollector, DeploymentSpec } from '../spec/types.js';
+import { onlineDeploymentResourceId } from './arm-id.js';
 
 /**
  * Azure's data collector (`data_collector` in a deployment), as oep runs it: the `request` and
@@ -49,7 +50,8 @@ export function dataCollectionOf(spec: DeploymentSpec): DataCollection | undefin
     rollingRate: collector.rolling_rate ?? DEFAULT_ROLLING_RATE,
     collections: [...new Set(collections)].sort(),
     captureHeaders: (collector.request_logging?.capture_headers ?? []).map((name) => name.toLowerCase()),
-    source: `/oep/local/onlineEndpoints/${spec.endpoint_name}/deployments/${spec.name}`,
+    // The deployment's ARM id, as `deployment show` gives it (model/arm-id.ts).
+    source: onlineDeploymentResourceId(spec.endpoint_name, spec.name),
   };
 }
 

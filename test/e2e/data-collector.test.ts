@@ -86,7 +86,7 @@ describe('data_collector on the process runtime', { skip }, () => {
       assert.ok(event, `an event for ${first.requestId} in every collection`);
       assert.equal(event.xrequestid, first.requestId);
       assert.equal(event.specversion, '1.0');
-      assert.equal(event.source, '/oep/local/onlineEndpoints/collect/deployments/blue');
+      assert.equal(event.source, '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/oep-local/providers/Microsoft.MachineLearningServices/workspaces/local/onlineEndpoints/collect/deployments/blue');
       assert.match(String(event.time), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
     }
     assert.equal(request.type, 'azureml.inference.request');

@@ -26,7 +26,7 @@ describe('data collection settings', () => {
       rollingRate: 'hour',
       collections: ['model_inputs', 'request'],
       captureHeaders: [],
-      source: '/oep/local/onlineEndpoints/ep/deployments/blue',
+      source: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/oep-local/providers/Microsoft.MachineLearningServices/workspaces/local/onlineEndpoints/ep/deployments/blue',
     });
   });
 
@@ -41,7 +41,7 @@ describe('data collection settings', () => {
     );
     assert.deepEqual(payloads, {
       dir: '/d',
-      source: '/oep/local/onlineEndpoints/ep/deployments/blue',
+      source: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/oep-local/providers/Microsoft.MachineLearningServices/workspaces/local/onlineEndpoints/ep/deployments/blue',
       request: true,
       response: false,
       samplingRate: 1,
@@ -55,7 +55,7 @@ describe('data collection settings', () => {
     assert.deepEqual(dataCollectionEnvironment(spec({ sampling_rate: 1, collections: { request: { enabled: true } } }), '/x'), {});
     assert.deepEqual(dataCollectionEnvironment(spec({ sampling_rate: 0.5, rolling_rate: 'day', collections: { ...both, response: { enabled: true } } }), '/x'), {
       OEP_DATA_COLLECTOR_DIR: '/x',
-      OEP_DATA_COLLECTOR: '{"collections":["model_inputs","model_outputs"],"sampling_rate":0.5,"rolling_rate":"day","source":"/oep/local/onlineEndpoints/ep/deployments/blue"}',
+      OEP_DATA_COLLECTOR: '{"collections":["model_inputs","model_outputs"],"sampling_rate":0.5,"rolling_rate":"day","source":"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/oep-local/providers/Microsoft.MachineLearningServices/workspaces/local/onlineEndpoints/ep/deployments/blue"}',
     });
   });
 

@@ -325,7 +325,7 @@ describe('router: what the mirror, the pairs and the data collector keep of a la
     const port = await findFreePort();
     const dataCollector = {
       dir: join(dir, 'answers', 'blue'),
-      source: '/oep/local/onlineEndpoints/answers/deployments/blue',
+      source: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/oep-local/providers/Microsoft.MachineLearningServices/workspaces/local/onlineEndpoints/answers/deployments/blue',
       request: true,
       response: true,
       samplingRate: 1,

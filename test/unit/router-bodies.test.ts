@@ -345,7 +345,7 @@ describe('router: mirroring and payload logging of large bodies', () => {
     const port = await findFreePort();
     const dataCollector = {
       dir: join(dir, 'bodies', 'blue'),
-      source: '/oep/local/onlineEndpoints/bodies/deployments/blue',
+      source: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/oep-local/providers/Microsoft.MachineLearningServices/workspaces/local/onlineEndpoints/bodies/deployments/blue',
       request: true,
       response: true,
       samplingRate: 1,

@@ -39,7 +39,7 @@ describe('router: data_collector payload logging', () => {
 
   const logging = (change: Partial<PayloadLogging> = {}): PayloadLogging => ({
     dir: join(dir, 'ep', 'blue'),
-    source: '/oep/local/onlineEndpoints/ep/deployments/blue',
+    source: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/oep-local/providers/Microsoft.MachineLearningServices/workspaces/local/onlineEndpoints/ep/deployments/blue',
     request: true,
     response: true,
     samplingRate: 1,
