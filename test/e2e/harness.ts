@@ -59,11 +59,11 @@ export class OepSandbox {
     });
   }
 
-  /** Starts the CLI without waiting for it, e.g. to send it Ctrl-C (SIGINT) while it works. */
-  start(args: string[]): RunningCli {
+  /** Starts the CLI without waiting for it, e.g. to send it Ctrl-C (SIGINT) while it works; `env` adds to the sandbox's. */
+  start(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): RunningCli {
     const child = spawn(process.execPath, [OEP_BIN, ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1', OEP_HOME: this.home, OEP_IMAGE_MAP: TEST_IMAGE_MAP, ...this.env },
+      env: { ...process.env, NO_COLOR: '1', OEP_HOME: this.home, OEP_IMAGE_MAP: TEST_IMAGE_MAP, ...this.env, ...options.env },
     });
     const running: RunningCli = {
       child,

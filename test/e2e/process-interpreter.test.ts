@@ -156,6 +156,26 @@ describe('the interpreter a command names (OEP_PYTHON on create and update)', ()
     assert.equal(await ranUnder(), 'b');
   });
 
+  it("--watch: every reload runs the watching command's interpreter, whatever another command set meanwhile", async () => {
+    const watching = oep.start(['deployment', 'update', '-n', 'blue', '-e', 'quickstart', '--watch', '-o', 'none'], { env: { OEP_PYTHON: interpreter('b') } });
+    try {
+      await eventually('the watch to start', async () => (watching.stderr.includes('watching blue of quickstart') ? true : undefined), 120_000);
+      assert.equal(await ranUnder(), 'b');
+      // Another shell switches the deployment to "a" ...
+      await oep.ok(['deployment', 'update', '-n', 'blue', '-e', 'quickstart', '-o', 'none'], { env: { OEP_PYTHON: interpreter('a') } });
+      assert.equal(await ranUnder(), 'a');
+      // ... and the next save reloads it with the watching command's "b" (the daemon's environment has "a").
+      const script = join(dir, 'code', 'score.py');
+      writeFileSync(script, `${readFileSync(script, 'utf8')}\n# saved\n`);
+      await eventually('the reload', async () => (/^reloaded blue in \d+\.\d s$/m.test(watching.stderr) ? true : undefined), 120_000);
+      assert.equal(await ranUnder(), 'b');
+      assert.equal((await show()).python, interpreter('b'));
+    } finally {
+      watching.child.kill('SIGINT');
+      await watching.exited;
+    }
+  });
+
   it('the interpreters recorded that they ran', () => {
     assert.ok(readFileSync(join(oep.home, 'ran-b.log'), 'utf8').trim().length > 0);
     assert.ok(readFileSync(join(oep.home, 'ran-a.log'), 'utf8').trim().length > 0);
