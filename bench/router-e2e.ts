@@ -8,7 +8,7 @@
  *   npm run build && node dist/bench/router-e2e.js
  *
  * Needs wrk on PATH (Debian: apt-get install -y wrk) and the process runtime's Python (python3 by
- * default, as for oep; BENCH_PYTHON sets OEP_PYTHON for the bench's daemon). Everything binds
+ * default, as for oep; BENCH_PYTHON sets OEP_PYTHON for the bench's deployment create). Everything binds
  * 127.0.0.1 and lives in a temporary OEP_HOME that is removed at the end (`oep daemon stop` stops
  * the replica), on failure and Ctrl-C too.
  * Knobs (environment): BENCH_ROUNDS (3), BENCH_SECONDS (5, per load run), BENCH_WARMUP_SECONDS (5,
@@ -233,13 +233,16 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  // The daemon, with the process runtime's interpreter (OEP_PYTHON when BENCH_PYTHON is set; else oep's default).
-  oep(['daemon', 'start', '-o', 'none'], python ? { OEP_PYTHON: python } : {});
+  oep(['daemon', 'start', '-o', 'none']);
   oep(['endpoint', 'create', '-f', join(QUICKSTART, 'endpoint.yml'), '-o', 'none']);
-  oep([
-    'deployment', 'create', '-f', join(QUICKSTART, 'blue-deployment.yml'), '--all-traffic', '--runtime', 'process', '-o', 'none',
-    '--set', `request_settings.max_concurrent_requests_per_instance=${CONCURRENCY}`,
-  ]);
+  // The process runtime's interpreter is the create command's (OEP_PYTHON when BENCH_PYTHON is set; else oep's default).
+  oep(
+    [
+      'deployment', 'create', '-f', join(QUICKSTART, 'blue-deployment.yml'), '--all-traffic', '--runtime', 'process', '-o', 'none',
+      '--set', `request_settings.max_concurrent_requests_per_instance=${CONCURRENCY}`,
+    ],
+    python ? { OEP_PYTHON: python } : {},
+  );
   const scoringUri = oep(['endpoint', 'show', '-n', ENDPOINT, '--query', 'scoring_uri', '-o', 'tsv']).trim();
   const key = oep(['endpoint', 'get-credentials', '-n', ENDPOINT, '--query', 'primaryKey', '-o', 'tsv']).trim();
   const daemonPid = Number((JSON.parse(oep(['daemon', 'status', '-o', 'json'])) as { pid: number }).pid);

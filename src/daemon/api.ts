@@ -2,6 +2,7 @@ import type { IssuedToken } from '../router/auth.js';
 import type { ExportSource } from '../export/kubernetes.js';
 import type { TrafficMap } from '../model/traffic.js';
 import type { DebugSettings } from '../model/debug.js';
+import type { PythonChoice } from '../model/process-interpreter.js';
 import type { CompareReport, Tolerance } from '../model/compare.js';
 import type { PairStats } from '../router/pairs.js';
 import type { BakeResult } from '../runtimes/docker/bake.js';
@@ -104,6 +105,8 @@ export interface DeploymentApplyParams {
   gpu?: boolean;
   /** --debug: one replica under debugpy; absent: not debugged (an update without --debug ends it). */
   debug?: DebugSettings;
+  /** The process runtime's interpreter as the command resolved it (absent with --runtime docker); recorded on the process runtime only. */
+  python?: PythonChoice;
 }
 
 export interface TrafficCompareParams {

@@ -21,6 +21,7 @@ import { checkDebugRequest, debugStartsEvents } from './debug-request.js';
 import { comparePairs } from '../model/compare.js';
 import { secondLocalDeployment } from '../model/local-endpoint.js';
 import { DEFAULT_OPEN_DEBUG_IDLE_MS, openDebugWarning, runtimeOfUpdate } from '../model/debug.js';
+import { describeRecordedPython, recordedPythonOf } from '../model/process-interpreter.js';
 import type { DebugGate } from './debug-gate.js';
 import { makeEndpointIdentity, sameIdentity, type EndpointIdentity } from '../model/identity.js';
 import { identityIds } from '../state/secrets.js';
@@ -321,6 +322,8 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       const runtime = await resolveRuntime(params.runtime, deps, context.emit);
       const endpoint = spec.endpoint_name;
       const debug = await checkDebugRequest(params.debug, store.snapshot(), endpoint, spec, debugOptions);
+      // The command's interpreter, on the process runtime only; one that cannot run changes nothing.
+      const python = recordedPythonOf(runtime, params.python, undefined);
       const record = await store.mutate((state) => {
         const owner = requireEndpoint(state, endpoint);
         assertDeploymentFits(owner, spec);
@@ -345,6 +348,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
           created_at: stamp,
           updated_at: stamp,
           ...(debug && { debug }),
+          ...(python && { python }),
         };
         owner.deployments[spec.name] = fresh;
         return fresh;
@@ -367,6 +371,8 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       const next = runtimeOfUpdate({ runtime: before.runtime, runtimeBeforeDebug: before.runtime_before_debug }, { runtime: requested, debug: debugging });
       if (requested === undefined) await deps.checkRuntime?.(next.runtime);
       const debug = await checkDebugRequest(params.debug, store.snapshot(), endpoint, spec, debugOptions);
+      // Resolved again by every update's command: another OEP_PYTHON (or setting) switches it.
+      const python = recordedPythonOf(next.runtime, params.python, before.python);
       const record = await store.mutate((state) => {
         const current = requireDeployment(state, endpoint, spec.name);
         assertDeploymentFits(requireEndpoint(state, endpoint), spec);
@@ -381,12 +387,17 @@ export function createHandlers(deps: ControllerDeps): Handlers {
         // An update without --debug ends debugging.
         if (debug) current.debug = debug;
         else delete current.debug;
+        if (python) current.python = python;
+        else delete current.python;
         return current;
       });
       const gateProblems = await syncRoute(endpoint);
       if (debug) for (const event of debugStartsEvents(spec.name, debug, gateProblems?.get(`${endpoint}/${spec.name}`), debugOptions)) context.emit(event);
       if (!debugging && requested === undefined && before.runtime_before_debug && record.runtime !== before.runtime) {
         context.emit({ phase: 'notice', message: `deployment ${spec.name} goes back to the ${record.runtime} runtime it ran on before --debug (--runtime chooses another)` });
+      }
+      if (before.python && python && before.python.path !== python.path) {
+        context.emit({ phase: 'notice', message: `deployment ${spec.name}: the process runtime's interpreter changes from ${describeRecordedPython(before.python)} to ${describeRecordedPython(python)}; its replicas restart with it` });
       }
       context.accept(deploymentView(record, liveOf(endpoint, spec.name)));
       await deps.identityNotice?.(endpoint, spec.name, context.emit);
@@ -487,6 +498,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
         runtime: record.runtime,
         generation: record.generation,
         ...(record.debug && { debug: record.debug }),
+        ...(record.python && { python: record.python }),
         emit: context.emit,
       });
       // Ready means debugpy listened (before the script loaded): the gate's look at it is moments away.

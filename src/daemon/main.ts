@@ -84,7 +84,10 @@ async function runDaemon(): Promise<void> {
   const reconciler = new Reconciler({
     paths,
     runtimes: {
-      process: new ProcessRuntime({ paths, python: async () => process.env.OEP_PYTHON || (await openSettings()).get('python'), identity: identity.access }),
+      // A deployment's interpreter comes with it (resolved by its create or update command, then
+      // recorded); the setting only serves deployments recorded before that. OEP_PYTHON in the
+      // daemon's own environment is not read: it is the command's.
+      process: new ProcessRuntime({ paths, python: async () => (await openSettings()).get('python'), identity: identity.access }),
       docker,
     },
     log,

@@ -33,7 +33,7 @@ export async function restoreState(options: RestoreOptions): Promise<void> {
       const id = `${endpoint.spec.name}/${record.spec.name}`;
       const failed = record.provisioning_state === 'Failed';
       options.reconciler
-        .apply({ endpoint: endpoint.spec.name, spec: record.spec, runtime: record.runtime, generation: record.generation, restore: !failed, failed, ...(record.debug && { debug: record.debug }) })
+        .apply({ endpoint: endpoint.spec.name, spec: record.spec, runtime: record.runtime, generation: record.generation, restore: !failed, failed, ...(record.debug && { debug: record.debug }), ...(record.python && { python: record.python }) })
         .then(async () => {
           if (failed) return;
           options.log(`restored ${id}`);

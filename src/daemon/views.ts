@@ -96,6 +96,8 @@ export function deploymentView(record: DeploymentRecord, live: DeploymentLive): 
     properties: deploymentProperties(record.spec.properties),
     provisioning_state: record.provisioning_state,
     runtime: record.runtime,
+    // Process runtime: the interpreter its replicas run (recorded by the last create or update).
+    ...(record.python && { python: record.python.path }),
     replicas: live.replicas.map((replica) => ({ id: replica.id, origin: replica.origin, pid: replica.pid ?? null, ready: replica.ready, inflight: live.inflightOf?.(replica) ?? 0 })),
   };
   if (record.failure) view.failure = record.failure;

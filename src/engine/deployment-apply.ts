@@ -6,12 +6,14 @@ import type { DeploymentSpec } from '../spec/types.js';
 import { localRunProblems } from '../model/local-run.js';
 import { debugProblem, type DebugView } from '../model/debug.js';
 import { planInlineModel, registerPlannedModel, type InlineModelPlan } from '../registry/inline-model.js';
+import type { PythonChoice } from '../model/process-interpreter.js';
 import { resolveDeploymentAssets } from '../registry/resolve.js';
 import { debugSettingsOf, writeLaunchConfiguration, type DebugFlags } from './debug-launch.js';
 import { specOrThrow, type EngineDeps } from './deps.js';
 import { checkSecretInjection } from './secret-check.js';
 import { createEndpoint } from './endpoint-create.js';
 import { keptAfterFailedCreate } from './failed-create.js';
+import { resolvePythonChoice } from './python-choice.js';
 
 export interface DeploymentApplyOptions extends DebugFlags {
   file?: string;
@@ -36,6 +38,8 @@ export interface DeploymentApplyOptions extends DebugFlags {
 }
 
 export interface DeploymentApplyDeps extends EngineDeps {
+  /** The command's environment: its OEP_PYTHON (and PATH) name the process runtime's interpreter. */
+  env: NodeJS.ProcessEnv;
   /** --debug: where debugpy listens and the attach configuration, as soon as the daemon has the deployment (before it is ready). */
   onDebug?: (debug: DebugView) => void | Promise<void>;
 }
@@ -82,6 +86,8 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
     ...(options.file && { source: { file: options.file, cwd: deps.cwd, name: options.name, endpointName: options.endpointName, set: options.set } }),
   });
   if (options.local === true && mode === 'create') await ensureLocalEndpoint(spec.endpoint_name, deps);
+  // The process runtime's interpreter, as this command names it; --runtime docker does not use one.
+  const python = options.runtime === 'docker' ? undefined : await commandPython(deps);
   deps.onSubmit?.({ endpoint: spec.endpoint_name, deployment: spec.name });
   // The daemon says where debugpy will listen once it has recorded the deployment; the attach
   // configuration (which depends on the runtime it chose) is then in the deployment's view.
@@ -106,6 +112,7 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
         pull: options.pull === true,
         gpu: options.localEnableGpu === true,
         ...(debug && { debug }),
+        ...(python && { python }),
       },
       { onEvent, untilAccepted: options.wait === false, onAccepted: () => void (recorded = true) },
     );
@@ -164,6 +171,17 @@ async function reportModelConflict(plan: InlineModelPlan, options: DeploymentApp
 async function registerInlineModel(plan: InlineModelPlan, deps: DeploymentApplyDeps): Promise<void> {
   const conflict = await registerPlannedModel(plan, deps.client.paths.home);
   if (conflict) deps.onEvent?.({ phase: 'warning', message: `${conflict} The registered version keeps its files.` });
+}
+
+/** OEP_PYTHON of the command, else `oep config get python` of its OEP_HOME, resolved in its environment. */
+async function commandPython(deps: DeploymentApplyDeps): Promise<PythonChoice> {
+  const { openSettings, SETTING_RULES } = await import('../state/settings.js');
+  return resolvePythonChoice({
+    env: deps.env,
+    cwd: deps.cwd,
+    setting: async () => (await openSettings(deps.env)).get('python'),
+    settingDefault: SETTING_RULES.python.default,
+  });
 }
 
 /** Merges the attach configuration into ./.vscode/launch.json; a file it cannot read is left alone, with a warning. */

@@ -23,6 +23,8 @@ export interface WatchOptions extends DeploymentApplyOptions {
 }
 
 export interface WatchDeps extends EngineDeps {
+  /** The watching command's environment: every reload uses the interpreter it names (OEP_PYTHON, else the setting). */
+  env: NodeJS.ProcessEnv;
   signal: AbortSignal;
   /** One line per reload, and the watch's own notices. */
   say: (line: string) => void;

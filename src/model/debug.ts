@@ -176,7 +176,7 @@ export function debugpyMissingHint(spec: DeploymentSpec, runtime: RuntimeKind, p
     const interpreter = python ?? 'the configured Python (oep config get python)';
     return (
       `Install debugpy for ${interpreter}: "${python ?? 'python3'} -m pip install debugpy", or on Debian and Ubuntu "apt install python3-debugpy" ` +
-      '(for /usr/bin/python3). Or point oep at an interpreter that has it: oep config set python /path/to/python3.'
+      '(for /usr/bin/python3). Or run the command again with an interpreter that has it: OEP_PYTHON=/path/to/python3 on the command (or oep config set python /path/to/python3).'
     );
   }
   const environment = spec.environment;

@@ -1,4 +1,6 @@
+import { OepError } from '../errors.js';
 import type { DeploymentSpec } from '../spec/types.js';
+import type { RuntimeKind } from './runtime-kind.js';
 
 /**
  * The Python the process runtime runs a replica with. That runtime does not use the deployment's
@@ -7,14 +9,93 @@ import type { DeploymentSpec } from '../spec/types.js';
  * is computed here, as plain text.
  */
 export interface PythonInterpreter {
-  /** As configured: OEP_PYTHON, else `oep config set python` (python3 by default). */
+  /** As the deployment's create or update resolved it (OEP_PYTHON, else `oep config set python`, python3 by default). */
   configured: string;
-  /** OEP_PYTHON chose it (the daemon's own, read when it started; it wins over the setting). */
-  fromEnvironment: boolean;
+  /** Where it came from: OEP_PYTHON on that command, the setting, or the default. */
+  source: PythonSource;
   /** What it runs as (its sys.executable), when it could be run. */
   executable?: string;
   /** Its version, e.g. "3.11.2". */
   version?: string;
+}
+
+/**
+ * Where a create or update got the process runtime's interpreter: OEP_PYTHON in the command's
+ * environment, `oep config set python`, or the setting's default (python3 on PATH).
+ */
+export type PythonSource = 'OEP_PYTHON' | 'setting' | 'default';
+
+export const PYTHON_SOURCES: readonly PythonSource[] = ['OEP_PYTHON', 'setting', 'default'];
+
+/**
+ * The process runtime's interpreter of a deployment, as its last create or update resolved it in
+ * the command's environment, and as its record keeps it: the daemon starts every replica of the
+ * deployment with it (restarts, autoscaling, a daemon restart) until the next update.
+ */
+export interface RecordedPython {
+  /** An absolute path (a name was looked up on the command's PATH, a relative path against its directory). */
+  path: string;
+  source: PythonSource;
+}
+
+/** Why a command's interpreter cannot run: nothing there, not a file, or not executable. */
+export type PythonProblem = 'missing' | 'not-a-file' | 'not-executable';
+
+/**
+ * What a create or update sends the daemon: the interpreter it resolved, and why it cannot run
+ * when it cannot. Only the daemon knows which runtime the deployment ends up on (auto, the
+ * recorded one), so it refuses a problem only for the process runtime (pythonProblemError).
+ */
+export interface PythonChoice extends RecordedPython {
+  /** As named: OEP_PYTHON's value, or the setting's. */
+  named: string;
+  problem?: PythonProblem;
+}
+
+/** What the command is told when its interpreter cannot run: which variable or setting named it, and how to fix it. */
+export function pythonProblemText(choice: PythonChoice): { message: string; hint: string } {
+  const what = {
+    missing: choice.named.includes('/') ? 'which does not exist' : 'which is not on PATH',
+    'not-a-file': 'which is not a file',
+    'not-executable': 'which is not executable',
+  }[choice.problem ?? 'missing'];
+  const shown = choice.named === choice.path ? `"${choice.named}"` : `"${choice.named}" (${choice.path})`;
+  const message = {
+    OEP_PYTHON: `OEP_PYTHON names the Python interpreter ${shown}, ${what}.`,
+    setting: `The python setting (oep config get python) names the Python interpreter ${shown}, ${what}.`,
+    default: `The process runtime's default Python interpreter ${shown} cannot be used: ${what.replace(/^which /, 'it ')}.`,
+  }[choice.source];
+  const hint = {
+    OEP_PYTHON: 'Set OEP_PYTHON to a python3 >= 3.8 (a path, or a name on PATH), or unset it to use oep config get python.',
+    setting: 'Choose a python3 >= 3.8: oep config set python /path/to/python3 (or OEP_PYTHON=/path/to/python3 on the command).',
+    default: 'Install python3, or choose a python3 >= 3.8: oep config set python /path/to/python3 (or OEP_PYTHON=/path/to/python3 on the command).',
+  }[choice.source];
+  return { message, hint: `${hint} --runtime docker does not use it. Nothing was changed.` };
+}
+
+/**
+ * The interpreter a deployment's record keeps after a create or update. On docker none: the
+ * image's Python runs it, so the command's interpreter is neither checked nor kept. On the
+ * process runtime the command's, refused (exit 2, before anything changes) when it cannot run;
+ * from a caller that sent none, what was recorded (none for a deployment recorded before
+ * interpreters were: its replicas run the daemon's setting).
+ */
+export function recordedPythonOf(runtime: RuntimeKind, choice: PythonChoice | undefined, recorded: RecordedPython | undefined): RecordedPython | undefined {
+  if (runtime !== 'process') return undefined;
+  if (choice === undefined) return recorded;
+  if (choice.problem) {
+    const { message, hint } = pythonProblemText(choice);
+    throw new OepError('OEP_ERR_PYTHON_NOT_FOUND', message, { hint });
+  }
+  if (typeof choice.path !== 'string' || !choice.path.startsWith('/') || !PYTHON_SOURCES.includes(choice.source)) {
+    throw new OepError('OEP_ERR_USAGE', `The interpreter sent with the request is not an absolute path with its source: ${JSON.stringify(choice)}.`);
+  }
+  return { path: choice.path, source: choice.source };
+}
+
+/** "/usr/bin/python3 (OEP_PYTHON)", for the notice of an update that changes it. */
+export function describeRecordedPython(python: RecordedPython): string {
+  return `${python.path} (${python.source === 'OEP_PYTHON' ? 'OEP_PYTHON' : python.source === 'setting' ? 'oep config get python' : 'the default: python3 on PATH'})`;
 }
 
 /**
@@ -46,7 +127,7 @@ export function describeInterpreter(python: PythonInterpreter): string {
 export function processRuntimeNotice(spec: DeploymentSpec, python: PythonInterpreter): string {
   const unused = unusedEnvironment(spec);
   const environment = unused ? `: ${unused.text} ${unused.plural ? 'are' : 'is'} not used${unused.docker ? ` (--runtime docker uses ${unused.plural ? 'them' : 'it'})` : ''}` : '';
-  return `deployment ${spec.name} runs on the process runtime with ${describeInterpreter(python)}${environment}. Another interpreter: ${otherInterpreter(python)}`;
+  return `deployment ${spec.name} runs on the process runtime with ${describeInterpreter(python)}${environment}. Another interpreter: ${otherInterpreter(spec, python)}`;
 }
 
 /**
@@ -70,7 +151,7 @@ export function missingModuleHint(spec: DeploymentSpec, module: string, python: 
   const apt = command.startsWith('/usr/bin/') ? ` (on Debian and Ubuntu: "apt install ${packages.debian}")` : '';
   const lines = [
     `The process runtime ran deployment ${spec.name} with ${describeInterpreter(python)}, which cannot import ${name}.`,
-    `Install it there: "${command} -m pip install ${packages.pip}"${apt}, or use an interpreter that has it: ${otherInterpreter(python)}.`,
+    `Install it there: "${command} -m pip install ${packages.pip}"${apt}, or use an interpreter that has it: ${otherInterpreter(spec, python)}.`,
   ];
   const unused = unusedEnvironment(spec);
   if (unused?.docker) {
@@ -80,11 +161,15 @@ export function missingModuleHint(spec: DeploymentSpec, module: string, python: 
   return lines.join(' ');
 }
 
-/** How to choose another interpreter: OEP_PYTHON wins over the setting, and the daemon reads it when it starts. */
-function otherInterpreter(python: PythonInterpreter): string {
-  return python.fromEnvironment
-    ? 'OEP_PYTHON=/path/to/python3 when the daemon starts (oep daemon stop first; OEP_PYTHON wins over oep config set python)'
-    : 'oep config set python /path/to/python3 (or OEP_PYTHON)';
+/**
+ * How to choose another interpreter: an update resolves it again, OEP_PYTHON on that command
+ * first, else the setting (so an update without OEP_PYTHON leaves one that OEP_PYTHON chose).
+ */
+function otherInterpreter(spec: DeploymentSpec, python: PythonInterpreter): string {
+  const update = `OEP_PYTHON=/path/to/python3 oep deployment update -n ${spec.name} -e ${spec.endpoint_name}`;
+  return python.source === 'OEP_PYTHON'
+    ? `${update} (an update without OEP_PYTHON uses oep config get python)`
+    : `${update} (or oep config set python /path/to/python3, then update)`;
 }
 
 /** What the deployment's environment names that the process runtime does not use, and whether the docker runtime would. */

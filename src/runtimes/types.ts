@@ -3,7 +3,7 @@ import type { RuntimeKind } from '../state/types.js';
 import type { EmitProgress } from '../model/progress.js';
 import type { FoundReplica } from '../model/replica-plan.js';
 import type { DebugSettings } from '../model/debug.js';
-import type { PythonInterpreter } from '../model/process-interpreter.js';
+import type { PythonInterpreter, RecordedPython } from '../model/process-interpreter.js';
 
 export type { EmitProgress, ProgressEvent } from '../model/progress.js';
 
@@ -48,6 +48,8 @@ export interface ReplicaRequest {
   emit: EmitProgress;
   /** --debug: oep's server runs under debugpy on this port (one worker, no fork). */
   debug?: DebugSettings;
+  /** Process runtime: the interpreter the deployment's record keeps (absent: the runtime's setting). */
+  python?: RecordedPython;
 }
 
 export type { FoundReplica };
@@ -65,8 +67,8 @@ export interface Runtime {
   adoptReplica(found: FoundReplica, request: ReplicaRequest): Promise<ReplicaHandle>;
   /** Stops a found replica nobody wants, or forgets one that no longer runs. */
   discardReplica(found: FoundReplica): Promise<void>;
-  /** The config hash a found replica needs to be adopted, when it can be known before a start. */
-  configHash?(spec: DeploymentSpec, generation: number): string;
+  /** The config hash a found replica needs to be adopted, when it can be known before a start (`python`: the recorded interpreter). */
+  configHash?(spec: DeploymentSpec, generation: number, python?: string): string;
   /** Removes whatever the runtime prepared for a deployment (links, containers). */
   cleanup(endpoint: string, deployment: string): Promise<void>;
 }

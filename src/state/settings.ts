@@ -12,7 +12,7 @@ import { resolveOepHome } from './paths.js';
 export interface Settings {
   /** The runtime used when a deployment does not name one with --runtime. */
   runtime: 'auto' | 'docker' | 'process';
-  /** The Python interpreter the process runtime runs the scoring server with (OEP_PYTHON wins). */
+  /** The Python interpreter the process runtime runs the scoring server with (OEP_PYTHON on a create or update wins; the deployment records the one it got). */
   python: string;
   /** Replica, access and daemon logs rotate past this many MB (a whole number, as text). */
   log_max_mb: string;
@@ -64,7 +64,8 @@ export const SETTING_RULES: Record<SettingKey, SettingRule> = {
   },
   python: {
     default: 'python3',
-    description: 'the Python interpreter of the process runtime (a name on PATH or a path; OEP_PYTHON overrides it)',
+    description:
+      'the Python interpreter of the process runtime (a name on PATH or a path), read by each deployment create or update, which records it with the deployment (OEP_PYTHON on the command overrides it)',
   },
   log_max_mb: {
     default: '10',

@@ -1,5 +1,6 @@
 import type { DebugSettings } from '../model/debug.js';
 import type { EndpointIdentity } from '../model/identity.js';
+import type { RecordedPython } from '../model/process-interpreter.js';
 import type { RuntimeKind } from '../model/runtime-kind.js';
 import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
 
@@ -25,6 +26,12 @@ export interface DeploymentRecord {
   debug?: DebugSettings;
   /** The runtime it ran on before an update with --debug moved it; an update without --debug goes back to it. */
   runtime_before_debug?: RuntimeKind;
+  /**
+   * Process runtime: the interpreter its last create or update resolved (OEP_PYTHON of that
+   * command, else the python setting); every replica of it starts with this one. Absent on docker,
+   * and in records from before interpreters were recorded (their replicas run the daemon's setting).
+   */
+  python?: RecordedPython;
 }
 
 export interface DeploymentFailure {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { OepError } from '../errors.js';
 import { initialReplicas, targetUtilizationOf } from '../model/autoscale.js';
 import { DEBUG_HOST, type DebugSettings } from '../model/debug.js';
+import type { RecordedPython } from '../model/process-interpreter.js';
 import {
   describeStep,
   planReplicas,
@@ -53,6 +54,8 @@ export interface DeploymentIntent {
    * applies (it may sit at a breakpoint, or wait for a debugger, as long as it takes).
    */
   debug?: DebugSettings;
+  /** Process runtime: the interpreter the deployment's record keeps; absent, the runtime's own choice (the setting). */
+  python?: RecordedPython;
   emit?: EmitProgress;
 }
 
@@ -63,6 +66,7 @@ interface Deployment {
   emit: EmitProgress;
   restored: boolean;
   debug?: DebugSettings;
+  python?: RecordedPython;
   /** Why the roll-out failed (status failing/failed). */
   error?: OepError;
   waiters: { resolve: () => void; reject: (error: Error) => void }[];
@@ -77,6 +81,7 @@ interface Slot extends ObservedReplica {
   runtime: Runtime;
   emit: EmitProgress;
   debug?: DebugSettings;
+  python?: RecordedPython;
   handle?: ReplicaHandle;
   /** The router's record of the current handle; a new one for every start, so counts never mix. */
   live?: ReplicaRecord;
@@ -163,7 +168,7 @@ export class Reconciler {
           generation: intent.generation,
           replicas: intent.debug ? 1 : initialReplicas(intent.spec),
           status: intent.failed ? 'failed' : intent.restore ? 'restoring' : 'rolling',
-          ...(runtime.configHash && { configHash: runtime.configHash(intent.spec, intent.generation) }),
+          ...(runtime.configHash && { configHash: runtime.configHash(intent.spec, intent.generation, intent.python?.path) }),
           // The debug port is fixed: a replica of another generation that listens on it stops first.
           ...(this.holdsDebugPort(id, intent) && { recreate: true }),
         },
@@ -172,6 +177,7 @@ export class Reconciler {
         emit: intent.emit ?? (() => undefined),
         restored: intent.restore === true,
         ...(intent.debug && { debug: intent.debug }),
+        ...(intent.python && { python: intent.python }),
         waiters: [],
       };
       this.deployments.set(id, entry);
@@ -461,6 +467,7 @@ export class Reconciler {
       runtime: entry.runtime,
       emit: entry.emit,
       ...(entry.debug && { debug: entry.debug }),
+      ...(entry.python && { python: entry.python }),
       startedAt: this.now(),
     };
     this.slots.set(slot.id, slot);
@@ -487,6 +494,7 @@ export class Reconciler {
             logFile,
             emit: slot.emit,
             ...(slot.debug && { debug: slot.debug }),
+            ...(slot.python && { python: slot.python }),
           },
           launch: async (request) => {
             const started = await how(request);

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { example, OepSandbox } from './harness.js';
 
 /** The process runtime's notice of a create, as a pattern (its exact text: test/e2e/process-runtime.test.ts). */
-const INTERPRETER_NOTICE = (deployment: string): string => `notice: deployment ${deployment} runs on the process runtime with [^ ]+ \\(Python [\\d.]+\\): .* (is|are) not used .*Another interpreter: [^\\n]+`;
+const INTERPRETER_NOTICE = (deployment: string): string => `notice: deployment ${deployment} runs on the process runtime with [^ ]+ \\((?:[^ ]+, )?Python [\\d.]+\\): .* (is|are) not used .*Another interpreter: [^\\n]+`;
 
 // No engine is needed here: DOCKER_HOST points at a socket that does not exist.
 describe('runtime choice when no Docker engine answers', () => {

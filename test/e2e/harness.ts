@@ -38,15 +38,15 @@ export class OepSandbox {
     this.home = mkdtempSync(join(tmpdir(), 'oep-'));
   }
 
-  /** Runs the built CLI as a user would, with stdin not a terminal. */
-  run(args: string[], options: { cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  /** Runs the built CLI as a user would, with stdin not a terminal; `env` adds to the sandbox's for this command only. */
+  run(args: string[], options: { cwd?: string; input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
     return new Promise((resolvePromise) => {
       const child = execFile(
         process.execPath,
         [OEP_BIN, ...args],
         {
           cwd: options.cwd ?? REPO_ROOT,
-          env: { ...process.env, NO_COLOR: '1', OEP_HOME: this.home, OEP_IMAGE_MAP: TEST_IMAGE_MAP, ...this.env },
+          env: { ...process.env, NO_COLOR: '1', OEP_HOME: this.home, OEP_IMAGE_MAP: TEST_IMAGE_MAP, ...this.env, ...options.env },
           timeout: options.timeoutMs ?? 120_000,
           maxBuffer: 16 * 1024 * 1024,
         },
@@ -59,11 +59,11 @@ export class OepSandbox {
     });
   }
 
-  /** Starts the CLI without waiting for it, e.g. to send it Ctrl-C (SIGINT) while it works. */
-  start(args: string[]): RunningCli {
+  /** Starts the CLI without waiting for it, e.g. to send it Ctrl-C (SIGINT) while it works; `env` adds to the sandbox's. */
+  start(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): RunningCli {
     const child = spawn(process.execPath, [OEP_BIN, ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, NO_COLOR: '1', OEP_HOME: this.home, OEP_IMAGE_MAP: TEST_IMAGE_MAP, ...this.env },
+      env: { ...process.env, NO_COLOR: '1', OEP_HOME: this.home, OEP_IMAGE_MAP: TEST_IMAGE_MAP, ...this.env, ...options.env },
     });
     const running: RunningCli = {
       child,
@@ -78,7 +78,7 @@ export class OepSandbox {
   }
 
   /** Runs and fails the test with the whole output when the exit code is not the expected one. */
-  async ok(args: string[], options: { cwd?: string; input?: string } = {}): Promise<string> {
+  async ok(args: string[], options: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
     const result = await this.run(args, options);
     if (result.code !== 0) {
       throw new Error(`oep ${args.join(' ')} exited ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -191,33 +191,43 @@ describe('quickstart on the process runtime', () => {
 describe('process runtime without its interpreter', () => {
   // OEP_PYTHON empty: the interpreter comes from `oep config set python`.
   const oep = new OepSandbox({ OEP_PYTHON: '' });
+  // A virtual environment's interpreter, as far as oep can tell: a path that runs python3.
+  const venvPython = join(oep.home, 'venv', 'bin', 'python3');
   after(() => oep.close());
 
-  it('fails the create in phase "start", says how to fix it, and the daemon keeps running', async () => {
+  it('refuses the create (exit 2) naming the setting, before anything changes, and the daemon keeps running', async () => {
     await oep.ok(['config', 'set', 'python', '/nonexistent/python3']);
     await oep.ok(['endpoint', 'create', '-f', example('quickstart', 'endpoint.yml'), '-o', 'none']);
     const result = await oep.run(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '--runtime', 'process']);
-    assert.equal(result.code, 1);
-    assert.match(
+    assert.equal(result.code, 2);
+    assert.equal(
       result.stderr,
-      /^error: Deployment blue failed in phase "start": the scoring server did not start: the Python interpreter "\/nonexistent\/python3" was not found \(set OEP_PYTHON, or oep config set python, to a python3 >= 3\.8\)\.$/m,
+      'error: The python setting (oep config get python) names the Python interpreter "/nonexistent/python3", which does not exist.\n' +
+        'hint: Choose a python3 >= 3.8: oep config set python /path/to/python3 (or OEP_PYTHON=/path/to/python3 on the command). --runtime docker does not use it. Nothing was changed.\n' +
+        '(OEP_ERR_PYTHON_NOT_FOUND)\n',
     );
+    assert.equal(result.stdout, '');
+    assert.equal(await oep.ok(['deployment', 'list', '-e', 'quickstart', '-o', 'json']), '[]\n');
     assert.equal((await oep.run(['daemon', 'status'])).code, 0);
   });
 
-  it('uses the interpreter setting for the next start, without a daemon restart', async () => {
-    await oep.ok(['deployment', 'delete', '-n', 'blue', '-e', 'quickstart', '--yes']);
+  it('the next create reads the setting again, without a daemon restart', async () => {
     await oep.ok(['config', 'unset', 'python']);
     assert.equal((await oep.ok(['config', 'get', 'python'])).trim(), 'python3');
     await oep.ok(['deployment', 'create', '-f', example('quickstart', 'blue-deployment.yml'), '--runtime', 'process', '-o', 'none']);
   });
 
-  it('a deployment that cannot start after a daemon restart: says why, and comes back once fixed', async () => {
+  it('a deployment whose interpreter is gone after a daemon restart: says why, and comes back once it is there again', async () => {
+    mkdirSync(join(venvPython, '..'), { recursive: true });
+    writeFileSync(venvPython, '#!/bin/sh\nexec /usr/bin/python3 "$@"\n', { mode: 0o755 });
+    await oep.ok(['deployment', 'update', '-n', 'blue', '-e', 'quickstart', '-o', 'none'], { env: { OEP_PYTHON: venvPython } });
     await oep.ok(['endpoint', 'update', '-n', 'quickstart', '--traffic', 'blue=100', '-o', 'none']);
     await oep.ok(['daemon', 'stop']);
-    await oep.ok(['config', 'set', 'python', '/nonexistent/python3']);
+    // The virtual environment is removed while no daemon runs: the recorded interpreter is gone.
+    renameSync(venvPython, `${venvPython}.away`);
     await oep.ok(['daemon', 'start']);
-    const expected = /^Deployment blue of endpoint quickstart could not start after the daemon restarted: .*"\/nonexistent\/python3" was not found.* oep keeps trying \(next in \d+ s\)\.$/;
+    const gone = venvPython.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    const expected = new RegExp(`^Deployment blue of endpoint quickstart could not start after the daemon restarted: .*"${gone}" was not found \\(the deployment's interpreter, recorded by its last create or update; .*\\).* oep keeps trying \\(next in \\d+ s\\)\\.$`);
     const problems = await eventually('the restore problem', async () => {
       const status = JSON.parse(await oep.ok(['daemon', 'status'])) as { problems: string[] };
       return status.problems.length > 0 ? status.problems : undefined;
@@ -231,11 +241,16 @@ describe('process runtime without its interpreter', () => {
     assert.match(invoked.stderr, /^error: The endpoint answered 503: Deployment blue has no ready replica\.$/m);
     assert.match(invoked.stderr, /^hint: Deployment blue of endpoint quickstart could not start after the daemon restarted/m);
 
-    await oep.ok(['config', 'unset', 'python']);
-    const answer = await eventually('the deployment to come back', async () => {
-      const result = await oep.run(['endpoint', 'invoke', '-n', 'quickstart', '--request-file', example('quickstart', 'sample-request.json')]);
-      return result.code === 0 ? result.stdout : undefined;
-    });
+    renameSync(`${venvPython}.away`, venvPython);
+    const answer = await eventually(
+      'the deployment to come back',
+      async () => {
+        const result = await oep.run(['endpoint', 'invoke', '-n', 'quickstart', '--request-file', example('quickstart', 'sample-request.json')]);
+        return result.code === 0 ? result.stdout : undefined;
+      },
+      // The restart backoff doubles up to 30 s.
+      90_000,
+    );
     assertInvokeOutput(answer);
     const status = JSON.parse(await oep.ok(['daemon', 'status'])) as { problems: string[] };
     assert.deepEqual(status.problems, []);
@@ -250,6 +265,10 @@ describe('the process runtime names the interpreter that runs a deployment', () 
   // What python3 on PATH is, asked as a user would (a shim or a link names the interpreter it runs).
   const executable = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
   const version = execFileSync('python3', ['--version'], { encoding: 'utf8' }).trim();
+  // The command looks python3 up on its PATH and records that path; one that runs another (a
+  // pyenv shim) is named with what it runs.
+  const found = execFileSync('sh', ['-c', 'command -v python3'], { encoding: 'utf8' }).trim();
+  const described = found === executable ? `${executable} (${version})` : `${found} (${executable}, ${version})`;
   const project = (script: string): string => {
     mkdirSync(join(dir, 'code'), { recursive: true });
     writeFileSync(join(dir, 'code', 'score.py'), script);
@@ -273,8 +292,8 @@ describe('the process runtime names the interpreter that runs a deployment', () 
     // (Besides the notice of where the managed identity's tokens come from.)
     assert.equal(
       result.stderr.replace(/^notice: deployment \S+: managed identity tokens .*\n/m, ''),
-      `notice: deployment blue runs on the process runtime with ${executable} (${version}): the environment's image oep-test/python:bookworm is not used (--runtime docker uses it). ` +
-        'Another interpreter: oep config set python /path/to/python3 (or OEP_PYTHON)\n',
+      `notice: deployment blue runs on the process runtime with ${described}: the environment's image oep-test/python:bookworm is not used (--runtime docker uses it). ` +
+        'Another interpreter: OEP_PYTHON=/path/to/python3 oep deployment update -n blue -e quickstart (or oep config set python /path/to/python3, then update)\n',
     );
   });
 
@@ -285,8 +304,8 @@ describe('the process runtime names the interpreter that runs a deployment', () 
     assert.match(result.stderr, /^error: Deployment blue failed in phase "load": the scoring script could not be loaded: ModuleNotFoundError: No module named 'oep_absent_module'$/m);
     const apt = executable.startsWith('/usr/bin/') ? ' (on Debian and Ubuntu: "apt install python3-oep-absent-module")' : '';
     const hint =
-      `hint: The process runtime ran deployment blue with ${executable} (${version}), which cannot import oep_absent_module. ` +
-      `Install it there: "${executable} -m pip install oep_absent_module"${apt}, or use an interpreter that has it: oep config set python /path/to/python3 (or OEP_PYTHON). ` +
+      `hint: The process runtime ran deployment blue with ${described}, which cannot import oep_absent_module. ` +
+      `Install it there: "${executable} -m pip install oep_absent_module"${apt}, or use an interpreter that has it: OEP_PYTHON=/path/to/python3 oep deployment update -n blue -e quickstart (or oep config set python /path/to/python3, then update). ` +
       "The process runtime does not use the environment's image oep-test/python:bookworm; --runtime docker uses it. " +
       'See the whole log with: oep deployment get-logs -n blue -e quickstart';
     assert.equal(result.stderr.split('\n').filter((line) => line.startsWith('hint: ')).join('\n'), hint);

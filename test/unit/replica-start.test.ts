@@ -10,7 +10,7 @@ import type { RuntimeKind } from '../../src/state/types.js';
 import { bringUp } from '../../src/supervisor/replica-start.js';
 import { deploymentSpec } from './docker-fixtures.js';
 
-const PYTHON: PythonInterpreter = { configured: 'python3', fromEnvironment: false, executable: '/usr/bin/python3', version: '3.11.2' };
+const PYTHON: PythonInterpreter = { configured: 'python3', source: 'default', executable: '/usr/bin/python3', version: '3.11.2' };
 
 /** What oep's server writes when importing the scoring script fails (server/oep_server/script.py), then exit 3. */
 const IMPORT_FAILED = [
@@ -62,7 +62,7 @@ describe('bringUp: a replica whose script cannot import a module', () => {
       error.hint,
       'The process runtime ran deployment blue with /usr/bin/python3 (Python 3.11.2), which cannot import joblib. ' +
         'Install it there: "/usr/bin/python3 -m pip install joblib" (on Debian and Ubuntu: "apt install python3-joblib"), ' +
-        'or use an interpreter that has it: oep config set python /path/to/python3 (or OEP_PYTHON). ' +
+        'or use an interpreter that has it: OEP_PYTHON=/path/to/python3 oep deployment update -n blue -e quickstart (or oep config set python /path/to/python3, then update). ' +
         "The process runtime does not use the environment's image oep-test/python:bookworm; --runtime docker uses it. " +
         'See the whole log with: oep deployment get-logs -n blue -e quickstart',
     );

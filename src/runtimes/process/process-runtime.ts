@@ -12,7 +12,7 @@ import { DEBUG_HOST, debugEnvironment } from '../../model/debug.js';
 import { APPEND_NOFOLLOW } from '../../model/file-flags.js';
 import { planEnvironment, scoringPlan } from '../../model/scoring-plan.js';
 import { INHERITED_CREDENTIAL_VARIABLES, msiEnvironment, type ReplicaIdentityAccess } from '../../model/msi.js';
-import { processRuntimeNotice, type PythonInterpreter } from '../../model/process-interpreter.js';
+import { processRuntimeNotice, type PythonInterpreter, type RecordedPython } from '../../model/process-interpreter.js';
 import { dataCollectorDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
 import { debugToken, replicaSecret } from '../../state/secrets.js';
 import { writePreparedLog } from '../prepared-log.js';
@@ -34,7 +34,11 @@ import {
 
 export interface ProcessRuntimeOptions {
   paths: OepPaths;
-  /** The Python interpreter that runs the scoring server, looked up at every start so a changed setting applies to the next replica. */
+  /**
+   * The interpreter of a deployment that has none recorded (recorded before interpreters were):
+   * the python setting, looked up at every start so a changed setting applies to the next replica.
+   * A deployment's recorded interpreter (ReplicaRequest.python) wins.
+   */
   python: () => Promise<string>;
   /** The managed identity's MSI endpoint (the daemon's listener) and client ids; without it replicas get no MSI_* variables. */
   identity?: ReplicaIdentityAccess;
@@ -74,13 +78,13 @@ export class ProcessRuntime implements Runtime {
    * What a found replica must carry to be adopted: the configuration (spec and generation) and
    * oep's server files, so an upgraded server is never mistaken for the one that runs.
    */
-  configHash(spec: DeploymentSpec, generation: number): string {
+  configHash(spec: DeploymentSpec, generation: number, python?: string): string {
     this.serverDigest ??= digestServer();
     // MSI_ENDPOINT is in a replica's environment for good: one that names another port (the
     // daemon's listener could not get its port back after a restart) is replaced, not adopted.
     const msi = this.options.identity?.processEndpoint();
     return createHash('sha256')
-      .update(JSON.stringify({ spec, generation, server: this.serverDigest, ...(msi && { msi }) }))
+      .update(JSON.stringify({ spec, generation, server: this.serverDigest, ...(msi && { msi }), ...(python && { python }) }))
       .digest('hex')
       .slice(0, 24);
   }
@@ -94,9 +98,10 @@ export class ProcessRuntime implements Runtime {
       });
     }
     if (plan.kind === 'unsupported') throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `Deployment ${spec.name} cannot run here: ${plan.reason}`, { hint: plan.hint });
-    const python = await this.options.python();
+    const chosen = request.python ?? { path: await this.options.python(), source: 'setting' as const };
+    const python = chosen.path;
     // Asked while the replica starts; awaited before the handle is returned.
-    const interpreter = inspectInterpreter(python);
+    const interpreter = inspectInterpreter(chosen);
     // Said once per create or update, however many replicas it starts.
     const tell = !this.told.has(request.emit);
     this.told.add(request.emit);
@@ -150,7 +155,7 @@ export class ProcessRuntime implements Runtime {
       deployment: request.deployment,
       replica: request.replica,
       generation: request.generation,
-      configHash: this.configHash(spec, request.generation),
+      configHash: this.configHash(spec, request.generation, request.python?.path),
       token: randomBytes(16).toString('hex'),
       port,
       startedAt: new Date().toISOString(),
@@ -183,7 +188,7 @@ export class ProcessRuntime implements Runtime {
       child.once('error', (error: NodeJS.ErrnoException) => {
         const reason =
           error.code === 'ENOENT'
-            ? `the Python interpreter "${python}" was not found (set OEP_PYTHON, or oep config set python, to a python3 >= 3.8)`
+            ? `the Python interpreter "${python}" was not found (${interpreterFix(request)})`
             : `could not start "${python}": ${error.message}`;
         void removeRecord(file).then(() => resolve({ code: null, signal: null, error: reason }));
       });
@@ -311,18 +316,28 @@ export class ProcessRuntime implements Runtime {
 }
 
 /**
- * What the configured interpreter is: the path it runs as and its version (only what was
+ * What the deployment's interpreter is: the path it runs as and its version (only what was
  * configured when it cannot be run; the start itself then says why).
  */
-function inspectInterpreter(configured: string): Promise<PythonInterpreter> {
-  // src/daemon/main.ts: OEP_PYTHON, when set, wins over `oep config set python`.
-  const fromEnvironment = process.env.OEP_PYTHON === configured;
+function inspectInterpreter(chosen: RecordedPython): Promise<PythonInterpreter> {
+  const configured = chosen.path;
   return new Promise((resolve) => {
     execFile(configured, ['-c', 'import sys; print(sys.executable); print(sys.version.split()[0])'], { timeout: INSPECT_TIMEOUT_MS }, (error, stdout) => {
       const [executable, version] = error ? [] : stdout.split('\n');
-      resolve({ configured, fromEnvironment, ...(executable && { executable }), ...(version && { version }) });
+      resolve({ configured, source: chosen.source, ...(executable && { executable }), ...(version && { version }) });
     });
   });
+}
+
+/**
+ * How to give a deployment an interpreter that exists: a recorded one (gone since, e.g. a removed
+ * virtual environment) changes with an update, the setting of an older record at the next start.
+ */
+function interpreterFix(request: ReplicaRequest): string {
+  const update = `OEP_PYTHON=/path/to/python3 oep deployment update -n ${request.deployment} -e ${request.endpoint}`;
+  return request.python
+    ? `the deployment's interpreter, recorded by its last create or update; choose a python3 >= 3.8 with: ${update}`
+    : `oep config set python to a python3 >= 3.8, or: ${update}`;
 }
 
 /** Resolves when a process we cannot wait for (not our child) has ended, and removes its record. */

@@ -59,6 +59,7 @@ export function applyAction(ctx: CliContext, mode: 'create' | 'update'): (flags:
         applyDeployment(mode, flags, {
           client: ctx.client,
           cwd: ctx.cwd,
+          env: ctx.env,
           onEvent: progress.onEvent,
           onDebug: (debug) => showDebugAttach(debug, flags.vscode === true, progress.onEvent),
           onSubmit: (subject) => {
@@ -108,6 +109,7 @@ export async function watch(ctx: CliContext, options: WatchOptions): Promise<voi
   await watchDeployment(options, {
     client: ctx.client,
     cwd: ctx.cwd,
+    env: ctx.env,
     signal: ctx.interrupt,
     say: (line) => void ctx.stderr.write(`${line}\n`),
   });
