@@ -42,7 +42,7 @@ describe('deployment create|update: registering a named inline model', () => {
   });
 
   const apply = (file: string, client: DaemonClient, events: ProgressEvent[] = [], extra: object = {}): Promise<unknown> =>
-    applyDeployment('create', { file, set: [], allTraffic: false, ...extra }, { client, cwd: project, onEvent: (event) => events.push(event) });
+    applyDeployment('create', { file, set: [], allTraffic: false, ...extra }, { client, cwd: project, env: process.env, onEvent: (event) => events.push(event) });
   const versions = async (name: string): Promise<string[]> => (await listVersions<ModelRecord>(home, 'models', name)).map((record) => record.version);
 
   it('a deployment the daemon refuses as bad input (exit 2) registers nothing', async () => {
