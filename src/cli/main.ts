@@ -10,6 +10,7 @@ import { configUnsetCommand } from './commands/config/unset.js';
 import { daemonStartCommand } from './commands/daemon/start.js';
 import { daemonStatusCommand } from './commands/daemon/status.js';
 import { daemonStopCommand } from './commands/daemon/stop.js';
+import { daemonRestartCommand } from './commands/daemon/restart.js';
 import { deploymentCreateCommand } from './commands/deployment/create.js';
 import { deploymentDeleteCommand } from './commands/deployment/delete.js';
 import { deploymentGetLogsCommand } from './commands/deployment/get-logs.js';
@@ -103,7 +104,7 @@ export function buildProgram(ctx: CliContext): Command {
   }
 
   const daemon = new Command('daemon').description('Control the background daemon that runs endpoints.');
-  for (const make of [daemonStartCommand, daemonStopCommand, daemonStatusCommand]) daemon.addCommand(make(ctx));
+  for (const make of [daemonStartCommand, daemonStopCommand, daemonRestartCommand, daemonStatusCommand]) daemon.addCommand(make(ctx));
 
   const config = new Command('config').description('Read and change user settings (kept in $OEP_HOME/settings.json), e.g. the default runtime.');
   for (const make of [configGetCommand, configSetCommand, configUnsetCommand, configListCommand]) config.addCommand(make(ctx));

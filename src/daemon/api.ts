@@ -8,6 +8,7 @@ import type { PairStats } from '../router/pairs.js';
 import type { BakeResult } from '../runtimes/docker/bake.js';
 import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
 import type { TrafficView } from './views.js';
+import type { KeeperInfo } from './keeper-protocol.js';
 
 /**
  * The daemon's API: one entry per method, with what it takes and what it answers. The client
@@ -17,6 +18,11 @@ import type { TrafficView } from './views.js';
 export interface DaemonApi {
   status: Method<NoParams, DaemonStatus>;
   shutdown: Method<NoParams, { stopping: boolean }>;
+  /**
+   * `oep daemon restart`: the keeper hands over to a new daemon (from `entry`: the calling oep's,
+   * so an upgrade takes over); false when this daemon has no keeper (started by an older oep).
+   */
+  restart: Method<{ entry?: string }, { restarting: boolean; pid: number }>;
 
   'endpoint.list': Method<NoParams, EndpointListItem[]>;
   'endpoint.show': Method<{ name: string }, EndpointView>;
@@ -66,6 +72,10 @@ export interface DaemonStatus {
   metrics_url: string | null;
   /** Ports that cannot be bound, deployments that cannot start: one sentence each. */
   problems: string[];
+  /** The daemon's own file (an upgrade changes it). */
+  entry: string;
+  /** The process that restarts this daemon when it dies and holds the endpoints' ports; null: none. */
+  keeper: (KeeperInfo & { connected: boolean }) | null;
 }
 
 /** What `endpoint show` prints: Azure's fields with local URLs (views.ts). */

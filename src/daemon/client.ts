@@ -21,7 +21,9 @@ export interface CallOptions {
   onAccepted?: () => void;
 }
 
-const DAEMON_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
+/** The daemon's file, and the keeper's (src/daemon/keeper.ts), which runs the daemon and restarts it when it dies. */
+export const DAEMON_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
+const KEEPER_ENTRY = fileURLToPath(new URL('./keeper.js', import.meta.url));
 const START_TIMEOUT_MS = 15_000;
 
 /** Talks to the daemon over its unix socket, starting it on first use. */
@@ -72,7 +74,10 @@ export class DaemonClient {
     }
   }
 
-  /** Starts the daemon in the background and waits until it answers. */
+  /**
+   * Starts the daemon in the background, under its keeper (OEP_NO_KEEPER=1: the daemon alone, as
+   * before the keeper; a crash then waits for the next command), and waits until it answers.
+   */
   async start(): Promise<void> {
     ensureHome(this.paths.home);
     checkNotLink(this.paths.daemonLog);
@@ -175,8 +180,9 @@ export class DaemonClient {
  * (src/router/connection-budget.ts). Where `ulimit` cannot raise it, the daemon starts anyway.
  */
 function daemonCommand(): [string, string[]] {
-  if (process.platform === 'win32' || !existsSync('/bin/sh')) return [process.execPath, [DAEMON_ENTRY]];
-  return ['/bin/sh', ['-c', 'ulimit -n "$(ulimit -H -n)" 2>/dev/null; exec "$0" "$@"', process.execPath, DAEMON_ENTRY]];
+  const entry = process.env.OEP_NO_KEEPER === '1' ? DAEMON_ENTRY : KEEPER_ENTRY;
+  if (process.platform === 'win32' || !existsSync('/bin/sh')) return [process.execPath, [entry]];
+  return ['/bin/sh', ['-c', 'ulimit -n "$(ulimit -H -n)" 2>/dev/null; exec "$0" "$@"', process.execPath, entry]];
 }
 
 /** A method's parameters (optional when it takes none) and the call's options. */

@@ -23,6 +23,7 @@ import { secondLocalDeployment } from '../model/local-endpoint.js';
 import { DEFAULT_OPEN_DEBUG_IDLE_MS, openDebugWarning, runtimeOfUpdate } from '../model/debug.js';
 import { describeRecordedPython, recordedPythonOf } from '../model/process-interpreter.js';
 import type { DebugGate } from './debug-gate.js';
+import type { KeeperLink } from './keeper-link.js';
 import { makeEndpointIdentity, sameIdentity, type EndpointIdentity } from '../model/identity.js';
 import { identityIds } from '../state/secrets.js';
 import type { PairRecorder } from '../router/pairs.js';
@@ -79,6 +80,10 @@ export interface ControllerDeps {
   /** The one notice line of a deployment create/update about its managed identity's tokens (src/identity/managed-identity.ts). */
   identityNotice?: (endpoint: string, deployment: string, emit: EmitProgress) => Promise<void>;
   shutdown: () => void;
+  /** The keeper this daemon runs under (src/daemon/keeper-link.ts), if any. */
+  keeper?: Pick<KeeperLink, 'info' | 'connected' | 'restart'>;
+  /** This daemon's entry file (`daemon status`). */
+  entry?: string;
 }
 
 /** The daemon's methods: each checks its rules against the current state, then changes it. */
@@ -106,12 +111,18 @@ export function createHandlers(deps: ControllerDeps): Handlers {
         endpoints: Object.keys(state.endpoints).length,
         metrics_url: deps.metricsUrl?.() ?? null,
         problems: [...Object.values(router.problems()), ...reconciler.problems()],
+        entry: deps.entry ?? '',
+        keeper: deps.keeper ? { ...(deps.keeper.info() ?? { pid: 0, restarts: 0 }), connected: deps.keeper.connected } : null,
       };
     },
 
     async shutdown() {
       setImmediate(deps.shutdown);
       return { stopping: true };
+    },
+
+    async restart(params) {
+      return { restarting: deps.keeper?.restart(params.entry) ?? false, pid: process.pid };
     },
 
     async 'endpoint.list'() {

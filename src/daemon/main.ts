@@ -38,6 +38,11 @@ import { withSecretInjection } from './secret-injection.js';
 import { DaemonClient } from './client.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { startControlServer } from './server.js';
+import { KeeperLink } from './keeper-link.js';
+import { fileURLToPath } from 'node:url';
+
+/** How long `oep daemon restart` lets requests in flight finish on the old daemon. */
+const HAND_OVER_MS = 120_000;
 
 /**
  * The daemon: the only writer of state. Started in the background by the CLI (or
@@ -55,6 +60,10 @@ async function runDaemon(): Promise<void> {
   // A long OEP_HOME puts the socket in a per-user folder of the temp directory (src/state/paths.ts).
   if (dirname(paths.socket) !== paths.home) assertPrivateDir(dirname(paths.socket));
   const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  // Under the keeper (the process `oep` starts): it holds the endpoints' ports across restarts. A
+  // standby waits here, loaded, until the keeper needs it (keeper.ts).
+  const keeper = KeeperLink.fromProcess(log);
+  await keeper?.standby();
 
   // Another daemon already answering, or starting: leave it be.
   if ((await new DaemonClient(paths.home).callIfRunning('status')) !== undefined) return;
@@ -110,6 +119,7 @@ async function runDaemon(): Promise<void> {
   // of the aad_tenant setting's Entra ID tenant (its keys from OEP_AAD_JWKS_URL when set: tests, proxies).
   const issuer = await LocalIssuer.open(paths.home);
   const router = new Router({
+    ...(keeper && { ports: keeper }),
     verifyAadToken: aadVerifier({ issuer, tenant: settingReader('aad_tenant'), jwksUrl: process.env.OEP_AAD_JWKS_URL, log }),
     replicas: (endpoint, deployment) => reconciler.replicas(endpoint, deployment),
     // Through secret injection: a request during the daemon-start resolution waits for it.
@@ -165,6 +175,8 @@ async function runDaemon(): Promise<void> {
   const shutdown = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    // The keeper closes the ports and exits once this daemon has: a stop is not a crash.
+    keeper?.stopping();
     log('daemon stopping');
     control?.close();
     debugGate.close();
@@ -190,6 +202,47 @@ async function runDaemon(): Promise<void> {
     log('daemon stopped');
     process.exit(0);
   };
+  /**
+   * `oep daemon restart` (the keeper's `drain`): no new commands; what is in flight finishes here,
+   * idle connections go back to the keeper for the next daemon; the replicas keep running (the
+   * next daemon adopts them, as after a crash); then this process exits 0.
+   */
+  const handOver = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log('daemon handing over to a new daemon (oep daemon restart)');
+    control?.close();
+    for (const file of [paths.socket, paths.pidFile]) {
+      try {
+        unlinkSync(file);
+      } catch {
+        // already gone
+      }
+    }
+    debugGate.close();
+    metrics.close();
+    dashboard.close();
+    rotation.stop();
+    autoscaler.close();
+    const deadline = Date.now() + HAND_OVER_MS;
+    for (;;) {
+      const { released, remaining } = router.releaseIdle();
+      await Promise.all(released.map(({ port, socket }) => keeper!.handBack(port, socket)));
+      if (remaining === 0 || Date.now() > deadline) {
+        if (remaining > 0) log(`hand-over: ${remaining} connection(s) still answering after ${HAND_OVER_MS / 1000} s are closed`);
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await router.close();
+    await identity.close();
+    accessLog.close();
+    await pairs.close();
+    releaseLock(paths.lockFile);
+    log('daemon handed over');
+    process.exit(0);
+  };
+  if (keeper) keeper.onDrain = () => void handOver();
   // The daemon outlives every command: a bug in one request is logged, never fatal to the rest.
   process.on('uncaughtException', (error) => log(`uncaught exception: ${error.stack ?? error.message}`));
   process.on('unhandledRejection', (reason) => log(`unhandled rejection: ${(reason as Error)?.stack ?? String(reason)}`));
@@ -230,6 +283,8 @@ async function runDaemon(): Promise<void> {
     debugGate,
     debugIdleMs,
     shutdown: () => void shutdown(),
+    ...(keeper && { keeper }),
+    entry: fileURLToPath(import.meta.url),
   });
 
   // MSI_ENDPOINT's port before any replica starts or is adopted (process replicas keep it).
@@ -249,7 +304,8 @@ async function runDaemon(): Promise<void> {
   await dashboard.listen(Number(process.env.OEP_DASHBOARD_PORT ?? 0));
   control = await startControlServer(paths.socket, handlers, log);
   writeFileNoFollowSync(paths.pidFile, String(process.pid));
-  log(`daemon ${OEP_VERSION} listening on ${paths.socket} (pid ${process.pid})`);
+  log(`daemon ${OEP_VERSION} listening on ${paths.socket} (pid ${process.pid}${keeper ? `, keeper ${keeper.info()?.pid ?? '?'}` : ''})`);
+  keeper?.ready();
   const files = ownOpenFilesLimit();
   log(
     `open files: limit ${files.soft ?? 'unknown'} (hard ${files.hard ?? 'unknown'}), ${openDescriptors() ?? '?'} in use; ` +

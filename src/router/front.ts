@@ -114,6 +114,25 @@ export class Front {
     this.secure?.setSecureContext(secureOptions(certificate));
   }
 
+  /**
+   * `oep daemon restart`: the plain connections with nothing in flight, for the keeper to pass to
+   * the next daemon; idle TLS and Node-server connections are closed instead; `remaining` counts
+   * the connections still answering (release them on a later call).
+   */
+  releaseIdle(): { released: Socket[]; remaining: number } {
+    const released: Socket[] = [];
+    let remaining = 0;
+    for (const connection of [...this.connections]) {
+      const outcome = connection.release(this.secure === undefined);
+      if (outcome === 'busy') remaining += 1;
+      else if (outcome) released.push(outcome);
+    }
+    this.options.fallback.closeIdleConnections();
+    for (const socket of this.handedOver) if (!socket.destroyed) remaining += 1;
+    remaining += this.raw.size;
+    return { released, remaining };
+  }
+
   /** Stops accepting and ends every connection, lean or handed over. */
   close(): Promise<void> {
     clearInterval(this.sweeper);
@@ -451,6 +470,35 @@ class LeanConnection {
     if (handle) handle._consumed = true;
     this.options.fallback.emit('connection', socket);
     socket.resume();
+  }
+
+  /**
+   * `oep daemon restart`: a connection with nothing in flight and nothing read, taken off this
+   * process with its reading stopped in the same tick, so that the client's next request stays in
+   * the kernel and goes with the descriptor to the next daemon (through the keeper). 'busy' while
+   * a request is in flight or bytes wait; undefined when it was closed instead (`handBack` false:
+   * TLS, whose session lives in this process).
+   */
+  release(handBack: boolean): Socket | 'busy' | undefined {
+    const socket = this.socket;
+    if (this.busy || this.draining || this.streaming || this.closing || this.bytes > 0 || this.requestSince !== undefined || socket.writableLength > 0) return 'busy';
+    if (!handBack) {
+      this.gone();
+      return undefined;
+    }
+    const handle = (socket as unknown as { _handle?: { readStop?: () => number } })._handle;
+    if (!handle?.readStop || socket.readableLength > 0) return 'busy';
+    handle.readStop();
+    socket.pause();
+    socket.off('data', this.onData);
+    socket.off('error', this.onGone);
+    socket.off('close', this.onGone);
+    socket.off('end', this.onEnd);
+    socket.off('drain', this.onDrain);
+    socket.once('error', () => undefined);
+    this.closing = true;
+    this.forget();
+    return socket;
   }
 
   private gone(): void {

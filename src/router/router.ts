@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { Socket } from 'node:net';
 import { BodyTap, drain, HELD_ANSWER_BYTES, tapped, type AnswerStream, type BodySummary } from './answer.js';
 import { BodyTooLargeError, ClientAbortedError, HELD_BODY_BYTES, MAX_BODY_BYTES, type RequestBody } from './body.js';
 import { ConnectionBudget, ownBudget, type BudgetCounts, type ConnectionLimits } from './connection-budget.js';
@@ -104,6 +105,17 @@ export interface RouterOptions {
   connections?: ConnectionLimits | false;
   /** false: every request goes through Node's http server instead of the lean path (benchmarks compare them); default true. */
   leanPath?: boolean;
+  /**
+   * Where the endpoints' ports are opened: the keeper's (src/daemon/keeper-link.ts), which holds
+   * them across daemon restarts and passes each connection in. Absent: the router listens itself.
+   */
+  ports?: PortProvider;
+}
+
+/** Opens 127.0.0.1:port for the router and hands it each connection; resolves with the failure, or null. */
+export interface PortProvider {
+  open(port: number, accept: (socket: Socket) => void): Promise<NodeJS.ErrnoException | null>;
+  close(port: number): void;
 }
 
 /** The header that carries a deployment's replica secret from the router to its replicas. */
@@ -241,7 +253,8 @@ export class Router {
 
   private async listen(listener: Listener): Promise<void> {
     const { port, name } = listener.route;
-    const failure = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+    const ports = this.options.ports;
+    const failure = ports ? await ports.open(port, (socket) => this.accept(name, listener, socket)) : await new Promise<NodeJS.ErrnoException | null>((resolve) => {
       const server = listener.front.server;
       // Both listeners go whichever comes: a port that stays taken must not pile them up.
       const onListening = (): void => {
@@ -264,6 +277,7 @@ export class Router {
     if (!failure) {
       if (listener.problem) this.options.log?.(`endpoint ${name}: listening on 127.0.0.1:${port} again`);
       listener.problem = undefined;
+      if (ports) return;
       // A failed accept (the process out of descriptors after all) is logged, at most every 10 s; the listener goes on.
       let reported = 0;
       listener.front.server.on('error', (error: NodeJS.ErrnoException) => {
@@ -287,7 +301,34 @@ export class Router {
     if (!listener) return;
     this.listeners.delete(name);
     clearTimeout(listener.retry);
+    // The keeper's port goes with the endpoint, not with a listener made again on it (--tls on|off).
+    if (this.options.ports && ![...this.listeners.values()].some((other) => other.route.port === listener.route.port)) this.options.ports.close(listener.route.port);
     await listener.front.close();
+  }
+
+  /** A connection the keeper passed in: to the endpoint's listener as if it had accepted it. */
+  private accept(name: string, listener: Listener, socket: Socket): void {
+    // The listener may have been made again on the same port (--tls on|off): the current one takes it.
+    const current = this.listeners.get(name) ?? listener;
+    socket.allowHalfOpen = true;
+    current.front.server.emit('connection', socket);
+    this.reportPressure();
+  }
+
+  /**
+   * `oep daemon restart`: connections with nothing in flight, taken off their listeners (plain
+   * HTTP, lean path) for the keeper to pass to the next daemon; the rest (TLS, Node's server) are
+   * closed once idle. `remaining` counts what still has a request in flight.
+   */
+  releaseIdle(): { released: { port: number; socket: Socket }[]; remaining: number } {
+    const released: { port: number; socket: Socket }[] = [];
+    let remaining = 0;
+    for (const listener of this.listeners.values()) {
+      const step = listener.front.releaseIdle();
+      for (const socket of step.released) released.push({ port: listener.route.port, socket });
+      remaining += step.remaining;
+    }
+    return { released, remaining };
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,7 @@ describe('the daemon API', () => {
   const home = mkdtempSync(join(tmpdir(), 'oep-api-'));
   const client = new DaemonClient(home);
   let server: Server;
-  const status: DaemonStatus = { pid: 1, version: 'test', home, socket: client.paths.socket, endpoints: 0, metrics_url: null, problems: [] };
+  const status: DaemonStatus = { pid: 1, version: 'test', home, socket: client.paths.socket, endpoints: 0, metrics_url: null, problems: [], entry: '', keeper: null };
 
   before(async () => {
     // Only the methods these tests call; the daemon's own table implements every one (tsc checks that).
