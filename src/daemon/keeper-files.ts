@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isAlive } from './lock.js';
 import { join } from 'node:path';
 import type { KeeperRecord } from './keeper-protocol.js';
 
@@ -13,5 +14,15 @@ export function readKeeperRecord(home: string): KeeperRecord | undefined {
     return JSON.parse(readFileSync(keeperFiles(home).record, 'utf8')) as KeeperRecord;
   } catch {
     return undefined;
+  }
+}
+
+/** Whether a keeper runs for this home (its pid file names a live process). */
+export function keeperRunning(home: string): boolean {
+  try {
+    const pid = Number(readFileSync(keeperFiles(home).pid, 'utf8').trim());
+    return pid > 0 && isAlive(pid);
+  } catch {
+    return false;
   }
 }

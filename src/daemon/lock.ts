@@ -44,7 +44,7 @@ function readSafe(file: string): string {
 }
 
 /** A process that exited but was not reaped yet (a zombie) counts as dead. */
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (error) {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import type { CliContext } from '../../context.js';
-import { keeperFiles } from '../../../daemon/keeper-files.js';
+import { keeperRunning } from '../../../daemon/keeper-files.js';
 
 export function daemonStopCommand(ctx: CliContext): Command {
   return new Command('stop')
@@ -15,9 +15,8 @@ export function daemonStopCommand(ctx: CliContext): Command {
       // The pid file disappears once the daemon has stopped its replicas (and removed their
       // containers) and released its lock; the socket goes earlier, when the server closes.
       // Then the keeper closes the endpoints' ports and goes.
-      const keeperPid = keeperFiles(ctx.client.paths.home).pid;
       const deadline = Date.now() + 30_000;
-      while ((existsSync(ctx.client.paths.pidFile) || existsSync(keeperPid)) && Date.now() < deadline) {
+      while ((existsSync(ctx.client.paths.pidFile) || keeperRunning(ctx.client.paths.home)) && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
     });
