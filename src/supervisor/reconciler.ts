@@ -543,21 +543,23 @@ export class Reconciler {
       slot.emit({ phase: 'ready', message: `replica ${slot.index} of ${slot.deployment} ready in ${this.now() - startedAt} ms` });
       if (handle.adopted) this.note(slot, `replica ${slot.index} adopted from an earlier daemon${handle.pid ? ` (pid ${handle.pid})` : ` (${handle.id})`}`);
       else if (restart > 0) this.note(slot, `replica ${slot.index} restarted (restart ${restart})`);
-      this.watch(slot, handle);
+      this.watch(slot, handle, startedAt);
     })().finally(() => {
       slot.starting = undefined;
       this.reconcile();
     });
   }
 
-  /** A ready replica: probes, and what happens when it ends on its own. */
-  private watch(slot: Slot, handle: ReplicaHandle): void {
+  /** A ready replica (its start or adoption began at `startedAt`): probes, and what happens when it ends on its own. */
+  private watch(slot: Slot, handle: ReplicaHandle, startedAt: number): void {
     const live = slot.live!;
+    const probes = { runningForMs: this.now() - startedAt };
     // Under a debugger every thread of the server stops at a breakpoint, probes included: a
     // paused replica is not a dead one. Its end is still noticed below.
     slot.stopProbes = slot.debug ? undefined : watchProbes(handle.target, slot.spec, () => live.ready, {
       readiness: (ready) => {
         if (slot.live !== live || (slot.phase !== 'ready' && slot.phase !== 'unready')) return;
+        this.note(slot, describeReadiness(slot, ready));
         live.ready = ready;
         slot.phase = ready ? 'ready' : 'unready';
         this.reconcile();
@@ -569,7 +571,7 @@ export class Reconciler {
         slot.phase = 'unhealthy';
         this.reconcile();
       },
-    });
+    }, probes);
     void handle.exited.then((exit) => {
       if (slot.handle !== handle || (slot.phase !== 'ready' && slot.phase !== 'unready')) return;
       slot.stopProbes?.();
@@ -700,6 +702,14 @@ export class Reconciler {
     this.options.log(`${slot.endpoint}/${slot.deployment}: ${line}`);
     appendFileNoFollow(this.logFile(slot.endpoint, slot.deployment, slot.index), `${new Date().toISOString()} oep: ${line}\n`).catch(() => undefined);
   }
+}
+
+/** The replica-log line for a readiness change: why requests stop (or start again) going to it. */
+function describeReadiness(slot: Slot, ready: boolean): string {
+  const probe = slot.spec.readiness_probe;
+  return ready
+    ? `replica ${slot.index} passed its readiness probe ${probe.success_threshold} time${probe.success_threshold === 1 ? '' : 's'} (success_threshold ${probe.success_threshold}); back in rotation`
+    : `replica ${slot.index} failed its readiness probe ${probe.failure_threshold} times (failure_threshold ${probe.failure_threshold}); out of rotation until it passes`;
 }
 
 function observedOf(slot: Slot): ObservedReplica {
