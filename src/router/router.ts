@@ -326,12 +326,13 @@ export class Router {
    * A ready replica of the deployment that has not failed this request yet; when there is none,
    * waits up to `waitMs` for one (a replica being restarted), as a request that finds none does.
    */
-  private async untriedReplica(endpoint: string, deployment: string, tried: ReadonlySet<LiveReplica>, waitMs: number): Promise<LiveReplica | undefined> {
+  private async untriedReplica(endpoint: string, deployment: string, tried: ReadonlySet<LiveReplica>, waitMs: number): Promise<{ replica: LiveReplica; waited: boolean } | undefined> {
     const untried = (): LiveReplica | undefined => this.pick(this.options.replicas(endpoint, deployment).filter((replica) => !tried.has(replica)));
     const now = untried();
-    if (now || waitMs <= 0) return now;
+    if (now) return { replica: now, waited: false };
     if (!(await this.options.waitForReplica?.(endpoint, deployment, waitMs))) return undefined;
-    return untried();
+    const later = untried();
+    return later && { replica: later, waited: true };
   }
 
   private count(listener: Listener, deployment: string, mirrored: boolean): void {
@@ -526,7 +527,7 @@ export class Router {
       if (settings.replicaSecret !== undefined) upstreamHeaders[REPLICA_SECRET_HEADER] = settings.replicaSecret;
       if (sampled !== undefined && settings.dataCollector!.tellScript) upstreamHeaders[SAMPLE_HEADER] = sampled ? '1' : '0';
       if (body.kind === 'streamed' && body.length !== undefined) upstreamHeaders['content-length'] = String(body.length);
-      const deadline = settings.debugging ? undefined : Date.now() + settings.requestTimeoutMs;
+      let deadline = settings.debugging ? undefined : Date.now() + settings.requestTimeoutMs;
       const send = async (target: LiveReplica) => {
         const payload: Buffer | Readable | undefined = body.kind === 'streamed' ? body.open() : body.length > 0 || req.method === 'POST' ? body.bytes : undefined;
         this.adjustLoad(target, 1);
@@ -553,9 +554,11 @@ export class Router {
       const target = deployment;
       /**
        * The replica died under us (connection refused or dropped): it leaves rotation until its
-       * probe passes again, and the request goes to another ready replica, or waits (within its
-       * timeout) for one being restarted, as long as its whole body can be sent again (held, or
-       * nothing of it sent yet). Never to a replica that already failed it.
+       * probe passes again, and the request goes to another ready replica, or waits (up to
+       * request_timeout_ms, as a request that finds no ready replica does) for one being
+       * restarted, as long as its whole body can be sent again (held, or nothing of it sent
+       * yet). Never to a replica that already failed it. As for a first wait, the model's own
+       * time on the replica it waited for is counted from when it gets the request.
        */
       const sendElsewhere = async (failed: LiveReplica, error: unknown) => {
         const tried = new Set<LiveReplica>();
@@ -565,13 +568,14 @@ export class Router {
           tried.add(lost);
           this.options.unreachable?.(route.name, target, lost);
           if (!(body.kind === 'held' || body.replayable)) throw new ReplicaLostError(target);
-          const next = await this.untriedReplica(route.name, target, tried, deadline === undefined ? settings.requestTimeoutMs : deadline - Date.now());
+          const next = await this.untriedReplica(route.name, target, tried, settings.requestTimeoutMs);
           if (!next) throw new NoReadyReplicaError(target, settings.requestTimeoutMs);
+          if (next.waited && deadline !== undefined) deadline = Date.now() + settings.requestTimeoutMs;
           try {
-            return await send(next);
+            return await send(next.replica);
           } catch (again) {
             if (!isConnectionFailure(again)) throw again;
-            lost = next;
+            lost = next.replica;
             cause = again;
           }
         }
