@@ -11,6 +11,7 @@ import { ForwardTimeoutError } from './forward.js';
 import { Front, LEAN_BODY_BYTES, type FrontCertificate } from './front.js';
 import { replicaRefusesHeaders, setHeader } from './http1.js';
 import { Upstreams } from './upstream.js';
+import { BAD_GATEWAY_STATUS, badAnswerMessage, isBadAnswer, MAX_RESENDS, NO_READY_REPLICA_STATUS, NoReadyReplicaError, ReplicaLostError } from './replica-loss.js';
 import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
 import { KeyMatcher, VerifiedTokens, verifyToken, type AadRejection, type AadVerdict, type AadVerifier } from './auth.js';
 import { bearerCredential } from '../model/credentials.js';
@@ -362,6 +363,19 @@ export class Router {
     return pickReplica(replicas, (replica) => this.inflightOf(replica), except);
   }
 
+  /**
+   * A ready replica of the deployment that has not failed this request yet; when there is none,
+   * waits up to `waitMs` for one (a replica being restarted), as a request that finds none does.
+   */
+  private async untriedReplica(endpoint: string, deployment: string, tried: ReadonlySet<LiveReplica>, waitMs: number): Promise<{ replica: LiveReplica; waited: boolean } | undefined> {
+    const untried = (): LiveReplica | undefined => this.pick(this.options.replicas(endpoint, deployment).filter((replica) => !tried.has(replica)));
+    const now = untried();
+    if (now) return { replica: now, waited: false };
+    if (!(await this.options.waitForReplica?.(endpoint, deployment, waitMs))) return undefined;
+    const later = untried();
+    return later && { replica: later, waited: true };
+  }
+
   private count(listener: Listener, deployment: string, mirrored: boolean): void {
     let entry = listener.served.get(deployment);
     if (!entry) {
@@ -505,7 +519,7 @@ export class Router {
         replica = this.pick(this.options.replicas(route.name, deployment));
       }
       if (!replica) {
-        return fail(503, `Deployment ${deployment} has no ready replica.`, { 'azureml-model-deployment': deployment });
+        return fail(NO_READY_REPLICA_STATUS, new NoReadyReplicaError(deployment, undefined).message, { 'azureml-model-deployment': deployment });
       }
 
       if (!continued) {
@@ -554,7 +568,7 @@ export class Router {
       if (settings.replicaSecret !== undefined) upstreamHeaders[REPLICA_SECRET_HEADER] = settings.replicaSecret;
       if (sampled !== undefined && settings.dataCollector!.tellScript) upstreamHeaders[SAMPLE_HEADER] = sampled ? '1' : '0';
       if (body.kind === 'streamed' && body.length !== undefined) upstreamHeaders['content-length'] = String(body.length);
-      const deadline = settings.debugging ? undefined : Date.now() + settings.requestTimeoutMs;
+      let deadline = settings.debugging ? undefined : Date.now() + settings.requestTimeoutMs;
       const send = async (target: LiveReplica) => {
         const payload: Buffer | Readable | undefined = body.kind === 'streamed' ? body.open() : body.length > 0 || req.method === 'POST' ? body.bytes : undefined;
         this.adjustLoad(target, 1);
@@ -578,19 +592,44 @@ export class Router {
           if (!streaming) this.adjustLoad(target, -1);
         }
       };
+      const target = deployment;
+      /**
+       * The replica died under us (connection refused or dropped): it leaves rotation until its
+       * probe passes again, and the request goes to another ready replica, or waits (up to
+       * request_timeout_ms, as a request that finds no ready replica does) for one being
+       * restarted, as long as its whole body can be sent again (held, or nothing of it sent
+       * yet). Never to a replica that already failed it. As for a first wait, the model's own
+       * time on the replica it waited for is counted from when it gets the request.
+       */
+      const sendElsewhere = async (failed: LiveReplica, error: unknown) => {
+        const tried = new Set<LiveReplica>();
+        let lost = failed;
+        let cause = error;
+        for (let resend = 0; resend < MAX_RESENDS; resend++) {
+          tried.add(lost);
+          this.options.unreachable?.(route.name, target, lost);
+          if (!(body.kind === 'held' || body.replayable)) throw new ReplicaLostError(target);
+          const next = await this.untriedReplica(route.name, target, tried, settings.requestTimeoutMs);
+          if (!next) throw new NoReadyReplicaError(target, settings.requestTimeoutMs);
+          if (next.waited && deadline !== undefined) deadline = Date.now() + settings.requestTimeoutMs;
+          try {
+            return await send(next.replica);
+          } catch (again) {
+            if (!isConnectionFailure(again)) throw again;
+            lost = next.replica;
+            cause = again;
+          }
+        }
+        this.options.log?.(`endpoint ${route.name}: request ${requestId} to deployment ${target} was refused by ${MAX_RESENDS + 1} replicas; the last said ${describeError(cause)}`);
+        throw new NoReadyReplicaError(target, settings.requestTimeoutMs);
+      };
       try {
         let answer;
         try {
           answer = await send(replica);
         } catch (error) {
-          // The replica died under us (connection refused or dropped): take it out of rotation
-          // until its probe passes again, and give the request once to another ready replica,
-          // when the whole body can still be sent again (held, or nothing of it sent yet).
           if (!isConnectionFailure(error)) throw error;
-          this.options.unreachable?.(route.name, deployment, replica);
-          const other = body.kind === 'held' || body.replayable ? this.pick(this.options.replicas(route.name, deployment), replica) : undefined;
-          if (!other) throw error;
-          answer = await send(other);
+          answer = await sendElsewhere(replica, error);
         }
         const { status: upstreamStatus, body: payload, stream } = answer;
         const headers = copyResponseHeaders(answer.headers);
@@ -616,6 +655,14 @@ export class Router {
           tooLarge();
         } else if (error instanceof ClientAbortedError) {
           record(CLIENT_CLOSED_REQUEST);
+        } else if (error instanceof NoReadyReplicaError) {
+          fail(NO_READY_REPLICA_STATUS, error.message, { 'azureml-model-deployment': deployment });
+        } else if (error instanceof ReplicaLostError) {
+          fail(BAD_GATEWAY_STATUS, error.message, { 'azureml-model-deployment': deployment });
+        } else if (isBadAnswer(error)) {
+          // Not a dead replica: it answered, wrongly. It stays in rotation.
+          this.options.log?.(`endpoint ${route.name}: request ${requestId} to deployment ${deployment} failed: ${describeError(error)}`);
+          fail(BAD_GATEWAY_STATUS, badAnswerMessage(deployment), { 'azureml-model-deployment': deployment });
         } else if (isOutOfDescriptors(error)) {
           // The daemon itself, not the replica: nothing is taken out of rotation.
           this.options.log?.(`endpoint ${route.name}: request ${requestId} to deployment ${deployment} failed: ${describeError(error)}`);

@@ -81,6 +81,10 @@ export interface Outcome {
   at: number;
   /** HTTP status, or the connection error code (ECONNREFUSED, ...). */
   result: number | string;
+  /** ms since the load started, when the answer (or the error) came. */
+  answeredAt: number;
+  /** The body of an answer other than 200 (what the client was told). */
+  body?: string;
 }
 
 /**
@@ -101,11 +105,11 @@ export function loadLoop(url: string, key: string, options: { parallel?: number;
           headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
           body: options.body ?? '{}',
         });
-        await res.arrayBuffer();
-        outcomes.push({ at, result: res.status });
+        const text = await res.text();
+        outcomes.push({ at, result: res.status, answeredAt: Date.now() - started, ...(res.status !== 200 && { body: text }) });
       } catch (error) {
         const cause = (error as { cause?: { code?: string } }).cause;
-        outcomes.push({ at, result: cause?.code ?? (error as Error).message });
+        outcomes.push({ at, result: cause?.code ?? (error as Error).message, answeredAt: Date.now() - started });
         // A refused connection fails at once: do not spin.
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
