@@ -94,7 +94,16 @@ interface Slot extends ObservedReplica {
   error?: OepError;
   lastDelayMs?: number;
   startedAt: number;
+  /** When the replica last became ready: one that then ran for BACKOFF_RESET_MS starts its backoff over. */
+  readySince?: number;
 }
+
+/**
+ * A replica that ran this long before it ended is restarted after the first delay again, as the
+ * kubelet resets a container's crash backoff after 10 minutes of running: an endpoint left up for
+ * a day with a rare crash never waits the 30 s cap for it.
+ */
+export const BACKOFF_RESET_MS = 10 * 60_000;
 
 interface ReadyWaiter {
   key: string;
@@ -539,6 +548,7 @@ export class Reconciler {
       slot.phase = 'ready';
       slot.served = true;
       slot.error = undefined;
+      slot.readySince = this.now();
       slot.live = { id: handle.id, origin: handle.target.origin, pid: handle.pid, scoringPath: handle.target.scoringPath, ready: true };
       slot.emit({ phase: 'ready', message: `replica ${slot.index} of ${slot.deployment} ready in ${this.now() - startedAt} ms` });
       if (handle.adopted) this.note(slot, `replica ${slot.index} adopted from an earlier daemon${handle.pid ? ` (pid ${handle.pid})` : ` (${handle.id})`}`);
@@ -585,6 +595,9 @@ export class Reconciler {
   /** A replica that was running has ended: it restarts after the backoff (the plan decides when). */
   private ended(slot: Slot): void {
     slot.phase = 'exited';
+    // Ran long enough since it became ready: its backoff starts over (BACKOFF_RESET_MS).
+    if (slot.readySince !== undefined && this.now() - slot.readySince >= BACKOFF_RESET_MS) slot.restarts = 0;
+    slot.readySince = undefined;
     slot.restarts += 1;
     slot.lastDelayMs = this.delay(slot.restarts);
     slot.retryAt = this.now() + slot.lastDelayMs;

@@ -361,3 +361,36 @@ describe('reconciler: after a daemon restart', () => {
     await assert.rejects(apply(reconciler, 2), /was stopped while it was starting/);
   });
 });
+
+describe('restart backoff after a long run', () => {
+  const runtime = new FakeRuntime();
+  const logs: string[] = [];
+  const home = mkdtempSync(join(tmpdir(), 'oep-rec-'));
+  let offset = 0;
+  const reconciler = new Reconciler({
+    paths: oepPaths(home),
+    runtimes: { process: runtime },
+    log: (line) => logs.push(line),
+    now: () => Date.now() + offset,
+    restartDelayMs: (restart) => restart * 10,
+  });
+  after(async () => {
+    await reconciler.stopAll();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('grows for a replica that keeps dying, and starts over for one that ran 10 minutes', async () => {
+    await apply(reconciler, 1, { instance_count: 1 });
+    const dieAndReturn = async (): Promise<void> => {
+      const before = runtime.started.length;
+      runtime.started[runtime.started.length - 1]!.die(137);
+      await until('a replacement is ready', () => runtime.started.length > before && reconciler.replicas('ep', 'blue')[0]?.ready === true);
+    };
+    await dieAndReturn();
+    await dieAndReturn();
+    assert.ok(logs.some((line) => /restarting replica 0 in 0\.02 s \(restart 2\)/.test(line)), logs.join('\n'));
+    offset += 10 * 60_000;
+    await dieAndReturn();
+    assert.match(logs.filter((line) => line.includes('restarting replica 0')).at(-1)!, /restarting replica 0 in 0\.01 s \(restart 1\)/);
+  });
+});
