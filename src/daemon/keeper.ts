@@ -19,6 +19,8 @@ import { keeperFiles } from './keeper-files.js';
  * flight and hands its idle connections back, the new one takes them. docs/reliability.md.
  */
 const DAEMON_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
+/** How long after a daemon is ready its standby is started. */
+const STANDBY_AFTER_MS = 1000;
 
 interface HeldPort {
   server: Server;
@@ -116,7 +118,8 @@ class Keeper {
       case 'ready':
         this.ready = true;
         this.everReady = true;
-        this.prepareStandby();
+        // A moment later: a daemon stopped at once (a script's one command) never pays for it.
+        setTimeout(() => this.child === child && this.ready && this.prepareStandby(), STANDBY_AFTER_MS);
         // Ports the daemon before had and this one did not ask for (an endpoint deleted meanwhile).
         for (const [port, held] of this.ports) if (!held.wanted) this.unlisten(port);
         return;
