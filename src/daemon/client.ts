@@ -144,6 +144,9 @@ export class DaemonClient {
       const req = request(
         {
           socketPath: this.paths.socket,
+          // A connection per call: a kept-alive one may belong to a daemon that has just died
+          // (its close not seen yet), which would make a daemon that is there look gone.
+          agent: false,
           path: RPC_PATH,
           method: 'POST',
           headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
@@ -192,8 +195,7 @@ export class DaemonClient {
           res.once('close', lost);
         },
       );
-      // A kept-alive socket (Node's default agent) is connected already.
-      req.once('socket', (socket) => (socket.connecting ? socket.once('connect', () => (connected = true)) : (connected = true)));
+      req.once('socket', (socket) => socket.once('connect', () => (connected = true)));
       req.once('error', (error) => {
         // Before connecting, the daemon is not there (ENOENT, ECONNREFUSED: the caller starts one);
         // after, it went away before answering.
