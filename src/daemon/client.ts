@@ -9,6 +9,7 @@ import { checkNotLink, ensureHome } from '../state/home-check.js';
 import { oepPaths, type OepPaths } from '../state/paths.js';
 import { readLogTail } from '../telemetry/log-tail.js';
 import type { MethodName, ParamsOf, ResultOf } from './api.js';
+import { DaemonConnectionLost, explainLostCall } from './connection-lost.js';
 import { RPC_PATH, type Frame } from './protocol.js';
 
 export interface CallOptions {
@@ -19,6 +20,11 @@ export interface CallOptions {
   untilAccepted?: boolean;
   /** Told when the daemon has accepted (recorded) the work, whether or not the call then succeeds. */
   onAccepted?: () => void;
+  /**
+   * A connection that drops before the last frame: ask the daemon again what became of the work
+   * (the default), or report the drop as it is (the asking itself, so that it never recurses).
+   */
+  whenLost?: 'ask-again' | 'report';
 }
 
 /** The daemon's file, and the keeper's (src/daemon/keeper.ts), which runs the daemon and restarts it when it dies. */
@@ -49,8 +55,21 @@ export class DaemonClient {
       await this.start();
       return await this.send<ResultOf<M>>(method, params, options);
     } catch (error) {
-      throw this.notPermitted(error) ?? error;
+      throw this.notPermitted(error) ?? (await this.explainLoss(error, options)) ?? error;
     }
+  }
+
+  /**
+   * The daemon stopped answering mid-call: ask it again (a daemon is started when none answers,
+   * unless it was stopped on purpose: its socket is then gone) whether the work was recorded.
+   */
+  private async explainLoss(error: unknown, options: CallOptions): Promise<DaemonConnectionLost | undefined> {
+    if (!(error instanceof DaemonConnectionLost) || options.whenLost === 'report') return undefined;
+    const stoppedOnPurpose = !existsSync(this.paths.socket);
+    return explainLostCall(error, {
+      daemonLog: this.paths.daemonLog,
+      ask: (method, params) => (stoppedOnPurpose ? this.callIfRunning(method, params as never) : this.call(method, params as never, { whenLost: 'report' })),
+    });
   }
 
   /** Another user's OEP_HOME (or socket) is not ours to use: say so instead of a stack trace. */
@@ -116,9 +135,23 @@ export class DaemonClient {
   private send<T>(method: MethodName, params: object, options: CallOptions): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const payload = JSON.stringify({ method, params });
+      let settled = false;
+      let connected = false;
+      let accepted = false;
+      // The connection ended before the last frame (the daemon was killed, crashed or stopped).
+      const lost = (): void => {
+        if (settled) return;
+        settled = true;
+        // Ctrl-C (get-logs --follow): the caller ended it, and knows.
+        if (options.signal?.aborted) reject(options.signal.reason);
+        else reject(DaemonConnectionLost.plain({ method, params, accepted }, this.paths.daemonLog));
+      };
       const req = request(
         {
           socketPath: this.paths.socket,
+          // A connection per call: a kept-alive one may belong to a daemon that has just died
+          // (its close not seen yet), which would make a daemon that is there look gone.
+          agent: false,
           path: RPC_PATH,
           method: 'POST',
           headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
@@ -127,12 +160,12 @@ export class DaemonClient {
         (res) => {
           res.setEncoding('utf8');
           let buffered = '';
-          let settled = false;
           const handleLine = (line: string): void => {
             if (line.trim() === '') return;
             const frame = JSON.parse(line) as Frame;
             if ('event' in frame) options.onEvent?.(frame.event);
             else if ('accepted' in frame) {
+              accepted = true;
               options.onAccepted?.();
               if (!options.untilAccepted || settled) return;
               settled = true;
@@ -160,12 +193,22 @@ export class DaemonClient {
           });
           res.once('end', () => {
             handleLine(buffered);
-            if (!settled) reject(new OepError('OEP_ERR_DAEMON_UNAVAILABLE', `The daemon closed the connection during "${method}".`, { hint: `See its log: ${this.paths.daemonLog}` }));
+            lost();
           });
-          res.once('error', reject);
+          // Cut mid-answer: 'aborted', then 'error' (ECONNRESET), then 'close'.
+          res.once('error', lost);
+          res.once('close', lost);
         },
       );
-      req.once('error', reject);
+      req.once('socket', (socket) => socket.once('connect', () => (connected = true)));
+      req.once('error', (error) => {
+        // Before connecting, the daemon is not there (ENOENT, ECONNREFUSED: the caller starts one);
+        // after, it went away before answering.
+        if (connected) return lost();
+        if (settled) return;
+        settled = true;
+        reject(error);
+      });
       req.end(payload);
     });
   }

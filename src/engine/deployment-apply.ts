@@ -1,3 +1,4 @@
+import { DaemonConnectionLost } from '../daemon/connection-lost.js';
 import { isOepError, OepError } from '../errors.js';
 import { formatProblem, loadDeploymentSpec, unwrapSpec, validateDeploymentObject } from '../spec/index.js';
 import { placeInDeploymentFile } from '../spec/locate-keys.js';
@@ -117,8 +118,10 @@ export async function applyDeployment(mode: 'create' | 'update', options: Deploy
       { onEvent, untilAccepted: options.wait === false, onAccepted: () => void (recorded = true) },
     );
   } catch (error) {
-    // Azure registers the model before it creates the deployment: one that failed to start has it too.
+    // Azure registers the model before it creates the deployment: one that failed to start has it
+    // too, and so does one the daemon had recorded when it stopped answering (it finishes it).
     if (isOepError(error) && error.code === 'OEP_ERR_DEPLOYMENT_FAILED') await registerInlineModel(inlineModel, deps);
+    else if (error instanceof DaemonConnectionLost && error.recorded === true) await registerInlineModel(inlineModel, deps);
     throw mode === 'create' && recorded ? keptAfterFailedCreate(error, options, spec) : error;
   } finally {
     await debugShown;

@@ -17,7 +17,8 @@ export interface CreateFlags {
  */
 export function keptAfterFailedCreate(error: unknown, flags: CreateFlags, spec: DeploymentSpec): unknown {
   // Ctrl-C: the daemon is still at work and the CLI says how to follow it (cli/progress.ts).
-  if (!(error instanceof OepError) || error.code === 'OEP_ERR_INTERRUPTED') return error;
+  // A daemon that stopped answering: its message says what became of the create.
+  if (!(error instanceof OepError) || error.code === 'OEP_ERR_INTERRUPTED' || error.code === 'OEP_ERR_DAEMON_LOST') return error;
   const kept =
     `Deployment ${spec.name} is kept, Failed (as in Azure), and create refuses a name that exists: ` +
     `make the change with ${updateCommand(flags)}, or delete it first (oep deployment delete -n ${spec.name} -e ${spec.endpoint_name} --yes).`;
