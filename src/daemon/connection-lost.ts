@@ -303,6 +303,7 @@ function canonicalJson(value: unknown): string {
 const CALLS: { [M in MethodName]: (params: ParamsOf<M>) => string } = {
   status: () => 'a status request',
   shutdown: () => 'daemon stop',
+  restart: () => 'daemon restart',
   'endpoint.list': () => 'endpoint list',
   'endpoint.show': (p) => `endpoint show (endpoint ${p.name})`,
   'endpoint.traffic': (p) => `a read of endpoint ${p.name}'s traffic`,
