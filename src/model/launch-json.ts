@@ -1,10 +1,10 @@
-import { applyEdits, findNodeAtLocation, format, modify, parseTree, ParseErrorCode, type FormattingOptions, type JSONPath, type Node, type ParseError } from 'jsonc-parser';
+import { applyEdits, createScanner, findNodeAtLocation, format, modify, parseTree, ParseErrorCode, SyntaxKind, type Edit, type FormattingOptions, type JSONPath, type Node, type ParseError } from 'jsonc-parser';
 
 /**
  * Adds a debug configuration to VS Code's launch.json text, or replaces the one of the same name,
  * and keeps the other configurations and every comment as they were: launch.json is JSON with
- * comments (and trailing commas) in practice, so it is edited with jsonc-parser (the parser VS
- * Code reads it with) at the offsets of its parse, never parsed and re-printed.
+ * comments (and trailing commas) in practice, so it is edited with jsonc-parser (the parser of
+ * VS Code's JSON language service) at the offsets of its parse, never parsed and re-printed.
  */
 export class LaunchJsonError extends Error {}
 
@@ -29,31 +29,44 @@ function placeConfiguration(text: string, configuration: NamedConfiguration): st
   const root = parseLaunchJson(text);
   if (root.type !== 'object') throw new LaunchJsonError('it does not hold a JSON object');
   const list = findNodeAtLocation(root, ['configurations']);
-  if (!list) return setFormatted(text, { path: ['configurations'], value: [configuration], container: root });
+  if (!list) return applyFormatted(text, modifyOnce(text, ['configurations'], [configuration]), root);
   if (list.type !== 'array') throw new LaunchJsonError('its "configurations" is not a list');
   const same = (list.children ?? []).findIndex((item) => item.type === 'object' && findNodeAtLocation(item, ['name'])?.value === configuration.name);
-  if (same >= 0) return setFormatted(text, { path: ['configurations', same], value: configuration, container: list });
-  return setFormatted(text, { path: ['configurations', -1], value: configuration, container: list, isArrayInsertion: true });
+  if (same >= 0) return applyFormatted(text, modifyOnce(text, ['configurations', same], configuration), list);
+  return applyFormatted(text, appendEdit(text, list, configuration), list);
 }
 
-interface Change {
-  path: JSONPath;
-  value: unknown;
-  /** The object or array that receives the value. */
-  container: Node;
-  isArrayInsertion?: boolean;
+/** jsonc-parser's edit for one change: without formatting options, modify answers with just that. */
+function modifyOnce(text: string, path: JSONPath, value: unknown, isArrayInsertion = false): Edit {
+  return modify(text, path, value, { isArrayInsertion })[0]!;
 }
 
 /**
- * Sets the value and lays out only the text that was put in (and its brackets, when the container
- * was empty): jsonc-parser's own formatting of an insertion re-lays the whole line it lands on,
- * which would reflow a neighbouring one-line configuration.
+ * The edit that makes `value` the last item of `list`. After a trailing comma (JSONC allows one),
+ * the item goes after it, so it is last with no comma of its own (modify would put it before the
+ * comma); the line break before it is laid out by applyFormatted.
  */
-function setFormatted(text: string, change: Change): string {
-  // Without formatting options, modify answers with the one edit it would make.
-  const edit = modify(text, change.path, change.value, { isArrayInsertion: change.isArrayInsertion })[0]!;
+function appendEdit(text: string, list: Node, value: unknown): Edit {
+  const last = list.children?.at(-1);
+  const comma = last === undefined ? undefined : trailingComma(text, last);
+  if (comma === undefined) return modifyOnce(text, ['configurations', -1], value, true);
+  return { offset: comma + 1, length: 0, content: `\n${JSON.stringify(value)}` };
+}
+
+/** The offset of the comma after `item` when only comments and blanks come between, else undefined. */
+function trailingComma(text: string, item: Node): number | undefined {
+  const scanner = createScanner(text, true);
+  scanner.setPosition(item.offset + item.length);
+  return scanner.scan() === SyntaxKind.CommaToken ? scanner.getTokenOffset() : undefined;
+}
+
+/**
+ * Applies the edit and lays out only the text it put in (and the brackets around it, when the
+ * container was empty): jsonc-parser's own formatting of an insertion re-lays the whole line it
+ * lands on, which would reflow a neighbouring one-line configuration.
+ */
+function applyFormatted(text: string, edit: Edit, container: Node): string {
   const changed = applyEdits(text, [edit]);
-  const { container } = change;
   const wasEmpty = (container.children ?? []).length === 0;
   const range = wasEmpty ? { offset: container.offset, length: container.length + edit.content.length - edit.length } : { offset: edit.offset, length: edit.content.length };
   return applyEdits(changed, format(changed, range, formattingOf(text)));

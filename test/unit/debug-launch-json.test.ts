@@ -65,6 +65,14 @@ describe('mergeLaunchConfiguration', () => {
     assert.deepEqual(parseJsonc(after).configurations.map((configuration) => configuration.name), ['x', 'oep: blue (ep)']);
   });
 
+  it('after a one-line configuration and its trailing comma: that line stays, ours is last with no comma', () => {
+    const before = '{\n  "configurations": [\n    { "name": "mine", "request": "launch" },\n  ]\n}\n';
+    assert.equal(
+      mergeLaunchConfiguration(before, { name: 'a' }),
+      '{\n  "configurations": [\n    { "name": "mine", "request": "launch" },\n    {\n      "name": "a"\n    }\n  ]\n}\n',
+    );
+  });
+
   it('an empty list, or no list at all, gets one', () => {
     assert.deepEqual(parseJsonc(mergeLaunchConfiguration('{\n  "configurations": []\n}\n', OURS)).configurations, [OURS]);
     const added = mergeLaunchConfiguration('{\n  "version": "0.2.0" // comment\n}\n', OURS);
