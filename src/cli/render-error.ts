@@ -1,14 +1,15 @@
 import { isOepError } from '../errors.js';
-import { isInteractive, type CliContext } from './context.js';
+import { painterFor } from './colour.js';
+import type { CliContext } from './context.js';
 
 /**
  * How an error looks on stderr: the message, its detail lines, a hint. Stack traces appear only
  * for errors oep did not expect (a bug), never for a user's mistake.
  */
 export function renderError(error: unknown, ctx: Pick<CliContext, 'stderr' | 'env'>): string {
-  const colour = isInteractive(ctx.stderr, ctx.env);
-  const red = (text: string): string => (colour ? `\u001b[31m${text}\u001b[39m` : text);
-  const dim = (text: string): string => (colour ? `\u001b[2m${text}\u001b[22m` : text);
+  const paint = painterFor(ctx.stderr, ctx.env);
+  const red = (text: string): string => paint('red', text);
+  const dim = (text: string): string => paint('dim', text);
   if (isOepError(error)) {
     const lines = [`${red('error:')} ${error.message}`];
     for (const detail of error.details) lines.push(...detail.split('\n').map((line) => `  ${line}`));

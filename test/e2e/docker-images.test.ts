@@ -143,6 +143,22 @@ describe('docker images: environment.build, custom containers and failures', { s
     assert.equal(shown.failure.phase, 'build');
   });
 
+  it('a .dockerignore line that is not a pattern fails the create before any build, naming the file and line, exit 1', async () => {
+    const context = copyToTemp(join(FIXTURES, 'build'));
+    try {
+      const ignoreFile = join(context.dir, 'environment', '.dockerignore');
+      writeFileSync(ignoreFile, '*.log\n[abc\n');
+      const result = await oep.run(['deployment', 'create', '-f', join(context.dir, 'deployment.yml'), '-n', 'badignore', '--runtime', 'docker', '-o', 'none']);
+      assert.equal(result.code, 1, result.stderr);
+      const error = result.stderr.split('\n').find((line) => line.startsWith('error: '));
+      assert.equal(error, `error: ${ignoreFile}:2: "[abc" is not a valid .dockerignore pattern.`);
+      assert.match(result.stderr, /\(OEP_ERR_IMAGE_BUILD_FAILED\)$/m);
+      assert.equal(existsSync(join(oep.home, 'logs', 'docker-e2e', 'badignore', 'build.log')), false, 'no build started');
+    } finally {
+      context.remove();
+    }
+  });
+
   it('conda_file on an image without conda fails with a clear error that suggests environment.build', async () => {
     const result = await oep.run(['deployment', 'create', '-f', join(FIXTURES, 'no-conda', 'deployment.yml'), '--runtime', 'docker']);
     assert.equal(result.code, 1);

@@ -65,11 +65,31 @@ describe('mergeLaunchConfiguration', () => {
     assert.deepEqual(parseJsonc(after).configurations.map((configuration) => configuration.name), ['x', 'oep: blue (ep)']);
   });
 
+  it('after a one-line configuration and its trailing comma: that line stays, ours is last with no comma', () => {
+    const before = '{\n  "configurations": [\n    { "name": "mine", "request": "launch" },\n  ]\n}\n';
+    assert.equal(
+      mergeLaunchConfiguration(before, { name: 'a' }),
+      '{\n  "configurations": [\n    { "name": "mine", "request": "launch" },\n    {\n      "name": "a"\n    }\n  ]\n}\n',
+    );
+  });
+
   it('an empty list, or no list at all, gets one', () => {
     assert.deepEqual(parseJsonc(mergeLaunchConfiguration('{\n  "configurations": []\n}\n', OURS)).configurations, [OURS]);
     const added = mergeLaunchConfiguration('{\n  "version": "0.2.0" // comment\n}\n', OURS);
     assert.ok(added.includes('// comment'));
     assert.deepEqual(parseJsonc(added), { version: '0.2.0', configurations: [OURS] });
+  });
+
+  it("follows the file's line ends and tab indentation, and keeps its byte order mark", () => {
+    const before = '\ufeff{\r\n\t"configurations": [\r\n\t\t{ "name": "other" }\r\n\t]\r\n}\r\n';
+    const after = mergeLaunchConfiguration(before, { name: 'a' });
+    assert.equal(after, '\ufeff{\r\n\t"configurations": [\r\n\t\t{ "name": "other" },\r\n\t\t{\r\n\t\t\t"name": "a"\r\n\t\t}\r\n\t]\r\n}\r\n');
+  });
+
+  it('says what is wrong and on which line', () => {
+    assert.throws(() => mergeLaunchConfiguration('{\n  "version": "0.2.0"\n  /* never closed', OURS), /a \/\* comment is never closed \(line 3\)/);
+    assert.throws(() => mergeLaunchConfiguration('{\n  "version" "0.2.0"\n}', OURS), /expected ":" after a property name \(line 2\)/);
+    assert.throws(() => mergeLaunchConfiguration('{\n  "a": "\\q"\n}', OURS), /a string has a bad escape \(line 2\)/);
   });
 
   it('a file it cannot read is an error, never rewritten', () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { extract } from 'tar-stream';
+import { OepError } from '../../src/errors.js';
 import { digestContext, isIgnored, memoryContext, packContext, parseDockerignore, readContext } from '../../src/runtimes/docker/build-context.js';
 
 /** A build context on disk from an object literal of files. */
@@ -50,6 +51,64 @@ describe('.dockerignore', () => {
     assert.equal(isIgnored('data/keep.csv', rules), false);
     assert.equal(isIgnored('secrets.env', rules), true);
     assert.equal(isIgnored('score.py', rules), false);
+  });
+});
+
+describe('.dockerignore as Docker reads it', () => {
+  const ignored = (patterns: string, name: string): boolean => isIgnored(name, parseDockerignore(patterns));
+
+  it('a character class: [a-c]*.txt ignores b.txt and abc.txt, not d.txt or sub/b.txt', () => {
+    assert.equal(ignored('[a-c]*.txt', 'b.txt'), true);
+    assert.equal(ignored('[a-c]*.txt', 'abc.txt'), true);
+    assert.equal(ignored('[a-c]*.txt', 'd.txt'), false);
+    assert.equal(ignored('[a-c]*.txt', 'sub/b.txt'), false);
+    assert.equal(ignored('[^a-c].txt', 'd.txt'), true, 'a negated class');
+    assert.equal(ignored('[^a-c].txt', 'a.txt'), false);
+  });
+
+  it('"!" re-includes what an earlier line ignored, and a later line can ignore it again', () => {
+    assert.equal(ignored('*.txt\n![a-c].txt', 'b.txt'), false);
+    assert.equal(ignored('*.txt\n![a-c].txt', 'd.txt'), true);
+    assert.equal(ignored('*.txt\n!b.txt\nb*', 'b.txt'), true, 'the last matching line wins');
+  });
+
+  it('"**" spans any number of folders, "?" one character, a folder takes its files along', () => {
+    assert.equal(ignored('a/**/z.txt', 'a/z.txt'), true);
+    assert.equal(ignored('a/**/z.txt', 'a/b/c/z.txt'), true);
+    assert.equal(ignored('a/**/z.txt', 'b/z.txt'), false);
+    assert.equal(ignored('file?.txt', 'file1.txt'), true);
+    assert.equal(ignored('file?.txt', 'file10.txt'), false);
+    assert.equal(ignored('build', 'build/lib/x.so'), true);
+    assert.equal(ignored('*/tmp', 'src/tmp/x'), true);
+  });
+
+  it('is case-sensitive, and reads + ( ) | { } as themselves', () => {
+    assert.equal(ignored('*.PYC', 'a.pyc'), false);
+    assert.equal(ignored('a+b.txt', 'a+b.txt'), true);
+    assert.equal(ignored('a+b.txt', 'aab.txt'), false);
+    assert.equal(ignored('(draft)|{x}.md', '(draft)|{x}.md'), true);
+    assert.equal(ignored('\\(draft\\).md', '(draft).md'), true, 'an escaped character stays escaped');
+  });
+
+  it('a line that is not a pattern stops the build with the file and line', async () => {
+    const root = context({ Dockerfile: 'FROM x\n', '.dockerignore': '*.log\n[abc\n' });
+    await assert.rejects(readContext(root), (error: unknown) => {
+      assert.ok(error instanceof OepError);
+      assert.equal(error.code, 'OEP_ERR_IMAGE_BUILD_FAILED');
+      assert.equal(error.message, `${join(root, '.dockerignore')}:2: "[abc" is not a valid .dockerignore pattern.`);
+      return true;
+    });
+  });
+
+  it('what it ignores stays out of the context and of its digest (the image cache key)', async () => {
+    const root = context({ Dockerfile: 'FROM x\n', '.dockerignore': '[a-c]*.txt\n', 'd.txt': 'kept' });
+    const names = (await readContext(root)).map((entry) => entry.name);
+    assert.deepEqual(names, ['.dockerignore', 'Dockerfile', 'd.txt']);
+    const digest = await digestContext(await readContext(root));
+    writeFileSync(join(root, 'b.txt'), 'ignored');
+    assert.equal(await digestContext(await readContext(root)), digest);
+    writeFileSync(join(root, 'e.txt'), 'not ignored');
+    assert.notEqual(await digestContext(await readContext(root)), digest);
   });
 });
 

@@ -3,10 +3,15 @@ import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
+import dockerignore, { type Ignore } from '@balena/dockerignore';
 import { pack as createPack } from 'tar-stream';
 import { OepError } from '../../errors.js';
 import { InputFileError, readInputText } from '../../spec/input-file.js';
 import { MAX_YAML_BYTES } from '../../spec/yaml-source.js';
+
+// A CommonJS module typed with `export default`: from ESM the import is the module, whose
+// `default` is the same factory.
+const createIgnore = dockerignore.default;
 
 /** One file of a build context, by its path relative to the context root (posix separators). */
 export interface ContextEntry {
@@ -21,19 +26,21 @@ export interface ContextEntry {
 
 /**
  * The files of a build context, sorted, without what .dockerignore excludes (the context's own
- * .dockerignore; `*`, `**`, `?`, `!` negation, as Docker reads it).
+ * .dockerignore, as Docker reads it: parseDockerignore).
  */
 export async function readContext(root: string, dockerfile = 'Dockerfile'): Promise<ContextEntry[]> {
   // The Dockerfile and .dockerignore are always sent, as Docker does.
   const kept = new Set([posix.normalize(dockerfile.split(sep).join(posix.sep)), '.dockerignore']);
   // Bounded, and never a FIFO or a device: a .dockerignore that is a named pipe must not block the build.
+  const ignoreFile = join(root, '.dockerignore');
   const ignore = parseDockerignore(
-    await readInputText(join(root, '.dockerignore'), MAX_YAML_BYTES).catch((error: unknown) => {
+    await readInputText(ignoreFile, MAX_YAML_BYTES).catch((error: unknown) => {
       if (error instanceof InputFileError && error.problem === 'missing') return '';
       // Not ignored silently: what it would have kept out of the image must not go in.
       if (error instanceof InputFileError) throw new OepError('OEP_ERR_FILE_NOT_FOUND', `The build context's .dockerignore ${error.message}.`, { hint: 'Make it a regular file (or remove it).' });
       throw error;
     }),
+    ignoreFile,
   );
   const entries: ContextEntry[] = [];
   const walk = async (dir: string): Promise<void> => {
@@ -115,62 +122,53 @@ export function packContext(entries: ContextEntry[]): Readable {
   return Readable.from(pack);
 }
 
-interface IgnoreRule {
-  pattern: RegExp;
-  negate: boolean;
+/** The compiled rules of a .dockerignore. */
+export type DockerignoreRules = Ignore;
+
+/**
+ * The rules of a .dockerignore, matched by @balena/dockerignore (a port of Docker's own matcher:
+ * `*`, `?`, `**`, character classes such as `[a-c]`, `!` exceptions, the last matching rule
+ * wins, a rule matching a folder matches what is in it). Case-sensitive, as Docker is on Linux.
+ * A line that is not a pattern (an unclosed `[`, say) stops the build, as Docker's does.
+ */
+export function parseDockerignore(text: string, file = '.dockerignore'): DockerignoreRules {
+  const lines = text.split(/\r?\n/);
+  lines.forEach((line, index) => checkPattern(line, file, index + 1));
+  return createIgnore({ ignorecase: false }).add(lines.map(escapeLiterals));
 }
 
-export function parseDockerignore(text: string): IgnoreRule[] {
-  const rules: IgnoreRule[] = [];
-  for (const raw of text.split(/\r?\n/)) {
-    let line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const negate = line.startsWith('!');
-    if (negate) line = line.slice(1).trim();
-    line = posix.normalize(line.replace(/^\/+/, '')).replace(/\/+$/, '');
-    if (!line || line === '.') continue;
-    rules.push({ pattern: globToRegExp(line), negate });
-  }
-  return rules;
+export function isIgnored(name: string, rules: DockerignoreRules): boolean {
+  return rules.ignores(name);
 }
 
-/** The last matching rule wins; a rule matching a parent directory matches its files too. */
-export function isIgnored(name: string, rules: IgnoreRule[]): boolean {
-  let ignored = false;
-  const parts = name.split('/');
-  for (const rule of rules) {
-    for (let length = 1; length <= parts.length; length++) {
-      if (rule.pattern.test(parts.slice(0, length).join('/'))) {
-        ignored = !rule.negate;
-        break;
-      }
-    }
-  }
-  return ignored;
-}
-
-function globToRegExp(glob: string): RegExp {
-  let source = '';
-  for (let i = 0; i < glob.length; i++) {
-    const char = glob[i]!;
-    if (char === '*') {
-      if (glob[i + 1] === '*') {
-        // "**/" matches any number of directories, including none.
-        if (glob[i + 2] === '/') {
-          source += '(?:.*/)?';
-          i += 2;
-        } else {
-          source += '.*';
-          i += 1;
-        }
-      } else {
-        source += '[^/]*';
-      }
-    } else if (char === '?') {
-      source += '[^/]';
+/**
+ * Docker (moby/patternmatcher) matches `+ ( ) | { }` as themselves; @balena/dockerignore follows
+ * Docker 19.03, which left them to the regular expression (`a+b` matched `aab`). A backslash
+ * before each gives today's meaning; characters the line already escapes stay as they are.
+ */
+function escapeLiterals(line: string): string {
+  let escaped = '';
+  for (let i = 0; i < line.length; i++) {
+    const char = line[i]!;
+    if (char === '\\' && i + 1 < line.length) {
+      escaped += char + line[i + 1]!;
+      i++;
     } else {
-      source += char.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+      escaped += '+()|{}'.includes(char) ? `\\${char}` : char;
     }
   }
-  return new RegExp(`^${source}$`);
+  return escaped;
+}
+
+/** A pattern the matcher cannot compile is refused with its file and line, not a stack trace. */
+function checkPattern(line: string, file: string, lineNumber: number): void {
+  const probe = createIgnore({ ignorecase: false }).add(escapeLiterals(line));
+  try {
+    // Rules compile when first matched.
+    probe.ignores('probe');
+  } catch {
+    throw new OepError('OEP_ERR_IMAGE_BUILD_FAILED', `${file}:${lineNumber}: "${line.trim()}" is not a valid .dockerignore pattern.`, {
+      hint: 'Close every "[" with "]", and put a backslash before a character meant as itself (e.g. "\\[").',
+    });
+  }
 }

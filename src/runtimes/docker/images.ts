@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import type Dockerode from 'dockerode';
 import type { ImageInspectInfo } from 'dockerode';
 import { OepError } from '../../errors.js';
@@ -187,8 +188,7 @@ export class ImageService {
     let failure: string | undefined;
     const record = async (text: string): Promise<void> => {
       // Build output carries terminal colours for stderr lines; the log and messages are plain text.
-      const lines = text
-        .replace(/\u001b\[[0-9;]*m/g, '')
+      const lines = stripVTControlCharacters(text)
         .split('\n')
         .filter((line) => line.trim() !== '');
       for (const line of lines) {
