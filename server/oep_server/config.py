@@ -5,7 +5,7 @@ import os
 import shutil
 
 from . import SERVER_ID, SERVER_VERSION
-from .output import _err, _flush_all, _out
+from .output import write_err, flush_all, write_out
 
 
 REPLICA_SECRET_ENV = "OEP_REPLICA_SECRET"
@@ -97,7 +97,7 @@ def maybe_exec_azmlinfsrv(cfg, env):
         return
     exe = shutil.which("azmlinfsrv")
     if not exe:
-        _err("oep-server: OEP_USE_AZMLINFSRV=1 but azmlinfsrv is not on PATH; serving with oep-server instead")
+        write_err("oep-server: OEP_USE_AZMLINFSRV=1 but azmlinfsrv is not on PATH; serving with oep-server instead")
         return
     argv = [exe, "--entry_script", cfg.entry_script, "--port", str(cfg.port)]
     if env.get("WORKER_COUNT"):
@@ -105,7 +105,7 @@ def maybe_exec_azmlinfsrv(cfg, env):
     if cfg.model_dir:
         argv += ["--model_dir", cfg.model_dir]
     if cfg.host not in ("0.0.0.0", ""):
-        _err("oep-server: note: azmlinfsrv always listens on 0.0.0.0 (--host %s is not passed on)" % cfg.host)
-    _out("oep-server: OEP_USE_AZMLINFSRV=1: exec %s" % " ".join(argv))
-    _flush_all()
+        write_err("oep-server: note: azmlinfsrv always listens on 0.0.0.0 (--host %s is not passed on)" % cfg.host)
+    write_out("oep-server: OEP_USE_AZMLINFSRV=1: exec %s" % " ".join(argv))
+    flush_all()
     os.execv(exe, argv)

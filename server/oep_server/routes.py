@@ -11,8 +11,8 @@ from urllib.parse import parse_qsl
 import oep_monitoring
 from oep_aml_api import AMLRequest, build_environ, wsgi_style_headers
 
-from .output import _err, _out
-from .protocol import CT_HTML, CT_JSON, _HOP_BY_HOP, _clean_header
+from .output import write_err, write_out
+from .protocol import CT_HTML, CT_JSON, HOP_BY_HOP, clean_header
 from .script import MODE_JSON, MODE_RAW
 from .executor import OUTCOME_OK, OUTCOME_TIMEOUT
 
@@ -33,7 +33,7 @@ FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 SCORE_METHODS = ("GET", "POST", "OPTIONS", "HEAD")
 
 
-def _json_error(status, message, run_function_failed=False):
+def json_error(status, message, run_function_failed=False):
     """azmlinfsrv's ErrorResponse: AMLResponse({"message": ...}, status, json_str=True)."""
     body = json.dumps({"message": message}).encode("utf-8")
     return status, [("Content-Type", CT_JSON), ("x-ms-run-function-failed", "True" if run_function_failed else "False")], body
@@ -104,11 +104,11 @@ def response_parts(value):
     status = int(value.status_code)
     headers = []
     for name, header_value in value.headers:
-        if name.lower() in _HOP_BY_HOP:
+        if name.lower() in HOP_BY_HOP:
             continue
         if isinstance(header_value, bool):
             header_value = "True" if header_value else "False"
-        headers.append((_clean_header(name), _clean_header(header_value)))
+        headers.append((clean_header(name), clean_header(header_value)))
     body = value.get_data()
     if isinstance(body, str):
         body = body.encode("utf-8")
@@ -221,7 +221,7 @@ class Routes(object):
             if path == "/score":
                 if method in SCORE_METHODS:
                     return self._blueprint(req, self._handle_score, True)
-                status, headers, body = _json_error(405, MSG_METHOD_NOT_ALLOWED)
+                status, headers, body = json_error(405, MSG_METHOD_NOT_ALLOWED)
                 headers.append(("x-ms-run-fn-exec-ms", "0.000"))
                 return status, headers, body, None
             if path == "/":
@@ -229,17 +229,17 @@ class Routes(object):
                     return self._blueprint(req, _health, False)
                 if method == "OPTIONS":
                     return self._blueprint(req, _default_options, False)
-                return _json_error(405, MSG_METHOD_NOT_ALLOWED) + (None,)
+                return json_error(405, MSG_METHOD_NOT_ALLOWED) + (None,)
             if path == "/swagger.json":
                 if method == "GET" or method == "HEAD":
                     return self._blueprint(req, self._handle_swagger, False)
                 if method == "OPTIONS":
                     return self._blueprint(req, _default_options, False)
-                return _json_error(405, MSG_METHOD_NOT_ALLOWED) + (None,)
-            return _json_error(404, MSG_NOT_FOUND) + (None,)
+                return json_error(405, MSG_METHOD_NOT_ALLOWED) + (None,)
+            return json_error(404, MSG_NOT_FOUND) + (None,)
         except Exception:
-            _err("oep-server: unexpected error:\n" + traceback.format_exc())
-            return _json_error(500, MSG_INTERNAL) + (None,)
+            write_err("oep-server: unexpected error:\n" + traceback.format_exc())
+            return json_error(500, MSG_INTERNAL) + (None,)
 
     def _blueprint(self, req, handler, is_score):
         """What azmlinfsrv's blueprint hooks do around a route: request ids (or 431), then the
@@ -247,10 +247,10 @@ class Routes(object):
         hmap = req.hmap
         ids, error = _request_ids(hmap)
         if ids[0] and hmap.get("x-ms-request-id"):
-            _err("oep-server: warning: " + MSG_REQUEST_ID_DEPRECATED)
+            write_err("oep-server: warning: " + MSG_REQUEST_ID_DEPRECATED)
         exec_ms = None
         if error is not None:
-            status, headers, body = _json_error(431, error)
+            status, headers, body = json_error(431, error)
         else:
             try:
                 if is_score:
@@ -258,8 +258,8 @@ class Routes(object):
                 else:
                     status, headers, body = handler(req)
             except Exception:
-                _err("oep-server: unexpected error:\n" + traceback.format_exc())
-                status, headers, body = _json_error(500, MSG_INTERNAL)
+                write_err("oep-server: unexpected error:\n" + traceback.format_exc())
+                status, headers, body = json_error(500, MSG_INTERNAL)
         if is_score:
             headers.append(("x-ms-run-fn-exec-ms", "%.3f" % (exec_ms or 0.0)))
             headers = [item for item in headers if item[0].lower() not in _ID_HEADERS]
@@ -298,22 +298,22 @@ class Routes(object):
                     try:
                         kwargs = {script.param: req.body.decode("utf-8")}
                     except UnicodeDecodeError as ex:
-                        return _json_error(400, "Input cannot be decoded as UTF-8: %s" % (ex,)) + (None,)
+                        return json_error(400, "Input cannot be decoded as UTF-8: %s" % (ex,)) + (None,)
             else:
                 if not _is_json_mimetype(req.hmap.get("content-type")):
-                    return _json_error(415, "Expects Content-Type to be application/json") + (None,)
+                    return json_error(415, "Expects Content-Type to be application/json") + (None,)
                 body = req.body
                 try:
                     parsed = json.loads(body)
                 except json.JSONDecodeError as ex:
                     if body:
-                        return _json_error(400, "POST body could not be decoded as JSON: %s" % (ex,)) + (None,)
-                    return _json_error(400, "POST body is empty. Expecting a JSON dictionary.") + (None,)
+                        return json_error(400, "POST body could not be decoded as JSON: %s" % (ex,)) + (None,)
+                    return json_error(400, "POST body is empty. Expecting a JSON dictionary.") + (None,)
                 if not isinstance(parsed, dict):
-                    return _json_error(400, "POST body should be a JSON dictionary.") + (None,)
+                    return json_error(400, "POST body should be a JSON dictionary.") + (None,)
                 kwargs, error = self._extract_parameters(parsed)
                 if error is not None:
-                    return _json_error(400, error) + (None,)
+                    return json_error(400, error) + (None,)
         elif method == "GET":
             parsed = _parse_get_parameters(req.query)
             if mode == MODE_JSON:
@@ -321,12 +321,12 @@ class Routes(object):
             else:
                 kwargs, error = self._extract_parameters(parsed)
                 if error is not None:
-                    return _json_error(400, error) + (None,)
+                    return json_error(400, error) + (None,)
         elif method == "OPTIONS":
             return 200, [("Content-Type", CT_HTML), ("x-ms-run-function-failed", "False")], b"", None
         else:
             # HEAD is only routed to run() with @rawhttp
-            return _json_error(405, "Method not allowed") + (None,)
+            return json_error(405, "Method not allowed") + (None,)
 
         if script.has_request_headers:
             kwargs["request_headers"] = dict(wsgi_style_headers(req.headers))
@@ -338,28 +338,28 @@ class Routes(object):
             value = job.value
             job.value = None
             if _is_response(value):
-                _out("oep-server: run() output is HTTP Response")
+                write_out("oep-server: run() output is HTTP Response")
                 try:
                     status, headers, body = response_parts(value)
                 except Exception:
-                    _err("oep-server: could not read the response run() returned:\n" + traceback.format_exc())
-                    status, headers, body = _json_error(500, MSG_INTERNAL)
+                    write_err("oep-server: could not read the response run() returned:\n" + traceback.format_exc())
+                    status, headers, body = json_error(500, MSG_INTERNAL)
                 return status, headers, body, exec_ms
             try:
                 # AMLResponse(None, ...) answers {} (azmlinfsrv wraps every return value in one)
                 body = b"{}" if value is None else json.dumps(value).encode("utf-8")
             except Exception:
-                _err("oep-server: run() returned a value that is not JSON serialisable:\n" + traceback.format_exc())
-                return _json_error(500, MSG_INTERNAL) + (exec_ms,)
+                write_err("oep-server: run() returned a value that is not JSON serialisable:\n" + traceback.format_exc())
+                return json_error(500, MSG_INTERNAL) + (exec_ms,)
             return 200, [("Content-Type", CT_JSON), ("x-ms-run-function-failed", "False")], body, exec_ms
         if outcome == OUTCOME_TIMEOUT:
-            _err(
+            write_err(
                 "oep-server: run() timed out after %d ms (SCORING_TIMEOUT_MS)%s"
                 % (self.executor.timeout_ms, (":\n" + job.tb) if job.tb else "")
             )
-            return _json_error(500, "Scoring timeout after %d ms" % self.executor.timeout_ms, True) + (exec_ms,)
-        _err("oep-server: run() raised an exception:\n" + (job.tb or ""))
-        return _json_error(500, MSG_RUN_FAILED, True) + (exec_ms,)
+            return json_error(500, "Scoring timeout after %d ms" % self.executor.timeout_ms, True) + (exec_ms,)
+        write_err("oep-server: run() raised an exception:\n" + (job.tb or ""))
+        return json_error(500, MSG_RUN_FAILED, True) + (exec_ms,)
 
     def _extract_parameters(self, body):
         kwargs = {}

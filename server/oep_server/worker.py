@@ -12,15 +12,15 @@ import threading
 import time
 import traceback
 
-from .output import _err
+from .output import write_err
 from .protocol import (
     CT_JSON,
     HeaderLimitError,
     HttpError,
     MAX_HEAD_BYTES,
-    _REASONS,
-    _linger,
-    _status_line,
+    REASONS,
+    linger,
+    status_line,
     gunicorn_error,
     parse_head,
     read_chunked,
@@ -220,7 +220,7 @@ class Worker(object):
         except (ConnectionError, OSError):
             pass
         except Exception:
-            _err("oep-server: connection handler failed:\n" + traceback.format_exc())
+            write_err("oep-server: connection handler failed:\n" + traceback.format_exc())
         finally:
             try:
                 sock.close()
@@ -251,7 +251,7 @@ class Worker(object):
                 # Decided on the head: the body is never read.
                 self._send_error_and_close(sock, 401, MSG_NO_REPLICA_SECRET)
                 self._access_log(req.method, req.target.partition("?")[0], 401, (time.perf_counter() - t0) * 1000.0, None)
-                _linger(sock)
+                linger(sock)
                 return False, b""
             http10 = req.version == "HTTP/1.0"
             te = hmap.get("transfer-encoding")
@@ -284,7 +284,7 @@ class Worker(object):
                 )
             except OSError:
                 pass
-            _linger(sock)
+            linger(sock)
             return False, b""
 
         status, headers, body, request_id = self.routes.dispatch(req)
@@ -318,8 +318,8 @@ class Worker(object):
         reason phrase is as gunicorn writes its own, not upper case as werkzeug's."""
         body = json.dumps({"message": message}).encode("utf-8")
         answer = serialize_response(status, [("Content-Type", CT_JSON)], body, False, False, False)
-        upper = _status_line(status).encode("latin-1")
-        answer = ("HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, "Unknown"))).encode("latin-1") + answer[len(upper):]
+        upper = status_line(status).encode("latin-1")
+        answer = ("HTTP/1.1 %d %s\r\n" % (status, REASONS.get(status, "Unknown"))).encode("latin-1") + answer[len(upper):]
         try:
             sock.sendall(answer)
         except OSError:
