@@ -4,8 +4,7 @@ import json
 import os
 from urllib.parse import parse_qsl
 
-from .protocol import CT_JSON
-from .routes import json_error
+from .response import json_error, json_ok
 
 
 # Swagger builders as in azmlinfsrv: version, aliases, user files (first found wins).
@@ -243,4 +242,4 @@ class Swagger(object):
                 "Swagger version [%s] is not supported for the scoring script. Supported swagger versions: [%s]."
                 % (version, ", ".join(self.supported)),
             )
-        return 200, [("Content-Type", CT_JSON), ("x-ms-run-function-failed", "False")], document
+        return json_ok(document)

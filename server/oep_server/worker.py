@@ -287,19 +287,20 @@ class Worker(object):
             linger(sock)
             return False, b""
 
-        status, headers, body, request_id = self.routes.dispatch(req)
+        answer = self.routes.dispatch(req)
 
         connection = hmap.get("connection")
         if http10:
             keep = connection is not None and "keep-alive" in connection.lower()
         else:
             keep = connection is None or "close" not in connection.lower()
-        sock.sendall(serialize_response(status, headers, body, req.method == "HEAD", keep, http10))
+        sock.sendall(serialize_response(answer.status, answer.headers, answer.body, req.method == "HEAD", keep, http10))
         elapsed = (time.perf_counter() - t0) * 1000.0
         # the path as sent (no query: it can be long or carry data), and the request id when there is
         # one; health probes are not logged (azmlinfsrv does not log them either): every 2 s, forever
         if not _is_health_probe(req):
-            self._access_log(req.method, req.target.partition("?")[0], status, elapsed, request_id or hmap.get("x-request-id"))
+            request_id = answer.request_id or hmap.get("x-request-id")
+            self._access_log(req.method, req.target.partition("?")[0], answer.status, elapsed, request_id)
         return keep, buf
 
     def _came_through_router(self, req):
