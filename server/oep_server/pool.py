@@ -9,7 +9,7 @@ import socket
 import time
 import traceback
 
-from . import EXIT_INIT_FAILED
+from .contract import EXIT_INIT_FAILED
 from .output import write_err, flush_all, write_out
 from .script import load_and_init
 from .executor import alarm_handler

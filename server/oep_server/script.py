@@ -9,7 +9,8 @@ import types
 
 import oep_monitoring
 
-from . import EXIT_INIT_FAILED, SHIMS_DIR
+from . import SHIMS_DIR
+from .contract import EXIT_INIT_FAILED, LOAD_FAILED_MARK, MODEL_DIR_ENV
 from .output import write_err, flush_all, write_out
 
 
@@ -42,9 +43,6 @@ def _find_spec(name):
         return importlib.util.find_spec(name)
     except (ImportError, ValueError, AttributeError):
         return None
-
-
-LOAD_FAILED_MARK = "oep-server: loading the entry script failed:"
 
 
 def _exception_summary(ex):
@@ -190,7 +188,7 @@ class UserScript(object):
 
 def _print_model_tree(model_dir):
     if not model_dir:
-        write_err("AZUREML_MODEL_DIR is not set: no model directory to list.")
+        write_err("%s is not set: no model directory to list." % MODEL_DIR_ENV)
         return
     if not os.path.exists(model_dir):
         write_err("Model directory %s does not exist." % model_dir)

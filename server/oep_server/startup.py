@@ -6,9 +6,10 @@ import sys
 
 import oep_debug
 
-from . import EXIT_BIND_FAILED, EXIT_INIT_FAILED, SERVER_VERSION
+from . import EXIT_BIND_FAILED, SERVER_VERSION
+from .contract import EXIT_INIT_FAILED, REPLICA_SECRET_ENV, UMASK_ENV
 from .output import write_err, write_out, setup_stdio
-from .config import Config, ConfigError, REPLICA_SECRET_ENV, maybe_exec_azmlinfsrv, parse_args
+from .config import Config, ConfigError, maybe_exec_azmlinfsrv, parse_args
 from .pool import Supervisor, worker_main
 from . import msi_forward
 
@@ -72,7 +73,7 @@ def print_banner(cfg, port):
 def _restore_user_umask(environ):
     """oep's daemon runs with umask 077 so its files are private; it passes the umask it was started
     with in OEP_UMASK, and the scoring script gets that one back (files it writes are as the user's)."""
-    raw = environ.pop("OEP_UMASK", None)
+    raw = environ.pop(UMASK_ENV, None)
     if raw:
         try:
             os.umask(int(raw, 8) & 0o777)

@@ -30,6 +30,7 @@ from .protocol import (
 from .executor import Executor
 from .routes import Routes
 from .handoff import HANDOFF_WAIT_S
+from .contract import REPLICA_SECRET_HEADER
 
 
 IDLE_TIMEOUT_S = 300  # long enough that the client side always closes an idle keep-alive first
@@ -37,9 +38,8 @@ MSG_NO_REPLICA_SECRET = (
     "Unauthorized: this replica answers only requests sent through its endpoint (oep's router checks the key "
     "and adds the replica's secret)."
 )
-# oep's router sends the deployment's secret in this header; with OEP_REPLICA_SECRET set, every
-# request but a health probe (GET or HEAD on /) must carry it. The header never reaches the script.
-REPLICA_SECRET_HEADER = "x-oep-replica-secret"
+# oep's router sends the deployment's secret in REPLICA_SECRET_HEADER; with OEP_REPLICA_SECRET set,
+# every request but a health probe (GET or HEAD on /) must carry it. The header never reaches the script.
 _iso_cache = (0, "")
 
 
