@@ -6,7 +6,7 @@ import shutil
 
 from . import SERVER_ID, SERVER_VERSION
 from .contract import APP_ROOT_ENV, ENTRY_SCRIPT_ENV, MODEL_DIR_ENV, REPLICA_SECRET_ENV
-from .output import write_err, flush_all, write_out
+from .output import flush_all, write_err, write_out
 
 
 def _is_uuid(text):

@@ -10,7 +10,7 @@ import traceback
 import oep_debug
 
 from . import EXIT_STUCK_WORKER
-from .output import write_err, flush_all
+from .output import flush_all, write_err
 
 
 TIMEOUT_GRACE_S = 0.5  # when SIGALRM cannot interrupt run() (stuck in C code), stop waiting after this

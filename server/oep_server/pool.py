@@ -10,7 +10,7 @@ import time
 import traceback
 
 from .contract import EXIT_INIT_FAILED
-from .output import write_err, flush_all, write_out
+from .output import flush_all, write_err, write_out
 from .script import load_and_init
 from .executor import alarm_handler
 from .swagger import Swagger

@@ -11,7 +11,7 @@ import oep_monitoring
 
 from . import SHIMS_DIR
 from .contract import EXIT_INIT_FAILED, LOAD_FAILED_MARK, MODEL_DIR_ENV
-from .output import write_err, flush_all, write_out
+from .output import flush_all, write_err, write_out
 
 
 MODE_JSON = "json"  # run(raw_data: str)

@@ -8,7 +8,7 @@ import oep_debug
 
 from . import EXIT_BIND_FAILED, SERVER_VERSION
 from .contract import EXIT_INIT_FAILED, REPLICA_SECRET_ENV, UMASK_ENV
-from .output import write_err, write_out, setup_stdio
+from .output import setup_stdio, write_err, write_out
 from .config import Config, ConfigError, maybe_exec_azmlinfsrv, parse_args
 from .pool import Supervisor, worker_main
 from . import msi_forward
