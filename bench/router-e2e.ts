@@ -34,7 +34,7 @@ import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { REPLICA_SECRET_HEADER } from '../src/router/router.js';
+import { REPLICA_SECRET_HEADER } from '../src/model/server-contract.js';
 import { replicaSecret } from '../src/state/secrets.js';
 import { BenchHome, CLK_TCK, descendants, HAVE_PROC, machineBusyTicks, median, medianOfRounds, OEP_BIN, procStatFields, processTicks, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
 

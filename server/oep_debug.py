@@ -20,16 +20,21 @@ import signal
 import socket
 import sys
 
-DEBUGPY_ENV = "OEP_DEBUGPY"
-DEBUGPY_WAIT_ENV = "OEP_DEBUGPY_WAIT"
-DEBUGPY_TOKEN_ENV = "OEP_DEBUGPY_TOKEN"
-# Process runtime: debugpy's port accepts only connections of this process's user (the daemon's
-# gate); another user's is closed before pydevd sees it (it would take the debugger's place).
-DEBUGPY_OWN_USER_ENV = "OEP_DEBUGPY_OWN_USER"
-EXIT_DEBUG_FAILED = 4
-# oep's supervisor reads these marks from the log to say what went wrong (src/supervisor/replica-start.ts).
-MISSING_MARK = "oep-server: debugpy is not installed:"
-LISTEN_FAILED_MARK = "oep-server: debugpy could not listen:"
+from oep_server.contract import (
+    DEBUGPY_ENV,
+    DEBUGPY_LISTEN_FAILED_MARK,
+    DEBUGPY_MISSING_MARK,
+    DEBUGPY_OWN_USER_ENV,
+    DEBUGPY_TOKEN_ENV,
+    DEBUGPY_WAIT_ENV,
+    EXIT_DEBUG_FAILED,
+)
+
+# DEBUGPY_OWN_USER_ENV (process runtime): debugpy's port accepts only connections of this process's
+# user (the daemon's gate); another user's is closed before pydevd sees it (it would take the
+# debugger's place). oep's supervisor reads the DEBUGPY_*_MARK lines from the log to say what went
+# wrong (src/supervisor/replica-start.ts).
+
 # debugpy runs, but without the token: any local user can attach (the daemon warns and ends it when idle).
 OPEN_MARK = "oep-server: debugpy cannot require oep's debug token:"
 # While attached, a timed-out run() is looked at again this often (it times out once the debugger leaves).
@@ -181,7 +186,7 @@ def start(debug, out, err):
     try:
         import debugpy
     except ImportError as ex:
-        err("%s %s cannot import debugpy (%s)" % (MISSING_MARK, sys.executable, ex))
+        err("%s %s cannot import debugpy (%s)" % (DEBUGPY_MISSING_MARK, sys.executable, ex))
         return EXIT_DEBUG_FAILED
     # debugpy's threads inherit this mask: these signals keep reaching the main thread only, where
     # SIGALRM interrupts run() and SIGTERM ends the server.
@@ -199,7 +204,7 @@ def start(debug, out, err):
         err("oep-server: debugpy could not start: %s" % ex)
         return EXIT_DEBUG_FAILED
     except Exception as ex:
-        err("%s %s:%d: %s" % (LISTEN_FAILED_MARK, host, port, ex))
+        err("%s %s:%d: %s" % (DEBUGPY_LISTEN_FAILED_MARK, host, port, ex))
         return EXIT_DEBUG_FAILED
     finally:
         if can_mask:

@@ -16,6 +16,7 @@ if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
 from oep_mlflow import inputs, loading, mlmodel, outputs, swagger  # noqa: E402
+from oep_server.contract import MLFLOW_MODEL_FOLDER_ENV, MODEL_DIR_ENV  # noqa: E402
 
 try:
     from azureml_inference_server_http.api.aml_response import AMLResponse
@@ -29,9 +30,9 @@ _input_example = None
 
 def init():
     global _model, _signature, _input_example
-    model_dir = os.environ.get("AZUREML_MODEL_DIR")
+    model_dir = os.environ.get(MODEL_DIR_ENV)
     try:
-        folder = mlmodel.find_model_folder(model_dir, os.environ.get("MLFLOW_MODEL_FOLDER") or None)
+        folder = mlmodel.find_model_folder(model_dir, os.environ.get(MLFLOW_MODEL_FOLDER_ENV) or None)
         description = mlmodel.read_mlmodel(folder)
         _signature = mlmodel.read_signature(description, folder)
         _input_example = mlmodel.read_input_example(description, folder)

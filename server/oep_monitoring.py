@@ -34,13 +34,11 @@ import time
 import types
 import uuid
 
+from oep_server.contract import DATA_COLLECTOR_DIR_ENV, DATA_COLLECTOR_SETTINGS_ENV, SAMPLE_HEADER
+
 __oep_shim__ = True
 
 AGENT = "oep-monitoring/0.1.0"
-DIR_ENV = "OEP_DATA_COLLECTOR_DIR"
-SETTINGS_ENV = "OEP_DATA_COLLECTOR"
-# "1"/"0" from oep's router: whether this request is in the sample (data_collector.sampling_rate)
-SAMPLE_HEADER = "x-oep-data-collection"
 ROLLING_DEPTH = {"year": 1, "month": 2, "day": 3, "hour": 4, "minute": 5}
 HINT = " (oep: enable it in the deployment YAML under data_collector.collections.%s.enabled: true)"
 
@@ -294,11 +292,11 @@ class _Request(object):
 def load_settings(environ=None):
     """The settings from the environment the runtime set, or None when this replica collects nothing."""
     environ = os.environ if environ is None else environ
-    directory = environ.get(DIR_ENV)
+    directory = environ.get(DATA_COLLECTOR_DIR_ENV)
     if not directory:
         return None
     try:
-        raw = json.loads(environ.get(SETTINGS_ENV) or "{}")
+        raw = json.loads(environ.get(DATA_COLLECTOR_SETTINGS_ENV) or "{}")
     except ValueError:
         raw = {}
     return {

@@ -29,6 +29,6 @@ SERVER_VERSION = "0.1.0"
 SERVER_ID = "oep-server/" + SERVER_VERSION
 SHIMS_DIR = os.path.join(SERVER_DIR, "oep_shims")
 
+# The exit codes the daemon tells apart are in contract.py, with the rest of what src/ relies on.
 EXIT_BIND_FAILED = 1
-EXIT_INIT_FAILED = 3
 EXIT_STUCK_WORKER = 70  # a worker ends itself when run() is stuck; the parent starts a new one

@@ -5,10 +5,8 @@ import os
 import shutil
 
 from . import SERVER_ID, SERVER_VERSION
-from .output import _err, _flush_all, _out
-
-
-REPLICA_SECRET_ENV = "OEP_REPLICA_SECRET"
+from .contract import APP_ROOT_ENV, ENTRY_SCRIPT_ENV, MODEL_DIR_ENV, REPLICA_SECRET_ENV
+from .output import flush_all, write_err, write_out
 
 
 def _is_uuid(text):
@@ -35,8 +33,8 @@ class Config(object):
             self.port = self._int(env, "OEP_SERVER_PORT", 5001, minimum=0)
         if not 0 <= self.port <= 65535:
             raise ConfigError("port must be within 0..65535, got %d" % self.port)
-        self.app_root = os.path.abspath(env.get("AML_APP_ROOT") or os.getcwd())
-        entry = env.get("AZUREML_ENTRY_SCRIPT")
+        self.app_root = os.path.abspath(env.get(APP_ROOT_ENV) or os.getcwd())
+        entry = env.get(ENTRY_SCRIPT_ENV)
         self.entry_script_env = entry
         if entry:
             self.entry_script = entry if os.path.isabs(entry) else os.path.join(self.app_root, entry)
@@ -44,7 +42,7 @@ class Config(object):
             # azmlinfsrv imports `main` when no entry script is configured.
             self.entry_script = os.path.join(self.app_root, "main.py")
         self.entry_script = os.path.normpath(self.entry_script)
-        self.model_dir = env.get("AZUREML_MODEL_DIR") or None
+        self.model_dir = env.get(MODEL_DIR_ENV) or None
         self.worker_count = self._int(env, "WORKER_COUNT", 1, minimum=1)
         self.timeout_ms = self._int(env, "SCORING_TIMEOUT_MS", 3600 * 1000, minimum=1)
         self.stuck_restart_s = float(self._int(env, "OEP_STUCK_RUN_RESTART_S", 30, minimum=1))
@@ -97,7 +95,7 @@ def maybe_exec_azmlinfsrv(cfg, env):
         return
     exe = shutil.which("azmlinfsrv")
     if not exe:
-        _err("oep-server: OEP_USE_AZMLINFSRV=1 but azmlinfsrv is not on PATH; serving with oep-server instead")
+        write_err("oep-server: OEP_USE_AZMLINFSRV=1 but azmlinfsrv is not on PATH; serving with oep-server instead")
         return
     argv = [exe, "--entry_script", cfg.entry_script, "--port", str(cfg.port)]
     if env.get("WORKER_COUNT"):
@@ -105,7 +103,7 @@ def maybe_exec_azmlinfsrv(cfg, env):
     if cfg.model_dir:
         argv += ["--model_dir", cfg.model_dir]
     if cfg.host not in ("0.0.0.0", ""):
-        _err("oep-server: note: azmlinfsrv always listens on 0.0.0.0 (--host %s is not passed on)" % cfg.host)
-    _out("oep-server: OEP_USE_AZMLINFSRV=1: exec %s" % " ".join(argv))
-    _flush_all()
+        write_err("oep-server: note: azmlinfsrv always listens on 0.0.0.0 (--host %s is not passed on)" % cfg.host)
+    write_out("oep-server: OEP_USE_AZMLINFSRV=1: exec %s" % " ".join(argv))
+    flush_all()
     os.execv(exe, argv)

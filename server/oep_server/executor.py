@@ -10,7 +10,7 @@ import traceback
 import oep_debug
 
 from . import EXIT_STUCK_WORKER
-from .output import _err, _flush_all
+from .output import flush_all, write_err
 
 
 TIMEOUT_GRACE_S = 0.5  # when SIGALRM cannot interrupt run() (stuck in C code), stop waiting after this
@@ -26,7 +26,7 @@ OUTCOME_TIMEOUT = 2
 _alarm_armed = False
 
 
-def _alarm_handler(signum, frame):
+def alarm_handler(signum, frame):
     if _alarm_armed:
         if oep_debug.attached():
             # --debug: no timeout while a debugger holds run() (a breakpoint); checked again later.
@@ -83,7 +83,7 @@ class Executor(object):
                 answer = Job(None, None)
                 answer.outcome = OUTCOME_TIMEOUT
                 answer.elapsed_ms = (time.perf_counter() - started) * 1000.0
-                _err(
+                write_err(
                     "oep-server: run() still busy %.0f ms after SCORING_TIMEOUT_MS=%d; answering 500 without waiting"
                     % (answer.elapsed_ms, self.timeout_ms)
                 )
@@ -100,11 +100,11 @@ class Executor(object):
         if job.done.acquire(timeout=self.stuck_restart_s):
             self.on_stuck(False)
             return
-        _err(
+        write_err(
             "oep-server: run() has been stuck for %.0f s past SCORING_TIMEOUT_MS; restarting the worker"
             % self.stuck_restart_s
         )
-        _flush_all()
+        flush_all()
         os._exit(EXIT_STUCK_WORKER)
 
     def loop(self):

@@ -14,8 +14,7 @@ import socket
 import threading
 import time
 
-SOCKET_ENV = "OEP_MSI_SOCKET"
-PORT_ENV = "OEP_MSI_PORT"
+from .contract import MSI_PORT_ENV, MSI_SOCKET_ENV
 
 # A daemon that does not answer is said once per minute at most.
 _QUIET_S = 60.0
@@ -23,14 +22,14 @@ _QUIET_S = 60.0
 
 def start(environ, err):
     """Binds the port and forks the forwarder; returns its pid, or None when not asked or not possible."""
-    path = environ.pop(SOCKET_ENV, None)
-    port_text = environ.pop(PORT_ENV, None)
+    path = environ.pop(MSI_SOCKET_ENV, None)
+    port_text = environ.pop(MSI_PORT_ENV, None)
     if not path or not port_text:
         return None
     try:
         port = int(port_text)
     except ValueError:
-        err("oep-server: warning: %s=%r is not a port; no managed identity endpoint" % (PORT_ENV, port_text))
+        err("oep-server: warning: %s=%r is not a port; no managed identity endpoint" % (MSI_PORT_ENV, port_text))
         return None
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:

@@ -5,7 +5,7 @@ import os
 import sys
 
 
-def _setup_stdio():
+def setup_stdio():
     """Line-buffered stdout/stderr whatever PYTHONUNBUFFERED says: print() in the scoring script
     reaches the log as soon as its line is complete, and each line is one write, so the lines of
     several workers never interleave mid-line (unbuffered print() writes text and newline apart)."""
@@ -36,15 +36,15 @@ def _line(stream, message):
         pass
 
 
-def _err(message):
+def write_err(message):
     _line(sys.stderr, message)
 
 
-def _out(message):
+def write_out(message):
     _line(sys.stdout, message)
 
 
-def _flush_all():
+def flush_all():
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

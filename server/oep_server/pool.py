@@ -9,17 +9,17 @@ import socket
 import time
 import traceback
 
-from . import EXIT_INIT_FAILED
-from .output import _err, _flush_all, _out
+from .contract import EXIT_INIT_FAILED
+from .output import flush_all, write_err, write_out
 from .script import load_and_init
-from .executor import _alarm_handler
+from .executor import alarm_handler
 from .swagger import Swagger
 from .handoff import Cluster
 from .worker import Worker
 
 
 def _exit_now(signum, frame):
-    _flush_all()
+    flush_all()
     os._exit(0)
 
 
@@ -39,7 +39,7 @@ def worker_main(cfg, lsock, port, slot, cluster, ready_w=None, go_r=None, parent
     """One worker: import the script, init() once, then serve until SIGTERM. Never returns."""
     signal.signal(signal.SIGTERM, _exit_now)
     signal.signal(signal.SIGINT, _exit_now)
-    signal.signal(signal.SIGALRM, _alarm_handler)
+    signal.signal(signal.SIGALRM, alarm_handler)
     if not in_process:
         _set_parent_death_signal(parent_pid)
     faulthandler.enable()
@@ -50,21 +50,21 @@ def worker_main(cfg, lsock, port, slot, cluster, ready_w=None, go_r=None, parent
     try:
         swagger = Swagger(cfg, script)
     except Exception:
-        _err("oep-server: init() failed: cannot load the swagger files")
-        _err(traceback.format_exc())
-        _flush_all()
+        write_err("oep-server: init() failed: cannot load the swagger files")
+        write_err(traceback.format_exc())
+        flush_all()
         os._exit(EXIT_INIT_FAILED)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
     if slot == 0:
-        _out("oep-server: %s; swagger: %s" % (script.describe(), swagger.describe()))
+        write_out("oep-server: %s; swagger: %s" % (script.describe(), swagger.describe()))
     worker = Worker(cfg, script, swagger, lsock, port, slot, cluster)
     if cluster is not None:
         # Idle as soon as initialised (before the parent lets anyone accept, for the first one):
         # others hand it connections from now on. Connections handed over before this worker's
         # hand-off thread runs wait in its channel.
         cluster.publish(slot, 0)
-    _out("oep-server: worker %d (pid %d) initialised" % (slot, os.getpid()))
+    write_out("oep-server: worker %d (pid %d) initialised" % (slot, os.getpid()))
     if ready_w is not None:
         os.write(ready_w, b"R")
         os.close(ready_w)
@@ -75,7 +75,7 @@ def worker_main(cfg, lsock, port, slot, cluster, ready_w=None, go_r=None, parent
         os.close(go_r)
     if in_process:
         lsock.listen(socket.SOMAXCONN)
-        _out("oep-server: ready on http://%s:%d" % (cfg.host, port))
+        write_out("oep-server: ready on http://%s:%d" % (cfg.host, port))
     worker.serve_forever()
     os._exit(0)
 
@@ -111,7 +111,7 @@ class Supervisor(object):
         self.go_r, self.go_w = os.pipe()
 
     def spawn(self, slot, initial):
-        _flush_all()
+        flush_all()
         parent = os.getpid()
         pid = os.fork()
         if pid == 0:
@@ -134,9 +134,9 @@ class Supervisor(object):
             except SystemExit as ex:
                 code = ex.code if isinstance(ex.code, int) else 1
             except BaseException:
-                _err("oep-server: worker %d crashed:\n%s" % (slot, traceback.format_exc()))
+                write_err("oep-server: worker %d crashed:\n%s" % (slot, traceback.format_exc()))
             finally:
-                _flush_all()
+                flush_all()
                 os._exit(code)
         self.workers[pid] = (slot, time.monotonic())
         return pid
@@ -165,7 +165,7 @@ class Supervisor(object):
                 os.waitpid(pid, 0)
             except OSError:
                 pass
-        _flush_all()
+        flush_all()
         os._exit(exit_code)
 
     def run(self):
@@ -194,12 +194,12 @@ class Supervisor(object):
                     slot, _ = self.workers.pop(pid, (None, 0))
                     code = _exit_code(status)
                     if code != EXIT_INIT_FAILED:
-                        _err("oep-server: worker %s exited with code %d before it was ready" % (slot, code))
+                        write_err("oep-server: worker %s exited with code %d before it was ready" % (slot, code))
                     self.stop_all(EXIT_INIT_FAILED if code in (EXIT_INIT_FAILED, 0) else 1)
             self.lsock.listen(socket.SOMAXCONN)
             os.close(self.go_w)
             self.go_w = None
-            _out("oep-server: ready on http://%s:%d" % (self.cfg.host, self.port))
+            write_out("oep-server: ready on http://%s:%d" % (self.cfg.host, self.port))
             self.supervise()
         except Shutdown:
             self.stop_all(0)
@@ -216,11 +216,11 @@ class Supervisor(object):
             slot, started = entry
             code = _exit_code(status)
             if code == EXIT_INIT_FAILED:
-                _err("oep-server: worker %d failed to initialise again; stopping" % slot)
+                write_err("oep-server: worker %d failed to initialise again; stopping" % slot)
                 self.stop_all(EXIT_INIT_FAILED)
             if self.cluster is not None:
                 self.cluster.publish(slot, -1)
-            _err("oep-server: worker %d (pid %d) exited with code %d; starting a new one" % (slot, pid, code))
+            write_err("oep-server: worker %d (pid %d) exited with code %d; starting a new one" % (slot, pid, code))
             if time.monotonic() - started < 1.0:
                 time.sleep(1.0)  # do not spin on a worker that dies at once
             self.spawn(slot, False)

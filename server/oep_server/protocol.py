@@ -29,7 +29,7 @@ def _http_date():
 # werkzeug's reason phrases, which it sends upper case ("404 NOT FOUND"): what azmlinfsrv's
 # clients see, e.g. in the message of requests' raise_for_status(). Fixed here rather than taken
 # from http.HTTPStatus, whose phrases differ from werkzeug's and change between Python versions.
-_REASONS = {
+REASONS = {
     100: "Continue", 101: "Switching Protocols", 102: "Processing", 103: "Early Hints",
     200: "OK", 201: "Created", 202: "Accepted", 203: "Non Authoritative Information", 204: "No Content",
     205: "Reset Content", 206: "Partial Content", 207: "Multi Status", 208: "Already Reported", 226: "IM Used",
@@ -50,13 +50,13 @@ _REASONS = {
 
 
 def _reason(code):
-    return _REASONS.get(code, "Unknown").upper()
+    return REASONS.get(code, "Unknown").upper()
 
 
 _STATUS_LINES = {}
 
 
-def _status_line(code):
+def status_line(code):
     line = _STATUS_LINES.get(code)
     if line is None:
         line = _STATUS_LINES[code] = "HTTP/1.1 %d %s\r\n" % (code, _reason(code))
@@ -70,7 +70,7 @@ def _encode_head(text):
         return text.encode("utf-8")
 
 
-def _clean_header(text):
+def clean_header(text):
     text = str(text)
     if "\r" in text or "\n" in text:
         text = text.replace("\r", " ").replace("\n", " ")
@@ -202,11 +202,11 @@ def read_chunked(sock, buf):
         out.append(chunk[:size])
 
 
-_HOP_BY_HOP = frozenset(("content-length", "transfer-encoding", "connection", "keep-alive", "date"))
+HOP_BY_HOP = frozenset(("content-length", "transfer-encoding", "connection", "keep-alive", "date"))
 
 
 def serialize_response(status, headers, body, head_only, keep_alive, http10):
-    parts = [_status_line(status)]
+    parts = [status_line(status)]
     for name, value in headers:
         parts.append("%s: %s\r\n" % (name, value))
     no_body = status in (204, 304) or 100 <= status < 200
@@ -224,7 +224,7 @@ def serialize_response(status, headers, body, head_only, keep_alive, http10):
     return head + body
 
 
-def _linger(sock, limit=1 << 20, timeout_s=1.0):
+def linger(sock, limit=1 << 20, timeout_s=1.0):
     """After an answer sent before the request's body was read: shut the sending side and drop what the
     client still sends for a moment, so its TCP stack does not reset the connection before it reads the answer."""
     try:

@@ -11,8 +11,9 @@ from urllib.parse import parse_qsl
 import oep_monitoring
 from oep_aml_api import AMLRequest, build_environ, wsgi_style_headers
 
-from .output import _err, _out
-from .protocol import CT_HTML, CT_JSON, _HOP_BY_HOP, _clean_header
+from .output import write_err, write_out
+from .protocol import CT_HTML, HOP_BY_HOP, clean_header
+from .response import Response, json_error, json_ok
 from .script import MODE_JSON, MODE_RAW
 from .executor import OUTCOME_OK, OUTCOME_TIMEOUT
 
@@ -31,12 +32,6 @@ MSG_REQUEST_ID_DEPRECATED = (
 )
 FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 SCORE_METHODS = ("GET", "POST", "OPTIONS", "HEAD")
-
-
-def _json_error(status, message, run_function_failed=False):
-    """azmlinfsrv's ErrorResponse: AMLResponse({"message": ...}, status, json_str=True)."""
-    body = json.dumps({"message": message}).encode("utf-8")
-    return status, [("Content-Type", CT_JSON), ("x-ms-run-function-failed", "True" if run_function_failed else "False")], body
 
 
 def _is_json_mimetype(content_type):
@@ -99,16 +94,16 @@ def _request_ids(hmap):
 _ID_HEADERS = frozenset(("x-request-id", "x-ms-request-id", "x-ms-client-request-id"))
 
 
-def response_parts(value):
-    """(status, headers, body) of a Response returned by run(): oep's AMLResponse or a werkzeug/Flask one."""
+def response_of(value, run_ms):
+    """The answer for a response object run() returned: oep's AMLResponse or a werkzeug/Flask one."""
     status = int(value.status_code)
     headers = []
     for name, header_value in value.headers:
-        if name.lower() in _HOP_BY_HOP:
+        if name.lower() in HOP_BY_HOP:
             continue
         if isinstance(header_value, bool):
             header_value = "True" if header_value else "False"
-        headers.append((_clean_header(name), _clean_header(header_value)))
+        headers.append((clean_header(name), clean_header(header_value)))
     body = value.get_data()
     if isinstance(body, str):
         body = body.encode("utf-8")
@@ -126,7 +121,7 @@ def response_parts(value):
         if not placed:
             out.append(("x-ms-run-function-failed", "True"))
         headers = out
-    return status, headers, bytes(body)
+    return Response(status, headers, bytes(body), run_ms)
 
 
 def _is_response(value):
@@ -187,11 +182,11 @@ def add_cors_headers(origins, req, headers):
 
 
 def _health(req):
-    return 200, [("Content-Type", CT_HTML)], b"Healthy"
+    return Response(200, [("Content-Type", CT_HTML)], b"Healthy")
 
 
 def _default_options(req):
-    return 200, [("Content-Type", CT_HTML), ("Allow", "GET, HEAD, OPTIONS")], b""
+    return Response(200, [("Content-Type", CT_HTML), ("Allow", "GET, HEAD, OPTIONS")], b"")
 
 
 class Routes(object):
@@ -214,32 +209,32 @@ class Routes(object):
 
     # -- routing ---------------------------------------------------------------------------------
     def dispatch(self, req):
-        """(status, headers, body, x-request-id for the log) for one request."""
+        """The Response to one request (with the x-request-id it carries, for the access line)."""
         path = req.path
         method = req.method
         try:
             if path == "/score":
                 if method in SCORE_METHODS:
                     return self._blueprint(req, self._handle_score, True)
-                status, headers, body = _json_error(405, MSG_METHOD_NOT_ALLOWED)
-                headers.append(("x-ms-run-fn-exec-ms", "0.000"))
-                return status, headers, body, None
+                answer = json_error(405, MSG_METHOD_NOT_ALLOWED)
+                answer.headers.append(("x-ms-run-fn-exec-ms", "0.000"))
+                return answer
             if path == "/":
                 if method == "GET" or method == "HEAD":
                     return self._blueprint(req, _health, False)
                 if method == "OPTIONS":
                     return self._blueprint(req, _default_options, False)
-                return _json_error(405, MSG_METHOD_NOT_ALLOWED) + (None,)
+                return json_error(405, MSG_METHOD_NOT_ALLOWED)
             if path == "/swagger.json":
                 if method == "GET" or method == "HEAD":
                     return self._blueprint(req, self._handle_swagger, False)
                 if method == "OPTIONS":
                     return self._blueprint(req, _default_options, False)
-                return _json_error(405, MSG_METHOD_NOT_ALLOWED) + (None,)
-            return _json_error(404, MSG_NOT_FOUND) + (None,)
+                return json_error(405, MSG_METHOD_NOT_ALLOWED)
+            return json_error(404, MSG_NOT_FOUND)
         except Exception:
-            _err("oep-server: unexpected error:\n" + traceback.format_exc())
-            return _json_error(500, MSG_INTERNAL) + (None,)
+            write_err("oep-server: unexpected error:\n" + traceback.format_exc())
+            return json_error(500, MSG_INTERNAL)
 
     def _blueprint(self, req, handler, is_score):
         """What azmlinfsrv's blueprint hooks do around a route: request ids (or 431), then the
@@ -247,22 +242,20 @@ class Routes(object):
         hmap = req.hmap
         ids, error = _request_ids(hmap)
         if ids[0] and hmap.get("x-ms-request-id"):
-            _err("oep-server: warning: " + MSG_REQUEST_ID_DEPRECATED)
-        exec_ms = None
+            write_err("oep-server: warning: " + MSG_REQUEST_ID_DEPRECATED)
         if error is not None:
-            status, headers, body = _json_error(431, error)
+            answer = json_error(431, error)
         else:
             try:
-                if is_score:
-                    status, headers, body, exec_ms = handler(req)
-                else:
-                    status, headers, body = handler(req)
+                answer = handler(req)
             except Exception:
-                _err("oep-server: unexpected error:\n" + traceback.format_exc())
-                status, headers, body = _json_error(500, MSG_INTERNAL)
+                write_err("oep-server: unexpected error:\n" + traceback.format_exc())
+                answer = json_error(500, MSG_INTERNAL)
+        headers = answer.headers
         if is_score:
-            headers.append(("x-ms-run-fn-exec-ms", "%.3f" % (exec_ms or 0.0)))
+            headers.append(("x-ms-run-fn-exec-ms", "%.3f" % (answer.run_ms or 0.0)))
             headers = [item for item in headers if item[0].lower() not in _ID_HEADERS]
+            answer.headers = headers
         if self.cfg.server_version is not None:
             headers.append(("x-ms-server-version", self.cfg.server_version))
         request_id, legacy, client = ids
@@ -277,7 +270,8 @@ class Routes(object):
             headers.append(("TraceId", trace_id))
         if self.cfg.cors_origins is not None:
             add_cors_headers(self.cfg.cors_origins, req, headers)
-        return status, headers, body, request_id
+        answer.request_id = request_id
+        return answer
 
     def _handle_swagger(self, req):
         return self.swagger.respond(req.query)
@@ -298,22 +292,22 @@ class Routes(object):
                     try:
                         kwargs = {script.param: req.body.decode("utf-8")}
                     except UnicodeDecodeError as ex:
-                        return _json_error(400, "Input cannot be decoded as UTF-8: %s" % (ex,)) + (None,)
+                        return json_error(400, "Input cannot be decoded as UTF-8: %s" % (ex,))
             else:
                 if not _is_json_mimetype(req.hmap.get("content-type")):
-                    return _json_error(415, "Expects Content-Type to be application/json") + (None,)
+                    return json_error(415, "Expects Content-Type to be application/json")
                 body = req.body
                 try:
                     parsed = json.loads(body)
                 except json.JSONDecodeError as ex:
                     if body:
-                        return _json_error(400, "POST body could not be decoded as JSON: %s" % (ex,)) + (None,)
-                    return _json_error(400, "POST body is empty. Expecting a JSON dictionary.") + (None,)
+                        return json_error(400, "POST body could not be decoded as JSON: %s" % (ex,))
+                    return json_error(400, "POST body is empty. Expecting a JSON dictionary.")
                 if not isinstance(parsed, dict):
-                    return _json_error(400, "POST body should be a JSON dictionary.") + (None,)
+                    return json_error(400, "POST body should be a JSON dictionary.")
                 kwargs, error = self._extract_parameters(parsed)
                 if error is not None:
-                    return _json_error(400, error) + (None,)
+                    return json_error(400, error)
         elif method == "GET":
             parsed = _parse_get_parameters(req.query)
             if mode == MODE_JSON:
@@ -321,12 +315,12 @@ class Routes(object):
             else:
                 kwargs, error = self._extract_parameters(parsed)
                 if error is not None:
-                    return _json_error(400, error) + (None,)
+                    return json_error(400, error)
         elif method == "OPTIONS":
-            return 200, [("Content-Type", CT_HTML), ("x-ms-run-function-failed", "False")], b"", None
+            return Response(200, [("Content-Type", CT_HTML), ("x-ms-run-function-failed", "False")], b"")
         else:
             # HEAD is only routed to run() with @rawhttp
-            return _json_error(405, "Method not allowed") + (None,)
+            return json_error(405, "Method not allowed")
 
         if script.has_request_headers:
             kwargs["request_headers"] = dict(wsgi_style_headers(req.headers))
@@ -338,28 +332,27 @@ class Routes(object):
             value = job.value
             job.value = None
             if _is_response(value):
-                _out("oep-server: run() output is HTTP Response")
+                write_out("oep-server: run() output is HTTP Response")
                 try:
-                    status, headers, body = response_parts(value)
+                    return response_of(value, exec_ms)
                 except Exception:
-                    _err("oep-server: could not read the response run() returned:\n" + traceback.format_exc())
-                    status, headers, body = _json_error(500, MSG_INTERNAL)
-                return status, headers, body, exec_ms
+                    write_err("oep-server: could not read the response run() returned:\n" + traceback.format_exc())
+                    return json_error(500, MSG_INTERNAL, run_ms=exec_ms)
             try:
                 # AMLResponse(None, ...) answers {} (azmlinfsrv wraps every return value in one)
                 body = b"{}" if value is None else json.dumps(value).encode("utf-8")
             except Exception:
-                _err("oep-server: run() returned a value that is not JSON serialisable:\n" + traceback.format_exc())
-                return _json_error(500, MSG_INTERNAL) + (exec_ms,)
-            return 200, [("Content-Type", CT_JSON), ("x-ms-run-function-failed", "False")], body, exec_ms
+                write_err("oep-server: run() returned a value that is not JSON serialisable:\n" + traceback.format_exc())
+                return json_error(500, MSG_INTERNAL, run_ms=exec_ms)
+            return json_ok(body, exec_ms)
         if outcome == OUTCOME_TIMEOUT:
-            _err(
+            write_err(
                 "oep-server: run() timed out after %d ms (SCORING_TIMEOUT_MS)%s"
                 % (self.executor.timeout_ms, (":\n" + job.tb) if job.tb else "")
             )
-            return _json_error(500, "Scoring timeout after %d ms" % self.executor.timeout_ms, True) + (exec_ms,)
-        _err("oep-server: run() raised an exception:\n" + (job.tb or ""))
-        return _json_error(500, MSG_RUN_FAILED, True) + (exec_ms,)
+            return json_error(500, "Scoring timeout after %d ms" % self.executor.timeout_ms, True, run_ms=exec_ms)
+        write_err("oep-server: run() raised an exception:\n" + (job.tb or ""))
+        return json_error(500, MSG_RUN_FAILED, True, run_ms=exec_ms)
 
     def _extract_parameters(self, body):
         kwargs = {}

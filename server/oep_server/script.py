@@ -9,8 +9,9 @@ import types
 
 import oep_monitoring
 
-from . import EXIT_INIT_FAILED, SHIMS_DIR
-from .output import _err, _flush_all, _out
+from . import SHIMS_DIR
+from .contract import EXIT_INIT_FAILED, LOAD_FAILED_MARK, MODEL_DIR_ENV
+from .output import flush_all, write_err, write_out
 
 
 MODE_JSON = "json"  # run(raw_data: str)
@@ -42,9 +43,6 @@ def _find_spec(name):
         return importlib.util.find_spec(name)
     except (ImportError, ValueError, AttributeError):
         return None
-
-
-LOAD_FAILED_MARK = "oep-server: loading the entry script failed:"
 
 
 def _exception_summary(ex):
@@ -122,7 +120,7 @@ class UserScript(object):
             sys.modules.pop("entry_module", None)
             # One line that names the error first (a SyntaxError with its file and line), so
             # oep can report the "load" phase with it; the traceback follows.
-            _err("%s %s" % (LOAD_FAILED_MARK, _exception_summary(ex)))
+            write_err("%s %s" % (LOAD_FAILED_MARK, _exception_summary(ex)))
             raise ScriptError("could not import the entry script %s" % path, trace=traceback.format_exc())
         self.module = module
 
@@ -190,19 +188,19 @@ class UserScript(object):
 
 def _print_model_tree(model_dir):
     if not model_dir:
-        _err("AZUREML_MODEL_DIR is not set: no model directory to list.")
+        write_err("%s is not set: no model directory to list." % MODEL_DIR_ENV)
         return
     if not os.path.exists(model_dir):
-        _err("Model directory %s does not exist." % model_dir)
+        write_err("Model directory %s does not exist." % model_dir)
         return
-    _err("Model Directory Contents:")
+    write_err("Model Directory Contents:")
     tree = walk_path(model_dir)
     count = 0
     for line in tree:
         if count >= MODEL_TREE_LINES:
-            _err("Output Truncated. First %d lines shown." % MODEL_TREE_LINES)
+            write_err("Output Truncated. First %d lines shown." % MODEL_TREE_LINES)
             break
-        _err(line)
+        write_err(line)
         count += 1
 
 
@@ -212,23 +210,23 @@ def load_and_init(cfg):
     # azureml.ai.monitoring for scripts that collect data (data_collector), before they import it
     collecting = oep_monitoring.install(_find_spec)
     if collecting:
-        _out(collecting)
+        write_out(collecting)
     script = UserScript(cfg)
     try:
         script.load()
     except ScriptError as ex:
-        _err("oep-server: init() failed: %s" % ex.message)
+        write_err("oep-server: init() failed: %s" % ex.message)
         if ex.show_traceback:
-            _err(ex.trace or traceback.format_exc())
+            write_err(ex.trace or traceback.format_exc())
         _print_model_tree(cfg.model_dir)
-        _flush_all()
+        flush_all()
         os._exit(EXIT_INIT_FAILED)
     try:
         script.init_fn()
     except BaseException:
-        _err("oep-server: init() failed")
-        _err(traceback.format_exc())
+        write_err("oep-server: init() failed")
+        write_err(traceback.format_exc())
         _print_model_tree(cfg.model_dir)
-        _flush_all()
+        flush_all()
         os._exit(EXIT_INIT_FAILED)
     return script

@@ -6,9 +6,10 @@ import sys
 
 import oep_debug
 
-from . import EXIT_BIND_FAILED, EXIT_INIT_FAILED, SERVER_VERSION
-from .output import _err, _out, _setup_stdio
-from .config import Config, ConfigError, REPLICA_SECRET_ENV, maybe_exec_azmlinfsrv, parse_args
+from . import EXIT_BIND_FAILED, SERVER_VERSION
+from .contract import EXIT_INIT_FAILED, REPLICA_SECRET_ENV, UMASK_ENV
+from .output import setup_stdio, write_err, write_out
+from .config import Config, ConfigError, maybe_exec_azmlinfsrv, parse_args
 from .pool import Supervisor, worker_main
 from . import msi_forward
 
@@ -64,15 +65,15 @@ def print_banner(cfg, port):
         "Swagger:        GET   %s/swagger.json" % hostport,
         "",
     ]
-    _out("\n".join(lines))
+    write_out("\n".join(lines))
     if cfg.app_insights_enabled:
-        _out("oep-server: Application Insights is not implemented by oep-server: nothing is sent")
+        write_out("oep-server: Application Insights is not implemented by oep-server: nothing is sent")
 
 
 def _restore_user_umask(environ):
     """oep's daemon runs with umask 077 so its files are private; it passes the umask it was started
     with in OEP_UMASK, and the scoring script gets that one back (files it writes are as the user's)."""
-    raw = environ.pop("OEP_UMASK", None)
+    raw = environ.pop(UMASK_ENV, None)
     if raw:
         try:
             os.umask(int(raw, 8) & 0o777)
@@ -81,33 +82,33 @@ def _restore_user_umask(environ):
 
 
 def main(argv=None):
-    _setup_stdio()
+    setup_stdio()
     _restore_user_umask(os.environ)
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         cfg = Config(args, os.environ)
         debug = oep_debug.settings(os.environ)
     except (ConfigError, ValueError) as ex:
-        _err("oep-server: %s" % ex)
+        write_err("oep-server: %s" % ex)
         return EXIT_INIT_FAILED
     if debug is not None:
         cfg.worker_count = 1
     # In a container: MSI_ENDPOINT (127.0.0.1:46808) passed on to the oep daemon's socket. Forked
     # before any thread or worker exists; it ends with this process.
-    msi_forward.start(os.environ, _err)
+    msi_forward.start(os.environ, write_err)
     maybe_exec_azmlinfsrv(cfg, os.environ)
     # Kept in the config only: the scoring script has no use for it, nor its children.
     os.environ.pop(REPLICA_SECRET_ENV, None)
     try:
         lsock = bind_socket(cfg.host, cfg.port)
     except OSError as ex:
-        _err("oep-server: cannot listen on %s:%d: %s" % (cfg.host, cfg.port, ex))
+        write_err("oep-server: cannot listen on %s:%d: %s" % (cfg.host, cfg.port, ex))
         return EXIT_BIND_FAILED
     port = lsock.getsockname()[1]
     print_banner(cfg, port)
     if debug is not None:
         # --debug: debugpy first (it may wait for a debugger), then one worker in this process.
-        code = oep_debug.start(debug, _out, _err)
+        code = oep_debug.start(debug, write_out, write_err)
         if code:
             return code
         worker_main(cfg, lsock, port, 0, None, in_process=True)

@@ -4,8 +4,7 @@ import json
 import os
 from urllib.parse import parse_qsl
 
-from .protocol import CT_JSON
-from .routes import _json_error
+from .response import json_error, json_ok
 
 
 # Swagger builders as in azmlinfsrv: version, aliases, user files (first found wins).
@@ -233,14 +232,14 @@ class Swagger(object):
             version = "2"
         if version not in VALID_SWAGGER_VERSIONS:
             listed = self.supported or ALL_SWAGGER_VERSIONS
-            return _json_error(
+            return json_error(
                 404, "Swagger version [%s] is not valid. Supported versions: [%s]." % (version, ", ".join(listed))
             )
         document = self.documents.get(version)
         if not document:
-            return _json_error(
+            return json_error(
                 404,
                 "Swagger version [%s] is not supported for the scoring script. Supported swagger versions: [%s]."
                 % (version, ", ".join(self.supported)),
             )
-        return 200, [("Content-Type", CT_JSON), ("x-ms-run-function-failed", "False")], document
+        return json_ok(document)

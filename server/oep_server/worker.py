@@ -12,15 +12,15 @@ import threading
 import time
 import traceback
 
-from .output import _err
+from .output import write_err
 from .protocol import (
     CT_JSON,
     HeaderLimitError,
     HttpError,
     MAX_HEAD_BYTES,
-    _REASONS,
-    _linger,
-    _status_line,
+    REASONS,
+    linger,
+    status_line,
     gunicorn_error,
     parse_head,
     read_chunked,
@@ -30,6 +30,7 @@ from .protocol import (
 from .executor import Executor
 from .routes import Routes
 from .handoff import HANDOFF_WAIT_S
+from .contract import REPLICA_SECRET_HEADER
 
 
 IDLE_TIMEOUT_S = 300  # long enough that the client side always closes an idle keep-alive first
@@ -37,9 +38,8 @@ MSG_NO_REPLICA_SECRET = (
     "Unauthorized: this replica answers only requests sent through its endpoint (oep's router checks the key "
     "and adds the replica's secret)."
 )
-# oep's router sends the deployment's secret in this header; with OEP_REPLICA_SECRET set, every
-# request but a health probe (GET or HEAD on /) must carry it. The header never reaches the script.
-REPLICA_SECRET_HEADER = "x-oep-replica-secret"
+# oep's router sends the deployment's secret in REPLICA_SECRET_HEADER; with OEP_REPLICA_SECRET set,
+# every request but a health probe (GET or HEAD on /) must carry it. The header never reaches the script.
 _iso_cache = (0, "")
 
 
@@ -220,7 +220,7 @@ class Worker(object):
         except (ConnectionError, OSError):
             pass
         except Exception:
-            _err("oep-server: connection handler failed:\n" + traceback.format_exc())
+            write_err("oep-server: connection handler failed:\n" + traceback.format_exc())
         finally:
             try:
                 sock.close()
@@ -251,7 +251,7 @@ class Worker(object):
                 # Decided on the head: the body is never read.
                 self._send_error_and_close(sock, 401, MSG_NO_REPLICA_SECRET)
                 self._access_log(req.method, req.target.partition("?")[0], 401, (time.perf_counter() - t0) * 1000.0, None)
-                _linger(sock)
+                linger(sock)
                 return False, b""
             http10 = req.version == "HTTP/1.0"
             te = hmap.get("transfer-encoding")
@@ -284,22 +284,23 @@ class Worker(object):
                 )
             except OSError:
                 pass
-            _linger(sock)
+            linger(sock)
             return False, b""
 
-        status, headers, body, request_id = self.routes.dispatch(req)
+        answer = self.routes.dispatch(req)
 
         connection = hmap.get("connection")
         if http10:
             keep = connection is not None and "keep-alive" in connection.lower()
         else:
             keep = connection is None or "close" not in connection.lower()
-        sock.sendall(serialize_response(status, headers, body, req.method == "HEAD", keep, http10))
+        sock.sendall(serialize_response(answer.status, answer.headers, answer.body, req.method == "HEAD", keep, http10))
         elapsed = (time.perf_counter() - t0) * 1000.0
         # the path as sent (no query: it can be long or carry data), and the request id when there is
         # one; health probes are not logged (azmlinfsrv does not log them either): every 2 s, forever
         if not _is_health_probe(req):
-            self._access_log(req.method, req.target.partition("?")[0], status, elapsed, request_id or hmap.get("x-request-id"))
+            request_id = answer.request_id or hmap.get("x-request-id")
+            self._access_log(req.method, req.target.partition("?")[0], answer.status, elapsed, request_id)
         return keep, buf
 
     def _came_through_router(self, req):
@@ -318,8 +319,8 @@ class Worker(object):
         reason phrase is as gunicorn writes its own, not upper case as werkzeug's."""
         body = json.dumps({"message": message}).encode("utf-8")
         answer = serialize_response(status, [("Content-Type", CT_JSON)], body, False, False, False)
-        upper = _status_line(status).encode("latin-1")
-        answer = ("HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, "Unknown"))).encode("latin-1") + answer[len(upper):]
+        upper = status_line(status).encode("latin-1")
+        answer = ("HTTP/1.1 %d %s\r\n" % (status, REASONS.get(status, "Unknown"))).encode("latin-1") + answer[len(upper):]
         try:
             sock.sendall(answer)
         except OSError:

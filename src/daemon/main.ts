@@ -40,6 +40,7 @@ import { acquireLock, releaseLock } from './lock.js';
 import { startControlServer } from './server.js';
 import { KeeperLink } from './keeper-link.js';
 import { fileURLToPath } from 'node:url';
+import { UMASK_ENV } from '../model/server-contract.js';
 
 /** How long `oep daemon restart` lets requests in flight finish on the old daemon. */
 const HAND_OVER_MS = 120_000;
@@ -54,7 +55,7 @@ async function runDaemon(): Promise<void> {
   const paths = oepPaths(resolveOepHome());
   // What the daemon creates under OEP_HOME (logs, run/, records, data) is private to the user
   // whatever the umask it was started with; process replicas get that umask back (OEP_UMASK).
-  process.env.OEP_UMASK = process.umask(0o077).toString(8);
+  process.env[UMASK_ENV] = process.umask(0o077).toString(8);
   // A home another user owns or can write is refused (the CLI checked too, but a daemon may be started on its own).
   ensureHome(paths.home);
   // A long OEP_HOME puts the socket in a per-user folder of the temp directory (src/state/paths.ts).

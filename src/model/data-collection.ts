@@ -1,5 +1,6 @@
 import type { DataCollector, DeploymentSpec } from '../spec/types.js';
 import { onlineDeploymentResourceId } from './arm-id.js';
+import { DATA_COLLECTOR_DIR_ENV, DATA_COLLECTOR_SETTINGS_ENV } from './server-contract.js';
 
 /**
  * Azure's data collector (`data_collector` in a deployment), as oep runs it: the `request` and
@@ -16,13 +17,6 @@ export const PAYLOAD_COLLECTIONS = ['request', 'response'] as const;
 
 /** Azure's blob paths end in `<yyyy>/<MM>/<dd>/<HH>/` unless `rolling_rate` says otherwise. */
 export const DEFAULT_ROLLING_RATE: RollingRate = 'hour';
-
-/** The request header that tells the scoring server whether this request is in the sample ("1") or not ("0"). */
-export const SAMPLE_HEADER = 'x-oep-data-collection';
-
-/** Environment variables of a replica whose script collects data (read by server/oep_monitoring.py). */
-export const DATA_COLLECTOR_DIR_ENV = 'OEP_DATA_COLLECTOR_DIR';
-export const DATA_COLLECTOR_SETTINGS_ENV = 'OEP_DATA_COLLECTOR';
 
 export interface DataCollection {
   /** 0..1: the share of requests whose data is collected. */

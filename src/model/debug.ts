@@ -3,6 +3,7 @@ import type { DeploymentSpec } from '../spec/types.js';
 import type { RuntimeKind } from './runtime-kind.js';
 import { computeLayout, SERVER_ROOT } from './layout.js';
 import { scoringPlan } from './scoring-plan.js';
+import { DEBUGPY_ENV, DEBUGPY_OWN_USER_ENV, DEBUGPY_TOKEN_ENV, DEBUGPY_WAIT_ENV } from './server-contract.js';
 
 /**
  * Debugging a deployment (`oep deployment create|update --debug`): one replica with one worker
@@ -36,13 +37,6 @@ export interface DebugSettings {
 export const DEFAULT_DEBUG_PORT = 5678;
 export const DEBUG_HOST = '127.0.0.1';
 
-/** What oep's scoring server reads to start debugpy (server/oep_debug.py). */
-export const DEBUGPY_VARIABLE = 'OEP_DEBUGPY';
-export const DEBUGPY_WAIT_VARIABLE = 'OEP_DEBUGPY_WAIT';
-/** The token the replica's debugpy requires before anything else (taken out of the environment before the script loads). */
-export const DEBUGPY_TOKEN_VARIABLE = 'OEP_DEBUGPY_TOKEN';
-/** Process runtime: debugpy's port accepts connections of the replica's own user only (the daemon's gate). */
-export const DEBUGPY_OWN_USER_VARIABLE = 'OEP_DEBUGPY_OWN_USER';
 /** How long an open debug port (see DebugSettings.open) may go without a debugger before the deployment goes back to normal. */
 export const DEFAULT_OPEN_DEBUG_IDLE_MS = 30 * 60 * 1000;
 
@@ -122,10 +116,10 @@ export function attachConfiguration(spec: DeploymentSpec, runtime: RuntimeKind, 
  */
 export function debugEnvironment(debug: DebugSettings, host: string, port: number, token: string, ownUser = false): Record<string, string> {
   return {
-    [DEBUGPY_VARIABLE]: `${host}:${port}`,
-    [DEBUGPY_TOKEN_VARIABLE]: token,
-    ...(ownUser && { [DEBUGPY_OWN_USER_VARIABLE]: '1' }),
-    ...(debug.wait && { [DEBUGPY_WAIT_VARIABLE]: '1' }),
+    [DEBUGPY_ENV]: `${host}:${port}`,
+    [DEBUGPY_TOKEN_ENV]: token,
+    ...(ownUser && { [DEBUGPY_OWN_USER_ENV]: '1' }),
+    ...(debug.wait && { [DEBUGPY_WAIT_ENV]: '1' }),
     // pydevd's note about frozen stdlib modules concerns breakpoints in the standard library only.
     PYDEVD_DISABLE_FILE_VALIDATION: '1',
   };

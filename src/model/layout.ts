@@ -1,5 +1,6 @@
 import { basename, dirname, posix } from 'node:path';
 import type { DeploymentSpec } from '../spec/types.js';
+import { APP_ROOT_ENV, ENTRY_SCRIPT_ENV, MODEL_DIR_ENV, REPLICA_SECRET_ENV } from './server-contract.js';
 
 /** Where Azure puts things inside a deployment (docs/contract.md section 4). */
 export const APP_ROOT = '/var/azureml-app';
@@ -67,9 +68,6 @@ export function computeLayout(spec: DeploymentSpec): DeploymentLayout {
   return layout;
 }
 
-/** The variable that gives oep's scoring server the secret the router sends (`x-oep-replica-secret`). */
-export const REPLICA_SECRET_VARIABLE = 'OEP_REPLICA_SECRET';
-
 /**
  * The environment the scoring server sees, given where model and code are reachable
  * (cloud paths in a container, host paths for the process runtime). `environment_variables`
@@ -84,13 +82,13 @@ export function scoringEnvironment(
   at: { modelDir?: string; appRoot?: string; entryScript?: string; replicaSecret?: string; platform?: Record<string, string> },
 ): Record<string, string> {
   const env: Record<string, string> = {};
-  if (at.modelDir) env.AZUREML_MODEL_DIR = at.modelDir;
-  if (at.appRoot) env.AML_APP_ROOT = at.appRoot;
-  if (at.entryScript) env.AZUREML_ENTRY_SCRIPT = at.entryScript;
+  if (at.modelDir) env[MODEL_DIR_ENV] = at.modelDir;
+  if (at.appRoot) env[APP_ROOT_ENV] = at.appRoot;
+  if (at.entryScript) env[ENTRY_SCRIPT_ENV] = at.entryScript;
   const user: Record<string, string> = { ...spec.environment_variables };
-  delete user[REPLICA_SECRET_VARIABLE];
+  delete user[REPLICA_SECRET_ENV];
   // The secret first and the user's variables last, as always: no name is shared, so order is moot.
-  return { ...(at.replicaSecret !== undefined && { [REPLICA_SECRET_VARIABLE]: at.replicaSecret }), ...env, ...at.platform, ...user };
+  return { ...(at.replicaSecret !== undefined && { [REPLICA_SECRET_ENV]: at.replicaSecret }), ...env, ...at.platform, ...user };
 }
 
 /**

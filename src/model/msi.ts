@@ -7,6 +7,8 @@
  * and AZURE_CLIENT_ID & co. would take DefaultAzureCredential elsewhere, so oep never sets those.
  */
 
+import { MSI_PORT_ENV, MSI_SOCKET_ENV } from './server-contract.js';
+
 /** The path the MSI endpoint answers on, as on Azure ML compute (`http://127.0.0.1:46808/MSI/auth`). */
 export const MSI_PATH = '/MSI/auth';
 /** Inside a container, oep's server forwards this loopback port to the daemon's MSI socket. */
@@ -15,10 +17,6 @@ export const CONTAINER_MSI_PORT = 46808;
 export const CONTAINER_MSI_DIR = '/var/run/oep-msi';
 /** The socket's name, in that folder on both sides. */
 export const MSI_SOCKET_NAME = 'msi.sock';
-
-/** The variables oep's server reads to start its forwarder (server/oep_server/msi_forward.py). */
-export const MSI_FORWARD_SOCKET_VARIABLE = 'OEP_MSI_SOCKET';
-export const MSI_FORWARD_PORT_VARIABLE = 'OEP_MSI_PORT';
 
 /**
  * Variables a process replica must not inherit from the daemon's environment (the developer's
@@ -73,5 +71,5 @@ export function msiEnvironment(endpoint: string, secret: string, clientId: strin
 
 /** The variables that start oep's in-container forwarder: 127.0.0.1:46808 -> the mounted socket. */
 export function msiForwardEnvironment(): Record<string, string> {
-  return { [MSI_FORWARD_SOCKET_VARIABLE]: `${CONTAINER_MSI_DIR}/${MSI_SOCKET_NAME}`, [MSI_FORWARD_PORT_VARIABLE]: String(CONTAINER_MSI_PORT) };
+  return { [MSI_SOCKET_ENV]: `${CONTAINER_MSI_DIR}/${MSI_SOCKET_NAME}`, [MSI_PORT_ENV]: String(CONTAINER_MSI_PORT) };
 }

@@ -1,4 +1,5 @@
 import type { DeploymentSpec, InferenceConfig } from '../spec/types.js';
+import { MLFLOW_MODEL_FOLDER_ENV } from './server-contract.js';
 
 /** oep's scoring script for MLflow models deployed without one, shipped beside oep_server.py in server/. */
 export const MLFLOW_SCORING_SCRIPT = 'oep_mlflow_score.py';
@@ -50,6 +51,6 @@ export function scoringPlan(spec: DeploymentSpec): ScoringPlan {
  * AZUREML_MODEL_DIR, as Azure's generated deployments set it.
  */
 export function planEnvironment(plan: ScoringPlan, modelEntry: string | undefined): Record<string, string> {
-  if (plan.kind === 'mlflow' && modelEntry) return { MLFLOW_MODEL_FOLDER: modelEntry };
+  if (plan.kind === 'mlflow' && modelEntry) return { [MLFLOW_MODEL_FOLDER_ENV]: modelEntry };
   return {};
 }

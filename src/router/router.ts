@@ -18,7 +18,8 @@ import { bearerCredential } from '../model/credentials.js';
 import type { RouteRecord } from '../model/route-record.js';
 import { PayloadRecorder } from './payload-logging.js';
 import type { PairRecorder, PairTicket } from './pairs.js';
-import { SAMPLE_HEADER, type PayloadLogging } from '../model/data-collection.js';
+import type { PayloadLogging } from '../model/data-collection.js';
+import { REPLICA_SECRET_HEADER, SAMPLE_HEADER } from '../model/server-contract.js';
 
 /**
  * A replica as the router sees it, read-only: its owner (the reconciler) keeps `ready` current
@@ -120,7 +121,6 @@ export interface PortProvider {
 }
 
 /** The header that carries a deployment's replica secret from the router to its replicas. */
-export const REPLICA_SECRET_HEADER = 'x-oep-replica-secret';
 
 /** An early answer leaves up to this much unread body to drain on a kept-alive connection; more closes it. */
 const DRAIN_AT_MOST_BYTES = 64 * 1024;

@@ -6,15 +6,8 @@ import type { RuntimeKind } from '../state/types.js';
 import type { ReplicaExit, ReplicaHandle, ReplicaRequest } from '../runtimes/types.js';
 import { extractTraceback, readLogTail } from '../telemetry/log-tail.js';
 import { PROBE_NOT_SENT, probeOnce } from './readiness.js';
+import { DEBUGPY_LISTEN_FAILED_MARK, DEBUGPY_MISSING_MARK, EXIT_DEBUG_FAILED, EXIT_INIT_FAILED, LOAD_FAILED_MARK } from '../model/server-contract.js';
 
-/** The scoring server's exit code when the script cannot be loaded or its init() fails (as azmlinfsrv). */
-const EXIT_INIT_FAILED = 3;
-/** The line oep's scoring server writes before the traceback when importing the script fails (server/oep_server.py). */
-const LOAD_FAILED_MARK = 'oep-server: loading the entry script failed:';
-/** --debug: the server's exit code when debugpy cannot start, and the lines that say why (server/oep_debug.py). */
-const EXIT_DEBUG_FAILED = 4;
-const DEBUGPY_MISSING_MARK = 'oep-server: debugpy is not installed:';
-const DEBUGPY_LISTEN_MARK = 'oep-server: debugpy could not listen:';
 const LOG_TAIL_LINES = 30;
 
 /** The start was called off (the replica is being stopped): not a failure of the deployment. */
@@ -107,7 +100,7 @@ async function debugFailure(options: BringUpOptions): Promise<OepError> {
       phase: 'start',
     });
   }
-  const listen = await readMark(request.logFile, DEBUGPY_LISTEN_MARK);
+  const listen = await readMark(request.logFile, DEBUGPY_LISTEN_FAILED_MARK);
   if (listen !== undefined) {
     // debugpy listens on the backend port the daemon chose (a debugger attaches to the gate at debug.port).
     const held = request.debug!.backendPort ?? request.debug!.port;

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { REPLICA_SECRET_VARIABLE, scoringEnvironment } from '../../src/model/layout.js';
+import { scoringEnvironment } from '../../src/model/layout.js';
+import { REPLICA_SECRET_ENV } from '../../src/model/server-contract.js';
 import { maskEnvironment, maskValue } from '../../src/runtimes/prepared-log.js';
 import { HOME_KEY_FILE, homeKey, metricsToken, replicaSecret } from '../../src/state/secrets.js';
 import type { DeploymentSpec } from '../../src/spec/types.js';
@@ -28,11 +29,11 @@ describe('the home key and what derives from it', () => {
 });
 
 describe('scoringEnvironment and the replica secret', () => {
-  const spec = { environment_variables: { A: '1', [REPLICA_SECRET_VARIABLE]: 'mine' } } as unknown as DeploymentSpec;
+  const spec = { environment_variables: { A: '1', [REPLICA_SECRET_ENV]: 'mine' } } as unknown as DeploymentSpec;
 
   it('sets OEP_REPLICA_SECRET from the runtime, never from environment_variables, which stay last', () => {
     const env = scoringEnvironment(spec, { appRoot: '/app', replicaSecret: 's' });
-    assert.deepEqual(Object.entries(env), [[REPLICA_SECRET_VARIABLE, 's'], ['AML_APP_ROOT', '/app'], ['A', '1']]);
+    assert.deepEqual(Object.entries(env), [[REPLICA_SECRET_ENV, 's'], ['AML_APP_ROOT', '/app'], ['A', '1']]);
     assert.deepEqual(scoringEnvironment(spec, {}), { A: '1' });
   });
 });
