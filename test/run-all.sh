@@ -68,7 +68,11 @@ if ! npm run build; then
   exit 1
 fi
 
-node --test --test-concurrency=1 $(reporters node) 'dist/test/**/*.test.js'
+# The pure folders (no daemon, no Docker, no shared port) run two files at a time; the rest, which
+# start daemons, replicas and containers, one file at a time.
+node --test --test-concurrency=2 $(reporters pure) 'dist/test/unit/**/*.test.js' 'dist/test/spec/**/*.test.js' 'dist/test/output/**/*.test.js'
+pure_rc=$?
+node --test --test-concurrency=1 $(reporters node) 'dist/test/e2e/**/*.test.js' 'dist/test/faults/**/*.test.js' 'dist/test/server/**/*.test.js'
 node_rc=$?
 
 bash test/server/run-in-image.sh $(reporters server-in-image)
@@ -76,9 +80,10 @@ server_rc=$?
 
 sweep
 echo
+summary pure "$pure_rc" "no test files"
 summary node "$node_rc" "no test files"
 summary server-in-image "$server_rc" "no Docker engine or no test image; CI=true makes this a failure"
 if [ "$skipped_total" != 0 ]; then
   echo "skipped in all: $skipped_total (reasons above; a missing prerequisite fails instead under CI=true)"
 fi
-[ "$node_rc" = 0 ] && [ "$server_rc" = 0 ]
+[ "$pure_rc" = 0 ] && [ "$node_rc" = 0 ] && [ "$server_rc" = 0 ]
