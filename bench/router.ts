@@ -12,7 +12,8 @@
  * BENCH_LATENCY_SECONDS (5, per one-connection run), BENCH_WARMUP_SECONDS (5, once per configuration
  * before the first round), BENCH_TELEMETRY_SECONDS (90) and BENCH_TELEMETRY_SLICE_MS (500) for the
  * telemetry A/B, BENCH_CPU_AB_PAIRS (16) and BENCH_CPU_AB_SECONDS (2) for the router/nginx CPU A/B,
- * BENCH_JSON (write the results there too).
+ * BENCH_JSON (write the results there too), BENCH_BASELINE (a folder holding an earlier checkout,
+ * built: its router as (b0) beside (b), and a CPU A/B of the two).
  *
  * Method. Upstreams: one nginx process (1 worker) answers `return 200 '{"ok":true}'` on a blue
  * and a green port; the 200 ms slower mirror target is a small Node server in this process (idle
@@ -52,6 +53,13 @@ const CPU_AB_PAIRS = Number(process.env.BENCH_CPU_AB_PAIRS ?? 16);
 const CPU_AB_SECONDS = Number(process.env.BENCH_CPU_AB_SECONDS ?? 2);
 const FIXTURES = join(REPO_ROOT, 'bench', 'fixtures', 'router');
 const HOST_SCRIPT = join(REPO_ROOT, 'dist', 'bench', 'router-host.js');
+/**
+ * An earlier checkout, built (e.g. `git archive <commit> | tar -x -C DIR`, node_modules linked,
+ * `npm run build`): its router-host hosts (b0), the same configuration as (b) with that
+ * checkout's router, so a change's CPU per request is measured against its base in one run.
+ */
+const BASELINE = process.env.BENCH_BASELINE;
+const BASELINE_HOST_SCRIPT = BASELINE && join(BASELINE, 'dist', 'bench', 'router-host.js');
 /** The POST /score body of every check and load run. */
 const SCORE_BODY_FILE = join(FIXTURES, 'score.json');
 /** Where nginx usually lives when it is not on PATH. */
@@ -204,8 +212,8 @@ class RouterHost {
     child.on('message', (reply: HostReply) => this.waiting.shift()?.(reply));
   }
 
-  static async start(config: HostConfig): Promise<RouterHost> {
-    const child = track(spawn(process.execPath, [HOST_SCRIPT, JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  static async start(config: HostConfig, script = HOST_SCRIPT): Promise<RouterHost> {
+    const child = track(spawn(process.execPath, [script, JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     const host = new RouterHost(child);
     const ready = new Promise<HostReply>((resolve) => host.waiting.push(resolve));
     const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`router host exited with ${code}`))));
@@ -397,6 +405,10 @@ async function main(): Promise<number> {
     console.error(`router bench: ${HOST_SCRIPT} is missing; run npm run build first.`);
     return 2;
   }
+  if (BASELINE_HOST_SCRIPT && !existsSync(BASELINE_HOST_SCRIPT)) {
+    console.error(`router bench: BENCH_BASELINE has no ${BASELINE_HOST_SCRIPT}; build that checkout first (npm run build in it).`);
+    return 2;
+  }
 
   workDir = mkdtempSync(join(tmpdir(), 'oep-bench-router-'));
   chmodSync(workDir, 0o755); // nginx workers drop to an unprivileged user when started as root
@@ -411,6 +423,7 @@ async function main(): Promise<number> {
     routerTelemetry: await findFreePort(),
     routerSingle: await findFreePort(),
     routerMirror: await findFreePort(),
+    routerBaseline: await findFreePort(),
   };
   const keys = { primary: randomBytes(32).toString('base64url'), secondary: randomBytes(32).toString('base64url') };
   const origin = (port: number) => `http://127.0.0.1:${port}`;
@@ -440,6 +453,7 @@ async function main(): Promise<number> {
     host(ports.routerSingle, { blue: 100 }, {}, withSlowGreen),
     host(ports.routerMirror, { blue: 100 }, { green: 100 }, withSlowGreen),
   ]);
+  const routerBaseline = BASELINE_HOST_SCRIPT ? await RouterHost.start({ port: ports.routerBaseline, keys, traffic: split, mirror: {}, upstreams: fast, telemetry: false }, BASELINE_HOST_SCRIPT) : undefined;
 
   const dep = 'azureml-model-deployment';
   const routerTarget = (name: string, label: string, routerHost: RouterHost, port: number, expect: Record<string, number>): Target => ({
@@ -476,6 +490,7 @@ async function main(): Promise<number> {
     routerTarget('router-100', '(d0) oep Router blue=100, no mirror', routerSingle, ports.routerSingle, { blue: 100 }),
     routerTarget('router-mirror', '(d) oep Router blue=100, mirror green=100 (green +200 ms)', routerMirror, ports.routerMirror, { blue: 100 }),
   ];
+  if (routerBaseline) targets.push(routerTarget('router-baseline', `(b0) (b) with the router of ${BASELINE}`, routerBaseline, ports.routerBaseline, split));
 
   console.log(`router bench: ${new Date().toISOString()}`);
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model.trim()}; node ${process.version}; ${versionOf(nginx, ['-v'])}; ${versionOf(wrkPath, ['-v'])}`);
@@ -523,6 +538,16 @@ async function main(): Promise<number> {
         `quartiles ${sortedCpu[Math.floor(sortedCpu.length / 4)]!.toFixed(2)} .. ${sortedCpu[Math.floor((3 * sortedCpu.length) / 4)]!.toFixed(2)}`,
     );
   }
+  // And this tree's router against the baseline's, the same way.
+  const baselineTarget = targets.find((t) => t.name === 'router-baseline');
+  const routerBaselineCpu = baselineTarget && HAVE_PROC ? await cpuRatios(wrkPath, targets.find((t) => t.name === 'router')!, baselineTarget, keys.primary) : [];
+  const sortedBaseline = [...routerBaselineCpu].sort((a, b) => a - b);
+  if (routerBaselineCpu.length > 0) {
+    console.log(
+      `  router/baseline CPU A/B: ${routerBaselineCpu.length} pairs of ${CPU_AB_SECONDS} s runs: median ${median(routerBaselineCpu).toFixed(3)} x, ` +
+        `quartiles ${sortedBaseline[Math.floor(sortedBaseline.length / 4)]!.toFixed(3)} .. ${sortedBaseline[Math.floor((3 * sortedBaseline.length) / 4)]!.toFixed(3)}`,
+    );
+  }
   const sortedDiffs = [...telemetryDiffs].sort((a, b) => a - b);
   console.log(
     `  telemetry A/B: ${telemetryDiffs.length} "on" slices of ${TELEMETRY_SLICE_MS} ms against their neighbours, (on) - (off) CPU per request: ` +
@@ -565,6 +590,9 @@ async function main(): Promise<number> {
       ok: telemetryUs <= 5,
     },
     { what: 'router req/s >= 0.8 x nginx (median of per-round ratios)', value: `${rpsRatio.toFixed(2)} x`, ok: rpsRatio >= 0.8 },
+    ...(routerBaselineCpu.length > 0
+      ? [{ what: `router CPU per request not above the baseline's (${BASELINE}; median of ${routerBaselineCpu.length} back-to-back pairs)`, value: `${median(routerBaselineCpu).toFixed(3)} x`, ok: median(routerBaselineCpu) <= 1 }]
+      : []),
     { what: 'router added p50 vs direct <= 1 ms (c1)', value: `${(r.p50 - d.p50).toFixed(3)} ms`, ok: r.p50 - d.p50 <= 1 },
     { what: 'mirror 100% to +200 ms: client p50 rise vs (d0) <= 1 ms (c1)', value: `${(m.p50 - m0.p50).toFixed(3)} ms`, ok: m.p50 - m0.p50 <= 1 },
     { what: 'mirror 100% to +200 ms: client p50 rise vs (b) <= 1 ms (c1)', value: `${(m.p50 - r.p50).toFixed(3)} ms`, ok: m.p50 - r.p50 <= 1 },
@@ -581,7 +609,7 @@ async function main(): Promise<number> {
   );
   console.log(`info: CPU used outside this bench during load runs: median ${median(targets.flatMap((t) => samples.get(t.name)!.map((s) => s.foreignPct))).toFixed(0)}% of the machine; load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (process.env.BENCH_JSON) {
-    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ date: new Date().toISOString(), summary, samples: Object.fromEntries(samples), telemetryDiffs, routerNginxCpu, aims, worstBacklog }, null, 2));
+    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ date: new Date().toISOString(), summary, samples: Object.fromEntries(samples), telemetryDiffs, routerNginxCpu, routerBaselineCpu, aims, worstBacklog }, null, 2));
   }
   const errors = Object.values(summary).reduce((sum, s) => sum + s.errors, 0);
   if (errors > 0) {

@@ -142,3 +142,26 @@ export class MirrorSampler {
     return false;
   }
 }
+
+/** What the concurrency limits are made of: a deployment's request_settings and its replica count. */
+export interface ConcurrencySettings {
+  maxConcurrentPerInstance: number;
+  instanceCount: number;
+}
+
+/**
+ * The two concurrency limits the router applies, both from max_concurrent_requests_per_instance
+ * as the cloud applies it (each instance takes twice that before its queue is full):
+ * - live requests a deployment takes in flight, those still waiting for a replica included,
+ *   before it answers 429: 2 x max_concurrent_requests_per_instance x instance_count;
+ * - mirrored copies one replica takes in flight before a further copy is dropped (recorded as
+ *   429): that replica's share of the same limit, so a slow mirror never piles copies up.
+ */
+export function deploymentRequestLimit(settings: ConcurrencySettings): number {
+  return 2 * settings.maxConcurrentPerInstance * settings.instanceCount;
+}
+
+/** See deploymentRequestLimit: the mirrored copies one replica of the mirror deployment takes at once. */
+export function mirrorCopyLimit(settings: Pick<ConcurrencySettings, 'maxConcurrentPerInstance'>): number {
+  return 2 * settings.maxConcurrentPerInstance;
+}

@@ -2,17 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
-import { BodyTap, drain, HELD_ANSWER_BYTES, tapped, type AnswerStream, type BodySummary } from './answer.js';
-import { BodyTooLargeError, ClientAbortedError, HELD_BODY_BYTES, MAX_BODY_BYTES, type RequestBody } from './body.js';
+import { BodyTap, HELD_ANSWER_BYTES, tapped, type AnswerStream } from './answer.js';
+import { BodyTooLargeError, ClientAbortedError, HELD_BODY_BYTES, MAX_BODY_BYTES, type BodyLimits, type RequestBody } from './body.js';
 import { ConnectionBudget, ownBudget, type BudgetCounts, type ConnectionLimits } from './connection-budget.js';
 import { isOutOfDescriptors } from '../model/descriptors.js';
 import { LeanExchange, NodeExchange, type Exchange } from './exchange.js';
-import { ForwardTimeoutError } from './forward.js';
-import { Front, LEAN_BODY_BYTES, type FrontCertificate } from './front.js';
-import { replicaRefusesHeaders, setHeader } from './http1.js';
+import { ForwardTimeoutError, type ForwardResponse } from './forward.js';
+import { Front, LEAN_BODY_BYTES } from './front.js';
+import { replicaRefusesHeaders } from './http1.js';
+import { copyResponseHeaders, headerValue, replicaHeaderLines, upstreamHeaders } from './headers.js';
+import { Copies, MirrorRule } from './mirror.js';
+import { isoNow } from './record-time.js';
+import { ReplicaLoad } from './replica-load.js';
+import type { DeploymentRoute, EndpointRoute, LiveReplica } from './route.js';
 import { Upstreams } from './upstream.js';
 import { BAD_GATEWAY_STATUS, badAnswerMessage, isBadAnswer, MAX_RESENDS, NO_READY_REPLICA_STATUS, NoReadyReplicaError, ReplicaLostError } from './replica-loss.js';
-import { MirrorSampler, WeightedPicker, type TrafficMap } from '../model/traffic.js';
+import { deploymentRequestLimit, WeightedPicker } from '../model/traffic.js';
 import { KeyMatcher, VerifiedTokens, verifyToken, type AadRejection, type AadVerdict, type AadVerifier } from './auth.js';
 import { bearerCredential } from '../model/credentials.js';
 import type { RouteRecord } from '../model/route-record.js';
@@ -21,54 +26,8 @@ import type { PairRecorder, PairTicket } from './pairs.js';
 import type { PayloadLogging } from '../model/data-collection.js';
 import { REPLICA_SECRET_HEADER, SAMPLE_HEADER } from '../model/server-contract.js';
 
-/**
- * A replica as the router sees it, read-only: its owner (the reconciler) keeps `ready` current
- * and makes a new record for every process or container it starts. The router keeps its own
- * in-flight count per record (`inflightOf`), so a restart never resets a count that requests
- * still hold.
- */
-export interface LiveReplica {
-  readonly id: string;
-  readonly origin: string;
-  readonly pid?: number;
-  readonly scoringPath: string;
-  readonly ready: boolean;
-}
-
-export interface DeploymentRoute {
-  requestTimeoutMs: number;
-  /**
-   * Run under a debugger (--debug): a request that reached a replica has no deadline, as it may
-   * sit at a breakpoint (waiting for a replica stays bounded by requestTimeoutMs).
-   */
-  debugging?: boolean;
-  maxConcurrentPerInstance: number;
-  instanceCount: number;
-  /** `data_collector` payload logging; absent for almost every deployment, and then it costs nothing. */
-  dataCollector?: PayloadLogging;
-  /**
-   * Sent to the deployment's replicas in `x-oep-replica-secret` with every request (live and
-   * mirrored); oep's scoring server answers 401 to a request without it. Absent for custom
-   * containers, which cannot check it.
-   */
-  replicaSecret?: string;
-}
-
-export interface EndpointRoute {
-  name: string;
-  port: number;
-  /** none: an endpoint created with --local (Azure's local endpoints have no auth). */
-  authMode: 'key' | 'aml_token' | 'aad_token' | 'none';
-  /** Kubernetes endpoints answer 504/502/503 where managed ones answer 408/424/429. */
-  kind?: 'managed' | 'kubernetes';
-  keys: { primary: string; secondary: string };
-  tokenSecret: string;
-  traffic: TrafficMap;
-  mirror: TrafficMap;
-  deployments: Record<string, DeploymentRoute>;
-  /** HTTPS: the endpoint's certificate and private key (PEM), served on the same port; absent: HTTP. */
-  tls?: FrontCertificate;
-}
+export type { DeploymentRoute, EndpointRoute, LiveReplica } from './route.js';
+export { REPLICA_SECRET_HEADER } from './headers.js';
 
 export interface RouterOptions {
   replicas: (endpoint: string, deployment: string) => readonly LiveReplica[];
@@ -120,16 +79,11 @@ export interface PortProvider {
   close(port: number): void;
 }
 
-/** The header that carries a deployment's replica secret from the router to its replicas. */
-
 /** An early answer leaves up to this much unread body to drain on a kept-alive connection; more closes it. */
 const DRAIN_AT_MOST_BYTES = 64 * 1024;
 
 export const NO_DEPLOYMENT_MESSAGE =
   'No valid deployments to route to. Please check that the endpoint has at least one deployment with positive weight values or use a deployment specific header to route.';
-
-// Not forwarded: hop-by-hop headers, and `expect` (the router answers 100-continue to the client itself).
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host', 'content-length', 'expect']);
 
 /** How long an idle client connection is kept open (Node's server.keepAliveTimeout, as set before). */
 const KEEP_ALIVE_MS = 30_000;
@@ -139,7 +93,7 @@ interface Listener {
   front: Front;
   picker: WeightedPicker;
   keys: KeyMatcher;
-  mirror?: { deployment: string; sampler: MirrorSampler };
+  mirror?: MirrorRule;
   inflight: Map<string, number>;
   /** Requests served and mirrored copies sent, per deployment, since the listener started. */
   served: Map<string, { requests: number; mirrored: number }>;
@@ -161,8 +115,10 @@ export interface DeploymentTrafficStats {
 export class Router {
   private readonly listeners = new Map<string, Listener>();
   /** Requests each replica is answering now (live and mirrored). */
-  private readonly replicaLoad = new WeakMap<LiveReplica, number>();
+  private readonly load = new ReplicaLoad();
   private readonly upstreams: Upstreams;
+  /** Mirrored and noise copies of live requests (mirror.ts). */
+  private readonly copies: Copies;
   /** Made on the first request of a deployment with a data collector. */
   private payloads?: PayloadRecorder;
 
@@ -177,6 +133,7 @@ export class Router {
     if (options.verifyAadToken) this.aadTokens = new VerifiedTokens(options.verifyAadToken, options.now ?? Date.now);
     this.upstreams = new Upstreams({ heldAnswerBytes: options.heldAnswerBytes ?? HELD_ANSWER_BYTES });
     if (options.connections !== false) this.budget = new ConnectionBudget(options.connections ?? ownBudget());
+    this.copies = new Copies(options, this.load, this.upstreams);
   }
 
   /** Connections open, shed and refused (see connection-budget.ts), or undefined without a budget. */
@@ -352,15 +309,11 @@ export class Router {
 
   /** Requests a replica is answering now, live and mirrored. */
   inflightOf(replica: LiveReplica): number {
-    return this.replicaLoad.get(replica) ?? 0;
+    return this.load.of(replica);
   }
 
-  private adjustLoad(replica: LiveReplica, delta: number): void {
-    this.replicaLoad.set(replica, this.inflightOf(replica) + delta);
-  }
-
-  private pick(replicas: readonly LiveReplica[], except?: LiveReplica): LiveReplica | undefined {
-    return pickReplica(replicas, (replica) => this.inflightOf(replica), except);
+  private readyReplicaOf(endpoint: string, deployment: string): LiveReplica | undefined {
+    return this.load.pick(this.options.replicas(endpoint, deployment));
   }
 
   /**
@@ -368,7 +321,7 @@ export class Router {
    * waits up to `waitMs` for one (a replica being restarted), as a request that finds none does.
    */
   private async untriedReplica(endpoint: string, deployment: string, tried: ReadonlySet<LiveReplica>, waitMs: number): Promise<{ replica: LiveReplica; waited: boolean } | undefined> {
-    const untried = (): LiveReplica | undefined => this.pick(this.options.replicas(endpoint, deployment).filter((replica) => !tried.has(replica)));
+    const untried = (): LiveReplica | undefined => this.load.pick(this.options.replicas(endpoint, deployment).filter((replica) => !tried.has(replica)));
     const now = untried();
     if (now) return { replica: now, waited: false };
     if (!(await this.options.waitForReplica?.(endpoint, deployment, waitMs))) return undefined;
@@ -389,292 +342,391 @@ export class Router {
   private resetPickers(listener: Listener): void {
     listener.picker = new WeightedPicker(listener.route.traffic);
     listener.keys = new KeyMatcher([listener.route.keys.primary, listener.route.keys.secondary]);
-    const [mirrorEntry] = Object.entries(listener.route.mirror).filter(([, percent]) => percent > 0);
-    listener.mirror = mirrorEntry ? { deployment: mirrorEntry[0], sampler: new MirrorSampler(mirrorEntry[1]) } : undefined;
+    listener.mirror = MirrorRule.of(listener.route.mirror);
   }
 
+  /**
+   * One request, step by step as the cloud's front door takes it: admitted (head, path, auth, a
+   * deployment under its limit), given a ready replica, its body read, forwarded (to another
+   * replica when its own is lost), answered. A step that refuses answers the client itself.
+   * Synchronous steps stay synchronous: a request of the lean path awaits only its replica's answer.
+   */
   private async handle(listener: Listener, req: Exchange, expectsContinue: boolean): Promise<void> {
-    const started = performance.now();
-    const route = listener.route;
-    const requestId = randomUUID();
-    let deployment: string | null = null;
-    let logging: PayloadLogging | undefined;
-    /** Set only for a mirrored request whose pair is recorded. */
-    let pair: PairTicket | undefined;
-    /** Whether the client was told to send its body (Expect: 100-continue). */
-    let continued = !expectsContinue;
-    /** A large body's request event is written once the body has been read (see payloads.request). */
-    let streamedRequest: (() => void) | undefined;
-    const record = (status: number): void => {
-      if (deployment !== null) this.count(listener, deployment, false);
-      this.options.record?.({
-        time: isoNow(),
-        endpoint: route.name,
-        request_id: requestId,
-        deployment,
-        mirrored: false,
-        status,
-        latency_ms: Math.round((performance.now() - started) * 100) / 100,
-      });
-    };
-    const finish = (status: number, body: string | Buffer, headers: Record<string, string | string[]> = {}): void => {
-      const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-      const head: Record<string, string | string[] | number> = { 'x-request-id': requestId, 'content-length': bytes.length, ...headers };
-      req.respond({ status, reason: status === 413 ? 'Request Entity Too Large' : undefined, headers: head, body: bytes }, continued ? DRAIN_AT_MOST_BYTES : 0);
-      streamedRequest?.();
-      // The model's own status (the client sees 424 for a model error), as the mirror's is recorded.
-      pair?.live(Number(headers['ms-azureml-model-error-statuscode'] ?? status), performance.now() - started, body);
-      if (logging) this.payloads!.response(logging, bytes, headerValue(headers['content-type']), requestId);
-      record(status);
-    };
-    /**
-     * An answer too large to hold: the head now, the body at the pace the client reads it. The
-     * pair and the data collector get what was kept of it (its start, length and digest) once it
-     * ended; the access log records it then, so its latency covers the whole transfer.
-     */
-    const finishStreamed = async (status: number, stream: AnswerStream, headers: Record<string, string | string[]>, target: string): Promise<void> => {
-      const head: Record<string, string | string[] | number> = { 'x-request-id': requestId, ...(stream.length !== undefined && { 'content-length': stream.length }), ...headers };
-      const pairTap = pair ? new BodyTap(pair.keepBytes, true) : undefined;
-      const logTap = logging?.response ? new BodyTap(this.options.heldBodyBytes ?? HELD_BODY_BYTES, false) : undefined;
-      const body =
-        pairTap || logTap
-          ? tapped(stream, (bytes) => {
-              pairTap?.add(bytes);
-              logTap?.add(bytes);
-            })
-          : stream;
-      req.respond({ status, headers: head, body: EMPTY_BODY, stream: body }, continued ? DRAIN_AT_MOST_BYTES : 0);
-      streamedRequest?.();
-      const outcome = await stream.done;
-      if (outcome === 'failed') this.options.log?.(`endpoint ${route.name}: the answer to request ${requestId} from deployment ${target} ended early (the replica failed or stalled); the client's connection was closed`);
-      if (pairTap) pair!.live(Number(headers['ms-azureml-model-error-statuscode'] ?? status), performance.now() - started, pairTap.summary());
-      if (logTap) {
-        const kept = logTap.summary();
-        this.payloads!.response(logging!, kept.start, headerValue(headers['content-type']), requestId, kept.bytes);
-      }
-      record(status);
-    };
-    const fail = (status: number, message: string, headers: Record<string, string> = {}): void =>
-      finish(status, JSON.stringify({ message }), { 'content-type': 'application/json', ...headers });
-    const maxBodyBytes = this.options.maxBodyBytes ?? MAX_BODY_BYTES;
-    const tooLarge = (): void =>
-      fail(413, `Request body too large: the limit is ${maxBodyBytes} bytes (${formatMegabytes(maxBodyBytes)}, as Azure's inference images).`);
+    const call = new Call(listener, req, expectsContinue);
+    const admitted = this.admit(call);
+    const settings = admitted instanceof Promise ? await admitted : admitted;
+    if (!settings) return;
+    const deployment = call.deployment!;
+    // Counted from here, before anything is awaited: requests waiting for a replica count towards
+    // the 429 limit too, and no count is written from a stale read.
+    listener.inflight.set(deployment, (listener.inflight.get(deployment) ?? 0) + 1);
+    try {
+      const replica = this.readyReplicaOf(listener.route.name, deployment) ?? (await this.awaitReplica(call, settings));
+      if (!replica) return this.fail(call, NO_READY_REPLICA_STATUS, new NoReadyReplicaError(deployment, undefined).message, { 'azureml-model-deployment': deployment });
+      const read = this.readBody(call);
+      const body = read instanceof Promise ? await read : read;
+      if (!body) return;
+      this.sampleForCollector(call, settings, body);
+      this.sendCopies(call, replica, body);
+      const answer = await this.forwardWithRetry(call, settings, replica, body);
+      const answered = this.answer(call, answer);
+      if (answered) await answered;
+    } catch (error) {
+      this.answerFailure(call, settings, error);
+    } finally {
+      listener.inflight.set(deployment, (listener.inflight.get(deployment) ?? 1) - 1);
+    }
+  }
 
-    // Heads a server refuses, refused first, as Node's own 400 and 431 are.
-    if (req.hostLines() > 1) return fail(400, 'Bad request: the request has more than one Host header (RFC 9112 section 3.2).');
+  // --- Admit ----------------------------------------------------------------------------------
+
+  /**
+   * Admits a request, cheapest refusal first: a head the replica's server would refuse, an
+   * unknown path, no valid credentials, a body declared too large, no such deployment, the
+   * deployment at its limit. Returns the chosen deployment's settings (its name is on the call),
+   * or undefined once the refusal is answered. Only a new aad_token token makes it wait.
+   */
+  private admit(call: Call): DeploymentRoute | undefined | Promise<DeploymentRoute | undefined> {
+    if (!this.admitHead(call)) return undefined;
+    const authorized = this.authenticate(call);
+    if (authorized instanceof Promise) return authorized.then((ok) => (ok ? this.admitToDeployment(call) : undefined));
+    return authorized ? this.admitToDeployment(call) : undefined;
+  }
+
+  /** Heads a server refuses, refused first, as Node's own 400 and 431 are; then paths other than the two a deployment serves. */
+  private admitHead(call: Call): boolean {
+    const req = call.req;
+    if (req.hostLines() > 1) return this.refuse(call, 400, 'Bad request: the request has more than one Host header (RFC 9112 section 3.2).');
     // Header lines the replica's server refuses (431): refused here, rather than forwarded for a 424 carrying its 431.
     const refusedHeaders = replicaRefusesHeaders(replicaHeaderLines(req.headers));
-    if (refusedHeaders !== undefined) return fail(431, `Request header fields too large: ${refusedHeaders}.`);
+    if (refusedHeaders !== undefined) return this.refuse(call, 431, `Request header fields too large: ${refusedHeaders}.`);
+    if (call.path !== '/score' && call.path !== '/swagger.json') return this.refuse(call, 404, 'The requested URL was not found on the server.');
+    return true;
+  }
 
-    const queryAt = req.url.indexOf('?');
-    const path = queryAt < 0 ? req.url : req.url.slice(0, queryAt);
-    if (path !== '/score' && path !== '/swagger.json') {
-      return fail(404, 'The requested URL was not found on the server.');
-    }
-    if (route.authMode === 'none') {
-      // --local: Azure's local endpoints take every request.
-    } else if (route.authMode === 'aad_token') {
+  /** The endpoint's auth_mode: keys, oep's aml tokens, Entra ID tokens, or none (--local). */
+  private authenticate(call: Call): boolean | Promise<boolean> {
+    const { route } = call.listener;
+    // --local: Azure's local endpoints take every request.
+    if (route.authMode === 'none') return true;
+    const header = headerValue(call.req.headers.authorization);
+    if (route.authMode === 'aad_token') {
       // A token verified before answers at once; only a new one waits for its signature check.
-      const checked = this.checkAadToken(headerValue(req.headers.authorization));
-      const verdict = checked instanceof Promise ? await checked : checked;
-      if (!verdict.ok) return fail(401, aadRefusal(verdict.reason), { 'www-authenticate': 'Bearer' });
-    } else if (!this.authorized(listener, headerValue(req.headers.authorization))) {
-      return fail(401, 'Unauthorized: a valid key or token is required in the Authorization header (Bearer <key>).', {
-        'www-authenticate': 'Bearer',
-      });
+      const checked = this.checkAadToken(header);
+      return checked instanceof Promise ? checked.then((verdict) => this.aadAdmits(call, verdict)) : this.aadAdmits(call, checked);
     }
-    // Refused on its declared length, before a byte of it is read.
-    if ((req.declaredLength() ?? 0) > maxBodyBytes) return tooLarge();
+    if (this.authorized(call.listener, header)) return true;
+    return this.refuse(call, 401, 'Unauthorized: a valid key or token is required in the Authorization header (Bearer <key>).', { 'www-authenticate': 'Bearer' });
+  }
 
-    const pinned = headerValue(req.headers['azureml-model-deployment']);
+  private aadAdmits(call: Call, verdict: AadVerdict | { ok: false; reason: 'missing' | 'unverifiable' }): boolean {
+    return verdict.ok || this.refuse(call, 401, aadRefusal(verdict.reason), { 'www-authenticate': 'Bearer' });
+  }
+
+  /**
+   * The body's declared length, then the deployment (the azureml-model-deployment header, else
+   * the traffic split) and its limit (deploymentRequestLimit, beside the traffic rules). Decided
+   * before the body is read: a refused request costs no memory and no upload.
+   */
+  private admitToDeployment(call: Call): DeploymentRoute | undefined {
+    const maxBodyBytes = this.options.maxBodyBytes ?? MAX_BODY_BYTES;
+    // Refused on its declared length, before a byte of it is read.
+    if ((call.req.declaredLength() ?? 0) > maxBodyBytes) return void this.tooLarge(call);
+    const settings = this.chooseDeployment(call);
+    if (!settings) return undefined;
+    const deployment = call.deployment!;
+    const limit = deploymentRequestLimit(settings);
+    const current = call.listener.inflight.get(deployment) ?? 0;
+    if (current < limit) return settings;
+    const message = `Too many requests: deployment ${deployment} already has ${current} requests in flight (limit ${limit} = 2 x max_concurrent_requests_per_instance x instance_count).`;
+    return void this.fail(call, statusFor(call.listener.route, 429), message, { 'azureml-model-deployment': deployment });
+  }
+
+  /** The deployment named by the azureml-model-deployment header, else the traffic split's next; undefined once a 404 is answered. */
+  private chooseDeployment(call: Call): DeploymentRoute | undefined {
+    const { route, picker } = call.listener;
+    const pinned = headerValue(call.req.headers['azureml-model-deployment']);
     if (pinned !== undefined) {
       // Own keys only: a pin such as __proto__ or toString is an unknown name like any other.
       if (!Object.hasOwn(route.deployments, pinned)) {
         const names = Object.keys(route.deployments).sort().join(', ') || 'none';
-        return fail(404, `Deployment "${pinned}" does not exist in endpoint ${route.name}. Deployments: ${names}.`);
+        return void this.fail(call, 404, `Deployment "${pinned}" does not exist in endpoint ${route.name}. Deployments: ${names}.`);
       }
-      deployment = pinned;
+      call.pinned = true;
+      call.deployment = pinned;
     } else {
-      deployment = listener.picker.next() ?? null;
-      if (deployment === null) return fail(404, NO_DEPLOYMENT_MESSAGE);
+      call.deployment = picker.next() ?? null;
+      if (call.deployment === null) return void this.fail(call, 404, NO_DEPLOYMENT_MESSAGE);
     }
-    const settings = route.deployments[deployment];
-    if (!settings) return fail(404, NO_DEPLOYMENT_MESSAGE);
+    const settings = route.deployments[call.deployment];
+    if (!settings) this.fail(call, 404, NO_DEPLOYMENT_MESSAGE);
+    return settings;
+  }
 
-    // Decided before the body is read: a refused request costs no memory and no upload.
-    const limit = 2 * settings.maxConcurrentPerInstance * settings.instanceCount;
-    const current = listener.inflight.get(deployment) ?? 0;
-    if (current >= limit) {
-      return fail(statusFor(route, 429), `Too many requests: deployment ${deployment} already has ${current} requests in flight (limit ${limit} = 2 x max_concurrent_requests_per_instance x instance_count).`, {
-        'azureml-model-deployment': deployment,
-      });
+  // --- A replica, the body, the copies --------------------------------------------------------
+
+  /** Replicas still starting or being adopted (say, the daemon has just started): waits for one, up to request_timeout_ms. */
+  private async awaitReplica(call: Call, settings: DeploymentRoute): Promise<LiveReplica | undefined> {
+    const endpoint = call.listener.route.name;
+    if (!(await this.options.waitForReplica?.(endpoint, call.deployment!, settings.requestTimeoutMs))) return undefined;
+    return this.readyReplicaOf(endpoint, call.deployment!);
+  }
+
+  /** The request's body, once the client is told to send it; undefined once answered instead (too large, or the client left). */
+  private readBody(call: Call): RequestBody | undefined | Promise<RequestBody | undefined> {
+    if (!call.continued) {
+      call.req.sendContinue();
+      call.continued = true;
     }
-    // Counted from here, before anything is awaited: requests waiting for a replica count towards
-    // the 429 limit too, and no count is written from a stale read.
-    listener.inflight.set(deployment, current + 1);
+    const limits: BodyLimits = { maxBytes: this.options.maxBodyBytes ?? MAX_BODY_BYTES, heldBytes: this.options.heldBodyBytes ?? HELD_BODY_BYTES };
     try {
-      let replica = this.pick(this.options.replicas(route.name, deployment));
-      // Replicas still starting or being adopted (say, the daemon has just started): wait for one.
-      if (!replica && (await this.options.waitForReplica?.(route.name, deployment, settings.requestTimeoutMs))) {
-        replica = this.pick(this.options.replicas(route.name, deployment));
-      }
-      if (!replica) {
-        return fail(NO_READY_REPLICA_STATUS, new NoReadyReplicaError(deployment, undefined).message, { 'azureml-model-deployment': deployment });
-      }
-
-      if (!continued) {
-        req.sendContinue();
-        continued = true;
-      }
-      let body: RequestBody;
-      try {
-        body = await req.readBody({ maxBytes: maxBodyBytes, heldBytes: this.options.heldBodyBytes ?? HELD_BODY_BYTES });
-      } catch (error) {
-        if (error instanceof BodyTooLargeError) return tooLarge();
-        // The client left while sending its body: nobody to answer.
-        return record(CLIENT_CLOSED_REQUEST);
-      }
-
-      let sampled: boolean | undefined;
-      // Payload logging covers scoring requests only (not /swagger.json), as Azure's does.
-      if (settings.dataCollector && path === '/score') {
-        this.payloads ??= new PayloadRecorder({ log: this.options.log });
-        sampled = this.payloads.sample(settings.dataCollector);
-        if (sampled) {
-          logging = settings.dataCollector;
-          if (body.kind === 'held') {
-            this.payloads.request(logging, req, body.bytes, requestId);
-          } else {
-            // Recorded once read, as its first bytes and its whole length (contentrange).
-            const streamed = body;
-            const dataCollector = logging;
-            streamed.keepStart(this.options.heldBodyBytes ?? HELD_BODY_BYTES);
-            streamedRequest = () => {
-              streamedRequest = undefined;
-              if (streamed.complete) this.payloads!.request(dataCollector, req, streamed.start(), requestId, streamed.receivedBytes);
-            };
-          }
-        }
-      }
-
-      if (pinned === undefined && listener.mirror && listener.mirror.deployment !== deployment && listener.mirror.sampler.next()) {
-        pair = this.options.pairs?.begin(route.name, requestId, deployment, listener.mirror.deployment, this.options.replicas(route.name, deployment).filter((r) => r.ready).length);
-        this.sendMirror(listener, req, body, requestId, pair);
-        if (pair?.wantsNoise) this.sendNoiseCopy(route, deployment, replica, req, body, requestId, pair);
-      }
-
-      const upstreamHeaders = forwardHeaders(req.headers);
-      upstreamHeaders['x-request-id'] = requestId;
-      if (settings.replicaSecret !== undefined) upstreamHeaders[REPLICA_SECRET_HEADER] = settings.replicaSecret;
-      if (sampled !== undefined && settings.dataCollector!.tellScript) upstreamHeaders[SAMPLE_HEADER] = sampled ? '1' : '0';
-      if (body.kind === 'streamed' && body.length !== undefined) upstreamHeaders['content-length'] = String(body.length);
-      let deadline = settings.debugging ? undefined : Date.now() + settings.requestTimeoutMs;
-      const send = async (target: LiveReplica) => {
-        const payload: Buffer | Readable | undefined = body.kind === 'streamed' ? body.open() : body.length > 0 || req.method === 'POST' ? body.bytes : undefined;
-        this.adjustLoad(target, 1);
-        let streaming = false;
-        try {
-          const answer = await this.upstreams.forward({
-            origin: target.origin,
-            path: (path === '/score' ? target.scoringPath : path) + query(req.url),
-            method: req.method,
-            headers: upstreamHeaders,
-            body: payload,
-            timeoutMs: deadline === undefined ? undefined : Math.max(1, deadline - Date.now()),
-          });
-          if (answer.stream) {
-            // The replica is still sending (at the client's pace): it stays loaded until the end.
-            streaming = true;
-            void answer.stream.done.then(() => this.adjustLoad(target, -1));
-          }
-          return answer;
-        } finally {
-          if (!streaming) this.adjustLoad(target, -1);
-        }
-      };
-      const target = deployment;
-      /**
-       * The replica died under us (connection refused or dropped): it leaves rotation until its
-       * probe passes again, and the request goes to another ready replica, or waits (up to
-       * request_timeout_ms, as a request that finds no ready replica does) for one being
-       * restarted, as long as its whole body can be sent again (held, or nothing of it sent
-       * yet). Never to a replica that already failed it. As for a first wait, the model's own
-       * time on the replica it waited for is counted from when it gets the request.
-       */
-      const sendElsewhere = async (failed: LiveReplica, error: unknown) => {
-        const tried = new Set<LiveReplica>();
-        let lost = failed;
-        let cause = error;
-        for (let resend = 0; resend < MAX_RESENDS; resend++) {
-          tried.add(lost);
-          this.options.unreachable?.(route.name, target, lost);
-          if (!(body.kind === 'held' || body.replayable)) throw new ReplicaLostError(target);
-          const next = await this.untriedReplica(route.name, target, tried, settings.requestTimeoutMs);
-          if (!next) throw new NoReadyReplicaError(target, settings.requestTimeoutMs);
-          if (next.waited && deadline !== undefined) deadline = Date.now() + settings.requestTimeoutMs;
-          try {
-            return await send(next.replica);
-          } catch (again) {
-            if (!isConnectionFailure(again)) throw again;
-            lost = next.replica;
-            cause = again;
-          }
-        }
-        this.options.log?.(`endpoint ${route.name}: request ${requestId} to deployment ${target} was refused by ${MAX_RESENDS + 1} replicas; the last said ${describeError(cause)}`);
-        throw new NoReadyReplicaError(target, settings.requestTimeoutMs);
-      };
-      try {
-        let answer;
-        try {
-          answer = await send(replica);
-        } catch (error) {
-          if (!isConnectionFailure(error)) throw error;
-          answer = await sendElsewhere(replica, error);
-        }
-        const { status: upstreamStatus, body: payload, stream } = answer;
-        const headers = copyResponseHeaders(answer.headers);
-        headers['azureml-model-deployment'] = deployment;
-        const clientRequestId = headerValue(req.headers['x-ms-client-request-id']);
-        if (clientRequestId !== undefined) headers['x-ms-client-request-id'] = clientRequestId;
-        // /swagger.json answers as the model does; only scoring errors become 424.
-        let status = upstreamStatus;
-        if (!((upstreamStatus >= 200 && upstreamStatus < 300) || path !== '/score')) {
-          headers['ms-azureml-model-error-statuscode'] = String(upstreamStatus);
-          // A streamed error answer is not read before its head goes: the reason is the status's.
-          headers['ms-azureml-model-error-reason'] = stream ? (STATUS_TEXT[upstreamStatus] ?? 'model error') : reasonOf(payload, upstreamStatus);
-          status = statusFor(route, 424);
-        }
-        if (stream) await finishStreamed(status, stream, headers, deployment);
-        else finish(status, payload, headers);
-      } catch (error) {
-        if (error instanceof ForwardTimeoutError) {
-          fail(statusFor(route, 408), `Request timed out after ${settings.requestTimeoutMs} ms (request_settings.request_timeout_ms of deployment ${deployment}).`, {
-            'azureml-model-deployment': deployment,
-          });
-        } else if (error instanceof BodyTooLargeError) {
-          tooLarge();
-        } else if (error instanceof ClientAbortedError) {
-          record(CLIENT_CLOSED_REQUEST);
-        } else if (error instanceof NoReadyReplicaError) {
-          fail(NO_READY_REPLICA_STATUS, error.message, { 'azureml-model-deployment': deployment });
-        } else if (error instanceof ReplicaLostError) {
-          fail(BAD_GATEWAY_STATUS, error.message, { 'azureml-model-deployment': deployment });
-        } else if (isBadAnswer(error)) {
-          // Not a dead replica: it answered, wrongly. It stays in rotation.
-          this.options.log?.(`endpoint ${route.name}: request ${requestId} to deployment ${deployment} failed: ${describeError(error)}`);
-          fail(BAD_GATEWAY_STATUS, badAnswerMessage(deployment), { 'azureml-model-deployment': deployment });
-        } else if (isOutOfDescriptors(error)) {
-          // The daemon itself, not the replica: nothing is taken out of rotation.
-          this.options.log?.(`endpoint ${route.name}: request ${requestId} to deployment ${deployment} failed: ${describeError(error)}`);
-          fail(503, `oep's router is out of file descriptors right now and could not reach deployment ${deployment}; try again.`, { 'azureml-model-deployment': deployment });
-        } else {
-          this.options.log?.(`endpoint ${route.name}: request ${requestId} to deployment ${deployment} failed: ${describeError(error)}`);
-          fail(500, `Internal error: the request could not reach deployment ${deployment}.`, { 'azureml-model-deployment': deployment });
-        }
-      }
-    } finally {
-      listener.inflight.set(deployment, (listener.inflight.get(deployment) ?? 1) - 1);
+      const body = call.req.readBody(limits);
+      return body instanceof Promise ? body.catch((error: unknown) => this.bodyUnread(call, error)) : body;
+    } catch (error) {
+      return this.bodyUnread(call, error);
     }
+  }
+
+  private bodyUnread(call: Call, error: unknown): undefined {
+    if (error instanceof BodyTooLargeError) this.tooLarge(call);
+    // The client left while sending its body: nobody to answer.
+    else this.record(call, CLIENT_CLOSED_REQUEST);
+    return undefined;
+  }
+
+  /** data_collector's sample: a sampled scoring request is recorded now (a streamed one once read), its answer when it goes. */
+  private sampleForCollector(call: Call, settings: DeploymentRoute, body: RequestBody): void {
+    // Payload logging covers scoring requests only (not /swagger.json), as Azure's does.
+    if (!settings.dataCollector || call.path !== '/score') return;
+    const payloads = (this.payloads ??= new PayloadRecorder({ log: this.options.log }));
+    call.sampled = payloads.sample(settings.dataCollector);
+    if (!call.sampled) return;
+    const logging = (call.logging = settings.dataCollector);
+    if (body.kind === 'held') {
+      payloads.request(logging, call.req, body.bytes, call.requestId);
+      return;
+    }
+    // Recorded once read, as its first bytes and its whole length (contentrange).
+    body.keepStart(this.options.heldBodyBytes ?? HELD_BODY_BYTES);
+    call.streamedRequest = () => {
+      call.streamedRequest = undefined;
+      if (body.complete) payloads.request(logging, call.req, body.start(), call.requestId, body.receivedBytes);
+    };
+  }
+
+  /** mirror_traffic's copy of an unpinned request (and the noise copy of a recorded pair): mirror.ts. */
+  private sendCopies(call: Call, replica: LiveReplica, body: RequestBody): void {
+    const rule = call.listener.mirror;
+    if (call.pinned || !rule || !rule.copies(call.deployment!)) return;
+    this.count(call.listener, rule.deployment, true);
+    call.pair = this.copies.send(rule.deployment, { route: call.listener.route, deployment: call.deployment!, replica, req: call.req, body, requestId: call.requestId });
+  }
+
+  // --- Forward with retry ---------------------------------------------------------------------
+
+  /** Sends the request to its replica, and elsewhere when that replica refused or dropped it (sendElsewhere). */
+  private async forwardWithRetry(call: Call, settings: DeploymentRoute, replica: LiveReplica, body: RequestBody): Promise<ForwardResponse> {
+    const headers = upstreamHeaders(call.req.headers, call.requestId, settings.replicaSecret);
+    if (call.sampled !== undefined && settings.dataCollector!.tellScript) headers[SAMPLE_HEADER] = call.sampled ? '1' : '0';
+    if (body.kind === 'streamed' && body.length !== undefined) headers['content-length'] = String(body.length);
+    const sending: Sending = { call, settings, body, headers, deadline: settings.debugging ? undefined : Date.now() + settings.requestTimeoutMs };
+    try {
+      return await this.send(sending, replica);
+    } catch (error) {
+      if (!isConnectionFailure(error)) throw error;
+      return this.sendElsewhere(sending, replica, error);
+    }
+  }
+
+  /** One attempt; the replica stays loaded until its answer has gone to the client. */
+  private async send(sending: Sending, target: LiveReplica): Promise<ForwardResponse> {
+    const { call, body, deadline } = sending;
+    const req = call.req;
+    const payload: Buffer | Readable | undefined = body.kind === 'streamed' ? body.open() : body.length > 0 || req.method === 'POST' ? body.bytes : undefined;
+    this.load.add(target, 1);
+    let streaming = false;
+    try {
+      const answer = await this.upstreams.forward({
+        origin: target.origin,
+        path: (call.path === '/score' ? target.scoringPath : call.path) + query(req.url),
+        method: req.method,
+        headers: sending.headers,
+        body: payload,
+        timeoutMs: deadline === undefined ? undefined : Math.max(1, deadline - Date.now()),
+      });
+      if (answer.stream) {
+        // The replica is still sending (at the client's pace): it stays loaded until the end.
+        streaming = true;
+        void answer.stream.done.then(() => this.load.add(target, -1));
+      }
+      return answer;
+    } finally {
+      if (!streaming) this.load.add(target, -1);
+    }
+  }
+
+  /**
+   * The replica died under us (connection refused or dropped): it leaves rotation until its
+   * probe passes again, and the request goes to another ready replica, or waits (up to
+   * request_timeout_ms, as a request that finds no ready replica does) for one being
+   * restarted, as long as its whole body can be sent again (held, or nothing of it sent
+   * yet). Never to a replica that already failed it. As for a first wait, the model's own
+   * time on the replica it waited for is counted from when it gets the request.
+   */
+  private async sendElsewhere(sending: Sending, failed: LiveReplica, error: unknown): Promise<ForwardResponse> {
+    const { call, settings, body } = sending;
+    const endpoint = call.listener.route.name;
+    const target = call.deployment!;
+    const tried = new Set<LiveReplica>();
+    let lost = failed;
+    let cause = error;
+    for (let resend = 0; resend < MAX_RESENDS; resend++) {
+      tried.add(lost);
+      this.options.unreachable?.(endpoint, target, lost);
+      if (!(body.kind === 'held' || body.replayable)) throw new ReplicaLostError(target);
+      const next = await this.untriedReplica(endpoint, target, tried, settings.requestTimeoutMs);
+      if (!next) throw new NoReadyReplicaError(target, settings.requestTimeoutMs);
+      if (next.waited && sending.deadline !== undefined) sending.deadline = Date.now() + settings.requestTimeoutMs;
+      try {
+        return await this.send(sending, next.replica);
+      } catch (again) {
+        if (!isConnectionFailure(again)) throw again;
+        lost = next.replica;
+        cause = again;
+      }
+    }
+    this.options.log?.(`endpoint ${endpoint}: request ${call.requestId} to deployment ${target} was refused by ${MAX_RESENDS + 1} replicas; the last said ${describeError(cause)}`);
+    throw new NoReadyReplicaError(target, settings.requestTimeoutMs);
+  }
+
+  // --- Answer ---------------------------------------------------------------------------------
+
+  /**
+   * The replica's answer as the client gets it: its headers (less hop-by-hop ones), the
+   * deployment's name, and a scoring error as 424 with the model's status and reason in
+   * ms-azureml-model-error-*. Resolves once a streamed answer has gone.
+   */
+  private answer(call: Call, answer: ForwardResponse): Promise<void> | undefined {
+    const { status: upstreamStatus, body: payload, stream } = answer;
+    const headers = copyResponseHeaders(answer.headers);
+    headers['azureml-model-deployment'] = call.deployment!;
+    const clientRequestId = headerValue(call.req.headers['x-ms-client-request-id']);
+    if (clientRequestId !== undefined) headers['x-ms-client-request-id'] = clientRequestId;
+    // /swagger.json answers as the model does; only scoring errors become 424.
+    let status = upstreamStatus;
+    if (!((upstreamStatus >= 200 && upstreamStatus < 300) || call.path !== '/score')) {
+      headers['ms-azureml-model-error-statuscode'] = String(upstreamStatus);
+      // A streamed error answer is not read before its head goes: the reason is the status's.
+      headers['ms-azureml-model-error-reason'] = stream ? (STATUS_TEXT[upstreamStatus] ?? 'model error') : reasonOf(payload, upstreamStatus);
+      status = statusFor(call.listener.route, 424);
+    }
+    if (stream) return this.finishStreamed(call, status, stream, headers);
+    this.finish(call, status, payload, headers);
+    return undefined;
+  }
+
+  /** What a request that could not be forwarded, or whose answer failed, is answered. */
+  private answerFailure(call: Call, settings: DeploymentRoute, error: unknown): void {
+    const { route } = call.listener;
+    const deployment = call.deployment!;
+    const named = { 'azureml-model-deployment': deployment };
+    if (error instanceof ForwardTimeoutError) {
+      this.fail(call, statusFor(route, 408), `Request timed out after ${settings.requestTimeoutMs} ms (request_settings.request_timeout_ms of deployment ${deployment}).`, named);
+    } else if (error instanceof BodyTooLargeError) {
+      this.tooLarge(call);
+    } else if (error instanceof ClientAbortedError) {
+      this.record(call, CLIENT_CLOSED_REQUEST);
+    } else if (error instanceof NoReadyReplicaError) {
+      this.fail(call, NO_READY_REPLICA_STATUS, error.message, named);
+    } else if (error instanceof ReplicaLostError) {
+      this.fail(call, BAD_GATEWAY_STATUS, error.message, named);
+    } else if (isBadAnswer(error)) {
+      // Not a dead replica: it answered, wrongly. It stays in rotation.
+      this.logFailure(call, error);
+      this.fail(call, BAD_GATEWAY_STATUS, badAnswerMessage(deployment), named);
+    } else if (isOutOfDescriptors(error)) {
+      // The daemon itself, not the replica: nothing is taken out of rotation.
+      this.logFailure(call, error);
+      this.fail(call, 503, `oep's router is out of file descriptors right now and could not reach deployment ${deployment}; try again.`, named);
+    } else {
+      this.logFailure(call, error);
+      this.fail(call, 500, `Internal error: the request could not reach deployment ${deployment}.`, named);
+    }
+  }
+
+  private logFailure(call: Call, error: unknown): void {
+    this.options.log?.(`endpoint ${call.listener.route.name}: request ${call.requestId} to deployment ${call.deployment} failed: ${describeError(error)}`);
+  }
+
+  /** Answers a request held whole, then records it (access log, metrics, the pair, the data collector). */
+  private finish(call: Call, status: number, body: string | Buffer, headers: Record<string, string | string[]> = {}): void {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const head: Record<string, string | string[] | number> = { 'x-request-id': call.requestId, 'content-length': bytes.length, ...headers };
+    call.req.respond({ status, reason: status === 413 ? 'Request Entity Too Large' : undefined, headers: head, body: bytes }, call.continued ? DRAIN_AT_MOST_BYTES : 0);
+    call.streamedRequest?.();
+    // The model's own status (the client sees 424 for a model error), as the mirror's is recorded.
+    call.pair?.live(Number(headers['ms-azureml-model-error-statuscode'] ?? status), performance.now() - call.started, body);
+    if (call.logging) this.payloads!.response(call.logging, bytes, headerValue(headers['content-type']), call.requestId);
+    this.record(call, status);
+  }
+
+  /**
+   * An answer too large to hold: the head now, the body at the pace the client reads it. The
+   * pair and the data collector get what was kept of it (its start, length and digest) once it
+   * ended; the access log records it then, so its latency covers the whole transfer.
+   */
+  private async finishStreamed(call: Call, status: number, stream: AnswerStream, headers: Record<string, string | string[]>): Promise<void> {
+    const { pair, logging } = call;
+    const head: Record<string, string | string[] | number> = { 'x-request-id': call.requestId, ...(stream.length !== undefined && { 'content-length': stream.length }), ...headers };
+    const pairTap = pair ? new BodyTap(pair.keepBytes, true) : undefined;
+    const logTap = logging?.response ? new BodyTap(this.options.heldBodyBytes ?? HELD_BODY_BYTES, false) : undefined;
+    const body =
+      pairTap || logTap
+        ? tapped(stream, (bytes) => {
+            pairTap?.add(bytes);
+            logTap?.add(bytes);
+          })
+        : stream;
+    call.req.respond({ status, headers: head, body: EMPTY_BODY, stream: body }, call.continued ? DRAIN_AT_MOST_BYTES : 0);
+    call.streamedRequest?.();
+    const outcome = await stream.done;
+    if (outcome === 'failed') this.options.log?.(`endpoint ${call.listener.route.name}: the answer to request ${call.requestId} from deployment ${call.deployment} ended early (the replica failed or stalled); the client's connection was closed`);
+    if (pairTap) pair!.live(Number(headers['ms-azureml-model-error-statuscode'] ?? status), performance.now() - call.started, pairTap.summary());
+    if (logTap) {
+      const kept = logTap.summary();
+      this.payloads!.response(logging!, kept.start, headerValue(headers['content-type']), call.requestId, kept.bytes);
+    }
+    this.record(call, status);
+  }
+
+  /** Answers with oep's own JSON message (a refusal or a failure). */
+  private fail(call: Call, status: number, message: string, headers: Record<string, string> = {}): void {
+    this.finish(call, status, JSON.stringify({ message }), { 'content-type': 'application/json', ...headers });
+  }
+
+  /** fail() for the admission steps, which go on only when they return true. */
+  private refuse(call: Call, status: number, message: string, headers?: Record<string, string>): false {
+    this.fail(call, status, message, headers);
+    return false;
+  }
+
+  private tooLarge(call: Call): void {
+    const maxBodyBytes = this.options.maxBodyBytes ?? MAX_BODY_BYTES;
+    this.fail(call, 413, `Request body too large: the limit is ${maxBodyBytes} bytes (${formatMegabytes(maxBodyBytes)}, as Azure's inference images).`);
+  }
+
+  /** The access log's and metrics' record of a live request, once it is answered (or its client left). */
+  private record(call: Call, status: number): void {
+    if (call.deployment !== null) this.count(call.listener, call.deployment, false);
+    this.options.record?.({
+      time: isoNow(),
+      endpoint: call.listener.route.name,
+      request_id: call.requestId,
+      deployment: call.deployment,
+      mirrored: false,
+      status,
+      latency_ms: Math.round((performance.now() - call.started) * 100) / 100,
+    });
   }
 
   private checkAadToken(header: string | undefined): AadVerdict | Promise<AadVerdict> | { ok: false; reason: 'missing' | 'unverifiable' } {
@@ -694,98 +746,54 @@ export class Router {
     }
     return verifyToken(credential, route.name, route.tokenSecret, (this.options.now ?? Date.now)());
   }
+}
 
-  /**
-   * Sends a copy to the mirror deployment; its answer is only recorded, never shown to the client.
-   * Only a held body is copied: a large streamed body is never duplicated or held for a mirror
-   * (the copy is recorded as 413), so mirroring never slows the live request or grows memory.
-   */
-  private sendMirror(listener: Listener, req: Exchange, body: RequestBody, requestId: string, pair?: PairTicket): void {
-    const target = listener.mirror!.deployment;
-    const replica = this.pick(this.options.replicas(listener.route.name, target));
-    const started = performance.now();
-    this.count(listener, target, true);
-    const record = (status: number, answer?: Buffer | BodySummary): void => {
-      pair?.mirror(status, performance.now() - started, answer, answer === undefined && (status === 413 || status === 429 || status === 503));
-      this.options.record?.({
-        time: isoNow(),
-        endpoint: listener.route.name,
-        request_id: requestId,
-        deployment: target,
-        mirrored: true,
-        status,
-        latency_ms: Math.round((performance.now() - started) * 100) / 100,
-      });
-    };
-    if (body.kind === 'streamed') return record(413);
-    if (!replica) return record(503);
-    const settings = listener.route.deployments[target];
-    // A slow mirror must never pile up copies without bound: past the replica's share of the
-    // deployment's 429 limit the copy is dropped (recorded as 429), as the cloud would refuse it.
-    const limit = settings ? 2 * settings.maxConcurrentPerInstance : Infinity;
-    if (this.inflightOf(replica) >= limit) return record(429);
-    this.adjustLoad(replica, 1);
-    const headers = forwardHeaders(req.headers);
-    headers['x-request-id'] = requestId;
-    if (settings?.replicaSecret !== undefined) headers[REPLICA_SECRET_HEADER] = settings.replicaSecret;
-    this.upstreams
-      .forward({
-      origin: replica.origin,
-      path: replica.scoringPath,
-      method: req.method,
-      headers,
-      body: body.length > 0 ? body.bytes : undefined,
-      timeoutMs: settings?.requestTimeoutMs ?? this.options.mirrorTimeoutMs ?? 5000,
-    })
-      .then(async (response) => record(response.status, response.stream ? await summarize(response.stream, pair?.keepBytes) : response.body))
-      .catch((error: Error) => record(error instanceof ForwardTimeoutError ? 408 : 500, Buffer.alloc(0)))
-      .finally(() => {
-        this.adjustLoad(replica, -1);
-      });
-  }
+/**
+ * One live request on its way through Router.handle's steps: what they decide (the deployment,
+ * the data collector's sample, the mirror's pair) and what its answer needs (its id, when it
+ * started, whether the client was asked for its body).
+ */
+class Call {
+  readonly started = performance.now();
+  readonly requestId = randomUUID();
+  /** The URL without its query. */
+  readonly path: string;
+  /** Whether the client was told to send its body (Expect: 100-continue). */
+  continued: boolean;
+  deployment: string | null = null;
+  /** Named by the azureml-model-deployment header: never mirrored. */
+  pinned = false;
+  /** Whether data_collector sampled the request; undefined without a collector. */
+  sampled: boolean | undefined = undefined;
+  /** Set for a request the data collector records. */
+  logging: PayloadLogging | undefined = undefined;
+  /** Set only for a mirrored request whose pair is recorded. */
+  pair: PairTicket | undefined = undefined;
+  /** A large body's request event is written once the body has been read (see payloads.request). */
+  streamedRequest: (() => void) | undefined = undefined;
 
-  /**
-   * Diffy's noise sample: the same request once more to another ready replica of the live
-   * deployment, its answer kept only in the pair (no metrics, no access log, never to the client).
-   */
-  private sendNoiseCopy(route: EndpointRoute, deployment: string, live: LiveReplica, req: Exchange, body: RequestBody, requestId: string, pair: PairTicket): void {
-    const replica = this.pick(this.options.replicas(route.name, deployment), live);
-    const settings = route.deployments[deployment];
-    if (!replica || !settings || body.kind === 'streamed') return pair.noise(503, 0, undefined, true);
-    const started = performance.now();
-    const headers = forwardHeaders(req.headers);
-    headers['x-request-id'] = requestId;
-    if (settings.replicaSecret !== undefined) headers[REPLICA_SECRET_HEADER] = settings.replicaSecret;
-    this.adjustLoad(replica, 1);
-    this.upstreams.forward({ origin: replica.origin, path: replica.scoringPath, method: req.method, headers, body: body.length > 0 ? body.bytes : undefined, timeoutMs: settings.requestTimeoutMs })
-      .then(async (response) => pair.noise(response.status, performance.now() - started, response.stream ? await summarize(response.stream, pair.keepBytes) : response.body))
-      .catch(() => pair.noise(500, performance.now() - started, undefined, true))
-      .finally(() => this.adjustLoad(replica, -1));
+  constructor(
+    readonly listener: Listener,
+    readonly req: Exchange,
+    expectsContinue: boolean,
+  ) {
+    this.continued = !expectsContinue;
+    const queryAt = req.url.indexOf('?');
+    this.path = queryAt < 0 ? req.url : req.url.slice(0, queryAt);
   }
+}
+
+/** A request being forwarded: the same headers and body to each replica it is sent to, against one deadline. */
+interface Sending {
+  call: Call;
+  settings: DeploymentRoute;
+  body: RequestBody;
+  headers: Record<string, string | string[]>;
+  /** When request_timeout_ms runs out (undefined under a debugger); moved on once the request waited for a replica. */
+  deadline: number | undefined;
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
-
-/**
- * Reads a mirrored (or noise) copy's streamed answer to its end, keeping its start (up to
- * `keepBytes`, none without a pair), its length and its digest: nobody reads it, so it is never
- * held. The replica stays loaded until then.
- */
-async function summarize(stream: AnswerStream, keepBytes = 0): Promise<BodySummary> {
-  const tap = new BodyTap(keepBytes, keepBytes > 0);
-  await drain(stream, tap);
-  return tap.summary();
-}
-
-/** Least outstanding requests among ready replicas (but `except`); ties go to the first. */
-export function pickReplica(replicas: readonly LiveReplica[], load: (replica: LiveReplica) => number, except?: LiveReplica): LiveReplica | undefined {
-  let best: LiveReplica | undefined;
-  for (const replica of replicas) {
-    if (!replica.ready || replica === except) continue;
-    if (!best || load(replica) < load(best)) best = replica;
-  }
-  return best;
-}
 
 const KUBERNETES_STATUS: Record<number, number> = { 408: 504, 424: 502, 429: 503 };
 
@@ -811,19 +819,6 @@ function aadRefusal(reason: AadRejection | 'missing' | 'unverifiable'): string {
   return `Unauthorized: a valid Microsoft Entra ID token for https://ml.azure.com is required in the Authorization header (Bearer <token>); ${AAD_REFUSALS[reason]}.`;
 }
 
-let isoAt = -1;
-let isoText = '';
-
-/** The time as an ISO 8601 string, made once per millisecond (records come thousands a second). */
-function isoNow(): string {
-  const now = Date.now();
-  if (now !== isoAt) {
-    isoAt = now;
-    isoText = new Date(now).toISOString();
-  }
-  return isoText;
-}
-
 function formatMegabytes(bytes: number): string {
   const megabytes = bytes / (1024 * 1024);
   return Number.isInteger(megabytes) ? `${megabytes} MB` : `${bytes} bytes`;
@@ -846,49 +841,9 @@ function isConnectionFailure(error: unknown): boolean {
   return code !== undefined && CONNECTION_FAILURES.has(code);
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function query(url: string | undefined): string {
   const index = url?.indexOf('?') ?? -1;
   return index >= 0 ? url!.slice(index) : '';
-}
-
-/**
- * The header lines a replica gets for a request with these headers: the ones the router sets
- * (host, x-request-id, the replica secret, content-length; short values), then each line it
- * forwards (a list, each of its items).
- */
-function* replicaHeaderLines(headers: Exchange['headers']): Iterable<[string, string]> {
-  for (const name of ['host', 'x-request-id', REPLICA_SECRET_HEADER, 'content-length']) yield [name, ''];
-  const forwarded = forwardHeaders(headers);
-  for (const name in forwarded) {
-    const value = forwarded[name]!;
-    if (Array.isArray(value)) for (const item of value) yield [name, item];
-    else yield [name, value];
-  }
-}
-
-function forwardHeaders(headers: Exchange['headers']): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || name === 'authorization' || name === 'x-request-id' || name === SAMPLE_HEADER || name === REPLICA_SECRET_HEADER) continue;
-    setHeader(out, name, value);
-  }
-  return out;
-}
-
-function copyResponseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  // Own properties only, so a replica's header named `constructor` or `__proto__` is a header like any other.
-  const out: Record<string, string | string[]> = {};
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name) || name === 'x-request-id') continue;
-    setHeader(out, name, value);
-  }
-  return out;
 }
 
 /** A short reason for ms-azureml-model-error-reason: the model's JSON message, else the HTTP reason. */
@@ -911,5 +866,4 @@ const STATUS_TEXT: Record<number, string> = {
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
-
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { OepError } from '../../src/errors.js';
-import { checkTrafficRules, MirrorSampler, parseTrafficArg, WeightedPicker } from '../../src/model/traffic.js';
+import { checkTrafficRules, deploymentRequestLimit, MirrorSampler, mirrorCopyLimit, parseTrafficArg, WeightedPicker } from '../../src/model/traffic.js';
 
 describe('traffic', () => {
   it('parses space separated name=int pairs', () => {
@@ -65,5 +65,13 @@ describe('traffic', () => {
     const picks = Array.from({ length: 100 }, () => sampler.next());
     assert.equal(picks.filter(Boolean).length, 10);
     assert.equal(picks.slice(0, 10).filter(Boolean).length, 1);
+  });
+});
+
+describe('concurrency limits', () => {
+  it('are twice max_concurrent_requests_per_instance: per deployment (times its instances) and per mirror replica', () => {
+    assert.equal(deploymentRequestLimit({ maxConcurrentPerInstance: 1, instanceCount: 1 }), 2);
+    assert.equal(deploymentRequestLimit({ maxConcurrentPerInstance: 3, instanceCount: 4 }), 24);
+    assert.equal(mirrorCopyLimit({ maxConcurrentPerInstance: 3 }), 6);
   });
 });
