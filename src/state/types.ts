@@ -25,6 +25,8 @@ export interface DeploymentRecord {
   debug?: DebugSettings;
   /** The runtime it ran on before an update with --debug moved it; an update without --debug goes back to it. */
   runtime_before_debug?: RuntimeKind;
+  /** Being deleted (Deleting) with --purge: a daemon that finishes the delete after a restart purges too. */
+  purge_on_delete?: boolean;
 }
 
 export interface DeploymentFailure {
@@ -50,6 +52,8 @@ export interface EndpointRecord {
   /** Its managed identities (system-assigned unless the YAML says otherwise), fixed at create. */
   identity: EndpointIdentity;
   provisioning_state: ProvisioningState;
+  /** Being deleted (Deleting) with --purge: a daemon that finishes the delete after a restart purges too. */
+  purge_on_delete?: boolean;
   created_at: string;
   updated_at: string;
   deployments: Record<string, DeploymentRecord>;
