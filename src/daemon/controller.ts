@@ -160,7 +160,9 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       const tls = params.tls ?? (await deps.defaultTls?.()) ?? false;
       const port = await findFreePort();
       const created = await store.mutate((state) => {
-        if (state.endpoints[spec.name]) {
+        const existing = state.endpoints[spec.name];
+        if (existing) {
+          refuseWhileDeleting(existing, undefined, 'created again until its delete has finished');
           throw new OepError('OEP_ERR_ENDPOINT_EXISTS', `Online endpoint ${spec.name} already exists.`, {
             hint: `Use "oep endpoint update -n ${spec.name}" to change it, or delete it first.`,
           });
@@ -343,6 +345,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
         // As `az ml online-deployment create` does, whatever the state (Failed too): docs/behaviour.md.
         const existing = owner.deployments[spec.name];
         if (existing) {
+          refuseWhileDeleting(owner, existing, 'created again until its delete has finished');
           throw new OepError('OEP_ERR_DEPLOYMENT_EXISTS', `Deployment ${spec.name} already exists in endpoint ${endpoint} (${existing.provisioning_state}).`, {
             hint: 'To change it, run the same command as "oep deployment update" (it takes the same -f, -n, -e and --set); to create a new deployment, use another name.',
           });

@@ -213,6 +213,8 @@ describe('controller: deletes that finish', () => {
       ],
     );
     assert.ok(refused.every((each) => each.code === 'OEP_ERR_BEING_DELETED' && each.exit === 1));
+    const created = await refusal(oep.handlers['endpoint.create']({ spec }, quiet()));
+    assert.deepEqual(created, { code: 'OEP_ERR_BEING_DELETED', message: 'Online endpoint ep is being deleted, so it cannot be created again until its delete has finished.', exit: 1 });
     assert.deepEqual(oep.state, before, 'nothing changed');
     assert.deepEqual(oep.calls, []);
   });
@@ -221,6 +223,8 @@ describe('controller: deletes that finish', () => {
     const oep = controller(home, stateWith('Succeeded', { blue: 'Deleting' }));
     const refused = await refusal(oep.handlers['deployment.update']({ spec: deploymentSpec({ name: 'blue' }) }, quiet()));
     assert.deepEqual(refused, { code: 'OEP_ERR_BEING_DELETED', message: 'Deployment blue of endpoint ep is being deleted, so it cannot be updated.', exit: 1 });
+    const again = await refusal(oep.handlers['deployment.create']({ spec: deploymentSpec({ name: 'blue' }), runtime: 'process' }, quiet()));
+    assert.deepEqual(again, { code: 'OEP_ERR_BEING_DELETED', message: 'Deployment blue of endpoint ep is being deleted, so it cannot be created again until its delete has finished.', exit: 1 });
     assert.equal(oep.state.endpoints.ep!.deployments.blue!.generation, 1);
     const shown = (await oep.handlers['deployment.show']({ endpoint: 'ep', name: 'blue' }, quiet())) as { provisioning_state: string };
     assert.equal(shown.provisioning_state, 'Deleting');
