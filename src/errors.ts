@@ -44,6 +44,7 @@ export const ERROR_EXIT_CODES = {
   OEP_ERR_NOT_BUILT: 1,
   OEP_ERR_AGREEMENT_BELOW: 1,
   OEP_ERR_TLS_UNAVAILABLE: 1,
+  OEP_ERR_BEING_DELETED: 1,
   OEP_ERR_INTERRUPTED: 130,
 } as const satisfies Record<string, ExitCode>;
 

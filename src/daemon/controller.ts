@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OepError } from '../errors.js';
 import { checkTrafficRules, dropZeroTraffic, type TrafficMap } from '../model/traffic.js';
@@ -6,7 +5,7 @@ import { generateKey, generateSecret, issueToken } from '../router/auth.js';
 import type { Router } from '../router/router.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import { deploymentLogDir, storageInitializerLog, type OepPaths } from '../state/paths.js';
-import { endpointCertificate, removeEndpointCertificate } from '../tls/local-ca.js';
+import { endpointCertificate } from '../tls/local-ca.js';
 import type { StateStore } from '../state/store.js';
 import type { DeploymentRecord, EndpointRecord, OepState, RuntimeKind } from '../state/types.js';
 import type { Reconciler } from '../supervisor/reconciler.js';
@@ -32,6 +31,9 @@ import { ML_RESOURCE, type LocalIssuer } from '../identity/issuer.js';
 import { homeUuid } from '../state/secrets.js';
 import type { CallContext, Handlers } from './server.js';
 import { deploymentView, endpointListItem, endpointView, routeOf, trafficView, type DeploymentLive } from './views.js';
+import { createDeleter } from './deleter.js';
+import { isBeingDeleted } from './restore-plan.js';
+import { pauseForTest } from './test-pause.js';
 
 export const MAX_DEPLOYMENTS_PER_ENDPOINT = 20;
 
@@ -84,6 +86,8 @@ export interface ControllerDeps {
   keeper?: Pick<KeeperLink, 'info' | 'connected' | 'restart'>;
   /** This daemon's entry file (`daemon status`). */
   entry?: string;
+  /** The daemon's log, for the test hook's pauses (src/daemon/test-pause.ts). */
+  log?: (line: string) => void;
 }
 
 /** The daemon's methods: each checks its rules against the current state, then changes it. */
@@ -93,11 +97,23 @@ export function createHandlers(deps: ControllerDeps): Handlers {
 
   const syncRoute = async (name: string): Promise<Map<string, string> | undefined> => {
     const record = store.snapshot().endpoints[name];
-    if (record) await router.upsert(routeOf(record));
+    // An endpoint being deleted has no listener: it serves no request (after a restart neither).
+    if (record && !isBeingDeleted(record)) await router.upsert(routeOf(record));
     else await router.remove(name);
     // The debug gate follows the state too (deployments debugged, their ports; none once deleted).
     return deps.debugGate?.sync(store.snapshot());
   };
+  const pause = (point: string): Promise<void> => pauseForTest(deps.paths.home, point, deps.log ?? (() => undefined));
+  const deleter = createDeleter({
+    paths: deps.paths,
+    store,
+    reconciler,
+    syncRoute,
+    releaseRuntime: deps.releaseRuntime,
+    closeEndpointLogs: deps.closeEndpointLogs,
+    pairs: deps.pairs,
+    pause,
+  });
   const debugOptions = { peersKnown: deps.debugGate?.peersKnown ?? true, idleMs: deps.debugIdleMs ?? DEFAULT_OPEN_DEBUG_IDLE_MS };
 
   return {
@@ -156,7 +172,9 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       const tls = params.tls ?? (await deps.defaultTls?.()) ?? false;
       const port = await findFreePort();
       const created = await store.mutate((state) => {
-        if (state.endpoints[spec.name]) {
+        const existing = state.endpoints[spec.name];
+        if (existing) {
+          refuseWhileDeleting(existing, undefined, 'created again until its delete has finished');
           throw new OepError('OEP_ERR_ENDPOINT_EXISTS', `Online endpoint ${spec.name} already exists.`, {
             hint: `Use "oep endpoint update -n ${spec.name}" to change it, or delete it first.`,
           });
@@ -196,9 +214,12 @@ export function createHandlers(deps: ControllerDeps): Handlers {
     async 'endpoint.update'(params) {
       const name = params.name;
       // --tls on: the certificate first, so a CA that cannot be used changes nothing.
-      if (params.tls === true && store.snapshot().endpoints[name]) endpointCertificate(deps.paths.home, name);
+      const existing = store.snapshot().endpoints[name];
+      if (existing) refuseWhileDeleting(existing, undefined, 'updated');
+      if (params.tls === true && existing) endpointCertificate(deps.paths.home, name);
       const updated = await store.mutate((state) => {
         const record = requireEndpoint(state, name);
+        refuseWhileDeleting(record, undefined, 'updated');
         const spec = params.spec ?? record.spec;
         if (params.spec && (spec.compute ?? null) !== (record.spec.compute ?? null)) {
           // An endpoint's compute (managed vs a kubernetes cluster) is fixed in Azure too.
@@ -238,21 +259,16 @@ export function createHandlers(deps: ControllerDeps): Handlers {
 
     async 'endpoint.delete'(params, context) {
       const name = params.name;
-      const record = requireEndpoint(store.snapshot(), name);
-      await store.mutate((state) => {
-        requireEndpoint(state, name).provisioning_state = 'Deleting';
+      // Again on an endpoint already Deleting (a delete interrupted, or one under way): it finishes.
+      const purge = await store.mutate((state) => {
+        const record = requireEndpoint(state, name);
+        record.provisioning_state = 'Deleting';
+        if (params.purge === true) record.purge_on_delete = true;
+        return record.purge_on_delete === true;
       });
       context.accept();
-      await router.remove(name);
-      for (const [deployment, owned] of Object.entries(record.deployments)) {
-        await reconciler.remove(name, deployment);
-        await deps.releaseRuntime?.(owned.runtime, name, deployment, { purge: params.purge === true });
-      }
-      await store.mutate((state) => void delete state.endpoints[name]);
-      deps.closeEndpointLogs?.(name);
-      await deps.pairs?.forget(name);
-      await rm(deploymentLogDir(deps.paths, name, ''), { recursive: true, force: true });
-      removeEndpointCertificate(deps.paths.home, name);
+      await pause('endpoint.delete:marked');
+      await deleter.endpoint(name, { purge });
       return null;
     },
 
@@ -293,6 +309,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       if (keyType !== 'primary' && keyType !== 'secondary') {
         throw new OepError('OEP_ERR_USAGE', `--key-type must be primary or secondary, not "${keyType}".`);
       }
+      refuseWhileDeleting(requireEndpoint(store.snapshot(), name), undefined, 'given new keys');
       if (requireEndpoint(store.snapshot(), name).spec.auth_mode === 'aad_token') {
         // azure-ai-ml's begin_regenerate_keys refuses every endpoint whose auth_mode is not key.
         throw new OepError('OEP_ERR_USAGE', `Endpoint '${name}' does not use keys for authentication.`, {
@@ -337,10 +354,12 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       const python = recordedPythonOf(runtime, params.python, undefined);
       const record = await store.mutate((state) => {
         const owner = requireEndpoint(state, endpoint);
+        refuseWhileDeleting(owner, undefined, `given deployment ${spec.name}`);
         assertDeploymentFits(owner, spec);
         // As `az ml online-deployment create` does, whatever the state (Failed too): docs/behaviour.md.
         const existing = owner.deployments[spec.name];
         if (existing) {
+          refuseWhileDeleting(owner, existing, 'created again until its delete has finished');
           throw new OepError('OEP_ERR_DEPLOYMENT_EXISTS', `Deployment ${spec.name} already exists in endpoint ${endpoint} (${existing.provisioning_state}).`, {
             hint: 'To change it, run the same command as "oep deployment update" (it takes the same -f, -n, -e and --set); to create a new deployment, use another name.',
           });
@@ -379,6 +398,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       const requested = params.runtime === undefined ? undefined : await resolveRuntime(params.runtime, deps, context.emit);
       const debugging = params.debug !== undefined && params.debug !== null;
       const before = requireDeployment(store.snapshot(), endpoint, spec.name);
+      refuseWhileDeleting(requireEndpoint(store.snapshot(), endpoint), before, 'updated');
       const next = runtimeOfUpdate({ runtime: before.runtime, runtimeBeforeDebug: before.runtime_before_debug }, { runtime: requested, debug: debugging });
       if (requested === undefined) await deps.checkRuntime?.(next.runtime);
       const debug = await checkDebugRequest(params.debug, store.snapshot(), endpoint, spec, debugOptions);
@@ -386,6 +406,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       const python = recordedPythonOf(next.runtime, params.python, before.python);
       const record = await store.mutate((state) => {
         const current = requireDeployment(state, endpoint, spec.name);
+        refuseWhileDeleting(requireEndpoint(state, endpoint), current, 'updated');
         assertDeploymentFits(requireEndpoint(state, endpoint), spec);
         current.spec = spec;
         current.runtime = next.runtime;
@@ -420,29 +441,25 @@ export function createHandlers(deps: ControllerDeps): Handlers {
     async 'deployment.delete'(params, context) {
       const endpoint = params.endpoint;
       const name = params.name;
-      await store.mutate((state) => {
+      // Again on a deployment already Deleting (a delete interrupted, or one under way): it finishes.
+      const purge = await store.mutate((state) => {
         const owner = requireEndpoint(state, endpoint);
-        requireDeployment(state, endpoint, name);
+        const record = requireDeployment(state, endpoint, name);
+        // Its endpoint's delete takes it along; that one is the delete to wait for.
+        if (owner.provisioning_state === 'Deleting') refuseWhileDeleting(owner, undefined, `asked to delete deployment ${name} on its own`);
         const live = owner.spec.traffic[name] ?? 0;
         if (live > 0) {
           throw new OepError('OEP_ERR_DEPLOYMENT_HAS_TRAFFIC', `Deployment ${name} has ${live}% of the live traffic of endpoint ${endpoint} and cannot be deleted.`, {
             hint: `Move its traffic first, e.g. oep endpoint update -n ${endpoint} --traffic "<other>=100".`,
           });
         }
-        owner.deployments[name]!.provisioning_state = 'Deleting';
+        record.provisioning_state = 'Deleting';
+        if (params.purge === true) record.purge_on_delete = true;
+        return record.purge_on_delete === true;
       });
       context.accept();
-      const runtime = requireDeployment(store.snapshot(), endpoint, name).runtime;
-      await reconciler.remove(endpoint, name);
-      await deps.releaseRuntime?.(runtime, endpoint, name, { purge: params.purge === true });
-      await store.mutate((state) => {
-        const owner = requireEndpoint(state, endpoint);
-        delete owner.deployments[name];
-        delete owner.spec.mirror_traffic[name];
-        delete owner.spec.traffic[name];
-      });
-      await syncRoute(endpoint);
-      await rm(deploymentLogDir(deps.paths, endpoint, name), { recursive: true, force: true });
+      await pause('deployment.delete:marked');
+      await deleter.deployment(endpoint, name, { purge });
       return null;
     },
 
@@ -517,8 +534,10 @@ export function createHandlers(deps: ControllerDeps): Handlers {
     } catch (error) {
       const failure = error instanceof OepError ? error : new OepError('OEP_ERR_DEPLOYMENT_FAILED', (error as Error).message);
       await store.mutate((state) => {
-        const current = state.endpoints[endpoint]?.deployments[name];
-        if (!current || current.generation !== record.generation) return;
+        const owner = state.endpoints[endpoint];
+        const current = owner?.deployments[name];
+        // Deleted meanwhile: the state says Deleting until the delete ends, not Failed.
+        if (!owner || !current || current.generation !== record.generation || isBeingDeleted(owner, current)) return;
         current.provisioning_state = 'Failed';
         current.failure = { phase: failure.phase ?? 'start', message: failure.message, details: failure.details };
       });
@@ -529,7 +548,7 @@ export function createHandlers(deps: ControllerDeps): Handlers {
     const gone = await store.mutate((state) => {
       const owner = state.endpoints[endpoint];
       const current = owner?.deployments[name];
-      if (!owner || !current) return true;
+      if (!owner || !current || isBeingDeleted(owner, current)) return true;
       if (current.generation !== record.generation) return false;
       current.provisioning_state = 'Succeeded';
       if (allTraffic) {
@@ -539,8 +558,8 @@ export function createHandlers(deps: ControllerDeps): Handlers {
       return false;
     });
     if (gone) {
-      // Deleted while it was starting: make sure nothing of it runs.
-      await reconciler.remove(endpoint, name);
+      // Deleted while it was starting: make sure nothing of it runs (the delete itself does too).
+      await reconciler.remove(endpoint, name, record.runtime);
       throw new OepError('OEP_ERR_DEPLOYMENT_NOT_FOUND', `Deployment ${name} of endpoint ${endpoint} was deleted while it was starting.`);
     }
     await syncRoute(endpoint);
@@ -569,6 +588,25 @@ function assertTraffic(traffic: TrafficMap, mirror: TrafficMap, deployments: str
     throw new OepError('OEP_ERR_TRAFFIC_INVALID', problems.length === 1 ? problems[0]! : `${problems.length} problems with the traffic rules:`, {
       details: problems.length === 1 ? [] : problems,
       hint: 'Nothing was changed. Fix the traffic values and run the command again.',
+    });
+  }
+}
+
+/**
+ * Azure answers 409 Conflict to a change of a resource that is being deleted: oep refuses it the
+ * same way (OEP_ERR_BEING_DELETED, exit 1: the command is right, the resource is going away),
+ * so an endpoint or deployment being deleted takes no update and runs nothing new.
+ */
+function refuseWhileDeleting(owner: EndpointRecord, record: DeploymentRecord | undefined, change: string): void {
+  const name = owner.spec.name;
+  if (owner.provisioning_state === 'Deleting') {
+    throw new OepError('OEP_ERR_BEING_DELETED', `Online endpoint ${name} is being deleted, so it cannot be ${change}.`, {
+      hint: `Wait for the delete to finish ("oep endpoint show -n ${name}" says Deleting until then, then that it does not exist), and create it again if you need it.`,
+    });
+  }
+  if (record?.provisioning_state === 'Deleting') {
+    throw new OepError('OEP_ERR_BEING_DELETED', `Deployment ${record.spec.name} of endpoint ${name} is being deleted, so it cannot be ${change}.`, {
+      hint: `Wait for the delete to finish ("oep deployment show -n ${record.spec.name} -e ${name}" says Deleting until then, then that it does not exist), and create it again if you need it.`,
     });
   }
 }

@@ -90,7 +90,7 @@ export class DebugGate {
     const wanted = new Map<string, { endpoint: string; deployment: string; port: number; backendPort: number; open?: string }>();
     for (const owner of Object.values(state.endpoints)) {
       for (const [name, record] of Object.entries(owner.deployments)) {
-        if (!record.debug?.backendPort || record.provisioning_state === 'Deleting') continue;
+        if (!record.debug?.backendPort || record.provisioning_state === 'Deleting' || owner.provisioning_state === 'Deleting') continue;
         wanted.set(`${owner.spec.name}/${name}`, { endpoint: owner.spec.name, deployment: name, port: record.debug.port, backendPort: record.debug.backendPort, open: record.debug.open });
       }
     }

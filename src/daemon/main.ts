@@ -33,7 +33,7 @@ import { LogRotator } from '../telemetry/log-rotation.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { OEP_VERSION } from '../version.js';
 import { createHandlers } from './controller.js';
-import { restoreState } from './restore.js';
+import { deletesThrough, restoreState } from './restore.js';
 import { withSecretInjection } from './secret-injection.js';
 import { DaemonClient } from './client.js';
 import { acquireLock, releaseLock } from './lock.js';
@@ -286,13 +286,15 @@ async function runDaemon(): Promise<void> {
     shutdown: () => void shutdown(),
     ...(keeper && { keeper }),
     entry: fileURLToPath(import.meta.url),
+    log,
   });
 
   // MSI_ENDPOINT's port before any replica starts or is adopted (process replicas keep it).
   await identity.listen(issuer);
   // Ports first: a request sent right after the command that started this daemon waits in the
   // router for its replica instead of finding the port closed.
-  await restoreState({ store, reconciler: injecting, router, log });
+  // Deletes a killed daemon did not finish are finished through the delete commands' own handlers.
+  await restoreState({ store, reconciler: injecting, router, log, deletes: deletesThrough(handlers) });
   await debugGate.sync(store.snapshot());
   autoscaler.start();
   rotation.start();

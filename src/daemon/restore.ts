@@ -4,12 +4,22 @@ import type { DeploymentRecord } from '../state/types.js';
 import type { Reconciler } from '../supervisor/reconciler.js';
 import { routeOf } from './views.js';
 import { findFreePort } from '../runtimes/free-port.js';
+import { planRestore } from './restore-plan.js';
+import type { CallContext, Handlers } from './server.js';
+
+/** Finishes deletes: the daemon's own `endpoint.delete` and `deployment.delete`, run again. */
+export interface RestoreDeletes {
+  endpoint: (name: string) => Promise<void>;
+  deployment: (endpoint: string, name: string) => Promise<void>;
+}
 
 export interface RestoreOptions {
   store: Pick<StateStore, 'snapshot' | 'mutate'>;
   reconciler: Pick<Reconciler, 'apply' | 'observe'>;
   router: Pick<Router, 'upsert'>;
   log: (line: string) => void;
+  /** Finishes the deletes a killed daemon left (records in Deleting); without it they wait for a delete command. */
+  deletes?: RestoreDeletes;
 }
 
 /**
@@ -19,29 +29,57 @@ export interface RestoreOptions {
  * is given every deployment: it adopts what still runs with the wanted configuration, stops what
  * nobody wants and starts the rest, retrying (with backoff) what cannot start yet, e.g. while
  * the Docker engine is down; `deployment show`, `traffic show` and `daemon status` say why.
- * Resolves once the listeners are up; the deployments come back in the background.
+ * A delete the previous daemon did not finish (an endpoint or deployment recorded as Deleting)
+ * is finished as the delete command does it: no listener opens for such an endpoint and none of
+ * its deployments runs, so it never serves a request; `show` says Deleting until it is gone.
+ * Resolves once the listeners are up; the deployments come back, and the deletes end, in the
+ * background.
  */
 export async function restoreState(options: RestoreOptions): Promise<void> {
   await gateLegacyDebugging(options);
   const state = options.store.snapshot();
-  await Promise.all(Object.values(state.endpoints).map((record) => options.router.upsert(routeOf(record))));
-  void options.reconciler.observe();
-  for (const endpoint of Object.values(state.endpoints)) {
-    for (const record of Object.values(endpoint.deployments)) {
-      // A deployment being deleted when the daemon stopped is not wanted: what it left is stopped.
-      if (record.provisioning_state === 'Deleting') continue;
-      const id = `${endpoint.spec.name}/${record.spec.name}`;
-      const failed = record.provisioning_state === 'Failed';
-      options.reconciler
-        .apply({ endpoint: endpoint.spec.name, spec: record.spec, runtime: record.runtime, generation: record.generation, restore: !failed, failed, ...(record.debug && { debug: record.debug }), ...(record.python && { python: record.python }) })
-        .then(async () => {
-          if (failed) return;
-          options.log(`restored ${id}`);
-          await markSucceeded(options.store, endpoint.spec.name, record);
-        })
-        // Replaced by an update or deleted meanwhile: whoever did that reports on it.
-        .catch(() => undefined);
-    }
+  const plan = planRestore(state);
+  await Promise.all(plan.listen.map((name) => options.router.upsert(routeOf(state.endpoints[name]!))));
+  const observed = options.reconciler.observe();
+  for (const { endpoint: name, deployment } of plan.run) {
+    const endpoint = state.endpoints[name]!;
+    const record = endpoint.deployments[deployment]!;
+    const id = `${name}/${deployment}`;
+    const failed = record.provisioning_state === 'Failed';
+    options.reconciler
+      .apply({ endpoint: name, spec: record.spec, runtime: record.runtime, generation: record.generation, restore: !failed, failed, ...(record.debug && { debug: record.debug }), ...(record.python && { python: record.python }) })
+      .then(async () => {
+        if (failed) return;
+        options.log(`restored ${id}`);
+        await markSucceeded(options.store, name, record);
+      })
+      // Replaced by an update or deleted meanwhile: whoever did that reports on it.
+      .catch(() => undefined);
+  }
+  // After the look for leftovers: the replicas a deleted deployment left are known, then stopped.
+  void observed.catch(() => undefined).then(() => finishDeletes(plan, options));
+}
+
+/**
+ * The deletes a killed daemon left, finished in the background (the reconciler stops what their
+ * replicas left once it has looked for them). A failure is logged; the record stays Deleting and
+ * the next delete command, or the next daemon start, runs the delete again.
+ */
+function finishDeletes(plan: ReturnType<typeof planRestore>, options: RestoreOptions): void {
+  const deletes = options.deletes;
+  if (!deletes) return;
+  const report = (what: string, work: Promise<void>): void =>
+    void work.then(
+      () => options.log(`finished the delete of ${what} that the previous daemon did not finish`),
+      (error: Error) => options.log(`could not finish the delete of ${what}: ${error.message} (it stays Deleting; oep ... delete runs it again)`),
+    );
+  for (const name of plan.deleteEndpoints) {
+    options.log(`endpoint ${name} was being deleted when the previous daemon stopped: finishing the delete (no listener, nothing runs)`);
+    report(`endpoint ${name}`, deletes.endpoint(name));
+  }
+  for (const { endpoint, deployment } of plan.deleteDeployments) {
+    options.log(`deployment ${endpoint}/${deployment} was being deleted when the previous daemon stopped: finishing the delete`);
+    report(`deployment ${endpoint}/${deployment}`, deletes.deployment(endpoint, deployment));
   }
 }
 
@@ -78,4 +116,16 @@ async function markSucceeded(store: RestoreOptions['store'], endpoint: string, r
       current.provisioning_state = 'Succeeded';
     }
   });
+}
+
+/**
+ * The delete commands' own handlers as the deletes restore finishes, with a context nobody
+ * listens to; `purge` as the interrupted command asked (the record keeps it).
+ */
+export function deletesThrough(handlers: Pick<Handlers, 'endpoint.delete' | 'deployment.delete'>): RestoreDeletes {
+  const quiet = (): CallContext => ({ emit: () => undefined, log: () => undefined, accept: () => undefined, signal: new AbortController().signal });
+  return {
+    endpoint: async (name) => void (await handlers['endpoint.delete']({ name }, quiet())),
+    deployment: async (endpoint, name) => void (await handlers['deployment.delete']({ endpoint, name }, quiet())),
+  };
 }

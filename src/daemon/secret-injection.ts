@@ -6,6 +6,7 @@ import { rememberInjected } from '../runtimes/injected-values.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import type { StateStore } from '../state/store.js';
 import type { DeploymentIntent, Reconciler } from '../supervisor/reconciler.js';
+import { isBeingDeleted } from './restore-plan.js';
 
 export interface SecretInjectionOptions {
   home: string;
@@ -100,7 +101,8 @@ export function withSecretInjection<R extends Pick<Reconciler, 'apply' | 'observ
     const waiting: Promise<unknown>[] = [];
     for (const owner of Object.values(options.store.snapshot().endpoints)) {
       for (const record of Object.values(owner.deployments)) {
-        if (record.provisioning_state === 'Failed' || record.provisioning_state === 'Deleting') continue;
+        // A deployment being deleted (its own delete, or its endpoint's) does not run again.
+        if (record.provisioning_state === 'Failed' || isBeingDeleted(owner, record)) continue;
         if (!hasSecretReferences(record.spec.environment_variables)) continue;
         const early = resolve(record.spec);
         early.catch(() => undefined);

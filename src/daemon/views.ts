@@ -197,6 +197,11 @@ export function trafficView(record: EndpointRecord, live: TrafficLive): TrafficV
   };
 }
 
+/** The entries of a map keyed by deployment name whose deployment is not being deleted. */
+function withoutDeleting<T>(byDeployment: Record<string, T>, record: EndpointRecord): Record<string, T> {
+  return Object.fromEntries(Object.entries(byDeployment).filter(([name]) => record.deployments[name]?.provisioning_state !== 'Deleting'));
+}
+
 /** The router's view of an endpoint record. */
 export function routeOf(record: EndpointRecord): EndpointRoute {
   return {
@@ -207,12 +212,13 @@ export function routeOf(record: EndpointRecord): EndpointRoute {
     kind: record.spec.kind,
     keys: record.keys,
     tokenSecret: record.token_secret,
-    traffic: record.local ? localTraffic(Object.keys(record.deployments)) : record.spec.traffic,
-    mirror: record.local ? {} : record.spec.mirror_traffic,
+    traffic: record.local ? localTraffic(Object.keys(withoutDeleting(record.deployments, record))) : record.spec.traffic,
+    mirror: record.local ? {} : withoutDeleting(record.spec.mirror_traffic, record),
     // HTTPS: the certificate on disk, or a new one from the local CA (made once, renewed near its end).
     ...(record.tls && { tls: endpointCertificate(resolveOepHome(), record.spec.name) }),
+    // A deployment being deleted gets no request (a pinned one is answered as for an unknown deployment).
     deployments: Object.fromEntries(
-      Object.entries(record.deployments).map(([name, deployment]) => {
+      Object.entries(withoutDeleting(record.deployments, record)).map(([name, deployment]) => {
         const dataCollector = collectsData(deployment.spec) ? payloadLoggingOf(deployment.spec, dataCollectorFolder(record.spec.name, name)) : undefined;
         const route: DeploymentRoute = {
           requestTimeoutMs: deployment.spec.request_settings.request_timeout_ms,

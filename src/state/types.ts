@@ -32,6 +32,8 @@ export interface DeploymentRecord {
    * and in records from before interpreters were recorded (their replicas run the daemon's setting).
    */
   python?: RecordedPython;
+  /** Being deleted (Deleting) with --purge: a daemon that finishes the delete after a restart purges too. */
+  purge_on_delete?: boolean;
 }
 
 export interface DeploymentFailure {
@@ -57,6 +59,8 @@ export interface EndpointRecord {
   /** Its managed identities (system-assigned unless the YAML says otherwise), fixed at create. */
   identity: EndpointIdentity;
   provisioning_state: ProvisioningState;
+  /** Being deleted (Deleting) with --purge: a daemon that finishes the delete after a restart purges too. */
+  purge_on_delete?: boolean;
   created_at: string;
   updated_at: string;
   deployments: Record<string, DeploymentRecord>;

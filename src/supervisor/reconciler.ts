@@ -201,13 +201,18 @@ export class Reconciler {
     return done;
   }
 
-  /** Stops a deployment's replicas (found ones too) and resolves when they are gone. */
-  async remove(endpoint: string, deployment: string): Promise<void> {
+  /**
+   * Stops a deployment's replicas (found ones too, once the runtimes have been looked through for
+   * them) and resolves when they are gone. `kind`: the runtime the state records, for a deployment
+   * this daemon never ran (a delete finished after a restart), so its runtime files go too.
+   */
+  async remove(endpoint: string, deployment: string, kind?: RuntimeKind): Promise<void> {
     const id = key(endpoint, deployment);
     const entry = this.deployments.get(id);
     this.deployments.delete(id);
     for (const waiter of entry?.waiters.splice(0) ?? []) waiter.reject(STOPPED_WHILE_STARTING(deployment));
-    const runtime = entry?.runtime ?? [...this.slots.values()].find((slot) => key(slot.endpoint, slot.deployment) === id)?.runtime;
+    const runtime =
+      entry?.runtime ?? [...this.slots.values()].find((slot) => key(slot.endpoint, slot.deployment) === id)?.runtime ?? (kind && this.options.runtimes[kind]);
     this.reconcile();
     await this.drained(id);
     await runtime?.cleanup(endpoint, deployment);
@@ -684,9 +689,16 @@ export class Reconciler {
     }
     for (const waiter of this.drainWaiters) {
       if (this.slotsOf(waiter.key).length > 0 || this.discarding.has(waiter.key)) continue;
+      // Replicas an earlier daemon left may still turn up (or wait for their discard step).
+      if (this.observing.size > 0 || this.hasFound(waiter.key)) continue;
       this.drainWaiters.delete(waiter);
       waiter.resolve();
     }
+  }
+
+  private hasFound(id: string): boolean {
+    for (const found of this.found.values()) if (key(found.endpoint, found.deployment) === id) return true;
+    return false;
   }
 
   private drained(id: string): Promise<void> {

@@ -53,6 +53,10 @@ class FakeRuntime implements Runtime {
   /** Found replicas and the fake replica behind each. */
   readonly leftovers = new Map<string, { found: FoundReplica; replica: FakeReplica; origin: string }>();
   readonly discarded: string[] = [];
+  /** findReplicas answers once this settles (a slow look for leftovers). */
+  finding?: Promise<void>;
+  /** The deployments whose runtime files were cleaned up. */
+  readonly cleaned: string[] = [];
 
   async startReplica(request: ReplicaRequest): Promise<ReplicaHandle> {
     await this.heldGenerations.get(request.generation);
@@ -77,6 +81,7 @@ class FakeRuntime implements Runtime {
   }
 
   async findReplicas(): Promise<FoundReplica[]> {
+    await this.finding;
     return [...this.leftovers.values()].map((entry) => entry.found);
   }
 
@@ -94,7 +99,9 @@ class FakeRuntime implements Runtime {
     return 'h';
   }
 
-  async cleanup(): Promise<void> {}
+  async cleanup(endpoint: string, deployment: string): Promise<void> {
+    this.cleaned.push(`${endpoint}/${deployment}`);
+  }
 
   private handle(request: ReplicaRequest, replica: FakeReplica, origin: string): ReplicaHandle {
     return {
@@ -359,6 +366,30 @@ describe('reconciler: after a daemon restart', () => {
     await stopping;
     assert.ok(runtime.started.every((replica) => replica.stopped));
     await assert.rejects(apply(reconciler, 2), /was stopped while it was starting/);
+  });
+
+  it('remove of a deployment this daemon never ran, asked while leftovers are looked for, ends once what it left is stopped, then cleans its files', async () => {
+    const runtime = new FakeRuntime();
+    const { reconciler, close } = sandbox(runtime);
+    try {
+      const left = await runtime.leave(0, 1);
+      let found!: () => void;
+      runtime.finding = new Promise<void>((resolve) => (found = resolve));
+      const observed = reconciler.observe();
+      let removed = false;
+      // As a restarted daemon finishes a delete: the state names the runtime, nothing was applied.
+      const removing = reconciler.remove('ep', 'blue', 'process').then(() => (removed = true));
+      await sleep(50);
+      assert.equal(removed, false, 'not done before the leftovers are known');
+      found();
+      await observed;
+      await removing;
+      assert.deepEqual(runtime.discarded, ['found-0-1']);
+      assert.equal(left.server.listening, false);
+      assert.deepEqual(runtime.cleaned, ['ep/blue']);
+    } finally {
+      await close();
+    }
   });
 });
 

@@ -50,8 +50,13 @@ function fakes(state: OepState) {
       mutate: async <T>(change: (draft: OepState) => T | Promise<T>): Promise<T> => change(state),
     },
     router: { upsert: async (route: EndpointRoute) => void calls.push(`listen ${route.name}:${route.port}`) },
+    /** The deletes restore finishes, recorded in the same order list. */
+    deletes: {
+      endpoint: async (name: string) => void calls.push(`finish delete of endpoint ${name}`),
+      deployment: async (endpoint: string, name: string) => void calls.push(`finish delete of ${endpoint}/${name}`),
+    },
     reconciler: {
-      observe: async () => void calls.push('observe'),
+      observe: async (): Promise<void> => void calls.push('observe'),
       apply: (intent: DeploymentIntent) => {
         calls.push(`apply ${intent.spec.name}${intent.restore ? ' (restore)' : ''}${intent.failed ? ' (failed)' : ''}`);
         intents.push(intent);
@@ -66,7 +71,43 @@ describe('restoreState', () => {
     const state = stateWith(deployment('blue'), deployment('broken', 'Failed'), deployment('going', 'Deleting'));
     const fake = fakes(state);
     await restoreState({ ...fake, log: () => undefined });
-    assert.deepEqual(fake.calls, ['listen ep:1', 'observe', 'apply blue (restore)', 'apply broken (failed)']);
+    await new Promise((resolve) => setImmediate(resolve));
+    // The deployment being deleted is not run: its delete is finished once the leftovers are known.
+    assert.deepEqual(fake.calls, ['listen ep:1', 'observe', 'apply blue (restore)', 'apply broken (failed)', 'finish delete of ep/going']);
+  });
+
+  it('an endpoint being deleted when the daemon died gets no listener, runs nothing, and its delete is finished after the look for leftovers', async () => {
+    const state = stateWith(deployment('blue'), deployment('green', 'Updating'));
+    state.endpoints.ep!.provisioning_state = 'Deleting';
+    state.endpoints.other = { ...structuredClone(state.endpoints.ep!), spec: { ...state.endpoints.ep!.spec, name: 'other' }, port: 2, provisioning_state: 'Succeeded', deployments: {} };
+    const fake = fakes(state);
+    let looked!: () => void;
+    fake.reconciler.observe = () => new Promise<void>((resolve) => (looked = () => resolve(void fake.calls.push('observe'))));
+    const logged: string[] = [];
+    await restoreState({ ...fake, log: (line) => logged.push(line) });
+    assert.deepEqual(fake.calls, ['listen other:2'], 'no listener for ep, none of its deployments applied, no delete before the leftovers are known');
+    looked();
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(fake.calls, ['listen other:2', 'observe', 'finish delete of endpoint ep']);
+    assert.deepEqual(logged, [
+      'endpoint ep was being deleted when the previous daemon stopped: finishing the delete (no listener, nothing runs)',
+      'finished the delete of endpoint ep that the previous daemon did not finish',
+    ]);
+  });
+
+  it('a delete that cannot be finished is logged and leaves the record as it is', async () => {
+    const state = stateWith(deployment('going', 'Deleting'));
+    const fake = fakes(state);
+    fake.deletes.deployment = async () => {
+      throw new Error('the disk is full');
+    };
+    const logged: string[] = [];
+    await restoreState({ ...fake, log: (line) => logged.push(line) });
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(logged.at(-1), 'could not finish the delete of deployment ep/going: the disk is full (it stays Deleting; oep ... delete runs it again)');
+    assert.equal(state.endpoints.ep!.deployments.going!.provisioning_state, 'Deleting');
   });
 
   it('a create the previous daemon did not finish is Succeeded once its replicas are ready', async () => {
