@@ -155,8 +155,8 @@ describe('MLflow no-code scoring: a model with a tensor signature (pickle)', () 
     if (!python) return;
     await dir.write(python, ['--serialization', 'pickle', '--signature', 'tensor']);
     const server = await MlflowServer.start({ python, modelDir: dir.modelDir, env: WITHOUT_MLFLOW });
-    assert.match(server.stdout, /without mlflow: python_function flavour \(loader_module mlflow\.sklearn\), pickle/);
-    assert.match(server.stdout, /input signature: tensors float64 \(-1, 3\)/);
+    await server.expectStdout(/without mlflow: python_function flavour \(loader_module mlflow\.sklearn\), pickle/);
+    await server.expectStdout(/input signature: tensors float64 \(-1, 3\)/);
     const rows = [
       [1, 2, 3],
       [0.5, 0, 4],
@@ -184,8 +184,8 @@ describe('MLflow no-code scoring: other model folders', () => {
       modelDir: dir.modelDir,
       env: { PYTHONPATH: [join(MLFLOW_FIXTURES, 'hide-mlflow'), join(MLFLOW_FIXTURES, 'hide-pyyaml')].join(':') },
     });
-    assert.match(server.stdout, /loaded the MLflow model in \S+\/nested\/mlflow-model without mlflow: sklearn flavour, pickle/);
-    assert.match(server.stdout, /the model has no input signature: requests are passed to the model unchecked/);
+    await server.expectStdout(/loaded the MLflow model in \S+\/nested\/mlflow-model without mlflow: sklearn flavour, pickle/);
+    await server.expectStdout(/the model has no input signature: requests are passed to the model unchecked/);
     const res = await server.score({ input_data: { columns: ['age', 'bmi', 'bp'], index: [0], data: [[40, 25, 80]] } });
     assertClose(assertJsonAnswer(res, 200), [columnsModel(40, 25, 80)]);
   });

@@ -9,6 +9,7 @@
  * with that advice, and fail under CI=true (prerequisiteSkip), except when the suite itself runs
  * inside a test image (test/server/run-in-image.sh), where the skip is expected.
  */
+import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -190,6 +191,16 @@ export class MlflowServer {
 
   get stdout(): string {
     return this.out;
+  }
+
+  /**
+   * Waits until stdout matches (the server's lines reach us through a pipe, through docker for the
+   * image's python3: readiness can come first), then asserts it.
+   */
+  async expectStdout(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(this.out) && Date.now() < deadline) await new Promise((done) => setTimeout(done, 20));
+    assert.match(this.out, pattern);
   }
 
   get stderr(): string {

@@ -22,7 +22,7 @@ describe('MLflow no-code scoring: swagger.json from the signature', () => {
     const dir = newDir();
     await dir.write(python, ['--signature', 'columns']);
     const server = await MlflowServer.start({ python, modelDir: dir.modelDir, env: WITHOUT_MLFLOW });
-    assert.match(server.stdout, /swagger: 2 \(generated\), 3 \(generated\), 3\.1 \(generated\)/);
+    await server.expectStdout(/swagger: 2 \(generated\), 3 \(generated\), 3\.1 \(generated\)/);
 
     const v2 = await server.request({ path: '/swagger.json' });
     assert.equal(v2.status, 200);
