@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import { DaemonClient } from '../daemon/client.js';
 import { resolveOepHome } from '../state/paths.js';
 import type { CliContext } from './context.js';
@@ -30,6 +29,8 @@ export function createDefaultContext(): CliContext {
       return client;
     },
     async confirm(question) {
+      // Loaded when a command asks: most never do.
+      const { createInterface } = await import('node:readline/promises');
       const rl = createInterface({ input: process.stdin, output: process.stderr });
       try {
         const answer = await rl.question(`${question} (y/n): `);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { OepError } from '../errors.js';
 import { checkTrafficRules, dropZeroTraffic, type TrafficMap } from '../model/traffic.js';
+import { parseRuntimeChoice } from '../model/runtime-kind.js';
 import { generateKey, generateSecret, issueToken } from '../router/auth.js';
 import type { Router } from '../router/router.js';
 import type { DeploymentSpec } from '../spec/types.js';
@@ -633,10 +634,8 @@ export function requireDeployment(state: OepState, endpoint: string, name: strin
 
 /** The runtime a create or update asks for, checked before anything is recorded. */
 async function resolveRuntime(requested: unknown, deps: ControllerDeps, emit: EmitProgress): Promise<RuntimeKind> {
-  let kind: RuntimeKind;
-  if (requested === 'process' || requested === 'docker') kind = requested;
-  else if (requested === undefined || requested === null || requested === 'auto') kind = await deps.defaultRuntime(emit);
-  else throw new OepError('OEP_ERR_USAGE', `--runtime must be docker, process or auto, not "${String(requested)}".`);
+  const choice = parseRuntimeChoice(requested);
+  const kind = choice === 'auto' ? await deps.defaultRuntime(emit) : choice;
   await deps.checkRuntime?.(kind);
   return kind;
 }

@@ -5,6 +5,7 @@ import { placeInDeploymentFile } from '../spec/locate-keys.js';
 import type { ProgressEvent } from '../model/progress.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import { localRunProblems } from '../model/local-run.js';
+import { parseRuntimeChoice } from '../model/runtime-kind.js';
 import { debugProblem, type DebugView } from '../model/debug.js';
 import { planInlineModel, registerPlannedModel, type InlineModelPlan } from '../registry/inline-model.js';
 import type { PythonChoice } from '../model/process-interpreter.js';
@@ -45,13 +46,10 @@ export interface DeploymentApplyDeps extends EngineDeps {
   onDebug?: (debug: DebugView) => void | Promise<void>;
 }
 
-const RUNTIMES = ['auto', 'docker', 'process'];
-
 /** `deployment create` and `deployment update`: load and validate, then hand over to the daemon. */
 export async function applyDeployment(mode: 'create' | 'update', options: DeploymentApplyOptions, deps: DeploymentApplyDeps): Promise<unknown> {
-  if (options.runtime !== undefined && !RUNTIMES.includes(options.runtime)) {
-    throw new OepError('OEP_ERR_USAGE', `--runtime must be one of ${RUNTIMES.join(', ')}, not "${options.runtime}".`);
-  }
+  // Checked before the YAML is read, so a typo changes nothing; the daemon checks it again.
+  parseRuntimeChoice(options.runtime);
   const debug = debugSettingsOf(options);
   let spec: DeploymentSpec;
   if (options.file) {

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { OepError } from '../errors.js';
+import { RUNTIME_CHOICES, type RuntimeChoice } from '../model/runtime-kind.js';
 import { checkNotLink, ensureHome } from './home-check.js';
 import { resolveOepHome } from './paths.js';
 
@@ -11,7 +12,7 @@ import { resolveOepHome } from './paths.js';
  */
 export interface Settings {
   /** The runtime used when a deployment does not name one with --runtime. */
-  runtime: 'auto' | 'docker' | 'process';
+  runtime: RuntimeChoice;
   /** The Python interpreter the process runtime runs the scoring server with (OEP_PYTHON on a create or update wins; the deployment records the one it got). */
   python: string;
   /** Replica, access and daemon logs rotate past this many MB (a whole number, as text). */
@@ -58,7 +59,7 @@ interface SettingRule {
 
 export const SETTING_RULES: Record<SettingKey, SettingRule> = {
   runtime: {
-    values: ['auto', 'docker', 'process'],
+    values: RUNTIME_CHOICES,
     default: 'auto',
     description: 'default runtime: auto (docker when an engine answers, else process), docker or process',
   },

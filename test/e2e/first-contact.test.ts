@@ -4,7 +4,7 @@ import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Command } from 'commander';
-import { buildProgram } from '../../src/cli/main.js';
+import { buildProgram } from '../../src/cli/all-commands.js';
 import { createDefaultContext } from '../../src/cli/default-context.js';
 import { prerequisiteSkip } from '../prerequisites.js';
 import { OEP_BIN, OepSandbox, REPO_ROOT } from './harness.js';

@@ -1,7 +1,19 @@
-import jmespath from 'jmespath';
-
+import { createRequire } from 'node:module';
 import { OepError } from '../../errors.js';
 import { isPlainObject, toJsonData } from './py.js';
+
+type JmesPath = typeof import('jmespath');
+let jmespath: JmesPath | undefined;
+
+/**
+ * jmespath.js, loaded on the first --query: most commands run without one, and importing the
+ * package (58 KB of CommonJS, which an ESM import first scans for its exports) was a sixth of
+ * `oep endpoint list`'s start-up. require() keeps applyQuery synchronous.
+ */
+function loadJmesPath(): JmesPath {
+  jmespath ??= createRequire(import.meta.url)('jmespath') as JmesPath;
+  return jmespath;
+}
 
 export const QUERY_HINT = 'See https://jmespath.org/ for the query syntax, e.g. --query scoring_uri.';
 
@@ -36,7 +48,7 @@ export function runQuery(data: unknown, expression: string | undefined): QueryRu
   let result: unknown;
   try {
     // jmespath.js only walks JSON-like data, which is what renderOutput hands it.
-    result = jmespath.search(data as never, expression);
+    result = loadJmesPath().search(data as never, expression);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     throw new OepError('OEP_ERR_QUERY_INVALID', `invalid JMESPath query ${JSON.stringify(expression)}: ${detail}`, {

@@ -1,3 +1,4 @@
+import type { RuntimeChoice } from '../../model/runtime-kind.js';
 import type { RuntimeKind } from '../../state/types.js';
 import type { EmitProgress } from '../types.js';
 import type { DockerEngine } from './engine.js';
@@ -9,7 +10,7 @@ export const AUTO_PING_MS = 1000;
  * What a deployment without --runtime runs on: the user's setting, where `auto` means docker when
  * an engine answers quickly, else process with a one-line notice saying why.
  */
-export async function chooseDefaultRuntime(preference: 'auto' | RuntimeKind, engine: DockerEngine, emit: EmitProgress): Promise<RuntimeKind> {
+export async function chooseDefaultRuntime(preference: RuntimeChoice, engine: DockerEngine, emit: EmitProgress): Promise<RuntimeKind> {
   if (preference !== 'auto') return preference;
   if (await engine.answers(AUTO_PING_MS)) return 'docker';
   emit({ phase: 'notice', message: `no Docker engine answered (${engine.describe()}): using the process runtime` });

@@ -4,6 +4,7 @@ import type { DeploymentApplyOptions } from '../../../engine/deployment-apply.js
 import type { WatchOptions } from '../../../engine/watch.js';
 import type { DebugView } from '../../../model/debug.js';
 import type { ProgressEvent } from '../../../model/progress.js';
+import { RUNTIME_CHOICES } from '../../../model/runtime-kind.js';
 import { isOepError, OepError } from '../../../errors.js';
 import { renderError } from '../../render-error.js';
 import type { CliContext } from '../../context.js';
@@ -25,7 +26,7 @@ export function deploymentApplyCommand(name: 'create' | 'update', description: s
       .option('-e, --endpoint-name <name>', 'overrides endpoint_name')
       .addOption(setOption('overrides a key, e.g. instance_count=3'))
       .option('--all-traffic', 'send 100% of the endpoint traffic here once ready', false)
-      .addOption(new Option('--runtime <runtime>', 'where replicas run').choices(['auto', 'docker', 'process']))
+      .addOption(new Option('--runtime <runtime>', 'where replicas run').choices(RUNTIME_CHOICES))
       .option('--pull', 'docker: pull base images even when they exist locally', false)
       .option('--local-enable-gpu', 'docker: give the containers the GPUs (needs the NVIDIA container toolkit)', false)
       .addOption(noWaitOption())
