@@ -34,6 +34,7 @@ import { Metrics } from '../telemetry/metrics.js';
 import { OEP_VERSION } from '../version.js';
 import { createHandlers } from './controller.js';
 import { deletesThrough, restoreState } from './restore.js';
+import { homeViewSources } from './view-sources.js';
 import { withSecretInjection } from './secret-injection.js';
 import { DaemonClient } from './client.js';
 import { acquireLock, releaseLock } from './lock.js';
@@ -250,6 +251,8 @@ async function runDaemon(): Promise<void> {
   process.on('SIGTERM', () => void shutdown());
   process.on('SIGINT', () => void shutdown());
 
+  // What the views read from this home (its secrets, its local CA's certificates).
+  const views = homeViewSources(paths);
   const handlers = createHandlers({
     paths,
     store,
@@ -287,14 +290,14 @@ async function runDaemon(): Promise<void> {
     ...(keeper && { keeper }),
     entry: fileURLToPath(import.meta.url),
     log,
-  });
+  }, views);
 
   // MSI_ENDPOINT's port before any replica starts or is adopted (process replicas keep it).
   await identity.listen(issuer);
   // Ports first: a request sent right after the command that started this daemon waits in the
   // router for its replica instead of finding the port closed.
   // Deletes a killed daemon did not finish are finished through the delete commands' own handlers.
-  await restoreState({ store, reconciler: injecting, router, log, deletes: deletesThrough(handlers) });
+  await restoreState({ store, reconciler: injecting, router, log, deletes: deletesThrough(handlers), views });
   await debugGate.sync(store.snapshot());
   autoscaler.start();
   rotation.start();

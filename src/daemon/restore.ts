@@ -2,7 +2,9 @@ import type { Router } from '../router/router.js';
 import type { StateStore } from '../state/store.js';
 import type { DeploymentRecord } from '../state/types.js';
 import type { Reconciler } from '../supervisor/reconciler.js';
-import { routeOf } from './views.js';
+import { routeOf, type ViewSources } from './views.js';
+import { homeViewSources } from './view-sources.js';
+import { oepPaths, resolveOepHome } from '../state/paths.js';
 import { findFreePort } from '../runtimes/free-port.js';
 import { planRestore } from './restore-plan.js';
 import type { CallContext, Handlers } from './server.js';
@@ -20,6 +22,8 @@ export interface RestoreOptions {
   log: (line: string) => void;
   /** Finishes the deletes a killed daemon left (records in Deleting); without it they wait for a delete command. */
   deletes?: RestoreDeletes;
+  /** What the routes read from the home (secrets, certificates); by default the home OEP_HOME names. */
+  views?: Omit<ViewSources, 'userName'>;
 }
 
 /**
@@ -38,8 +42,9 @@ export interface RestoreOptions {
 export async function restoreState(options: RestoreOptions): Promise<void> {
   await gateLegacyDebugging(options);
   const state = options.store.snapshot();
+  const views = options.views ?? homeViewSources(oepPaths(resolveOepHome()));
   const plan = planRestore(state);
-  await Promise.all(plan.listen.map((name) => options.router.upsert(routeOf(state.endpoints[name]!))));
+  await Promise.all(plan.listen.map((name) => options.router.upsert(routeOf(state.endpoints[name]!, views))));
   const observed = options.reconciler.observe();
   for (const { endpoint: name, deployment } of plan.run) {
     const endpoint = state.endpoints[name]!;

@@ -1,4 +1,3 @@
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { EndpointRecord, DeploymentRecord } from '../state/types.js';
 import type { DeploymentRoute, DeploymentTrafficStats, EndpointRoute } from '../router/router.js';
@@ -10,10 +9,24 @@ import { attachConfiguration, DEBUG_HOST, type DebugView } from '../model/debug.
 import { identityView } from '../model/identity.js';
 import { computeLayout } from '../model/layout.js';
 import { scoringPlan } from '../model/scoring-plan.js';
-import { dataCollectorDir, deploymentRunDir, oepPaths, PACKAGE_ROOT, resolveOepHome } from '../state/paths.js';
-import { replicaSecret } from '../state/secrets.js';
-import { endpointCertificate } from '../tls/local-ca.js';
+import { dataCollectorDir, deploymentRunDir, PACKAGE_ROOT, type OepPaths } from '../state/paths.js';
+import type { KeyPair } from '../tls/certificates.js';
 import { localTraffic } from '../model/local-endpoint.js';
+
+/**
+ * What the views read from the daemon's home, passed in so the views stay pure: the home's
+ * folders, the secrets derived from it and the certificates of its local CA
+ * (src/daemon/view-sources.ts makes the daemon's own).
+ */
+export interface ViewSources {
+  paths: OepPaths;
+  /** The secret oep's scoring server checks on every request the router sends a replica. */
+  replicaSecret: (endpoint: string, deployment: string) => string;
+  /** An HTTPS endpoint's certificate (made once by the local CA, renewed near its end). */
+  certificate: (endpoint: string) => KeyPair;
+  /** Who created endpoints, for their `createdBy` property: the daemon runs as the home's user. */
+  userName: string;
+}
 
 /** The endpoint's stable local URL (its router listener): https when the endpoint has TLS on. */
 function endpointOrigin(record: EndpointRecord): string {
@@ -21,7 +34,7 @@ function endpointOrigin(record: EndpointRecord): string {
 }
 
 /** What `endpoint show` prints: Azure's fields, with local URLs. */
-export function endpointView(record: EndpointRecord): Record<string, unknown> {
+export function endpointView(record: EndpointRecord, sources: Pick<ViewSources, 'userName'>): Record<string, unknown> {
   const { spec } = record;
   const base = endpointOrigin(record);
   const traffic: Record<string, number> = {};
@@ -37,7 +50,7 @@ export function endpointView(record: EndpointRecord): Record<string, unknown> {
     mirror_traffic: { ...spec.mirror_traffic },
     name: spec.name,
     openapi_uri: `${base}/swagger.json`,
-    properties: endpointProperties(spec.properties, { endpoint: spec.name, createdAt: record.created_at, lastModifiedAt: record.updated_at, createdBy: localUserName() }),
+    properties: endpointProperties(spec.properties, { endpoint: spec.name, createdAt: record.created_at, lastModifiedAt: record.updated_at, createdBy: sources.userName }),
     provisioning_state: record.provisioning_state,
     public_network_access: spec.public_network_access,
     scoring_uri: `${base}/score`,
@@ -51,19 +64,9 @@ export function endpointView(record: EndpointRecord): Record<string, unknown> {
   return view;
 }
 
-/** Who created an endpoint, for its `createdBy` property: the daemon's user is the home's (it runs as them). */
-function localUserName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    // No passwd entry for the uid (a container run with --user): the uid is all there is.
-    return String(process.getuid?.() ?? 'unknown');
-  }
-}
-
 /** The fields `endpoint list` shows per item, as az does. */
-export function endpointListItem(record: EndpointRecord): Record<string, unknown> {
-  const view = endpointView(record);
+export function endpointListItem(record: EndpointRecord, sources: Pick<ViewSources, 'userName'>): Record<string, unknown> {
+  const view = endpointView(record, sources);
   const traffic = Object.fromEntries(Object.entries(record.spec.traffic).filter(([, percent]) => (percent as number) > 0));
   return {
     kind: view.kind,
@@ -89,7 +92,7 @@ export interface DeploymentLive {
 }
 
 /** What `deployment show` prints: the spec as loaded, plus state and the runtime in use. */
-export function deploymentView(record: DeploymentRecord, live: DeploymentLive): Record<string, unknown> {
+export function deploymentView(record: DeploymentRecord, live: DeploymentLive, paths: OepPaths): Record<string, unknown> {
   const view: Record<string, unknown> = {
     ...record.spec,
     id: onlineDeploymentResourceId(record.spec.endpoint_name, record.spec.name),
@@ -104,17 +107,17 @@ export function deploymentView(record: DeploymentRecord, live: DeploymentLive): 
   if (live.problem) view.problem = live.problem;
   // Autoscaled (target_utilization): how many replicas run now, between min_instances and max_instances.
   if (targetUtilizationOf(record.spec)) view.current_instance_count = live.replicaCount ?? initialReplicas(record.spec);
-  if (collectsData(record.spec)) view.data_collector_folder = dataCollectorFolder(record.spec.endpoint_name, record.spec.name);
-  if (record.debug) view.debug = debugView(record);
+  if (collectsData(record.spec)) view.data_collector_folder = dataCollectorDir(paths, record.spec.endpoint_name, record.spec.name);
+  if (record.debug) view.debug = debugView(record, paths);
   return view;
 }
 
 /** --debug: where debugpy listens, and the attach configuration a debugger needs. */
-export function debugView(record: DeploymentRecord): DebugView | undefined {
+export function debugView(record: DeploymentRecord, paths: OepPaths): DebugView | undefined {
   if (!record.debug) return undefined;
   const { spec } = record;
   const model = computeLayout(spec).model;
-  const runDir = deploymentRunDir(oepPaths(resolveOepHome()), spec.endpoint_name, spec.name);
+  const runDir = deploymentRunDir(paths, spec.endpoint_name, spec.name);
   return {
     host: DEBUG_HOST,
     port: record.debug.port,
@@ -127,11 +130,6 @@ export function debugView(record: DeploymentRecord): DebugView | undefined {
       ...(model && { processModelDir: join(runDir, 'azureml-models', model.name, model.version) }),
     }),
   };
-}
-
-/** The daemon's own OEP_HOME is the one its environment names (src/daemon/main.ts resolves it the same way). */
-function dataCollectorFolder(endpoint: string, deployment: string): string {
-  return dataCollectorDir(oepPaths(resolveOepHome()), endpoint, deployment);
 }
 
 export interface TrafficRow {
@@ -203,7 +201,7 @@ function withoutDeleting<T>(byDeployment: Record<string, T>, record: EndpointRec
 }
 
 /** The router's view of an endpoint record. */
-export function routeOf(record: EndpointRecord): EndpointRoute {
+export function routeOf(record: EndpointRecord, sources: Omit<ViewSources, 'userName'>): EndpointRoute {
   return {
     name: record.spec.name,
     port: record.port,
@@ -215,11 +213,11 @@ export function routeOf(record: EndpointRecord): EndpointRoute {
     traffic: record.local ? localTraffic(Object.keys(withoutDeleting(record.deployments, record))) : record.spec.traffic,
     mirror: record.local ? {} : withoutDeleting(record.spec.mirror_traffic, record),
     // HTTPS: the certificate on disk, or a new one from the local CA (made once, renewed near its end).
-    ...(record.tls && { tls: endpointCertificate(resolveOepHome(), record.spec.name) }),
+    ...(record.tls && { tls: sources.certificate(record.spec.name) }),
     // A deployment being deleted gets no request (a pinned one is answered as for an unknown deployment).
     deployments: Object.fromEntries(
       Object.entries(withoutDeleting(record.deployments, record)).map(([name, deployment]) => {
-        const dataCollector = collectsData(deployment.spec) ? payloadLoggingOf(deployment.spec, dataCollectorFolder(record.spec.name, name)) : undefined;
+        const dataCollector = collectsData(deployment.spec) ? payloadLoggingOf(deployment.spec, dataCollectorDir(sources.paths, record.spec.name, name)) : undefined;
         const route: DeploymentRoute = {
           requestTimeoutMs: deployment.spec.request_settings.request_timeout_ms,
           // --debug: a request may sit at a breakpoint; the router gives it no deadline.
@@ -229,7 +227,7 @@ export function routeOf(record: EndpointRecord): EndpointRoute {
           instanceCount: maxReplicas(deployment.spec),
           ...(dataCollector && { dataCollector }),
           // oep's server checks it; a custom container runs the user's own server, which cannot.
-          ...(scoringPlan(deployment.spec).kind !== 'container' && { replicaSecret: replicaSecret(resolveOepHome(), record.spec.name, name) }),
+          ...(scoringPlan(deployment.spec).kind !== 'container' && { replicaSecret: sources.replicaSecret(record.spec.name, name) }),
         };
         return [name, route];
       }),
