@@ -17,13 +17,13 @@
  * Exit 0 when this tree's tries have no endpoint left Deleting, no request served and no update
  * accepted after the restart, and no scoring server left; 1 otherwise.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OEP_BIN, REPO_ROOT } from './harness.js';
+import { buildEarlierCommit, Cleanups, OEP_BIN, REPO_ROOT } from './harness.js';
 import { scoringServerLeaders } from '../test/faults/replica-support.js';
 
 const OLD_COMMIT = process.env.BENCH_OLD_COMMIT ?? 'f7fc91b';
@@ -52,36 +52,11 @@ interface Try {
   left: number;
 }
 
-const cleanups: (() => void)[] = [];
-function cleanup(): void {
-  for (const step of cleanups.splice(0).reverse()) {
-    try {
-      step();
-    } catch {
-      // best effort
-    }
-  }
-}
-process.on('exit', cleanup);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    cleanup();
-    process.exit(130);
-  });
-}
+const cleanups = new Cleanups();
 
-/** The earlier commit checked out and built in a temporary worktree (node_modules shared with this tree). */
+/** The earlier commit, built (bench/harness.ts buildEarlierCommit). */
 function buildOld(): Variant {
-  const dir = mkdtempSync(join(tmpdir(), 'oep-bench-old-'));
-  rmSync(dir, { recursive: true, force: true });
-  execFileSync('git', ['-C', REPO_ROOT, 'worktree', 'add', '--detach', dir, OLD_COMMIT], { stdio: 'ignore' });
-  cleanups.push(() => {
-    spawnSync('git', ['-C', REPO_ROOT, 'worktree', 'remove', '--force', dir]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
-  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'inherit' });
-  return { label: `before (commit ${OLD_COMMIT})`, bin: join(dir, 'bin', 'oep.js') };
+  return { label: `before (commit ${OLD_COMMIT})`, bin: buildEarlierCommit(OLD_COMMIT, cleanups) };
 }
 
 interface Run {
@@ -172,7 +147,7 @@ async function oneTry(variant: Variant, target: 'endpoint' | 'deployment', delay
     }
     rmSync(home, { recursive: true, force: true });
   };
-  cleanups.push(stop);
+  cleanups.add(stop);
   try {
     const process_ = ['--runtime', 'process', '--set', 'instance_count=2', '-o', 'none'];
     await ok(variant, home, ['endpoint', 'create', '-f', join(FIXTURE, 'endpoint.yml'), '-o', 'none']);
@@ -217,7 +192,7 @@ async function oneTry(variant: Variant, target: 'endpoint' | 'deployment', delay
     return { missed, firstShow, request, updateAccepted: update.code === 0, goneAfterMs, left };
   } finally {
     stop();
-    cleanups.splice(cleanups.indexOf(stop), 1);
+    cleanups.remove(stop);
   }
 }
 

@@ -1,5 +1,5 @@
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -161,4 +161,52 @@ export async function runWrk(run: WrkRun): Promise<WrkResult> {
   const line = out.split('\n').find((l) => l.startsWith('WRKJSON '));
   if (code !== 0 || !line) throw new Error(`wrk ${args.join(' ')} failed (${code}):\n${out}`);
   return JSON.parse(line.slice('WRKJSON '.length)) as WrkResult;
+}
+
+/** What a benchmark leaves behind, removed when it ends, also by Ctrl-C or SIGTERM: the last added first. */
+export class Cleanups {
+  private readonly steps: (() => void)[] = [];
+
+  constructor() {
+    process.on('exit', () => this.run());
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        this.run();
+        process.exit(130);
+      });
+    }
+  }
+
+  add(step: () => void): void {
+    this.steps.push(step);
+  }
+
+  remove(step: () => void): void {
+    const at = this.steps.indexOf(step);
+    if (at >= 0) this.steps.splice(at, 1);
+  }
+
+  run(): void {
+    for (const step of this.steps.splice(0).reverse()) {
+      try {
+        step();
+      } catch {
+        // best effort
+      }
+    }
+  }
+}
+
+/**
+ * An earlier commit's files (`git archive`: no worktree, nothing in this checkout changes), built
+ * with this tree's tsc and node_modules, for "before" figures in the same run; its bin/oep.js.
+ * Removed when the benchmark ends.
+ */
+export function buildEarlierCommit(commit: string, cleanups: Cleanups): string {
+  const dir = mkdtempSync(join(tmpdir(), 'oep-bench-old-'));
+  cleanups.add(() => rmSync(dir, { recursive: true, force: true }));
+  execFileSync('/bin/sh', ['-c', 'git -C "$0" archive "$1" | tar -x -C "$2"', REPO_ROOT, commit, dir]);
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
+  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'inherit' });
+  return join(dir, 'bin', 'oep.js');
 }

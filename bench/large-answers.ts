@@ -14,12 +14,12 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OEP_BIN, REPO_ROOT } from './harness.js';
+import { buildEarlierCommit, Cleanups, OEP_BIN, REPO_ROOT } from './harness.js';
 
 const OLD_COMMIT = process.env.BENCH_OLD_COMMIT ?? '72a7755';
 const ANSWER_BYTES = Number(process.env.BENCH_ANSWER_MB ?? 200) * 1_000_000;
@@ -45,36 +45,11 @@ interface Figures {
   seconds: number;
 }
 
-const cleanups: (() => void)[] = [];
-function cleanup(): void {
-  for (const step of cleanups.splice(0).reverse()) {
-    try {
-      step();
-    } catch {
-      // best effort
-    }
-  }
-}
-process.on('exit', cleanup);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    cleanup();
-    process.exit(130);
-  });
-}
+const cleanups = new Cleanups();
 
-/** The earlier commit checked out and built in a temporary worktree (node_modules shared with this tree). */
+/** The earlier commit, built (bench/harness.ts buildEarlierCommit). */
 function buildOld(): Variant {
-  const dir = mkdtempSync(join(tmpdir(), 'oep-bench-old-'));
-  rmSync(dir, { recursive: true, force: true });
-  execFileSync('git', ['-C', REPO_ROOT, 'worktree', 'add', '--detach', dir, OLD_COMMIT], { stdio: 'ignore' });
-  cleanups.push(() => {
-    spawnSync('git', ['-C', REPO_ROOT, 'worktree', 'remove', '--force', dir]);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
-  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'inherit' });
-  return { label: `before (commit ${OLD_COMMIT}: answers held whole)`, bin: join(dir, 'bin', 'oep.js') };
+  return { label: `before (commit ${OLD_COMMIT}: answers held whole)`, bin: buildEarlierCommit(OLD_COMMIT, cleanups) };
 }
 
 function oep(variant: Variant, home: string, args: string[]): string {
@@ -127,7 +102,7 @@ async function measure(variant: Variant, expected: string): Promise<Figures> {
     spawnSync(process.execPath, [variant.bin, 'daemon', 'stop'], { env: { ...process.env, OEP_HOME: home } });
     rmSync(home, { recursive: true, force: true });
   };
-  cleanups.push(stop);
+  cleanups.add(stop);
   oep(variant, home, ['endpoint', 'create', '-f', join(FIXTURE, 'endpoint.yml'), '-o', 'none']);
   oep(variant, home, ['deployment', 'create', '-f', join(FIXTURE, 'deployment.yml'), '--all-traffic', '--runtime', 'process', '-o', 'none']);
   const uri = oep(variant, home, ['endpoint', 'show', '-n', 'answers', '--query', 'scoring_uri', '-o', 'tsv']).trim();
@@ -159,7 +134,7 @@ async function measure(variant: Variant, expected: string): Promise<Figures> {
   for (let i = 0; i < SETTLE_REQUESTS; i++) await small();
   await sleep(1000);
   const settled = rssMb(pid).rss;
-  cleanups.splice(cleanups.indexOf(stop), 1);
+  cleanups.remove(stop);
   stop();
   return { label: variant.label, before, peak, hwm, after, settled, seconds };
 }

@@ -10,11 +10,11 @@
  *   the replica log's timestamps) and until the replacement was seen ready.
  * Exit 0 when every run of this tree gave up no earlier than (3 - 1) x 5 s, 1 otherwise.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OEP_BIN, REPO_ROOT } from './harness.js';
+import { buildEarlierCommit, Cleanups, OEP_BIN, REPO_ROOT } from './harness.js';
 import { TEST_IMAGE_MAP } from '../test/e2e/harness.js';
 import { killScoringServers } from '../test/faults/replica-support.js';
 import { createProbedDeployment, LIVENESS_LOWER_BOUND_MS, readyReplicaPid, stopAnswering, type Cli } from '../test/faults/probe-periods-support.js';
@@ -22,23 +22,7 @@ import { createProbedDeployment, LIVENESS_LOWER_BOUND_MS, readyReplicaPid, stopA
 const OLD_COMMIT = process.env.BENCH_OLD_COMMIT ?? 'f7fc91b';
 const RUNS = Number(process.env.BENCH_PROBE_RUNS ?? 3);
 
-const cleanups: (() => void)[] = [];
-function cleanup(): void {
-  for (const step of cleanups.splice(0).reverse()) {
-    try {
-      step();
-    } catch {
-      // best effort
-    }
-  }
-}
-process.on('exit', cleanup);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    cleanup();
-    process.exit(130);
-  });
-}
+const cleanups = new Cleanups();
 
 /** One tree's CLI run against a temporary OEP_HOME of its own. */
 class TreeCli implements Cli {
@@ -63,20 +47,15 @@ class TreeCli implements Cli {
   }
 }
 
-/** The earlier commit's files (`git archive`, no worktree), built with this tree's tsc and node_modules. */
+/** The earlier commit, built (bench/harness.ts buildEarlierCommit). */
 function buildOld(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'oep-bench-old-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  execFileSync('/bin/sh', ['-c', 'git -C "$0" archive "$1" | tar -x -C "$2"', REPO_ROOT, OLD_COMMIT, dir]);
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
-  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'inherit' });
-  return join(dir, 'bin', 'oep.js');
+  return buildEarlierCommit(OLD_COMMIT, cleanups);
 }
 
 /** One run: a new home and deployment, its replica stopped; the seconds until each reaction. */
 async function measure(bin: string): Promise<{ out: number | undefined; liveness: number; replaced: number }> {
   const cli = new TreeCli(bin);
-  cleanups.push(() => killScoringServers(cli.home));
+  cleanups.add(() => killScoringServers(cli.home));
   try {
     await createProbedDeployment(cli);
     const pid = await readyReplicaPid(cli);
