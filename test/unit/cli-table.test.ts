@@ -16,6 +16,9 @@ import { FakeDaemonClient, type FakeAnswers } from './fake-daemon-client.js';
  * real flows; these rows pin the parsing, the checks made before the daemon is asked, and the
  * rendering of the daemon's answers and errors, which need no daemon.
  */
+/** Output exactly as given, or matching every pattern. */
+type Expected = string | RegExp | RegExp[];
+
 interface Row {
   name: string;
   argv: string[];
@@ -30,8 +33,9 @@ interface Row {
     calls?: Array<{ method: MethodName; params: unknown }>;
     /** Only these methods, in order (when the parameters are not the point). */
     methods?: MethodName[];
-    stdout?: string | RegExp;
-    stderr?: string | RegExp | RegExp[];
+    stdout?: Expected;
+    /** A function of the row's working folder, for messages that name a path in it. */
+    stderr?: Expected | ((cwd: string) => Expected);
   };
 }
 
@@ -41,7 +45,7 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 let rowCount = 0;
 
 /** Runs one row's command line against a fresh fake daemon and a fresh working folder. */
-async function runRow(row: Row): Promise<{ exit: number; stdout: string; stderr: string; client: FakeDaemonClient }> {
+async function runRow(row: Row): Promise<{ exit: number; stdout: string; stderr: string; client: FakeDaemonClient; cwd: string }> {
   const dir = join(scratch, `row-${++rowCount}`);
   const cwd = join(dir, 'cwd');
   const home = join(dir, 'home');
@@ -65,11 +69,16 @@ async function runRow(row: Row): Promise<{ exit: number; stdout: string; stderr:
     claimInterrupt: () => undefined,
   };
   const exit = await main(row.argv, ctx);
-  return { exit, stdout, stderr, client };
+  return { exit, stdout, stderr, client, cwd };
 }
 
 
-function matches(actual: string, expected: string | RegExp | RegExp[], what: string): void {
+/** A path as a literal inside a regular expression. */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function matches(actual: string, expected: Expected, what: string): void {
   if (typeof expected === 'string') return assert.equal(actual, expected, what);
   for (const pattern of Array.isArray(expected) ? expected : [expected]) assert.match(actual, pattern, what);
 }
@@ -147,7 +156,16 @@ const ROWS: Row[] = [
   {
     name: 'endpoint invoke with a missing --request-file says which file and asks nothing (exit 2)',
     argv: ['endpoint', 'invoke', '-n', 'ep1', '--request-file', 'missing.json'],
-    expect: { exit: 2, calls: [], stderr: [/Cannot read --request-file missing\.json/, /there is no such file/, /\(OEP_ERR_REQUEST_FILE\)/] },
+    expect: {
+      exit: 2,
+      calls: [],
+      stderr: (cwd) => [new RegExp(`Cannot read --request-file missing\\.json \\(${escape(join(cwd, 'missing.json'))}\\): there is no such file\\.`), /\(OEP_ERR_REQUEST_FILE\)/],
+    },
+  },
+  {
+    name: 'endpoint invoke with an unknown -o format asks nothing (exit 2)',
+    argv: ['endpoint', 'invoke', '-n', 'ep1', '-o', 'xml'],
+    expect: { exit: 2, calls: [], stdout: '', stderr: /xml/ },
   },
   {
     name: 'a --runtime outside the choices is refused by the parser (exit 2)',
@@ -155,9 +173,38 @@ const ROWS: Row[] = [
     expect: { exit: 2, calls: [], stderr: [/--runtime/, /auto, docker, process/, /\(OEP_ERR_USAGE\)/] },
   },
   {
-    name: 'a missing required option is a usage error (exit 2)',
-    argv: ['deployment', 'delete', '-e', 'ep1'],
-    expect: { exit: 2, calls: [], stderr: [/--name/, /\(OEP_ERR_USAGE\)/] },
+    name: 'a missing required option is a usage error with its code (exit 2)',
+    argv: ['deployment', 'list'],
+    expect: { exit: 2, calls: [], stderr: /^error: required option '-e, --endpoint-name <name>' not specified\n\(OEP_ERR_USAGE\)\n/ },
+  },
+  {
+    name: 'an unknown option is a usage error with its code (exit 2)',
+    argv: ['endpoint', 'list', '--bogus'],
+    expect: { exit: 2, calls: [], stderr: /^error: unknown option '--bogus'\n\(OEP_ERR_USAGE\)\n/ },
+  },
+  {
+    name: 'an ambiguous option prefix lists the candidates (exit 2)',
+    argv: ['deployment', 'create', '-f', 'green.yml', '--loc'],
+    expect: {
+      exit: 2,
+      calls: [],
+      stderr: 'error: --loc is ambiguous in "oep deployment create": it could be --local, --local-enable-gpu.\nhint: Write more of the option name.\n(OEP_ERR_USAGE)\n',
+    },
+  },
+  {
+    name: '--help marks required options',
+    argv: ['endpoint', 'show', '--help'],
+    expect: { exit: 0, calls: [], stdout: /-n, --name <name>\s+endpoint name \(required\)/ },
+  },
+  {
+    name: '--help marks required options of a list',
+    argv: ['deployment', 'list', '--help'],
+    expect: { exit: 0, calls: [], stdout: /-e, --endpoint-name <name>\s+endpoint name \(required\)/ },
+  },
+  {
+    name: 'config set --help names every setting',
+    argv: ['config', 'set', '--help'],
+    expect: { exit: 0, calls: [], stdout: [/setting name: runtime or python/, /^ {2}runtime +default runtime/m, /^ {2}python +the Python interpreter/m] },
   },
   {
     name: 'an OepError of bad input from the daemon is rendered without a stack, exit 2',
@@ -182,7 +229,7 @@ const ROWS: Row[] = [
 describe('the CLI from argv to daemon calls and output (fake daemon)', () => {
   for (const row of ROWS) {
     it(row.name, async () => {
-      const { exit, stdout, stderr, client } = await runRow(row);
+      const { exit, stdout, stderr, client, cwd } = await runRow(row);
       const context = `argv: ${row.argv.join(' ')}\nstdout: ${stdout}\nstderr: ${stderr}`;
       assert.equal(exit, row.expect.exit, `exit code\n${context}`);
       if (row.expect.calls) {
@@ -190,7 +237,8 @@ describe('the CLI from argv to daemon calls and output (fake daemon)', () => {
       }
       if (row.expect.methods) assert.deepEqual(client.calls.map((call) => call.method), row.expect.methods, `daemon methods\n${context}`);
       if (row.expect.stdout !== undefined) matches(stdout, row.expect.stdout, `stdout\n${context}`);
-      if (row.expect.stderr !== undefined) matches(stderr, row.expect.stderr, `stderr\n${context}`);
+      const expectedStderr = typeof row.expect.stderr === 'function' ? row.expect.stderr(cwd) : row.expect.stderr;
+      if (expectedStderr !== undefined) matches(stderr, expectedStderr, `stderr\n${context}`);
       assert.doesNotMatch(stderr, /^\s+at /m, `no stack trace\n${context}`);
     });
   }
