@@ -27,6 +27,8 @@ interface Row {
   /** Files written in the row's working folder before the command runs. */
   files?: Record<string, string>;
   stdinIsTTY?: boolean;
+  /** false: no daemon answers callIfRunning (as when none runs). */
+  daemonRunning?: boolean;
   expect: {
     exit: number;
     /** The daemon calls in order, with their parameters (exactly). */
@@ -51,7 +53,7 @@ async function runRow(row: Row): Promise<{ exit: number; stdout: string; stderr:
   const home = join(dir, 'home');
   mkdirSync(cwd, { recursive: true });
   for (const [file, text] of Object.entries(row.files ?? {})) writeFileSync(join(cwd, file), text);
-  const client = new FakeDaemonClient(home, row.answers);
+  const client = new FakeDaemonClient(home, row.answers, { running: row.daemonRunning ?? true });
   let stdout = '';
   let stderr = '';
   const stdin = Object.assign(new PassThrough(), { isTTY: row.stdinIsTTY ?? false });
@@ -217,6 +219,28 @@ const ROWS: Row[] = [
     argv: ['endpoint', 'list'],
     answers: { 'endpoint.list': new OepError('OEP_ERR_DAEMON_UNAVAILABLE', 'The daemon did not start.') },
     expect: { exit: 1, stderr: 'error: The daemon did not start.\n(OEP_ERR_DAEMON_UNAVAILABLE)\n' },
+  },
+  {
+    name: 'traffic mirror sends the mirror rule alone, then shows the traffic',
+    argv: ['traffic', 'mirror', '-n', 'ep1', 'green=10', '-o', 'json'],
+    answers: {
+      'endpoint.update': endpointView,
+      'endpoint.traffic': { endpoint: 'ep1', scoring_uri: endpointView.scoring_uri, problem: null, traffic: { blue: 100 }, mirror_traffic: { green: 10 }, deployments: [] },
+    },
+    expect: {
+      exit: 0,
+      calls: [
+        { method: 'endpoint.update', params: { name: 'ep1', mirror: { green: 10 }, keepTraffic: false, keepMirror: false } },
+        { method: 'endpoint.traffic', params: { name: 'ep1' } },
+      ],
+      stdout: /"green": 10/,
+    },
+  },
+  {
+    name: 'daemon status when no daemon runs says how to start it, and starts none (exit 1)',
+    argv: ['daemon', 'status'],
+    daemonRunning: false,
+    expect: { exit: 1, calls: [{ method: 'status', params: {} }], stderr: [/The oep daemon is not running/, /hint: Start it with: oep daemon start/, /\(OEP_ERR_DAEMON_UNAVAILABLE\)/] },
   },
   {
     name: 'workspace flags of az scripts are accepted with one notice',
