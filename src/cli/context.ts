@@ -1,4 +1,4 @@
-import type { DaemonClient } from '../daemon/client.js';
+import type { DaemonCaller } from '../daemon/client.js';
 
 export interface TextSink {
   write(text: string): unknown;
@@ -18,7 +18,8 @@ export interface CliContext {
   readonly stderr: TextSink;
   readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   readonly home: string;
-  readonly client: DaemonClient;
+  /** The real DaemonClient (default-context.ts), or a fake in the CLI's table tests. */
+  readonly client: DaemonCaller;
   /** Asks a yes/no question on the terminal. */
   confirm(question: string): Promise<boolean>;
   /** Aborted on Ctrl-C, so long-running commands can stop cleanly. */

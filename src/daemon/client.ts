@@ -38,8 +38,19 @@ const START_TIMEOUT_MS = 15_000;
  */
 const NO_SERVER_NAME = { servername: '' } as RequestOptions;
 
+/**
+ * What the CLI and the use cases need of a daemon client: its OEP_HOME's paths and the two ways to
+ * call it. DaemonClient is the real one; the CLI's table tests (test/unit/cli-table.test.ts) give
+ * commands a fake with the same types, so a command line runs in-process without a daemon.
+ */
+export interface DaemonCaller {
+  readonly paths: OepPaths;
+  call<M extends MethodName>(method: M, ...args: CallArgs<M>): Promise<ResultOf<M>>;
+  callIfRunning<M extends MethodName>(method: M, ...args: CallArgs<M>): Promise<ResultOf<M> | undefined>;
+}
+
 /** Talks to the daemon over its unix socket, starting it on first use. */
-export class DaemonClient {
+export class DaemonClient implements DaemonCaller {
   readonly paths: OepPaths;
 
   constructor(home: string) {
@@ -236,7 +247,7 @@ function daemonCommand(): [string, string[]] {
 }
 
 /** A method's parameters (optional when it takes none) and the call's options. */
-type CallArgs<M extends MethodName> = Record<string, never> extends ParamsOf<M>
+export type CallArgs<M extends MethodName> = Record<string, never> extends ParamsOf<M>
   ? [params?: ParamsOf<M>, options?: CallOptions]
   : [params: ParamsOf<M>, options?: CallOptions];
 

@@ -1,10 +1,10 @@
-import type { DaemonClient } from '../daemon/client.js';
+import type { DaemonCaller } from '../daemon/client.js';
 import type { ProgressEvent } from '../model/progress.js';
 import { formatProblem, unwrapSpec, type SpecResult } from '../spec/index.js';
 
 /** What a use case needs: the daemon, the directory relative paths resolve against, progress. */
 export interface EngineDeps {
-  client: DaemonClient;
+  client: DaemonCaller;
   cwd: string;
   onEvent?: (event: ProgressEvent) => void;
   /** Called once the request is about to go to the daemon, which then finishes it on its own. */

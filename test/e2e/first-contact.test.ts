@@ -11,32 +11,13 @@ import { OEP_BIN, OepSandbox, REPO_ROOT } from './harness.js';
 
 const ROLLOUT = join(REPO_ROOT, 'test', 'fixtures', 'rollout');
 
-/** What a new user meets first: help, usage errors, hints, a broken script, odd terminals. */
+/**
+ * What a new user meets first: help, usage errors, hints, a broken script, odd terminals. Usage
+ * errors and --help that need no daemon are rows of test/unit/cli-table.test.ts.
+ */
 describe('first contact: help, usage errors and hints', () => {
   const oep = new OepSandbox();
   after(() => oep.close());
-
-  it('marks required options in --help', async () => {
-    const help = await oep.ok(['endpoint', 'show', '--help']);
-    assert.match(help, /-n, --name <name>\s+endpoint name \(required\)/);
-    assert.match(await oep.ok(['deployment', 'list', '--help']), /-e, --endpoint-name <name>\s+endpoint name \(required\)/);
-  });
-
-  it('gives parser errors a code and exit 2', async () => {
-    const unknown = await oep.run(['endpoint', 'list', '--bogus']);
-    assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /^error: unknown option '--bogus'\n\(OEP_ERR_USAGE\)\n/);
-    const missing = await oep.run(['deployment', 'list']);
-    assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /^error: required option '-e, --endpoint-name <name>' not specified\n\(OEP_ERR_USAGE\)\n/);
-  });
-
-  it('config set --help names every setting', async () => {
-    const help = await oep.ok(['config', 'set', '--help']);
-    assert.match(help, /setting name: runtime or python/);
-    assert.match(help, /^ {2}runtime +default runtime/m);
-    assert.match(help, /^ {2}python +the Python interpreter/m);
-  });
 
   it('every flag the README mentions is one that --help shows', () => {
     // Every command of the program, found by walking it (a new command is checked without a list here).
@@ -119,12 +100,6 @@ describe('first contact: a running endpoint (process runtime)', () => {
       const body = JSON.parse(await res.text()) as { message: string };
       assert.equal(body.message, `Deployment "${name}" does not exist in endpoint rollout. Deployments: blue, green.`);
     }
-  });
-
-  it('a missing request file names the path it looked at', async () => {
-    const result = await oep.run(['endpoint', 'invoke', '-n', 'rollout', '--request-file', 'nope.json'], { cwd: work });
-    assert.equal(result.code, 2);
-    assert.match(result.stderr, new RegExp(`Cannot read --request-file nope\\.json \\(${join(work, 'nope.json').replace(/[.]/g, '\\.')}\\): there is no such file\\.`));
   });
 
   it('traffic set on a mirrored deployment says to stop the mirror first', async () => {
