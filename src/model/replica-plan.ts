@@ -1,4 +1,5 @@
 import type { RuntimeKind } from './runtime-kind.js';
+import { deploymentKey } from './deployment-key.js';
 
 /**
  * The replica plan: given what should run (desired) and what runs (observed), the steps that
@@ -257,7 +258,7 @@ function ref(replica: ReplicaRef): ReplicaRef {
 }
 
 function key(entry: { endpoint: string; deployment: string }): string {
-  return `${entry.endpoint}/${entry.deployment}`;
+  return deploymentKey(entry.endpoint, entry.deployment);
 }
 
 function byGenerationAndIndex(a: ReplicaRef, b: ReplicaRef): number {

@@ -19,7 +19,8 @@ import type { ReplicaIdentityAccess } from '../../model/msi.js';
 import { ImageService, type PreparedImage } from './images.js';
 import { LABELS, labelFilters } from './labels.js';
 import { ensureInternalNetwork, internalOrigin, needsInternalNetwork, removeNetworks } from './network.js';
-import { deploymentKey, planReplica, type ObservedContainer } from './plan.js';
+import { planReplica, type ObservedContainer } from './plan.js';
+import { deploymentKey } from '../../model/deployment-key.js';
 import { IMAGE_REPOSITORY } from './recipe.js';
 
 export interface DockerRuntimeOptions {

@@ -29,7 +29,3 @@ export function planReplica(observed: readonly ObservedContainer[], configHash: 
     remove: same.filter((container) => container !== running).map((container) => container.id),
   };
 }
-
-export function deploymentKey(endpoint: string, deployment: string): string {
-  return `${endpoint}/${deployment}`;
-}
