@@ -54,6 +54,17 @@ export interface ReplicaRequest {
 
 export type { FoundReplica };
 
+/** A command's runtime choices (--local-enable-gpu, --pull), for the deployment's next roll-out. */
+export interface RuntimeChoices {
+  gpu: boolean;
+  pull: boolean;
+}
+
+export interface ReleaseOptions {
+  /** Also remove what the runtime built for the deployment (Docker: oep's image tags). */
+  purge: boolean;
+}
+
 /** The supervisor and router only ever see this; they never know which runtime runs a replica. */
 export interface Runtime {
   readonly kind: RuntimeKind;
@@ -71,4 +82,13 @@ export interface Runtime {
   configHash?(spec: DeploymentSpec, generation: number, python?: string): string;
   /** Removes whatever the runtime prepared for a deployment (links, containers). */
   cleanup(endpoint: string, deployment: string): Promise<void>;
+  /**
+   * Throws when the runtime cannot run anything right now (Docker: no engine answers), so a
+   * command fails before anything is recorded. Absent: the runtime can always run.
+   */
+  check?(): Promise<void>;
+  /** Takes a command's choices for the deployment's next roll-out; may emit a notice about one it ignores. */
+  configure?(endpoint: string, deployment: string, choices: RuntimeChoices, emit: EmitProgress): Promise<void>;
+  /** For a deleted deployment: removes what the runtime keeps for it beyond its replicas (files, networks, with purge images). */
+  release?(endpoint: string, deployment: string, options: ReleaseOptions): Promise<void>;
 }

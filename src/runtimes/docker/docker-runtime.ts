@@ -8,7 +8,7 @@ import { dataCollectorDir, deploymentLogDir, deploymentRunDir, PACKAGE_ROOT, sto
 import { debugToken, replicaSecret } from '../../state/secrets.js';
 import { appendFileNoFollow, writeFileAtomic } from '../../state/atomic-write.js';
 import { writePreparedLog } from '../prepared-log.js';
-import type { ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
+import type { ReleaseOptions, ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime, RuntimeChoices } from '../types.js';
 import { digestContext, readContext } from './build-context.js';
 import { followContainerLog } from './container-log.js';
 import { planContainer, type ContainerPlan } from './container-spec.js';
@@ -41,11 +41,6 @@ export interface DockerDeploymentOptions {
   gpu: boolean;
   /** oep-built image tags this deployment has used, for `delete --purge`. */
   images: string[];
-}
-
-export interface CleanupOptions {
-  /** Also remove the image tags oep built for the deployment. */
-  purge?: boolean;
 }
 
 export interface CleanupReport {
@@ -81,8 +76,13 @@ export class DockerRuntime implements Runtime {
     this.serverDir = options.serverDir ?? join(PACKAGE_ROOT, 'server');
   }
 
+  /** A command that would record a docker deployment fails first, in plain words, when no engine answers. */
+  async check(): Promise<void> {
+    await this.engine.ensureAvailable();
+  }
+
   /** Records the command-line choices for a deployment's next roll-out. */
-  async configure(endpoint: string, deployment: string, choices: { gpu: boolean; pull: boolean }): Promise<void> {
+  async configure(endpoint: string, deployment: string, choices: RuntimeChoices): Promise<void> {
     await this.updateOptions(endpoint, deployment, (current) => ({ ...current, gpu: choices.gpu }));
     if (choices.pull) this.pullNext.add(deploymentKey(endpoint, deployment));
     else this.pullNext.delete(deploymentKey(endpoint, deployment));
@@ -252,9 +252,16 @@ export class DockerRuntime implements Runtime {
 
   /**
    * For a deleted deployment: removes its containers and its runtime files and, with `purge`,
-   * the image tags oep built for it (kept while another container still uses them).
+   * the image tags oep built for it (kept while another container still uses them). What went
+   * goes to the daemon's log.
    */
-  async release(endpoint: string, deployment: string, options: CleanupOptions = {}): Promise<CleanupReport> {
+  async release(endpoint: string, deployment: string, options: ReleaseOptions): Promise<void> {
+    const report = await this.releaseDeployment(endpoint, deployment, options);
+    const kept = report.imagesKept.length > 0 ? `; kept images in use: ${report.imagesKept.join(', ')}` : '';
+    this.options.log(`released ${endpoint}/${deployment}: ${report.containers} container(s), images removed: ${report.imagesRemoved.join(', ') || 'none'}${kept}`);
+  }
+
+  private async releaseDeployment(endpoint: string, deployment: string, options: ReleaseOptions): Promise<CleanupReport> {
     const report: CleanupReport = { containers: 0, imagesRemoved: [], imagesKept: [] };
     const choices = await this.deploymentOptions(endpoint, deployment);
     let docker: Dockerode | undefined;

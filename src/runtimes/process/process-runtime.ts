@@ -17,7 +17,7 @@ import { dataCollectorDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog
 import { debugToken, replicaSecret } from '../../state/secrets.js';
 import { writePreparedLog } from '../prepared-log.js';
 import { findFreePort } from '../free-port.js';
-import type { EmitProgress, ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
+import type { EmitProgress, ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime, RuntimeChoices } from '../types.js';
 import {
   isRunning,
   killTokenHolders,
@@ -87,6 +87,11 @@ export class ProcessRuntime implements Runtime {
       .update(JSON.stringify({ spec, generation, server: this.serverDigest, ...(msi && { msi }), ...(python && { python }) }))
       .digest('hex')
       .slice(0, 24);
+  }
+
+  /** The process runtime takes no choices; --local-enable-gpu is said to do nothing here rather than ignored silently. */
+  async configure(_endpoint: string, _deployment: string, choices: RuntimeChoices, emit: EmitProgress): Promise<void> {
+    if (choices.gpu) emit({ phase: 'notice', message: '--local-enable-gpu only applies to the docker runtime; a process replica sees the host as it is' });
   }
 
   async startReplica(request: ReplicaRequest): Promise<ReplicaHandle> {
