@@ -178,7 +178,7 @@ export class Reconciler {
           generation: intent.generation,
           replicas: intent.debug ? 1 : initialReplicas(intent.spec),
           status: intent.failed ? 'failed' : intent.restore ? 'restoring' : 'rolling',
-          ...(runtime.configHash && { configHash: runtime.configHash(intent.spec, intent.generation, intent.python?.path) }),
+          ...(runtime.prepare && { preparation: 'preparing' as const }),
           // The debug port is fixed: a replica of another generation that listens on it stops first.
           ...(this.holdsDebugPort(id, intent) && { recreate: true }),
         },
@@ -191,6 +191,7 @@ export class Reconciler {
         waiters: [],
       };
       this.deployments.set(id, entry);
+      if (runtime.prepare) this.prepare(entry);
     }
     const settled = entry;
     const done = new Promise<void>((resolve, reject) => {
@@ -460,6 +461,43 @@ export class Reconciler {
         return;
       }
     }
+  }
+
+  /**
+   * Has the runtime ready the configuration and tell the config hash a found replica needs; until
+   * it answers the plan starts and adopts nothing of it. Replicas of this generation the runtime
+   * sees now join the found ones (an engine that did not answer at start-up may have come back).
+   */
+  private prepare(entry: Deployment): void {
+    const { endpoint, deployment, generation } = entry.desired;
+    const request = {
+      endpoint,
+      deployment,
+      spec: entry.spec,
+      generation,
+      emit: entry.emit,
+      ...(entry.debug && { debug: entry.debug }),
+      ...(entry.python && { python: entry.python }),
+    };
+    const current = (): boolean => this.deployments.get(deploymentKey(endpoint, deployment)) === entry;
+    entry.runtime.prepare!(request)
+      .then(
+        (prepared) => {
+          if (!current()) return;
+          entry.desired.configHash = prepared.configHash;
+          delete entry.desired.preparation;
+          for (const found of prepared.found ?? []) {
+            if (found.generation !== generation || this.found.has(found.id) || this.isHeld(found)) continue;
+            this.found.set(found.id, found);
+          }
+        },
+        (error: Error) => {
+          if (!current()) return;
+          entry.desired.preparation = 'failed';
+          this.options.log(`${endpoint}/${deployment}: could not prepare gen ${generation} (${error.message}); its replicas start without adopting any`);
+        },
+      )
+      .finally(() => this.reconcile());
   }
 
   private newSlot(step: { endpoint: string; deployment: string; index: number; generation: number }): Slot {

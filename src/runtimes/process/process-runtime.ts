@@ -17,7 +17,7 @@ import { dataCollectorDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog
 import { debugToken, replicaSecret } from '../../state/secrets.js';
 import { writePreparedLog } from '../prepared-log.js';
 import { findFreePort } from '../free-port.js';
-import type { EmitProgress, ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime, RuntimeChoices } from '../types.js';
+import type { EmitProgress, PreparedConfiguration, PrepareRequest, ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime, RuntimeChoices } from '../types.js';
 import {
   isRunning,
   killTokenHolders,
@@ -73,6 +73,11 @@ export class ProcessRuntime implements Runtime {
   private readonly told = new WeakSet<EmitProgress>();
 
   constructor(private readonly options: ProcessRuntimeOptions) {}
+
+  /** Nothing to build: the hash is known at once (the replicas are found by their records at start-up). */
+  async prepare(request: PrepareRequest): Promise<PreparedConfiguration> {
+    return { configHash: this.configHash(request.spec, request.generation, request.python?.path) };
+  }
 
   /**
    * What a found replica must carry to be adopted: the configuration (spec and generation) and
