@@ -92,7 +92,7 @@ export class DebugGate {
     for (const owner of Object.values(state.endpoints)) {
       for (const [name, record] of Object.entries(owner.deployments)) {
         if (!record.debug?.backendPort || record.provisioning_state === 'Deleting') continue;
-        wanted.set(`${owner.spec.name}/${name}`, { endpoint: owner.spec.name, deployment: name, port: record.debug.port, backendPort: record.debug.backendPort, open: record.debug.open });
+        wanted.set(deploymentKey(owner.spec.name, name), { endpoint: owner.spec.name, deployment: name, port: record.debug.port, backendPort: record.debug.backendPort, open: record.debug.open });
       }
     }
     for (const [key, entry] of this.entries) {
