@@ -5,6 +5,7 @@ import { DEBUG_HOST } from '../model/debug.js';
 import { userName } from '../state/home-check.js';
 import type { OepState } from '../state/types.js';
 import { loopbackPeerUid } from './loopback-peer.js';
+import { deploymentKey } from '../model/deployment-key.js';
 
 /**
  * The daemon's debug gate: for each deployment run with --debug it listens on 127.0.0.1:<debug
@@ -91,7 +92,7 @@ export class DebugGate {
     for (const owner of Object.values(state.endpoints)) {
       for (const [name, record] of Object.entries(owner.deployments)) {
         if (!record.debug?.backendPort || record.provisioning_state === 'Deleting' || owner.provisioning_state === 'Deleting') continue;
-        wanted.set(`${owner.spec.name}/${name}`, { endpoint: owner.spec.name, deployment: name, port: record.debug.port, backendPort: record.debug.backendPort, open: record.debug.open });
+        wanted.set(deploymentKey(owner.spec.name, name), { endpoint: owner.spec.name, deployment: name, port: record.debug.port, backendPort: record.debug.backendPort, open: record.debug.open });
       }
     }
     for (const [key, entry] of this.entries) {
@@ -128,7 +129,7 @@ export class DebugGate {
    * update with --debug listens while it runs, to warn on its stderr.
    */
   whenOpen(endpoint: string, deployment: string, listener: (reason: string) => void): () => void {
-    const key = `${endpoint}/${deployment}`;
+    const key = deploymentKey(endpoint, deployment);
     const listeners = this.openListeners.get(key) ?? new Set();
     listeners.add(listener);
     this.openListeners.set(key, listeners);
@@ -142,7 +143,7 @@ export class DebugGate {
   async checked(endpoint: string, deployment: string, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const entry = this.entries.get(`${endpoint}/${deployment}`);
+      const entry = this.entries.get(deploymentKey(endpoint, deployment));
       if (!entry || entry.open || entry.checked === entry.backendPort || Date.now() > deadline) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -150,7 +151,7 @@ export class DebugGate {
 
   /** Whether a deployment's debug port is open to any local user now, and why. */
   openReason(endpoint: string, deployment: string): string | undefined {
-    return this.entries.get(`${endpoint}/${deployment}`)?.open;
+    return this.entries.get(deploymentKey(endpoint, deployment))?.open;
   }
 
   close(): void {

@@ -11,6 +11,8 @@ import { chooseDefaultRuntime } from '../runtimes/docker/default-runtime.js';
 import { bakeDeployment } from '../runtimes/docker/bake.js';
 import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
 import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
+import type { Runtime } from '../runtimes/types.js';
+import type { RuntimeKind } from '../state/types.js';
 import { makeEndpointIdentity } from '../model/identity.js';
 import { readImageMap } from '../spec/image-map.js';
 import { imageMapFile, logMaxBytes, openSettings, pairRingSize, settingReader } from '../state/settings.js';
@@ -92,17 +94,14 @@ async function runDaemon(): Promise<void> {
       return file === undefined ? undefined : readImageMap(file);
     },
   });
-  const reconciler = new Reconciler({
-    paths,
-    runtimes: {
-      // A deployment's interpreter comes with it (resolved by its create or update command, then
-      // recorded); the setting only serves deployments recorded before that. OEP_PYTHON in the
-      // daemon's own environment is not read: it is the command's.
-      process: new ProcessRuntime({ paths, python: async () => (await openSettings()).get('python'), identity: identity.access }),
-      docker,
-    },
-    log,
-  });
+  const runtimes: Record<RuntimeKind, Runtime> = {
+    // A deployment's interpreter comes with it (resolved by its create or update command, then
+    // recorded); the setting only serves deployments recorded before that. OEP_PYTHON in the
+    // daemon's own environment is not read: it is the command's.
+    process: new ProcessRuntime({ paths, python: async () => (await openSettings()).get('python'), identity: identity.access }),
+    docker,
+  };
+  const reconciler = new Reconciler({ paths, runtimes, log });
   // Secret injection: deployments' ${{azureml://connections/...}} and ${{keyvault:...}} resolved
   // right before their replicas start (create, update, daemon start); the values never reach state.
   const injecting = withSecretInjection(reconciler, { home: paths.home, store, keyvaultSource: async () => (await openSettings()).get('keyvault_source'), log });
@@ -259,19 +258,10 @@ async function runDaemon(): Promise<void> {
     reconciler: injecting,
     router,
     defaultRuntime: async (emit) => chooseDefaultRuntime((await openSettings()).get('runtime'), docker.engine, emit),
-    checkRuntime: async (kind) => {
-      if (kind === 'docker') await docker.engine.ensureAvailable();
-    },
-    configureRuntime: async (kind, endpoint, deployment, choices, emit) => {
-      if (kind === 'docker') await docker.configure(endpoint, deployment, choices);
-      else if (choices.gpu) emit({ phase: 'notice', message: '--local-enable-gpu only applies to the docker runtime; a process replica sees the host as it is' });
-    },
-    releaseRuntime: async (kind, endpoint, deployment, { purge }) => {
-      if (kind !== 'docker') return;
-      const report = await docker.release(endpoint, deployment, { purge });
-      const kept = report.imagesKept.length > 0 ? `; kept images in use: ${report.imagesKept.join(', ')}` : '';
-      log(`released ${endpoint}/${deployment}: ${report.containers} container(s), images removed: ${report.imagesRemoved.join(', ') || 'none'}${kept}`);
-    },
+    // Whichever runtime the deployment is on; one without the hook has nothing to do there.
+    checkRuntime: async (kind) => runtimes[kind].check?.(),
+    configureRuntime: async (kind, endpoint, deployment, choices, emit) => runtimes[kind].configure?.(endpoint, deployment, choices, emit),
+    releaseRuntime: async (kind, endpoint, deployment, options) => runtimes[kind].release?.(endpoint, deployment, options),
     version: OEP_VERSION,
     metricsUrl: () => metrics.metricsUrl,
     closeEndpointLogs: (endpoint) => {

@@ -1,4 +1,5 @@
 import type { RuntimeKind } from './runtime-kind.js';
+import { deploymentKey } from './deployment-key.js';
 
 /**
  * The replica plan: given what should run (desired) and what runs (observed), the steps that
@@ -26,8 +27,15 @@ export interface DesiredDeployment {
   /** How many replicas of this generation should run (instance_count, or the autoscaler's count). */
   replicas: number;
   status: DeploymentStatus;
-  /** The config hash a found replica needs to be adopted, when the runtime knows it up front. */
+  /** The config hash a found replica needs to be adopted (set once the runtime prepared the configuration). */
   configHash?: string;
+  /**
+   * The runtime's preparation of this configuration (Docker: its image, which the hash covers),
+   * while it is not done: `preparing`: nothing of this generation starts or is adopted yet, what
+   * serves goes on serving; `failed`: replicas start (and their starts say what is wrong) but no
+   * found replica is adopted, since its hash cannot be checked.
+   */
+  preparation?: 'preparing' | 'failed';
   /**
    * Older replicas stop before this generation starts (Kubernetes' Recreate strategy) instead of
    * after it is ready: they hold something the new one needs, e.g. the fixed port of --debug.
@@ -192,6 +200,14 @@ function planDeployment(
     return;
   }
 
+  if (want.preparation === 'preparing') {
+    for (const replica of older) {
+      if (!replica.served && replica.phase !== 'stopping') steps.push(stop(replica, `replaced by gen ${generation}`));
+      else keepRunning(replica);
+    }
+    return;
+  }
+
   const adopted = new Set<string>();
   for (let index = 0; index < count; index++) {
     const replica = current.find((each) => each.index === index);
@@ -200,7 +216,7 @@ function planDeployment(
       continue;
     }
     const candidate = found.find(
-      (each) => each.alive && each.generation === generation && each.index === index && (want.configHash === undefined || each.configHash === want.configHash),
+      (each) => each.alive && each.generation === generation && each.index === index && adoptable(want, each),
     );
     if (candidate) {
       adopted.add(candidate.id);
@@ -233,6 +249,12 @@ function planDeployment(
   }
 }
 
+/** A found replica of the wanted generation and index runs the wanted configuration. */
+function adoptable(want: DesiredDeployment, found: FoundReplica): boolean {
+  if (want.preparation === 'failed') return false;
+  return want.configHash === undefined || found.configHash === want.configHash;
+}
+
 function discardReason(want: DesiredDeployment, replica: FoundReplica, current: ObservedReplica[]): string | undefined {
   if (!replica.alive) return 'not running';
   if (replica.generation < want.generation) return `replaced by gen ${want.generation}`;
@@ -240,7 +262,9 @@ function discardReason(want: DesiredDeployment, replica: FoundReplica, current: 
   if (replica.index >= want.replicas) return `scaled down to ${want.replicas}`;
   if (want.configHash !== undefined && replica.configHash !== want.configHash) return 'configuration changed';
   const mine = current.find((each) => each.index === replica.index);
-  if (mine?.phase === 'starting') return undefined;
+  // Ours is starting in its place (or about to: the preparation failed, so it was not adopted):
+  // the found one stays until ours runs.
+  if (mine === undefined || mine.phase === 'starting') return undefined;
   return 'a replica of ours runs in its place';
 }
 
@@ -257,7 +281,7 @@ function ref(replica: ReplicaRef): ReplicaRef {
 }
 
 function key(entry: { endpoint: string; deployment: string }): string {
-  return `${entry.endpoint}/${entry.deployment}`;
+  return deploymentKey(entry.endpoint, entry.deployment);
 }
 
 function byGenerationAndIndex(a: ReplicaRef, b: ReplicaRef): number {

@@ -1,3 +1,5 @@
+import { deploymentKey } from '../model/deployment-key.js';
+
 /**
  * The values the daemon injected into replicas' environments (secret injection), so that what the
  * runtimes write about a replica (the storage-initializer log: src/runtimes/prepared-log.ts)
@@ -10,11 +12,11 @@ const injected = new Map<string, Map<string, string>>();
 export function rememberInjected(endpoint: string, deployment: string, entries: { value: string; reference: string }[]): void {
   const values = new Map<string, string>();
   for (const { value, reference } of entries) if (value !== '') values.set(value, reference);
-  injected.set(`${endpoint}/${deployment}`, values);
+  injected.set(deploymentKey(endpoint, deployment), values);
 }
 
 export function forgetInjected(endpoint: string, deployment: string): void {
-  injected.delete(`${endpoint}/${deployment}`);
+  injected.delete(deploymentKey(endpoint, deployment));
 }
 
 /** The reference whose value this is, when it is an injected value. */

@@ -54,6 +54,30 @@ export interface ReplicaRequest {
 
 export type { FoundReplica };
 
+/** A deployment's configuration to ready before any replica of it starts or is adopted. */
+export type PrepareRequest = Omit<ReplicaRequest, 'replica' | 'logFile'>;
+
+export interface PreparedConfiguration {
+  /** What a found replica of this configuration must carry to be adopted. */
+  configHash: string;
+  /**
+   * The deployment's replicas of this generation seen now (Docker: its containers by label),
+   * for those an earlier daemon left while the runtime could not be asked at start-up.
+   */
+  found?: FoundReplica[];
+}
+
+/** A command's runtime choices (--local-enable-gpu, --pull), for the deployment's next roll-out. */
+export interface RuntimeChoices {
+  gpu: boolean;
+  pull: boolean;
+}
+
+export interface ReleaseOptions {
+  /** Also remove what the runtime built for the deployment (Docker: oep's image tags). */
+  purge: boolean;
+}
+
 /** The supervisor and router only ever see this; they never know which runtime runs a replica. */
 export interface Runtime {
   readonly kind: RuntimeKind;
@@ -67,8 +91,22 @@ export interface Runtime {
   adoptReplica(found: FoundReplica, request: ReplicaRequest): Promise<ReplicaHandle>;
   /** Stops a found replica nobody wants, or forgets one that no longer runs. */
   discardReplica(found: FoundReplica): Promise<void>;
-  /** The config hash a found replica needs to be adopted, when it can be known before a start (`python`: the recorded interpreter). */
-  configHash?(spec: DeploymentSpec, generation: number, python?: string): string;
+  /**
+   * Readies a configuration before any replica of it starts (Docker: the image) and says which
+   * config hash a found replica needs to be adopted, so the replica plan decides adopt or start
+   * once, knowing it. A replica's start or adoption then decides nothing more. Absent: found
+   * replicas are adopted by generation and index alone.
+   */
+  prepare?(request: PrepareRequest): Promise<PreparedConfiguration>;
   /** Removes whatever the runtime prepared for a deployment (links, containers). */
   cleanup(endpoint: string, deployment: string): Promise<void>;
+  /**
+   * Throws when the runtime cannot run anything right now (Docker: no engine answers), so a
+   * command fails before anything is recorded. Absent: the runtime can always run.
+   */
+  check?(): Promise<void>;
+  /** Takes a command's choices for the deployment's next roll-out; may emit a notice about one it ignores. */
+  configure?(endpoint: string, deployment: string, choices: RuntimeChoices, emit: EmitProgress): Promise<void>;
+  /** For a deleted deployment: removes what the runtime keeps for it beyond its replicas (files, networks, with purge images). */
+  release?(endpoint: string, deployment: string, options: ReleaseOptions): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { decideReplicas, type TargetUtilization } from '../model/autoscale.js';
+import { deploymentKey } from '../model/deployment-key.js';
 
 /** A deployment the autoscaler looks after: a steady configuration with target_utilization. */
 export interface AutoscaledDeployment {
@@ -56,7 +57,7 @@ export class Autoscaler {
     const now = this.now();
     const seen = new Set<string>();
     for (const target of this.options.deployments()) {
-      const id = `${target.endpoint}/${target.deployment}`;
+      const id = deploymentKey(target.endpoint, target.deployment);
       seen.add(id);
       let window = this.windows.get(id);
       if (!window || window.generation !== target.generation) {

@@ -22,6 +22,7 @@ import type { AutoscaledDeployment } from './autoscaler.js';
 import { watchProbes } from './probes.js';
 import { bringUp, StartCancelled } from './replica-start.js';
 import { isOutOfDescriptors } from '../model/descriptors.js';
+import { deploymentKey } from '../model/deployment-key.js';
 
 /** A replica start that failed for want of a file descriptor in the daemon is tried again after this long. */
 const OUT_OF_DESCRIPTORS_RETRY_MS = 1000;
@@ -158,7 +159,7 @@ export class Reconciler {
     if (this.closing) return Promise.reject(STOPPED_WHILE_STARTING(intent.spec.name));
     const runtime = this.options.runtimes[intent.runtime];
     if (!runtime) return Promise.reject(new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `The ${intent.runtime} runtime is not available in this daemon.`));
-    const id = key(intent.endpoint, intent.spec.name);
+    const id = deploymentKey(intent.endpoint, intent.spec.name);
     const existing = this.deployments.get(id);
     if (existing && existing.desired.generation !== intent.generation) {
       const replaced = new OepError(
@@ -177,7 +178,7 @@ export class Reconciler {
           generation: intent.generation,
           replicas: intent.debug ? 1 : initialReplicas(intent.spec),
           status: intent.failed ? 'failed' : intent.restore ? 'restoring' : 'rolling',
-          ...(runtime.configHash && { configHash: runtime.configHash(intent.spec, intent.generation, intent.python?.path) }),
+          ...(runtime.prepare && { preparation: 'preparing' as const }),
           // The debug port is fixed: a replica of another generation that listens on it stops first.
           ...(this.holdsDebugPort(id, intent) && { recreate: true }),
         },
@@ -190,6 +191,7 @@ export class Reconciler {
         waiters: [],
       };
       this.deployments.set(id, entry);
+      if (runtime.prepare) this.prepare(entry);
     }
     const settled = entry;
     const done = new Promise<void>((resolve, reject) => {
@@ -207,12 +209,12 @@ export class Reconciler {
    * this daemon never ran (a delete finished after a restart), so its runtime files go too.
    */
   async remove(endpoint: string, deployment: string, kind?: RuntimeKind): Promise<void> {
-    const id = key(endpoint, deployment);
+    const id = deploymentKey(endpoint, deployment);
     const entry = this.deployments.get(id);
     this.deployments.delete(id);
     for (const waiter of entry?.waiters.splice(0) ?? []) waiter.reject(STOPPED_WHILE_STARTING(deployment));
     const runtime =
-      entry?.runtime ?? [...this.slots.values()].find((slot) => key(slot.endpoint, slot.deployment) === id)?.runtime ?? (kind && this.options.runtimes[kind]);
+      entry?.runtime ?? [...this.slots.values()].find((slot) => deploymentKey(slot.endpoint, slot.deployment) === id)?.runtime ?? (kind && this.options.runtimes[kind]);
     this.reconcile();
     await this.drained(id);
     await runtime?.cleanup(endpoint, deployment);
@@ -220,7 +222,7 @@ export class Reconciler {
 
   /** Sets how many replicas of a deployment's current configuration run (the autoscaler's count). */
   scale(endpoint: string, deployment: string, replicas: number): void {
-    const entry = this.deployments.get(key(endpoint, deployment));
+    const entry = this.deployments.get(deploymentKey(endpoint, deployment));
     if (!entry || entry.desired.replicas === replicas) return;
     entry.desired.replicas = replicas;
     this.reconcile();
@@ -239,7 +241,7 @@ export class Reconciler {
 
   /** The count of replicas a deployment's current configuration should run, or undefined. */
   replicaCount(endpoint: string, deployment: string): number | undefined {
-    return this.deployments.get(key(endpoint, deployment))?.desired.replicas;
+    return this.deployments.get(deploymentKey(endpoint, deployment))?.desired.replicas;
   }
 
   /**
@@ -274,7 +276,7 @@ export class Reconciler {
       this.deployments.delete(id);
     }
     this.reconcile();
-    const keys = new Set([...this.slots.values()].map((slot) => key(slot.endpoint, slot.deployment)));
+    const keys = new Set([...this.slots.values()].map((slot) => deploymentKey(slot.endpoint, slot.deployment)));
     for (const id of this.discarding.keys()) keys.add(id);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_ALL_TIMEOUT_MS)));
@@ -291,7 +293,7 @@ export class Reconciler {
   /** The replicas that serve a deployment now, for the router and `deployment show`. */
   replicas(endpoint: string, deployment: string): readonly LiveReplica[] {
     // Asked on every request: the same choice as serving() in one pass over the slots.
-    const entry = this.deployments.get(key(endpoint, deployment));
+    const entry = this.deployments.get(deploymentKey(endpoint, deployment));
     const current: Slot[] = [];
     const older: Slot[] = [];
     for (const slot of this.slots.values()) {
@@ -315,7 +317,7 @@ export class Reconciler {
    * its readiness probe passes again, or its end is noticed and it is restarted.
    */
   unreachable(endpoint: string, deployment: string, replica: LiveReplica): void {
-    const slot = this.slotsOf(key(endpoint, deployment)).find((each) => each.live === replica);
+    const slot = this.slotsOf(deploymentKey(endpoint, deployment)).find((each) => each.live === replica);
     if (slot?.live) slot.live.ready = false;
   }
 
@@ -324,7 +326,7 @@ export class Reconciler {
    * once when none is coming (not deployed, failed, or failing to start), or after `timeoutMs`.
    */
   waitForReplica(endpoint: string, deployment: string, timeoutMs: number): Promise<boolean> {
-    const id = key(endpoint, deployment);
+    const id = deploymentKey(endpoint, deployment);
     if (this.hasReady(id)) return Promise.resolve(true);
     if (!this.coming(id)) return Promise.resolve(false);
     return new Promise((resolve) => {
@@ -342,7 +344,7 @@ export class Reconciler {
 
   /** Every serving replica's readiness and restart count, for metrics. */
   health(): { endpoint: string; deployment: string; replica: string; ready: boolean; restarts: number }[] {
-    const keys = new Set([...this.slots.values()].map((slot) => key(slot.endpoint, slot.deployment)));
+    const keys = new Set([...this.slots.values()].map((slot) => deploymentKey(slot.endpoint, slot.deployment)));
     return [...keys].flatMap((id) =>
       this.serving(id)
         .filter((slot) => slot.live)
@@ -356,7 +358,7 @@ export class Reconciler {
 
   /** Why a deployment that should run has no ready replica and keeps failing to start, or undefined. */
   problem(endpoint: string, deployment: string): string | undefined {
-    const id = key(endpoint, deployment);
+    const id = deploymentKey(endpoint, deployment);
     const entry = this.deployments.get(id);
     if (!entry || (entry.desired.status !== 'restoring' && entry.desired.status !== 'steady')) return undefined;
     const mine = this.slotsOf(id);
@@ -445,20 +447,20 @@ export class Reconciler {
         return;
       }
       case 'fail': {
-        const entry = this.deployments.get(key(step.endpoint, step.deployment))!;
+        const entry = this.deployments.get(deploymentKey(step.endpoint, step.deployment))!;
         entry.desired.status = 'failing';
         entry.error = this.slots.get(slotId(step))?.error;
         return;
       }
       case 'failed': {
-        const entry = this.deployments.get(key(step.endpoint, step.deployment))!;
+        const entry = this.deployments.get(deploymentKey(step.endpoint, step.deployment))!;
         entry.desired.status = 'failed';
         const error = entry.error ?? new OepError('OEP_ERR_DEPLOYMENT_FAILED', `Deployment ${step.deployment} failed.`, { phase: 'start' });
         for (const waiter of entry.waiters.splice(0)) waiter.reject(error);
         return;
       }
       case 'complete': {
-        const entry = this.deployments.get(key(step.endpoint, step.deployment))!;
+        const entry = this.deployments.get(deploymentKey(step.endpoint, step.deployment))!;
         entry.desired.status = 'steady';
         for (const waiter of entry.waiters.splice(0)) waiter.resolve();
         return;
@@ -466,8 +468,45 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Has the runtime ready the configuration and tell the config hash a found replica needs; until
+   * it answers the plan starts and adopts nothing of it. Replicas of this generation the runtime
+   * sees now join the found ones (an engine that did not answer at start-up may have come back).
+   */
+  private prepare(entry: Deployment): void {
+    const { endpoint, deployment, generation } = entry.desired;
+    const request = {
+      endpoint,
+      deployment,
+      spec: entry.spec,
+      generation,
+      emit: entry.emit,
+      ...(entry.debug && { debug: entry.debug }),
+      ...(entry.python && { python: entry.python }),
+    };
+    const current = (): boolean => this.deployments.get(deploymentKey(endpoint, deployment)) === entry;
+    entry.runtime.prepare!(request)
+      .then(
+        (prepared) => {
+          if (!current()) return;
+          entry.desired.configHash = prepared.configHash;
+          delete entry.desired.preparation;
+          for (const found of prepared.found ?? []) {
+            if (found.generation !== generation || this.found.has(found.id) || this.isHeld(found)) continue;
+            this.found.set(found.id, found);
+          }
+        },
+        (error: Error) => {
+          if (!current()) return;
+          entry.desired.preparation = 'failed';
+          this.options.log(`${endpoint}/${deployment}: could not prepare gen ${generation} (${error.message}); its replicas start without adopting any`);
+        },
+      )
+      .finally(() => this.reconcile());
+  }
+
   private newSlot(step: { endpoint: string; deployment: string; index: number; generation: number }): Slot {
-    const entry = this.deployments.get(key(step.endpoint, step.deployment))!;
+    const entry = this.deployments.get(deploymentKey(step.endpoint, step.deployment))!;
     const slot: Slot = {
       id: slotId(step),
       endpoint: step.endpoint,
@@ -636,7 +675,7 @@ export class Reconciler {
   }
 
   private discard(found: FoundReplica): void {
-    const id = key(found.endpoint, found.deployment);
+    const id = deploymentKey(found.endpoint, found.deployment);
     const runtime = this.options.runtimes[found.runtime];
     const set = this.discarding.get(id) ?? new Set();
     this.discarding.set(id, set);
@@ -663,7 +702,7 @@ export class Reconciler {
   }
 
   private slotsOf(id: string): Slot[] {
-    return [...this.slots.values()].filter((slot) => key(slot.endpoint, slot.deployment) === id).sort(bySlotOrder);
+    return [...this.slots.values()].filter((slot) => deploymentKey(slot.endpoint, slot.deployment) === id).sort(bySlotOrder);
   }
 
   private hasReady(id: string): boolean {
@@ -697,7 +736,7 @@ export class Reconciler {
   }
 
   private hasFound(id: string): boolean {
-    for (const found of this.found.values()) if (key(found.endpoint, found.deployment) === id) return true;
+    for (const found of this.found.values()) if (deploymentKey(found.endpoint, found.deployment) === id) return true;
     return false;
   }
 
@@ -752,10 +791,6 @@ function observedOf(slot: Slot): ObservedReplica {
 
 function bySlotOrder(a: Slot, b: Slot): number {
   return a.index - b.index || a.generation - b.generation;
-}
-
-function key(endpoint: string, deployment: string): string {
-  return `${endpoint}/${deployment}`;
 }
 
 function slotId(ref: { endpoint: string; deployment: string; index: number; generation: number }): string {

@@ -66,6 +66,14 @@ describe('planContainer', () => {
     ]);
   });
 
+  it('gives every replica of a configuration one config hash (known before the plan decides), and each its own name', () => {
+    const first = planContainer(input({ replica: 0 }));
+    const second = planContainer(input({ replica: 1 }));
+    assert.equal(first.configHash, second.configHash);
+    assert.notEqual(first.name, second.name);
+    assert.notEqual(planContainer(input({ replica: 0, generation: 8 })).configHash, first.configHash);
+  });
+
   it('labels the container with endpoint, deployment, replica, generation, config hash, version and home', () => {
     const plan = planContainer(input({ replica: 2, generation: 7 }));
     const labels = plan.options.Labels ?? {};

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { OepError } from '../../src/errors.js';
-import type { FoundReplica, ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../../src/runtimes/types.js';
+import type { FoundReplica, PreparedConfiguration, ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../../src/runtimes/types.js';
 import type { DeploymentSpec } from '../../src/spec/types.js';
 import { oepPaths } from '../../src/state/paths.js';
 import { Reconciler } from '../../src/supervisor/reconciler.js';
@@ -58,7 +58,11 @@ class FakeRuntime implements Runtime {
   /** The deployments whose runtime files were cleaned up. */
   readonly cleaned: string[] = [];
 
+  /** Starts asked for, held ones included. */
+  requested = 0;
+
   async startReplica(request: ReplicaRequest): Promise<ReplicaHandle> {
+    this.requested += 1;
     await this.heldGenerations.get(request.generation);
     if (this.failures > 0) {
       this.failures -= 1;
@@ -95,8 +99,16 @@ class FakeRuntime implements Runtime {
     this.leftovers.get(found.id)?.replica.die(0);
   }
 
-  configHash(): string {
-    return 'h';
+  /** Counts preparations; `preparing` (when set) holds them until it resolves. */
+  prepared = 0;
+  preparing?: Promise<void>;
+  /** Replicas the preparation reports seeing (a container found by label after start-up). */
+  seenWhilePreparing: FoundReplica[] = [];
+
+  async prepare(): Promise<PreparedConfiguration> {
+    this.prepared += 1;
+    await this.preparing;
+    return { configHash: 'h', found: this.seenWhilePreparing };
   }
 
   async cleanup(endpoint: string, deployment: string): Promise<void> {
@@ -236,6 +248,7 @@ describe('reconciler: updates', () => {
       let startOld!: () => void;
       runtime.heldGenerations.set(1, new Promise<void>((resolve) => (startOld = resolve)));
       const restoring = apply(reconciler, 1, { instance_count: 3 }).then(() => undefined, (error: Error) => error);
+      await until('configuration 1 is starting', () => runtime.requested === 3);
       await apply(reconciler, 2, { instance_count: 1 });
       assert.match(String((await restoring)?.message), /configuration 1 was replaced by configuration 2 while it was starting/);
       startOld();
@@ -311,6 +324,36 @@ describe('reconciler: after a daemon restart', () => {
       assert.ok(logs.includes('ep/blue: adopt blue#0 gen 3'), logs.join('\n'));
       assert.ok(logs.includes('ep/blue: discard blue#1 gen 2 (replaced by gen 3)'), logs.join('\n'));
       assert.ok(logs.includes('ep/blue: discard blue#1 gen 3 (configuration changed)'), logs.join('\n'));
+    } finally {
+      await close();
+    }
+  });
+
+  it('starts nothing before the configuration is prepared, then adopts what the preparation saw: adoption is decided once', async () => {
+    const runtime = new FakeRuntime();
+    const logs: string[] = [];
+    const { reconciler, close } = sandbox(runtime, logs);
+    let prepared!: () => void;
+    runtime.preparing = new Promise((resolve) => (prepared = resolve));
+    try {
+      // Left while the runtime could not be asked at start-up: only the preparation sees it.
+      const kept = await runtime.leave(0, 3);
+      const left = runtime.leftovers.get('found-0-3')!;
+      runtime.seenWhilePreparing = [left.found];
+      runtime.leftovers.delete('found-0-3');
+      await reconciler.observe();
+      const restored = apply(reconciler, 3, {}, { restore: true });
+      await until('the preparation is asked for', () => runtime.prepared === 1);
+      await sleep(100);
+      assert.equal(runtime.started.length, 0, 'no replica starts while the configuration is prepared');
+      runtime.leftovers.set('found-0-3', left);
+      prepared();
+      await restored;
+      assert.equal(runtime.prepared, 1);
+      assert.equal(runtime.started.length, 1, 'replica 1 is started; replica 0 is adopted');
+      assert.ok(logs.includes('ep/blue: adopt blue#0 gen 3'), logs.join('\n'));
+      assert.ok(logs.includes('ep/blue: start blue#1 gen 3'), logs.join('\n'));
+      assert.equal(kept.stopped, false);
     } finally {
       await close();
     }

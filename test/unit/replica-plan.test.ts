@@ -204,10 +204,42 @@ describe('planReplicas: a daemon restart finds what an earlier daemon left', () 
     assert.deepEqual(steps({ desired: [{ ...restoring, runtime: 'docker' }], observing: ['docker'] }), []);
   });
 
-  it('leaves a found container alone while a replica of ours starts in its place (the start adopts it by label)', () => {
+  it('leaves a found container alone while a replica of ours starts in its place, then stops it', () => {
     const container = found(0, { runtime: 'docker', configHash: 'c1' });
-    const docker = { ...restoring, runtime: 'docker' as const, configHash: undefined, replicas: 1 };
+    const docker = { ...restoring, runtime: 'docker' as const, configHash: undefined, preparation: 'failed' as const, replicas: 1 };
     assert.deepEqual(steps({ desired: [docker], replicas: [replica(0, 'starting')], found: [container] }), []);
     assert.deepEqual(steps({ desired: [docker], replicas: [replica(0, 'ready')], found: [container] }), ['discard blue#0 gen 3 (a replica of ours runs in its place)', 'complete blue gen 3']);
+  });
+});
+
+describe('planReplicas: a runtime that prepares a configuration (Docker: the image, hence the config hash)', () => {
+  const docker = want({ runtime: 'docker', status: 'restoring', replicas: 1 });
+  const container = (overrides: Partial<FoundReplica> = {}) => found(0, { runtime: 'docker', configHash: 'c3', ...overrides });
+
+  it('starts and adopts nothing while the configuration is being prepared', () => {
+    assert.deepEqual(steps({ desired: [{ ...docker, preparation: 'preparing' }], found: [container()] }), []);
+  });
+
+  it('while an update is prepared, what served goes on serving (and is restarted) and what never served stops', () => {
+    const update = { ...docker, status: 'rolling' as const, preparation: 'preparing' as const };
+    assert.deepEqual(steps({ desired: [update], replicas: [replica(0, 'ready', { generation: 2 })] }), []);
+    assert.deepEqual(steps({ desired: [update], replicas: [replica(0, 'exited', { generation: 2, restarts: 1, retryAt: NOW })] }), ['restart blue#0 gen 2 (restart 1)']);
+    assert.deepEqual(steps({ desired: [update], replicas: [replica(0, 'starting', { generation: 2 })] }), ['stop blue#0 gen 2 (replaced by gen 3)']);
+  });
+
+  it('once prepared, adopts the running container with the prepared hash: the one decision', () => {
+    assert.deepEqual(steps({ desired: [{ ...docker, configHash: 'c3' }], found: [container()] }), ['adopt blue#0 gen 3']);
+  });
+
+  it('once prepared, starts a new container beside one with another hash, and stops that one', () => {
+    assert.deepEqual(steps({ desired: [{ ...docker, configHash: 'c3' }], found: [container({ configHash: 'c0' })] }), ['start blue#0 gen 3', 'discard blue#0 gen 3 (configuration changed)']);
+  });
+
+  it('once prepared, a container of the wanted hash that does not run is removed and a new one started', () => {
+    assert.deepEqual(steps({ desired: [{ ...docker, configHash: 'c3' }], found: [container({ alive: false })] }), ['start blue#0 gen 3', 'forget blue#0 gen 3 (not running)']);
+  });
+
+  it('when the preparation failed, the replica starts (its start says what is wrong) and nothing is adopted unchecked', () => {
+    assert.deepEqual(steps({ desired: [{ ...docker, preparation: 'failed' }], found: [container()] }), ['start blue#0 gen 3']);
   });
 });

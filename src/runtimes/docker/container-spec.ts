@@ -71,6 +71,8 @@ export interface ContainerPlan {
  * host port), labels, and a config hash over everything that shapes the container. The
  * generation is part of the hash: an update always gets a fresh container (the code is a mount,
  * so a new score.py needs a new process), while a daemon restart finds the same hash and adopts.
+ * The replica number is not: every replica of a configuration has one hash, known once the
+ * configuration is prepared, before the replica plan decides what to adopt.
  */
 export function planContainer(input: ContainerInput): ContainerPlan {
   const { spec } = input;
@@ -197,7 +199,6 @@ export function planContainer(input: ContainerInput): ContainerPlan {
         home: homeLabel(input.home),
         endpoint: input.endpoint,
         deployment: input.deployment,
-        replica: input.replica,
       }),
     )
     .digest('hex')

@@ -8,18 +8,19 @@ import { dataCollectorDir, deploymentLogDir, deploymentRunDir, PACKAGE_ROOT, sto
 import { debugToken, replicaSecret } from '../../state/secrets.js';
 import { appendFileNoFollow, writeFileAtomic } from '../../state/atomic-write.js';
 import { writePreparedLog } from '../prepared-log.js';
-import type { ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
+import type { PreparedConfiguration, PrepareRequest, ReleaseOptions, ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime, RuntimeChoices } from '../types.js';
 import { digestContext, readContext } from './build-context.js';
 import { followContainerLog } from './container-log.js';
 import { planContainer, type ContainerPlan } from './container-spec.js';
 import { DockerEngine } from './engine.js';
 import { checkGpuRuntime } from './gpu.js';
 import type { ImageMap } from '../../spec/image-map.js';
+import type { DeploymentSpec } from '../../spec/types.js';
 import type { ReplicaIdentityAccess } from '../../model/msi.js';
 import { ImageService, type PreparedImage } from './images.js';
 import { LABELS, labelFilters } from './labels.js';
 import { ensureInternalNetwork, internalOrigin, needsInternalNetwork, removeNetworks } from './network.js';
-import { deploymentKey, planReplica, type ObservedContainer } from './plan.js';
+import { deploymentKey } from '../../model/deployment-key.js';
 import { IMAGE_REPOSITORY } from './recipe.js';
 
 export interface DockerRuntimeOptions {
@@ -42,24 +43,40 @@ export interface DockerDeploymentOptions {
   images: string[];
 }
 
-export interface CleanupOptions {
-  /** Also remove the image tags oep built for the deployment. */
-  purge?: boolean;
-}
-
 export interface CleanupReport {
   containers: number;
   imagesRemoved: string[];
   imagesKept: string[];
 }
 
+/** A container as observed on the engine (the parts oep reads). */
+interface ObservedContainer {
+  id: string;
+  labels: Record<string, string>;
+  /** Docker's state: running, exited, created, restarting, paused, dead, removing. */
+  state: string;
+}
+
+/** What a configuration's containers are made from, readied once for all its replicas. */
+interface PreparedDeployment {
+  /** The configuration it was prepared for: the reconciler hands the same spec object to every replica of it. */
+  spec: DeploymentSpec;
+  generation: number;
+  image: PreparedImage;
+  gpu: boolean;
+  network?: string;
+  collectorDir?: string;
+  serverDigest: string;
+}
+
 /** Seconds a container gets to stop after SIGTERM before it is killed. */
 const STOP_TIMEOUT_S = 5;
 
 /**
- * Runs each replica in a container laid out as in the cloud. "Start a replica" means "make sure
- * it runs": a running container with the same labels and config hash (left by a daemon that was
- * killed) is adopted instead of replaced.
+ * Runs each replica in a container laid out as in the cloud. A configuration is prepared first
+ * (its image, hence its config hash); the replica plan then adopts a running container with the
+ * same labels and config hash (left by a daemon that was killed) or starts a new one, and this
+ * runtime does what it was told.
  */
 export class DockerRuntime implements Runtime {
   readonly kind = 'docker' as const;
@@ -71,6 +88,8 @@ export class DockerRuntime implements Runtime {
   /** Deployments whose next image preparation pulls base images (`--pull`). */
   private readonly pullNext = new Set<string>();
   private closing = false;
+  /** The configuration each deployment prepared last (the plan's config hash came from it). */
+  private readonly prepared = new Map<string, PreparedDeployment>();
   /** Serialises read-modify-write of each deployment's options file (replicas start together). */
   private readonly optionWrites = new Map<string, Promise<unknown>>();
 
@@ -80,19 +99,73 @@ export class DockerRuntime implements Runtime {
     this.serverDir = options.serverDir ?? join(PACKAGE_ROOT, 'server');
   }
 
+  /** A command that would record a docker deployment fails first, in plain words, when no engine answers. */
+  async check(): Promise<void> {
+    await this.engine.ensureAvailable();
+  }
+
   /** Records the command-line choices for a deployment's next roll-out. */
-  async configure(endpoint: string, deployment: string, choices: { gpu: boolean; pull: boolean }): Promise<void> {
+  async configure(endpoint: string, deployment: string, choices: RuntimeChoices): Promise<void> {
     await this.updateOptions(endpoint, deployment, (current) => ({ ...current, gpu: choices.gpu }));
     if (choices.pull) this.pullNext.add(deploymentKey(endpoint, deployment));
     else this.pullNext.delete(deploymentKey(endpoint, deployment));
   }
 
+  /**
+   * Readies a configuration before any of its replicas starts: the image (built, pulled or found),
+   * the network and folders. The config hash this gives lets the replica plan decide, once,
+   * whether a running container is adopted; the containers of the deployment's generation seen
+   * now go with it (left while the engine did not answer at the daemon's start).
+   */
+  async prepare(request: PrepareRequest): Promise<PreparedConfiguration> {
+    return this.whileStarting(request, async () => {
+      const prepared = await this.prepareDeployment(request);
+      const key = deploymentKey(request.endpoint, request.deployment);
+      this.prepared.set(key, prepared);
+      // The hash is the same for every replica of a configuration (container-spec.ts).
+      const { configHash } = this.planFor(prepared, { ...request, replica: 0 });
+      const found = (await this.findReplicas()).filter((each) => each.endpoint === request.endpoint && each.deployment === request.deployment && each.generation === request.generation);
+      return { configHash, found };
+    });
+  }
+
+  /** Creates a new container for the replica (the plan found none to adopt). */
   async startReplica(request: ReplicaRequest): Promise<ReplicaHandle> {
-    if (this.closing) throw new OepError('OEP_ERR_DAEMON_UNAVAILABLE', 'The oep daemon is stopping; it starts no more containers.');
+    return this.whileStarting(request, async () => {
+      const { docker, plan } = await this.planReplica(request);
+      // A build can outlast `daemon stop`: create nothing once the daemon is stopping.
+      this.assertOpen();
+      let container: Dockerode.Container;
+      try {
+        container = await this.create(docker, plan, request);
+      } catch (error) {
+        // The next start prepares again: the image may have been removed meanwhile.
+        this.prepared.delete(deploymentKey(request.endpoint, request.deployment));
+        throw error;
+      }
+      await appendFileNoFollow(storageInitializerLog(this.options.paths, request.endpoint, request.deployment), `container: ${container.id.slice(0, 12)} (created) for replica ${request.replica}\n`);
+      return this.handle(docker, container, plan, request, false);
+    });
+  }
+
+  /** Takes over a running container the plan chose (its config hash is the prepared one). */
+  async adoptReplica(found: FoundReplica, request: ReplicaRequest): Promise<ReplicaHandle> {
+    return this.whileStarting(request, async () => {
+      const { docker, plan } = await this.planReplica(request);
+      const container = docker.getContainer(found.id);
+      request.emit({ phase: 'start', message: `adopted running container ${found.id.slice(0, 12)} for replica ${request.replica} of ${request.deployment}` });
+      await appendFileNoFollow(storageInitializerLog(this.options.paths, request.endpoint, request.deployment), `container: ${found.id.slice(0, 12)} (adopted, already running) for replica ${request.replica}\n`);
+      return this.handle(docker, container, plan, request, true);
+    });
+  }
+
+  /** Counts the work as a start in flight (`shutdown` waits for it) and words a lost engine as such. */
+  private async whileStarting<T>(request: PrepareRequest, work: () => Promise<T>): Promise<T> {
+    this.assertOpen();
     const key = deploymentKey(request.endpoint, request.deployment);
     this.starting.set(key, (this.starting.get(key) ?? 0) + 1);
     try {
-      return await this.start(request);
+      return await work();
     } catch (error) {
       if (DockerEngine.isConnectionError(error)) throw this.engine.unavailable(error);
       throw error;
@@ -103,7 +176,26 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  private async start(request: ReplicaRequest): Promise<ReplicaHandle> {
+  private assertOpen(): void {
+    if (this.closing) throw new OepError('OEP_ERR_DAEMON_UNAVAILABLE', 'The oep daemon is stopping; it starts no more containers.');
+  }
+
+  /**
+   * The replica's container as plain data, from its configuration's preparation (made again when
+   * this configuration is not the one prepared last, or a start of it failed), and the
+   * storage-initializer log that shows it.
+   */
+  private async planReplica(request: ReplicaRequest): Promise<{ docker: Dockerode; plan: ContainerPlan }> {
+    const key = deploymentKey(request.endpoint, request.deployment);
+    const cached = this.prepared.get(key);
+    const prepared = cached?.spec === request.spec && cached.generation === request.generation ? cached : await this.prepareDeployment(request);
+    const docker = await this.engine.docker();
+    const plan = this.planFor(prepared, request);
+    await this.writePrepared(request, prepared.image, plan);
+    return { docker, plan };
+  }
+
+  private async prepareDeployment(request: PrepareRequest): Promise<PreparedDeployment> {
     const { endpoint, deployment, spec } = request;
     await this.engine.ensureAvailable();
     const docker = await this.engine.docker();
@@ -127,26 +219,34 @@ export class DockerRuntime implements Runtime {
     const network = needsInternalNetwork(spec) ? await ensureInternalNetwork(docker, { home: this.options.paths.home, endpoint, deployment }) : undefined;
     const collectorDir = collectsData(spec) ? dataCollectorDir(this.options.paths, endpoint, deployment) : undefined;
     if (collectorDir) await mkdir(collectorDir, { recursive: true });
-    const plan = planContainer({
+    return { spec, generation: request.generation, image, gpu: choices.gpu, network, collectorDir, serverDigest: await this.serverDigest() };
+  }
+
+  private planFor(prepared: PreparedDeployment, request: PrepareRequest & { replica: number }): ContainerPlan {
+    const { endpoint, deployment, spec } = request;
+    return planContainer({
       home: this.options.paths.home,
       endpoint,
       deployment,
       replica: request.replica,
       generation: request.generation,
       spec,
-      image: { reference: image.reference, id: image.id },
-      python: image.python,
-      server: { dir: this.serverDir, digest: await this.serverDigest() },
+      image: { reference: prepared.image.reference, id: prepared.image.id },
+      python: prepared.image.python,
+      server: { dir: this.serverDir, digest: prepared.serverDigest },
       version: this.options.version,
-      gpu: choices.gpu,
-      network,
-      dataCollectorDir: collectorDir,
+      gpu: prepared.gpu,
+      network: prepared.network,
+      dataCollectorDir: prepared.collectorDir,
       replicaSecret: replicaSecret(this.options.paths.home, endpoint, deployment),
       ...(request.debug && { debug: request.debug, debugToken: debugToken(this.options.paths.home, endpoint, deployment) }),
       ...this.identityOf(endpoint, deployment),
     });
-    const initializerLog = storageInitializerLog(this.options.paths, endpoint, deployment);
-    await writePreparedLog(initializerLog, {
+  }
+
+  /** The storage-initializer log: what the replica's container is made of. */
+  private async writePrepared(request: ReplicaRequest, image: PreparedImage, plan: ContainerPlan): Promise<void> {
+    await writePreparedLog(storageInitializerLog(this.options.paths, request.endpoint, request.deployment), {
       runtime: 'docker',
       image: `${image.reference} (${describeImage(image)})`,
       configHash: plan.configHash,
@@ -158,22 +258,6 @@ export class DockerRuntime implements Runtime {
       ],
       environment: plan.environment,
     });
-
-    // A build can outlast `daemon stop`: create nothing once the daemon is stopping.
-    if (this.closing) throw new OepError('OEP_ERR_DAEMON_UNAVAILABLE', 'The oep daemon is stopping; it starts no more containers.');
-    const observed = await this.observe(docker, labelFilters(this.options.paths.home, { endpoint, deployment, replica: request.replica }));
-    const action = planReplica(observed, plan.configHash);
-    for (const id of action.remove) await removeContainer(docker, id);
-
-    let container: Dockerode.Container;
-    if (action.adopt) {
-      container = docker.getContainer(action.adopt);
-      request.emit({ phase: 'start', message: `adopted running container ${action.adopt.slice(0, 12)} for replica ${request.replica} of ${deployment}` });
-    } else {
-      container = await this.create(docker, plan, request);
-    }
-    await appendFileNoFollow(initializerLog, `container: ${container.id.slice(0, 12)} (${action.adopt ? 'adopted, already running' : 'created'}) for replica ${request.replica}\n`);
-    return this.handle(docker, container, plan, request, action.adopt !== undefined);
   }
 
   /** What a container needs for its managed identity, when the daemon's MSI socket listens and the endpoint has identities. */
@@ -242,6 +326,7 @@ export class DockerRuntime implements Runtime {
 
   /** Removes a deployment's containers, whatever state they are in (the supervisor stopped its replicas). */
   async cleanup(endpoint: string, deployment: string): Promise<void> {
+    this.prepared.delete(deploymentKey(endpoint, deployment));
     if (!(await this.engine.answers())) return;
     const docker = await this.engine.docker();
     for (const container of await this.observe(docker, labelFilters(this.options.paths.home, { endpoint, deployment }))) {
@@ -251,9 +336,16 @@ export class DockerRuntime implements Runtime {
 
   /**
    * For a deleted deployment: removes its containers and its runtime files and, with `purge`,
-   * the image tags oep built for it (kept while another container still uses them).
+   * the image tags oep built for it (kept while another container still uses them). What went
+   * goes to the daemon's log.
    */
-  async release(endpoint: string, deployment: string, options: CleanupOptions = {}): Promise<CleanupReport> {
+  async release(endpoint: string, deployment: string, options: ReleaseOptions): Promise<void> {
+    const report = await this.releaseDeployment(endpoint, deployment, options);
+    const kept = report.imagesKept.length > 0 ? `; kept images in use: ${report.imagesKept.join(', ')}` : '';
+    this.options.log(`released ${endpoint}/${deployment}: ${report.containers} container(s), images removed: ${report.imagesRemoved.join(', ') || 'none'}${kept}`);
+  }
+
+  private async releaseDeployment(endpoint: string, deployment: string, options: ReleaseOptions): Promise<CleanupReport> {
     const report: CleanupReport = { containers: 0, imagesRemoved: [], imagesKept: [] };
     const choices = await this.deploymentOptions(endpoint, deployment);
     let docker: Dockerode | undefined;
@@ -279,6 +371,7 @@ export class DockerRuntime implements Runtime {
       }
     }
     this.pullNext.delete(deploymentKey(endpoint, deployment));
+    this.prepared.delete(deploymentKey(endpoint, deployment));
     if (docker) await removeNetworks(docker, this.options.paths.home, { endpoint, deployment }).catch((error: Error) => this.options.log(`could not remove the networks of ${endpoint}/${deployment}: ${error.message}`));
     await rm(deploymentRunDir(this.options.paths, endpoint, deployment), { recursive: true, force: true });
     return report;
@@ -303,17 +396,6 @@ export class DockerRuntime implements Runtime {
       configHash: container.labels[LABELS.configHash],
       alive: container.state === 'running',
     }));
-  }
-
-  /**
-   * Adopting is starting: the start finds the running container by its labels and takes it when
-   * its config hash is the wanted one (the image and oep's server are part of the hash, and only
-   * known once the image is ready). When it started another container instead, the found one goes.
-   */
-  async adoptReplica(found: FoundReplica, request: ReplicaRequest): Promise<ReplicaHandle> {
-    const handle = await this.startReplica(request);
-    if (handle.id !== found.id) await this.discardReplica(found);
-    return handle;
   }
 
   async discardReplica(found: FoundReplica): Promise<void> {

@@ -17,7 +17,7 @@ import { dataCollectorDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog
 import { debugToken, replicaSecret } from '../../state/secrets.js';
 import { writePreparedLog } from '../prepared-log.js';
 import { findFreePort } from '../free-port.js';
-import type { EmitProgress, ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime } from '../types.js';
+import type { EmitProgress, PreparedConfiguration, PrepareRequest, ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime, RuntimeChoices } from '../types.js';
 import {
   isRunning,
   killTokenHolders,
@@ -74,6 +74,11 @@ export class ProcessRuntime implements Runtime {
 
   constructor(private readonly options: ProcessRuntimeOptions) {}
 
+  /** Nothing to build: the hash is known at once (the replicas are found by their records at start-up). */
+  async prepare(request: PrepareRequest): Promise<PreparedConfiguration> {
+    return { configHash: this.configHash(request.spec, request.generation, request.python?.path) };
+  }
+
   /**
    * What a found replica must carry to be adopted: the configuration (spec and generation) and
    * oep's server files, so an upgraded server is never mistaken for the one that runs.
@@ -87,6 +92,11 @@ export class ProcessRuntime implements Runtime {
       .update(JSON.stringify({ spec, generation, server: this.serverDigest, ...(msi && { msi }), ...(python && { python }) }))
       .digest('hex')
       .slice(0, 24);
+  }
+
+  /** The process runtime takes no choices; --local-enable-gpu is said to do nothing here rather than ignored silently. */
+  async configure(_endpoint: string, _deployment: string, choices: RuntimeChoices, emit: EmitProgress): Promise<void> {
+    if (choices.gpu) emit({ phase: 'notice', message: '--local-enable-gpu only applies to the docker runtime; a process replica sees the host as it is' });
   }
 
   async startReplica(request: ReplicaRequest): Promise<ReplicaHandle> {
