@@ -4,70 +4,24 @@ import { freePort } from '../server/harness.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createHandlers, type ControllerDeps } from '../../src/daemon/controller.js';
-import type { CallContext } from '../../src/daemon/server.js';
-import type { ProgressEvent } from '../../src/model/progress.js';
-import type { Router } from '../../src/router/router.js';
-import type { EndpointSpec } from '../../src/spec/types.js';
-import { oepPaths } from '../../src/state/paths.js';
-import type { StateStore } from '../../src/state/store.js';
 import type { OepState, RuntimeKind } from '../../src/state/types.js';
-import type { DeploymentIntent } from '../../src/supervisor/reconciler.js';
 import { deploymentSpec } from './docker-fixtures.js';
+import { recordingContext, recordingController, stateWith } from './controller-support.js';
 
 
 /** The controller with an in-memory state, a reconciler whose replicas are ready at once, and a router that listens nowhere. */
 function controller(state: OepState) {
-  const intents: DeploymentIntent[] = [];
-  const deps: ControllerDeps = {
-    paths: oepPaths(process.env.OEP_HOME!),
-    store: {
-      snapshot: () => structuredClone(state),
-      mutate: async <T>(change: (draft: OepState) => T | Promise<T>): Promise<T> => change(state),
-    } as unknown as StateStore,
-    reconciler: {
-      apply: async (intent: DeploymentIntent) => void intents.push(intent),
-      remove: async () => undefined,
-      replicas: () => [],
-      logFile: () => '',
-      problem: () => undefined,
-      problems: () => [],
-      replicaCount: () => 1,
-    },
-    router: { upsert: async () => undefined, remove: async () => undefined, inflightOf: () => 0 } as unknown as Router,
-    defaultRuntime: async () => 'docker',
-    checkRuntime: async () => undefined,
-    version: 'test',
-    shutdown: () => undefined,
-  };
-  const handlers = createHandlers(deps);
+  const { handlers, intents } = recordingController(state, 'docker');
   const update = async (params: { runtime?: RuntimeKind; debug?: { port: number; wait: boolean } }): Promise<{ runtime: string; notices: string[] }> => {
-    const events: ProgressEvent[] = [];
-    const context: CallContext = { emit: (event) => void events.push(event), log: () => undefined, accept: () => undefined, signal: new AbortController().signal };
+    const { context, notices } = recordingContext();
     const view = (await handlers['deployment.update']({ spec: deploymentSpec(), ...params }, context)) as { runtime: string };
-    return { runtime: view.runtime, notices: events.filter((event) => event.phase === 'notice').map((event) => event.message) };
+    return { runtime: view.runtime, notices: notices() };
   };
   return { update, intents, record: () => state.endpoints.ep!.deployments.blue! };
 }
 
 function stateWithDeployment(runtime: RuntimeKind): OepState {
-  const spec = deploymentSpec();
-  return {
-    version: 1,
-    endpoints: {
-      ep: {
-        spec: { name: 'ep', tags: {}, auth_mode: 'key', traffic: {}, mirror_traffic: {}, public_network_access: 'enabled', kind: 'managed' } as EndpointSpec,
-        port: 1,
-        keys: { primary: 'p', secondary: 's' },
-        token_secret: 'x',
-        identity: { type: 'system_assigned', tenant_id: 't', system: { principal_id: 'p', client_id: 'c' }, user_assigned_identities: [] },
-        provisioning_state: 'Succeeded',
-        created_at: '',
-        updated_at: '',
-        deployments: { blue: { spec, runtime, provisioning_state: 'Succeeded', generation: 1, created_at: '', updated_at: '' } },
-      },
-    },
-  };
+  return stateWith({ spec: deploymentSpec(), runtime, provisioning_state: 'Succeeded', generation: 1, created_at: '', updated_at: '' });
 }
 
 describe('deployment.update: the runtime after --debug', () => {

@@ -3,73 +3,29 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createHandlers, type ControllerDeps } from '../../src/daemon/controller.js';
 import { restoreState } from '../../src/daemon/restore.js';
-import type { CallContext } from '../../src/daemon/server.js';
 import { OepError } from '../../src/errors.js';
 import type { PythonChoice } from '../../src/model/process-interpreter.js';
-import type { ProgressEvent } from '../../src/model/progress.js';
-import type { Router } from '../../src/router/router.js';
-import type { EndpointSpec } from '../../src/spec/types.js';
-import { oepPaths } from '../../src/state/paths.js';
-import type { StateStore } from '../../src/state/store.js';
 import type { OepState, RuntimeKind } from '../../src/state/types.js';
 import type { DeploymentIntent } from '../../src/supervisor/reconciler.js';
 import { deploymentSpec } from './docker-fixtures.js';
+import { recordingContext, recordingController, stateWith } from './controller-support.js';
 
 const SYSTEM: PythonChoice = { named: 'python3', source: 'default', path: '/usr/bin/python3' };
 const VENV: PythonChoice = { named: '/home/ada/venv/bin/python', source: 'OEP_PYTHON', path: '/home/ada/venv/bin/python' };
 const GONE: PythonChoice = { named: '/home/ada/gone/bin/python', source: 'OEP_PYTHON', path: '/home/ada/gone/bin/python', problem: 'missing' };
 
 function emptyState(): OepState {
-  return {
-    version: 1,
-    endpoints: {
-      ep: {
-        spec: { name: 'ep', tags: {}, auth_mode: 'key', traffic: {}, mirror_traffic: {}, public_network_access: 'enabled', kind: 'managed' } as EndpointSpec,
-        port: 1,
-        keys: { primary: 'p', secondary: 's' },
-        token_secret: 'x',
-        identity: { type: 'system_assigned', tenant_id: 't', system: { principal_id: 'p', client_id: 'c' }, user_assigned_identities: [] },
-        provisioning_state: 'Succeeded',
-        created_at: '',
-        updated_at: '',
-        deployments: {},
-      },
-    },
-  };
+  return stateWith();
 }
 
 /** The controller with an in-memory state, a reconciler that records what it is asked to run, and a router that listens nowhere. */
 function controller(state: OepState, defaultRuntime: RuntimeKind = 'process') {
-  const intents: DeploymentIntent[] = [];
-  const deps: ControllerDeps = {
-    paths: oepPaths(process.env.OEP_HOME!),
-    store: {
-      snapshot: () => structuredClone(state),
-      mutate: async <T>(change: (draft: OepState) => T | Promise<T>): Promise<T> => change(state),
-    } as unknown as StateStore,
-    reconciler: {
-      apply: async (intent: DeploymentIntent) => void intents.push(intent),
-      remove: async () => undefined,
-      replicas: () => [],
-      logFile: () => '',
-      problem: () => undefined,
-      problems: () => [],
-      replicaCount: () => 1,
-    },
-    router: { upsert: async () => undefined, remove: async () => undefined, inflightOf: () => 0 } as unknown as Router,
-    defaultRuntime: async () => defaultRuntime,
-    checkRuntime: async () => undefined,
-    version: 'test',
-    shutdown: () => undefined,
-  };
-  const handlers = createHandlers(deps);
+  const { handlers, intents } = recordingController(state, defaultRuntime);
   const call = async (method: 'deployment.create' | 'deployment.update', params: { runtime?: RuntimeKind; python?: PythonChoice }) => {
-    const events: ProgressEvent[] = [];
-    const context: CallContext = { emit: (event) => void events.push(event), log: () => undefined, accept: () => undefined, signal: new AbortController().signal };
+    const { context, notices } = recordingContext();
     const view = (await handlers[method]({ spec: deploymentSpec(), ...params }, context)) as Record<string, unknown>;
-    return { view, notices: events.filter((event) => event.phase === 'notice').map((event) => event.message) };
+    return { view, notices: notices() };
   };
   return {
     create: (params: { runtime?: RuntimeKind; python?: PythonChoice }) => call('deployment.create', params),

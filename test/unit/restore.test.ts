@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { restoreState } from '../../src/daemon/restore.js';
 import type { EndpointRoute } from '../../src/router/router.js';
-import type { DeploymentSpec, EndpointSpec } from '../../src/spec/types.js';
+import type { DeploymentSpec } from '../../src/spec/types.js';
 import type { DeploymentRecord, OepState, ProvisioningState } from '../../src/state/types.js';
 import type { DeploymentIntent } from '../../src/supervisor/reconciler.js';
+import { stateWith } from './controller-support.js';
 
 function deployment(name: string, provisioning_state: ProvisioningState = 'Succeeded', generation = 1): DeploymentRecord {
   return {
@@ -14,25 +15,6 @@ function deployment(name: string, provisioning_state: ProvisioningState = 'Succe
     generation,
     created_at: '',
     updated_at: '',
-  };
-}
-
-function stateWith(...deployments: DeploymentRecord[]): OepState {
-  return {
-    version: 1,
-    endpoints: {
-      ep: {
-        spec: { name: 'ep', auth_mode: 'key', traffic: {}, mirror_traffic: {} } as unknown as EndpointSpec,
-        port: 1,
-        keys: { primary: 'p', secondary: 's' },
-        token_secret: 'x',
-        identity: { type: 'system_assigned', tenant_id: 't', system: { principal_id: 'p', client_id: 'c' }, user_assigned_identities: [] },
-        provisioning_state: 'Succeeded',
-        created_at: '',
-        updated_at: '',
-        deployments: Object.fromEntries(deployments.map((record) => [record.spec.name, record])),
-      },
-    },
   };
 }
 
