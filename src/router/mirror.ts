@@ -108,16 +108,7 @@ export class Copies {
     // Past the replica's share of the deployment's 429 limit the copy is dropped (recorded as 429), as the cloud would refuse it.
     const limit = settings ? mirrorCopyLimit(settings) : Infinity;
     if (this.load.of(replica) >= limit) return record(429);
-    this.load.add(replica, 1);
-    this.upstreams
-      .forward({
-        origin: replica.origin,
-        path: replica.scoringPath,
-        method: req.method,
-        headers: upstreamHeaders(req.headers, requestId, settings?.replicaSecret),
-        body: body.length > 0 ? body.bytes : undefined,
-        timeoutMs: settings?.requestTimeoutMs ?? this.options.mirrorTimeoutMs ?? MIRROR_TIMEOUT_MS,
-      })
+    this.copy(replica, req, body, requestId, settings?.replicaSecret, settings?.requestTimeoutMs ?? this.options.mirrorTimeoutMs ?? MIRROR_TIMEOUT_MS)
       .then(async (response) => record(response.status, response.stream ? await summarize(response.stream, pair?.keepBytes) : response.body))
       .catch((error: Error) => record(error instanceof ForwardTimeoutError ? 408 : 500, Buffer.alloc(0)))
       .finally(() => this.load.add(replica, -1));
@@ -133,19 +124,23 @@ export class Copies {
     const settings = route.deployments[deployment];
     if (!replica || !settings || body.kind === 'streamed') return pair.noise(503, 0, undefined, true);
     const started = performance.now();
-    this.load.add(replica, 1);
-    this.upstreams
-      .forward({
-        origin: replica.origin,
-        path: replica.scoringPath,
-        method: req.method,
-        headers: upstreamHeaders(req.headers, requestId, settings.replicaSecret),
-        body: body.length > 0 ? body.bytes : undefined,
-        timeoutMs: settings.requestTimeoutMs,
-      })
+    this.copy(replica, req, body, requestId, settings.replicaSecret, settings.requestTimeoutMs)
       .then(async (response) => pair.noise(response.status, performance.now() - started, response.stream ? await summarize(response.stream, pair.keepBytes) : response.body))
       .catch(() => pair.noise(500, performance.now() - started, undefined, true))
       .finally(() => this.load.add(replica, -1));
+  }
+
+  /** Sends a held copy of the request to `replica`, counted in its load until the caller's `finally`. */
+  private copy(replica: LiveReplica, req: Exchange, body: Extract<RequestBody, { kind: 'held' }>, requestId: string, replicaSecret: string | undefined, timeoutMs: number) {
+    this.load.add(replica, 1);
+    return this.upstreams.forward({
+      origin: replica.origin,
+      path: replica.scoringPath,
+      method: req.method,
+      headers: upstreamHeaders(req.headers, requestId, replicaSecret),
+      body: body.length > 0 ? body.bytes : undefined,
+      timeoutMs,
+    });
   }
 }
 

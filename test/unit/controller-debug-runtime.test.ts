@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { freePort } from '../server/harness.js';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { OepState, RuntimeKind } from '../../src/state/types.js';
 import { deploymentSpec } from './docker-fixtures.js';
-import { recordingContext, recordingController, stateWith } from './controller-support.js';
+import { recordingContext, recordingController, stateWith, useTemporaryHome } from './controller-support.js';
 
 
 /** The controller with an in-memory state, a reconciler whose replicas are ready at once, and a router that listens nowhere. */
@@ -25,14 +22,7 @@ function stateWithDeployment(runtime: RuntimeKind): OepState {
 }
 
 describe('deployment.update: the runtime after --debug', () => {
-  const home = mkdtempSync(join(tmpdir(), 'oep-controller-'));
-  const saved = process.env.OEP_HOME;
-  before(() => (process.env.OEP_HOME = home));
-  after(() => {
-    if (saved === undefined) delete process.env.OEP_HOME;
-    else process.env.OEP_HOME = saved;
-    rmSync(home, { recursive: true, force: true });
-  });
+  useTemporaryHome('oep-controller-');
 
   it('a docker deployment debugged with --runtime process goes back to docker on a plain update, and says so', async () => {
     const oep = controller(stateWithDeployment('docker'));

@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { restoreState } from '../../src/daemon/restore.js';
 import { OepError } from '../../src/errors.js';
 import type { PythonChoice } from '../../src/model/process-interpreter.js';
 import type { OepState, RuntimeKind } from '../../src/state/types.js';
 import type { DeploymentIntent } from '../../src/supervisor/reconciler.js';
 import { deploymentSpec } from './docker-fixtures.js';
-import { recordingContext, recordingController, stateWith } from './controller-support.js';
+import { recordingContext, recordingController, stateWith, useTemporaryHome } from './controller-support.js';
 
 const SYSTEM: PythonChoice = { named: 'python3', source: 'default', path: '/usr/bin/python3' };
 const VENV: PythonChoice = { named: '/home/ada/venv/bin/python', source: 'OEP_PYTHON', path: '/home/ada/venv/bin/python' };
@@ -36,14 +33,7 @@ function controller(state: OepState, defaultRuntime: RuntimeKind = 'process') {
 }
 
 describe('deployment.create|update: the interpreter the command resolved', () => {
-  const home = mkdtempSync(join(tmpdir(), 'oep-controller-python-'));
-  const saved = process.env.OEP_HOME;
-  before(() => (process.env.OEP_HOME = home));
-  after(() => {
-    if (saved === undefined) delete process.env.OEP_HOME;
-    else process.env.OEP_HOME = saved;
-    rmSync(home, { recursive: true, force: true });
-  });
+  useTemporaryHome('oep-controller-python-');
 
   it('create on the process runtime records it, shows it and hands it to the reconciler', async () => {
     const oep = controller(emptyState());

@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { createHandlers, type ControllerDeps } from '../../src/daemon/controller.js';
 import type { CallContext } from '../../src/daemon/server.js';
 import type { ProgressEvent } from '../../src/model/progress.js';
@@ -64,4 +68,16 @@ export function recordingContext(): { context: CallContext; notices: () => strin
   const events: ProgressEvent[] = [];
   const context: CallContext = { emit: (event) => void events.push(event), log: () => undefined, accept: () => undefined, signal: new AbortController().signal };
   return { context, notices: () => events.filter((event) => event.phase === 'notice').map((event) => event.message) };
+}
+
+/** OEP_HOME set to a fresh folder for the suite (the controller's paths), restored and removed after. */
+export function useTemporaryHome(prefix: string): void {
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  const saved = process.env.OEP_HOME;
+  before(() => (process.env.OEP_HOME = home));
+  after(() => {
+    if (saved === undefined) delete process.env.OEP_HOME;
+    else process.env.OEP_HOME = saved;
+    rmSync(home, { recursive: true, force: true });
+  });
 }
