@@ -1,35 +1,43 @@
-import { CommanderError, type Command } from 'commander';
+import { CommanderError, type Command } from './commander.js';
 import { expandLongOptions } from './abbreviations.js';
 import { isOepError, type ExitCode } from '../errors.js';
 import type { CliContext } from './context.js';
 import { createDefaultContext } from './default-context.js';
+import { loadNoun, type Noun } from './noun.js';
 import { assembleProgram, type CommandFactory } from './program.js';
 import { renderError } from './render-error.js';
 
 interface TopLevelCommand {
   /** The name and aliases a command line starts with. */
   readonly names: readonly string[];
-  /** Imports the command's module (and so its verbs') only when a command line names it. */
-  load(): Promise<CommandFactory>;
+  /**
+   * Imports the command's module only when a command line names it; for a noun, only the module
+   * of the verb named (`verb`, the word after the noun), or all of them when it names none.
+   */
+  load(verb?: string): Promise<CommandFactory>;
+}
+
+/** A noun's entry: its verbs are loaded by name (src/cli/noun.ts). */
+function noun(load: () => Promise<Noun>): (verb?: string) => Promise<CommandFactory> {
+  return async (verb) => loadNoun(await load(), verb);
 }
 
 /**
- * oep's top-level commands by the names a command line starts with. Start-up time is most of what
- * a command like `oep endpoint list` costs (docs/behaviour.md "Start-up"), so a command line loads
- * only the command it names; all-commands.ts has them all, in --help's order (a test checks that
- * the two agree).
+ * oep's top-level commands by the names a command line starts with, in the order --help lists
+ * them. Start-up time is most of what a command like `oep endpoint list` costs (docs/behaviour.md
+ * "Start-up"), so a command line loads only the command, and the verb, it names.
  */
 export const TOP_LEVEL_COMMANDS: readonly TopLevelCommand[] = [
-  { names: ['endpoint', 'online-endpoint'], load: async () => (await import('./commands/endpoint/index.js')).endpointCommand },
-  { names: ['deployment', 'online-deployment'], load: async () => (await import('./commands/deployment/index.js')).deploymentCommand },
-  { names: ['traffic'], load: async () => (await import('./commands/traffic/index.js')).trafficCommand },
-  { names: ['model'], load: async () => (await import('./commands/model/index.js')).modelCommand },
-  { names: ['environment'], load: async () => (await import('./commands/environment/index.js')).environmentCommand },
-  { names: ['connection'], load: async () => (await import('./commands/connection/index.js')).connectionCommand },
+  { names: ['endpoint', 'online-endpoint'], load: noun(async () => (await import('./commands/endpoint/index.js')).endpointNoun) },
+  { names: ['deployment', 'online-deployment'], load: noun(async () => (await import('./commands/deployment/index.js')).deploymentNoun) },
+  { names: ['traffic'], load: noun(async () => (await import('./commands/traffic/index.js')).trafficNoun) },
+  { names: ['model'], load: noun(async () => (await import('./commands/model/index.js')).modelNoun) },
+  { names: ['environment'], load: noun(async () => (await import('./commands/environment/index.js')).environmentNoun) },
+  { names: ['connection'], load: noun(async () => (await import('./commands/connection/index.js')).connectionNoun) },
   { names: ['keyvault'], load: async () => (await import('./commands/keyvault-secret/index.js')).keyvaultCommand },
-  { names: ['daemon'], load: async () => (await import('./commands/daemon/index.js')).daemonCommand },
-  { names: ['config'], load: async () => (await import('./commands/config/index.js')).configCommand },
-  { names: ['ca'], load: async () => (await import('./commands/ca/index.js')).caCommand },
+  { names: ['daemon'], load: noun(async () => (await import('./commands/daemon/index.js')).daemonNoun) },
+  { names: ['config'], load: noun(async () => (await import('./commands/config/index.js')).configNoun) },
+  { names: ['ca'], load: noun(async () => (await import('./commands/ca/index.js')).caNoun) },
   { names: ['dashboard'], load: async () => (await import('./commands/dashboard/open.js')).dashboardCommand },
   { names: ['validate'], load: async () => (await import('./commands/validate.js')).validateCommand },
 ];
@@ -42,8 +50,13 @@ export const TOP_LEVEL_COMMANDS: readonly TopLevelCommand[] = [
  */
 export async function programFor(ctx: CliContext, argv: readonly string[]): Promise<Command> {
   const named = TOP_LEVEL_COMMANDS.find((command) => command.names.includes(argv[0] ?? ''));
-  if (named) return assembleProgram(ctx, [await named.load()]);
-  return (await import('./all-commands.js')).buildProgram(ctx);
+  if (named) return assembleProgram(ctx, [await named.load(argv[1])]);
+  return buildProgram(ctx);
+}
+
+/** The whole program, every command and verb loaded: what `oep --help` shows, and what tests walk. */
+export async function buildProgram(ctx: CliContext): Promise<Command> {
+  return assembleProgram(ctx, await Promise.all(TOP_LEVEL_COMMANDS.map((command) => command.load())));
 }
 
 /** Runs the CLI and returns the exit code; never exits the process itself. */

@@ -1,4 +1,4 @@
-import { Option } from 'commander';
+import { Option } from './commander.js';
 
 /** commander reducer for repeatable flags such as --set and -f. */
 export function collect(value: string, previous: string[] = []): string[] {

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { Option, type Command } from './commander.js';
 import type { CliContext } from './context.js';
 
 export interface OutputFlags {

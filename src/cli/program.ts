@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, Option } from './commander.js';
 import { checkHome } from '../state/home-check.js';
 import { OEP_VERSION } from '../version.js';
 import type { CliContext } from './context.js';
@@ -7,7 +7,7 @@ import type { CliContext } from './context.js';
 export type CommandFactory = (ctx: CliContext) => Command;
 
 /**
- * The `oep` program with the given top-level commands: all of them for --help (all-commands.ts),
+ * The `oep` program with the given top-level commands: all of them for --help (main.ts buildProgram),
  * or only the one a command line names (main.ts), so that a command loads only its own modules.
  */
 export function assembleProgram(ctx: CliContext, commands: readonly CommandFactory[]): Command {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
@@ -25,13 +25,23 @@ export interface OepPaths {
 const MAX_SOCKET_PATH = 100;
 
 /**
+ * OEP_HOME's hash, for socket paths that would be too long in OEP_HOME itself. node:crypto is
+ * required here, when needed, not imported: loading it is a few ms of every command's start
+ * (bench/cli-latency), and most OEP_HOMEs are short enough to need no hash.
+ */
+function homeDigest(home: string): string {
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return createHash('sha256').update(home).digest('hex').slice(0, 16);
+}
+
+/**
  * The daemon's socket: `daemon.sock` in OEP_HOME, or, when that path is too long for a unix socket
  * (deep CI workspaces), a per-user 0700 folder in the temp directory, named after OEP_HOME's hash.
  */
 export function socketPathFor(home: string, temp = tmpdir(), uid = process.getuid?.() ?? 0): string {
   const inHome = join(home, 'daemon.sock');
   if (Buffer.byteLength(inHome) <= MAX_SOCKET_PATH) return inHome;
-  const digest = createHash('sha256').update(home).digest('hex').slice(0, 16);
+  const digest = homeDigest(home);
   return join(temp, `oep-${uid}`, `${digest}.sock`);
 }
 
@@ -43,7 +53,7 @@ export function socketPathFor(home: string, temp = tmpdir(), uid = process.getui
 export function msiSocketPathFor(home: string, temp = tmpdir(), uid = process.getuid?.() ?? 0): string {
   const inHome = join(home, 'msi', 'socket', 'msi.sock');
   if (Buffer.byteLength(inHome) <= MAX_SOCKET_PATH) return inHome;
-  const digest = createHash('sha256').update(home).digest('hex').slice(0, 16);
+  const digest = homeDigest(home);
   return join(temp, `oep-${uid}`, `${digest}-msi`, 'socket', 'msi.sock');
 }
 

@@ -3,8 +3,8 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Command } from 'commander';
-import { buildProgram } from '../../src/cli/all-commands.js';
+import type { Command } from '../../src/cli/commander.js';
+import { buildProgram } from '../../src/cli/main.js';
 import { createDefaultContext } from '../../src/cli/default-context.js';
 import { prerequisiteSkip } from '../prerequisites.js';
 import { OEP_BIN, OepSandbox, REPO_ROOT } from './harness.js';
@@ -19,10 +19,10 @@ describe('first contact: help, usage errors and hints', () => {
   const oep = new OepSandbox();
   after(() => oep.close());
 
-  it('every flag the README mentions is one that --help shows', () => {
+  it('every flag the README mentions is one that --help shows', async () => {
     // Every command of the program, found by walking it (a new command is checked without a list here).
     let help = '';
-    const program = buildProgram({ ...createDefaultContext(), stdout: { write: (text: string) => (help += text) } });
+    const program = await buildProgram({ ...createDefaultContext(), stdout: { write: (text: string) => (help += text) } });
     const walk = (command: Command): void => {
       command.outputHelp();
       command.commands.forEach(walk);

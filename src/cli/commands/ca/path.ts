@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../../commander.js';
 import type { CliContext } from '../../context.js';
 
 /** `oep ca path`: the file of oep's local CA certificate (made on first use), for clients to trust. */

@@ -1,13 +1,13 @@
-import { Command } from 'commander';
-import type { CliContext } from '../../context.js';
-import { configGetCommand } from './get.js';
-import { configSetCommand } from './set.js';
-import { configUnsetCommand } from './unset.js';
-import { configListCommand } from './list.js';
+import type { Noun } from '../../noun.js';
 
 /** `oep config` and its verbs, in the order --help lists them. */
-export function configCommand(ctx: CliContext): Command {
-  const command = new Command('config').description('Read and change user settings (kept in $OEP_HOME/settings.json), e.g. the default runtime.');
-  for (const make of [configGetCommand, configSetCommand, configUnsetCommand, configListCommand]) command.addCommand(make(ctx));
-  return command;
-}
+export const configNoun: Noun = {
+  name: 'config',
+  description: 'Read and change user settings (kept in $OEP_HOME/settings.json), e.g. the default runtime.',
+  verbs: [
+    { name: 'get', load: async () => (await import('./get.js')).configGetCommand },
+    { name: 'set', load: async () => (await import('./set.js')).configSetCommand },
+    { name: 'unset', load: async () => (await import('./unset.js')).configUnsetCommand },
+    { name: 'list', load: async () => (await import('./list.js')).configListCommand },
+  ],
+};

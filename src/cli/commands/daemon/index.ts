@@ -1,13 +1,13 @@
-import { Command } from 'commander';
-import type { CliContext } from '../../context.js';
-import { daemonStartCommand } from './start.js';
-import { daemonStopCommand } from './stop.js';
-import { daemonRestartCommand } from './restart.js';
-import { daemonStatusCommand } from './status.js';
+import type { Noun } from '../../noun.js';
 
 /** `oep daemon` and its verbs, in the order --help lists them. */
-export function daemonCommand(ctx: CliContext): Command {
-  const command = new Command('daemon').description('Control the background daemon that runs endpoints.');
-  for (const make of [daemonStartCommand, daemonStopCommand, daemonRestartCommand, daemonStatusCommand]) command.addCommand(make(ctx));
-  return command;
-}
+export const daemonNoun: Noun = {
+  name: 'daemon',
+  description: 'Control the background daemon that runs endpoints.',
+  verbs: [
+    { name: 'start', load: async () => (await import('./start.js')).daemonStartCommand },
+    { name: 'stop', load: async () => (await import('./stop.js')).daemonStopCommand },
+    { name: 'restart', load: async () => (await import('./restart.js')).daemonRestartCommand },
+    { name: 'status', load: async () => (await import('./status.js')).daemonStatusCommand },
+  ],
+};

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../../commander.js';
 import { existsSync } from 'node:fs';
 import { OepError } from '../../../errors.js';
 import { DAEMON_ENTRY } from '../../../daemon/client.js';

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../../commander.js';
 import { OepError } from '../../../errors.js';
 import type { CliContext } from '../../context.js';
 import { readKeeperRecord } from '../../../daemon/keeper-files.js';

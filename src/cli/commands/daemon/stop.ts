@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../../commander.js';
 import { existsSync } from 'node:fs';
 import type { CliContext } from '../../context.js';
 import { keeperRunning } from '../../../daemon/keeper-files.js';

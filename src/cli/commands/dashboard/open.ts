@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Command } from 'commander';
+import { Command } from '../../commander.js';
 import { writeFileAtomic } from '../../../state/atomic-write.js';
 import type { CliContext } from '../../context.js';
 

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, Option } from '../../commander.js';
 import { noWaitOption, setOption } from '../../options.js';
 import type { DeploymentApplyOptions } from '../../../engine/deployment-apply.js';
 import type { WatchOptions } from '../../../engine/watch.js';

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, Option } from '../../commander.js';
 import { OepError } from '../../../errors.js';
 import type { CliContext } from '../../context.js';
 

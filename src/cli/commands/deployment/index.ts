@@ -1,30 +1,19 @@
-import { Command } from 'commander';
-import type { CliContext } from '../../context.js';
-import { deploymentCreateCommand } from './create.js';
-import { deploymentShowCommand } from './show.js';
-import { deploymentListCommand } from './list.js';
-import { deploymentUpdateCommand } from './update.js';
-import { deploymentDeleteCommand } from './delete.js';
-import { deploymentGetLogsCommand } from './get-logs.js';
-import { deploymentInvokeCommand } from './invoke.js';
-import { deploymentBuildCommand } from './build.js';
-import { deploymentWatchCommand } from './watch.js';
+import type { Noun } from '../../noun.js';
 
 /** `oep deployment` (az's `online-deployment`) and its verbs, in the order --help lists them. */
-export function deploymentCommand(ctx: CliContext): Command {
-  const command = new Command('deployment').alias('online-deployment').description("Manage an endpoint's deployments.");
-  for (const make of [
-    deploymentCreateCommand,
-    deploymentShowCommand,
-    deploymentListCommand,
-    deploymentUpdateCommand,
-    deploymentDeleteCommand,
-    deploymentGetLogsCommand,
-    deploymentInvokeCommand,
-    deploymentBuildCommand,
-    deploymentWatchCommand,
-  ]) {
-    command.addCommand(make(ctx));
-  }
-  return command;
-}
+export const deploymentNoun: Noun = {
+  name: 'deployment',
+  aliases: ['online-deployment'],
+  description: "Manage an endpoint's deployments.",
+  verbs: [
+    { name: 'create', load: async () => (await import('./create.js')).deploymentCreateCommand },
+    { name: 'show', load: async () => (await import('./show.js')).deploymentShowCommand },
+    { name: 'list', load: async () => (await import('./list.js')).deploymentListCommand },
+    { name: 'update', load: async () => (await import('./update.js')).deploymentUpdateCommand },
+    { name: 'delete', load: async () => (await import('./delete.js')).deploymentDeleteCommand },
+    { name: 'get-logs', load: async () => (await import('./get-logs.js')).deploymentGetLogsCommand },
+    { name: 'invoke', load: async () => (await import('./invoke.js')).deploymentInvokeCommand },
+    { name: 'build', load: async () => (await import('./build.js')).deploymentBuildCommand },
+    { name: 'watch', load: async () => (await import('./watch.js')).deploymentWatchCommand },
+  ],
+};

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../../commander.js';
 import type { CliContext } from '../../context.js';
 import { watch } from './apply-flags.js';
 

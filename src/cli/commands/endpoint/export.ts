@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, Option } from '../../commander.js';
 import type { EndpointExportOptions } from '../../../engine/export.js';
 import type { CliContext } from '../../context.js';
 

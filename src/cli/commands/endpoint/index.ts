@@ -1,30 +1,19 @@
-import { Command } from 'commander';
-import type { CliContext } from '../../context.js';
-import { endpointCreateCommand } from './create.js';
-import { endpointShowCommand } from './show.js';
-import { endpointListCommand } from './list.js';
-import { endpointUpdateCommand } from './update.js';
-import { endpointDeleteCommand } from './delete.js';
-import { endpointInvokeCommand } from './invoke.js';
-import { endpointGetCredentialsCommand } from './get-credentials.js';
-import { endpointRegenerateKeysCommand } from './regenerate-keys.js';
-import { endpointExportCommand } from './export.js';
+import type { Noun } from '../../noun.js';
 
 /** `oep endpoint` (az's `online-endpoint`) and its verbs, in the order --help lists them. */
-export function endpointCommand(ctx: CliContext): Command {
-  const command = new Command('endpoint').alias('online-endpoint').description('Manage online endpoints.');
-  for (const make of [
-    endpointCreateCommand,
-    endpointShowCommand,
-    endpointListCommand,
-    endpointUpdateCommand,
-    endpointDeleteCommand,
-    endpointInvokeCommand,
-    endpointGetCredentialsCommand,
-    endpointRegenerateKeysCommand,
-    endpointExportCommand,
-  ]) {
-    command.addCommand(make(ctx));
-  }
-  return command;
-}
+export const endpointNoun: Noun = {
+  name: 'endpoint',
+  aliases: ['online-endpoint'],
+  description: 'Manage online endpoints.',
+  verbs: [
+    { name: 'create', load: async () => (await import('./create.js')).endpointCreateCommand },
+    { name: 'show', load: async () => (await import('./show.js')).endpointShowCommand },
+    { name: 'list', load: async () => (await import('./list.js')).endpointListCommand },
+    { name: 'update', load: async () => (await import('./update.js')).endpointUpdateCommand },
+    { name: 'delete', load: async () => (await import('./delete.js')).endpointDeleteCommand },
+    { name: 'invoke', load: async () => (await import('./invoke.js')).endpointInvokeCommand },
+    { name: 'get-credentials', load: async () => (await import('./get-credentials.js')).endpointGetCredentialsCommand },
+    { name: 'regenerate-keys', load: async () => (await import('./regenerate-keys.js')).endpointRegenerateKeysCommand },
+    { name: 'export', load: async () => (await import('./export.js')).endpointExportCommand },
+  ],
+};

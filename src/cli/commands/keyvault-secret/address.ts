@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command } from '../../commander.js';
 
 /**
  * The flags that name one secret (az keyvault secret's): --vault-name and --name (and --version),

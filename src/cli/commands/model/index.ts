@@ -1,14 +1,14 @@
-import { Command } from 'commander';
-import type { CliContext } from '../../context.js';
-import { modelCreateCommand } from './create.js';
-import { modelShowCommand } from './show.js';
-import { modelListCommand } from './list.js';
-import { modelArchiveCommand } from './archive.js';
-import { modelRestoreCommand } from './restore.js';
+import type { Noun } from '../../noun.js';
 
 /** `oep model` and its verbs, in the order --help lists them. */
-export function modelCommand(ctx: CliContext): Command {
-  const command = new Command('model').description("Register and inspect models in oep's local registry (deployments use them as azureml:<name>:<version>).");
-  for (const make of [modelCreateCommand, modelShowCommand, modelListCommand, modelArchiveCommand, modelRestoreCommand]) command.addCommand(make(ctx));
-  return command;
-}
+export const modelNoun: Noun = {
+  name: 'model',
+  description: "Register and inspect models in oep's local registry (deployments use them as azureml:<name>:<version>).",
+  verbs: [
+    { name: 'create', load: async () => (await import('./create.js')).modelCreateCommand },
+    { name: 'show', load: async () => (await import('./show.js')).modelShowCommand },
+    { name: 'list', load: async () => (await import('./list.js')).modelListCommand },
+    { name: 'archive', load: async () => (await import('./archive.js')).modelArchiveCommand },
+    { name: 'restore', load: async () => (await import('./restore.js')).modelRestoreCommand },
+  ],
+};

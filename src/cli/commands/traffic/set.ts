@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../../commander.js';
 import type { CliContext } from '../../context.js';
 import type { OutputFlags } from '../../print.js';
 import { printTraffic, withTrafficOutput } from './output.js';
