@@ -7,7 +7,7 @@
 import { CONNECTION_NAME } from '../model/secret-references.js';
 import { applyDefaults } from './defaults.js';
 import { applyOverrides } from './overrides.js';
-import { assetSource, type LoadAssetOptions, type Source } from './pipeline.js';
+import { assetSource, objectSource, type LoadAssetOptions, type Source } from './pipeline.js';
 import { placeProblems } from './placement.js';
 import { describeType, isRecord } from './plain-data.js';
 import type { PathSegment, RawProblem, SpecProblem, SpecResult } from './problem.js';
@@ -67,17 +67,7 @@ export async function loadConnectionSpec(o: LoadConnectionOptions): Promise<Spec
 
 /** A stored connection in its YAML form (connectionYaml) with `--set` applied, validated again. */
 export function validateConnectionObject(obj: Record<string, unknown>, label: string, set: string[]): SpecResult<ConnectionSpec> {
-  const source: Source = {
-    data: obj,
-    file: label,
-    base: { dir: process.cwd(), description: 'the current directory' },
-    overrides: { set },
-    warnDeprecated: false,
-    placeholders: 'error',
-    errors: [],
-    warnings: [],
-  };
-  return validateConnectionSource(source);
+  return validateConnectionSource(objectSource(obj, label, set));
 }
 
 /** The YAML form of a stored connection (what `update --set` paths name). */

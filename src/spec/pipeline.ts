@@ -91,7 +91,8 @@ export function validateDeploymentObject(obj: unknown, sourceLabel: string, set?
   return validateDeploymentSource(objectSource(obj, sourceLabel, set));
 }
 
-function objectSource(obj: unknown, sourceLabel: string, set: string[] | undefined): Source {
+/** A source for an object that has no file (a stored record, the command line): paths from the current directory, `--set` applied. */
+export function objectSource(obj: unknown, sourceLabel: string, set: string[] | undefined): Source {
   return {
     data: obj,
     file: sourceLabel,

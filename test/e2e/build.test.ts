@@ -10,7 +10,7 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { BASE_IMAGE, closeDockerSandbox, copyToTemp, docker, dockerSkipReason, orphanContainers, TEST_RUN } from './docker-harness.js';
+import { BASE_IMAGE, closeDockerSandbox, copyToTemp, docker, dockerSkipReason, fetchWithin, orphanContainers, removeImages, runPublished, TEST_RUN } from './docker-harness.js';
 import { assertPredictions, eventually, example, OepSandbox, REPO_ROOT } from './harness.js';
 import { ENDPOINT as MLFLOW_ENDPOINT, mlflowProject, SPLIT_PREDICTIONS, SPLIT_REQUEST, type MlflowProject } from './mlflow-fixture.js';
 import { IN_MLFLOW_IMAGE, MLFLOW_IMAGE } from '../server/mlflow-support.js';
@@ -40,16 +40,9 @@ interface Built {
 class Made {
   readonly tags = new Set<string>();
 
-  /** `docker run -d -p 127.0.0.1::PORT --label oep.test-run=...`; returns the container id and its URL. */
   /** `docker run` of a built image, with the env file build wrote for it when there is one (environment_variables stay out of the image). */
   async dockerRun(image: string, port: number, envFile?: string): Promise<{ id: string; url: string }> {
-    const env = envFile ? ['--env-file', envFile] : [];
-    const { stdout } = await run('docker', ['run', '-d', '--label', `oep.test-run=${TEST_RUN}`, '--label', 'oep.test=build', '-p', `127.0.0.1::${port}`, ...env, image]);
-    const id = stdout.trim();
-    const { stdout: published } = await run('docker', ['port', id, `${port}/tcp`]);
-    const address = published.split('\n').find((line) => line.startsWith('127.0.0.1:'));
-    assert.ok(address, `port ${port} published on 127.0.0.1: ${published}`);
-    return { id, url: `http://${address}` };
+    return runPublished(image, port, { labels: ['oep.test=build'], envFile });
   }
 
   async clean(): Promise<void> {
@@ -57,30 +50,12 @@ class Made {
     for (const container of containers) await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
     // User tags first (they point at the cache tags' images), then the cache tags; only images this run built.
     const ordered = [...this.tags].sort((a, b) => Number(a.startsWith('oep-build:')) - Number(b.startsWith('oep-build:')));
-    for (const tag of ordered) {
-      const info = await docker.getImage(tag).inspect().catch(() => undefined);
-      if (info?.Config?.Labels?.['oep.test-run'] === TEST_RUN) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
-    }
+    await removeImages(ordered);
   }
 }
 
 async function build(oep: OepSandbox, args: string[]): Promise<Built> {
   return JSON.parse(await oep.ok(['deployment', 'build', ...args])) as Built;
-}
-
-/**
- * fetch with a deadline kept by a ref'd timer. A connection to a port Docker publishes for a
- * container that does not listen yet can stay unanswered, and undici's socket does not keep the
- * process alive: without the timer the test runner would see an empty event loop.
- */
-async function fetchWithin(url: string, init: RequestInit = {}, ms = 2000): Promise<Response> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no answer from ${url} within ${ms} ms`)), ms);
-  try {
-    return await fetch(url, { ...init, signal: controller.signal });
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Waits for the readiness route to answer 200, then POSTs the body to the path. */

@@ -1,6 +1,9 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { prerequisiteSkip } from '../prerequisites.js';
 import { eventually, TEST_RUN, type OepSandbox } from './harness.js';
@@ -86,4 +89,46 @@ export async function killDaemon(sandbox: OepSandbox): Promise<number> {
   // Until its parent reaps it, a killed process still holds the daemon's start lock.
   await eventually('the killed daemon to be reaped', async () => (existsSync(`/proc/${pid}`) ? undefined : true), 20_000);
   return pid;
+}
+
+/** What `runPublished` adds to `docker run`: more labels, an env file, the environment docker runs in. */
+export interface RunPublishedOptions {
+  /** `key=value` labels besides this run's `oep.test-run` (which the harness's clean-up finds). */
+  labels?: string[];
+  /** `--env-file`: the values a built image takes from the caller's environment. */
+  envFile?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * `docker run -d` of a test image with its `port` published on 127.0.0.1 only and this run's label,
+ * as a user runs the image `oep deployment build` made. Returns the container id and its URL; the
+ * caller removes the container (by id or by label).
+ */
+export async function runPublished(image: string, port: number, options: RunPublishedOptions = {}): Promise<{ id: string; url: string }> {
+  const run = promisify(execFile);
+  const labels = (options.labels ?? []).flatMap((label) => ['--label', label]);
+  const envFile = options.envFile ? ['--env-file', options.envFile] : [];
+  const args = ['run', '-d', '--label', `oep.test-run=${TEST_RUN}`, ...labels, '-p', `127.0.0.1::${port}`, ...envFile, image];
+  const { stdout } = await run('docker', args, { env: options.env ?? process.env });
+  const id = stdout.trim();
+  const { stdout: published } = await run('docker', ['port', id, `${port}/tcp`]);
+  const address = published.split('\n').find((line) => line.startsWith('127.0.0.1:'));
+  assert.ok(address, `port ${port} published on 127.0.0.1: ${published}`);
+  return { id, url: `http://${address}` };
+}
+
+/**
+ * fetch with a deadline kept by a ref'd timer. A connection to a port Docker publishes for a
+ * container that does not listen yet can stay unanswered, and undici's socket does not keep the
+ * process alive: without the timer the test runner would see an empty event loop.
+ */
+export async function fetchWithin(url: string, init: RequestInit = {}, ms = 2000): Promise<Response> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`no answer from ${url} within ${ms} ms`)), ms);
+  try {
+    return await fetch(url, { ...init, signal: controller.signal });
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -11,12 +11,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { prerequisiteSkip } from '../prerequisites.js';
+import { INPUT_PNG, NEGATIVE_PIXELS } from '../server/binary-payload-support.js';
 import { readGrayPng } from '../server/png.js';
 import { OepSandbox, REPO_ROOT } from './harness.js';
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'scoring-samples');
-const INPUT_PNG = readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'server', 'binary_payload', 'input.png'));
-const INPUT_PIXELS = [0, 13, 10, 45, 45, 255, 128, 64, 1, 2, 200, 99];
 
 /** A python3 with numpy (the inference-schema sample's NumpyParameterType): python3, else Debian's. */
 function numpyPython(): string | undefined {
@@ -62,7 +61,7 @@ describe("Microsoft's binary-payload and inference-schema patterns on the proces
     assert.equal(res.headers.get('content-type'), 'image/png');
     assert.equal(res.headers.get('x-image-size'), '4x3');
     assert.equal(res.headers.get('azureml-model-deployment'), 'binary');
-    assert.deepEqual(readGrayPng(body), { width: 4, height: 3, pixels: INPUT_PIXELS.map((value) => 255 - value) });
+    assert.deepEqual(readGrayPng(body), { width: 4, height: 3, pixels: NEGATIVE_PIXELS });
   });
 
   it('(b) converts the JSON input to a numpy array for an @input_schema run()', async () => {

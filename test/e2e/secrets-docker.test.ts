@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { BASE_IMAGE, closeDockerSandbox, docker, dockerSkipReason, eventually, removeImages, TEST_RUN } from './docker-harness.js';
+import { BASE_IMAGE, closeDockerSandbox, docker, dockerSkipReason, eventually, fetchWithin, removeImages, runPublished, TEST_RUN } from './docker-harness.js';
 import { OepSandbox } from './harness.js';
 import { assertNoLeak, ENDPOINT, filesUnder, plant, RecordingSandbox, SECRETS_FIXTURES, sha256, type ScriptAnswer } from './secrets-support.js';
 
@@ -28,21 +28,6 @@ const secrets = {
   vault: plant('vault'),
   rotated: plant('rotated'),
 };
-
-/**
- * fetch with a deadline kept by a ref'd timer (as test/e2e/build.test.ts): a port Docker publishes
- * for a container that does not listen yet can leave a request unanswered, and undici's socket does
- * not keep the process alive.
- */
-async function fetchWithin(url: string, init: RequestInit = {}, ms = 2000): Promise<Response> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error(`no answer from ${url} within ${ms} ms`)), ms);
-  try {
-    return await fetch(url, { ...init, signal: controller.signal });
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe('secret injection on the docker runtime', { skip, timeout: 600_000 }, () => {
   const oep = new RecordingSandbox(new OepSandbox());
@@ -120,18 +105,12 @@ describe('secret injection on the docker runtime', { skip, timeout: 600_000 }, (
       AOAI_CONNECTION: JSON.stringify({ properties: { credentials: { key: secrets.aoai } } }),
       USER_SECRET_KV1_KEY: secrets.vault,
     };
-    const started = await run(
-      'docker',
-      ['run', '-d', '--label', `oep.test-run=${TEST_RUN}`, '--env-file', result.env_file, '-p', `127.0.0.1::${result.port}`, TAG],
-      { env: { ...process.env, ...shellValues } },
-    );
-    const id = started.stdout.trim();
-    containers.push(id);
-    const port = (await run('docker', ['port', id, `${result.port}/tcp`])).stdout.trim().split('\n')[0]!.split(':').at(-1);
+    const started = await runPublished(TAG, result.port, { envFile: result.env_file, env: { ...process.env, ...shellValues } });
+    containers.push(started.id);
     const direct = await eventually(
       'the built image to answer',
       async () => {
-        const response = await fetchWithin(`http://127.0.0.1:${port}/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+        const response = await fetchWithin(`${started.url}/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
         return response.status === 200 ? ((await response.json()) as ScriptAnswer) : undefined;
       },
       60_000,

@@ -92,7 +92,7 @@ export interface ExitInfo {
   signal: NodeJS.Signals | null;
 }
 
-const live = new Set<ScoringServer>();
+const live = new Set<ServerProcess>();
 
 function spawnServer(options: ServerOptions, port: number): ChildProcess {
   const env: NodeJS.ProcessEnv = { ...process.env };
@@ -114,28 +114,25 @@ function spawnServer(options: ServerOptions, port: number): ChildProcess {
   });
 }
 
-export class ScoringServer {
+/**
+ * A spawned oep-server: its output captured, HTTP to its port, and gone after stop() (or
+ * stopAllServers(), or the test process's exit). ScoringServer and the MLflow tests' MlflowServer
+ * (mlflow-support.ts) are this with their own way to start.
+ */
+export class ServerProcess {
   readonly agent = new http.Agent({ keepAlive: true });
   private out = '';
   private err = '';
   readonly exited: Promise<ExitInfo>;
 
-  private constructor(
+  protected constructor(
     readonly port: number,
     readonly child: ChildProcess,
   ) {
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.out += chunk));
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.err += chunk));
     this.exited = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })));
-  }
-
-  /** Spawns the server and waits until GET / answers 200. */
-  static async start(options: ServerOptions): Promise<ScoringServer> {
-    const port = await freePort();
-    const server = new ScoringServer(port, spawnServer(options, port));
-    live.add(server);
-    await server.waitReady();
-    return server;
+    live.add(this);
   }
 
   get stdout(): string {
@@ -146,7 +143,8 @@ export class ScoringServer {
     return this.err;
   }
 
-  private async waitReady(): Promise<void> {
+  /** Waits until GET / answers 200; fails at once when the server exits first. */
+  protected async waitReady(): Promise<void> {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     let exit: ExitInfo | undefined;
     void this.exited.then((info) => (exit = info));
@@ -172,15 +170,6 @@ export class ScoringServer {
   /** Waits until stdout contains `text` (output arrives asynchronously). */
   waitForStdout(text: string | RegExp, timeoutMs = 30_000): Promise<void> {
     return this.waitForOutput('stdout', () => this.out, text, timeoutMs);
-  }
-
-  /**
-   * Waits until `count` workers ran init(): the server answers once the first one did (as
-   * azmlinfsrv under gunicorn), so a test that needs them all waits for them.
-   */
-  waitForWorkers(count: number, timeoutMs = 60_000): Promise<void> {
-    const lines = new RegExp(`(oep-server: worker \\d+ \\(pid \\d+\\) initialised\\n[\\s\\S]*){${count}}`);
-    return this.waitForOutput('stdout', () => this.out, lines, timeoutMs);
   }
 
   waitForStderr(text: string | RegExp, timeoutMs = 30_000): Promise<void> {
@@ -211,8 +200,34 @@ export class ScoringServer {
   }
 }
 
+/** oep-server running a fixture's scoring script (ServerOptions). */
+export class ScoringServer extends ServerProcess {
+  /** Spawns the server and waits until GET / answers 200. */
+  static async start(options: ServerOptions): Promise<ScoringServer> {
+    const port = await freePort();
+    const server = new ScoringServer(port, spawnServer(options, port));
+    await server.waitReady();
+    return server;
+  }
+
+  /**
+   * Waits until `count` workers ran init(): the server answers once the first one did (as
+   * azmlinfsrv under gunicorn), so a test that needs them all waits for them.
+   */
+  waitForWorkers(count: number, timeoutMs = 60_000): Promise<void> {
+    const lines = new RegExp(`(oep-server: worker \\d+ \\(pid \\d+\\) initialised\\n[\\s\\S]*){${count}}`);
+    return this.waitForStdout(lines, timeoutMs);
+  }
+}
+
+/** Stops every server still running (for after/afterEach: it takes no argument of theirs). */
 export async function stopAllServers(): Promise<void> {
-  await Promise.all([...live].map((server) => server.stop()));
+  await stopServersWhere(() => true);
+}
+
+/** Stops the servers still running that `which` picks (e.g. the MlflowServers). */
+export async function stopServersWhere(which: (server: ServerProcess) => boolean): Promise<void> {
+  await Promise.all([...live].filter(which).map((server) => server.stop()));
 }
 
 process.on('exit', () => {
@@ -224,7 +239,11 @@ export async function runUntilExit(
   options: ServerOptions,
   timeoutMs = 60_000,
 ): Promise<ExitInfo & { stdout: string; stderr: string }> {
-  const child = spawnServer(options, await freePort());
+  return runChildUntilExit(spawnServer(options, await freePort()), timeoutMs);
+}
+
+/** Waits for a spawned server to exit by itself (SIGKILL after `timeoutMs`); its exit and output. */
+export async function runChildUntilExit(child: ChildProcess, timeoutMs: number): Promise<ExitInfo & { stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -12,19 +12,17 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { IN_TEST_IMAGE, prerequisiteSkip } from '../prerequisites.js';
-import { freePort, httpRequest, PYTHON, REPO_ROOT, SERVER_SCRIPT, type ExitInfo, type HttpResult, type RequestOptions } from './harness.js';
+import { freePort, PYTHON, REPO_ROOT, runChildUntilExit, SERVER_SCRIPT, ServerProcess, stopServersWhere, type ExitInfo, type HttpResult } from './harness.js';
 
 export const MLFLOW_SCRIPT = join(REPO_ROOT, 'server', 'oep_mlflow_score.py');
 export const MLFLOW_FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'mlflow');
 export const MLFLOW_IMAGE = 'oep-test/python-mlflow:bookworm';
 const IN_IMAGE = join(REPO_ROOT, 'test', 'server', 'python-in-image.sh');
 const SUITE_IN_IMAGE = IN_TEST_IMAGE;
-const READY_TIMEOUT_MS = 60_000;
 
 export interface Interpreter {
   command: string;
@@ -155,42 +153,13 @@ function spawnServer(options: MlflowServerOptions, port: number): ChildProcess {
   });
 }
 
-const live = new Set<MlflowServer>();
-
 /** oep-server running oep's MLflow scoring script. */
-export class MlflowServer {
-  readonly agent = new http.Agent({ keepAlive: true });
-  private out = '';
-  private err = '';
-  readonly exited: Promise<ExitInfo>;
-
-  private constructor(
-    readonly port: number,
-    readonly child: ChildProcess,
-  ) {
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (this.out += chunk));
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (this.err += chunk));
-    this.exited = new Promise((done) => child.once('exit', (code, signal) => done({ code, signal })));
-  }
-
+export class MlflowServer extends ServerProcess {
   static async start(options: MlflowServerOptions): Promise<MlflowServer> {
     const port = await freePort();
     const server = new MlflowServer(port, spawnServer(options, port));
-    live.add(server);
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    let exit: ExitInfo | undefined;
-    void server.exited.then((info) => (exit = info));
-    while (Date.now() < deadline) {
-      if (exit) throw new Error(`oep-server exited (code ${exit.code}) before it was ready:\n${server.err}`);
-      const res = await server.request({ path: '/', agent: false, timeoutMs: 1000 }).catch(() => undefined);
-      if (res?.status === 200) return server;
-      await new Promise((done) => setTimeout(done, 50));
-    }
-    throw new Error(`oep-server was not ready within ${READY_TIMEOUT_MS} ms:\n${server.err}`);
-  }
-
-  get stdout(): string {
-    return this.out;
+    await server.waitReady();
+    return server;
   }
 
   /**
@@ -199,16 +168,8 @@ export class MlflowServer {
    */
   async expectStdout(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!pattern.test(this.out) && Date.now() < deadline) await new Promise((done) => setTimeout(done, 20));
-    assert.match(this.out, pattern);
-  }
-
-  get stderr(): string {
-    return this.err;
-  }
-
-  request(options: RequestOptions = {}): Promise<HttpResult> {
-    return httpRequest(this.port, { agent: this.agent, ...options });
+    while (!pattern.test(this.stdout) && Date.now() < deadline) await new Promise((done) => setTimeout(done, 20));
+    assert.match(this.stdout, pattern);
   }
 
   /** POST /score with a JSON body. */
@@ -220,37 +181,15 @@ export class MlflowServer {
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
   }
-
-  async stop(): Promise<void> {
-    live.delete(this);
-    this.agent.destroy();
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
-    await this.exited;
-    clearTimeout(timer);
-  }
 }
 
 export async function stopMlflowServers(): Promise<void> {
-  await Promise.all([...live].map((server) => server.stop()));
+  await stopServersWhere((server) => server instanceof MlflowServer);
 }
-
-process.on('exit', () => {
-  for (const server of live) server.child.kill('SIGKILL');
-});
 
 /** Runs the server expecting it to exit by itself (init() failing); returns its exit and output. */
 export async function runMlflowUntilExit(options: MlflowServerOptions, timeoutMs = 60_000): Promise<ExitInfo & { stdout: string; stderr: string }> {
-  const child = spawnServer(options, await freePort());
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const info = await new Promise<ExitInfo>((done) => child.once('close', (code, signal) => done({ code, signal })));
-  clearTimeout(timer);
-  return { ...info, stdout, stderr };
+  return runChildUntilExit(spawnServer(options, await freePort()), timeoutMs);
 }
 
 /** Asserts numbers equal within a tolerance (float predictions of a fitted model). */

@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { createHandlers, type ControllerDeps } from '../../src/daemon/controller.js';
-import type { CallContext } from '../../src/daemon/server.js';
 import { OepError } from '../../src/errors.js';
-import type { EndpointRoute, Router } from '../../src/router/router.js';
-import type { EndpointSpec } from '../../src/spec/types.js';
+import type { EndpointRoute } from '../../src/router/router.js';
 import { deploymentLogDir, deploymentRunDir, oepPaths } from '../../src/state/paths.js';
-import type { StateStore } from '../../src/state/store.js';
 import type { OepState, ProvisioningState } from '../../src/state/types.js';
 import { endpointCertificateFile } from '../../src/tls/paths.js';
+import { deploymentRecord, endpointRecord, fakeControllerDeps, quietContext, useTemporaryHome } from './controller-support.js';
 import { deploymentSpec } from './docker-fixtures.js';
 
 /**
@@ -21,44 +18,18 @@ import { deploymentSpec } from './docker-fixtures.js';
  * what they are asked, and a real OEP_HOME for the files a delete removes.
  */
 
-const quiet = (): CallContext => ({ emit: () => undefined, log: () => undefined, accept: () => undefined, signal: new AbortController().signal });
-
+/** Endpoint `ep` in `endpointState`, mirroring 10% to green, with deployments in the given states. */
 function stateWith(endpointState: ProvisioningState, deployments: Record<string, ProvisioningState>): OepState {
-  return {
-    version: 1,
-    endpoints: {
-      ep: {
-        spec: { name: 'ep', tags: {}, auth_mode: 'key', traffic: {}, mirror_traffic: { green: 10 }, public_network_access: 'enabled', kind: 'managed' } as unknown as EndpointSpec,
-        port: 1,
-        keys: { primary: 'p', secondary: 's' },
-        token_secret: 'x',
-        identity: { type: 'system_assigned', tenant_id: 't', system: { principal_id: 'p', client_id: 'c' }, user_assigned_identities: [] },
-        provisioning_state: endpointState,
-        created_at: '',
-        updated_at: '',
-        deployments: Object.fromEntries(
-          Object.entries(deployments).map(([name, provisioning_state]) => [
-            name,
-            { spec: deploymentSpec({ name }), runtime: 'process', provisioning_state, generation: 1, created_at: '', updated_at: '' },
-          ]),
-        ),
-      },
-    },
-  };
+  const records = Object.entries(deployments).map(([name, provisioning_state]) => deploymentRecord(name, provisioning_state));
+  return { version: 1, endpoints: { ep: endpointRecord(records, { spec: { mirror_traffic: { green: 10 } }, state: endpointState }) } };
 }
 
 /** The controller, with every call it makes to the reconciler, router and runtime recorded in one list. */
 function controller(home: string, state: OepState) {
   const calls: string[] = [];
   const failures = { remove: 0, release: 0 };
-  const deps: ControllerDeps = {
-    paths: oepPaths(home),
-    store: {
-      snapshot: () => structuredClone(state),
-      mutate: async <T>(change: (draft: OepState) => T | Promise<T>): Promise<T> => change(state),
-    } as unknown as StateStore,
+  const deps = fakeControllerDeps(home, state, {
     reconciler: {
-      apply: async () => undefined,
       remove: async (endpoint: string, deployment: string, kind?: string) => {
         calls.push(`remove ${endpoint}/${deployment} (${kind}) while the record is ${state.endpoints[endpoint]?.deployments[deployment]?.provisioning_state ?? 'gone'}`);
         if (failures.remove > 0) {
@@ -66,17 +37,11 @@ function controller(home: string, state: OepState) {
           throw new Error('killed here');
         }
       },
-      replicas: () => [],
-      logFile: () => '',
-      problem: () => undefined,
-      problems: () => [],
-      replicaCount: () => 1,
     },
     router: {
       upsert: async (route: EndpointRoute) => void calls.push(`route ${route.name}: ${Object.keys(route.deployments).join(',') || 'none'}, mirror ${JSON.stringify(route.mirror)}`),
       remove: async (name: string) => void calls.push(`no listener for ${name}`),
-      inflightOf: () => 0,
-    } as unknown as Router,
+    },
     releaseRuntime: async (kind, endpoint, deployment, { purge }) => {
       calls.push(`release ${endpoint}/${deployment} (${kind}${purge ? ', purge' : ''})`);
       if (failures.release > 0) {
@@ -86,10 +51,7 @@ function controller(home: string, state: OepState) {
     },
     closeEndpointLogs: (endpoint) => void calls.push(`close logs of ${endpoint}`),
     pairs: { forget: async (endpoint: string) => void calls.push(`forget pairs of ${endpoint}`) } as unknown as ControllerDeps['pairs'],
-    defaultRuntime: async () => 'process',
-    version: 'test',
-    shutdown: () => undefined,
-  };
+  });
   return { handlers: createHandlers(deps), calls, failures, state };
 }
 
@@ -119,22 +81,12 @@ async function refusal(work: Promise<unknown>): Promise<{ code: string; message:
 }
 
 describe('controller: deletes that finish', () => {
-  let home = '';
-  const saved = process.env.OEP_HOME;
-  before(() => {
-    home = mkdtempSync(join(tmpdir(), 'oep-delete-'));
-    process.env.OEP_HOME = home;
-  });
-  after(() => {
-    if (saved === undefined) delete process.env.OEP_HOME;
-    else process.env.OEP_HOME = saved;
-    rmSync(home, { recursive: true, force: true });
-  });
+  const home = useTemporaryHome('oep-delete-');
 
   it('endpoint delete of an endpoint already Deleting (as a restarted daemon finds it) finishes: no listener first, replicas, files, the record last', async () => {
     const files = plantFiles(home);
     const oep = controller(home, stateWith('Deleting', { blue: 'Succeeded' }));
-    assert.equal(await oep.handlers['endpoint.delete']({ name: 'ep' }, quiet()), null);
+    assert.equal(await oep.handlers['endpoint.delete']({ name: 'ep' }, quietContext()), null);
     assert.deepEqual(oep.calls, [
       'no listener for ep',
       'remove ep/blue (process) while the record is Succeeded',
@@ -152,12 +104,12 @@ describe('controller: deletes that finish', () => {
       const files = plantFiles(home);
       const oep = controller(home, stateWith('Succeeded', { blue: 'Succeeded', green: 'Failed' }));
       oep.failures[step] = 1;
-      await assert.rejects(oep.handlers['endpoint.delete']({ name: 'ep', purge: true }, quiet()), /killed here/);
+      await assert.rejects(oep.handlers['endpoint.delete']({ name: 'ep', purge: true }, quietContext()), /killed here/);
       assert.equal(oep.state.endpoints.ep?.provisioning_state, 'Deleting', `interrupted at ${step}: still there, Deleting`);
       assert.ok(files.every((file) => existsSync(file)), 'nothing removed before the replicas are gone');
       oep.calls.length = 0;
       // Run again without --purge: the record remembers it (as a restarted daemon runs it).
-      await oep.handlers['endpoint.delete']({ name: 'ep' }, quiet());
+      await oep.handlers['endpoint.delete']({ name: 'ep' }, quietContext());
       assert.deepEqual(oep.state.endpoints, {}, `interrupted at ${step}: gone once run again`);
       assert.deepEqual(
         oep.calls.filter((call) => call.startsWith('release')),
@@ -169,7 +121,7 @@ describe('controller: deletes that finish', () => {
 
   it('two deletes of the same endpoint at once are one delete: its replicas are stopped once', async () => {
     const oep = controller(home, stateWith('Succeeded', { blue: 'Succeeded' }));
-    await Promise.all([oep.handlers['endpoint.delete']({ name: 'ep' }, quiet()), oep.handlers['endpoint.delete']({ name: 'ep' }, quiet())]);
+    await Promise.all([oep.handlers['endpoint.delete']({ name: 'ep' }, quietContext()), oep.handlers['endpoint.delete']({ name: 'ep' }, quietContext())]);
     assert.equal(oep.calls.filter((call) => call.startsWith('remove')).length, 1, oep.calls.join('\n'));
     assert.deepEqual(oep.state.endpoints, {});
   });
@@ -178,11 +130,11 @@ describe('controller: deletes that finish', () => {
     plantFiles(home);
     const oep = controller(home, stateWith('Succeeded', { blue: 'Succeeded', green: 'Succeeded' }));
     oep.failures.remove = 1;
-    await assert.rejects(oep.handlers['deployment.delete']({ endpoint: 'ep', name: 'green' }, quiet()), /killed here/);
+    await assert.rejects(oep.handlers['deployment.delete']({ endpoint: 'ep', name: 'green' }, quietContext()), /killed here/);
     assert.equal(oep.state.endpoints.ep!.deployments.green?.provisioning_state, 'Deleting');
     assert.deepEqual(oep.calls, ['route ep: blue, mirror {}', 'remove ep/green (process) while the record is Deleting']);
     oep.calls.length = 0;
-    await oep.handlers['deployment.delete']({ endpoint: 'ep', name: 'green' }, quiet());
+    await oep.handlers['deployment.delete']({ endpoint: 'ep', name: 'green' }, quietContext());
     assert.deepEqual(oep.calls, ['route ep: blue, mirror {}', 'remove ep/green (process) while the record is Deleting', 'release ep/green (process)', 'route ep: blue, mirror {}']);
     assert.deepEqual(Object.keys(oep.state.endpoints.ep!.deployments), ['blue']);
     assert.deepEqual(oep.state.endpoints.ep!.spec.mirror_traffic, {});
@@ -194,12 +146,12 @@ describe('controller: deletes that finish', () => {
     const before = structuredClone(oep.state);
     const spec = oep.state.endpoints.ep!.spec;
     const refused = [
-      await refusal(oep.handlers['endpoint.update']({ name: 'ep', spec }, quiet())),
-      await refusal(oep.handlers['endpoint.update']({ name: 'ep', traffic: { blue: 100 } }, quiet())),
-      await refusal(oep.handlers['endpoint.regenerateKeys']({ name: 'ep' }, quiet())),
-      await refusal(oep.handlers['deployment.create']({ spec: deploymentSpec({ name: 'green' }), runtime: 'process' }, quiet())),
-      await refusal(oep.handlers['deployment.update']({ spec: deploymentSpec({ name: 'blue' }) }, quiet())),
-      await refusal(oep.handlers['deployment.delete']({ endpoint: 'ep', name: 'blue' }, quiet())),
+      await refusal(oep.handlers['endpoint.update']({ name: 'ep', spec }, quietContext())),
+      await refusal(oep.handlers['endpoint.update']({ name: 'ep', traffic: { blue: 100 } }, quietContext())),
+      await refusal(oep.handlers['endpoint.regenerateKeys']({ name: 'ep' }, quietContext())),
+      await refusal(oep.handlers['deployment.create']({ spec: deploymentSpec({ name: 'green' }), runtime: 'process' }, quietContext())),
+      await refusal(oep.handlers['deployment.update']({ spec: deploymentSpec({ name: 'blue' }) }, quietContext())),
+      await refusal(oep.handlers['deployment.delete']({ endpoint: 'ep', name: 'blue' }, quietContext())),
     ];
     assert.deepEqual(
       refused.map((each) => each.message),
@@ -213,7 +165,7 @@ describe('controller: deletes that finish', () => {
       ],
     );
     assert.ok(refused.every((each) => each.code === 'OEP_ERR_BEING_DELETED' && each.exit === 1));
-    const created = await refusal(oep.handlers['endpoint.create']({ spec }, quiet()));
+    const created = await refusal(oep.handlers['endpoint.create']({ spec }, quietContext()));
     assert.deepEqual(created, { code: 'OEP_ERR_BEING_DELETED', message: 'Online endpoint ep is being deleted, so it cannot be created again until its delete has finished.', exit: 1 });
     assert.deepEqual(oep.state, before, 'nothing changed');
     assert.deepEqual(oep.calls, []);
@@ -221,12 +173,12 @@ describe('controller: deletes that finish', () => {
 
   it('a deployment being deleted takes no update; show still shows it, as Deleting', async () => {
     const oep = controller(home, stateWith('Succeeded', { blue: 'Deleting' }));
-    const refused = await refusal(oep.handlers['deployment.update']({ spec: deploymentSpec({ name: 'blue' }) }, quiet()));
+    const refused = await refusal(oep.handlers['deployment.update']({ spec: deploymentSpec({ name: 'blue' }) }, quietContext()));
     assert.deepEqual(refused, { code: 'OEP_ERR_BEING_DELETED', message: 'Deployment blue of endpoint ep is being deleted, so it cannot be updated.', exit: 1 });
-    const again = await refusal(oep.handlers['deployment.create']({ spec: deploymentSpec({ name: 'blue' }), runtime: 'process' }, quiet()));
+    const again = await refusal(oep.handlers['deployment.create']({ spec: deploymentSpec({ name: 'blue' }), runtime: 'process' }, quietContext()));
     assert.deepEqual(again, { code: 'OEP_ERR_BEING_DELETED', message: 'Deployment blue of endpoint ep is being deleted, so it cannot be created again until its delete has finished.', exit: 1 });
     assert.equal(oep.state.endpoints.ep!.deployments.blue!.generation, 1);
-    const shown = (await oep.handlers['deployment.show']({ endpoint: 'ep', name: 'blue' }, quiet())) as { provisioning_state: string };
+    const shown = (await oep.handlers['deployment.show']({ endpoint: 'ep', name: 'blue' }, quietContext())) as { provisioning_state: string };
     assert.equal(shown.provisioning_state, 'Deleting');
   });
 });

@@ -1,18 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { createHandlers, type ControllerDeps } from '../../src/daemon/controller.js';
-import type { CallContext, Handlers } from '../../src/daemon/server.js';
+import { describe, it } from 'node:test';
+import { createHandlers } from '../../src/daemon/controller.js';
+import type { Handlers } from '../../src/daemon/server.js';
 import type { ViewSources } from '../../src/daemon/views.js';
 import { OepError } from '../../src/errors.js';
-import type { EndpointRoute, Router } from '../../src/router/router.js';
+import type { EndpointRoute } from '../../src/router/router.js';
 import type { EndpointSpec } from '../../src/spec/types.js';
 import { oepPaths } from '../../src/state/paths.js';
-import type { StateStore } from '../../src/state/store.js';
-import type { DeploymentRecord, EndpointRecord, OepState, ProvisioningState } from '../../src/state/types.js';
+import type { OepState, ProvisioningState } from '../../src/state/types.js';
 import type { DeploymentIntent } from '../../src/supervisor/reconciler.js';
+import { deploymentRecord, endpointRecord, endpointSpec, fakeControllerDeps, quietContext, useTemporaryHome } from './controller-support.js';
 import { deploymentSpec } from './docker-fixtures.js';
 
 /**
@@ -22,30 +19,10 @@ import { deploymentSpec } from './docker-fixtures.js';
  * certificate is derived from a home); a temporary home holds what a delete removes.
  */
 
-const quiet = (): CallContext => ({ emit: () => undefined, log: () => undefined, accept: () => undefined, signal: new AbortController().signal });
-
-/** An endpoint's spec as the loader makes it (auth key, managed, no traffic). */
-function endpointSpec(overrides: Partial<EndpointSpec> = {}): EndpointSpec {
-  return { name: 'ep', tags: {}, auth_mode: 'key', traffic: {}, mirror_traffic: {}, public_network_access: 'enabled', kind: 'managed', ...overrides } as unknown as EndpointSpec;
-}
-
-function deployment(name: string, provisioning_state: ProvisioningState = 'Succeeded'): DeploymentRecord {
-  return { spec: deploymentSpec({ name }), runtime: 'process', provisioning_state, generation: 1, created_at: '', updated_at: '' };
-}
-
 /** One endpoint `ep` with the given deployments (all Succeeded) and live/mirror traffic. */
 function endpoint(names: string[], options: { traffic?: Record<string, number>; mirror?: Record<string, number>; spec?: Partial<EndpointSpec>; state?: ProvisioningState } = {}): OepState {
-  const record: EndpointRecord = {
-    spec: endpointSpec({ traffic: options.traffic ?? {}, mirror_traffic: options.mirror ?? {}, ...options.spec }),
-    port: 1,
-    keys: { primary: 'p', secondary: 's' },
-    token_secret: 'x',
-    identity: { type: 'system_assigned', tenant_id: 't', system: { principal_id: 'p', client_id: 'c' }, user_assigned_identities: [] },
-    provisioning_state: options.state ?? 'Succeeded',
-    created_at: '',
-    updated_at: '',
-    deployments: Object.fromEntries(names.map((name) => [name, deployment(name)])),
-  };
+  const spec = { traffic: options.traffic ?? {}, mirror_traffic: options.mirror ?? {}, ...options.spec };
+  const record = endpointRecord(names.map((name) => deploymentRecord(name)), { spec, state: options.state });
   return { version: 1, endpoints: { ep: record } };
 }
 
@@ -86,77 +63,77 @@ const table: Row[] = [
   {
     name: 'delete of a deployment with live traffic is refused',
     state: endpoint(['blue', 'green'], { traffic: { blue: 90, green: 10 } }),
-    call: (handlers) => handlers['deployment.delete']({ endpoint: 'ep', name: 'green' }, quiet()),
+    call: (handlers) => handlers['deployment.delete']({ endpoint: 'ep', name: 'green' }, quietContext()),
     error: 'OEP_ERR_DEPLOYMENT_HAS_TRAFFIC',
   },
   {
     name: 'delete of a deployment with mirror traffic only goes through',
     state: endpoint(['blue', 'green'], { traffic: { blue: 100 }, mirror: { green: 10 } }),
-    call: (handlers) => handlers['deployment.delete']({ endpoint: 'ep', name: 'green' }, quiet()),
+    call: (handlers) => handlers['deployment.delete']({ endpoint: 'ep', name: 'green' }, quietContext()),
     then: { ep: { state: 'Succeeded', traffic: { blue: 100 }, mirror: {}, deployments: { blue: 'Succeeded' } } },
     calls: ['remove ep/green'],
   },
   {
     name: `the ${LIMIT + 1}st deployment is refused`,
     state: endpoint(twenty),
-    call: (handlers) => handlers['deployment.create']({ spec: deploymentSpec({ name: 'one-more' }), runtime: 'process' }, quiet()),
+    call: (handlers) => handlers['deployment.create']({ spec: deploymentSpec({ name: 'one-more' }), runtime: 'process' }, quietContext()),
     error: 'OEP_ERR_LIMIT_EXCEEDED',
   },
   {
     name: `the ${LIMIT}th deployment is created and rolled out`,
     state: endpoint(nineteen),
-    call: (handlers) => handlers['deployment.create']({ spec: deploymentSpec({ name: 'last' }), runtime: 'process' }, quiet()),
+    call: (handlers) => handlers['deployment.create']({ spec: deploymentSpec({ name: 'last' }), runtime: 'process' }, quietContext()),
     then: { ep: { state: 'Succeeded', traffic: {}, mirror: {}, deployments: { ...Object.fromEntries(nineteen.map((name) => [name, 'Succeeded'])), last: 'Succeeded' } } },
     calls: ['apply ep/last generation 1'],
   },
   {
     name: 'a deployment that exists is not created again',
     state: endpoint(['blue']),
-    call: (handlers) => handlers['deployment.create']({ spec: deploymentSpec({ name: 'blue' }), runtime: 'process' }, quiet()),
+    call: (handlers) => handlers['deployment.create']({ spec: deploymentSpec({ name: 'blue' }), runtime: 'process' }, quietContext()),
     error: 'OEP_ERR_DEPLOYMENT_EXISTS',
   },
   {
     name: 'auth_mode does not change on update',
     state: endpoint(['blue']),
-    call: (handlers) => handlers['endpoint.update']({ name: 'ep', spec: endpointSpec({ auth_mode: 'aml_token' }) }, quiet()),
+    call: (handlers) => handlers['endpoint.update']({ name: 'ep', spec: endpointSpec({ auth_mode: 'aml_token' }) }, quietContext()),
     error: 'OEP_ERR_SPEC_INVALID',
   },
   {
     name: 'compute does not change on update',
     state: endpoint(['blue']),
-    call: (handlers) => handlers['endpoint.update']({ name: 'ep', spec: endpointSpec({ compute: 'azureml:k8s', kind: 'kubernetes' }) }, quiet()),
+    call: (handlers) => handlers['endpoint.update']({ name: 'ep', spec: endpointSpec({ compute: 'azureml:k8s', kind: 'kubernetes' }) }, quietContext()),
     error: 'OEP_ERR_SPEC_INVALID',
   },
   {
     name: 'an update that keeps auth and compute sets the traffic',
     state: endpoint(['blue', 'green'], { traffic: { blue: 100 } }),
-    call: (handlers) => handlers['endpoint.update']({ name: 'ep', spec: endpointSpec({ traffic: { blue: 50, green: 50 } }) }, quiet()),
+    call: (handlers) => handlers['endpoint.update']({ name: 'ep', spec: endpointSpec({ traffic: { blue: 50, green: 50 } }) }, quietContext()),
     then: { ep: { state: 'Succeeded', traffic: { blue: 50, green: 50 }, mirror: {}, deployments: { blue: 'Succeeded', green: 'Succeeded' } } },
     calls: ['route ep: blue,green'],
   },
   {
     name: 'traffic naming a deployment that does not exist is refused',
     state: endpoint(['blue']),
-    call: (handlers) => handlers['endpoint.update']({ name: 'ep', traffic: { blue: 50, red: 50 } }, quiet()),
+    call: (handlers) => handlers['endpoint.update']({ name: 'ep', traffic: { blue: 50, red: 50 } }, quietContext()),
     error: 'OEP_ERR_TRAFFIC_INVALID',
   },
   {
     name: 'an endpoint that exists is not created again',
     state: endpoint([]),
-    call: (handlers) => handlers['endpoint.create']({ spec: endpointSpec() }, quiet()),
+    call: (handlers) => handlers['endpoint.create']({ spec: endpointSpec() }, quietContext()),
     error: 'OEP_ERR_ENDPOINT_EXISTS',
   },
   {
     name: 'an endpoint being deleted takes no deployment',
     state: endpoint(['blue'], { state: 'Deleting' }),
-    call: (handlers) => handlers['deployment.create']({ spec: deploymentSpec({ name: 'green' }), runtime: 'process' }, quiet()),
+    call: (handlers) => handlers['deployment.create']({ spec: deploymentSpec({ name: 'green' }), runtime: 'process' }, quietContext()),
     error: 'OEP_ERR_BEING_DELETED',
   },
   {
     name: 'a deployment deleted while it starts: the create says so and nothing of it runs',
     state: endpoint(['blue']),
     whileStarting: (state, intent) => void delete state.endpoints.ep!.deployments[intent.spec.name],
-    call: (handlers) => handlers['deployment.create']({ spec: deploymentSpec({ name: 'green' }), runtime: 'process' }, quiet()),
+    call: (handlers) => handlers['deployment.create']({ spec: deploymentSpec({ name: 'green' }), runtime: 'process' }, quietContext()),
     error: 'OEP_ERR_DEPLOYMENT_NOT_FOUND',
     calls: ['apply ep/green generation 1', 'remove ep/green'],
   },
@@ -166,7 +143,7 @@ const table: Row[] = [
     whileStarting: () => {
       throw new OepError('OEP_ERR_DEPLOYMENT_FAILED', 'the scoring script raised');
     },
-    call: (handlers) => handlers['deployment.update']({ spec: deploymentSpec({ name: 'blue' }), runtime: 'process' }, quiet()),
+    call: (handlers) => handlers['deployment.update']({ spec: deploymentSpec({ name: 'blue' }), runtime: 'process' }, quietContext()),
     error: 'OEP_ERR_DEPLOYMENT_FAILED',
     then: { ep: { state: 'Succeeded', traffic: {}, mirror: {}, deployments: { blue: 'Failed' } } },
   },
@@ -182,33 +159,19 @@ function controller(home: string, row: Row) {
     certificate: () => assert.fail('no row turns TLS on'),
     userName: 'tester',
   };
-  const deps: ControllerDeps = {
-    paths: oepPaths(home),
-    store: {
-      snapshot: () => structuredClone(state),
-      mutate: async <T>(change: (draft: OepState) => T | Promise<T>): Promise<T> => change(state),
-    } as unknown as StateStore,
+  const deps = fakeControllerDeps(home, state, {
     reconciler: {
       apply: async (intent: DeploymentIntent) => {
         calls.push(`apply ${intent.endpoint}/${intent.spec.name} generation ${intent.generation}`);
         row.whileStarting?.(state, intent);
       },
       remove: async (endpoint: string, name: string) => void calls.push(`remove ${endpoint}/${name}`),
-      replicas: () => [],
-      logFile: () => '',
-      problem: () => undefined,
-      problems: () => [],
-      replicaCount: () => 1,
     },
     router: {
       upsert: async (route: EndpointRoute) => void calls.push(`route ${route.name}: ${Object.keys(route.deployments).join(',') || 'none'}`),
       remove: async (name: string) => void calls.push(`no listener for ${name}`),
-      inflightOf: () => 0,
-    } as unknown as Router,
-    defaultRuntime: async () => 'process',
-    version: 'test',
-    shutdown: () => undefined,
-  };
+    },
+  });
   return { handlers: createHandlers(deps, views), calls, state };
 }
 
@@ -223,11 +186,7 @@ function assertInOrder(actual: string[], expected: string[]): void {
 }
 
 describe('controller: {state, call} -> error code | new state', () => {
-  let home = '';
-  before(() => {
-    home = mkdtempSync(join(tmpdir(), 'oep-controller-'));
-  });
-  after(() => rmSync(home, { recursive: true, force: true }));
+  const home = useTemporaryHome('oep-controller-');
 
   for (const row of table) {
     it(row.name, async () => {

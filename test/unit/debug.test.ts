@@ -6,7 +6,7 @@ import { attachConfiguration, debugEnvironment, debugProblem, debugpyMissingHint
 import { describeStep, planReplicas, type DesiredDeployment, type ObservedReplica } from '../../src/model/replica-plan.js';
 import { planContainer, type ContainerInput } from '../../src/runtimes/docker/container-spec.js';
 import type { DeploymentSpec } from '../../src/spec/types.js';
-import { deploymentSpec } from './docker-fixtures.js';
+import { containerInput, deploymentSpec } from './docker-fixtures.js';
 
 function spec(overrides: Partial<DeploymentSpec> = {}): DeploymentSpec {
   return deploymentSpec({
@@ -111,20 +111,7 @@ describe('runtimeOfUpdate: the runtime an update gives a deployment', () => {
 });
 
 describe('planContainer with --debug', () => {
-  const input = (overrides: Partial<ContainerInput> = {}): ContainerInput => ({
-    home: '/home/ada/.local/state/oep',
-    endpoint: 'ep',
-    deployment: 'blue',
-    replica: 0,
-    generation: 1,
-    spec: spec({ environment_variables: { OEP_DEBUGPY: '' } }),
-    image: { reference: 'python:3.11', id: 'sha256:111' },
-    python: 'python3',
-    server: { dir: '/opt/oep/server', digest: 'd1' },
-    version: '0.1.0',
-    gpu: false,
-    ...overrides,
-  });
+  const input = (overrides: Partial<ContainerInput> = {}): ContainerInput => containerInput(spec({ environment_variables: { OEP_DEBUGPY: '' } }), overrides);
 
   it('debugpy listens inside on 5678 (never the server port), published on the host 127.0.0.1 at the chosen port', () => {
     const plan = planContainer(input({ debug: { port: 5001, wait: true } }));

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { OepError } from '../../src/errors.js';
 import { planContainer, type ContainerInput } from '../../src/runtimes/docker/container-spec.js';
 import type { DeploymentSpec, InferenceConfig } from '../../src/spec/types.js';
-import { deploymentSpec } from './docker-fixtures.js';
+import { containerInput, deploymentSpec } from './docker-fixtures.js';
 
 function spec(overrides: Partial<DeploymentSpec> = {}): DeploymentSpec {
   return deploymentSpec({
@@ -15,20 +15,7 @@ function spec(overrides: Partial<DeploymentSpec> = {}): DeploymentSpec {
 }
 
 function input(overrides: Partial<ContainerInput> = {}): ContainerInput {
-  return {
-    home: '/home/ada/.local/state/oep',
-    endpoint: 'ep',
-    deployment: 'blue',
-    replica: 0,
-    generation: 1,
-    spec: spec(),
-    image: { reference: 'python:3.11', id: 'sha256:111' },
-    python: 'python3',
-    server: { dir: '/opt/oep/server', digest: 'd1' },
-    version: '0.1.0',
-    gpu: false,
-    ...overrides,
-  };
+  return containerInput(spec(), overrides);
 }
 
 const ROUTES: InferenceConfig = {

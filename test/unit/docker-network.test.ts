@@ -5,27 +5,15 @@ import { OepError } from '../../src/errors.js';
 import { planContainer, type ContainerInput } from '../../src/runtimes/docker/container-spec.js';
 import { ensureInternalNetwork, internalNetworkName, internalOrigin } from '../../src/runtimes/docker/network.js';
 import type { DeploymentSpec } from '../../src/spec/types.js';
-import { deploymentSpec } from './docker-fixtures.js';
+import { containerInput, deploymentSpec } from './docker-fixtures.js';
 
 function input(spec: Partial<DeploymentSpec>, overrides: Partial<ContainerInput> = {}): ContainerInput {
-  return {
-    home: '/home/ada/.local/state/oep',
-    endpoint: 'ep',
-    deployment: 'blue',
-    replica: 0,
-    generation: 1,
-    spec: deploymentSpec({
-      code_configuration: { code: '/src/code', scoring_script: 'score.py' },
-      environment: { image: 'python:3.11' },
-      ...spec,
-    }),
-    image: { reference: 'python:3.11', id: 'sha256:111' },
-    python: 'python3',
-    server: { dir: '/opt/oep/server', digest: 'd1' },
-    version: '0.1.0',
-    gpu: false,
-    ...overrides,
-  };
+  const deployment = deploymentSpec({
+    code_configuration: { code: '/src/code', scoring_script: 'score.py' },
+    environment: { image: 'python:3.11' },
+    ...spec,
+  });
+  return containerInput(deployment, overrides);
 }
 
 describe('docker: egress disabled and data collection in the container plan', () => {

@@ -6,7 +6,7 @@ import { checkRegistry, parseImageReference } from '../../src/export/image-refer
 import { deploymentObjectNames, kubernetesName } from '../../src/export/names.js';
 import { planContainer } from '../../src/runtimes/docker/container-spec.js';
 import { SERVER_MOUNT } from '../../src/runtimes/docker/container-spec.js';
-import { deploymentSpec } from './docker-fixtures.js';
+import { containerInput, deploymentSpec } from './docker-fixtures.js';
 
 const spec = deploymentSpec({
   model: { path: '/src/model-1/model/' },
@@ -18,19 +18,7 @@ const spec = deploymentSpec({
 describe('imagePlan: what a built image holds', () => {
   it('copies server, code and model to the paths the docker runtime mounts them at, with the same environment and command', () => {
     const plan = imagePlan(spec, 'python3');
-    const container = planContainer({
-      home: '/h',
-      endpoint: 'ep',
-      deployment: 'blue',
-      replica: 0,
-      generation: 1,
-      spec,
-      image: { reference: 'python:3.11', id: 'sha256:1' },
-      python: 'python3',
-      server: { dir: '/opt/oep/server', digest: 'd' },
-      version: '0',
-      gpu: false,
-    });
+    const container = planContainer(containerInput(spec));
     assert.equal(IMAGE_SERVER_DIR, SERVER_MOUNT);
     assert.deepEqual(plan.copies, [
       { what: 'server', target: '/var/azureml-server' },

@@ -9,7 +9,7 @@ import { findFreePort } from '../../src/runtimes/free-port.js';
 import { PairRecorder } from '../../src/router/pairs.js';
 import { Router, type DeploymentRoute, type EndpointRoute, type LiveReplica } from '../../src/router/router.js';
 import type { RouteRecord } from '../../src/model/route-record.js';
-import { replicaAt, until } from './router-support.js';
+import { payloadLogging, replicaAt, until } from './router-support.js';
 
 /**
  * Replica answers too large to hold stream to the client at the pace it reads them (issue: one
@@ -323,16 +323,7 @@ describe('router: what the mirror, the pairs and the data collector keep of a la
     const records: RouteRecord[] = [];
     const router = new Router({ replicas: (_endpoint, deployment) => [replicas[deployment]!], pairs, record: (entry) => records.push(entry), heldBodyBytes: 64 * 1024 });
     const port = await findFreePort();
-    const dataCollector = {
-      dir: join(dir, 'answers', 'blue'),
-      source: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/oep-local/providers/Microsoft.MachineLearningServices/workspaces/local/onlineEndpoints/answers/deployments/blue',
-      request: true,
-      response: true,
-      samplingRate: 1,
-      rollingRate: 'hour' as const,
-      captureHeaders: [],
-      tellScript: false,
-    };
+    const dataCollector = payloadLogging(dir, 'answers');
     let closed = false;
     try {
       await router.upsert(route(port, { blue: settings({ dataCollector }), green: settings() }, { blue: 100 }, { green: 100 }));

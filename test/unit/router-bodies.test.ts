@@ -12,7 +12,7 @@ import { Router, type DeploymentRoute, type EndpointRoute } from '../../src/rout
 import { REPLICA_SECRET_HEADER } from '../../src/model/server-contract.js';
 import type { RouteRecord } from '../../src/model/route-record.js';
 import type { LiveReplica } from '../../src/router/router.js';
-import { type OwnedReplica, replicaAt, until } from './router-support.js';
+import { payloadLogging, replicaAt, until, type OwnedReplica } from './router-support.js';
 
 /** What an upstream saw of one request. */
 interface Seen {
@@ -344,16 +344,7 @@ describe('router: mirroring and payload logging of large bodies', () => {
     const replicas: Record<string, LiveReplica> = { blue: replicaAt(blue.origin), green: replicaAt(green.origin, 'green/0') };
     const router = new Router({ replicas: (_endpoint, deployment) => [replicas[deployment]!], record: (entry) => records.push(entry), heldBodyBytes: 64 * 1024 });
     const port = await findFreePort();
-    const dataCollector = {
-      dir: join(dir, 'bodies', 'blue'),
-      source: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/oep-local/providers/Microsoft.MachineLearningServices/workspaces/local/onlineEndpoints/bodies/deployments/blue',
-      request: true,
-      response: true,
-      samplingRate: 1,
-      rollingRate: 'hour' as const,
-      captureHeaders: [],
-      tellScript: false,
-    };
+    const dataCollector = payloadLogging(dir, 'bodies');
     let closed = false;
     try {
       await router.upsert(route(port, { blue: settings({ dataCollector }), green: settings() }, { blue: 100 }, { green: 50 }));

@@ -8,6 +8,7 @@ import type { PayloadLogging } from '../../src/model/data-collection.js';
 import { findFreePort } from '../../src/runtimes/free-port.js';
 import { Router, type DeploymentRoute, type EndpointRoute } from '../../src/router/router.js';
 import type { LiveReplica } from '../../src/router/router.js';
+import { payloadLogging } from './router-support.js';
 
 /** Every JSON line under a folder. */
 function lines(root: string): Record<string, unknown>[] {
@@ -37,17 +38,7 @@ describe('router: data_collector payload logging', () => {
   let port = 0;
   let replica: LiveReplica;
 
-  const logging = (change: Partial<PayloadLogging> = {}): PayloadLogging => ({
-    dir: join(dir, 'ep', 'blue'),
-    source: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/oep-local/providers/Microsoft.MachineLearningServices/workspaces/local/onlineEndpoints/ep/deployments/blue',
-    request: true,
-    response: true,
-    samplingRate: 1,
-    rollingRate: 'hour',
-    captureHeaders: [],
-    tellScript: false,
-    ...change,
-  });
+  const logging = (change: Partial<PayloadLogging> = {}): PayloadLogging => payloadLogging(dir, 'ep', change);
   const route = (dataCollector?: PayloadLogging): EndpointRoute => {
     const blue: DeploymentRoute = { requestTimeoutMs: 60_000, maxConcurrentPerInstance: 4, instanceCount: 1, ...(dataCollector && { dataCollector }) };
     return { name: 'ep', port, authMode: 'key', keys: { primary: 'p', secondary: 's' }, tokenSecret: 't', traffic: { blue: 100 }, mirror: {}, deployments: { blue } };
