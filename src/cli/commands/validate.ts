@@ -62,7 +62,8 @@ export async function runValidate(ctx: CliContext, options: ValidateOptions): Pr
 export function validateCommand(ctx: CliContext, run: RunCommand<ValidateOptions> = runValidate): Command {
   return new Command('validate')
     .description('Check endpoint and deployment YAML files without creating anything.')
-    .requiredOption('-f, --file <file>', 'YAML file (repeatable)', collect, [])
+    // No default list: with one, commander counts the option as given and `oep validate` alone checked nothing.
+    .requiredOption('-f, --file <file>', 'YAML file (repeatable)', collect)
     .option('-n, --name <name>', 'overrides the name, as create does')
     .option('-e, --endpoint-name <name>', 'overrides endpoint_name of deployments, as create does')
     .addOption(setOption('overrides a key'))
