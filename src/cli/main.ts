@@ -61,7 +61,15 @@ export async function buildProgram(ctx: CliContext): Promise<Command> {
 
 /** Runs the CLI and returns the exit code; never exits the process itself. */
 export async function main(argv: string[], ctx: CliContext = createDefaultContext()): Promise<ExitCode | 0> {
-  const program = await programFor(ctx, argv);
+  return runProgram(await programFor(ctx, argv), argv, ctx);
+}
+
+/**
+ * Parses a command line with a program and maps what happens to an exit code, as main() does;
+ * tests run programs of their own through it (test/unit/cli-run-seam.test.ts) so that long-option
+ * prefixes, usage errors and exit codes are the CLI's own.
+ */
+export async function runProgram(program: Command, argv: readonly string[], ctx: CliContext): Promise<ExitCode | 0> {
   try {
     await program.parseAsync(expandLongOptions(program, argv), { from: 'user' });
     return ctx.interrupt.aborted ? 130 : 0;

@@ -49,17 +49,7 @@ describe('daemon and state', () => {
     assert.equal((await oep.run(['endpoint', 'show', '-n', 'foxtrot'])).code, 2);
   });
 
-  it('bad flags exit 2 with a usage message and start nothing', async () => {
-    const result = await oep.run(['endpoint', 'show']);
-    assert.equal(result.code, 2);
-    assert.match(result.stderr, /required option '-n, --name <name>' not specified/);
-    const traffic = await oep.run(['endpoint', 'update', '-n', 'alpha', '--traffic', 'blue=90,green=10']);
-    assert.equal(traffic.code, 2);
-    assert.match(traffic.stderr, /separate pairs with spaces, not commas/);
-    const format = await oep.run(['endpoint', 'list', '-o', 'xml']);
-    assert.equal(format.code, 2);
-    assert.match(format.stderr, /invalid choice: 'xml'/);
-  });
+  // Bad flags (a missing -n, commas in --traffic, -o xml) need no daemon: rows of test/unit/cli-table.test.ts.
 });
 
 describe('a daemon that cannot start', () => {

@@ -163,12 +163,8 @@ describe('HTTPS endpoints: the quickstart with tls on, on the process runtime', 
     assert.equal(readFileSync(join(oep.home, 'tls', 'endpoints', 'quickstart.pem'), 'utf8'), certificate);
   });
 
-  it('--tls with another value: exit 2, nothing changed', async () => {
-    const result = await oep.run(['endpoint', 'update', '-n', 'quickstart', '--tls', 'yes']);
-    assert.equal(result.code, 2);
-    assert.equal(result.stderr, 'error: --tls "yes" is not on or off.\nhint: --tls on serves the endpoint over HTTPS (a certificate from oep\'s local CA), --tls off over HTTP.\n(OEP_ERR_USAGE)\n');
-    assert.equal((await oep.ok(['endpoint', 'show', '-n', 'quickstart', '--query', 'scoring_uri', '-o', 'tsv'])).trim(), scoringUri);
-  });
+  // --tls with another value than on or off is refused before the daemon is asked: a row of
+  // test/unit/cli-table.test.ts.
 
   it('a daemon restart keeps the CA and the certificate; the endpoint answers HTTPS on its port', async () => {
     const ca = readFileSync(caFile, 'utf8');

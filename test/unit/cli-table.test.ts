@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -38,6 +38,8 @@ interface Row {
     stdout?: Expected;
     /** A function of the row's working folder, for messages that name a path in it. */
     stderr?: Expected | ((cwd: string) => Expected);
+    /** Nothing written: the working folder holds only the row's files, and OEP_HOME was not made. */
+    untouched?: boolean;
   };
 }
 
@@ -47,7 +49,7 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 let rowCount = 0;
 
 /** Runs one row's command line against a fresh fake daemon and a fresh working folder. */
-async function runRow(row: Row): Promise<{ exit: number; stdout: string; stderr: string; client: FakeDaemonClient; cwd: string }> {
+async function runRow(row: Row): Promise<{ exit: number; stdout: string; stderr: string; client: FakeDaemonClient; cwd: string; home: string }> {
   const dir = join(scratch, `row-${++rowCount}`);
   const cwd = join(dir, 'cwd');
   const home = join(dir, 'home');
@@ -59,7 +61,8 @@ async function runRow(row: Row): Promise<{ exit: number; stdout: string; stderr:
   const stdin = Object.assign(new PassThrough(), { isTTY: row.stdinIsTTY ?? false });
   stdin.end();
   const ctx: CliContext = {
-    env: { NO_COLOR: '1' },
+    // OEP_HOME as the row's: a command that reads or writes settings finds them there, never in the user's.
+    env: { NO_COLOR: '1', OEP_HOME: home },
     cwd,
     stdout: { write: (text: string) => (stdout += text) },
     stderr: { write: (text: string) => (stderr += text) },
@@ -71,7 +74,7 @@ async function runRow(row: Row): Promise<{ exit: number; stdout: string; stderr:
     claimInterrupt: () => undefined,
   };
   const exit = await main(row.argv, ctx);
-  return { exit, stdout, stderr, client, cwd };
+  return { exit, stdout, stderr, client, cwd, home };
 }
 
 
@@ -248,12 +251,94 @@ const ROWS: Row[] = [
     answers: { 'endpoint.list': [] },
     expect: { exit: 0, methods: ['endpoint.list'], stderr: /ignores them/ },
   },
+  // Usage errors that were e2e tests (with a real daemon) and need none: the same assertions.
+  {
+    name: 'endpoint show without -n is a usage error (exit 2)',
+    argv: ['endpoint', 'show'],
+    expect: { exit: 2, calls: [], stderr: /required option '-n, --name <name>' not specified/ },
+  },
+  {
+    name: '--traffic with commas says to separate pairs with spaces, and asks nothing (exit 2)',
+    argv: ['endpoint', 'update', '-n', 'alpha', '--traffic', 'blue=90,green=10'],
+    expect: { exit: 2, calls: [], stderr: /separate pairs with spaces, not commas/ },
+  },
+  {
+    // The list is asked for before -o is read: commands that print the daemon's answer check -o only then.
+    name: 'endpoint list -o xml is an invalid choice (exit 2)',
+    argv: ['endpoint', 'list', '-o', 'xml'],
+    answers: { 'endpoint.list': [] },
+    expect: { exit: 2, stdout: '', stderr: /invalid choice: 'xml'/ },
+  },
+  ...(
+    [
+      [['--format', 'helm'], /argument 'helm' is invalid/],
+      [['--gateway-class', 'Not_A_Class'], /--gateway-class "Not_A_Class" is not a valid GatewayClass name/],
+      [['--registry', 'team'], /--registry "team" names no registry host/],
+      [['-d', 'never', '-o', 'yaml'], /-d\/--directory and -o\/--output are exclusive/],
+      [['--auth-policy', 'kong'], /argument 'kong' is invalid/],
+    ] as Array<[string[], RegExp]>
+  ).map(
+    ([flags, message]): Row => ({
+      name: `endpoint export ${flags.join(' ')}: exit 2, asks nothing, writes nothing`,
+      argv: ['endpoint', 'export', '-n', 'export-e2e', ...flags],
+      expect: { exit: 2, calls: [], stdout: '', stderr: [message, /OEP_ERR_USAGE/], untouched: true },
+    }),
+  ),
+  {
+    name: 'deployment build with a tag that is no image name: exit 2, asks nothing',
+    argv: ['deployment', 'build', '-n', 'blue', '-e', 'build-e2e', '--tag', 'Not/Lower:case'],
+    expect: { exit: 2, calls: [], stderr: /--tag: "Not\/Lower:case" is not a valid image name[\s\S]*\(OEP_ERR_USAGE\)/ },
+  },
+  {
+    name: 'deployment build --push with a tag that names no registry: exit 2, asks nothing',
+    argv: ['deployment', 'build', '-n', 'blue', '-e', 'build-e2e', '--tag', 'oep-e2e-build/blue:1', '--push'],
+    expect: { exit: 2, calls: [], stderr: /--push: the tag "\S+" names no registry, so there is nowhere to push it\.[\s\S]*\(OEP_ERR_USAGE\)/ },
+  },
+  {
+    name: 'traffic compare --tolerance abc: exit 2, asks nothing',
+    argv: ['traffic', 'compare', '-n', 'cmp', '--tolerance', 'abc'],
+    expect: { exit: 2, calls: [], stderr: /--tolerance "abc" is not REL\[,ABS\]/ },
+  },
+  {
+    name: 'endpoint update --tls with another value than on or off: exit 2, asks nothing',
+    argv: ['endpoint', 'update', '-n', 'quickstart', '--tls', 'yes'],
+    expect: {
+      exit: 2,
+      calls: [],
+      stderr: 'error: --tls "yes" is not on or off.\nhint: --tls on serves the endpoint over HTTPS (a certificate from oep\'s local CA), --tls off over HTTP.\n(OEP_ERR_USAGE)\n',
+    },
+  },
+  {
+    name: 'config set runtime podman: exit 2, nothing written',
+    argv: ['config', 'set', 'runtime', 'podman'],
+    expect: { exit: 2, calls: [], stderr: 'error: "podman" is not a valid value for runtime; use one of: auto, docker, process.\n(OEP_ERR_USAGE)\n', untouched: true },
+  },
+  {
+    name: 'config get of an unknown setting: exit 2',
+    argv: ['config', 'get', 'colour'],
+    expect: { exit: 2, calls: [], stderr: /^error: Unknown setting "colour"\./, untouched: true },
+  },
+  {
+    name: 'config set aad_tenant refuses what is not a tenant id or domain (exit 2, nothing written)',
+    argv: ['config', 'set', 'aad_tenant', 'common'],
+    expect: {
+      exit: 2,
+      calls: [],
+      stderr: 'error: "common" is not a valid value for aad_tenant; use a tenant id (a GUID) or one of the tenant\'s domains (e.g. contoso.onmicrosoft.com).\n(OEP_ERR_USAGE)\n',
+      untouched: true,
+    },
+  },
+  {
+    name: 'validate without -f is a usage error (exit 2)',
+    argv: ['validate'],
+    expect: { exit: 2, calls: [], stderr: "error: required option '-f, --file <file>' not specified\n(OEP_ERR_USAGE)\n", untouched: true },
+  },
 ];
 
 describe('the CLI from argv to daemon calls and output (fake daemon)', () => {
   for (const row of ROWS) {
     it(row.name, async () => {
-      const { exit, stdout, stderr, client, cwd } = await runRow(row);
+      const { exit, stdout, stderr, client, cwd, home } = await runRow(row);
       const context = `argv: ${row.argv.join(' ')}\nstdout: ${stdout}\nstderr: ${stderr}`;
       assert.equal(exit, row.expect.exit, `exit code\n${context}`);
       if (row.expect.calls) {
@@ -264,6 +349,10 @@ describe('the CLI from argv to daemon calls and output (fake daemon)', () => {
       const expectedStderr = typeof row.expect.stderr === 'function' ? row.expect.stderr(cwd) : row.expect.stderr;
       if (expectedStderr !== undefined) matches(stderr, expectedStderr, `stderr\n${context}`);
       assert.doesNotMatch(stderr, /^\s+at /m, `no stack trace\n${context}`);
+      if (row.expect.untouched) {
+        assert.deepEqual(readdirSync(cwd).sort(), Object.keys(row.files ?? {}).sort(), `nothing written in the working folder\n${context}`);
+        assert.equal(existsSync(home), false, `OEP_HOME not made\n${context}`);
+      }
     });
   }
 });

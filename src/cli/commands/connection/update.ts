@@ -2,14 +2,21 @@ import { Command } from '../../commander.js';
 import type { CliContext } from '../../context.js';
 import { setOption } from '../../options.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
+import type { RunCommand } from '../../run-command.js';
 
-interface Flags extends OutputFlags {
+export interface ConnectionUpdateOptions extends OutputFlags {
   name: string;
   file?: string;
   set: string[];
 }
 
-export function connectionUpdateCommand(ctx: CliContext): Command {
+/** Changes the connection and prints it. */
+export async function runConnectionUpdate(ctx: CliContext, options: ConnectionUpdateOptions): Promise<void> {
+  const { updateConnection } = await import('../../../engine/connections.js');
+  await printData(ctx, await updateConnection({ name: options.name, file: options.file, set: options.set }, { home: ctx.home, cwd: ctx.cwd }), options);
+}
+
+export function connectionUpdateCommand(ctx: CliContext, run: RunCommand<ConnectionUpdateOptions> = runConnectionUpdate): Command {
   return withOutputOptions(
     new Command('update')
       .description(
@@ -19,9 +26,8 @@ export function connectionUpdateCommand(ctx: CliContext): Command {
       .requiredOption('-n, --name <name>', 'connection name')
       .option('-f, --file <file>', 'connection YAML to replace it with')
       .addOption(setOption('changes a key, e.g. credentials.keys.OPENAI_API_KEY=...')),
-  ).action(async (flags: Flags) => {
+  ).action(async (flags: ConnectionUpdateOptions) => {
     await checkOutputFlags(flags);
-    const { updateConnection } = await import('../../../engine/connections.js');
-    await printData(ctx, await updateConnection({ name: flags.name, file: flags.file, set: flags.set }, { home: ctx.home, cwd: ctx.cwd }), flags);
+    await run(ctx, { name: flags.name, file: flags.file, set: flags.set, output: flags.output, query: flags.query });
   });
 }

@@ -10,9 +10,15 @@ import { renderError } from '../../render-error.js';
 import type { CliContext } from '../../context.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
 import { daemonGoesOn, withProgress } from '../../progress.js';
+import type { RunCommand } from '../../run-command.js';
 
-/** The flags map one to one onto the engine's options. */
-export interface ApplyFlags extends OutputFlags, DeploymentApplyOptions {
+/** What commander gives `deployment create` and `deployment update`. */
+interface ApplyFlags extends OutputFlags, DeploymentApplyOptions {
+  watch: boolean;
+}
+
+/** The options `deployment create` and `deployment update` run with: the engine's, the output flags and --watch. */
+export interface DeploymentApplyCommandOptions extends OutputFlags, DeploymentApplyOptions {
   watch: boolean;
 }
 
@@ -46,45 +52,72 @@ const WORDING = {
   update: { doing: 'updating', done: 'deployment updated' },
 };
 
-/** What `deployment create` and `deployment update` do: apply under a progress display, then print. */
-export function applyAction(ctx: CliContext, mode: 'create' | 'update'): (flags: ApplyFlags) => Promise<void> {
-  const { doing, done } = WORDING[mode];
+/**
+ * The action of `deployment create` and `deployment update`: the checks that need no daemon, then
+ * `run` with the options. The flags map one to one onto the options; az's --local (added to every
+ * command by program.ts) is one of them: a create with it makes a missing endpoint, local.
+ */
+export function applyAction(ctx: CliContext, run: RunCommand<DeploymentApplyCommandOptions>): (flags: ApplyFlags) => Promise<void> {
   return async (flags) => {
     await checkOutputFlags(flags);
     if (flags.watch && !flags.wait) throw new OepError('OEP_ERR_USAGE', '--watch and --no-wait do not go together: watching waits for each reload.');
-    const { applyDeployment } = await import('../../../engine/deployment-apply.js');
-    let submitted: { endpoint: string; deployment: string } | undefined;
-    let result: unknown;
-    try {
-      result = await withProgress(ctx, `${doing} deployment`, flags.wait ? done : 'accepted', (progress) =>
-        applyDeployment(mode, flags, {
-          client: ctx.client,
-          cwd: ctx.cwd,
-          env: ctx.env,
-          onEvent: progress.onEvent,
-          onDebug: (debug) => showDebugAttach(debug, flags.vscode === true, progress.onEvent),
-          onSubmit: (subject) => {
-            submitted = { endpoint: subject.endpoint, deployment: subject.deployment! };
-            progress.whenInterrupted = daemonGoesOn(`${doing} deployment ${subject.deployment} of endpoint ${subject.endpoint}`, `oep deployment show -n ${subject.deployment} -e ${subject.endpoint}`);
-          },
-        }),
-      );
-    } catch (error) {
-      // Watching: a first version that fails to start is one more save away from running.
-      if (!flags.watch || !submitted || !isOepError(error) || error.code !== 'OEP_ERR_DEPLOYMENT_FAILED') throw error;
-      ctx.stderr.write(renderError(error, ctx));
-    }
-    if (flags.watch && submitted) {
-      if (result !== undefined) await printData(ctx, result, flags);
-      await watch(ctx, { ...flags, name: submitted.deployment, endpointName: submitted.endpoint });
-      return;
-    }
-    if (!flags.wait) {
-      const { name, endpoint_name: endpoint } = result as { name: string; endpoint_name: string };
-      ctx.stderr.write(`notice: the daemon goes on ${doing} deployment ${name}; follow it with: oep deployment show -n ${name} -e ${endpoint} --query provisioning_state\n`);
-    }
-    await printData(ctx, result, flags);
+    await run(ctx, {
+      file: flags.file,
+      name: flags.name,
+      endpointName: flags.endpointName,
+      set: flags.set,
+      allTraffic: flags.allTraffic,
+      runtime: flags.runtime,
+      pull: flags.pull,
+      localEnableGpu: flags.localEnableGpu,
+      wait: flags.wait,
+      local: flags.local,
+      debug: flags.debug,
+      debugPort: flags.debugPort,
+      debugWait: flags.debugWait,
+      vscode: flags.vscode,
+      watch: flags.watch,
+      output: flags.output,
+      query: flags.query,
+    });
   };
+}
+
+/** What `deployment create` and `deployment update` do: apply under a progress display, then print (or watch). */
+export async function runApply(ctx: CliContext, mode: 'create' | 'update', options: DeploymentApplyCommandOptions): Promise<void> {
+  const { doing, done } = WORDING[mode];
+  const { applyDeployment } = await import('../../../engine/deployment-apply.js');
+  let submitted: { endpoint: string; deployment: string } | undefined;
+  let result: unknown;
+  try {
+    result = await withProgress(ctx, `${doing} deployment`, options.wait ? done : 'accepted', (progress) =>
+      applyDeployment(mode, options, {
+        client: ctx.client,
+        cwd: ctx.cwd,
+        env: ctx.env,
+        onEvent: progress.onEvent,
+        onDebug: (debug) => showDebugAttach(debug, options.vscode === true, progress.onEvent),
+        onSubmit: (subject) => {
+          submitted = { endpoint: subject.endpoint, deployment: subject.deployment! };
+          progress.whenInterrupted = daemonGoesOn(`${doing} deployment ${subject.deployment} of endpoint ${subject.endpoint}`, `oep deployment show -n ${subject.deployment} -e ${subject.endpoint}`);
+        },
+      }),
+    );
+  } catch (error) {
+    // Watching: a first version that fails to start is one more save away from running.
+    if (!options.watch || !submitted || !isOepError(error) || error.code !== 'OEP_ERR_DEPLOYMENT_FAILED') throw error;
+    ctx.stderr.write(renderError(error, ctx));
+  }
+  if (options.watch && submitted) {
+    if (result !== undefined) await printData(ctx, result, options);
+    await watch(ctx, { ...options, name: submitted.deployment, endpointName: submitted.endpoint });
+    return;
+  }
+  if (!options.wait) {
+    const { name, endpoint_name: endpoint } = result as { name: string; endpoint_name: string };
+    ctx.stderr.write(`notice: the daemon goes on ${doing} deployment ${name}; follow it with: oep deployment show -n ${name} -e ${endpoint} --query provisioning_state\n`);
+  }
+  await printData(ctx, result, options);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Command, Option } from '../../commander.js';
 import { OepError } from '../../../errors.js';
 import type { CliContext } from '../../context.js';
+import type { RunCommand } from '../../run-command.js';
 
 interface Flags {
   name: string;
@@ -11,7 +12,39 @@ interface Flags {
   replica: string;
 }
 
-export function deploymentGetLogsCommand(ctx: CliContext): Command {
+export interface DeploymentGetLogsOptions {
+  name: string;
+  endpointName: string;
+  /** How many lines from the end: a positive integer (checked before run). */
+  lines: number;
+  follow: boolean;
+  container: string;
+  replica: number;
+}
+
+/** Prints the log, and with --follow keeps printing until Ctrl-C. */
+export async function runDeploymentGetLogs(ctx: CliContext, options: DeploymentGetLogsOptions): Promise<void> {
+  const params = {
+    endpoint: options.endpointName,
+    name: options.name,
+    lines: options.lines,
+    follow: options.follow,
+    container: options.container,
+    replica: options.replica,
+  };
+  if (options.follow) ctx.claimInterrupt();
+  const text = await ctx.client.call('deployment.logs', params, {
+    onLog: (chunk) => ctx.stdout.write(chunk),
+    signal: options.follow ? ctx.interrupt : undefined,
+  }).catch((error: unknown) => {
+    // Ctrl-C ends --follow: that is how the user stops it, not a failure.
+    if (options.follow && ctx.interrupt.aborted) return null;
+    throw error;
+  });
+  if (text) ctx.stdout.write(text);
+}
+
+export function deploymentGetLogsCommand(ctx: CliContext, run: RunCommand<DeploymentGetLogsOptions> = runDeploymentGetLogs): Command {
   return new Command('get-logs')
     .description("Print a deployment's log (the scoring server's stdout and stderr).")
     .requiredOption('-n, --name <name>', 'deployment name')
@@ -25,23 +58,13 @@ export function deploymentGetLogsCommand(ctx: CliContext): Command {
       if (!Number.isInteger(lines) || lines < 1) {
         throw new OepError('OEP_ERR_USAGE', `--lines must be a positive integer, not "${flags.lines}".`);
       }
-      const params = {
-        endpoint: flags.endpointName,
+      await run(ctx, {
         name: flags.name,
+        endpointName: flags.endpointName,
         lines,
         follow: flags.follow,
         container: flags.container,
         replica: Number(flags.replica),
-      };
-      if (flags.follow) ctx.claimInterrupt();
-      const text = await ctx.client.call('deployment.logs', params, {
-        onLog: (chunk) => ctx.stdout.write(chunk),
-        signal: flags.follow ? ctx.interrupt : undefined,
-      }).catch((error: unknown) => {
-        // Ctrl-C ends --follow: that is how the user stops it, not a failure.
-        if (flags.follow && ctx.interrupt.aborted) return null;
-        throw error;
       });
-      if (text) ctx.stdout.write(text);
     });
 }

@@ -2,6 +2,7 @@ import { Command } from '../../commander.js';
 import type { CliContext } from '../../context.js';
 import { immediateNoWaitOption, setOption } from '../../options.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
+import type { RunCommand } from '../../run-command.js';
 
 interface Flags extends OutputFlags {
   file?: string;
@@ -12,7 +13,29 @@ interface Flags extends OutputFlags {
   local?: boolean;
 }
 
-export function endpointCreateCommand(ctx: CliContext): Command {
+export interface EndpointCreateOptions extends OutputFlags {
+  file?: string;
+  name?: string;
+  authMode?: string;
+  set: string[];
+  /** on or off; the engine checks it (undefined: the tls setting). */
+  tls?: string;
+  /** --local: as Azure's local endpoints. */
+  local: boolean;
+}
+
+/** Creates the endpoint and prints it. */
+export async function runEndpointCreate(ctx: CliContext, options: EndpointCreateOptions): Promise<void> {
+  const { createEndpoint } = await import('../../../engine/endpoint-create.js');
+  const result = await createEndpoint({ file: options.file, name: options.name, authMode: options.authMode, set: options.set, tls: options.tls, local: options.local }, {
+    client: ctx.client,
+    cwd: ctx.cwd,
+    onEvent: (event) => void ctx.stderr.write(`${event.phase}: ${event.message}\n`),
+  });
+  await printData(ctx, result, options);
+}
+
+export function endpointCreateCommand(ctx: CliContext, run: RunCommand<EndpointCreateOptions> = runEndpointCreate): Command {
   return withOutputOptions(
     new Command('create')
       .description('Create an endpoint from a YAML file, or with -n alone (key auth and the defaults), as az does.')
@@ -25,12 +48,15 @@ export function endpointCreateCommand(ctx: CliContext): Command {
       .addOption(immediateNoWaitOption()),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
-    const { createEndpoint } = await import('../../../engine/endpoint-create.js');
-    const result = await createEndpoint({ file: flags.file, name: flags.name, authMode: flags.authMode, set: flags.set, tls: flags.tls, local: flags.local === true }, {
-      client: ctx.client,
-      cwd: ctx.cwd,
-      onEvent: (event) => void ctx.stderr.write(`${event.phase}: ${event.message}\n`),
+    await run(ctx, {
+      file: flags.file,
+      name: flags.name,
+      authMode: flags.authMode,
+      set: flags.set,
+      tls: flags.tls,
+      local: flags.local === true,
+      output: flags.output,
+      query: flags.query,
     });
-    await printData(ctx, result, flags);
   });
 }

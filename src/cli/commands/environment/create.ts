@@ -2,6 +2,7 @@ import { Command, Option } from '../../commander.js';
 import type { CliContext } from '../../context.js';
 import { setOption } from '../../options.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
+import type { RunCommand } from '../../run-command.js';
 
 interface Flags extends OutputFlags {
   file?: string;
@@ -16,7 +17,20 @@ interface Flags extends OutputFlags {
   set: string[];
 }
 
-export function environmentCreateCommand(ctx: CliContext): Command {
+export interface EnvironmentCreateOptions extends OutputFlags {
+  file?: string;
+  /** The flags that override the file's keys, by the key of the YAML they set. */
+  fields: Record<string, string | undefined>;
+  set: string[];
+}
+
+/** Registers the environment version and prints it. */
+export async function runEnvironmentCreate(ctx: CliContext, options: EnvironmentCreateOptions): Promise<void> {
+  const { createEnvironment } = await import('../../../engine/assets.js');
+  await printData(ctx, await createEnvironment({ file: options.file, fields: options.fields, set: options.set }, { home: ctx.home, cwd: ctx.cwd }), options);
+}
+
+export function environmentCreateCommand(ctx: CliContext, run: RunCommand<EnvironmentCreateOptions> = runEnvironmentCreate): Command {
   return withOutputOptions(
     new Command('create')
       .description("Register an environment version in oep's local registry (image, conda file or build context, copied), as az ml environment create does.")
@@ -32,7 +46,6 @@ export function environmentCreateCommand(ctx: CliContext): Command {
       .addOption(setOption('overrides a key of the file')),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
-    const { createEnvironment } = await import('../../../engine/assets.js');
     const fields = {
       name: flags.name,
       version: flags.version,
@@ -43,6 +56,6 @@ export function environmentCreateCommand(ctx: CliContext): Command {
       description: flags.description,
       os_type: flags.osType,
     };
-    await printData(ctx, await createEnvironment({ file: flags.file, fields, set: flags.set }, { home: ctx.home, cwd: ctx.cwd }), flags);
+    await run(ctx, { file: flags.file, fields, set: flags.set, output: flags.output, query: flags.query });
   });
 }

@@ -1,7 +1,11 @@
 import type { Command } from '../../commander.js';
 import type { CliContext } from '../../context.js';
-import { assetArchiveCommand } from '../asset-flags.js';
+import type { RunCommand } from '../../run-command.js';
+import { assetArchiveCommand, runAssetArchive, type AssetArchiveOptions } from '../asset-flags.js';
 
-export function environmentRestoreCommand(ctx: CliContext): Command {
-  return assetArchiveCommand(ctx, 'environment', true);
+/** The options and run function are the ones `oep model` and `oep environment` share (asset-flags.ts). */
+export type EnvironmentRestoreOptions = AssetArchiveOptions;
+
+export function environmentRestoreCommand(ctx: CliContext, run: RunCommand<EnvironmentRestoreOptions> = runAssetArchive): Command {
+  return assetArchiveCommand(ctx, 'environment', true, run);
 }

@@ -1,19 +1,25 @@
 import { Command } from '../../commander.js';
 import type { CliContext } from '../../context.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
+import type { RunCommand } from '../../run-command.js';
 
-interface Flags extends OutputFlags {
+export interface KeyvaultSecretListOptions extends OutputFlags {
   vaultName: string;
 }
 
-export function keyvaultSecretListCommand(ctx: CliContext): Command {
+/** Prints the vault's secrets without values. */
+export async function runKeyvaultSecretList(ctx: CliContext, options: KeyvaultSecretListOptions): Promise<void> {
+  const { listKeyvaultSecrets } = await import('../../../engine/keyvault.js');
+  await printData(ctx, await listKeyvaultSecrets(options.vaultName, { home: ctx.home, cwd: ctx.cwd }), options, ['name', 'id', 'contentType']);
+}
+
+export function keyvaultSecretListCommand(ctx: CliContext, run: RunCommand<KeyvaultSecretListOptions> = runKeyvaultSecretList): Command {
   return withOutputOptions(
     new Command('list')
       .description("List the secrets of one of oep's local vaults (no values).")
       .requiredOption('--vault-name <vault>', 'the vault'),
-  ).action(async (flags: Flags) => {
+  ).action(async (flags: KeyvaultSecretListOptions) => {
     await checkOutputFlags(flags);
-    const { listKeyvaultSecrets } = await import('../../../engine/keyvault.js');
-    await printData(ctx, await listKeyvaultSecrets(flags.vaultName, { home: ctx.home, cwd: ctx.cwd }), flags, ['name', 'id', 'contentType']);
+    await run(ctx, { vaultName: flags.vaultName, output: flags.output, query: flags.query });
   });
 }

@@ -2,6 +2,7 @@ import { Command } from '../../commander.js';
 import type { CliContext } from '../../context.js';
 import { collect } from '../../options.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
+import type { RunCommand } from '../../run-command.js';
 
 interface Flags extends OutputFlags {
   vaultName: string;
@@ -13,7 +14,29 @@ interface Flags extends OutputFlags {
   tags: string[];
 }
 
-export function keyvaultSecretSetCommand(ctx: CliContext): Command {
+export interface KeyvaultSecretSetOptions extends OutputFlags {
+  vaultName: string;
+  name: string;
+  /** The value, or the file to read it from (the engine checks that exactly one is given). */
+  value?: string;
+  file?: string;
+  encoding?: string;
+  /** az's --description. */
+  contentType?: string;
+  tags: string[];
+}
+
+/** Sets a new version of the secret and prints it without its value. */
+export async function runKeyvaultSecretSet(ctx: CliContext, options: KeyvaultSecretSetOptions): Promise<void> {
+  const { setKeyvaultSecret } = await import('../../../engine/keyvault.js');
+  const bundle = await setKeyvaultSecret(
+    { vaultName: options.vaultName, name: options.name, value: options.value, file: options.file, encoding: options.encoding, contentType: options.contentType, tags: options.tags },
+    { home: ctx.home, cwd: ctx.cwd },
+  );
+  await printData(ctx, bundle, options);
+}
+
+export function keyvaultSecretSetCommand(ctx: CliContext, run: RunCommand<KeyvaultSecretSetOptions> = runKeyvaultSecretSet): Command {
   return withOutputOptions(
     new Command('set')
       .description(
@@ -29,11 +52,16 @@ export function keyvaultSecretSetCommand(ctx: CliContext): Command {
       .option('--tags <tags>', 'space-separated key[=value] tags', collect, []),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
-    const { setKeyvaultSecret } = await import('../../../engine/keyvault.js');
-    const bundle = await setKeyvaultSecret(
-      { vaultName: flags.vaultName, name: flags.name, value: flags.value, file: flags.file, encoding: flags.encoding, contentType: flags.description, tags: flags.tags },
-      { home: ctx.home, cwd: ctx.cwd },
-    );
-    await printData(ctx, bundle, flags);
+    await run(ctx, {
+      vaultName: flags.vaultName,
+      name: flags.name,
+      value: flags.value,
+      file: flags.file,
+      encoding: flags.encoding,
+      contentType: flags.description,
+      tags: flags.tags,
+      output: flags.output,
+      query: flags.query,
+    });
   });
 }

@@ -2,6 +2,7 @@ import { Command, Option } from '../../commander.js';
 import type { CliContext } from '../../context.js';
 import { setOption } from '../../options.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
+import type { RunCommand } from '../../run-command.js';
 
 interface Flags extends OutputFlags {
   file?: string;
@@ -14,7 +15,20 @@ interface Flags extends OutputFlags {
   set: string[];
 }
 
-export function modelCreateCommand(ctx: CliContext): Command {
+export interface ModelCreateOptions extends OutputFlags {
+  file?: string;
+  /** The flags that override the file's keys, by key. */
+  fields: { name?: string; version?: string; path?: string; type?: string; description?: string; stage?: string };
+  set: string[];
+}
+
+/** Registers the model version and prints it. */
+export async function runModelCreate(ctx: CliContext, options: ModelCreateOptions): Promise<void> {
+  const { createModel } = await import('../../../engine/assets.js');
+  await printData(ctx, await createModel({ file: options.file, fields: options.fields, set: options.set }, { home: ctx.home, cwd: ctx.cwd }), options);
+}
+
+export function modelCreateCommand(ctx: CliContext, run: RunCommand<ModelCreateOptions> = runModelCreate): Command {
   return withOutputOptions(
     new Command('create')
       .description("Register a model version in oep's local registry (a snapshot of its files), from a YAML file or flags, as az ml model create does.")
@@ -28,8 +42,7 @@ export function modelCreateCommand(ctx: CliContext): Command {
       .addOption(setOption('overrides a key of the file')),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
-    const { createModel } = await import('../../../engine/assets.js');
     const fields = { name: flags.name, version: flags.version, path: flags.path, type: flags.type, description: flags.description, stage: flags.stage };
-    await printData(ctx, await createModel({ file: flags.file, fields, set: flags.set }, { home: ctx.home, cwd: ctx.cwd }), flags);
+    await run(ctx, { file: flags.file, fields, set: flags.set, output: flags.output, query: flags.query });
   });
 }

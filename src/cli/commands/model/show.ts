@@ -1,7 +1,11 @@
 import type { Command } from '../../commander.js';
 import type { CliContext } from '../../context.js';
-import { assetShowCommand } from '../asset-flags.js';
+import type { RunCommand } from '../../run-command.js';
+import { assetShowCommand, runAssetShow, type AssetShowOptions } from '../asset-flags.js';
 
-export function modelShowCommand(ctx: CliContext): Command {
-  return assetShowCommand(ctx, 'model');
+/** The options and run function are the ones `oep model` and `oep environment` share (asset-flags.ts). */
+export type ModelShowOptions = AssetShowOptions;
+
+export function modelShowCommand(ctx: CliContext, run: RunCommand<ModelShowOptions> = runAssetShow): Command {
+  return assetShowCommand(ctx, 'model', run);
 }

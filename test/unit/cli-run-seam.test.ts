@@ -1,0 +1,643 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { Command } from '../../src/cli/commander.js';
+import { buildProgram } from '../../src/cli/main.js';
+import { caPathCommand } from '../../src/cli/commands/ca/path.js';
+import { configGetCommand } from '../../src/cli/commands/config/get.js';
+import { configListCommand } from '../../src/cli/commands/config/list.js';
+import { configSetCommand } from '../../src/cli/commands/config/set.js';
+import { configUnsetCommand } from '../../src/cli/commands/config/unset.js';
+import { connectionCreateCommand } from '../../src/cli/commands/connection/create.js';
+import { connectionDeleteCommand } from '../../src/cli/commands/connection/delete.js';
+import { connectionListCommand } from '../../src/cli/commands/connection/list.js';
+import { connectionShowCommand } from '../../src/cli/commands/connection/show.js';
+import { connectionUpdateCommand } from '../../src/cli/commands/connection/update.js';
+import { daemonRestartCommand } from '../../src/cli/commands/daemon/restart.js';
+import { daemonStartCommand } from '../../src/cli/commands/daemon/start.js';
+import { daemonStatusCommand } from '../../src/cli/commands/daemon/status.js';
+import { daemonStopCommand } from '../../src/cli/commands/daemon/stop.js';
+import { dashboardCommand } from '../../src/cli/commands/dashboard/open.js';
+import { deploymentBuildCommand } from '../../src/cli/commands/deployment/build.js';
+import { deploymentCreateCommand } from '../../src/cli/commands/deployment/create.js';
+import { deploymentDeleteCommand } from '../../src/cli/commands/deployment/delete.js';
+import { deploymentGetLogsCommand } from '../../src/cli/commands/deployment/get-logs.js';
+import { deploymentInvokeCommand } from '../../src/cli/commands/deployment/invoke.js';
+import { deploymentListCommand } from '../../src/cli/commands/deployment/list.js';
+import { deploymentShowCommand } from '../../src/cli/commands/deployment/show.js';
+import { deploymentUpdateCommand } from '../../src/cli/commands/deployment/update.js';
+import { deploymentWatchCommand } from '../../src/cli/commands/deployment/watch.js';
+import { endpointCreateCommand } from '../../src/cli/commands/endpoint/create.js';
+import { endpointDeleteCommand } from '../../src/cli/commands/endpoint/delete.js';
+import { endpointExportCommand } from '../../src/cli/commands/endpoint/export.js';
+import { endpointGetCredentialsCommand } from '../../src/cli/commands/endpoint/get-credentials.js';
+import { endpointInvokeCommand } from '../../src/cli/commands/endpoint/invoke.js';
+import { endpointListCommand } from '../../src/cli/commands/endpoint/list.js';
+import { endpointRegenerateKeysCommand } from '../../src/cli/commands/endpoint/regenerate-keys.js';
+import { endpointShowCommand } from '../../src/cli/commands/endpoint/show.js';
+import { endpointUpdateCommand } from '../../src/cli/commands/endpoint/update.js';
+import { environmentArchiveCommand } from '../../src/cli/commands/environment/archive.js';
+import { environmentCreateCommand } from '../../src/cli/commands/environment/create.js';
+import { environmentListCommand } from '../../src/cli/commands/environment/list.js';
+import { environmentRestoreCommand } from '../../src/cli/commands/environment/restore.js';
+import { environmentShowCommand } from '../../src/cli/commands/environment/show.js';
+import { keyvaultSecretDeleteCommand } from '../../src/cli/commands/keyvault-secret/delete.js';
+import { keyvaultSecretListVersionsCommand } from '../../src/cli/commands/keyvault-secret/list-versions.js';
+import { keyvaultSecretListCommand } from '../../src/cli/commands/keyvault-secret/list.js';
+import { keyvaultSecretSetCommand } from '../../src/cli/commands/keyvault-secret/set.js';
+import { keyvaultSecretShowCommand } from '../../src/cli/commands/keyvault-secret/show.js';
+import { modelArchiveCommand } from '../../src/cli/commands/model/archive.js';
+import { modelCreateCommand } from '../../src/cli/commands/model/create.js';
+import { modelListCommand } from '../../src/cli/commands/model/list.js';
+import { modelRestoreCommand } from '../../src/cli/commands/model/restore.js';
+import { modelShowCommand } from '../../src/cli/commands/model/show.js';
+import { trafficCompareCommand } from '../../src/cli/commands/traffic/compare.js';
+import { trafficMirrorCommand, trafficSetCommand } from '../../src/cli/commands/traffic/set.js';
+import { trafficShowCommand } from '../../src/cli/commands/traffic/show.js';
+import { validateCommand } from '../../src/cli/commands/validate.js';
+import type { CliContext } from '../../src/cli/context.js';
+import { runProgram } from '../../src/cli/main.js';
+import { assembleProgram } from '../../src/cli/program.js';
+import type { RunCommand } from '../../src/cli/run-command.js';
+import { FakeDaemonClient } from './fake-daemon-client.js';
+
+/**
+ * The CLI's flag parsing, tested through each verb's run seam (src/cli/run-command.ts): a row is a
+ * command line and the options the verb's run function receives, or the usage error (exit 2) a
+ * check gives before run. Nothing runs: the run function only records, and the daemon client is
+ * a fake that answers nothing. What the real run functions do with the options (daemon calls,
+ * output) is cli-table.test.ts's part.
+ */
+
+/**
+ * A verb's factory, as every verb file exports it: the run function is the seam. The options'
+ * type differs by verb; a run function that takes unknown options fits every one.
+ */
+type VerbFactory = (ctx: CliContext, run: RunCommand<unknown>) => Command;
+
+/**
+ * Every command that runs something, by its path, with its factory and a valid command line
+ * (after the path). A test checks that these are exactly the commands of `oep --help`, so a new
+ * verb needs a line here, and its factory must take a run function to be written here at all.
+ */
+const VERBS: Record<string, { make: VerbFactory; valid: string[] }> = {
+  'endpoint create': { make: endpointCreateCommand, valid: ['-n', 'ep1'] },
+  'endpoint show': { make: endpointShowCommand, valid: ['-n', 'ep1'] },
+  'endpoint list': { make: endpointListCommand, valid: [] },
+  'endpoint update': { make: endpointUpdateCommand, valid: ['-n', 'ep1'] },
+  'endpoint delete': { make: endpointDeleteCommand, valid: ['-n', 'ep1'] },
+  'endpoint invoke': { make: endpointInvokeCommand, valid: ['-n', 'ep1'] },
+  'endpoint get-credentials': { make: endpointGetCredentialsCommand, valid: ['-n', 'ep1'] },
+  'endpoint regenerate-keys': { make: endpointRegenerateKeysCommand, valid: ['-n', 'ep1'] },
+  'endpoint export': { make: endpointExportCommand, valid: ['-n', 'ep1'] },
+  'deployment create': { make: deploymentCreateCommand, valid: ['-f', 'blue.yml'] },
+  'deployment show': { make: deploymentShowCommand, valid: ['-n', 'blue', '-e', 'ep1'] },
+  'deployment list': { make: deploymentListCommand, valid: ['-e', 'ep1'] },
+  'deployment update': { make: deploymentUpdateCommand, valid: ['-f', 'blue.yml'] },
+  'deployment delete': { make: deploymentDeleteCommand, valid: ['-n', 'blue', '-e', 'ep1'] },
+  'deployment get-logs': { make: deploymentGetLogsCommand, valid: ['-n', 'blue', '-e', 'ep1'] },
+  'deployment invoke': { make: deploymentInvokeCommand, valid: ['-n', 'blue', '-e', 'ep1'] },
+  'deployment build': { make: deploymentBuildCommand, valid: ['-n', 'blue', '-e', 'ep1', '-t', 'oep-test/blue:1'] },
+  'deployment watch': { make: deploymentWatchCommand, valid: ['-n', 'blue', '-e', 'ep1'] },
+  'traffic show': { make: trafficShowCommand, valid: ['-n', 'ep1'] },
+  'traffic set': { make: trafficSetCommand, valid: ['-n', 'ep1', 'blue=100'] },
+  'traffic mirror': { make: trafficMirrorCommand, valid: ['-n', 'ep1', 'green=10'] },
+  'traffic compare': { make: trafficCompareCommand, valid: ['-n', 'ep1'] },
+  'model create': { make: modelCreateCommand, valid: ['-f', 'model.yml'] },
+  'model show': { make: modelShowCommand, valid: ['-n', 'm1', '-v', '1'] },
+  'model list': { make: modelListCommand, valid: [] },
+  'model archive': { make: modelArchiveCommand, valid: ['-n', 'm1', '-v', '1'] },
+  'model restore': { make: modelRestoreCommand, valid: ['-n', 'm1', '-v', '1'] },
+  'environment create': { make: environmentCreateCommand, valid: ['-f', 'env.yml'] },
+  'environment show': { make: environmentShowCommand, valid: ['-n', 'e1', '-v', '1'] },
+  'environment list': { make: environmentListCommand, valid: [] },
+  'environment archive': { make: environmentArchiveCommand, valid: ['-n', 'e1', '-v', '1'] },
+  'environment restore': { make: environmentRestoreCommand, valid: ['-n', 'e1', '-v', '1'] },
+  'connection create': { make: connectionCreateCommand, valid: ['-f', 'connection.yml'] },
+  'connection show': { make: connectionShowCommand, valid: ['-n', 'c1'] },
+  'connection list': { make: connectionListCommand, valid: [] },
+  'connection update': { make: connectionUpdateCommand, valid: ['-n', 'c1'] },
+  'connection delete': { make: connectionDeleteCommand, valid: ['-n', 'c1'] },
+  'keyvault secret set': { make: keyvaultSecretSetCommand, valid: ['--vault-name', 'kv1', '-n', 's1', '--value', 'v'] },
+  'keyvault secret show': { make: keyvaultSecretShowCommand, valid: ['--vault-name', 'kv1', '-n', 's1'] },
+  'keyvault secret list': { make: keyvaultSecretListCommand, valid: ['--vault-name', 'kv1'] },
+  'keyvault secret list-versions': { make: keyvaultSecretListVersionsCommand, valid: ['--vault-name', 'kv1', '-n', 's1'] },
+  'keyvault secret delete': { make: keyvaultSecretDeleteCommand, valid: ['--vault-name', 'kv1', '-n', 's1'] },
+  'daemon start': { make: daemonStartCommand, valid: [] },
+  'daemon stop': { make: daemonStopCommand, valid: [] },
+  'daemon restart': { make: daemonRestartCommand, valid: [] },
+  'daemon status': { make: daemonStatusCommand, valid: [] },
+  'config get': { make: configGetCommand, valid: ['runtime'] },
+  'config set': { make: configSetCommand, valid: ['runtime', 'process'] },
+  'config unset': { make: configUnsetCommand, valid: ['runtime'] },
+  'config list': { make: configListCommand, valid: [] },
+  'ca path': { make: caPathCommand, valid: [] },
+  dashboard: { make: dashboardCommand, valid: [] },
+  validate: { make: validateCommand, valid: ['-f', 'blue.yml'] },
+};
+
+const scratch = mkdtempSync(join(tmpdir(), 'oep-cli-run-seam-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+interface SeamResult {
+  exit: number;
+  stdout: string;
+  stderr: string;
+  /** The options of each call of the run function, as JSON has them (undefined keys left out). */
+  received: unknown[];
+  client: FakeDaemonClient;
+}
+
+let runs = 0;
+
+function contextFor(client: FakeDaemonClient, home: string, output: { stdout: string; stderr: string }): CliContext {
+  const stdin = Object.assign(new PassThrough(), { isTTY: false });
+  stdin.end();
+  return {
+    env: { NO_COLOR: '1', OEP_HOME: home },
+    cwd: join(scratch, 'cwd'),
+    stdout: { write: (text: string) => (output.stdout += text) },
+    stderr: { write: (text: string) => (output.stderr += text) },
+    stdin,
+    home,
+    client,
+    confirm: async () => assert.fail('a question was asked'),
+    interrupt: new AbortController().signal,
+    claimInterrupt: () => undefined,
+  };
+}
+
+/** The verb a command line names: the longest command path of VERBS it starts with. */
+function verbOf(argv: readonly string[]): { path: string[]; make: VerbFactory } {
+  for (let length = Math.min(3, argv.length); length > 0; length--) {
+    const path = argv.slice(0, length);
+    const verb = VERBS[path.join(' ')];
+    if (verb) return { path, make: verb.make };
+  }
+  throw new Error(`no verb in VERBS for: ${argv.join(' ')}`);
+}
+
+/**
+ * The program a row runs: made by assembleProgram, as main() makes it (so the home check, az's
+ * scoping flags and usage errors are the CLI's own), with one top-level command whose verb is
+ * made with the recording run function. Nouns are plain commands: only the verb is under test.
+ */
+function programFor(ctx: CliContext, path: readonly string[], make: VerbFactory, run: RunCommand<unknown>): Command {
+  const nouns = path.slice(0, -1);
+  return assembleProgram(ctx, [
+    (c) => {
+      let command = make(c, run);
+      for (const noun of [...nouns].reverse()) command = new Command(noun).addCommand(command);
+      return command;
+    },
+  ]);
+}
+
+/** Runs a command line through its verb with a recording run function, as main() would run it. */
+async function runSeam(argv: readonly string[]): Promise<SeamResult> {
+  const home = join(scratch, `home-${++runs}`);
+  const client = new FakeDaemonClient(home);
+  const output = { stdout: '', stderr: '' };
+  const ctx = contextFor(client, home, output);
+  const received: unknown[] = [];
+  const record: RunCommand<unknown> = async (_ctx, options) => {
+    received.push(JSON.parse(JSON.stringify(options)) as unknown);
+  };
+  const { path, make } = verbOf(argv);
+  const exit = await runProgram(programFor(ctx, path, make, record), argv, ctx);
+  return { exit, ...output, received, client };
+}
+
+interface Row {
+  name: string;
+  argv: string[];
+  /** The options run receives (compared as JSON: an undefined key and an absent one are alike). */
+  options?: Record<string, unknown>;
+  /** A check before run refuses the line: exit 2 (or another code), this on stderr, run not called. */
+  refused?: { exit?: number; stderr: RegExp | RegExp[] };
+}
+
+/** What `--output`/`--query` give a command that prints data, by default. */
+const JSON_OUTPUT = { output: 'json' };
+
+/** The options of `deployment create -f blue.yml` and nothing else: the defaults of create and update. */
+const APPLY_DEFAULTS = { file: 'blue.yml', set: [], allTraffic: false, pull: false, localEnableGpu: false, wait: true, watch: false, ...JSON_OUTPUT };
+
+const ROWS: Row[] = [
+  // --set: one flag takes several pairs, and may be given again; every pair lands in one list.
+  {
+    name: 'multi-value --set: --set a=1 b=2 --set c=3 gives the three pairs in order',
+    argv: ['deployment', 'create', '-f', 'blue.yml', '--set', 'a=1', 'b=2', '--set', 'c=3'],
+    options: { ...APPLY_DEFAULTS, set: ['a=1', 'b=2', 'c=3'] },
+  },
+  {
+    name: 'multi-value --set ends at the next option',
+    argv: ['endpoint', 'create', '-n', 'ep1', '--set', 'a=1', 'b=2', '--tls', 'on', '--set', 'c=3'],
+    options: { name: 'ep1', set: ['a=1', 'b=2', 'c=3'], tls: 'on', local: false, ...JSON_OUTPUT },
+  },
+  {
+    name: 'multi-value --set on connection update',
+    argv: ['connection', 'update', '-n', 'c1', '--set', 'credentials.key=new', 'target=https://x', '--set', 'metadata.a=b'],
+    options: { name: 'c1', set: ['credentials.key=new', 'target=https://x', 'metadata.a=b'], ...JSON_OUTPUT },
+  },
+  {
+    name: 'repeatable -f on validate collects every file',
+    argv: ['validate', '-f', 'endpoint.yml', '-f', 'blue.yml', '-e', 'ep1'],
+    options: { file: ['endpoint.yml', 'blue.yml'], endpointName: 'ep1', set: [] },
+  },
+  {
+    name: 'repeatable --tags on keyvault secret set',
+    argv: ['keyvault', 'secret', 'set', '--vault-name', 'kv1', '-n', 's1', '--value', 'v', '--tags', 'a=1', '--tags', 'b'],
+    options: { vaultName: 'kv1', name: 's1', value: 'v', tags: ['a=1', 'b'], ...JSON_OUTPUT },
+  },
+  // Long options by any unambiguous prefix, as az's parser takes them.
+  {
+    name: '--endpoint is --endpoint-name',
+    argv: ['deployment', 'show', '--name', 'blue', '--endpoint', 'ep1'],
+    options: { name: 'blue', endpointName: 'ep1', ...JSON_OUTPUT },
+  },
+  {
+    name: '--deployment is --deployment-name and --request is --request-file',
+    argv: ['endpoint', 'invoke', '--name', 'ep1', '--deployment', 'blue', '--request', 'sample.json'],
+    options: { name: 'ep1', deploymentName: 'blue', requestFile: 'sample.json' },
+  },
+  {
+    name: 'a prefix with its value after = (--endpoint=ep1)',
+    argv: ['deployment', 'list', '--endpoint=ep1'],
+    options: { endpointName: 'ep1', ...JSON_OUTPUT },
+  },
+  {
+    name: '--all is --all-traffic, --runt is --runtime',
+    argv: ['deployment', 'create', '-f', 'blue.yml', '--all', '--runt', 'process'],
+    options: { ...APPLY_DEFAULTS, allTraffic: true, runtime: 'process' },
+  },
+  // Defaults.
+  {
+    name: 'deployment create -f alone: its defaults',
+    argv: ['deployment', 'create', '-f', 'blue.yml'],
+    options: APPLY_DEFAULTS,
+  },
+  {
+    name: 'deployment get-logs: 5000 lines of replica 0 of the inference server, as numbers',
+    argv: ['deployment', 'get-logs', '-n', 'blue', '-e', 'ep1'],
+    options: { name: 'blue', endpointName: 'ep1', lines: 5000, follow: false, container: 'inference-server', replica: 0 },
+  },
+  {
+    name: 'deployment get-logs -l 20 --replica 1 --follow --container storage-initializer',
+    argv: ['deployment', 'get-logs', '-n', 'blue', '-e', 'ep1', '-l', '20', '--replica', '1', '--follow', '--container', 'storage-initializer'],
+    options: { name: 'blue', endpointName: 'ep1', lines: 20, follow: true, container: 'storage-initializer', replica: 1 },
+  },
+  {
+    name: 'endpoint export: kubernetes, envoy-gateway, no folder and no -o',
+    argv: ['endpoint', 'export', '-n', 'ep1'],
+    options: { name: 'ep1', format: 'kubernetes', gatewayClass: 'envoy-gateway', authPolicy: 'envoy-gateway' },
+  },
+  {
+    name: 'endpoint regenerate-keys: the primary key unless --key-type',
+    argv: ['endpoint', 'regenerate-keys', '-n', 'ep1'],
+    options: { name: 'ep1', keyType: 'primary' },
+  },
+  {
+    name: 'endpoint delete: asks, waits, keeps the images',
+    argv: ['endpoint', 'delete', '-n', 'ep1'],
+    options: { name: 'ep1', yes: false, purge: false, wait: true },
+  },
+  {
+    name: 'model list: the newest of each, archived left out',
+    argv: ['model', 'list'],
+    options: { kind: 'models', includeArchived: false, archivedOnly: false, ...JSON_OUTPUT },
+  },
+  {
+    name: 'environment restore: the noun and the verb become kind and restore',
+    argv: ['environment', 'restore', '-n', 'e1', '-l', 'latest'],
+    options: { kind: 'environments', name: 'e1', label: 'latest', restore: true, ...JSON_OUTPUT },
+  },
+  {
+    name: 'model archive',
+    argv: ['model', 'archive', '-n', 'm1', '-v', '2'],
+    options: { kind: 'models', name: 'm1', version: '2', restore: false, ...JSON_OUTPUT },
+  },
+  {
+    name: 'connection show: credentials masked unless asked',
+    argv: ['connection', 'show', '-n', 'c1'],
+    options: { name: 'c1', showSecrets: false, listSecrets: false, ...JSON_OUTPUT },
+  },
+  {
+    name: 'dashboard: no endpoint, not opened',
+    argv: ['dashboard'],
+    options: { open: false },
+  },
+  {
+    name: 'dashboard -n ep1 --open',
+    argv: ['dashboard', '-n', 'ep1', '--open'],
+    options: { name: 'ep1', open: true },
+  },
+  // Traffic.
+  {
+    name: 'endpoint update --traffic "blue=90 green=10" passes the rule as written',
+    argv: ['endpoint', 'update', '-n', 'ep1', '--traffic', 'blue=90 green=10'],
+    options: { name: 'ep1', traffic: 'blue=90 green=10', set: [], ...JSON_OUTPUT },
+  },
+  {
+    name: 'endpoint update --mirror-traffic',
+    argv: ['endpoint', 'update', '-n', 'ep1', '--mirror-traffic', 'green=10'],
+    options: { name: 'ep1', mirrorTraffic: 'green=10', set: [], ...JSON_OUTPUT },
+  },
+  {
+    name: 'traffic set blue=90 green=10: the pairs become one rule; a chart by default',
+    argv: ['traffic', 'set', '-n', 'ep1', 'blue=90', 'green=10'],
+    options: { name: 'ep1', rules: 'blue=90 green=10', output: 'chart' },
+  },
+  {
+    name: 'traffic mirror green=0',
+    argv: ['traffic', 'mirror', '-n', 'ep1', 'green=0', '-o', 'json'],
+    options: { name: 'ep1', rules: 'green=0', output: 'json' },
+  },
+  {
+    name: 'traffic compare passes --since, --tolerance and --fail-under as written',
+    argv: ['traffic', 'compare', '-n', 'ep1', '--since', '10m', '--tolerance', '0.01,1e-6', '--fail-under', '99%'],
+    options: { name: 'ep1', since: '10m', tolerance: '0.01,1e-6', failUnder: '99%', ...JSON_OUTPUT },
+  },
+  // --all-traffic.
+  {
+    name: 'deployment create --all-traffic',
+    argv: ['deployment', 'create', '-f', 'blue.yml', '--all-traffic'],
+    options: { ...APPLY_DEFAULTS, allTraffic: true },
+  },
+  {
+    name: 'deployment update -n -e --set (no file)',
+    argv: ['deployment', 'update', '-n', 'blue', '-e', 'ep1', '--set', 'instance_count=2'],
+    options: { ...APPLY_DEFAULTS, file: undefined, name: 'blue', endpointName: 'ep1', set: ['instance_count=2'] },
+  },
+  // -o and --query.
+  {
+    name: '-o tsv --query scoring_uri',
+    argv: ['endpoint', 'show', '-n', 'ep1', '-o', 'tsv', '--query', 'scoring_uri'],
+    options: { name: 'ep1', output: 'tsv', query: 'scoring_uri' },
+  },
+  {
+    name: '--output yaml as a long option',
+    argv: ['endpoint', 'list', '--output', 'yaml'],
+    options: { output: 'yaml' },
+  },
+  {
+    name: 'endpoint invoke without -o: no output format (the body as it came)',
+    argv: ['endpoint', 'invoke', '-n', 'ep1', '-r', 'sample.json'],
+    options: { name: 'ep1', requestFile: 'sample.json' },
+  },
+  {
+    name: 'deployment invoke -o tsv',
+    argv: ['deployment', 'invoke', '-n', 'blue', '-e', 'ep1', '-o', 'tsv'],
+    options: { name: 'blue', endpointName: 'ep1', output: 'tsv' },
+  },
+  {
+    name: 'traffic show --query with -o json',
+    argv: ['traffic', 'show', '-n', 'ep1', '-o', 'json', '--query', 'traffic'],
+    options: { name: 'ep1', output: 'json', query: 'traffic' },
+  },
+  // --no-wait.
+  {
+    name: 'deployment create --no-wait',
+    argv: ['deployment', 'create', '-f', 'blue.yml', '--no-wait'],
+    options: { ...APPLY_DEFAULTS, wait: false },
+  },
+  {
+    name: 'deployment delete --no-wait --yes --purge',
+    argv: ['deployment', 'delete', '-n', 'blue', '-e', 'ep1', '--no-wait', '--yes', '--purge'],
+    options: { name: 'blue', endpointName: 'ep1', yes: true, purge: true, wait: false },
+  },
+  {
+    name: 'endpoint create --no-wait is accepted for az scripts (the change is immediate)',
+    argv: ['endpoint', 'create', '-n', 'ep1', '--no-wait'],
+    options: { name: 'ep1', set: [], local: false, ...JSON_OUTPUT },
+  },
+  // --local.
+  {
+    name: 'endpoint create --local',
+    argv: ['endpoint', 'create', '-n', 'ep1', '--local'],
+    options: { name: 'ep1', set: [], local: true, ...JSON_OUTPUT },
+  },
+  {
+    name: 'deployment create --local (a missing endpoint is made, local)',
+    argv: ['deployment', 'create', '-f', 'blue.yml', '--local'],
+    options: { ...APPLY_DEFAULTS, local: true },
+  },
+  {
+    name: "--local where it means nothing is accepted and changes nothing in the options",
+    argv: ['endpoint', 'list', '--local'],
+    options: JSON_OUTPUT,
+  },
+  {
+    name: 'deployment create --debug --debug-port 5679 --debug-wait --vscode',
+    argv: ['deployment', 'create', '-f', 'blue.yml', '--debug', '--debug-port', '5679', '--debug-wait', '--vscode'],
+    options: { ...APPLY_DEFAULTS, debug: true, debugPort: '5679', debugWait: true, vscode: true },
+  },
+  {
+    name: 'deployment create --watch',
+    argv: ['deployment', 'create', '-f', 'blue.yml', '--watch'],
+    options: { ...APPLY_DEFAULTS, watch: true },
+  },
+  {
+    name: 'deployment build --push --bake-env',
+    argv: ['deployment', 'build', '-n', 'blue', '-e', 'ep1', '-t', 'myacr.azurecr.io/blue:1', '--push', '--bake-env'],
+    options: { name: 'blue', endpointName: 'ep1', tag: 'myacr.azurecr.io/blue:1', push: true, bakeEnv: true, ...JSON_OUTPUT },
+  },
+  {
+    name: 'model create from flags: the flags become the fields that override the file',
+    argv: ['model', 'create', '-n', 'm1', '-p', 'model', '-t', 'mlflow_model', '-s', 'Production'],
+    options: { fields: { name: 'm1', path: 'model', type: 'mlflow_model', stage: 'Production' }, set: [], ...JSON_OUTPUT },
+  },
+  {
+    name: 'environment create from flags: the flags become the YAML keys they set',
+    argv: ['environment', 'create', '-n', 'e1', '-b', 'ctx', '--dockerfile-path', 'Dockerfile.gpu', '--os-type', 'linux'],
+    options: { fields: { name: 'e1', 'build.path': 'ctx', 'build.dockerfile_path': 'Dockerfile.gpu', os_type: 'linux' }, set: [], ...JSON_OUTPUT },
+  },
+  {
+    name: "keyvault secret set --description is the secret's content type",
+    argv: ['keyvault', 'secret', 'set', '--vault-name', 'kv1', '-n', 's1', '-f', 'secret.bin', '-e', 'base64', '--description', 'application/x-pem-file'],
+    options: { vaultName: 'kv1', name: 's1', file: 'secret.bin', encoding: 'base64', contentType: 'application/x-pem-file', tags: [], ...JSON_OUTPUT },
+  },
+  {
+    name: 'keyvault secret show --id',
+    argv: ['keyvault', 'secret', 'show', '--id', 'https://kv1.vault.azure.net/secrets/s1'],
+    options: { id: 'https://kv1.vault.azure.net/secrets/s1', ...JSON_OUTPUT },
+  },
+  {
+    name: 'config set: the checked key and the value',
+    argv: ['config', 'set', 'python', '/usr/bin/python3'],
+    options: { key: 'python', value: '/usr/bin/python3' },
+  },
+  {
+    name: 'workspace flags of az scripts are accepted (with a notice) and are not options',
+    argv: ['endpoint', 'show', '-n', 'ep1', '-g', 'rg', '-w', 'ws', '--subscription', 'sub'],
+    options: { name: 'ep1', ...JSON_OUTPUT },
+  },
+  // Checks before run: exit 2, run never called.
+  {
+    name: '--watch with --no-wait is refused before run',
+    argv: ['deployment', 'create', '-f', 'blue.yml', '--watch', '--no-wait'],
+    refused: { stderr: [/--watch and --no-wait do not go together/, /\(OEP_ERR_USAGE\)/] },
+  },
+  {
+    name: 'get-logs --lines 0 is refused before run',
+    argv: ['deployment', 'get-logs', '-n', 'blue', '-e', 'ep1', '--lines', '0'],
+    refused: { stderr: [/--lines must be a positive integer, not "0"\./, /\(OEP_ERR_USAGE\)/] },
+  },
+  {
+    name: 'get-logs --lines with a word is refused before run',
+    argv: ['deployment', 'get-logs', '-n', 'blue', '-e', 'ep1', '-l', 'all'],
+    refused: { stderr: /--lines must be a positive integer, not "all"\./ },
+  },
+  {
+    name: 'an unknown -o format is refused before run',
+    argv: ['endpoint', 'create', '-n', 'ep1', '-o', 'xml'],
+    refused: { stderr: /xml/ },
+  },
+  {
+    name: 'invoke with an unknown -o format is refused before run',
+    argv: ['endpoint', 'invoke', '-n', 'ep1', '-o', 'xml'],
+    refused: { stderr: /xml/ },
+  },
+  {
+    name: 'a bad --query is refused before run',
+    argv: ['model', 'list', '--query', '[unclosed'],
+    refused: { stderr: /\(OEP_ERR_[A-Z_]+\)/ },
+  },
+  {
+    name: 'config set with a value the setting does not take is refused before run',
+    argv: ['config', 'set', 'runtime', 'podman'],
+    refused: { stderr: /^error: "podman" is not a valid value for runtime; use one of: auto, docker, process\.\n\(OEP_ERR_USAGE\)\n$/ },
+  },
+  {
+    name: 'config get of an unknown setting is refused before run',
+    argv: ['config', 'get', 'colour'],
+    refused: { stderr: /^error: Unknown setting "colour"\./ },
+  },
+  {
+    name: 'config unset of an unknown setting is refused before run',
+    argv: ['config', 'unset', 'colour'],
+    refused: { stderr: /^error: Unknown setting "colour"\./ },
+  },
+  {
+    name: '--runtime outside its choices is refused by the parser',
+    argv: ['deployment', 'update', '-f', 'blue.yml', '--runtime', 'kubernetes'],
+    refused: { stderr: [/--runtime/, /auto, docker, process/, /\(OEP_ERR_USAGE\)/] },
+  },
+  {
+    name: '--container outside its choices is refused by the parser',
+    argv: ['deployment', 'get-logs', '-n', 'blue', '-e', 'ep1', '--container', 'sidecar'],
+    refused: { stderr: /argument 'sidecar' is invalid/ },
+  },
+  {
+    name: 'model create -t outside its choices is refused by the parser',
+    argv: ['model', 'create', '-f', 'model.yml', '-t', 'onnx_model'],
+    refused: { stderr: /argument 'onnx_model' is invalid/ },
+  },
+  {
+    name: 'an ambiguous prefix lists the candidates',
+    argv: ['deployment', 'create', '-f', 'blue.yml', '--loc'],
+    refused: { stderr: /--loc is ambiguous in "oep deployment create": it could be --local, --local-enable-gpu\./ },
+  },
+  {
+    name: 'an unknown option',
+    argv: ['endpoint', 'show', '-n', 'ep1', '--bogus'],
+    refused: { stderr: /^error: unknown option '--bogus'\n\(OEP_ERR_USAGE\)\n/ },
+  },
+  {
+    name: 'traffic set without rules',
+    argv: ['traffic', 'set', '-n', 'ep1'],
+    refused: { stderr: /missing required argument 'rules'/ },
+  },
+  {
+    name: 'config set without a value',
+    argv: ['config', 'set', 'runtime'],
+    refused: { stderr: /missing required argument 'value'/ },
+  },
+];
+
+describe('the run seam: argv to the options each verb runs with', () => {
+  for (const row of ROWS) {
+    it(row.name, async () => {
+      const result = await runSeam(row.argv);
+      const context = `argv: ${row.argv.join(' ')}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
+      assert.deepEqual(result.client.calls, [], `no daemon call\n${context}`);
+      if (row.options) {
+        assert.equal(result.exit, 0, `exit code\n${context}`);
+        assert.deepEqual(result.received, [JSON.parse(JSON.stringify(row.options))], `options\n${context}`);
+        assert.equal(result.stdout, '', `stdout\n${context}`);
+      }
+      if (row.refused) {
+        assert.equal(result.exit, row.refused.exit ?? 2, `exit code\n${context}`);
+        assert.deepEqual(result.received, [], `run not called\n${context}`);
+        assert.equal(result.stdout, '', `stdout\n${context}`);
+        for (const pattern of Array.isArray(row.refused.stderr) ? row.refused.stderr : [row.refused.stderr]) assert.match(result.stderr, pattern, `stderr\n${context}`);
+        assert.doesNotMatch(result.stderr, /^\s+at /m, `no stack trace\n${context}`);
+      }
+    });
+  }
+});
+
+/** Every leaf of the whole program (what --help lists), by its path. */
+function leavesOf(command: Command, path: string[] = []): Map<string, Command> {
+  const leaves = new Map<string, Command>();
+  for (const sub of command.commands) {
+    const subPath = [...path, sub.name()];
+    if (sub.commands.length === 0) leaves.set(subPath.join(' '), sub);
+    else for (const [key, leaf] of leavesOf(sub, subPath)) leaves.set(key, leaf);
+  }
+  return leaves;
+}
+
+describe('every verb takes a run function', async () => {
+  const home = join(scratch, 'home-program');
+  const whole = leavesOf(await buildProgram(contextFor(new FakeDaemonClient(home), home, { stdout: '', stderr: '' })));
+
+  it('VERBS names exactly the commands of the program', () => {
+    assert.deepEqual([...Object.keys(VERBS)].sort(), [...whole.keys()].sort());
+  });
+
+  for (const [path, { valid }] of Object.entries(VERBS)) {
+    it(`${path}: a valid command line calls the run function passed in, once, and nothing else`, async () => {
+      const argv = [...path.split(' '), ...valid];
+      const result = await runSeam(argv);
+      const context = `argv: ${argv.join(' ')}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
+      assert.equal(result.exit, 0, `exit code\n${context}`);
+      assert.equal(result.received.length, 1, `run called once\n${context}`);
+      assert.deepEqual(result.client.calls, [], `no daemon call\n${context}`);
+      assert.equal(result.stdout, '', `nothing printed\n${context}`);
+      assert.equal(result.stderr, '', `nothing said\n${context}`);
+    });
+
+    it(`${path}: the factory is the one the program uses (same name, options and arguments)`, () => {
+      const real = whole.get(path);
+      assert.ok(real, `${path} is in the program`);
+      const ctx = contextFor(new FakeDaemonClient(home), home, { stdout: '', stderr: '' });
+      const made = programFor(ctx, path.split(' '), VERBS[path]!.make, async () => undefined);
+      const seamLeaf = leavesOf(made).get(path)!;
+      assert.equal(seamLeaf.description(), real.description());
+      assert.deepEqual(seamLeaf.options.map((option) => option.flags), real.options.map((option) => option.flags));
+      assert.deepEqual(seamLeaf.registeredArguments.map((argument) => argument.name()), real.registeredArguments.map((argument) => argument.name()));
+    });
+
+    it(`${path}: each required option, left out, is a usage error before run`, async () => {
+      const leaf = whole.get(path)!;
+      for (const option of leaf.options.filter((candidate) => candidate.mandatory)) {
+        const without: string[] = [];
+        for (let i = 0; i < valid.length; i++) {
+          if (valid[i] === option.short || valid[i] === option.long) i++;
+          else without.push(valid[i]!);
+        }
+        assert.notDeepEqual(without, valid, `the valid line of ${path} gives ${option.flags}`);
+        const argv = [...path.split(' '), ...without];
+        const result = await runSeam(argv);
+        const context = `argv: ${argv.join(' ')}\nstderr: ${result.stderr}`;
+        assert.equal(result.exit, 2, `exit code\n${context}`);
+        assert.deepEqual(result.received, [], `run not called\n${context}`);
+        assert.equal(result.stderr, `error: required option '${option.flags}' not specified\n(OEP_ERR_USAGE)\n`, context);
+      }
+    });
+  }
+});
