@@ -27,6 +27,38 @@ export interface InvokeResult {
  * exactly as a client would. An error status becomes OEP_ERR_INVOKE_FAILED (exit 1).
  */
 export async function invokeEndpoint(options: InvokeOptions, deps: EngineDeps): Promise<InvokeResult> {
+  const { view: endpoint, url, headers, body, ca } = await scoringTarget(options, deps);
+  const result = await post(url, headers, body, ca);
+  if (result.status < 200 || result.status >= 300) {
+    const details: string[] = [];
+    for (const name of ['ms-azureml-model-error-statuscode', 'ms-azureml-model-error-reason', 'azureml-model-deployment', 'x-request-id']) {
+      const value = result.headers[name];
+      if (value !== undefined) details.push(`${name}: ${String(value)}`);
+    }
+    if (result.body) details.push(`body: ${result.body}`);
+    throw new OepError('OEP_ERR_INVOKE_FAILED', `The endpoint answered ${result.status}: ${messageOf(result.body)}`, {
+      details,
+      hint: hintFor(result, options, endpoint),
+    });
+  }
+  return result;
+}
+
+/** A scoring request as a client sends it: the endpoint's URL, its credential, the body, oep's CA for HTTPS. */
+export interface ScoringTarget {
+  view: TrafficView;
+  url: string;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** oep's local CA (PEM) for an HTTPS endpoint; undefined for HTTP. */
+  ca: string | undefined;
+}
+
+/**
+ * The request `invoke` sends (and `benchmark` repeats): the body from --request-file, the
+ * endpoint's own credential, `azureml-model-deployment` when a deployment is named.
+ */
+export async function scoringTarget(options: InvokeOptions, deps: EngineDeps): Promise<ScoringTarget> {
   const body = await readRequestBody(options, deps.cwd);
   const endpoint = await deps.client.call('endpoint.traffic', { name: options.endpoint });
   if (endpoint.problem) {
@@ -44,20 +76,7 @@ export async function invokeEndpoint(options: InvokeOptions, deps: EngineDeps): 
   if (options.deployment) headers['azureml-model-deployment'] = options.deployment;
   // An HTTPS endpoint's certificate comes from oep's local CA: the CLI trusts it for its own calls.
   const ca = endpoint.scoring_uri.startsWith('https:') ? await readLocalCa(deps.client.paths.home) : undefined;
-  const result = await post(endpoint.scoring_uri, headers, body, ca);
-  if (result.status < 200 || result.status >= 300) {
-    const details: string[] = [];
-    for (const name of ['ms-azureml-model-error-statuscode', 'ms-azureml-model-error-reason', 'azureml-model-deployment', 'x-request-id']) {
-      const value = result.headers[name];
-      if (value !== undefined) details.push(`${name}: ${String(value)}`);
-    }
-    if (result.body) details.push(`body: ${result.body}`);
-    throw new OepError('OEP_ERR_INVOKE_FAILED', `The endpoint answered ${result.status}: ${messageOf(result.body)}`, {
-      details,
-      hint: hintFor(result, options, endpoint),
-    });
-  }
-  return result;
+  return { view: endpoint, url: endpoint.scoring_uri, headers, body, ca };
 }
 
 /** What to do next, by the status the front door answered. */

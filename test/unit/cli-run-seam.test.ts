@@ -37,6 +37,7 @@ import { endpointGetCredentialsCommand } from '../../src/cli/commands/endpoint/g
 import { endpointInvokeCommand } from '../../src/cli/commands/endpoint/invoke.js';
 import { endpointListCommand } from '../../src/cli/commands/endpoint/list.js';
 import { endpointRegenerateKeysCommand } from '../../src/cli/commands/endpoint/regenerate-keys.js';
+import { endpointBenchmarkListCommand, endpointBenchmarkRunCommand, endpointBenchmarkShowCommand } from '../../src/cli/commands/endpoint/benchmark.js';
 import { endpointShowCommand } from '../../src/cli/commands/endpoint/show.js';
 import { endpointUpdateCommand } from '../../src/cli/commands/endpoint/update.js';
 import { environmentArchiveCommand } from '../../src/cli/commands/environment/archive.js';
@@ -93,6 +94,9 @@ const VERBS: Record<string, { make: VerbFactory; valid: string[] }> = {
   'endpoint get-credentials': { make: endpointGetCredentialsCommand, valid: ['-n', 'ep1'] },
   'endpoint regenerate-keys': { make: endpointRegenerateKeysCommand, valid: ['-n', 'ep1'] },
   'endpoint export': { make: endpointExportCommand, valid: ['-n', 'ep1'] },
+  'endpoint benchmark run': { make: endpointBenchmarkRunCommand, valid: ['-n', 'ep1', '-r', 'request.json', '--rate', '5:10:5'] },
+  'endpoint benchmark list': { make: endpointBenchmarkListCommand, valid: [] },
+  'endpoint benchmark show': { make: endpointBenchmarkShowCommand, valid: ['ep1-20261207T120000Z'] },
   'deployment create': { make: deploymentCreateCommand, valid: ['-f', 'blue.yml'] },
   'deployment show': { make: deploymentShowCommand, valid: ['-n', 'blue', '-e', 'ep1'] },
   'deployment list': { make: deploymentListCommand, valid: ['-e', 'ep1'] },

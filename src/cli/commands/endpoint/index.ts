@@ -14,6 +14,7 @@ export const endpointNoun: Noun = {
     { name: 'invoke', load: async () => (await import('./invoke.js')).endpointInvokeCommand },
     { name: 'get-credentials', load: async () => (await import('./get-credentials.js')).endpointGetCredentialsCommand },
     { name: 'regenerate-keys', load: async () => (await import('./regenerate-keys.js')).endpointRegenerateKeysCommand },
+    { name: 'benchmark', load: async () => (await import('./benchmark.js')).endpointBenchmarkCommand },
     { name: 'export', load: async () => (await import('./export.js')).endpointExportCommand },
   ],
 };
