@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BenchmarkReport } from '../../src/model/benchmark-report.js';
-import { OepSandbox } from './harness.js';
+import { prerequisiteSkip } from '../prerequisites.js';
+import { eventually, OEP_BIN, OepSandbox } from './harness.js';
 
 /**
  * `oep endpoint benchmark` on the process runtime, against a deployment whose capacity is known:
@@ -130,6 +132,47 @@ describe('oep endpoint benchmark (issue 27 acceptance, process runtime)', () => 
     assert.ok(breached.steps[0]!.maxInFlight <= 1);
     assert.equal(breached.slo!.breaches.length, 2);
     assert.match(result.stderr, /OEP_ERR_SLO_BREACHED/);
+  });
+
+  it('Ctrl-C stops the load at once, prints the steps done and keeps them (exit 130)', async () => {
+    const requests = async (): Promise<number> => {
+      const view = JSON.parse(await oep.ok(['traffic', 'show', '-n', 'bench', '-o', 'json'])) as { deployments: Array<{ requests: number }> };
+      return view.deployments.reduce((sum, row) => sum + row.requests, 0);
+    };
+    const before = await requests();
+    const running = oep.start(['endpoint', 'benchmark', '-n', 'bench', '-r', join(work, 'request.json'), '--rate', '5:10:5', '--duration', '60s', '--warmup', '0', '-o', 'json']);
+    await eventually('the first step to have sent requests', async () => ((await requests()) >= before + 10 ? true : undefined));
+    running.child.kill('SIGINT');
+    assert.equal(await running.exited, 130, running.stderr);
+    const partial = JSON.parse(running.stdout) as BenchmarkReport;
+    assert.equal(partial.interrupted, true);
+    assert.equal(partial.steps.length, 1, 'only the step under way');
+    assert.ok(partial.steps[0]!.completed >= 5 && partial.steps[0]!.durationMs < 60_000, JSON.stringify(partial.steps[0]));
+    assert.ok(partial.warnings.some((warning) => warning.startsWith('Interrupted')));
+    // Nothing more is sent once the command has ended (answers in flight then may still be counted).
+    const after = await requests();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.ok((await requests()) <= after + 2, 'the load stopped with the command');
+    const listed = JSON.parse(await oep.ok(['endpoint', 'benchmark', 'list', '-n', 'bench', '-o', 'json'])) as Array<{ id: string; interrupted: boolean }>;
+    assert.equal(listed.find((entry) => entry.id === partial.id)?.interrupted, true);
+  });
+
+  it('shows its progress on a terminal (stderr), step by step', { skip: prerequisiteSkip('the terminal progress test', !existsSync('/usr/bin/script') && 'no script(1) here (util-linux; on Debian the bsdutils package)') }, async () => {
+    const log = join(oep.home, 'benchmark-terminal.out');
+    const command = `stty cols 120 rows 40; ${process.execPath} ${OEP_BIN} endpoint benchmark -n bench -r ${join(work, 'request.json')} --rate 5:10:5 --duration 1500ms --warmup 0`;
+    // A terminal as a user has one: ora draws nothing when CI is in the environment at all.
+    const { CI: _ci, NO_COLOR: _noColor, ...env } = process.env;
+    const code = await new Promise<number>((resolve) => {
+      const child = execFile('script', ['-qec', command, log], { env: { ...env, OEP_HOME: oep.home }, timeout: 120_000 }, (error) =>
+        resolve(error ? (error.code as number) : 0),
+      );
+      child.stdin?.end();
+    });
+    assert.equal(code, 0);
+    const terminal = readFileSync(log, 'utf8');
+    assert.match(terminal, /step 1 of 2: 5 req\/s offered/);
+    assert.match(terminal, /step 2 of 2: 10 req\/s offered/);
+    assert.match(terminal, /^knee: /m);
   });
 
   it('refuses bad sweeps and a deployment the endpoint has not, before sending anything', async () => {
