@@ -32,8 +32,10 @@ export interface LoadStepOptions {
 
 /**
  * One worker thread. Measured on the 2-core machine this was written on (bench/load-generator.ts,
- * bench/README.md): a second thread did not raise the rate the router and the replica can serve,
- * since they need the same cores.
+ * bench/README.md): a second thread costs half as much CPU again per request (60 vs 39 µs through
+ * the router), CPU the router and the replica need on the same cores, and did not reach a
+ * consistently higher rate (0.93x vs 0.81x wrk's through the router, 0.77x vs 0.82x on a plain
+ * Node server). `workers: 2` is there for machines with cores to spare.
  */
 export const DEFAULT_WORKERS = 1;
 /** Connections the open model may open in all (as many requests can be in flight at once). */

@@ -14,6 +14,8 @@ const SPIN_MIN_GAP_MS = 4;
 interface Due {
   intended: number;
   counted: boolean;
+  /** When it left (set by write). */
+  sentAt: number;
 }
 
 /**
@@ -49,6 +51,9 @@ export class StepRunner implements ConnectionEvents {
   private settled: (() => void) | undefined;
 
   private readonly histogram = new LatencyHistogram();
+  private readonly service = new LatencyHistogram();
+  private serviceSumMicros = 0;
+  private serviceMaxMicros = 0;
   private readonly counts = emptyCounts();
   private sent = 0;
   private completed = 0;
@@ -178,7 +183,7 @@ export class StepRunner implements ConnectionEvents {
   }
 
   private dispatch(intended: number): void {
-    const due = { intended, counted: intended >= this.windowStart && intended < this.windowEnd };
+    const due: Due = { intended, counted: intended >= this.windowStart && intended < this.windowEnd, sentAt: 0 };
     if (due.counted) this.outstanding += 1;
     const connection = this.idle.pop();
     if (connection) {
@@ -239,6 +244,7 @@ export class StepRunner implements ConnectionEvents {
       this.sent += 1;
       if (now - due.intended > LATE_SEND_MS) this.lateSends += 1;
     }
+    due.sentAt = now;
     this.carrying.set(connection, due);
     Atomics.add(this.shared, SHARED.sent, 1);
     const inFlight = Atomics.add(this.shared, SHARED.inFlight, 1) + 1;
@@ -268,6 +274,10 @@ export class StepRunner implements ConnectionEvents {
     this.histogram.record(micros);
     this.sumMicros += micros;
     if (micros > this.maxMicros) this.maxMicros = micros;
+    const serviceMicros = (now - due.sentAt) * 1000;
+    this.service.record(serviceMicros);
+    this.serviceSumMicros += serviceMicros;
+    if (serviceMicros > this.serviceMaxMicros) this.serviceMaxMicros = serviceMicros;
     this.lastAnswer = Math.max(this.lastAnswer, now - this.windowStart);
   }
 
@@ -304,6 +314,9 @@ export class StepRunner implements ConnectionEvents {
       histogram: this.histogram.toArray(),
       latencySumMicros: this.sumMicros,
       latencyMaxMicros: this.maxMicros,
+      serviceHistogram: this.service.toArray(),
+      serviceSumMicros: this.serviceSumMicros,
+      serviceMaxMicros: this.serviceMaxMicros,
       lateSends: this.lateSends,
       windowMs: this.windowMs(now, aborted),
       lastAnswerMs: this.lastAnswer,

@@ -56,6 +56,12 @@ export interface StepResult {
    * (the open model's schedule; in the closed model the time it left) to its last byte.
    */
   latencyMs: LatencySummary;
+  /**
+   * The same answers timed from when each request actually left (what wrk, or any closed-loop
+   * tool, reports). Apart from latencyMs only by the generator's own lateness (lateSends) and, at
+   * the connection cap, by requests that waited for a connection.
+   */
+  serviceMs: LatencySummary;
   counts: StatusCounts;
   /** The most requests in flight at once (written, not yet answered) during the window. */
   maxInFlight: number;
@@ -90,6 +96,10 @@ export interface StepPart {
   histogram: number[];
   latencySumMicros: number;
   latencyMaxMicros: number;
+  /** Times from the actual send, as histogram, latencySumMicros and latencyMaxMicros are from the due time. */
+  serviceHistogram: number[];
+  serviceSumMicros: number;
+  serviceMaxMicros: number;
   lateSends: number;
   /** How much of the step's window this worker ran, in ms (less than durationMs when aborted). */
   windowMs: number;
@@ -126,10 +136,9 @@ export function offeredOf(step: LoadStep): number {
 export function mergeStepParts(step: LoadStep, parts: readonly StepPart[], maxInFlight: number): StepResult {
   const counts = emptyCounts();
   const histogram = new LatencyHistogram();
+  const service = new LatencyHistogram();
   let sent = 0;
   let completed = 0;
-  let sumMicros = 0;
-  let maxMicros = 0;
   let lateSends = 0;
   let durationMs = 0;
   for (const part of parts) {
@@ -137,12 +146,12 @@ export function mergeStepParts(step: LoadStep, parts: readonly StepPart[], maxIn
     completed += part.completed;
     for (const key of Object.keys(counts) as (keyof StatusCounts)[]) counts[key] += part.counts[key];
     histogram.add(part.histogram);
-    sumMicros += part.latencySumMicros;
-    maxMicros = Math.max(maxMicros, part.latencyMaxMicros);
+    service.add(part.serviceHistogram);
     lateSends += part.lateSends;
     durationMs = Math.max(durationMs, part.windowMs, part.lastAnswerMs);
   }
-  const answered = histogram.count;
+  const sum = (field: 'latencySumMicros' | 'serviceSumMicros') => parts.reduce((total, part) => total + part[field], 0);
+  const max = (field: 'latencyMaxMicros' | 'serviceMaxMicros') => parts.reduce((most, part) => Math.max(most, part[field]), 0);
   return {
     mode: step.mode,
     offered: offeredOf(step),
@@ -150,16 +159,22 @@ export function mergeStepParts(step: LoadStep, parts: readonly StepPart[], maxIn
     sent,
     completed,
     achievedRps: durationMs > 0 ? counts.ok / (durationMs / 1000) : 0,
-    latencyMs: {
-      p50: histogram.percentile(50) / 1000,
-      p90: histogram.percentile(90) / 1000,
-      p99: histogram.percentile(99) / 1000,
-      max: maxMicros / 1000,
-      mean: answered > 0 ? sumMicros / answered / 1000 : 0,
-    },
+    latencyMs: summarize(histogram, sum('latencySumMicros'), max('latencyMaxMicros')),
+    serviceMs: summarize(service, sum('serviceSumMicros'), max('serviceMaxMicros')),
     counts,
     maxInFlight,
     lateSends,
     histogram: histogram.toArray(),
+  };
+}
+
+/** Percentiles from the histogram; the max and the mean from the exact figures kept beside it. */
+function summarize(histogram: LatencyHistogram, sumMicros: number, maxMicros: number): LatencySummary {
+  return {
+    p50: histogram.percentile(50) / 1000,
+    p90: histogram.percentile(90) / 1000,
+    p99: histogram.percentile(99) / 1000,
+    max: maxMicros / 1000,
+    mean: histogram.count > 0 ? sumMicros / histogram.count / 1000 : 0,
   };
 }

@@ -14,6 +14,7 @@ function step(offered: number, p99: number, s429 = 0): StepResult {
     completed: offered * 4,
     achievedRps: Math.min(offered, 20),
     latencyMs: { p50: p99 * 0.8, p90: p99 * 0.9, p99, max: p99 * 1.1, mean: p99 * 0.8 },
+    serviceMs: { p50: p99 * 0.8, p90: p99 * 0.9, p99, max: p99 * 1.1, mean: p99 * 0.8 },
     counts: { ok: offered * 4 - s429, s408: 0, s424: 0, s429, other4xx: 0, other5xx: 0, clientErrors: 0 },
     maxInFlight: 2,
     lateSends: 0,

@@ -95,6 +95,10 @@ describe('runLoadStep, open model (rate)', () => {
       assert.ok(median(drift) < 5, `median drift from the schedule ${median(drift).toFixed(2)} ms`);
       const { p50, p90, p99, max, mean } = result.latencyMs;
       assert.ok(p50 > 0 && p50 <= p90 && p90 <= p99 && p99 <= max * 1.001 && mean > 0, JSON.stringify(result.latencyMs));
+      // A request never leaves before it is due: timed from its send, every figure is at most the same.
+      for (const key of ['p50', 'p90', 'p99', 'max', 'mean'] as const) {
+        assert.ok(result.serviceMs[key] <= result.latencyMs[key] * 1.001 + 1e-9, `${key}: service ${result.serviceMs[key]} > latency ${result.latencyMs[key]}`);
+      }
     });
   }
 
