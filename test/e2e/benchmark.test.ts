@@ -175,10 +175,8 @@ describe('oep endpoint benchmark (issue 27 acceptance, process runtime)', () => 
     assert.match(terminal, /^knee: /m);
   });
 
-  it('refuses bad sweeps and a deployment the endpoint has not, before sending anything', async () => {
-    const both = await oep.run(['endpoint', 'benchmark', '-n', 'bench', '-r', join(work, 'request.json'), '--rate', '5:10', '--concurrency', '1:2']);
-    assert.equal(both.code, 2);
-    assert.match(both.stderr, /Give one sweep/);
+  // Flag checks that need no daemon are rows of test/unit/cli-run-seam.test.ts.
+  it('refuses a deployment the endpoint has not, before sending anything', async () => {
     const unknown = await oep.run(['endpoint', 'benchmark', '-n', 'bench', '-r', join(work, 'request.json'), '--rate', '5', '-d', 'nope']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /--deployment-name nope: endpoint bench has no such deployment/);

@@ -479,6 +479,51 @@ const ROWS: Row[] = [
     argv: ['endpoint', 'show', '-n', 'ep1', '-g', 'rg', '-w', 'ws', '--subscription', 'sub'],
     options: { name: 'ep1', ...JSON_OUTPUT },
   },
+  // endpoint benchmark: the sweep and the sizing flags become typed options before any load.
+  {
+    name: 'benchmark --rate 5:40:5 gives eight rate steps and the defaults (10 s, 2 s warm-up, 0.7, knee factor 2, table)',
+    argv: ['endpoint', 'benchmark', 'run', '-n', 'ep1', '-r', 'request.json', '--rate', '5:40:5', '--target-rps', '30'],
+    options: {
+      format: 'table',
+      benchmark: { endpoint: 'ep1', requestFile: 'request.json', mode: 'rate', levels: [5, 10, 15, 20, 25, 30, 35, 40], durationMs: 10_000, warmupMs: 2000, kneeFactor: 2, targetRps: 30, targetUtilization: 0.7 },
+    },
+  },
+  {
+    name: 'benchmark --concurrency 1:16 doubles; --slo is parsed; -o csv; --deployment prefix',
+    argv: ['endpoint', 'benchmark', 'run', '-n', 'ep1', '-r', 'request.json', '--concurrency', '1:16', '--duration', '500ms', '--warmup', '0', '--slo', 'p99<200ms', '--deployment', 'blue', '-o', 'csv'],
+    options: {
+      format: 'csv',
+      benchmark: {
+        endpoint: 'ep1', deployment: 'blue', requestFile: 'request.json', mode: 'concurrency', levels: [1, 2, 4, 8, 16], durationMs: 500, warmupMs: 0, kneeFactor: 2, targetUtilization: 0.7,
+        slo: { text: 'p99<200ms', checks: [{ metric: 'p99', comparison: '<', threshold: 200, text: 'p99<200ms' }] },
+      },
+    },
+  },
+  {
+    name: 'benchmark with both --rate and --concurrency is refused before run',
+    argv: ['endpoint', 'benchmark', 'run', '-n', 'ep1', '-r', 'request.json', '--rate', '5:10', '--concurrency', '1:2'],
+    refused: { stderr: [/Give one sweep: --rate FROM:TO\[:STEP\]/, /\(OEP_ERR_USAGE\)/] },
+  },
+  {
+    name: 'benchmark with neither sweep is refused before run',
+    argv: ['endpoint', 'benchmark', 'run', '-n', 'ep1', '-r', 'request.json'],
+    refused: { stderr: /Give one sweep/ },
+  },
+  {
+    name: 'benchmark --target-utilization 1.5 is refused before run',
+    argv: ['endpoint', 'benchmark', 'run', '-n', 'ep1', '-r', 'request.json', '--rate', '5', '--target-utilization', '1.5'],
+    refused: { stderr: /--target-utilization 1.5: give a fraction above 0 and at most 1/ },
+  },
+  {
+    name: 'benchmark --duration soon is refused before run',
+    argv: ['endpoint', 'benchmark', 'run', '-n', 'ep1', '-r', 'request.json', '--rate', '5', '--duration', 'soon'],
+    refused: { stderr: /--duration soon: give a time such as 10s/ },
+  },
+  {
+    name: 'benchmark show -o xml is refused before run',
+    argv: ['endpoint', 'benchmark', 'show', 'ep1-20261207T120000Z', '-o', 'xml'],
+    refused: { stderr: /invalid choice: 'xml'/ },
+  },
   // Checks before run: exit 2, run never called.
   {
     name: '--watch with --no-wait is refused before run',
