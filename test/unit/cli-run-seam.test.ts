@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { Command } from '../../src/cli/commander.js';
 import { buildProgram } from '../../src/cli/main.js';
@@ -63,7 +62,7 @@ import type { CliContext } from '../../src/cli/context.js';
 import { runProgram } from '../../src/cli/main.js';
 import { assembleProgram } from '../../src/cli/program.js';
 import type { RunCommand } from '../../src/cli/run-command.js';
-import { FakeDaemonClient } from './fake-daemon-client.js';
+import { FakeDaemonClient, fakeCliContext } from './fake-daemon-client.js';
 
 /**
  * The CLI's flag parsing, tested through each verb's run seam (src/cli/run-command.ts): a row is a
@@ -158,20 +157,7 @@ interface SeamResult {
 let runs = 0;
 
 function contextFor(client: FakeDaemonClient, home: string, output: { stdout: string; stderr: string }): CliContext {
-  const stdin = Object.assign(new PassThrough(), { isTTY: false });
-  stdin.end();
-  return {
-    env: { NO_COLOR: '1', OEP_HOME: home },
-    cwd: join(scratch, 'cwd'),
-    stdout: { write: (text: string) => (output.stdout += text) },
-    stderr: { write: (text: string) => (output.stderr += text) },
-    stdin,
-    home,
-    client,
-    confirm: async () => assert.fail('a question was asked'),
-    interrupt: new AbortController().signal,
-    claimInterrupt: () => undefined,
-  };
+  return fakeCliContext(client, { home, cwd: join(scratch, 'cwd') }, output);
 }
 
 /** The verb a command line names: the longest command path of VERBS it starts with. */

@@ -2,13 +2,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import type { CliContext } from '../../src/cli/context.js';
 import { main } from '../../src/cli/main.js';
 import type { MethodName } from '../../src/daemon/api.js';
 import { OepError } from '../../src/errors.js';
-import { FakeDaemonClient, type FakeAnswers } from './fake-daemon-client.js';
+import { FakeDaemonClient, fakeCliContext, type FakeAnswers } from './fake-daemon-client.js';
 
 /**
  * The CLI from argv to what it asks the daemon and what it prints, run in-process by main() with
@@ -56,25 +54,9 @@ async function runRow(row: Row): Promise<{ exit: number; stdout: string; stderr:
   mkdirSync(cwd, { recursive: true });
   for (const [file, text] of Object.entries(row.files ?? {})) writeFileSync(join(cwd, file), text);
   const client = new FakeDaemonClient(home, row.answers, { running: row.daemonRunning ?? true });
-  let stdout = '';
-  let stderr = '';
-  const stdin = Object.assign(new PassThrough(), { isTTY: row.stdinIsTTY ?? false });
-  stdin.end();
-  const ctx: CliContext = {
-    // OEP_HOME as the row's: a command that reads or writes settings finds them there, never in the user's.
-    env: { NO_COLOR: '1', OEP_HOME: home },
-    cwd,
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    stdin,
-    home,
-    client,
-    confirm: async () => assert.fail('a question was asked'),
-    interrupt: new AbortController().signal,
-    claimInterrupt: () => undefined,
-  };
-  const exit = await main(row.argv, ctx);
-  return { exit, stdout, stderr, client, cwd, home };
+  const output = { stdout: '', stderr: '' };
+  const exit = await main(row.argv, fakeCliContext(client, { home, cwd }, output, row.stdinIsTTY ?? false));
+  return { exit, ...output, client, cwd, home };
 }
 
 

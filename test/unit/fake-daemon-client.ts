@@ -1,3 +1,6 @@
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import type { CliContext } from '../../src/cli/context.js';
 import type { CallArgs, CallOptions, DaemonCaller } from '../../src/daemon/client.js';
 import type { MethodName, ParamsOf, ResultOf } from '../../src/daemon/api.js';
 import { oepPaths, type OepPaths } from '../../src/state/paths.js';
@@ -65,4 +68,31 @@ export class FakeDaemonClient implements DaemonCaller {
 /** The real client sends parameters as JSON (src/daemon/protocol.ts); the record shows what arrives. */
 function overTheWire(params: unknown): unknown {
   return JSON.parse(JSON.stringify(params ?? {})) as unknown;
+}
+
+/**
+ * A CLI context for in-process command tests: the fake daemon client, OEP_HOME as the test's own
+ * (a command that reads or writes settings finds them there, never in the user's), output kept
+ * in `output`, no colour, a closed stdin, no questions (one fails the test), no Ctrl-C.
+ */
+export function fakeCliContext(
+  client: FakeDaemonClient,
+  where: { home: string; cwd: string },
+  output: { stdout: string; stderr: string },
+  stdinIsTTY = false,
+): CliContext {
+  const stdin = Object.assign(new PassThrough(), { isTTY: stdinIsTTY });
+  stdin.end();
+  return {
+    env: { NO_COLOR: '1', OEP_HOME: where.home },
+    cwd: where.cwd,
+    stdout: { write: (text: string) => (output.stdout += text) },
+    stderr: { write: (text: string) => (output.stderr += text) },
+    stdin,
+    home: where.home,
+    client,
+    confirm: async () => assert.fail('a question was asked'),
+    interrupt: new AbortController().signal,
+    claimInterrupt: () => undefined,
+  };
 }
