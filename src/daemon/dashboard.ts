@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type { BenchmarkReport } from '../model/benchmark-report.js';
 import { constantTimeEqual } from '../model/credentials.js';
 import type { CompareReport } from '../model/compare.js';
 import { PACKAGE_ROOT } from '../state/paths.js';
@@ -23,6 +24,8 @@ export interface DashboardOptions {
   series: DashboardSeries;
   health: () => ReplicaHealth[];
   compare: (endpoint: string) => CompareReport;
+  /** The endpoint's newest kept `oep endpoint benchmark` report (src/registry/benchmarks.ts), if any. */
+  latestBenchmark: (endpoint: string) => Promise<BenchmarkReport | undefined>;
   /** Fixed for tests; by default a fresh random token per daemon. */
   token?: string;
 }
@@ -124,11 +127,11 @@ export class Dashboard {
       return;
     }
     const state = this.options.state();
-    const endpointOf = (prefix: string): string | undefined => {
-      if (!url.pathname.startsWith(prefix)) return undefined;
+    const endpointOf = (prefix: string, suffix = ''): string | undefined => {
+      if (!url.pathname.startsWith(prefix) || !url.pathname.endsWith(suffix)) return undefined;
       let name: string;
       try {
-        name = decodeURIComponent(url.pathname.slice(prefix.length));
+        name = decodeURIComponent(url.pathname.slice(prefix.length, url.pathname.length - suffix.length));
       } catch {
         // A bad percent-escape (%E0%A4%A, %zz): not a name, and not the server's fault.
         throw new BadRequest(`The endpoint name in ${url.pathname} has a bad percent-escape.`);
@@ -144,11 +147,28 @@ export class Dashboard {
     if (url.pathname === '/api/endpoints') {
       return json(res, Object.keys(state.endpoints).sort());
     }
+    const benchmarkOf = endpointOf('/api/endpoints/', '/benchmark');
+    if (benchmarkOf !== undefined) return this.benchmark(benchmarkOf, res);
     const snapshotOf = endpointOf('/api/endpoints/');
     if (snapshotOf !== undefined) return json(res, this.snapshot(snapshotOf));
     const streamOf = endpointOf('/events/');
     if (streamOf !== undefined) return this.stream(streamOf, res);
     notFound(res);
+  }
+
+  /**
+   * The endpoint's latest benchmark report as `oep endpoint benchmark -o json` printed it; 404 with
+   * a JSON body saying how to make one when there is none, so the page can show that.
+   */
+  private async benchmark(endpoint: string, res: ServerResponse): Promise<void> {
+    const report = await this.options.latestBenchmark(endpoint);
+    if (report) return json(res, report);
+    res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(
+      JSON.stringify({
+        error: `No benchmark of endpoint ${endpoint} yet.`,
+        hint: `oep endpoint benchmark -n ${endpoint} --request-file <file> --rate 5:40:5`,
+      }),
+    );
   }
 
   private stream(endpoint: string, res: ServerResponse): void {

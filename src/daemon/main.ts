@@ -21,6 +21,7 @@ import { PairRecorder } from '../router/pairs.js';
 import { comparePairs } from '../model/compare.js';
 import { Dashboard } from './dashboard.js';
 import { DashboardSeries } from './dashboard-series.js';
+import { latestBenchmark } from '../registry/benchmarks.js';
 import { endpointAccessLog, oepPaths, resolveOepHome } from '../state/paths.js';
 import { ensureHome } from '../state/home-check.js';
 import { writeFileNoFollowSync } from '../state/atomic-write.js';
@@ -115,6 +116,7 @@ async function runDaemon(): Promise<void> {
     series,
     health: () => reconciler.health(),
     compare: (endpoint) => comparePairs(pairs.pairs(endpoint), { endpoint }),
+    latestBenchmark: (endpoint) => latestBenchmark(paths.home, endpoint),
   });
   // The home's token issuer, opened once: aad_token endpoints accept the tokens it signs, and those
   // of the aad_tenant setting's Entra ID tenant (its keys from OEP_AAD_JWKS_URL when set: tests, proxies).
