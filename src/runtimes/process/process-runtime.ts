@@ -75,6 +75,8 @@ export class ProcessRuntime implements Runtime {
   private readonly told = new WeakSet<EmitProgress>();
   /** The warm interpreter readied for each deployment's next start (spare.ts), by deployment key. */
   private readonly spares = new Map<string, Spare>();
+  /** How many times each deployment was cleaned up: a spare worked out across a cleanup is not made. */
+  private readonly cleanups = new Map<string, number>();
 
   constructor(private readonly options: ProcessRuntimeOptions) {}
 
@@ -155,6 +157,9 @@ export class ProcessRuntime implements Runtime {
     if (spare?.fits(launch)) {
       child = spare.take(args, request.logFile);
       exited = this.endOf(request, child, file, python);
+      // A deployment that reloads once is likely to again: the next spare starts now rather than
+      // once this replica is ready, so it is warm by the next save.
+      void this.standBy(request).catch(() => undefined);
     } else {
       spare?.discard();
       spare = undefined;
@@ -187,20 +192,28 @@ export class ProcessRuntime implements Runtime {
   async standBy(request: ReplicaRequest): Promise<void> {
     if (request.debug) return;
     const key = deploymentKey(request.endpoint, request.deployment);
+    const cleanups = this.cleanups.get(key) ?? 0;
     let launch: ProcessLaunch;
     try {
-      ({ launch } = await this.launchOf(request));
+      // Nothing made on disk: the replica that is ready made it already, and a cleanup meanwhile must stay one.
+      ({ launch } = await this.launchOf(request, false));
     } catch {
       return;
     }
+    // The deployment was removed while its launch was worked out.
+    if ((this.cleanups.get(key) ?? 0) !== cleanups) return;
     const current = this.spares.get(key);
     if (current?.fits(launch)) return;
     current?.discard();
     this.spares.set(key, new Spare(launch));
   }
 
-  /** Everything a start of this replica decides before its process exists: the plan, the interpreter, the environment. */
-  private async launchOf(request: ReplicaRequest) {
+  /**
+   * Everything a start of this replica decides before its process exists: the plan, the
+   * interpreter, the environment. `prepareFiles`: also link the model and make the data
+   * collector's folder (a start does; readying a spare does not).
+   */
+  private async launchOf(request: ReplicaRequest, prepareFiles = true) {
     const { spec } = request;
     const plan = scoringPlan(spec);
     if (plan.kind === 'container') {
@@ -216,7 +229,7 @@ export class ProcessRuntime implements Runtime {
     let modelDir: string | undefined;
     if (layout.model) {
       modelDir = join(runDir, 'azureml-models', layout.model.name, layout.model.version);
-      await this.linkModel(modelDir, layout.model.entry, layout.model.source);
+      if (prepareFiles) await this.linkModel(modelDir, layout.model.entry, layout.model.source);
     }
     const appRoot = layout.code ? join(layout.code.source, layout.code.scriptDir) : undefined;
     // MLflow without a scoring script: oep's own script, from the package (environment: the configured interpreter).
@@ -227,7 +240,7 @@ export class ProcessRuntime implements Runtime {
     const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript, replicaSecret: secret, platform }) };
     // data_collector: the script's collections are written straight into the deployment's folder.
     const collectorDir = collectsData(spec) ? dataCollectorDir(this.options.paths, request.endpoint, request.deployment) : undefined;
-    if (collectorDir) await mkdir(collectorDir, { recursive: true });
+    if (collectorDir && prepareFiles) await mkdir(collectorDir, { recursive: true });
     const inherited = { ...process.env };
     // The developer's credentials must not take the deployment's managed identity's place.
     if (this.options.identity) for (const name of INHERITED_CREDENTIAL_VARIABLES) delete inherited[name];
@@ -389,6 +402,7 @@ export class ProcessRuntime implements Runtime {
     const key = deploymentKey(endpoint, deployment);
     this.spares.get(key)?.discard();
     this.spares.delete(key);
+    this.cleanups.set(key, (this.cleanups.get(key) ?? 0) + 1);
     await rm(deploymentRunDir(this.options.paths, endpoint, deployment), { recursive: true, force: true });
   }
 }
