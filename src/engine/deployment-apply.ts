@@ -44,6 +44,11 @@ export interface DeploymentApplyDeps extends EngineDeps {
   env: NodeJS.ProcessEnv;
   /** --debug: where debugpy listens and the attach configuration, as soon as the daemon has the deployment (before it is ready). */
   onDebug?: (debug: DebugView) => void | Promise<void>;
+  /**
+   * The python setting, read now. Absent: the settings are opened for it; watch mode passes one
+   * that keeps them open (opening compiles their schema, a tenth of a second on every reload).
+   */
+  pythonSetting?: () => Promise<string>;
 }
 
 /** `deployment create` and `deployment update`: load and validate, then hand over to the daemon. */
@@ -180,7 +185,7 @@ async function commandPython(deps: DeploymentApplyDeps): Promise<PythonChoice> {
   return resolvePythonChoice({
     env: deps.env,
     cwd: deps.cwd,
-    setting: async () => (await openSettings(deps.env)).get('python'),
+    setting: deps.pythonSetting ?? (async () => (await openSettings(deps.env)).get('python')),
     settingDefault: SETTING_RULES.python.default,
   });
 }

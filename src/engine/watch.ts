@@ -3,6 +3,7 @@ import { isOepError } from '../errors.js';
 import type { DeploymentSpec } from '../spec/types.js';
 import { applyDeployment, type DeploymentApplyOptions } from './deployment-apply.js';
 import type { EngineDeps } from './deps.js';
+import type { UserSettings } from '../state/settings.js';
 
 /**
  * Watch mode: the deployment's YAML, code folder, scoring script and model stay watched; each save
@@ -43,6 +44,17 @@ export async function watchDeployment(options: WatchOptions, deps: WatchDeps): P
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   deps.say(`watching ${options.name} of ${options.endpointName} (${paths.map((path) => basename(path) || path).join(', ')}); Ctrl-C stops watching, the deployment keeps running`);
 
+  // Opened once: conf reads the file again on every get, so a changed setting still applies.
+  let settings: Promise<UserSettings> | undefined;
+  const pythonSetting = async (): Promise<string> => {
+    settings ??= import('../state/settings.js').then(({ openSettings }) => openSettings(deps.env));
+    try {
+      return (await settings).get('python');
+    } catch (error) {
+      settings = undefined;
+      throw error;
+    }
+  };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
@@ -57,7 +69,7 @@ export async function watchDeployment(options: WatchOptions, deps: WatchDeps): P
         // Without a file, update replays the stored spec: the replicas still restart on the new code.
         // A named inline model whose files were edited: its registered version keeps the old ones, with a warning.
         { ...options, allTraffic: false, wait: true, modelVersionConflict: 'warn' },
-        { ...deps, onEvent: (event) => event.phase === 'notice' || event.phase === 'warning' ? deps.say(`${event.phase}: ${event.message}`) : undefined },
+        { ...deps, pythonSetting, onEvent: (event) => event.phase === 'notice' || event.phase === 'warning' ? deps.say(`${event.phase}: ${event.message}`) : undefined },
       );
       deps.say(`reloaded ${options.name} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     } catch (error) {

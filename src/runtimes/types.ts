@@ -98,6 +98,12 @@ export interface Runtime {
    * replicas are adopted by generation and index alone.
    */
   prepare?(request: PrepareRequest): Promise<PreparedConfiguration>;
+  /**
+   * A replica of the deployment is ready: the runtime may ready ahead what the deployment's next
+   * start needs (process: a warm interpreter, runtimes/process/spare.ts), so a reload or restart
+   * starts sooner. Best effort; absent: nothing to ready.
+   */
+  standBy?(request: ReplicaRequest): Promise<void>;
   /** Removes whatever the runtime prepared for a deployment (links, containers). */
   cleanup(endpoint: string, deployment: string): Promise<void>;
   /**

@@ -24,6 +24,13 @@ import { bringUp, StartCancelled } from './replica-start.js';
 import { isOutOfDescriptors } from '../model/descriptors.js';
 import { deploymentKey } from '../model/deployment-key.js';
 
+/**
+ * How often a starting replica's readiness route is tried. A replica that does not listen yet
+ * refuses at once, so trying often costs little, and a ready replica takes traffic this soon
+ * after it listens (the probe period applies once it serves).
+ */
+const START_POLL_MS = 10;
+
 /** A replica start that failed for want of a file descriptor in the daemon is tried again after this long. */
 const OUT_OF_DESCRIPTORS_RETRY_MS = 1000;
 
@@ -534,21 +541,22 @@ export class Reconciler {
     const restart = slot.restarts;
     slot.handle = undefined;
     slot.emit({ phase: 'start', message: `starting replica ${slot.index} of ${slot.deployment}` });
+    const request: ReplicaRequest = {
+      endpoint: slot.endpoint,
+      deployment: slot.deployment,
+      replica: slot.index,
+      spec: slot.spec,
+      generation: slot.generation,
+      logFile,
+      emit: slot.emit,
+      ...(slot.debug && { debug: slot.debug }),
+      ...(slot.python && { python: slot.python }),
+    };
     slot.starting = (async () => {
       let handle: ReplicaHandle;
       try {
         handle = await bringUp({
-          request: {
-            endpoint: slot.endpoint,
-            deployment: slot.deployment,
-            replica: slot.index,
-            spec: slot.spec,
-            generation: slot.generation,
-            logFile,
-            emit: slot.emit,
-            ...(slot.debug && { debug: slot.debug }),
-            ...(slot.python && { python: slot.python }),
-          },
+          request,
           launch: async (request) => {
             const started = await how(request);
             slot.emit({
@@ -562,7 +570,7 @@ export class Reconciler {
           onHandle: (started) => (slot.handle = started),
           cancelled: () => slot.phase === 'stopping',
           runtime: slot.runtime.kind,
-          pollMs: this.options.startPollMs ?? 50,
+          pollMs: this.options.startPollMs ?? START_POLL_MS,
         });
       } catch (error) {
         if (error instanceof StartCancelled || slot.phase === 'stopping') return;
@@ -598,6 +606,8 @@ export class Reconciler {
       if (handle.adopted) this.note(slot, `replica ${slot.index} adopted from an earlier daemon${handle.pid ? ` (pid ${handle.pid})` : ` (${handle.id})`}`);
       else if (restart > 0) this.note(slot, `replica ${slot.index} restarted (restart ${restart})`);
       this.watch(slot, handle, startedAt);
+      // Ready for the next start (a reload, an update, a restart) while this one serves.
+      if (!this.closing) void slot.runtime.standBy?.(request).catch(() => undefined);
     })().finally(() => {
       slot.starting = undefined;
       this.reconcile();

@@ -121,6 +121,25 @@ function watchSuite(runtime: 'process' | 'docker', skip: string | false): void {
     });
   }
 
+  if (runtime === 'process') {
+    it('a reload starts from a warm interpreter and imports the script and its modules anew', async () => {
+      const first = (): number => (JSON.parse(lastAnswer()!) as number[])[0]!;
+      const base = first();
+      const helper = join(dir, 'onlinescoring', 'watch_helper.py');
+      // One save: a module of the user's, and the script importing it.
+      writeFileSync(helper, 'OFFSET = 1\n');
+      const text = readFileSync(join(dir, score), 'utf8').replace('predictions.append(round(value, 4)', 'predictions.append(watch_helper.OFFSET + round(value, 4)');
+      writeFileSync(join(dir, score), `import watch_helper\n${text}`);
+      await eventually('the script with its module to answer', async () => (Math.abs(first() - (base + 1)) < 1e-6 ? true : undefined), 60_000);
+      // Only the module changes: the new replica imports it anew (nothing of the old one is kept).
+      writeFileSync(helper, 'OFFSET = 2\n');
+      await eventually('the changed module to answer', async () => (Math.abs(first() - (base + 2)) < 1e-6 ? true : undefined), 60_000);
+      const prepared = await oep.ok(['deployment', 'get-logs', '-n', 'blue', '-e', 'quickstart', '--container', 'storage-initializer']);
+      assert.match(prepared, /command: .* --port \d+ \(a warm interpreter, started ahead with the same environment: server\/oep_spare\.py\)/);
+      assert.deepEqual(failures, []);
+    });
+  }
+
   it('Ctrl-C ends the watch and leaves the deployment running', { skip }, async () => {
     watching!.child.kill('SIGINT');
     await watching!.exited;

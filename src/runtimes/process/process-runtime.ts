@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, open, readlink, rm, symlink } from 'node:fs/promises';
@@ -16,6 +16,8 @@ import { processRuntimeNotice, type PythonInterpreter, type RecordedPython } fro
 import { dataCollectorDir, deploymentRunDir, PACKAGE_ROOT, storageInitializerLog, type OepPaths } from '../../state/paths.js';
 import { debugToken, replicaSecret } from '../../state/secrets.js';
 import { writePreparedLog } from '../prepared-log.js';
+import { deploymentKey } from '../../model/deployment-key.js';
+import { Spare, type ProcessLaunch } from './spare.js';
 import { findFreePort } from '../free-port.js';
 import type { EmitProgress, PreparedConfiguration, PrepareRequest, ReplicaExit, ReplicaHandle, ReplicaRequest, Runtime, RuntimeChoices } from '../types.js';
 import {
@@ -71,6 +73,10 @@ export class ProcessRuntime implements Runtime {
   private serverDigest?: string;
   /** The progress streams (one per create or update) already told which interpreter runs the deployment. */
   private readonly told = new WeakSet<EmitProgress>();
+  /** The warm interpreter readied for each deployment's next start (spare.ts), by deployment key. */
+  private readonly spares = new Map<string, Spare>();
+  /** How many times each deployment was cleaned up: a spare worked out across a cleanup is not made. */
+  private readonly cleanups = new Map<string, number>();
 
   constructor(private readonly options: ProcessRuntimeOptions) {}
 
@@ -101,55 +107,26 @@ export class ProcessRuntime implements Runtime {
 
   async startReplica(request: ReplicaRequest): Promise<ReplicaHandle> {
     const { spec } = request;
-    const plan = scoringPlan(spec);
-    if (plan.kind === 'container') {
-      throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `Deployment ${spec.name} is a custom container (environment.inference_config); the process runtime cannot run it.`, {
-        hint: 'Use --runtime docker for custom containers.',
-      });
+    const { plan, chosen, python, layout, runDir, modelDir, appRoot, entryScript, scoring, collectorDir, launch } = await this.launchOf(request);
+    // A warm interpreter started for exactly this launch takes the place of a cold start; one
+    // started for another (the environment or interpreter changed) is of no use any more.
+    const key = deploymentKey(request.endpoint, request.deployment);
+    let spare = this.spares.get(key);
+    this.spares.delete(key);
+    if (spare && !spare.fits(launch)) {
+      spare.discard();
+      spare = undefined;
     }
-    if (plan.kind === 'unsupported') throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `Deployment ${spec.name} cannot run here: ${plan.reason}`, { hint: plan.hint });
-    const chosen = request.python ?? { path: await this.options.python(), source: 'setting' as const };
-    const python = chosen.path;
-    // Asked while the replica starts; awaited before the handle is returned.
-    const interpreter = inspectInterpreter(chosen);
+    // Asked while the replica starts; awaited before the handle is returned. A spare knows already.
+    const interpreter = spare ? spare.interpreter.then((known) => (known ? { configured: python, source: chosen.source, executable: known.executable, version: known.version } : inspectInterpreter(chosen))) : inspectInterpreter(chosen);
     // Said once per create or update, however many replicas it starts.
     const tell = !this.told.has(request.emit);
     this.told.add(request.emit);
-    const layout = computeLayout(spec);
-    const runDir = deploymentRunDir(this.options.paths, request.endpoint, request.deployment);
-    let modelDir: string | undefined;
-    if (layout.model) {
-      modelDir = join(runDir, 'azureml-models', layout.model.name, layout.model.version);
-      await this.linkModel(modelDir, layout.model.entry, layout.model.source);
-    }
-    const appRoot = layout.code ? join(layout.code.source, layout.code.scriptDir) : undefined;
-    // MLflow without a scoring script: oep's own script, from the package (environment: the configured interpreter).
-    const entryScript = plan.kind === 'mlflow' ? join(PACKAGE_ROOT, 'server', plan.script) : layout.code?.scriptFile;
-    // The server answers only requests that carry the secret the router adds (health probes aside).
-    const secret = replicaSecret(this.options.paths.home, request.endpoint, request.deployment);
-    const platform = this.identityEnvironment(request.endpoint, request.deployment);
-    const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript, replicaSecret: secret, platform }) };
     const port = await findFreePort();
-    // data_collector: the script's collections are written straight into the deployment's folder.
-    const collectorDir = collectsData(spec) ? dataCollectorDir(this.options.paths, request.endpoint, request.deployment) : undefined;
-    if (collectorDir) await mkdir(collectorDir, { recursive: true });
-    const inherited = { ...process.env };
-    // The developer's credentials must not take the deployment's managed identity's place.
-    if (this.options.identity) for (const name of INHERITED_CREDENTIAL_VARIABLES) delete inherited[name];
-    const env = {
-      ...inherited,
-      PYTHONUNBUFFERED: '1',
-      PYTHONDONTWRITEBYTECODE: '1',
-      ...(collectorDir ? dataCollectionEnvironment(spec, collectorDir) : {}),
-      ...scoring,
-      // --debug: debugpy on the host's loopback, at the backend port only the daemon's debug gate
-      // connects to, with the token it requires; after the user's variables (they cannot turn it off).
-      ...(request.debug ? debugEnvironment(request.debug, DEBUG_HOST, request.debug.backendPort ?? request.debug.port, debugToken(this.options.paths.home, request.endpoint, request.deployment), true) : {}),
-    };
     await mkdir(join(request.logFile, '..'), { recursive: true });
     await writePreparedLog(storageInitializerLog(this.options.paths, request.endpoint, request.deployment), {
       runtime: 'process',
-      command: `${python} ${SCORING_SERVER} --host 127.0.0.1 --port ${port}`,
+      command: `${python} ${SCORING_SERVER} --host 127.0.0.1 --port ${port}${spare ? ' (a warm interpreter, started ahead with the same environment: server/oep_spare.py)' : ''}`,
       mounts: [
         ...(layout.model && modelDir ? [`${join(modelDir, layout.model.entry)} -> ${layout.model.source}`] : []),
         ...(appRoot ? [`AML_APP_ROOT ${appRoot}`] : []),
@@ -166,30 +143,124 @@ export class ProcessRuntime implements Runtime {
       replica: request.replica,
       generation: request.generation,
       configHash: this.configHash(spec, request.generation, request.python?.path),
-      token: randomBytes(16).toString('hex'),
+      token: spare?.token ?? randomBytes(16).toString('hex'),
       port,
       startedAt: new Date().toISOString(),
     };
-    // Written before the process exists: a daemon killed right after the spawn still leaves a
-    // way to find it (the token in its environment).
-    await writeRecord(file, record);
-    const log = await open(request.logFile, APPEND_NOFOLLOW, 0o600);
-    let child;
-    try {
-      child = spawn(python, [SCORING_SERVER, '--host', '127.0.0.1', '--port', String(port)], {
-        cwd: appRoot ?? runDir,
-        env: { ...env, [TOKEN_VARIABLE]: record.token },
-        stdio: ['ignore', log.fd, log.fd],
-        // A session of its own: the replica outlives a daemon that crashes, and a stop reaches its workers.
-        detached: true,
-      });
-    } catch (error) {
+    const args = ['--host', '127.0.0.1', '--port', String(port)];
+    // Written before the process runs the server: a daemon killed right after still leaves a way
+    // to find it (the token in its environment; a spare's pid is known already).
+    const spareStart = spare?.child.pid !== undefined ? processStartTime(spare.child.pid) : undefined;
+    await writeRecord(file, spare && spareStart !== undefined ? { ...record, pid: spare.child.pid, startTime: spareStart } : record);
+    let child: ChildProcess;
+    let exited: Promise<ReplicaExit>;
+    if (spare?.fits(launch)) {
+      child = spare.take(args, request.logFile);
+      exited = this.endOf(request, child, file, python);
+      // A deployment that reloads once is likely to again: the next spare starts now rather than
+      // once this replica is ready, so it is warm by the next save.
+      void this.standBy(request).catch(() => undefined);
+    } else {
+      spare?.discard();
+      spare = undefined;
+      const log = await open(request.logFile, APPEND_NOFOLLOW, 0o600);
+      try {
+        child = spawn(python, [SCORING_SERVER, ...args], {
+          cwd: launch.cwd,
+          env: { ...launch.env, [TOKEN_VARIABLE]: record.token },
+          stdio: ['ignore', log.fd, log.fd],
+          // A session of its own: the replica outlives a daemon that crashes, and a stop reaches its workers.
+          detached: true,
+        });
+      } catch (error) {
+        await log.close();
+        await removeRecord(file);
+        throw error;
+      }
+      // Listen before anything else is awaited: a failed spawn reports on the next tick.
+      exited = this.endOf(request, child, file, python);
       await log.close();
-      await removeRecord(file);
-      throw error;
     }
-    // Listen before anything else is awaited: a failed spawn reports on the next tick.
-    const exited = new Promise<ReplicaExit>((resolve) => {
+    return this.handleOf(request, { child, exited, file, record, port, interpreter, tell, fromSpare: spare !== undefined });
+  }
+
+  /**
+   * Readies a warm interpreter for the deployment's next start (a reload in watch mode, an
+   * update, a restart): its process started now with the launch this request would get, idle
+   * until it is taken. One per deployment; none under --debug (debugpy starts before the script).
+   */
+  async standBy(request: ReplicaRequest): Promise<void> {
+    if (request.debug) return;
+    const key = deploymentKey(request.endpoint, request.deployment);
+    const cleanups = this.cleanups.get(key) ?? 0;
+    let launch: ProcessLaunch;
+    try {
+      // Nothing made on disk: the replica that is ready made it already, and a cleanup meanwhile must stay one.
+      ({ launch } = await this.launchOf(request, false));
+    } catch {
+      return;
+    }
+    // The deployment was removed while its launch was worked out.
+    if ((this.cleanups.get(key) ?? 0) !== cleanups) return;
+    const current = this.spares.get(key);
+    if (current?.fits(launch)) return;
+    current?.discard();
+    this.spares.set(key, new Spare(launch));
+  }
+
+  /**
+   * Everything a start of this replica decides before its process exists: the plan, the
+   * interpreter, the environment. `prepareFiles`: also link the model and make the data
+   * collector's folder (a start does; readying a spare does not).
+   */
+  private async launchOf(request: ReplicaRequest, prepareFiles = true) {
+    const { spec } = request;
+    const plan = scoringPlan(spec);
+    if (plan.kind === 'container') {
+      throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `Deployment ${spec.name} is a custom container (environment.inference_config); the process runtime cannot run it.`, {
+        hint: 'Use --runtime docker for custom containers.',
+      });
+    }
+    if (plan.kind === 'unsupported') throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', `Deployment ${spec.name} cannot run here: ${plan.reason}`, { hint: plan.hint });
+    const chosen = request.python ?? { path: await this.options.python(), source: 'setting' as const };
+    const python = chosen.path;
+    const layout = computeLayout(spec);
+    const runDir = deploymentRunDir(this.options.paths, request.endpoint, request.deployment);
+    let modelDir: string | undefined;
+    if (layout.model) {
+      modelDir = join(runDir, 'azureml-models', layout.model.name, layout.model.version);
+      if (prepareFiles) await this.linkModel(modelDir, layout.model.entry, layout.model.source);
+    }
+    const appRoot = layout.code ? join(layout.code.source, layout.code.scriptDir) : undefined;
+    // MLflow without a scoring script: oep's own script, from the package (environment: the configured interpreter).
+    const entryScript = plan.kind === 'mlflow' ? join(PACKAGE_ROOT, 'server', plan.script) : layout.code?.scriptFile;
+    // The server answers only requests that carry the secret the router adds (health probes aside).
+    const secret = replicaSecret(this.options.paths.home, request.endpoint, request.deployment);
+    const platform = this.identityEnvironment(request.endpoint, request.deployment);
+    const scoring = { ...planEnvironment(plan, layout.model?.entry), ...scoringEnvironment(spec, { modelDir, appRoot, entryScript, replicaSecret: secret, platform }) };
+    // data_collector: the script's collections are written straight into the deployment's folder.
+    const collectorDir = collectsData(spec) ? dataCollectorDir(this.options.paths, request.endpoint, request.deployment) : undefined;
+    if (collectorDir && prepareFiles) await mkdir(collectorDir, { recursive: true });
+    const inherited = { ...process.env };
+    // The developer's credentials must not take the deployment's managed identity's place.
+    if (this.options.identity) for (const name of INHERITED_CREDENTIAL_VARIABLES) delete inherited[name];
+    const env = {
+      ...inherited,
+      PYTHONUNBUFFERED: '1',
+      PYTHONDONTWRITEBYTECODE: '1',
+      ...(collectorDir ? dataCollectionEnvironment(spec, collectorDir) : {}),
+      ...scoring,
+      // --debug: debugpy on the host's loopback, at the backend port only the daemon's debug gate
+      // connects to, with the token it requires; after the user's variables (they cannot turn it off).
+      ...(request.debug ? debugEnvironment(request.debug, DEBUG_HOST, request.debug.backendPort ?? request.debug.port, debugToken(this.options.paths.home, request.endpoint, request.deployment), true) : {}),
+    };
+    const launch: ProcessLaunch = { python, cwd: appRoot ?? runDir, env };
+    return { plan, chosen, python, layout, runDir, modelDir, appRoot, entryScript, scoring, collectorDir, launch };
+  }
+
+  /** How the replica's process ended; its record goes with it. */
+  private endOf(request: ReplicaRequest, child: ChildProcess, file: string, python: string): Promise<ReplicaExit> {
+    return new Promise<ReplicaExit>((resolve) => {
       child.once('exit', (code, signal) => {
         // Workers of a server that died hard may linger in its group.
         if (child.pid) signalGroup(child.pid, 'SIGKILL');
@@ -203,15 +274,22 @@ export class ProcessRuntime implements Runtime {
         void removeRecord(file).then(() => resolve({ code: null, signal: null, error: reason }));
       });
     });
-    await log.close();
-    if (child.pid !== undefined) {
+  }
+
+  /** The handle of a replica's process, cold or taken from a spare: its end, its record, its stop. */
+  private async handleOf(
+    request: ReplicaRequest,
+    started: { child: ChildProcess; exited: Promise<ReplicaExit>; file: string; record: ReplicaRecord; port: number; interpreter: Promise<PythonInterpreter>; tell: boolean; fromSpare: boolean },
+  ): Promise<ReplicaHandle> {
+    const { child, exited, file, record, port } = started;
+    if (child.pid !== undefined && !started.fromSpare) {
       const startTime = processStartTime(child.pid);
       // The process may already be gone (a missing interpreter): then the exit handler removes the record.
       if (startTime !== undefined && child.exitCode === null && child.signalCode === null) await writeRecord(file, { ...record, pid: child.pid, startTime });
     }
     const pid = child.pid;
-    const inspected = await interpreter;
-    if (tell) request.emit({ phase: 'notice', message: processRuntimeNotice(spec, inspected) });
+    const inspected = await started.interpreter;
+    if (started.tell) request.emit({ phase: 'notice', message: processRuntimeNotice(request.spec, inspected) });
     return {
       id: `${request.endpoint}/${request.deployment}/${request.replica}`,
       target: { origin: `http://127.0.0.1:${port}`, scoringPath: '/score', readinessPath: '/', livenessPath: '/' },
@@ -321,6 +399,10 @@ export class ProcessRuntime implements Runtime {
   }
 
   async cleanup(endpoint: string, deployment: string): Promise<void> {
+    const key = deploymentKey(endpoint, deployment);
+    this.spares.get(key)?.discard();
+    this.spares.delete(key);
+    this.cleanups.set(key, (this.cleanups.get(key) ?? 0) + 1);
     await rm(deploymentRunDir(this.options.paths, endpoint, deployment), { recursive: true, force: true });
   }
 }
