@@ -7,11 +7,12 @@ import { describe, it } from 'node:test';
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /**
- * The scoring-server files that check only the server's own logic, or need packages the test
- * image has not (scikit-learn, Flask): they run once, with the host's python3. Every other file
- * runs a second time in the image (test/server/run-in-image.sh, IN_IMAGE_FILES).
+ * The scoring-server files that check only the server's own logic, need packages the test image
+ * has not (scikit-learn, Flask), or test what only the process runtime does with the host's
+ * interpreter (the warm spare): they run once, with the host's python3. Every other file runs a
+ * second time in the image (test/server/run-in-image.sh, IN_IMAGE_FILES).
  */
-const HOST_ONLY = ['contract', 'routes', 'score', 'swagger', 'schema', 'request-ids', 'replica-secret', 'parity', 'mlflow-score', 'mlflow-swagger'];
+const HOST_ONLY = ['contract', 'routes', 'score', 'swagger', 'schema', 'request-ids', 'replica-secret', 'parity', 'mlflow-score', 'mlflow-swagger', 'spare'];
 
 /** The names run-in-image.sh lists in IN_IMAGE_FILES=( ... ). */
 function inImageFiles(): string[] {
