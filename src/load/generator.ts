@@ -1,9 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import { OepError } from '../errors.js';
 import { mergeStepParts, type LoadStep, type StepPart, type StepProgress, type StepResult } from '../model/load-step.js';
-import { SHARED, SHARED_LENGTH, type ToWorker, type WorkerPlan } from './worker-plan.js';
+import { PACINGS, SHARED, SHARED_LENGTH, type Pacing, type ToWorker, type WorkerPlan } from './worker-plan.js';
 
 export type { LoadStep, StepProgress, StepResult } from '../model/load-step.js';
+export type { Pacing } from './worker-plan.js';
 
 /**
  * The load generator of `oep endpoint benchmark`: runs one step of a sweep against a scoring URL
@@ -28,6 +29,8 @@ export interface LoadStepOptions {
   workers?: number;
   /** How long to await the answers to the window's requests after it ends (default DEFAULT_DRAIN_MS). */
   drainMs?: number;
+  /** How the open model waits for each due time (default DEFAULT_PACING; the bench compares them). */
+  pacing?: Pacing;
 }
 
 /**
@@ -43,6 +46,13 @@ export const MAX_CONNECTIONS = 512;
 /** Longer than any request_timeout_ms the router is likely to hold a request for. */
 export const DEFAULT_DRAIN_MS = 30_000;
 export const PROGRESS_INTERVAL_MS = 250;
+/**
+ * Sleeping in the kernel for the last 2-3 ms (see Pacing in worker-plan.ts) rather than polling:
+ * on the 2-core machine this was measured on (bench/load-generator.ts, bench/README.md), polling
+ * took CPU the target needed and raised a sub-millisecond target's own p90 (timed from the send)
+ * 1.3-2.5x, for about twice the generator's CPU.
+ */
+export const DEFAULT_PACING: Pacing = 'wait';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
@@ -50,6 +60,7 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
 export async function runLoadStep(target: LoadTarget, step: LoadStep, options: LoadStepOptions = {}): Promise<StepResult> {
   checkTarget(target);
   checkStep(step);
+  checkPacing(options.pacing);
   const { signal } = options;
   if (signal?.aborted) return mergeStepParts(step, [], 0);
   const shared = new SharedArrayBuffer(SHARED_LENGTH * Int32Array.BYTES_PER_ELEMENT);
@@ -100,6 +111,12 @@ function checkStep(step: LoadStep): void {
   }
 }
 
+function checkPacing(pacing: Pacing | undefined): void {
+  if (pacing !== undefined && !PACINGS.includes(pacing)) {
+    throw new OepError('OEP_ERR_USAGE', `The load generator's pacing must be one of ${PACINGS.join(', ')}, not ${JSON.stringify(pacing)}.`);
+  }
+}
+
 /**
  * Each worker's share. Open model: worker k of W sends requests k, k + W, k + 2W, ... of the one
  * schedule t_i = start + i / rate, so together they keep it exactly. Closed model: the loops
@@ -118,6 +135,7 @@ function planWorkers(target: LoadTarget, step: LoadStep, options: LoadStepOption
     warmupMs: step.warmupMs,
     durationMs: step.durationMs,
     drainMs: options.drainMs ?? DEFAULT_DRAIN_MS,
+    pacing: options.pacing ?? DEFAULT_PACING,
     shared,
   };
   const plans: WorkerPlan[] = [];

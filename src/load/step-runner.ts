@@ -5,10 +5,16 @@ import { serializeRequest } from '../router/http1.js';
 import { LoadConnection, type Answer, type ConnectionEvents, type Endpoint } from './connection.js';
 import { SHARED, type WorkerPlan } from './worker-plan.js';
 
-/** How long before a due time the open model stops sleeping on a timer and polls (sleepUntil). */
-const SPIN_MS = 1.5;
-/** Polling is used only where this worker's requests are at least this far apart (<= 250 req/s). */
-const SPIN_MIN_GAP_MS = 4;
+/** Pacing `poll`: how long before a due time the open model stops sleeping on a timer and polls. */
+const POLL_MS = 1.5;
+/** Pacing `wait`: how long before a due time the open model stops sleeping on a timer and naps. */
+const WAIT_MS = 2;
+/** Pacing `wait` with requests in flight: how long the thread sleeps before it reads what arrived. */
+const NAP_SLICE_MS = 0.2;
+/** Node's timers count whole milliseconds of a clock read once per loop turn: one may fire this much early. */
+const TIMER_GRAIN_MS = 1;
+/** Pacings other than `timer` apply only where this worker's requests are at least this far apart (<= 250 req/s). */
+const MIN_PRECISE_GAP_MS = 4;
 
 /** A request of the step: when it was due, and whether it falls in the measured window. */
 interface Due {
@@ -61,6 +67,8 @@ export class StepRunner implements ConnectionEvents {
   private maxMicros = 0;
   private lateSends = 0;
   private lastAnswer = 0;
+  /** Pacing `wait` sleeps on this; nothing ever notifies it. */
+  private readonly napCell = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(
     private readonly plan: WorkerPlan,
@@ -170,16 +178,41 @@ export class StepRunner implements ConnectionEvents {
   }
 
   /**
-   * Node's timers fire to the millisecond, up to 1 ms early or late, and a request that leaves
-   * late adds that to its latency. So the last SPIN_MS before a due time are spent polling with
-   * setImmediate (answers are still read meanwhile), where requests are far enough apart that
-   * this costs a small part of a core; at higher rates the timer alone paces them.
+   * Waits for the next due time as plan.pacing says (see Pacing in worker-plan.ts). A request
+   * that leaves late adds that to its latency, and Node's timers may fire up to 1 ms early or
+   * late, hence the ways of spending the last millisecond or two. At high rates (requests less
+   * than MIN_PRECISE_GAP_MS apart) the timer alone paces them: each tick sends all that is due.
    */
   private sleepUntil(intended: number, now: number): void {
-    const spin = this.plan.intervalMs >= SPIN_MIN_GAP_MS;
-    if (!spin) this.later(intended, () => this.tick());
-    else if (intended - now > SPIN_MS) this.later(intended - SPIN_MS, () => this.tick());
-    else setImmediate(() => this.tick());
+    const pacing = this.plan.intervalMs >= MIN_PRECISE_GAP_MS ? this.plan.pacing : 'timer';
+    const left = intended - now;
+    if (pacing === 'timer') this.later(intended, () => this.tick());
+    else if (pacing === 'poll' && left > POLL_MS) this.later(intended - POLL_MS, () => this.tick());
+    else if (pacing === 'poll') setImmediate(() => this.tick());
+    // A timer WAIT_MS before, which may fire up to TIMER_GRAIN_MS earlier still.
+    else if (left > WAIT_MS + TIMER_GRAIN_MS) this.wake(left - WAIT_MS, () => this.tick());
+    else if (this.carrying.size === 0) this.nap(left, false);
+    else this.nap(Math.min(left, NAP_SLICE_MS), true);
+  }
+
+  /**
+   * Pacing `wait`: the thread sleeps `ms` in the kernel (no CPU), then looks again. With requests
+   * in flight (`readFirst`) it sleeps in slices of NAP_SLICE_MS and lets the event loop read what
+   * arrived meanwhile before it looks, so an answer waits at most a slice to be timed.
+   */
+  private nap(ms: number, readFirst: boolean): void {
+    Atomics.wait(this.napCell, 0, 0, ms);
+    if (readFirst) setImmediate(() => this.tick());
+    else this.tick();
+  }
+
+  /** A timer in `ms` that may fire up to TIMER_GRAIN_MS early (Node's timers): `run` checks the time itself. */
+  private wake(ms: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      run();
+    }, ms);
+    this.timers.add(timer);
   }
 
   private dispatch(intended: number): void {

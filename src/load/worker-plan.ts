@@ -13,6 +13,8 @@ export interface WorkerPlan {
   /** Open model: this worker's requests are due at offsetMs + j x intervalMs from the step's start. */
   intervalMs: number;
   offsetMs: number;
+  /** Open model: how the thread waits for a due time (see Pacing). */
+  pacing: Pacing;
   /** Closed model: this worker's loops. */
   concurrency: number;
   warmupMs: number;
@@ -24,6 +26,22 @@ export interface WorkerPlan {
   /** Int32Array over a SharedArrayBuffer, indexed by SHARED. */
   shared: SharedArrayBuffer;
 }
+
+/**
+ * How the open model waits for the next due time, where a thread's requests are at least 4 ms
+ * apart (MIN_PRECISE_GAP_MS in step-runner.ts; closer together, a timer alone paces them).
+ * Node's timers count whole milliseconds of a clock read once per loop turn, so a timer may fire
+ * up to 1 ms before or after the time asked for, and a request may never leave early.
+ * - `poll`: a timer to 1.5 ms before the due time, then setImmediate until it (up to about
+ *   2.5 ms of busy CPU per request, which the target may need on a small machine).
+ * - `wait`: a timer to 2-3 ms before the due time, then Atomics.wait until it: the thread sleeps
+ *   in the kernel, which wakes it to within tens of µs and costs no CPU. With requests of the
+ *   thread in flight it sleeps in 0.2 ms slices and reads what arrived between them, so an answer
+ *   is timed at most a slice late.
+ * - `timer`: timers only; one that fires early is set again (sends up to about 1-2 ms late).
+ */
+export type Pacing = 'poll' | 'wait' | 'timer';
+export const PACINGS: readonly Pacing[] = ['poll', 'wait', 'timer'];
 
 /**
  * Indexes of the shared counters. sent/completed/errors count warm-up requests too (they feed

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { runLoadStep, type LoadTarget, type StepProgress } from '../../src/load/generator.js';
+import { DEFAULT_PACING, runLoadStep, type LoadTarget, type Pacing, type StepProgress } from '../../src/load/generator.js';
+import { PACINGS } from '../../src/load/worker-plan.js';
 import { LatencyHistogram, slotValue } from '../../src/model/latency-histogram.js';
 import { until } from './router-support.js';
 
@@ -72,10 +73,12 @@ function median(values: number[]): number {
 }
 
 describe('runLoadStep, open model (rate)', () => {
-  for (const workers of [1, 2]) {
-    it(`sends every request of the schedule, counts only those after the warm-up, and keeps the pace (${workers} worker${workers > 1 ? 's' : ''})`, async () => {
+  // The default pacing with one and two threads, and every other pacing with one.
+  const cases: { workers: number; pacing?: Pacing }[] = [{ workers: 1 }, { workers: 2 }, ...PACINGS.filter((p) => p !== DEFAULT_PACING).map((pacing) => ({ workers: 1, pacing }))];
+  for (const { workers, pacing } of cases) {
+    it(`sends every request of the schedule, counts only those after the warm-up, and keeps the pace (${workers} worker${workers > 1 ? 's' : ''}, pacing ${pacing ?? DEFAULT_PACING})`, async () => {
       const server = await serve((_req, res) => answer(res));
-      const result = await runLoadStep(target(server.url), { mode: 'rate', rate: 100, durationMs: 1000, warmupMs: 200 }, { workers });
+      const result = await runLoadStep(target(server.url), { mode: 'rate', rate: 100, durationMs: 1000, warmupMs: 200 }, { workers, pacing });
       // Due at i/100 s: 20 in the warm-up, 100 in the window.
       assert.equal(server.arrivals.length, 120);
       assert.equal(result.sent, 100);
@@ -230,5 +233,6 @@ describe('runLoadStep: bad steps and targets', () => {
     await assert.rejects(runLoadStep(t, { mode: 'concurrency', concurrency: 1.5, durationMs: 1000, warmupMs: 0 }), /whole number from 1 to 512/);
     await assert.rejects(runLoadStep(t, { mode: 'rate', rate: 5, durationMs: 0, warmupMs: 0 }), /positive duration/);
     await assert.rejects(runLoadStep(target('ftp://127.0.0.1/x'), { mode: 'rate', rate: 5, durationMs: 10, warmupMs: 0 }), /is not http:\/\/ or https:\/\//);
+    await assert.rejects(runLoadStep(t, { mode: 'rate', rate: 5, durationMs: 10, warmupMs: 0 }, { pacing: 'spin' as Pacing }), /pacing must be one of poll, wait, timer, not "spin"/);
   });
 });
