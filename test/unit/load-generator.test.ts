@@ -88,14 +88,17 @@ describe('runLoadStep, open model (rate)', () => {
       assert.equal(result.offered, 100);
       assert.equal(LatencyHistogram.fromArray(result.histogram).count, 100);
       // The measured window is the schedule's (or up to the last answer, if that came later).
-      assert.ok(result.durationMs >= 1000 && result.durationMs < 1500, `durationMs ${result.durationMs}`);
+      assert.ok(result.durationMs >= 1000 && result.durationMs < 3000, `durationMs ${result.durationMs}`);
       assert.ok(Math.abs(result.achievedRps - 100 * (1000 / result.durationMs)) < 1e-9);
       // The pace, as the server saw it: request i arrives at about start + i x 10 ms. The start is
       // taken as the median offset, so one late request (even the first) does not shift the rest.
+      // The bound is loose on purpose: the server shares this process and the machine may be busy
+      // (a few ms of scheduling delay are normal there), while a generator that did not pace
+      // (all at once, or at another rate) drifts by hundreds of ms.
       const offsets = server.arrivals.map((at, i) => at - i * 10);
       const start = median(offsets);
       const drift = offsets.map((offset) => Math.abs(offset - start));
-      assert.ok(median(drift) < 5, `median drift from the schedule ${median(drift).toFixed(2)} ms`);
+      assert.ok(median(drift) < 25, `median drift from the schedule ${median(drift).toFixed(2)} ms`);
       const { p50, p90, p99, max, mean } = result.latencyMs;
       assert.ok(p50 > 0 && p50 <= p90 && p90 <= p99 && p99 <= max * 1.001 && mean > 0, JSON.stringify(result.latencyMs));
       // A request never leaves before it is due: timed from its send, every figure is at most the same.
