@@ -28,7 +28,7 @@
  * and must answer 200 with the same body before anything is timed. Each round runs both targets,
  * which one goes first alternating between rounds: 1 s warm-up, then wrk -t1 -c8 -d$BENCH_SECONDS.
  * Medians over rounds; the ratio is the median of the per-round ratios. From /proc: CPU time per
- * request of the daemon process (the router lives in it), of the replica (its server process and
+ * request of the daemon process (the router lives in it), of its keeper, of the replica (its server process and
  * worker), of wrk, the system (kernel) part of the first two, the cores they kept busy together,
  * and the CPU used outside the bench during each run. Exit code 0 when the aim
  * holds, 1 when not (or a request failed), 2 when a tool is missing.
@@ -66,6 +66,8 @@ interface Target {
   scriptArgs: string[];
   headers: Record<string, string>;
   daemonPid: number;
+  /** The keeper's (it accepted every connection and passed it to the daemon before issue 28), or undefined without one. */
+  keeperPid: number | undefined;
   replicaPids: number[];
 }
 
@@ -81,6 +83,8 @@ interface Sample {
   errors: number;
   /** CPU time per request, in microseconds, of the daemon, the replica (server + workers) and wrk. */
   daemonUs: number;
+  /** The keeper's CPU time per request (0 without a keeper). */
+  keeperUs: number;
   replicaUs: number;
   wrkUs: number;
   /** The part of daemonUs and replicaUs spent in the kernel (system time: socket reads and writes, wake-ups). */
@@ -171,6 +175,7 @@ interface CpuSnapshot {
   /** Reaped children of this process: a wrk run that ended inside the interval. */
   reaped: number;
   daemon: number;
+  keeper: number;
   replica: number;
   daemonSys: number;
   replicaSys: number;
@@ -181,7 +186,7 @@ interface CpuSnapshot {
  * processes (the server and its workers), this bench's own tree. The daemon is not a child of the
  * bench (the CLI starts it detached), so the bench's tree and the daemon's tree are both "own".
  */
-function cpuSnapshot(daemonPid: number, replicaPids: number[]): CpuSnapshot | undefined {
+function cpuSnapshot(daemonPid: number, keeperPid: number | undefined, replicaPids: number[]): CpuSnapshot | undefined {
   if (!HAVE_PROC) return undefined;
   const self = procStatFields(process.pid);
   const reaped = self ? Number(self[13]) + Number(self[14]) : 0;
@@ -189,7 +194,7 @@ function cpuSnapshot(daemonPid: number, replicaPids: number[]): CpuSnapshot | un
   const replicaTree = replicaPids.flatMap((pid) => [pid, ...descendants(pid)]);
   const replica = replicaTree.reduce((sum, pid) => sum + processTicks(pid), 0);
   const replicaSys = replicaTree.reduce((sum, pid) => sum + systemTicks(pid), 0);
-  return { at: performance.now(), machine: machineBusyTicks(), bench, reaped, daemon: processTicks(daemonPid), replica, daemonSys: systemTicks(daemonPid), replicaSys };
+  return { at: performance.now(), machine: machineBusyTicks(), bench, reaped, daemon: processTicks(daemonPid), keeper: keeperPid === undefined ? 0 : processTicks(keeperPid), replica, daemonSys: systemTicks(daemonPid), replicaSys };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,27 +235,29 @@ async function verify(targets: Target[], replicaUrl: string, key: string): Promi
 }
 
 async function measure(wrkPath: string, target: Target): Promise<Sample> {
-  const { daemonPid, replicaPids } = target;
+  const { daemonPid, keeperPid, replicaPids } = target;
   await wrk(wrkPath, target, 1); // warm-up: connection pools, JIT
-  const before = cpuSnapshot(daemonPid, replicaPids);
+  const before = cpuSnapshot(daemonPid, keeperPid, replicaPids);
   const load = await wrk(wrkPath, target, SECONDS);
-  const after = cpuSnapshot(daemonPid, replicaPids);
+  const after = cpuSnapshot(daemonPid, keeperPid, replicaPids);
   const perRequest = (ticks: number) => ((ticks / CLK_TCK) * 1e6) / load.requests;
-  let cpu = { daemonUs: NaN, replicaUs: NaN, wrkUs: NaN, daemonSysUs: NaN, replicaSysUs: NaN, cores: NaN, foreignPct: NaN };
+  let cpu = { daemonUs: NaN, keeperUs: NaN, replicaUs: NaN, wrkUs: NaN, daemonSysUs: NaN, replicaSysUs: NaN, cores: NaN, foreignPct: NaN };
   if (before && after) {
     const seconds = (after.at - before.at) / 1000;
     const daemon = after.daemon - before.daemon;
     const replica = after.replica - before.replica;
+    const keeper = after.keeper - before.keeper;
     const wrkTicks = after.reaped - before.reaped;
     // Own: the bench's tree (wrk included) and the daemon's (the daemon and the replica).
-    const own = after.bench - before.bench + daemon + replica;
+    const own = after.bench - before.bench + daemon + keeper + replica;
     cpu = {
       daemonUs: perRequest(daemon),
+      keeperUs: perRequest(keeper),
       replicaUs: perRequest(replica),
       wrkUs: perRequest(wrkTicks),
       daemonSysUs: perRequest(after.daemonSys - before.daemonSys),
       replicaSysUs: perRequest(after.replicaSys - before.replicaSys),
-      cores: (daemon + replica + wrkTicks) / CLK_TCK / seconds,
+      cores: (daemon + keeper + replica + wrkTicks) / CLK_TCK / seconds,
       foreignPct: Math.max(0, (100 * (after.machine - before.machine - own)) / CLK_TCK / (seconds * cpus().length)),
     };
   }
@@ -275,7 +282,9 @@ async function setUpStack(stack: Stack, python: string | undefined): Promise<{ t
   );
   const scoringUri = stack.oep(['endpoint', 'show', '-n', ENDPOINT, '--query', 'scoring_uri', '-o', 'tsv']).trim();
   const key = stack.oep(['endpoint', 'get-credentials', '-n', ENDPOINT, '--query', 'primaryKey', '-o', 'tsv']).trim();
-  const daemonPid = Number((JSON.parse(stack.oep(['daemon', 'status', '-o', 'json'])) as { pid: number }).pid);
+  const status = JSON.parse(stack.oep(['daemon', 'status', '-o', 'json'])) as { pid: number; keeper?: { pid: number } | null };
+  const daemonPid = Number(status.pid);
+  const keeperPid = status.keeper ? Number(status.keeper.pid) : undefined;
   const shown = JSON.parse(stack.oep(['deployment', 'show', '-n', DEPLOYMENT, '-e', ENDPOINT, '-o', 'json'])) as {
     replicas: { origin: string; pid: number | null; ready: boolean }[];
     request_settings: { max_concurrent_requests_per_instance: number };
@@ -303,6 +312,7 @@ async function setUpStack(stack: Stack, python: string | undefined): Promise<{ t
       scriptArgs: [key, `${REPLICA_SECRET_HEADER}: ${secret}`, ...close],
       headers: { authorization: `Bearer ${key}`, [REPLICA_SECRET_HEADER]: secret, ...closeHeader },
       daemonPid,
+      keeperPid,
       replicaPids,
     },
     {
@@ -313,6 +323,7 @@ async function setUpStack(stack: Stack, python: string | undefined): Promise<{ t
       scriptArgs: [key, '', ...close],
       headers: { authorization: `Bearer ${key}`, ...closeHeader },
       daemonPid,
+      keeperPid,
       replicaPids,
     },
   ];
@@ -327,7 +338,7 @@ async function setUpStack(stack: Stack, python: string | undefined): Promise<{ t
   const interpreter = HAVE_PROC ? readlinkSync(`/proc/${replica.pid}/exe`) : (python ?? 'python3');
   console.log(
     `${prefix}deployment: ${ENDPOINT}/${DEPLOYMENT} (examples/quickstart, oep at ${stack.root}), process runtime, 1 replica (pid ${replica.pid}, ${replica.origin}), ` +
-      `max_concurrent_requests_per_instance ${CONCURRENCY}; daemon pid ${daemonPid}${PIN_REPLICA ? `; replica pinned to CPU ${PIN_REPLICA}` : ''}`,
+      `max_concurrent_requests_per_instance ${CONCURRENCY}; daemon pid ${daemonPid}${keeperPid === undefined ? ', no keeper' : `, keeper pid ${keeperPid}`}${PIN_REPLICA ? `; replica pinned to CPU ${PIN_REPLICA}` : ''}`,
   );
   console.log(`${prefix}targets: direct ${replicaUrl}; router ${scoringUri}; both answered 200 ${body.trim()}; the replica answers 401 without ${REPLICA_SECRET_HEADER}`);
   return { targets, body, replicaOrigin: replica.origin, interpreter };
@@ -380,7 +391,7 @@ async function main(): Promise<number> {
       samples.get(targetKey(target))!.push(s);
       console.log(
         `  round ${round + 1} ${targetKey(target).padEnd(15)} ${s.rps.toFixed(0).padStart(6)} req/s  p50 ${s.p50.toFixed(2)} p99 ${s.p99.toFixed(2)} ms` +
-          `  cpu/req daemon ${s.daemonUs.toFixed(1)} (sys ${s.daemonSysUs.toFixed(1)}) replica ${s.replicaUs.toFixed(1)} (sys ${s.replicaSysUs.toFixed(1)}) wrk ${s.wrkUs.toFixed(1)} us  (${s.cores.toFixed(2)} cores)` +
+          `  cpu/req daemon ${s.daemonUs.toFixed(1)} (sys ${s.daemonSysUs.toFixed(1)}) keeper ${s.keeperUs.toFixed(1)} replica ${s.replicaUs.toFixed(1)} (sys ${s.replicaSysUs.toFixed(1)}) wrk ${s.wrkUs.toFixed(1)} us  (${s.cores.toFixed(2)} cores)` +
           `  other load ${s.foreignPct.toFixed(0)}%${s.errors ? `  ERRORS ${s.errors}` : ''}`,
       );
     }
@@ -393,12 +404,12 @@ async function main(): Promise<number> {
   const ratio = median(ratios);
 
   console.log('');
-  console.log(`| target | req/s at c${CONCURRENCY} | p50 / p99 (ms) | daemon CPU per request (system) | replica CPU per request (system) | wrk CPU per request | cores busy (daemon + replica + wrk) |`);
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log(`| target | req/s at c${CONCURRENCY} | p50 / p99 (ms) | daemon CPU per request (system) | keeper CPU per request | replica CPU per request (system) | wrk CPU per request | cores busy (daemon + keeper + replica + wrk) |`);
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of targets) {
     const s = summary[targetKey(t)]!;
     console.log(
-      `| ${s.label} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} / ${s.p99.toFixed(2)} | ${s.daemonUs.toFixed(0)} µs (${s.daemonSysUs.toFixed(0)}) | ${s.replicaUs.toFixed(0)} µs (${s.replicaSysUs.toFixed(0)}) | ${s.wrkUs.toFixed(0)} µs | ${s.cores.toFixed(2)} |`,
+      `| ${s.label} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} / ${s.p99.toFixed(2)} | ${s.daemonUs.toFixed(0)} µs (${s.daemonSysUs.toFixed(0)}) | ${s.keeperUs.toFixed(0)} µs | ${s.replicaUs.toFixed(0)} µs (${s.replicaSysUs.toFixed(0)}) | ${s.wrkUs.toFixed(0)} µs | ${s.cores.toFixed(2)} |`,
     );
   }
   const ok = ratio >= AIM;
@@ -413,8 +424,8 @@ async function main(): Promise<number> {
   const d = summary.direct!;
   const r = summary.router!;
   console.log(
-    `info: CPU per request through the router: daemon ${r.daemonUs.toFixed(1)} µs, replica ${r.replicaUs.toFixed(1)} µs (direct: ${d.replicaUs.toFixed(1)} µs), wrk ${r.wrkUs.toFixed(1)} µs (direct: ${d.wrkUs.toFixed(1)} µs); ` +
-      `all three ${(r.daemonUs + r.replicaUs + r.wrkUs).toFixed(1)} vs ${(d.daemonUs + d.replicaUs + d.wrkUs).toFixed(1)} µs`,
+    `info: CPU per request through the router: daemon ${r.daemonUs.toFixed(1)} µs, keeper ${r.keeperUs.toFixed(1)} µs, replica ${r.replicaUs.toFixed(1)} µs (direct: ${d.replicaUs.toFixed(1)} µs), wrk ${r.wrkUs.toFixed(1)} µs (direct: ${d.wrkUs.toFixed(1)} µs); ` +
+      `all four ${(r.daemonUs + r.keeperUs + r.replicaUs + r.wrkUs).toFixed(1)} vs ${(d.daemonUs + d.keeperUs + d.replicaUs + d.wrkUs).toFixed(1)} µs`,
   );
   console.log(`info: CPU used outside this bench during the load runs: median ${median([...samples.values()].flat().map((s) => s.foreignPct)).toFixed(0)}% of the machine; load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (process.env.BENCH_JSON) {

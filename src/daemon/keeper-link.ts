@@ -16,6 +16,8 @@ export class KeeperLink implements PortProvider {
   /** The listening sockets this daemon accepts on: the keeper's copies, or its own once the keeper is gone. */
   private readonly direct = new Map<number, Server>();
   private lost = false;
+  /** `drain` came: the ports are the next daemon's; closing the router's listeners must not close them. */
+  private handingOver = false;
   private latest?: KeeperInfo;
   private go?: () => void;
   /** `oep daemon restart`: the keeper wants this daemon to hand over. */
@@ -68,7 +70,7 @@ export class KeeperLink implements PortProvider {
     this.accepts.delete(port);
     this.direct.get(port)?.close();
     this.direct.delete(port);
-    if (!this.lost) this.send({ kind: 'unlisten', port });
+    if (!this.lost && !this.handingOver) this.send({ kind: 'unlisten', port });
   }
 
   /** Every port is open and the control socket answers. */
@@ -124,6 +126,7 @@ export class KeeperLink implements PortProvider {
       }
       case 'drain':
         // New connections wait in the sockets' queues (the keeper's copies keep them listening) for the next daemon.
+        this.handingOver = true;
         for (const server of this.direct.values()) server.close();
         this.direct.clear();
         return this.onDrain?.();
