@@ -3,6 +3,7 @@ import { unlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import type { Socket } from 'node:net';
 import { getSystemErrorName } from 'node:util';
+import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { decideRestart, describeExit, DEFAULT_RESTART_POLICY, type RestartPolicy } from '../model/restart-policy.js';
 import { writeFileNoFollowSync } from '../state/atomic-write.js';
@@ -32,6 +33,7 @@ const STANDBY_AFTER_MS = 1000;
  */
 interface ServerHandle {
   close(): void;
+  getsockname(out: { port?: number }): number;
 }
 
 /**
@@ -43,8 +45,18 @@ interface ServerHandle {
 function bindUnpolled(port: number): ServerHandle | NodeJS.ErrnoException {
   const bind = (net as unknown as { _createServerHandle(address: string, port: number, addressType: number): ServerHandle | number })._createServerHandle;
   const handle = bind('127.0.0.1', port, 4);
-  if (typeof handle !== 'number') return handle;
-  const code = getSystemErrorName(handle);
+  if (typeof handle === 'number') return errnoError(handle);
+  // libuv keeps a failed bind's EADDRINUSE for the listen() that follows, which happens in the
+  // daemon on a copy of an unbound socket (it would listen on a random port): asked here instead.
+  const address: { port?: number } = {};
+  const failure = handle.getsockname(address);
+  if (failure === 0 && address.port === port) return handle;
+  handle.close();
+  return errnoError(failure === 0 ? -constants.errno.EADDRINUSE : failure);
+}
+
+function errnoError(errno: number): NodeJS.ErrnoException {
+  const code = getSystemErrorName(errno);
   return Object.assign(new Error(code), { code });
 }
 
@@ -310,7 +322,7 @@ function send(child: ChildProcess, message: KeeperToDaemon, handle?: ServerHandl
   if (!child.connected) return;
   const done = (error: Error | null): void => void (error && log(`keeper: could not tell the daemon ${message.kind}: ${error.message}`));
   // Node sends a copy of the handle's descriptor and leaves the keeper's own open.
-  if (handle) child.send(message, handle as Parameters<ChildProcess['send']>[1], done);
+  if (handle) child.send(message, handle as unknown as Parameters<ChildProcess['send']>[1], done);
   else child.send(message, done);
 }
 
