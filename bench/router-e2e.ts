@@ -14,7 +14,11 @@
  * Knobs (environment): BENCH_ROUNDS (3), BENCH_SECONDS (5, per load run), BENCH_WARMUP_SECONDS (5,
  * per target before the first round), BENCH_PIN_REPLICA (a CPU list for `taskset`, e.g. 1: pins the
  * replica's processes and all their threads there for the whole run; default: not pinned),
- * BENCH_JSON (write the results there too).
+ * BENCH_JSON (write the results there too), BENCH_NEW_CONNECTIONS=1 (every request on a new
+ * connection: wrk sends `Connection: close`, so each request pays a connect and an accept),
+ * BENCH_BASELINE (a folder holding an earlier checkout of oep, built: its daemon and its own
+ * quickstart replica, in a second OEP_HOME, are measured the same way in the same rounds, direct
+ * and through its router; pinned alike with BENCH_PIN_REPLICA).
  *
  * Method. The replica's port answers 401 unless the request carries the deployment's replica secret
  * (the header the router adds); the bench gets it from the project's own replicaSecret() for its
@@ -24,19 +28,19 @@
  * and must answer 200 with the same body before anything is timed. Each round runs both targets,
  * which one goes first alternating between rounds: 1 s warm-up, then wrk -t1 -c8 -d$BENCH_SECONDS.
  * Medians over rounds; the ratio is the median of the per-round ratios. From /proc: CPU time per
- * request of the daemon process (the router lives in it), of the replica (its server process and
+ * request of the daemon process (the router lives in it), of its keeper, of the replica (its server process and
  * worker), of wrk, the system (kernel) part of the first two, the cores they kept busy together,
  * and the CPU used outside the bench during each run. Exit code 0 when the aim
  * holds, 1 when not (or a request failed), 2 when a tool is missing.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { REPLICA_SECRET_HEADER } from '../src/model/server-contract.js';
 import { replicaSecret } from '../src/state/secrets.js';
-import { BenchHome, CLK_TCK, descendants, HAVE_PROC, machineBusyTicks, median, medianOfRounds, OEP_BIN, procStatFields, processTicks, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
+import { CLK_TCK, descendants, HAVE_PROC, machineBusyTicks, median, medianOfRounds, procStatFields, processTicks, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -49,14 +53,27 @@ const BODY_FILE = join(QUICKSTART, 'sample-request.json');
 const ENDPOINT = 'quickstart';
 const DEPLOYMENT = 'blue';
 const PIN_REPLICA = process.env.BENCH_PIN_REPLICA;
+const NEW_CONNECTIONS = process.env.BENCH_NEW_CONNECTIONS === '1';
+const BASELINE = process.env.BENCH_BASELINE;
 
 interface Target {
   name: 'direct' | 'router';
+  /** Which oep runs it: this checkout, or the baseline's (BENCH_BASELINE). */
+  stack: Stack;
   label: string;
   url: string;
-  /** The arguments of wrk-post.lua after the body file: the key, and the extra header of the direct call. */
+  /** The arguments of wrk-post.lua after the body file: the key, then extra headers (the direct call's secret, `Connection: close`). */
   scriptArgs: string[];
   headers: Record<string, string>;
+  daemonPid: number;
+  /** The keeper's (it accepted every connection and passed it to the daemon before issue 28), or undefined without one. */
+  keeperPid: number | undefined;
+  replicaPids: number[];
+}
+
+/** What a target is called in the output and the JSON: `direct`, `router`, `baseline direct`, `baseline router`. */
+function targetKey(target: Target): string {
+  return target.stack.baseline ? `baseline ${target.name}` : target.name;
 }
 
 interface Sample {
@@ -66,6 +83,8 @@ interface Sample {
   errors: number;
   /** CPU time per request, in microseconds, of the daemon, the replica (server + workers) and wrk. */
   daemonUs: number;
+  /** The keeper's CPU time per request (0 without a keeper). */
+  keeperUs: number;
   replicaUs: number;
   wrkUs: number;
   /** The part of daemonUs and replicaUs spent in the kernel (system time: socket reads and writes, wake-ups). */
@@ -78,10 +97,37 @@ interface Sample {
 }
 
 // ---------------------------------------------------------------------------------------------
-// What the bench starts: wrk runs (tracked) and a daemon in its own OEP_HOME (home.close() stops it
-// and its replica and removes the home), whatever happens.
+// What the bench starts: wrk runs (tracked) and, per oep measured, a daemon in its own OEP_HOME
+// (stack.close() stops it and its replica and removes the home), whatever happens.
 
-const home = new BenchHome();
+/** One oep (this checkout's, or the baseline's) and its OEP_HOME. */
+class Stack {
+  readonly home = mkdtempSync(join(tmpdir(), 'oep-bench-'));
+
+  constructor(
+    /** The checkout: its bin/oep.js runs the commands. */
+    readonly root: string,
+    readonly baseline: boolean,
+  ) {}
+
+  get bin(): string {
+    return join(this.root, 'bin', 'oep.js');
+  }
+
+  /** Runs the CLI in this home and returns its stdout; fails loudly when the command fails. */
+  oep(args: string[], env: NodeJS.ProcessEnv = {}): string {
+    const result = spawnSync(process.execPath, [this.bin, ...args], { env: { ...process.env, OEP_HOME: this.home, NO_COLOR: '1', ...env }, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`${this.baseline ? 'baseline ' : ''}oep ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+    return result.stdout;
+  }
+
+  close(): void {
+    spawnSync(process.execPath, [this.bin, 'daemon', 'stop'], { env: { ...process.env, OEP_HOME: this.home } });
+    rmSync(this.home, { recursive: true, force: true });
+  }
+}
+
+const stacks: Stack[] = [new Stack(REPO_ROOT, false)];
 const children = new Set<ChildProcess>();
 let closed = false;
 
@@ -95,7 +141,7 @@ function cleanup(): void {
   for (const child of children) child.kill('SIGKILL');
   if (closed) return;
   closed = true;
-  home.close();
+  for (const stack of stacks) stack.close();
 }
 
 process.on('exit', cleanup);
@@ -105,13 +151,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     cleanup();
     process.exit(130);
   });
-}
-
-/** Runs the CLI in the bench's home and returns its stdout; fails loudly when the command fails. */
-function oep(args: string[], env: NodeJS.ProcessEnv = {}): string {
-  const result = spawnSync(process.execPath, [OEP_BIN, ...args], { env: { ...process.env, OEP_HOME: home.home, NO_COLOR: '1', ...env }, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`oep ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
-  return result.stdout;
 }
 
 function versionOf(command: string, args: string[]): string {
@@ -136,6 +175,7 @@ interface CpuSnapshot {
   /** Reaped children of this process: a wrk run that ended inside the interval. */
   reaped: number;
   daemon: number;
+  keeper: number;
   replica: number;
   daemonSys: number;
   replicaSys: number;
@@ -146,7 +186,7 @@ interface CpuSnapshot {
  * processes (the server and its workers), this bench's own tree. The daemon is not a child of the
  * bench (the CLI starts it detached), so the bench's tree and the daemon's tree are both "own".
  */
-function cpuSnapshot(daemonPid: number, replicaPids: number[]): CpuSnapshot | undefined {
+function cpuSnapshot(daemonPid: number, keeperPid: number | undefined, replicaPids: number[]): CpuSnapshot | undefined {
   if (!HAVE_PROC) return undefined;
   const self = procStatFields(process.pid);
   const reaped = self ? Number(self[13]) + Number(self[14]) : 0;
@@ -154,7 +194,7 @@ function cpuSnapshot(daemonPid: number, replicaPids: number[]): CpuSnapshot | un
   const replicaTree = replicaPids.flatMap((pid) => [pid, ...descendants(pid)]);
   const replica = replicaTree.reduce((sum, pid) => sum + processTicks(pid), 0);
   const replicaSys = replicaTree.reduce((sum, pid) => sum + systemTicks(pid), 0);
-  return { at: performance.now(), machine: machineBusyTicks(), bench, reaped, daemon: processTicks(daemonPid), replica, daemonSys: systemTicks(daemonPid), replicaSys };
+  return { at: performance.now(), machine: machineBusyTicks(), bench, reaped, daemon: processTicks(daemonPid), keeper: keeperPid === undefined ? 0 : processTicks(keeperPid), replica, daemonSys: systemTicks(daemonPid), replicaSys };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,7 +216,7 @@ async function post(url: string, headers: Record<string, string>): Promise<{ sta
   return { status: response.statusCode, body: await response.body.text() };
 }
 
-/** Both targets answer 200 with the same body (20 requests each); the replica refuses a request without the secret. */
+/** Both targets of a stack answer 200 with the same body (20 requests each); the replica refuses a request without the secret. */
 async function verify(targets: Target[], replicaUrl: string, key: string): Promise<string> {
   const bodies = new Set<string>();
   for (const target of targets) {
@@ -194,31 +234,114 @@ async function verify(targets: Target[], replicaUrl: string, key: string): Promi
   return [...bodies][0]!;
 }
 
-async function measure(wrkPath: string, target: Target, daemonPid: number, replicaPids: number[]): Promise<Sample> {
+async function measure(wrkPath: string, target: Target): Promise<Sample> {
+  const { daemonPid, keeperPid, replicaPids } = target;
   await wrk(wrkPath, target, 1); // warm-up: connection pools, JIT
-  const before = cpuSnapshot(daemonPid, replicaPids);
+  const before = cpuSnapshot(daemonPid, keeperPid, replicaPids);
   const load = await wrk(wrkPath, target, SECONDS);
-  const after = cpuSnapshot(daemonPid, replicaPids);
+  const after = cpuSnapshot(daemonPid, keeperPid, replicaPids);
   const perRequest = (ticks: number) => ((ticks / CLK_TCK) * 1e6) / load.requests;
-  let cpu = { daemonUs: NaN, replicaUs: NaN, wrkUs: NaN, daemonSysUs: NaN, replicaSysUs: NaN, cores: NaN, foreignPct: NaN };
+  let cpu = { daemonUs: NaN, keeperUs: NaN, replicaUs: NaN, wrkUs: NaN, daemonSysUs: NaN, replicaSysUs: NaN, cores: NaN, foreignPct: NaN };
   if (before && after) {
     const seconds = (after.at - before.at) / 1000;
     const daemon = after.daemon - before.daemon;
     const replica = after.replica - before.replica;
+    const keeper = after.keeper - before.keeper;
     const wrkTicks = after.reaped - before.reaped;
     // Own: the bench's tree (wrk included) and the daemon's (the daemon and the replica).
-    const own = after.bench - before.bench + daemon + replica;
+    const own = after.bench - before.bench + daemon + keeper + replica;
     cpu = {
       daemonUs: perRequest(daemon),
+      keeperUs: perRequest(keeper),
       replicaUs: perRequest(replica),
       wrkUs: perRequest(wrkTicks),
       daemonSysUs: perRequest(after.daemonSys - before.daemonSys),
       replicaSysUs: perRequest(after.replicaSys - before.replicaSys),
-      cores: (daemon + replica + wrkTicks) / CLK_TCK / seconds,
+      cores: (daemon + keeper + replica + wrkTicks) / CLK_TCK / seconds,
       foreignPct: Math.max(0, (100 * (after.machine - before.machine - own)) / CLK_TCK / (seconds * cpus().length)),
     };
   }
   return { rps: load.requests / (load.duration_us / 1e6), p50: load.p50_us / 1000, p99: load.p99_us / 1000, errors: wrkErrors(load), ...cpu };
+}
+
+/**
+ * A stack's daemon, the quickstart deployment on the process runtime, and its two targets (the
+ * replica's port with the secret, the scoring URI), checked before anything is timed; the replica
+ * pinned when asked.
+ */
+async function setUpStack(stack: Stack, python: string | undefined): Promise<{ targets: Target[]; body: string; replicaOrigin: string; interpreter: string }> {
+  stack.oep(['daemon', 'start', '-o', 'none']);
+  stack.oep(['endpoint', 'create', '-f', join(QUICKSTART, 'endpoint.yml'), '-o', 'none']);
+  // The process runtime's interpreter is the create command's (OEP_PYTHON when BENCH_PYTHON is set; else oep's default).
+  stack.oep(
+    [
+      'deployment', 'create', '-f', join(QUICKSTART, 'blue-deployment.yml'), '--all-traffic', '--runtime', 'process', '-o', 'none',
+      '--set', `request_settings.max_concurrent_requests_per_instance=${CONCURRENCY}`,
+    ],
+    python ? { OEP_PYTHON: python } : {},
+  );
+  const scoringUri = stack.oep(['endpoint', 'show', '-n', ENDPOINT, '--query', 'scoring_uri', '-o', 'tsv']).trim();
+  const key = stack.oep(['endpoint', 'get-credentials', '-n', ENDPOINT, '--query', 'primaryKey', '-o', 'tsv']).trim();
+  const status = JSON.parse(stack.oep(['daemon', 'status', '-o', 'json'])) as { pid: number; keeper?: { pid: number } | null };
+  const daemonPid = Number(status.pid);
+  const keeperPid = status.keeper ? Number(status.keeper.pid) : undefined;
+  const shown = JSON.parse(stack.oep(['deployment', 'show', '-n', DEPLOYMENT, '-e', ENDPOINT, '-o', 'json'])) as {
+    replicas: { origin: string; pid: number | null; ready: boolean }[];
+    request_settings: { max_concurrent_requests_per_instance: number };
+    runtime: string;
+  };
+  if (shown.runtime !== 'process' || shown.replicas.length !== 1 || !shown.replicas[0]!.ready || !shown.replicas[0]!.pid) {
+    throw new Error(`expected one ready replica on the process runtime, got ${JSON.stringify(shown)}`);
+  }
+  if (shown.request_settings.max_concurrent_requests_per_instance !== CONCURRENCY) throw new Error(`max_concurrent_requests_per_instance is ${shown.request_settings.max_concurrent_requests_per_instance}`);
+  const replica = shown.replicas[0]!;
+  // The router sends /score to the replica's scoring path, which is /score on the process runtime;
+  // the check below (200 and the same body on both) confirms the direct call reaches the same route.
+  const replicaUrl = `${replica.origin}${new URL(scoringUri).pathname}`;
+  const secret = replicaSecret(stack.home, ENDPOINT, DEPLOYMENT);
+  const close = NEW_CONNECTIONS ? ['Connection: close'] : [];
+  const closeHeader: Record<string, string> = NEW_CONNECTIONS ? { connection: 'close' } : {};
+  const replicaPids = [replica.pid!];
+  const prefix = stack.baseline ? 'baseline ' : '';
+  const targets: Target[] = [
+    {
+      name: 'direct',
+      stack,
+      label: `${prefix}(1) direct to the replica port (+ replica secret)`,
+      url: replicaUrl,
+      scriptArgs: [key, `${REPLICA_SECRET_HEADER}: ${secret}`, ...close],
+      headers: { authorization: `Bearer ${key}`, [REPLICA_SECRET_HEADER]: secret, ...closeHeader },
+      daemonPid,
+      keeperPid,
+      replicaPids,
+    },
+    {
+      name: 'router',
+      stack,
+      label: `${prefix}(2) through oep's router (scoring URI, key auth)`,
+      url: scoringUri,
+      scriptArgs: [key, '', ...close],
+      headers: { authorization: `Bearer ${key}`, ...closeHeader },
+      daemonPid,
+      keeperPid,
+      replicaPids,
+    },
+  ];
+  const body = await verify(targets, replicaUrl, key);
+  if (PIN_REPLICA) {
+    // Threads made later (one per connection) inherit the affinity of the thread that makes them.
+    for (const pid of [replica.pid!, ...descendants(replica.pid!)]) {
+      const pinned = spawnSync('taskset', ['-a', '-p', '-c', PIN_REPLICA, String(pid)], { encoding: 'utf8' });
+      if (pinned.status !== 0) throw new Error(`taskset -a -p -c ${PIN_REPLICA} ${pid} failed: ${pinned.stderr || pinned.error?.message}`);
+    }
+  }
+  const interpreter = HAVE_PROC ? readlinkSync(`/proc/${replica.pid}/exe`) : (python ?? 'python3');
+  console.log(
+    `${prefix}deployment: ${ENDPOINT}/${DEPLOYMENT} (examples/quickstart, oep at ${stack.root}), process runtime, 1 replica (pid ${replica.pid}, ${replica.origin}), ` +
+      `max_concurrent_requests_per_instance ${CONCURRENCY}; daemon pid ${daemonPid}${keeperPid === undefined ? ', no keeper' : `, keeper pid ${keeperPid}`}${PIN_REPLICA ? `; replica pinned to CPU ${PIN_REPLICA}` : ''}`,
+  );
+  console.log(`${prefix}targets: direct ${replicaUrl}; router ${scoringUri}; both answered 200 ${body.trim()}; the replica answers 401 without ${REPLICA_SECRET_HEADER}`);
+  return { targets, body, replicaOrigin: replica.origin, interpreter };
 }
 
 async function main(): Promise<number> {
@@ -232,105 +355,83 @@ async function main(): Promise<number> {
     console.error(`router-e2e bench: BENCH_PYTHON=${python} is not a python3 >= 3.8`);
     return 2;
   }
-
-  oep(['daemon', 'start', '-o', 'none']);
-  oep(['endpoint', 'create', '-f', join(QUICKSTART, 'endpoint.yml'), '-o', 'none']);
-  // The process runtime's interpreter is the create command's (OEP_PYTHON when BENCH_PYTHON is set; else oep's default).
-  oep(
-    [
-      'deployment', 'create', '-f', join(QUICKSTART, 'blue-deployment.yml'), '--all-traffic', '--runtime', 'process', '-o', 'none',
-      '--set', `request_settings.max_concurrent_requests_per_instance=${CONCURRENCY}`,
-    ],
-    python ? { OEP_PYTHON: python } : {},
-  );
-  const scoringUri = oep(['endpoint', 'show', '-n', ENDPOINT, '--query', 'scoring_uri', '-o', 'tsv']).trim();
-  const key = oep(['endpoint', 'get-credentials', '-n', ENDPOINT, '--query', 'primaryKey', '-o', 'tsv']).trim();
-  const daemonPid = Number((JSON.parse(oep(['daemon', 'status', '-o', 'json'])) as { pid: number }).pid);
-  const shown = JSON.parse(oep(['deployment', 'show', '-n', DEPLOYMENT, '-e', ENDPOINT, '-o', 'json'])) as {
-    replicas: { origin: string; pid: number | null; ready: boolean }[];
-    request_settings: { max_concurrent_requests_per_instance: number };
-    runtime: string;
-  };
-  if (shown.runtime !== 'process' || shown.replicas.length !== 1 || !shown.replicas[0]!.ready || !shown.replicas[0]!.pid) {
-    throw new Error(`expected one ready replica on the process runtime, got ${JSON.stringify(shown)}`);
-  }
-  if (shown.request_settings.max_concurrent_requests_per_instance !== CONCURRENCY) throw new Error(`max_concurrent_requests_per_instance is ${shown.request_settings.max_concurrent_requests_per_instance}`);
-  const replica = shown.replicas[0]!;
-  // The router sends /score to the replica's scoring path, which is /score on the process runtime;
-  // the check below (200 and the same body on both) confirms the direct call reaches the same route.
-  const replicaUrl = `${replica.origin}${new URL(scoringUri).pathname}`;
-  const secret = replicaSecret(home.home, ENDPOINT, DEPLOYMENT);
-  const targets: Target[] = [
-    {
-      name: 'direct',
-      label: '(1) direct to the replica port (+ replica secret)',
-      url: replicaUrl,
-      scriptArgs: [key, `${REPLICA_SECRET_HEADER}: ${secret}`],
-      headers: { authorization: `Bearer ${key}`, [REPLICA_SECRET_HEADER]: secret },
-    },
-    { name: 'router', label: "(2) through oep's router (scoring URI, key auth)", url: scoringUri, scriptArgs: [key], headers: { authorization: `Bearer ${key}` } },
-  ];
-  const body = await verify(targets, replicaUrl, key);
-  const replicaPids = [replica.pid!];
-  if (PIN_REPLICA) {
-    // Threads made later (one per connection) inherit the affinity of the thread that makes them.
-    for (const pid of [replica.pid!, ...descendants(replica.pid!)]) {
-      const pinned = spawnSync('taskset', ['-a', '-p', '-c', PIN_REPLICA, String(pid)], { encoding: 'utf8' });
-      if (pinned.status !== 0) throw new Error(`taskset -a -p -c ${PIN_REPLICA} ${pid} failed: ${pinned.stderr || pinned.error?.message}`);
+  if (BASELINE) {
+    if (!existsSync(join(BASELINE, 'dist', 'src', 'daemon', 'main.js'))) {
+      console.error(`router-e2e bench: BENCH_BASELINE=${BASELINE} has no dist/src/daemon/main.js; build that checkout first (npm run build in it).`);
+      return 2;
     }
+    stacks.push(new Stack(BASELINE, true));
   }
 
-  const interpreter = HAVE_PROC ? readlinkSync(`/proc/${replica.pid}/exe`) : (python ?? 'python3');
   console.log(`router-e2e bench: ${new Date().toISOString()}`);
+  const targets: Target[] = [];
+  const bodies = new Set<string>();
+  let interpreter = '';
+  for (const stack of stacks) {
+    const set = await setUpStack(stack, python);
+    targets.push(...set.targets);
+    bodies.add(set.body);
+    interpreter = set.interpreter;
+  }
+  if (bodies.size !== 1) throw new Error(`this oep and the baseline answered different bodies: ${[...bodies].join(' | ')}`);
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model.trim()}; node ${process.version}; ${versionOf(interpreter, ['-V'])} (${interpreter}); ${versionOf(wrkPath, ['-v'])}`);
-  console.log(`deployment: ${ENDPOINT}/${DEPLOYMENT} (examples/quickstart), process runtime, 1 replica (pid ${replica.pid}, ${replica.origin}), max_concurrent_requests_per_instance ${CONCURRENCY}; daemon pid ${daemonPid}${PIN_REPLICA ? `; replica pinned to CPU ${PIN_REPLICA}` : ''}`);
-  console.log(`targets: direct ${replicaUrl}; router ${scoringUri}; both answered 200 ${body.trim()}; the replica answers 401 without ${REPLICA_SECRET_HEADER}`);
-  console.log(`method: ${WARMUP_SECONDS} s warm-up per target, then ${ROUNDS} rounds, order alternated; each: 1 s warm-up, wrk -t1 -c${CONCURRENCY} -d${SECONDS}s; medians over rounds`);
+  console.log(
+    `method: ${WARMUP_SECONDS} s warm-up per target, then ${ROUNDS} rounds, order alternated; each: 1 s warm-up, wrk -t1 -c${CONCURRENCY} -d${SECONDS}s` +
+      `${NEW_CONNECTIONS ? ', every request on a new connection (Connection: close)' : ', kept-alive connections'}; medians over rounds`,
+  );
   console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
   for (const target of targets) await wrk(wrkPath, target, WARMUP_SECONDS);
 
-  const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
+  const samples = new Map<string, Sample[]>(targets.map((t) => [targetKey(t), []]));
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? targets : [...targets].reverse();
     for (const target of order) {
-      const s = await measure(wrkPath, target, daemonPid, replicaPids);
-      samples.get(target.name)!.push(s);
+      const s = await measure(wrkPath, target);
+      samples.get(targetKey(target))!.push(s);
       console.log(
-        `  round ${round + 1} ${target.name.padEnd(6)} ${s.rps.toFixed(0).padStart(6)} req/s  p50 ${s.p50.toFixed(2)} p99 ${s.p99.toFixed(2)} ms` +
-          `  cpu/req daemon ${s.daemonUs.toFixed(1)} (sys ${s.daemonSysUs.toFixed(1)}) replica ${s.replicaUs.toFixed(1)} (sys ${s.replicaSysUs.toFixed(1)}) wrk ${s.wrkUs.toFixed(1)} us  (${s.cores.toFixed(2)} cores)` +
+        `  round ${round + 1} ${targetKey(target).padEnd(15)} ${s.rps.toFixed(0).padStart(6)} req/s  p50 ${s.p50.toFixed(2)} p99 ${s.p99.toFixed(2)} ms` +
+          `  cpu/req daemon ${s.daemonUs.toFixed(1)} (sys ${s.daemonSysUs.toFixed(1)}) keeper ${s.keeperUs.toFixed(1)} replica ${s.replicaUs.toFixed(1)} (sys ${s.replicaSysUs.toFixed(1)}) wrk ${s.wrkUs.toFixed(1)} us  (${s.cores.toFixed(2)} cores)` +
           `  other load ${s.foreignPct.toFixed(0)}%${s.errors ? `  ERRORS ${s.errors}` : ''}`,
       );
     }
   }
 
-  const summary = Object.fromEntries(targets.map((t) => [t.name, { label: t.label, ...medianOfRounds(samples.get(t.name)!) }])) as Record<Target['name'], Sample & { label: string }>;
-  const ratios = samples.get('router')!.map((s, i) => s.rps / samples.get('direct')![i]!.rps);
+  const summary = Object.fromEntries(targets.map((t) => [targetKey(t), { label: t.label, ...medianOfRounds(samples.get(targetKey(t))!) }])) as Record<string, Sample & { label: string }>;
+  /** Per round, router req/s over direct req/s of the same stack. */
+  const ratiosOf = (prefix: string): number[] => samples.get(`${prefix}router`)!.map((s, i) => s.rps / samples.get(`${prefix}direct`)![i]!.rps);
+  const ratios = ratiosOf('');
   const ratio = median(ratios);
 
   console.log('');
-  console.log(`| target | req/s at c${CONCURRENCY} | p50 / p99 (ms) | daemon CPU per request (system) | replica CPU per request (system) | wrk CPU per request | cores busy (daemon + replica + wrk) |`);
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log(`| target | req/s at c${CONCURRENCY} | p50 / p99 (ms) | daemon CPU per request (system) | keeper CPU per request | replica CPU per request (system) | wrk CPU per request | cores busy (daemon + keeper + replica + wrk) |`);
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of targets) {
-    const s = summary[t.name];
+    const s = summary[targetKey(t)]!;
     console.log(
-      `| ${s.label} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} / ${s.p99.toFixed(2)} | ${s.daemonUs.toFixed(0)} µs (${s.daemonSysUs.toFixed(0)}) | ${s.replicaUs.toFixed(0)} µs (${s.replicaSysUs.toFixed(0)}) | ${s.wrkUs.toFixed(0)} µs | ${s.cores.toFixed(2)} |`,
+      `| ${s.label} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} / ${s.p99.toFixed(2)} | ${s.daemonUs.toFixed(0)} µs (${s.daemonSysUs.toFixed(0)}) | ${s.keeperUs.toFixed(0)} µs | ${s.replicaUs.toFixed(0)} µs (${s.replicaSysUs.toFixed(0)}) | ${s.wrkUs.toFixed(0)} µs | ${s.cores.toFixed(2)} |`,
     );
   }
   const ok = ratio >= AIM;
   console.log('');
   console.log(`aim: router req/s >= ${AIM} x direct (median of per-round ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}): ${ratio.toFixed(2)} x -> ${ok ? 'met' : 'MISSED'}`);
-  const d = summary.direct;
-  const r = summary.router;
+  let baselineRatios: number[] | undefined;
+  if (BASELINE) {
+    baselineRatios = ratiosOf('baseline ');
+    const routerGain = samples.get('router')!.map((s, i) => s.rps / samples.get('baseline router')![i]!.rps);
+    console.log(`baseline: its router/direct ${median(baselineRatios).toFixed(2)} x (per round ${baselineRatios.map((r) => r.toFixed(2)).join(', ')}); this router's req/s over the baseline router's: ${median(routerGain).toFixed(2)} x (per round ${routerGain.map((r) => r.toFixed(2)).join(', ')})`);
+  }
+  const d = summary.direct!;
+  const r = summary.router!;
   console.log(
-    `info: CPU per request through the router: daemon ${r.daemonUs.toFixed(1)} µs, replica ${r.replicaUs.toFixed(1)} µs (direct: ${d.replicaUs.toFixed(1)} µs), wrk ${r.wrkUs.toFixed(1)} µs (direct: ${d.wrkUs.toFixed(1)} µs); ` +
-      `all three ${(r.daemonUs + r.replicaUs + r.wrkUs).toFixed(1)} vs ${(d.daemonUs + d.replicaUs + d.wrkUs).toFixed(1)} µs`,
+    `info: CPU per request through the router: daemon ${r.daemonUs.toFixed(1)} µs, keeper ${r.keeperUs.toFixed(1)} µs, replica ${r.replicaUs.toFixed(1)} µs (direct: ${d.replicaUs.toFixed(1)} µs), wrk ${r.wrkUs.toFixed(1)} µs (direct: ${d.wrkUs.toFixed(1)} µs); ` +
+      `all four ${(r.daemonUs + r.keeperUs + r.replicaUs + r.wrkUs).toFixed(1)} vs ${(d.daemonUs + d.keeperUs + d.replicaUs + d.wrkUs).toFixed(1)} µs`,
   );
   console.log(`info: CPU used outside this bench during the load runs: median ${median([...samples.values()].flat().map((s) => s.foreignPct)).toFixed(0)}% of the machine; load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (process.env.BENCH_JSON) {
-    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ date: new Date().toISOString(), summary, samples: Object.fromEntries(samples), ratios, ratio, aim: AIM }, null, 2));
+    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ date: new Date().toISOString(), newConnections: NEW_CONNECTIONS, summary, samples: Object.fromEntries(samples), ratios, ratio, baselineRatios, aim: AIM }, null, 2));
   }
-  const errors = r.errors + d.errors;
+  const errors = [...samples.values()].flat().reduce((sum, s) => sum + s.errors, 0);
   if (errors > 0) {
     console.error(`router-e2e bench: ${errors} failed requests (see ERRORS above); the numbers are not trustworthy`);
     return 1;

@@ -4,14 +4,20 @@ import { isKeeperMessage, type DaemonToKeeper, type KeeperInfo } from './keeper-
 
 /**
  * The daemon's side of the keeper (src/daemon/keeper.ts): the endpoints' ports are opened by the
- * keeper, which passes each connection in; `oep daemon restart` arrives as `drain`. Should the
- * keeper go (killed), the daemon listens on the ports itself from then on, so the endpoints stay up.
+ * keeper, which sends a copy of each listening socket; the daemon accepts on it itself (a keeper
+ * of an older install passes each connection in instead). `oep daemon restart` arrives as
+ * `drain`: the daemon stops accepting, and connections wait in the socket's queue for the next
+ * daemon. Should the keeper go (killed), the daemon keeps its copies, and listens itself on any
+ * port it had none of, so the endpoints stay up.
  */
 export class KeeperLink implements PortProvider {
   private readonly accepts = new Map<number, (socket: Socket) => void>();
   private readonly opening = new Map<number, (failure: NodeJS.ErrnoException | null) => void>();
+  /** The listening sockets this daemon accepts on: the keeper's copies, or its own once the keeper is gone. */
   private readonly direct = new Map<number, Server>();
   private lost = false;
+  /** `drain` came: the ports are the next daemon's; closing the router's listeners must not close them. */
+  private handingOver = false;
   private latest?: KeeperInfo;
   private go?: () => void;
   /** `oep daemon restart`: the keeper wants this daemon to hand over. */
@@ -64,7 +70,7 @@ export class KeeperLink implements PortProvider {
     this.accepts.delete(port);
     this.direct.get(port)?.close();
     this.direct.delete(port);
-    if (!this.lost) this.send({ kind: 'unlisten', port });
+    if (!this.lost && !this.handingOver) this.send({ kind: 'unlisten', port });
   }
 
   /** Every port is open and the control socket answers. */
@@ -106,11 +112,11 @@ export class KeeperLink implements PortProvider {
     if (!isKeeperMessage(message)) return;
     switch (message.kind) {
       case 'listening':
+        return void this.onListening(message.port, handle);
       case 'listen-failed': {
         const resolve = this.opening.get(message.port);
         this.opening.delete(message.port);
-        const failure = message.kind === 'listen-failed' ? Object.assign(new Error(message.code), { code: message.code }) : null;
-        return resolve?.(failure);
+        return resolve?.(Object.assign(new Error(message.code), { code: message.code }));
       }
       case 'connection': {
         const accept = this.accepts.get(message.port);
@@ -119,6 +125,10 @@ export class KeeperLink implements PortProvider {
         return accept(handle);
       }
       case 'drain':
+        // New connections wait in the sockets' queues (the keeper's copies keep them listening) for the next daemon.
+        this.handingOver = true;
+        for (const server of this.direct.values()) server.close();
+        this.direct.clear();
         return this.onDrain?.();
       case 'go':
         this.latest = message.info;
@@ -126,7 +136,26 @@ export class KeeperLink implements PortProvider {
     }
   }
 
-  /** The keeper is gone (its ports closed with it): listen on every port here, as a daemon without a keeper does. */
+  /**
+   * The keeper's answer to `listen`: with the listening socket, this daemon listens on it and
+   * accepts (a failure, say another program bound the port meanwhile, gives the keeper's copy back
+   * so the router's next try binds anew); without one (an older keeper), connections come one by one.
+   */
+  private async onListening(port: number, handle: unknown): Promise<void> {
+    const resolve = this.opening.get(port);
+    this.opening.delete(port);
+    if (!handle) return resolve?.(null);
+    if (!this.accepts.has(port) || this.direct.has(port)) {
+      // Closed meanwhile, or already accepting: this copy is not needed.
+      (handle as { close(): void }).close();
+      return resolve?.(null);
+    }
+    const failure = await this.listenOn(port, handle);
+    if (failure) this.send({ kind: 'unlisten', port });
+    resolve?.(failure);
+  }
+
+  /** The keeper is gone: its copies of the ports went with it; this daemon keeps its own and listens itself on any other. */
   private async onLost(): Promise<void> {
     // A standby not yet called on has nothing to keep up.
     if (process.env.OEP_KEEPER_STANDBY === '1' && !this.latest) process.exit(0);
@@ -144,15 +173,25 @@ export class KeeperLink implements PortProvider {
 
   private listenDirect(port: number): Promise<NodeJS.ErrnoException | null> {
     if (this.direct.has(port)) return Promise.resolve(null);
+    return this.listenOn(port, undefined);
+  }
+
+  /** Listens on 127.0.0.1:port, or on the listening socket the keeper sent (`handle`). */
+  private listenOn(port: number, handle: unknown): Promise<NodeJS.ErrnoException | null> {
     const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accepts.get(port)?.(socket));
     return new Promise((resolve) => {
       server.once('error', resolve);
-      server.listen(port, '127.0.0.1', () => {
+      const listening = (): void => {
         server.off('error', resolve);
+        // The endpoint went while this was opening: nothing to accept for.
+        if (!this.accepts.has(port)) return void server.close(() => resolve(null));
         server.on('error', (error) => this.log(`a connection to 127.0.0.1:${port} could not be accepted: ${error.message}`));
         this.direct.set(port, server);
         resolve(null);
-      });
+      };
+      // Node's net.Server takes a received TCP handle as its listening socket (as a cluster worker's).
+      if (handle) server.listen(handle as Parameters<Server['listen']>[0], listening);
+      else server.listen(port, '127.0.0.1', listening);
     });
   }
 }

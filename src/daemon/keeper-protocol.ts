@@ -1,8 +1,10 @@
 /**
  * What the keeper (src/daemon/keeper.ts) and the daemon it runs say to each other over Node's IPC
  * channel. The keeper holds every endpoint's listening socket, so a connection made while the
- * daemon restarts waits in the socket's queue instead of being refused; each accepted connection
- * is passed to the daemon with a `connection` message (the socket's descriptor travels with it).
+ * daemon restarts waits in the socket's queue instead of being refused. The running daemon gets a
+ * copy of each listening socket with `listening` and accepts on it itself; only the idle
+ * connections a draining daemon hands back travel one by one (`connection`, the socket's
+ * descriptor with the message).
  */
 
 /** The daemon asks, the keeper does. */
@@ -22,11 +24,15 @@ export type DaemonToKeeper =
 
 /** The keeper tells, the daemon acts. */
 export type KeeperToDaemon =
+  /**
+   * The port is open: the listening socket comes with the message (the daemon listens and accepts
+   * on it). A keeper of an older install sends none and passes each connection instead.
+   */
   | { kind: 'listening'; port: number }
   | { kind: 'listen-failed'; port: number; code: string }
-  /** A client connection to the endpoint on `port` (the socket comes with the message). */
+  /** A client connection to the endpoint on `port` (the socket comes with the message): one handed back by the daemon before. */
   | { kind: 'connection'; port: number }
-  /** Finish what is in flight, hand back idle connections, leave the replicas running, exit 0. */
+  /** Stop accepting, finish what is in flight, hand back idle connections, leave the replicas running, exit 0. */
   | { kind: 'drain' }
   /** A standby daemon (loaded, waiting) becomes the daemon now. */
   | { kind: 'go'; info: KeeperInfo };

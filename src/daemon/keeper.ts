@@ -1,6 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import * as net from 'node:net';
+import type { Socket } from 'node:net';
+import { getSystemErrorName } from 'node:util';
+import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { decideRestart, describeExit, DEFAULT_RESTART_POLICY, type RestartPolicy } from '../model/restart-policy.js';
 import { writeFileNoFollowSync } from '../state/atomic-write.js';
@@ -13,8 +16,10 @@ import { keeperFiles } from './keeper-files.js';
 /**
  * The keeper: the small process `oep` starts in the background. It runs the daemon as its child,
  * starts it again when it dies (at once, then with backoff; a crash loop ends it, recorded in
- * keeper.json and the log), and holds every endpoint's listening socket: connections made while
- * no daemon runs wait in the socket's queue, then go to the next daemon. `oep daemon restart`
+ * keeper.json and the log), and holds every endpoint's listening socket: the running daemon gets
+ * a copy of it and accepts on it itself; the keeper's own copy is never polled, it only keeps the
+ * socket listening, so connections made while no daemon runs wait in the socket's queue, then go
+ * to the next daemon. `oep daemon restart`
  * (and an upgrade) hands over without refusing a connection: the old daemon finishes what is in
  * flight and hands its idle connections back, the new one takes them. docs/reliability.md.
  */
@@ -22,9 +27,43 @@ const DAEMON_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
 /** How long after a daemon is ready its standby is started. */
 const STANDBY_AFTER_MS = 1000;
 
+/**
+ * A bound TCP socket as libuv holds it (Node's internal TCP handle): the keeper's copy of an
+ * endpoint's listening socket. Node's own cluster module holds its shared sockets the same way.
+ */
+interface ServerHandle {
+  close(): void;
+  getsockname(out: { port?: number }): number;
+}
+
+/**
+ * Binds 127.0.0.1:port without polling it: Node's net._createServerHandle (what the cluster
+ * module's primary uses for the handles its workers share) returns the bound handle, or a
+ * negative errno. Nothing in the keeper reads it: the daemon that receives a copy calls listen()
+ * on it and accepts; the socket stays listening as long as either process holds it.
+ */
+function bindUnpolled(port: number): ServerHandle | NodeJS.ErrnoException {
+  const bind = (net as unknown as { _createServerHandle(address: string, port: number, addressType: number): ServerHandle | number })._createServerHandle;
+  const handle = bind('127.0.0.1', port, 4);
+  if (typeof handle === 'number') return errnoError(handle);
+  // libuv keeps a failed bind's EADDRINUSE for the listen() that follows, which happens in the
+  // daemon on a copy of an unbound socket (it would listen on a random port): asked here instead.
+  const address: { port?: number } = {};
+  const failure = handle.getsockname(address);
+  if (failure === 0 && address.port === port) return handle;
+  handle.close();
+  return errnoError(failure === 0 ? -constants.errno.EADDRINUSE : failure);
+}
+
+function errnoError(errno: number): NodeJS.ErrnoException {
+  const code = getSystemErrorName(errno);
+  return Object.assign(new Error(code), { code });
+}
+
 interface HeldPort {
-  server: Server;
-  /** Connections waiting for a daemon that wants this port. */
+  /** The keeper's copy of the listening socket (never polled here). */
+  handle: ServerHandle;
+  /** Connections handed back by a draining daemon, waiting for the next daemon that wants this port. */
   waiting: Socket[];
   /** The running daemon asked for this port (it is passed its connections). */
   wanted: boolean;
@@ -141,29 +180,25 @@ class Keeper {
     }
   }
 
-  private async listen(child: ChildProcess, port: number): Promise<void> {
+  /**
+   * The daemon wants `port`: it gets a copy of the listening socket (bound here once, kept across
+   * daemons) and accepts on it itself, so a connection costs the daemon an accept and nothing
+   * here. Connections handed back by the daemon before follow.
+   */
+  private listen(child: ChildProcess, port: number): void {
     let held = this.ports.get(port);
     if (!held) {
-      const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.take(port, socket));
-      const failure = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
-        server.once('error', resolve);
-        server.listen(port, '127.0.0.1', () => {
-          server.off('error', resolve);
-          resolve(null);
-        });
-      });
-      if (failure) {
-        send(child, { kind: 'listen-failed', port, code: failure.code ?? failure.message });
+      const bound = bindUnpolled(port);
+      if (bound instanceof Error) {
+        send(child, { kind: 'listen-failed', port, code: bound.code ?? bound.message });
         return;
       }
-      // A failed accept (out of descriptors) must not end the keeper.
-      server.on('error', (error) => log(`keeper: a connection to 127.0.0.1:${port} could not be accepted: ${error.message}`));
-      held = { server, waiting: [], wanted: false };
+      held = { handle: bound, waiting: [], wanted: false };
       this.ports.set(port, held);
     }
     if (child !== this.child) return;
     held.wanted = true;
-    send(child, { kind: 'listening', port });
+    send(child, { kind: 'listening', port }, held.handle);
     const waiting = held.waiting.splice(0);
     for (const socket of waiting) this.pass(port, socket);
   }
@@ -172,11 +207,11 @@ class Keeper {
     const held = this.ports.get(port);
     if (!held) return;
     this.ports.delete(port);
-    held.server.close();
+    held.handle.close();
     for (const socket of held.waiting) socket.destroy();
   }
 
-  /** A connection for `port`: to the daemon when it wants the port and is not ending, else it waits. */
+  /** A connection a draining daemon handed back for `port`: to the daemon when it wants the port and is not ending, else it waits. */
   private take(port: number, socket: Socket): void {
     const held = this.ports.get(port);
     if (!held) return void socket.destroy();
@@ -283,8 +318,12 @@ function quiet(socket: Socket): Socket {
   return socket;
 }
 
-function send(child: ChildProcess, message: KeeperToDaemon): void {
-  if (child.connected) child.send(message, (error: Error | null) => error && log(`keeper: could not tell the daemon ${message.kind}: ${error.message}`));
+function send(child: ChildProcess, message: KeeperToDaemon, handle?: ServerHandle): void {
+  if (!child.connected) return;
+  const done = (error: Error | null): void => void (error && log(`keeper: could not tell the daemon ${message.kind}: ${error.message}`));
+  // Node sends a copy of the handle's descriptor and leaves the keeper's own open.
+  if (handle) child.send(message, handle as unknown as Parameters<ChildProcess['send']>[1], done);
+  else child.send(message, done);
 }
 
 function log(line: string): void {

@@ -17,25 +17,29 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
  * data collector's sample flag and a streamed body's length.
  */
 export function upstreamHeaders(headers: IncomingHeaders, requestId: string, replicaSecret: string | undefined): Record<string, string | string[]> {
-  const out = forwardedHeaders(headers);
-  out['x-request-id'] = requestId;
-  if (replicaSecret !== undefined) out[REPLICA_SECRET_HEADER] = replicaSecret;
-  return out;
+  return withRouterHeaders(forwardedHeaders(headers), requestId, replicaSecret);
+}
+
+/** upstreamHeaders() from the client's forwarded headers (forwardedHeaders()), made once per request: adds the router's own to them. */
+export function withRouterHeaders(forwarded: Record<string, string | string[]>, requestId: string, replicaSecret: string | undefined): Record<string, string | string[]> {
+  forwarded['x-request-id'] = requestId;
+  if (replicaSecret !== undefined) forwarded[REPLICA_SECRET_HEADER] = replicaSecret;
+  return forwarded;
 }
 
 /**
- * The header lines a replica gets for a request with these headers: the ones the router sets
- * (host, x-request-id, the replica secret, content-length; short values), then each line it
- * forwards (a list, each of its items).
+ * The header lines a replica gets for a request whose forwarded headers (forwardedHeaders()) are
+ * these: the ones the router sets (host, x-request-id, the replica secret, content-length; short
+ * values), then each line it forwards (a list, each of its items).
  */
-export function* replicaHeaderLines(headers: IncomingHeaders): Iterable<[string, string]> {
-  for (const name of ['host', 'x-request-id', REPLICA_SECRET_HEADER, 'content-length']) yield [name, ''];
-  const forwarded = forwardedHeaders(headers);
+export function replicaHeaderLines(forwarded: Readonly<Record<string, string | string[]>>): [string, string][] {
+  const lines: [string, string][] = [['host', ''], ['x-request-id', ''], [REPLICA_SECRET_HEADER, ''], ['content-length', '']];
   for (const name in forwarded) {
     const value = forwarded[name]!;
-    if (Array.isArray(value)) for (const item of value) yield [name, item];
-    else yield [name, value];
+    if (Array.isArray(value)) for (const item of value) lines.push([name, item]);
+    else lines.push([name, value]);
   }
+  return lines;
 }
 
 /** A replica's answer headers as the client gets them: less hop-by-hop ones and the replica's own request id. */
@@ -55,7 +59,8 @@ export function headerValue(value: string | string[] | undefined): string | unde
   return Array.isArray(value) ? value[0] : value;
 }
 
-function forwardedHeaders(headers: IncomingHeaders): Record<string, string | string[]> {
+/** The client's headers a replica gets: less hop-by-hop ones, its credentials and the headers only the router sets. */
+export function forwardedHeaders(headers: IncomingHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const value = headers[name];

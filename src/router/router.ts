@@ -10,7 +10,7 @@ import { LeanExchange, NodeExchange, type Exchange } from './exchange.js';
 import { ForwardTimeoutError, type ForwardResponse } from './forward.js';
 import { Front, LEAN_BODY_BYTES } from './front.js';
 import { replicaRefusesHeaders } from './http1.js';
-import { copyResponseHeaders, headerValue, replicaHeaderLines, upstreamHeaders } from './headers.js';
+import { copyResponseHeaders, forwardedHeaders, headerValue, replicaHeaderLines, withRouterHeaders } from './headers.js';
 import { Copies, MirrorRule } from './mirror.js';
 import { isoNow } from './record-time.js';
 import { ReplicaLoad } from './replica-load.js';
@@ -398,7 +398,9 @@ export class Router {
     const req = call.req;
     if (req.hostLines() > 1) return this.refuse(call, 400, 'Bad request: the request has more than one Host header (RFC 9112 section 3.2).');
     // Header lines the replica's server refuses (431): refused here, rather than forwarded for a 424 carrying its 431.
-    const refusedHeaders = replicaRefusesHeaders(replicaHeaderLines(req.headers));
+    // The headers it would forward, made once: the replica's request is built from them too.
+    call.forwarded = forwardedHeaders(req.headers);
+    const refusedHeaders = replicaRefusesHeaders(replicaHeaderLines(call.forwarded));
     if (refusedHeaders !== undefined) return this.refuse(call, 431, `Request header fields too large: ${refusedHeaders}.`);
     if (call.path !== '/score' && call.path !== '/swagger.json') return this.refuse(call, 404, 'The requested URL was not found on the server.');
     return true;
@@ -526,7 +528,7 @@ export class Router {
 
   /** Sends the request to its replica, and elsewhere when that replica refused or dropped it (sendElsewhere). */
   private async forwardWithRetry(call: Call, settings: DeploymentRoute, replica: LiveReplica, body: RequestBody): Promise<ForwardResponse> {
-    const headers = upstreamHeaders(call.req.headers, call.requestId, settings.replicaSecret);
+    const headers = withRouterHeaders(call.forwarded ?? forwardedHeaders(call.req.headers), call.requestId, settings.replicaSecret);
     if (call.sampled !== undefined && settings.dataCollector!.tellScript) headers[SAMPLE_HEADER] = call.sampled ? '1' : '0';
     if (body.kind === 'streamed' && body.length !== undefined) headers['content-length'] = String(body.length);
     const sending: Sending = { call, settings, body, headers, deadline: settings.debugging ? undefined : Date.now() + settings.requestTimeoutMs };
@@ -771,6 +773,8 @@ class Call {
   pair: PairTicket | undefined = undefined;
   /** A large body's request event is written once the body has been read (see payloads.request). */
   streamedRequest: (() => void) | undefined = undefined;
+  /** The client's headers the replica gets (forwardedHeaders), made when the head is admitted. */
+  forwarded: Record<string, string | string[]> | undefined = undefined;
 
   constructor(
     readonly listener: Listener,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -62,6 +62,20 @@ describe('the keeper', { timeout: 600_000 }, () => {
     assert.equal(readFileSync(join(oep.home, 'keeper.pid'), 'utf8').trim(), String(shown.keeper.pid));
   });
 
+  it('the daemon accepts on the endpoint\'s listening socket itself; the keeper keeps a copy, also across a kill -9', async () => {
+    const port = Number(new URL(uri).port);
+    const before = await status(oep);
+    assert.deepEqual(listeningHolders(port, [before.pid, before.keeper!.pid]), [before.pid, before.keeper!.pid]);
+    await killDaemonHard(oep);
+    await eventually('a new daemon to hold the socket', async () => {
+      const now = await status(oep).catch(() => undefined);
+      if (!now || now.pid === before.pid) return undefined;
+      return listeningHolders(port, [now.pid]).length === 1 ? now : undefined;
+    });
+    const after = await status(oep);
+    assert.deepEqual(listeningHolders(port, [after.pid, before.keeper!.pid]), [after.pid, before.keeper!.pid]);
+  });
+
   it('kill -9 of the daemon with no command: started again, no connection refused, the replica adopted', async (t) => {
     const before = await status(oep);
     const [replica] = scoringServerLeaders(oep.home);
@@ -108,6 +122,8 @@ describe('the keeper', { timeout: 600_000 }, () => {
     const longest = load.outcomes.reduce((most, outcome, index, all) => (index === 0 ? 0 : Math.max(most, outcome.at - all[index - 1]!.at)), 0);
     t.diagnostic(`daemon restart: ${load.outcomes.length} requests, 0 failed, longest wait between answers ${longest} ms`);
     assert.deepEqual(scoringServerLeaders(oep.home), [replica], 'the replica keeps running, adopted');
+    const after = await status(oep);
+    assert.deepEqual(listeningHolders(Number(new URL(uri).port), [before.pid, after.pid]), [after.pid], 'the new daemon accepts; the old one let go');
   });
 
   it('an upgrade: another install\'s oep daemon restart hands over to its own daemon, losing no request', async () => {
@@ -176,6 +192,40 @@ describe('a daemon that keeps crashing', { timeout: 300_000 }, () => {
     assert.equal((await status(oep)).keeper?.connected, true);
   });
 });
+
+/**
+ * Which of `pids` hold the listening socket of 127.0.0.1:port (Linux: its inode in /proc/net/tcp,
+ * in state LISTEN, among each process's descriptors).
+ */
+function listeningHolders(port: number, pids: number[]): number[] {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields[1] === local && fields[3] === '0A')
+    .map((fields) => `socket:[${fields[9]}]`);
+  assert.equal(inodes.length, 1, `one listening socket on 127.0.0.1:${port}`);
+  return pids.filter((pid) => descriptorsOf(pid).includes(inodes[0]!));
+}
+
+/** What a process's descriptors point at (none once it has exited). */
+function descriptorsOf(pid: number): string[] {
+  const targets: string[] = [];
+  let fds: string[] = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return targets;
+  }
+  for (const fd of fds) {
+    try {
+      targets.push(readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return targets;
+}
 
 /** Runs another install's CLI against the same home. */
 async function upgradedRun(home: string, install: string, args: string[]): Promise<string> {
