@@ -70,13 +70,27 @@ export async function explainLostCall(lost: DaemonConnectionLost, daemon: Daemon
   return new DaemonConnectionLost(lost, message, { details, hint: `See the outcome with: ${change.show} (${why})`, recorded });
 }
 
-/** The daemon's pid once it answers again; 'stopped' when it was stopped on purpose; the error otherwise. */
+/** How often the daemon is asked again when the asking's own connection drops too. */
+const ASK_ATTEMPTS = 3;
+
+/**
+ * The daemon's pid once it answers again; 'stopped' when it was stopped on purpose; the error
+ * otherwise. A daemon being started again (by the keeper, or by this very ask) may drop the first
+ * connection, e.g. one that lost the start race and exits: that connection is asked again, a few
+ * times, before the outcome is called unknown.
+ */
 async function daemonAgain(daemon: DaemonAgain): Promise<number | 'stopped' | Error> {
-  try {
-    const status = await daemon.ask('status', {});
-    return status === undefined ? 'stopped' : status.pid;
-  } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const status = await daemon.ask('status', {});
+      return status === undefined ? 'stopped' : status.pid;
+    } catch (error) {
+      if (error instanceof DaemonConnectionLost && attempt < ASK_ATTEMPTS) {
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+        continue;
+      }
+      return error instanceof Error ? error : new Error(String(error));
+    }
   }
 }
 

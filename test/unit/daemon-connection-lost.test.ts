@@ -359,6 +359,35 @@ describe('explainLostCall: what a restarted daemon holds decides what the messag
     assert.deepEqual(deleting.details, ['The delete was recorded: asked again, the daemon (pid 7) shows endpoint rollout Deleting.']);
   });
 
+  it('a daemon whose first answer is cut too (being started again) is asked again, a bounded number of times', async () => {
+    let statusAsks = 0;
+    const flaky: DaemonAgain = {
+      daemonLog: '/log',
+      ask: async (method) => {
+        if (method !== 'status') return daemonHolding({ 'deployment.show': { provisioning_state: 'Updating' } }).ask(method as never, {} as never);
+        statusAsks += 1;
+        if (statusAsks === 1) throw lost('status', {});
+        return { pid: 9 } as never;
+      },
+    };
+    const explained = await explainLostCall(lost('deployment.update', { spec: { name: 'blue', endpoint_name: 'rollout' } }, true), flaky);
+    assert.equal(statusAsks, 2);
+    assert.equal(explained.recorded, true);
+    assert.match(explained.details.at(-1)!, /daemon \(pid 9\)/);
+
+    let asks = 0;
+    const gone: DaemonAgain = {
+      daemonLog: '/log',
+      ask: async () => {
+        asks += 1;
+        throw lost('status', {});
+      },
+    };
+    const unknown = await explainLostCall(lost('deployment.update', { spec: { name: 'blue', endpoint_name: 'rollout' } }), gone);
+    assert.equal(asks, 3, 'three asks, then the outcome is not known');
+    assert.equal(unknown.recorded, undefined);
+  });
+
   it('a daemon that cannot be asked: not known, said with the reason, still exit 1 and a code', async () => {
     const daemon: DaemonAgain = {
       daemonLog: '/log',
