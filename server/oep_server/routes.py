@@ -236,12 +236,12 @@ class Routes(object):
             write_err("oep-server: unexpected error:\n" + traceback.format_exc())
             return json_error(500, MSG_INTERNAL)
 
-    def _blueprint(self, req, handler, is_score):
+    def _blueprint(self, req, handler, is_score, warn=True):
         """What azmlinfsrv's blueprint hooks do around a route: request ids (or 431), then the
         response headers x-ms-server-version, x-request-id, x-ms-request-id, x-ms-client-request-id, TraceId."""
         hmap = req.hmap
         ids, error = _request_ids(hmap)
-        if ids[0] and hmap.get("x-ms-request-id"):
+        if warn and ids[0] and hmap.get("x-ms-request-id"):
             write_err("oep-server: warning: " + MSG_REQUEST_ID_DEPRECATED)
         if error is not None:
             answer = json_error(431, error)
@@ -346,13 +346,22 @@ class Routes(object):
                 return json_error(500, MSG_INTERNAL, run_ms=exec_ms)
             return json_ok(body, exec_ms)
         if outcome == OUTCOME_TIMEOUT:
-            write_err(
-                "oep-server: run() timed out after %d ms (SCORING_TIMEOUT_MS)%s"
-                % (self.executor.timeout_ms, (":\n" + job.tb) if job.tb else "")
-            )
-            return json_error(500, "Scoring timeout after %d ms" % self.executor.timeout_ms, True, run_ms=exec_ms)
+            return self._timeout_answer(exec_ms, job.tb)
         write_err("oep-server: run() raised an exception:\n" + (job.tb or ""))
         return json_error(500, MSG_RUN_FAILED, True, run_ms=exec_ms)
+
+    def _timeout_answer(self, exec_ms, tb):
+        write_err(
+            "oep-server: run() timed out after %d ms (SCORING_TIMEOUT_MS)%s"
+            % (self.executor.timeout_ms, (":\n" + tb) if tb else "")
+        )
+        return json_error(500, "Scoring timeout after %d ms" % self.executor.timeout_ms, True, run_ms=exec_ms)
+
+    def timed_out(self, req, exec_ms):
+        """The answer to a /score request whose run() is stuck past the timeout, made by the worker's
+        standby thread while the main thread is still in run(): what dispatch() would have answered
+        for a call that timed out (its deprecation warning, if any, was already written)."""
+        return self._blueprint(req, lambda _req: self._timeout_answer(exec_ms, None), True, False)
 
     def _extract_parameters(self, body):
         kwargs = {}
