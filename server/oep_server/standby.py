@@ -4,7 +4,8 @@ slow client), it serves what the main thread cannot.
 It sleeps on a timer the main thread arms as it starts on each request (timer.py), so requests
 that finish within TAKEOVER_S never wake it. Once the timer fires with the main thread still on
 the same request, it watches the worker's idle connections and listening socket (the main thread's
-`ready` epoll) until the main thread is done: new connections are accepted, and a connection that
+`ready` epoll) until the main thread is done: new connections are accepted (one worker; with
+several, each worker's accept thread takes them), and a connection that
 has a request gets a thread of its own (health probes are answered at once, /score calls are queued
 for the main thread or handed to an idle worker). It also answers the main thread's request with
 the timeout's 500 when run() is stuck in C code past SCORING_TIMEOUT_MS plus the grace, where
@@ -22,6 +23,10 @@ import oep_debug
 # little longer than most run() calls, short enough that nobody waits noticeably (the multi-worker
 # hand-off waits HANDOFF_WAIT_S, 2 ms, too).
 TAKEOVER_S = 0.002
+# ... unless the main thread is on a CPU (or waiting for one) rather than asleep in run(): then it
+# is most often preempted on a busy machine, where taking over only adds threads and CPU, or in a
+# CPU-bound run(). The standby then waits until the request has lasted this long.
+TAKEOVER_RUNNING_S = 0.02
 
 
 class Standby(object):
@@ -37,6 +42,8 @@ class Standby(object):
         self.ep = select.epoll()
         self.ep.register(worker.ready.fileno(), select.EPOLLIN)
         self.ep.register(self.stop_r, select.EPOLLIN)
+        # The main thread's state (R: running or runnable), where /proc has it.
+        self.main_stat = "/proc/self/task/%d/stat" % threading.get_native_id() if hasattr(threading, "get_native_id") else None
 
     def start(self):
         threading.Thread(target=self._loop, name="oep-standby", daemon=True).start()
@@ -57,9 +64,13 @@ class Standby(object):
         worker = self.worker
         while True:
             since = worker.busy_since
-            if since is None or time.perf_counter() - since < TAKEOVER_S:
-                # The main thread is free, or started on another request since this timer was
-                # armed (it armed the timer again for that one).
+            if since is None:
+                return
+            elapsed = time.perf_counter() - since
+            if elapsed < TAKEOVER_S:
+                return  # the main thread started on another request since, and armed the timer for it
+            if elapsed < TAKEOVER_RUNNING_S and self._main_running():
+                self.timer.arm(TAKEOVER_RUNNING_S - elapsed)
                 return
             self.active = True
             # Checked after `active` is set, as the main thread clears busy_since before it reads
@@ -76,6 +87,17 @@ class Standby(object):
                 else:
                     self._serve_ready()
 
+    def _main_running(self):
+        if self.main_stat is None:
+            return False
+        try:
+            with open(self.main_stat, "rb") as stat:
+                data = stat.read()
+        except OSError:
+            return False
+        # "pid (comm) S ...": the state follows the last ")"
+        return data[data.rfind(b")") + 2:data.rfind(b")") + 3] == b"R"
+
     def _drain_stop(self):
         try:
             while os.read(self.stop_r, 4096):
@@ -85,7 +107,7 @@ class Standby(object):
 
     def _serve_ready(self):
         worker = self.worker
-        lfd = worker.lsock.fileno()
+        lfd = worker.lsock.fileno() if worker.cluster is None else -1  # several workers: an accept thread
         for fd, _ in worker.ready.poll(0):
             if fd == lfd:
                 worker._accept_ready()

@@ -124,7 +124,7 @@ class Worker(object):
         try:
             if self.fast:
                 self.standby.start()
-            else:
+            if not self.fast or self.cluster is not None:
                 threading.Thread(target=self._accept_loop, name="oep-accept", daemon=True).start()
             if self.cluster is not None:
                 threading.Thread(
@@ -145,10 +145,15 @@ class Worker(object):
 
     # -- the main thread: connections and run() on one thread ------------------------------------
     def _main_loop(self):
-        lsock = self.lsock
-        lsock.setblocking(False)  # every worker's main thread and standby accept from it
-        lfd = lsock.fileno()
-        self.ready.register(lfd, select.EPOLLIN)
+        lfd = -1
+        if self.cluster is None:
+            # One worker: its main thread (and standby) accept. With several, each has an accept
+            # thread blocked in accept(), which the kernel wakes one at a time: new connections
+            # spread over the workers instead of going to whichever main thread wakes first.
+            lsock = self.lsock
+            lsock.setblocking(False)
+            lfd = lsock.fileno()
+            self.ready.register(lfd, select.EPOLLIN)
         poll_ready = self.ready.poll
         wait = self.main_ep.poll
         wake_r = self.wake_r
@@ -401,7 +406,8 @@ class Worker(object):
 
     # -- connection threads: a thread per connection while the main thread is busy --------------
     def _accept_loop(self):
-        """Without epoll/timerfd: a thread accepts, and each connection gets a thread."""
+        """The accept thread: new connections go to the main thread's epoll (several workers), or
+        each gets a thread (without epoll/timerfd)."""
         lsock = self.lsock
         while True:
             try:
@@ -416,7 +422,10 @@ class Worker(object):
                     continue
                 return
             _prepare(conn)
-            threading.Thread(target=self._serve_connection, args=(conn, _remote_of(addr), False), daemon=True).start()
+            if self.fast:
+                self._park(conn, _remote_of(addr))
+            else:
+                threading.Thread(target=self._serve_connection, args=(conn, _remote_of(addr), False), daemon=True).start()
 
     def _adopt_fd(self, fd):
         try:
