@@ -159,7 +159,10 @@ class Worker(object):
         wake_r = self.wake_r
         while True:
             self._run_queued()
-            events = poll_ready(0)
+            # One event at a time: a connection whose event the main thread took stays its own
+            # until served, so the others stay in `ready`, where the standby sees them should this
+            # request last.
+            events = poll_ready(0, 1)
             if not events:
                 for fd, _ in wait():
                     if fd == wake_r:
