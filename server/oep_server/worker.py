@@ -397,11 +397,11 @@ class Worker(object):
         sock, remote, req, t0, rest = context
         response = self.routes.timed_out(req, answer.elapsed_ms)
         keep, data = _encode(req, response)
+        self._log_answer(req, response, t0)
         try:
             sock.sendall(data)
         except OSError:
             keep = False
-        self._log_answer(req, response, t0)
         if keep:
             self._to_thread(sock, remote, rest)
         else:
@@ -557,9 +557,10 @@ class Worker(object):
             req.remote = remote
             hmap = req.hmap
             if not self._came_through_router(req):
-                # Decided on the head: the body is never read.
-                self._send_error_and_close(sock, 401, MSG_NO_REPLICA_SECRET)
+                # Decided on the head: the body is never read. The access line goes out before the
+                # answer, so that it precedes the lines of whatever the client sends next.
                 self._access_log(req.method, req.target.partition("?")[0], 401, (time.perf_counter() - t0) * 1000.0, None)
+                self._send_error_and_close(sock, 401, MSG_NO_REPLICA_SECRET)
                 linger(sock)
                 return False, b""
             http10 = req.version == "HTTP/1.0"
@@ -598,8 +599,10 @@ class Worker(object):
 
         answer = self.routes.dispatch(req)
         keep, data = _encode(req, answer)
-        sock.sendall(data)
+        # Logged before the answer leaves: the client's next request may be answered by the main
+        # thread at once, and its access line must come after this one.
         self._log_answer(req, answer, t0)
+        sock.sendall(data)
         return keep, buf
 
     def _log_answer(self, req, answer, t0):
