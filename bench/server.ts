@@ -15,15 +15,18 @@
  * BENCH_LATENCY_SECONDS (3, per one-connection run; 0 skips them), BENCH_PYTHON (the interpreter;
  * default: /usr/bin/python3 when it has the packages, else python3), BENCH_ONLY (comma-separated
  * case names, e.g. sklearn-w2), BENCH_GUNICORN_ACCESS_LOG (1; 0 runs gunicorn without the access log
- * that azmlinfsrv turns on), BENCH_JSON (write the results there too).
+ * that azmlinfsrv turns on), BENCH_PINNED (1; 0 leaves out the runs of oep pinned to one CPU),
+ * BENCH_BEFORE (a commit: its server/ is measured too, unpinned and pinned, for before/after figures
+ * in the same run), BENCH_JSON (write the results there too).
  *
- * Method. Every server (2 scripts x 2 worker counts x 2 stacks = 8) is started up front and checked
- * (same status and body from both stacks). Each round then measures every case, oep and gunicorn
- * back to back, the case order rotated and which stack goes first alternated between rounds: 1 s
- * warm-up, wrk -t1 -c$BENCH_CONNECTIONS -d$BENCH_SECONDS (requests/s and the latency under load,
- * queueing included), then wrk -t1 -c1 (one request at a time). Medians over rounds are reported,
- * with the ratio oep / gunicorn per case. Exit code 0 when the aim holds in every case, 1 when not
- * (or when a request failed), 2 when a tool is missing.
+ * Method. Every server (2 scripts x 2 worker counts x the stacks: oep, oep pinned to CPU 0 with
+ * taskset, gunicorn, and BENCH_BEFORE's oep unpinned and pinned) is started up front and checked
+ * (same status and body from every stack). Each round then measures every case, its stacks back to
+ * back, the case order and the stack order rotated between rounds: 1 s warm-up,
+ * wrk -t1 -c$BENCH_CONNECTIONS -d$BENCH_SECONDS (requests/s and the latency under load, queueing
+ * included), then wrk -t1 -c1 (one request at a time). Medians over rounds are reported, with the
+ * ratios oep / gunicorn and pinned / unpinned per case. Exit code 0 when the aims hold in every case,
+ * 1 when not (or when a request failed), 2 when a tool is missing.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,6 +42,13 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 4);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 3);
 const ACCESS_LOG = process.env.BENCH_GUNICORN_ACCESS_LOG !== '0';
+const PINNED = process.env.BENCH_PINNED !== '0';
+const BEFORE_COMMIT = process.env.BENCH_BEFORE || undefined;
+const PINNED_CPU = '0';
+// Issue 28's aims: >= 5x gunicorn + Flask's requests/s at a lower p50, and unpinned within 1.2x of
+// pinned (the server as fast on any machine as when a user pins it to one CPU).
+const AIM_RPS_RATIO = 5;
+const AIM_PINNED_RATIO = 1.2;
 const WARMUP_SECONDS = 1;
 const READY_TIMEOUT_MS = 60_000;
 const CLOCK_TICKS = 100; // USER_HZ of /proc/<pid>/stat on Linux
@@ -56,7 +66,22 @@ interface Script {
   source: string;
 }
 
-type Stack = 'oep' | 'gunicorn';
+/** oep's server unpinned and pinned to one CPU, gunicorn + Flask, and an earlier commit's server. */
+type Stack = 'oep' | 'oep-pinned' | 'gunicorn' | 'before' | 'before-pinned';
+
+const STACK_LABELS: Record<Stack, string> = {
+  oep: 'oep',
+  'oep-pinned': `oep, taskset -c ${PINNED_CPU}`,
+  gunicorn: 'gunicorn+Flask',
+  before: 'oep before',
+  'before-pinned': `oep before, taskset -c ${PINNED_CPU}`,
+};
+
+/** How a stack's server runs: which oep_server.py (none: gunicorn) and whether it is pinned. */
+interface StackSpec {
+  server?: string;
+  pinned: boolean;
+}
 
 interface Target {
   stack: Stack;
@@ -70,7 +95,7 @@ interface Case {
   name: string;
   script: Script;
   workers: number;
-  targets: Record<Stack, Target>;
+  targets: Partial<Record<Stack, Target>>;
 }
 
 interface Sample {
@@ -202,7 +227,15 @@ function tail(file: string, lines = 30): string {
   }
 }
 
-async function startServer(python: string, stack: Stack, script: Script, workers: number, name: string): Promise<Target> {
+/** An earlier commit's server/ (`git archive`, nothing in this checkout changes): its oep_server.py. */
+function earlierServer(commit: string): string {
+  const dir = join(workDir!, `server-${commit}`);
+  const result = spawnSync('/bin/sh', ['-c', 'mkdir -p "$2" && git -C "$0" archive "$1" server | tar -x -C "$2"', REPO_ROOT, commit, dir], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`BENCH_BEFORE=${commit}: cannot take server/ from that commit: ${result.stderr.trim()}`);
+  return join(dir, 'server', 'oep_server.py');
+}
+
+async function startServer(python: string, stack: Stack, spec: StackSpec, script: Script, workers: number, name: string): Promise<Target> {
   const port = await findFreePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -213,16 +246,17 @@ async function startServer(python: string, stack: Stack, script: Script, workers
     PYTHONUNBUFFERED: '1',
     PYTHONDONTWRITEBYTECODE: '1',
   };
-  const args =
-    stack === 'oep'
-      ? [OEP_SERVER, '--host', '127.0.0.1', '--port', String(port)]
-      : // as azmlinfsrv starts it: sync workers, an access log line per request on stdout
-        ['-m', 'gunicorn', '-w', String(workers), '-k', 'sync', '-b', `127.0.0.1:${port}`, ...(ACCESS_LOG ? ['--access-logfile', '-'] : []), '--pythonpath', FIXTURES, 'flask_wrapper:app'];
+  const args = spec.server
+    ? [spec.server, '--host', '127.0.0.1', '--port', String(port)]
+    : // as azmlinfsrv starts it: sync workers, an access log line per request on stdout
+      ['-m', 'gunicorn', '-w', String(workers), '-k', 'sync', '-b', `127.0.0.1:${port}`, ...(ACCESS_LOG ? ['--access-logfile', '-'] : []), '--pythonpath', FIXTURES, 'flask_wrapper:app'];
+  // Pinned: taskset execs the interpreter on one CPU; workers and threads inherit the affinity.
+  const [command, commandArgs] = spec.pinned ? ['taskset', ['-c', PINNED_CPU, python, ...args]] : [python, args];
   const log = join(workDir!, `${name}.log`);
   const fd = openSync(log, 'w');
   let child: ChildProcess;
   try {
-    child = track(spawn(python, args, { env, cwd: script.appRoot, detached: true, stdio: ['ignore', fd, fd] }));
+    child = track(spawn(command, commandArgs, { env, cwd: script.appRoot, detached: true, stdio: ['ignore', fd, fd] }));
   } finally {
     closeSync(fd);
   }
@@ -250,15 +284,18 @@ async function post(url: string, body: string): Promise<{ status: number; body: 
   return { status: response.statusCode, body: await response.body.text() };
 }
 
-/** Both stacks answer the sample request with 200 and the same body. */
+/** Every stack answers the sample request with 200 and the body gunicorn + Flask gives. */
 async function verify(c: Case): Promise<string> {
   const body = readFileSync(c.script.body, 'utf8');
-  const answers = await Promise.all((['oep', 'gunicorn'] as const).map((stack) => post(c.targets[stack].url, body)));
-  for (const [i, stack] of (['oep', 'gunicorn'] as const).entries()) {
-    if (answers[i]!.status !== 200) throw new Error(`${c.name} ${stack}: status ${answers[i]!.status} ${answers[i]!.body}\n${tail(c.targets[stack].log)}`);
+  const targets = Object.entries(c.targets) as [Stack, Target][];
+  const answers = await Promise.all(targets.map(([, target]) => post(target.url, body)));
+  const expected = answers[targets.findIndex(([stack]) => stack === 'gunicorn')]!.body;
+  for (const [i, [stack, target]] of targets.entries()) {
+    const answer = answers[i]!;
+    if (answer.status !== 200) throw new Error(`${c.name} ${stack}: status ${answer.status} ${answer.body}\n${tail(target.log)}`);
+    if (answer.body !== expected) throw new Error(`${c.name}: ${stack} answered ${answer.body} but gunicorn ${expected}`);
   }
-  if (answers[0]!.body !== answers[1]!.body) throw new Error(`${c.name}: oep answered ${answers[0]!.body} but gunicorn ${answers[1]!.body}`);
-  return answers[0]!.body;
+  return expected;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,14 +356,94 @@ function summarize(list: Sample[]): Sample {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The stacks measured, and how each runs. */
+function stackSpecs(): Partial<Record<Stack, StackSpec>> {
+  const specs: Partial<Record<Stack, StackSpec>> = { oep: { server: OEP_SERVER, pinned: false } };
+  if (PINNED) specs['oep-pinned'] = { server: OEP_SERVER, pinned: true };
+  specs.gunicorn = { pinned: false };
+  if (BEFORE_COMMIT) {
+    const server = earlierServer(BEFORE_COMMIT);
+    specs.before = { server, pinned: false };
+    if (PINNED) specs['before-pinned'] = { server, pinned: true };
+  }
+  return specs;
+}
+
+interface CaseResult {
+  case: string;
+  script: string;
+  workers: number;
+  stacks: Partial<Record<Stack, Sample>>;
+  rpsRatio: number;
+  p50Ratio: number;
+  /** Pinned requests/s over unpinned (oep): 1.2 at most is the aim. */
+  pinnedRatio: number;
+  beforePinnedRatio: number;
+  /** oep's requests/s over BENCH_BEFORE's, unpinned. */
+  beforeRatio: number;
+  metGunicorn: boolean;
+  metPinned: boolean;
+}
+
+function caseResult(c: Case, samples: Map<string, Sample[]>): CaseResult {
+  const stacks: Partial<Record<Stack, Sample>> = {};
+  for (const stack of Object.keys(c.targets) as Stack[]) stacks[stack] = summarize(samples.get(`${c.name}/${stack}`)!);
+  const oep = stacks.oep!;
+  const gunicorn = stacks.gunicorn!;
+  const pinnedRatio = stacks['oep-pinned'] ? stacks['oep-pinned'].rps / oep.rps : NaN;
+  return {
+    case: c.name,
+    script: c.script.source,
+    workers: c.workers,
+    stacks,
+    rpsRatio: oep.rps / gunicorn.rps,
+    p50Ratio: oep.p50 / gunicorn.p50,
+    pinnedRatio,
+    beforePinnedRatio: stacks.before && stacks['before-pinned'] ? stacks['before-pinned'].rps / stacks.before.rps : NaN,
+    beforeRatio: stacks.before ? oep.rps / stacks.before.rps : NaN,
+    metGunicorn: oep.rps >= AIM_RPS_RATIO * gunicorn.rps && oep.p50 < gunicorn.p50,
+    metPinned: Number.isNaN(pinnedRatio) || pinnedRatio <= AIM_PINNED_RATIO,
+  };
+}
+
+function printResults(results: CaseResult[]): void {
+  console.log('');
+  console.log(`| case | workers | stack | req/s (c${CONNECTIONS}) | p50 / p99 at c${CONNECTIONS} (ms) | p50 / p99 at c1 (ms) | server CPU / req (µs) | errors |`);
+  console.log('|---|---:|---|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    for (const [stack, s] of Object.entries(r.stacks) as [Stack, Sample][]) {
+      const c1 = LATENCY_SECONDS > 0 ? `${s.c1P50.toFixed(3)} / ${s.c1P99.toFixed(3)}` : '-';
+      console.log(`| ${r.case.split('-')[0]} | ${r.workers} | ${STACK_LABELS[stack]} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} / ${s.p99.toFixed(2)} | ${c1} | ${s.cpuUs.toFixed(0)} | ${s.errors} |`);
+    }
+  }
+  console.log('');
+  for (const r of results) {
+    const oep = r.stacks.oep!;
+    const gunicorn = r.stacks.gunicorn!;
+    console.log(
+      `aim ${r.case}: oep/gunicorn req/s ${r.rpsRatio.toFixed(2)} x, p50 ${r.p50Ratio.toFixed(2)} x, p99 ${(oep.p99 / gunicorn.p99).toFixed(2)} x` +
+        `${LATENCY_SECONDS > 0 ? `, c1 p50 ${(oep.c1P50 / gunicorn.c1P50).toFixed(2)} x` : ''}, CPU/req ${(oep.cpuUs / gunicorn.cpuUs).toFixed(2)} x -> ${r.metGunicorn ? 'met' : 'MISSED'} (>= ${AIM_RPS_RATIO}x gunicorn's req/s at a lower p50)`,
+    );
+    if (!Number.isNaN(r.pinnedRatio)) {
+      console.log(`aim ${r.case}: pinned/unpinned req/s ${r.pinnedRatio.toFixed(2)} x -> ${r.metPinned ? 'met' : 'MISSED'} (at most ${AIM_PINNED_RATIO}x)`);
+    }
+    if (!Number.isNaN(r.beforeRatio)) {
+      const pinned = Number.isNaN(r.beforePinnedRatio) ? '' : `; before's pinned/unpinned req/s ${r.beforePinnedRatio.toFixed(2)} x`;
+      console.log(`before/after ${r.case}: oep req/s ${r.beforeRatio.toFixed(2)} x BENCH_BEFORE's (${BEFORE_COMMIT}), CPU/req ${oep.cpuUs.toFixed(0)} vs ${r.stacks.before!.cpuUs.toFixed(0)} µs${pinned}`);
+    }
+  }
+}
+
 async function main(): Promise<number> {
   const wrkPath = which('wrk');
+  const tasksetPath = PINNED ? which('taskset') : 'not needed';
   const { python, versions, problems } = findPython();
-  if (!wrkPath || !python) {
+  if (!wrkPath || !python || !tasksetPath) {
     if (!wrkPath) console.error('server bench: wrk not found on PATH.');
+    if (!tasksetPath) console.error('server bench: taskset not found on PATH (util-linux; BENCH_PINNED=0 leaves out the pinned runs).');
     if (!python) console.error(`server bench: no python3 with flask, gunicorn, sklearn, joblib and numpy (${problems.join('; ')}).`);
     console.error(
-      'Install them (Debian/Ubuntu): sudo apt-get update && sudo apt-get install -y wrk gunicorn python3-flask python3-sklearn python3-joblib python3-numpy',
+      'Install them (Debian/Ubuntu): sudo apt-get update && sudo apt-get install -y wrk util-linux gunicorn python3-flask python3-sklearn python3-joblib python3-numpy',
     );
     console.error('(BENCH_PYTHON=/path/to/python picks another interpreter that has the Python packages.)');
     return 2;
@@ -335,14 +452,17 @@ async function main(): Promise<number> {
   workDir = mkdtempSync(join(tmpdir(), 'oep-bench-server-'));
   const scripts = [trivialScript(), sklearnScript(python, workDir)];
   const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
+  const specs = stackSpecs();
+  const stackNames = Object.keys(specs) as Stack[];
 
   console.log(`server bench: ${new Date().toISOString()}`);
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model.trim()}; load average ${loadavg().map((n) => n.toFixed(2)).join(' ')}; node ${process.version}; ${run(wrkPath, ['-v']).out.split('\n')[0]}`);
   console.log(`interpreter: ${python} (${versions})`);
   console.log(`peer: gunicorn -k sync -w N${ACCESS_LOG ? ' --access-logfile - (as azmlinfsrv)' : ' (no access log: BENCH_GUNICORN_ACCESS_LOG=0)'} + Flask via bench/fixtures/server/flask_wrapper.py; oep logs one access line per request too`);
+  console.log(`stacks: ${stackNames.map((stack) => STACK_LABELS[stack]).join('; ')}${BEFORE_COMMIT ? ` ("before": server/ of ${BEFORE_COMMIT})` : ''}; wrk unpinned`);
   for (const script of scripts) console.log(`script ${script.name}: ${script.source}; body ${JSON.stringify(JSON.parse(readFileSync(script.body, 'utf8')))}`);
   console.log(
-    `method: ${ROUNDS} rounds, rotated order, oep and gunicorn back to back; each: ${WARMUP_SECONDS} s warm-up, wrk -t1 -c${CONNECTIONS} -d${SECONDS}s` +
+    `method: ${ROUNDS} rounds, rotated order, the stacks of a case back to back; each: ${WARMUP_SECONDS} s warm-up, wrk -t1 -c${CONNECTIONS} -d${SECONDS}s` +
       `${LATENCY_SECONDS > 0 ? `, wrk -t1 -c1 -d${LATENCY_SECONDS}s` : ''}; medians over rounds`,
   );
 
@@ -351,72 +471,43 @@ async function main(): Promise<number> {
     for (const workers of [1, 2]) {
       const name = `${script.name}-w${workers}`;
       if (only && !only.has(name)) continue;
-      const oep = await startServer(python, 'oep', script, workers, `${name}-oep`);
-      const gunicorn = await startServer(python, 'gunicorn', script, workers, `${name}-gunicorn`);
-      cases.push({ name, script, workers, targets: { oep, gunicorn } });
+      const targets: Partial<Record<Stack, Target>> = {};
+      for (const stack of stackNames) targets[stack] = await startServer(python, stack, specs[stack]!, script, workers, `${name}-${stack}`);
+      cases.push({ name, script, workers, targets });
     }
   }
-  for (const c of cases) console.log(`check ${c.name}: both answer 200 ${(await verify(c)).slice(0, 80)}`);
+  for (const c of cases) console.log(`check ${c.name}: every stack answers 200 ${(await verify(c)).slice(0, 80)}`);
 
   const samples = new Map<string, Sample[]>();
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < cases.length; i++) {
       const c = cases[(i + round) % cases.length]!;
-      const stacks: Stack[] = (round + i) % 2 === 0 ? ['oep', 'gunicorn'] : ['gunicorn', 'oep'];
-      for (const stack of stacks) {
+      const shift = (round + i) % stackNames.length;
+      const order = [...stackNames.slice(shift), ...stackNames.slice(0, shift)];
+      for (const stack of order) {
         const key = `${c.name}/${stack}`;
-        const sample = await measure(wrkPath, c.targets[stack], c.script.body);
+        const sample = await measure(wrkPath, c.targets[stack]!, c.script.body);
         samples.set(key, [...(samples.get(key) ?? []), sample]);
         console.log(
-          `  round ${round + 1} ${key.padEnd(22)} ${sample.rps.toFixed(0).padStart(6)} req/s  p50 ${sample.p50.toFixed(2)} p99 ${sample.p99.toFixed(2)} ms  cpu ${sample.cpuUs.toFixed(0)} µs/req` +
+          `  round ${round + 1} ${key.padEnd(26)} ${sample.rps.toFixed(0).padStart(6)} req/s  p50 ${sample.p50.toFixed(2)} p99 ${sample.p99.toFixed(2)} ms  cpu ${sample.cpuUs.toFixed(0)} µs/req` +
             `${LATENCY_SECONDS > 0 ? `  c1 p50 ${sample.c1P50.toFixed(3)} p99 ${sample.c1P99.toFixed(3)} ms` : ''}${sample.errors ? `  ERRORS ${sample.errors}` : ''}`,
         );
       }
     }
   }
 
-  const results = cases.map((c) => {
-    const oep = summarize(samples.get(`${c.name}/oep`)!);
-    const gunicorn = summarize(samples.get(`${c.name}/gunicorn`)!);
-    return {
-      case: c.name,
-      script: c.script.source,
-      workers: c.workers,
-      oep,
-      gunicorn,
-      rpsRatio: oep.rps / gunicorn.rps,
-      p50Ratio: oep.p50 / gunicorn.p50,
-      met: oep.rps >= gunicorn.rps && oep.p50 <= gunicorn.p50,
-    };
-  });
-
-  console.log('');
-  console.log(`| case | workers | stack | req/s (c${CONNECTIONS}) | p50 / p99 at c${CONNECTIONS} (ms) | p50 / p99 at c1 (ms) | server CPU / req (µs) | errors |`);
-  console.log('|---|---:|---|---:|---:|---:|---:|---:|');
-  for (const r of results) {
-    for (const stack of ['oep', 'gunicorn'] as const) {
-      const s = r[stack];
-      const c1 = LATENCY_SECONDS > 0 ? `${s.c1P50.toFixed(3)} / ${s.c1P99.toFixed(3)}` : '-';
-      console.log(`| ${r.case.split('-')[0]} | ${r.workers} | ${stack === 'oep' ? 'oep' : 'gunicorn+Flask'} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(2)} / ${s.p99.toFixed(2)} | ${c1} | ${s.cpuUs.toFixed(0)} | ${s.errors} |`);
-    }
-  }
-  console.log('');
-  for (const r of results) {
-    console.log(
-      `aim ${r.case}: oep/gunicorn req/s ${r.rpsRatio.toFixed(2)} x, p50 ${r.p50Ratio.toFixed(2)} x, p99 ${(r.oep.p99 / r.gunicorn.p99).toFixed(2)} x` +
-        `${LATENCY_SECONDS > 0 ? `, c1 p50 ${(r.oep.c1P50 / r.gunicorn.c1P50).toFixed(2)} x` : ''}, CPU/req ${(r.oep.cpuUs / r.gunicorn.cpuUs).toFixed(2)} x -> ${r.met ? 'met' : 'MISSED'} (at least gunicorn's req/s at no higher p50)`,
-    );
-  }
+  const results = cases.map((c) => caseResult(c, samples));
+  printResults(results);
   console.log(`load average at the end: ${loadavg().map((n) => n.toFixed(2)).join(' ')}`);
   if (process.env.BENCH_JSON) {
-    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ date: new Date().toISOString(), python: versions, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, results }, null, 2));
+    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ date: new Date().toISOString(), python: versions, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, before: BEFORE_COMMIT, results }, null, 2));
   }
-  const errors = results.reduce((n, r) => n + r.oep.errors + r.gunicorn.errors, 0);
+  const errors = results.reduce((n, r) => n + Object.values(r.stacks).reduce((m, s) => m + s.errors, 0), 0);
   if (errors > 0) {
     console.error(`server bench: ${errors} failed requests (see ERRORS above); the numbers are not trustworthy`);
     return 1;
   }
-  return results.every((r) => r.met) ? 0 : 1;
+  return results.every((r) => r.metGunicorn && r.metPinned) ? 0 : 1;
 }
 
 let code = 1;

@@ -7,9 +7,10 @@ behaviour and where oep-server differs from azmlinfsrv.
 
 Process model (pool.py): the parent binds the socket, forks WORKER_COUNT workers and supervises
 them. Each worker imports the entry script and calls init() once (script.py), then serves HTTP/1.1
-(protocol.py) with one thread per connection (worker.py) while run() calls execute one at a time
-on the worker's main thread (executor.py), where SIGALRM can interrupt them at SCORING_TIMEOUT_MS
-(as azmlinfsrv does). The socket only starts listening once the first worker's init() returned,
+(protocol.py) on its main thread (worker.py): an epoll loop that reads a request, runs run() there
+(executor.py), where SIGALRM can interrupt it at SCORING_TIMEOUT_MS (as azmlinfsrv does), and
+answers, with no other thread involved. While the main thread stays busy on one request, a standby
+thread (standby.py, woken by a timerfd, timer.py) gives the other connections a thread each. The socket only starts listening once the first worker's init() returned,
 so nothing answers before an init() completed. With more than one worker, a request that reaches
 a busy worker over a kept-alive connection is handed (with its connection) to an idle worker
 (handoff.py), so concurrent requests really run concurrently. routes.py answers a parsed request

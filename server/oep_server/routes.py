@@ -5,6 +5,7 @@ import inspect
 import json
 import os
 import re
+import threading
 import traceback
 from urllib.parse import parse_qsl
 
@@ -66,9 +67,40 @@ def _parse_get_parameters(query):
     return parsed
 
 
+class _RandomPool(object):
+    """os.urandom read 4 KiB at a time: one system call per 256 request ids rather than one each.
+    Emptied in a forked child, so that two workers never hand out the same bytes."""
+
+    SIZE = 4096
+
+    def __init__(self):
+        self.data = b""
+        self.pos = 0
+        self.lock = threading.Lock()  # connection threads make ids too
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self):
+        self.data = b""
+        self.pos = 0
+        self.lock = threading.Lock()
+
+    def take16(self):
+        with self.lock:
+            pos = self.pos
+            if pos + 16 > len(self.data):
+                self.data = os.urandom(self.SIZE)
+                pos = 0
+            self.pos = pos + 16
+            return self.data[pos:pos + 16]
+
+
+_random_pool = _RandomPool()
+
+
 def _new_request_id():
     """A random (version 4) UUID string; str(uuid.uuid4()) costs three times as much."""
-    h = os.urandom(16).hex()
+    h = _random_pool.take16().hex()
     return "%s-%s-4%s-%x%s-%s" % (h[:8], h[8:12], h[13:16], 8 | (int(h[16], 16) & 3), h[17:20], h[20:])
 
 
@@ -236,12 +268,12 @@ class Routes(object):
             write_err("oep-server: unexpected error:\n" + traceback.format_exc())
             return json_error(500, MSG_INTERNAL)
 
-    def _blueprint(self, req, handler, is_score):
+    def _blueprint(self, req, handler, is_score, warn=True):
         """What azmlinfsrv's blueprint hooks do around a route: request ids (or 431), then the
         response headers x-ms-server-version, x-request-id, x-ms-request-id, x-ms-client-request-id, TraceId."""
         hmap = req.hmap
         ids, error = _request_ids(hmap)
-        if ids[0] and hmap.get("x-ms-request-id"):
+        if warn and ids[0] and hmap.get("x-ms-request-id"):
             write_err("oep-server: warning: " + MSG_REQUEST_ID_DEPRECATED)
         if error is not None:
             answer = json_error(431, error)
@@ -346,13 +378,22 @@ class Routes(object):
                 return json_error(500, MSG_INTERNAL, run_ms=exec_ms)
             return json_ok(body, exec_ms)
         if outcome == OUTCOME_TIMEOUT:
-            write_err(
-                "oep-server: run() timed out after %d ms (SCORING_TIMEOUT_MS)%s"
-                % (self.executor.timeout_ms, (":\n" + job.tb) if job.tb else "")
-            )
-            return json_error(500, "Scoring timeout after %d ms" % self.executor.timeout_ms, True, run_ms=exec_ms)
+            return self._timeout_answer(exec_ms, job.tb)
         write_err("oep-server: run() raised an exception:\n" + (job.tb or ""))
         return json_error(500, MSG_RUN_FAILED, True, run_ms=exec_ms)
+
+    def _timeout_answer(self, exec_ms, tb):
+        write_err(
+            "oep-server: run() timed out after %d ms (SCORING_TIMEOUT_MS)%s"
+            % (self.executor.timeout_ms, (":\n" + tb) if tb else "")
+        )
+        return json_error(500, "Scoring timeout after %d ms" % self.executor.timeout_ms, True, run_ms=exec_ms)
+
+    def timed_out(self, req, exec_ms):
+        """The answer to a /score request whose run() is stuck past the timeout, made by the worker's
+        standby thread while the main thread is still in run(): what dispatch() would have answered
+        for a call that timed out (its deprecation warning, if any, was already written)."""
+        return self._blueprint(req, lambda _req: self._timeout_answer(exec_ms, None), True, False)
 
     def _extract_parameters(self, body):
         kwargs = {}

@@ -1,9 +1,19 @@
-"""One worker's connections: accept, keep-alive, hand-off to an idle worker, the replica secret, access lines."""
+"""One worker's connections: accept, keep-alive, hand-off to an idle worker, the replica secret, access lines.
+
+The common path runs on the worker's main thread alone: it waits for connections (epoll), reads a
+whole request, runs run() (where SIGALRM can interrupt it) and sends the answer, with no other
+thread woken. Only when the main thread stays busy on one request (TAKEOVER_S) does the standby
+thread (standby.py) look at the other connections, and it gives each that has a request a thread
+of its own, as every connection had before: health probes answered at once, /score calls queued
+for the main thread (or handed to an idle worker). Those threads give their connection back to
+the main thread's epoll once it is free again.
+"""
 
 import errno
 import hmac
 import json
 import os
+import select
 import signal
 import socket
 import struct
@@ -27,13 +37,19 @@ from .protocol import (
     read_exact,
     serialize_response,
 )
-from .executor import Executor
+from .executor import Abandoned, Executor
 from .routes import Routes
 from .handoff import HANDOFF_WAIT_S
 from .contract import REPLICA_SECRET_HEADER
+from .standby import TAKEOVER_S, Standby
+from .timer import WakeTimer
 
 
 IDLE_TIMEOUT_S = 300  # long enough that the client side always closes an idle keep-alive first
+# What the main thread's handling of one connection leaves: keep it (back in the epoll), close it,
+# or nothing, as another thread owns the connection now.
+KEEP, CLOSE, GIVEN = 0, 1, 2
+ONESHOT_IN = select.EPOLLIN | select.EPOLLONESHOT if hasattr(select, "epoll") else 0
 MSG_NO_REPLICA_SECRET = (
     "Unauthorized: this replica answers only requests sent through its endpoint (oep's router checks the key "
     "and adds the replica's secret)."
@@ -69,7 +85,10 @@ class Worker(object):
         self.server_addr = (cfg.host, port)
         self.slot = slot
         self.cluster = cluster
-        self.executor = Executor(cfg.timeout_ms, cfg.stuck_restart_s, self._on_stuck)
+        # Without epoll and timerfd (not Linux), every connection gets a thread, as before.
+        self.timer = WakeTimer.create() if hasattr(select, "epoll") else None
+        self.fast = self.timer is not None
+        self.executor = Executor(cfg.timeout_ms, cfg.stuck_restart_s, self._on_stuck, self._wake_main)
         self.in_flight = 0
         self.in_flight_lock = threading.Lock()
         self.idle = threading.Condition(self.in_flight_lock)
@@ -78,6 +97,21 @@ class Worker(object):
         except Exception:
             self.stdout_fd = 1
         self.routes = Routes(cfg, script, swagger, self.executor, self.server_addr)
+        # When the main thread started on what it is doing now (None: waiting for work).
+        self.busy_since = None
+        if self.fast:
+            # `ready`: the listening socket and the connections nobody is serving (one-shot: an
+            # event goes to one thread, which owns the connection until it puts it back).
+            self.ready = select.epoll()
+            self.socks = {}  # fd -> (socket, remote address), for the connections in `ready`
+            # The main thread waits on `ready` and on calls queued by connection threads.
+            self.wake_r, self.wake_w = os.pipe()
+            os.set_blocking(self.wake_r, False)
+            os.set_blocking(self.wake_w, False)
+            self.main_ep = select.epoll()
+            self.main_ep.register(self.ready.fileno(), select.EPOLLIN)
+            self.main_ep.register(self.wake_r, select.EPOLLIN)
+            self.standby = Standby(self)
 
     # -- serving -------------------------------------------------------------------------------
     def serve_forever(self):
@@ -88,7 +122,10 @@ class Worker(object):
         if can_mask:
             signal.pthread_sigmask(signal.SIG_BLOCK, signals)
         try:
-            threading.Thread(target=self._accept_loop, name="oep-accept", daemon=True).start()
+            if self.fast:
+                self.standby.start()
+            if not self.fast or self.cluster is not None:
+                threading.Thread(target=self._accept_loop, name="oep-accept", daemon=True).start()
             if self.cluster is not None:
                 threading.Thread(
                     target=self.cluster.receive_connections,
@@ -101,9 +138,279 @@ class Worker(object):
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
         if self.cluster is not None:
             self.cluster.publish(self.slot, 0)
-        self.executor.loop()
+        if self.fast:
+            self._main_loop()
+        else:
+            self.executor.loop()
 
+    # -- the main thread: connections and run() on one thread ------------------------------------
+    def _main_loop(self):
+        lfd = -1
+        if self.cluster is None:
+            # One worker: its main thread (and standby) accept. With several, each has an accept
+            # thread blocked in accept(), which the kernel wakes one at a time: new connections
+            # spread over the workers instead of going to whichever main thread wakes first.
+            lsock = self.lsock
+            lsock.setblocking(False)
+            lfd = lsock.fileno()
+            self.ready.register(lfd, select.EPOLLIN)
+        poll_ready = self.ready.poll
+        wait = self.main_ep.poll
+        wake_r = self.wake_r
+        while True:
+            self._run_queued()
+            # One event at a time: a connection whose event the main thread took stays its own
+            # until served, so the others stay in `ready`, where the standby sees them should this
+            # request last.
+            events = poll_ready(0, 1)
+            if not events:
+                for fd, _ in wait():
+                    if fd == wake_r:
+                        self._drain_wake()
+                continue
+            for fd, _ in events:
+                if fd == lfd:
+                    self._accept_ready()
+                else:
+                    self._serve_ready(fd)
+
+    def _wake_main(self):
+        """A connection thread queued a call: the main thread may be waiting in epoll."""
+        if self.fast:
+            try:
+                os.write(self.wake_w, b"w")
+            except (BlockingIOError, InterruptedError):
+                pass  # the pipe is full, so the main thread wakes anyway
+
+    def _drain_wake(self):
+        try:
+            while os.read(self.wake_r, 4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    def _begin_busy(self):
+        self.busy_since = time.perf_counter()
+        self.timer.arm(TAKEOVER_S)
+
+    def _end_busy(self):
+        self.busy_since = None
+        if self.standby.active:
+            self.standby.stop()
+
+    def _run_queued(self):
+        """Calls queued by connection threads (served while the main thread was busy)."""
+        executor = self.executor
+        job = executor.take_queued()
+        while job is not None:
+            self._begin_busy()
+            try:
+                executor.execute(job)
+            finally:
+                self._end_busy()
+            job = executor.take_queued()
+
+    def _accept_ready(self):
+        """Accepts what the listening socket has (main thread or standby) into `ready`."""
+        lsock = self.lsock
+        while True:
+            try:
+                conn, addr = lsock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as ex:
+                if ex.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    time.sleep(0.05)
+                    return
+                if ex.errno in (errno.ECONNABORTED, errno.EPROTO):
+                    continue
+                return
+            conn.setblocking(True)  # threads read it blocking; the main thread with MSG_DONTWAIT
+            _prepare(conn)
+            self._park(conn, _remote_of(addr))
+
+    def _park(self, sock, remote):
+        """Puts a connection (with nothing read from it pending) back in `ready`."""
+        fd = sock.fileno()
+        if fd in self.socks:
+            self.ready.modify(fd, ONESHOT_IN)
+        else:
+            self.socks[fd] = (sock, remote)
+            self.ready.register(fd, ONESHOT_IN)
+
+    def _close(self, sock):
+        fd = sock.fileno()
+        if self.fast and self.socks.pop(fd, None) is not None:
+            try:
+                self.ready.unregister(fd)
+            except OSError:
+                pass
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+    def main_idle(self):
+        return self.busy_since is None
+
+    def _serve_ready(self, fd):
+        """The main thread: a connection has bytes. Serve what they hold, then put it back."""
+        entry = self.socks.get(fd)
+        if entry is None:
+            return
+        sock, remote = entry
+        try:
+            buf = sock.recv(65536, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            self.ready.modify(fd, ONESHOT_IN)
+            return
+        except OSError:
+            self._close(sock)
+            return
+        if not buf:
+            self._close(sock)
+            return
+        self._begin_busy()
+        try:
+            state = self._serve_buffer(sock, remote, buf)
+        except (ConnectionError, OSError):
+            state = CLOSE
+        except Exception:
+            write_err("oep-server: connection handler failed:\n" + traceback.format_exc())
+            state = CLOSE
+        finally:
+            self._end_busy()
+        if state == KEEP:
+            self.ready.modify(fd, ONESHOT_IN)
+        elif state == CLOSE:
+            self._close(sock)
+
+    def _serve_buffer(self, sock, remote, buf):
+        """Answers the whole requests in buf on the main thread. Anything else (a partial request,
+        chunked bodies, 100-continue, malformed heads, a missing replica secret, a /score call while
+        this worker has another in flight) goes to a connection thread with the bytes read, which
+        serves it as every request was served before."""
+        multi = self.cluster is not None
+        while True:
+            while buf.startswith(b"\r\n"):
+                buf = buf[2:]
+            if not buf:
+                return KEEP
+            t0 = time.perf_counter()
+            req, rest, buf = self._whole_request(sock, buf, remote)
+            if req is None or not self._came_through_router(req):
+                self._to_thread(sock, remote, buf)
+                return GIVEN
+            claimed = multi and req.path == "/score"
+            if claimed and not self._claim_on_main():
+                self._to_thread(sock, remote, buf)
+                return GIVEN
+            try:
+                state = self._answer_on_main(sock, remote, req, t0, rest)
+            finally:
+                if claimed:
+                    self._release()
+            if state != KEEP:
+                return state
+            buf = rest
+
+    def _whole_request(self, sock, buf, remote):
+        """(request, bytes after it, buf) when buf holds a whole plain request (reading what the socket
+        already has for its body), else (None, None, buf) with whatever was read."""
+        idx = buf.find(b"\r\n\r\n")
+        if idx < 0:
+            return None, None, buf
+        try:
+            req = parse_head(buf[:idx])
+        except (HttpError, HeaderLimitError):
+            return None, None, buf
+        hmap = req.hmap
+        if "transfer-encoding" in hmap:
+            return None, None, buf
+        n = 0
+        length = hmap.get("content-length")
+        if length:
+            try:
+                n = int(length)
+            except ValueError:
+                return None, None, buf
+            if n < 0:
+                return None, None, buf
+        end = idx + 4 + n
+        if len(buf) < end:
+            if "expect" in hmap:
+                return None, None, buf
+            buf = _recv_available(sock, buf, end)
+            if len(buf) < end:
+                return None, None, buf
+        req.remote = remote
+        req.body = buf[idx + 4:end]
+        return req, buf[end:], buf
+
+    def _claim_on_main(self):
+        """Multi-worker: count the main thread's /score call as in flight, unless calls queued by
+        connection threads are (they go first: the request then takes the threads' path)."""
+        with self.in_flight_lock:
+            if self.in_flight > 0:
+                return False
+            self.in_flight = 1
+            self.cluster.publish(self.slot, 1)
+            return True
+
+    def _answer_on_main(self, sock, remote, req, t0, rest):
+        # For the standby: the request to answer should run() stay stuck past the timeout.
+        self.executor.inline_context = (sock, remote, req, t0, rest)
+        try:
+            answer = self.routes.dispatch(req)
+        except Abandoned:
+            return GIVEN  # the standby answered it and passed the connection on
+        finally:
+            self.executor.inline_context = None
+        keep, data = _encode(req, answer)
+        try:
+            sent = sock.send(data, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        self._log_answer(req, answer, t0)
+        if sent < len(data):
+            # The client reads slowly: a thread finishes sending (the main thread does not wait).
+            threading.Thread(target=self._finish_sending, args=(sock, remote, data[sent:], keep, rest), daemon=True).start()
+            return GIVEN
+        return KEEP if keep else CLOSE
+
+    def _finish_sending(self, sock, remote, data, keep, rest):
+        try:
+            sock.sendall(data)
+        except OSError:
+            keep = False
+        if keep:
+            self._serve_connection(sock, remote, False, rest)
+        else:
+            self._close(sock)
+
+    def _to_thread(self, sock, remote, buf):
+        threading.Thread(target=self._serve_connection, args=(sock, remote, False, buf), daemon=True).start()
+
+    def answer_stuck(self, context, answer):
+        """The standby: the main thread's run() is stuck past the timeout (in C code SIGALRM cannot
+        interrupt). Answer 500 now; a thread serves the connection from here on."""
+        sock, remote, req, t0, rest = context
+        response = self.routes.timed_out(req, answer.elapsed_ms)
+        keep, data = _encode(req, response)
+        self._log_answer(req, response, t0)
+        try:
+            sock.sendall(data)
+        except OSError:
+            keep = False
+        if keep:
+            self._to_thread(sock, remote, rest)
+        else:
+            self._close(sock)
+
+    # -- connection threads: a thread per connection while the main thread is busy --------------
     def _accept_loop(self):
+        """The accept thread: new connections go to the main thread's epoll (several workers), or
+        each gets a thread (without epoll/timerfd)."""
         lsock = self.lsock
         while True:
             try:
@@ -117,7 +424,11 @@ class Worker(object):
                 if ex.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EAGAIN):
                     continue
                 return
-            threading.Thread(target=self._serve_connection, args=(conn, addr, False), daemon=True).start()
+            _prepare(conn)
+            if self.fast:
+                self._park(conn, _remote_of(addr))
+            else:
+                threading.Thread(target=self._serve_connection, args=(conn, _remote_of(addr), False), daemon=True).start()
 
     def _adopt_fd(self, fd):
         try:
@@ -132,7 +443,8 @@ class Worker(object):
             except OSError:
                 pass
             return
-        threading.Thread(target=self._serve_connection, args=(sock, addr, True), daemon=True).start()
+        _prepare(sock)
+        threading.Thread(target=self._serve_connection, args=(sock, _remote_of(addr), True), daemon=True).start()
 
     def _on_stuck(self, stuck):
         if stuck:
@@ -184,30 +496,25 @@ class Worker(object):
         self._reserve()
         return True
 
-    def _serve_connection(self, sock, addr, handed):
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except (OSError, AttributeError):
-            pass
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", IDLE_TIMEOUT_S, 0))
-        except (OSError, struct.error):
-            pass
-        remote = addr[0] if isinstance(addr, tuple) and addr else None
+    def _serve_connection(self, sock, remote, handed, buf=b""):
+        """Serves a connection on this thread (blocking reads) until it closes, or until the main
+        thread is free again: the connection then goes back to it."""
         multi = self.cluster is not None
-        buf = b""
+        owned = True
         try:
             while True:
                 while buf.startswith(b"\r\n"):
                     buf = buf[2:]
                 counted = False
-                if multi and not buf:
-                    peek = sock.recv(32, socket.MSG_PEEK)
+                if multi:
+                    peek = buf[:32] if buf else sock.recv(32, socket.MSG_PEEK)
                     if not peek:
                         return
                     if not (peek.startswith(b"GET / ") or peek.startswith(b"HEAD / ") or b" /swagger" in peek):
-                        if not self._claim_or_hand_off(sock, handed):
-                            return  # the connection now belongs to another worker
+                        if buf:
+                            self._reserve()  # bytes already read: the connection cannot move now
+                        elif not self._claim_or_hand_off(sock, handed):
+                            return  # the connection now belongs to another worker (this copy is closed)
                         counted = True
                 handed = False
                 try:
@@ -217,15 +524,17 @@ class Worker(object):
                         self._release()
                 if not keep:
                     return
+                if self.fast and not buf and self.main_idle():
+                    owned = False
+                    self._park(sock, remote)
+                    return
         except (ConnectionError, OSError):
             pass
         except Exception:
             write_err("oep-server: connection handler failed:\n" + traceback.format_exc())
         finally:
-            try:
-                sock.close()
-            except OSError:
-                pass
+            if owned:
+                self._close(sock)
 
     def _serve_one(self, sock, buf, remote):
         """Read one request from the connection, answer it. Returns (keep_alive, leftover bytes)."""
@@ -248,9 +557,10 @@ class Worker(object):
             req.remote = remote
             hmap = req.hmap
             if not self._came_through_router(req):
-                # Decided on the head: the body is never read.
-                self._send_error_and_close(sock, 401, MSG_NO_REPLICA_SECRET)
+                # Decided on the head: the body is never read. The access line goes out before the
+                # answer, so that it precedes the lines of whatever the client sends next.
                 self._access_log(req.method, req.target.partition("?")[0], 401, (time.perf_counter() - t0) * 1000.0, None)
+                self._send_error_and_close(sock, 401, MSG_NO_REPLICA_SECRET)
                 linger(sock)
                 return False, b""
             http10 = req.version == "HTTP/1.0"
@@ -288,20 +598,20 @@ class Worker(object):
             return False, b""
 
         answer = self.routes.dispatch(req)
+        keep, data = _encode(req, answer)
+        # Logged before the answer leaves: the client's next request may be answered by the main
+        # thread at once, and its access line must come after this one.
+        self._log_answer(req, answer, t0)
+        sock.sendall(data)
+        return keep, buf
 
-        connection = hmap.get("connection")
-        if http10:
-            keep = connection is not None and "keep-alive" in connection.lower()
-        else:
-            keep = connection is None or "close" not in connection.lower()
-        sock.sendall(serialize_response(answer.status, answer.headers, answer.body, req.method == "HEAD", keep, http10))
+    def _log_answer(self, req, answer, t0):
         elapsed = (time.perf_counter() - t0) * 1000.0
         # the path as sent (no query: it can be long or carry data), and the request id when there is
         # one; health probes are not logged (azmlinfsrv does not log them either): every 2 s, forever
         if not _is_health_probe(req):
-            request_id = answer.request_id or hmap.get("x-request-id")
+            request_id = answer.request_id or req.hmap.get("x-request-id")
             self._access_log(req.method, req.target.partition("?")[0], answer.status, elapsed, request_id)
-        return keep, buf
 
     def _came_through_router(self, req):
         """Checks and removes the replica secret: without OEP_REPLICA_SECRET every request passes."""
@@ -334,7 +644,44 @@ class Worker(object):
             pass
 
 
+def _encode(req, answer):
+    """(keep the connection alive, the answer's bytes)."""
+    connection = req.hmap.get("connection")
+    http10 = req.version == "HTTP/1.0"
+    if http10:
+        keep = connection is not None and "keep-alive" in connection.lower()
+    else:
+        keep = connection is None or "close" not in connection.lower()
+    data = serialize_response(answer.status, answer.headers, answer.body, req.method == "HEAD", keep, http10)
+    return keep, data
 
 
+def _recv_available(sock, buf, need):
+    """buf plus what the socket already has (never waiting), until it holds `need` bytes."""
+    parts = [buf]
+    have = len(buf)
+    while have < need:
+        try:
+            chunk = sock.recv(max(need - have, 65536), socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            break
+        if not chunk:
+            break
+        parts.append(chunk)
+        have += len(chunk)
+    return b"".join(parts)
 
 
+def _prepare(sock):
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        pass
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", IDLE_TIMEOUT_S, 0))
+    except (OSError, struct.error):
+        pass
+
+
+def _remote_of(addr):
+    return addr[0] if isinstance(addr, tuple) and addr else None

@@ -33,6 +33,39 @@ function open(port: number): Promise<Socket> {
   });
 }
 
+/** Reads one answer with a large body from a paused socket: its head, and how many body bytes came. */
+function readLargeAnswer(socket: Socket): Promise<[string, number]> {
+  return new Promise((done, fail) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    let head: string | undefined;
+    let expected = -1;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      received += chunk.length;
+      if (head === undefined) {
+        const all = Buffer.concat(chunks);
+        const end = all.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        head = all.subarray(0, end).toString('latin1');
+        expected = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? -1);
+        received = all.length - end - 4;
+      }
+      if (received >= expected) finish();
+    };
+    const finish = () => {
+      socket.off('data', onData);
+      socket.off('end', finish);
+      socket.off('error', fail);
+      done([head ?? '', received]);
+    };
+    socket.on('data', onData);
+    socket.on('end', finish);
+    socket.on('error', fail);
+    socket.resume();
+  });
+}
+
 function countResponses(text: string): number {
   return (text.match(/HTTP\/1\.1 \d{3} /g) ?? []).length;
 }
@@ -150,6 +183,50 @@ describe('oep-server HTTP/1.1', () => {
       assert.ok(second.endsWith('Healthy'));
     } finally {
       socket.destroy();
+    }
+  });
+
+  it('reads a body that arrives after its head, then serves the connection on', async () => {
+    const socket = await open(server.port);
+    try {
+      const head = 'POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n';
+      socket.write(head + '{"c"');
+      // another connection answered meanwhile: the server did not wait on the rest of this body
+      const health = await new Promise<http.IncomingMessage>((done, fail) => {
+        http.get({ host: '127.0.0.1', port: server.port, path: '/', agent: false }, done).on('error', fail);
+      });
+      health.resume();
+      assert.equal(health.statusCode, 200);
+      const text = await exchange(socket, ': 3}', complete(1));
+      assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.ok(text.endsWith('{"raw": "{\\"c\\": 3}"}'), text);
+      const next = await exchange(socket, `${head}{"d": 4}`, complete(1));
+      assert.ok(next.endsWith('{"raw": "{\\"d\\": 4}"}'), next);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('serves other connections while a client is slow to read a large answer', async () => {
+    const size = 32 * 1024 * 1024;
+    const slow = await open(server.port);
+    try {
+      slow.pause(); // nothing read until the other connections are answered
+      const body = JSON.stringify({ kind: 'big', size });
+      slow.write(`POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      const other = await server.request({ method: 'POST', path: '/score', body: '{"n": 5}', agent: false });
+      assert.equal(other.status, 200);
+      assert.equal(other.text, '{"raw": "{\\"n\\": 5}"}');
+      const health = await server.request({ method: 'GET', path: '/', agent: false });
+      assert.equal(health.status, 200);
+      const [head, bodyLength] = await readLargeAnswer(slow);
+      assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.equal(bodyLength, `{"big": ""}`.length + size);
+      // the connection is still usable after the slow answer
+      const again = await exchange(slow, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', complete(1));
+      assert.ok(again.endsWith('Healthy'), again);
+    } finally {
+      slow.destroy();
     }
   });
 
