@@ -66,10 +66,9 @@ function startDaemonUnderLimit(oep: OepSandbox, limit: number): Promise<void> {
     execFile(
       '/bin/sh',
       ['-c', `ulimit -n ${limit} && exec "$0" "$@"`, process.execPath, OEP_BIN, 'daemon', 'start', '-o', 'none'],
-      // The daemon's own budget, without the keeper in front: under this flood the keeper (same
-      // limit) queues connections faster than Node passes them to the daemon, one at a time, and
-      // can reset one (docs/reliability.md, "Too many connections").
-      { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1', OEP_HOME: oep.home, OEP_IMAGE_MAP: TEST_IMAGE_MAP, ...oep.env, OEP_NO_KEEPER: '1' } },
+      // As users run it, with the keeper in front (same limit): the daemon accepts on the
+      // listening socket itself (docs/reliability.md, "Too many connections").
+      { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1', OEP_HOME: oep.home, OEP_IMAGE_MAP: TEST_IMAGE_MAP, ...oep.env } },
       (error, _stdout, stderr) => (error ? reject(new Error(`oep daemon start failed: ${stderr}`)) : resolve()),
     );
   });
