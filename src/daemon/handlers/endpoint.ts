@@ -30,6 +30,25 @@ export type EndpointHandlers = Pick<
 export function endpointHandlers(ctx: HandlerContext): EndpointHandlers {
   const { deps, now, views } = ctx;
   const { store, router } = deps;
+  /** Ports chosen for endpoints being created and not recorded yet. */
+  const choosing = new Set<number>();
+
+  /**
+   * A free port no endpoint has or is being given: creates run concurrently (many commands racing
+   * a cold start), and the kernel may hand the same free port to two of them before either binds.
+   */
+  async function newEndpointPort(): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      const port = await findFreePort();
+      const taken = choosing.has(port) || Object.values(store.snapshot().endpoints).some((endpoint) => endpoint.port === port);
+      if (!taken) {
+        choosing.add(port);
+        return port;
+      }
+      if (attempt >= 50) throw new OepError('OEP_ERR_INTERNAL', 'No free port for the endpoint: the kernel kept offering ports other endpoints have.');
+    }
+  }
+
   return {
     async 'endpoint.list'() {
       const state = store.snapshot();
@@ -49,7 +68,7 @@ export function endpointHandlers(ctx: HandlerContext): EndpointHandlers {
     async 'endpoint.create'(params) {
       const spec = params.spec;
       const tls = params.tls ?? (await deps.defaultTls?.()) ?? false;
-      const port = await findFreePort();
+      const port = await newEndpointPort();
       const created = await store.mutate((state) => {
         assertEndpointAbsent(state, spec);
         assertNoTrafficYet(spec);
@@ -69,7 +88,7 @@ export function endpointHandlers(ctx: HandlerContext): EndpointHandlers {
         };
         state.endpoints[spec.name] = record;
         return record;
-      });
+      }).finally(() => choosing.delete(port));
       try {
         await router.upsert(routeOf(created, views));
       } catch (error) {
