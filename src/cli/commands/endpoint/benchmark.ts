@@ -143,7 +143,10 @@ async function printReport(ctx: CliContext, report: BenchmarkReport, format: Ben
     case 'table':
       await printData(ctx, stepRows(report), { output: 'table' }, [...STEP_COLUMNS]);
       ctx.stdout.write(`\n${benchmarkSummary(report)}`);
-      ctx.stdout.write(benchmarkChart(report) ? `\n${benchmarkChart(report)}` : '');
+      {
+        const chart = benchmarkChart(report);
+        if (chart) ctx.stdout.write(`\n${chart}`);
+      }
       return;
     case 'csv':
       ctx.stdout.write(stepsCsv(report));
