@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// getBuiltinModule, not import: start-up time (src/cli/colour.ts says why).
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const { join } = process.getBuiltinModule('node:path');
 import { PACKAGE_ROOT } from './state/paths.js';
 
 /** oep's version, from package.json. */

@@ -1,4 +1,7 @@
-import { styleText } from 'node:util';
+// Built-ins on the start-up path come through getBuiltinModule, not `import`: an ES import of a
+// built-in builds its ES facade, which reads every export (node:util's TextDecoder, node:fs's
+// streams) and costs milliseconds a command does not use (docs/behaviour.md "Start-up").
+const { styleText } = process.getBuiltinModule('node:util');
 import { isInteractive, type TextSink } from './context.js';
 
 /** The styles oep's messages use. */

@@ -1,5 +1,7 @@
-import { createRequire } from 'node:module';
 import type * as Commander from 'commander';
+
+// getBuiltinModule, not import: start-up time (src/cli/colour.ts says why).
+const { createRequire } = process.getBuiltinModule('node:module');
 
 /**
  * commander through require rather than `import`: the package is CommonJS, and an import makes

@@ -1,7 +1,4 @@
-import { existsSync, openSync, closeSync } from 'node:fs';
 import type { RequestOptions } from 'node:http';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { OepError } from '../errors.js';
 import type { ProgressEvent } from '../model/progress.js';
 import { APPEND_NOFOLLOW } from '../model/file-flags.js';
@@ -27,17 +24,21 @@ export interface CallOptions {
   whenLost?: 'ask-again' | 'report';
 }
 
+// Built-ins through getBuiltinModule, not `import` (start-up time; src/cli/colour.ts says why).
+const { existsSync, openSync, closeSync } = process.getBuiltinModule('node:fs');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
+
 /** The daemon's file, and the keeper's (src/daemon/keeper.ts), which runs the daemon and restarts it when it dies. */
 export const DAEMON_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
 const KEEPER_ENTRY = fileURLToPath(new URL('./keeper.js', import.meta.url));
 const START_TIMEOUT_MS = 15_000;
 /**
- * node:http through require, not `import`: Node builds an ES module's view of a built-in by
+ * node:http through getBuiltinModule, not `import`: Node builds an ES module's view of a built-in by
  * reading every export, and node:http's WebSocket, MessageEvent and fetch-related getters then load
  * Node's bundled undici, http2, tls and crypto: 20-40 ms of every command's start on Node 22
  * (bench/cli-latency), for a client that needs `request` alone.
  */
-const { request } = createRequire(import.meta.url)('node:http') as typeof import('node:http');
+const { request } = process.getBuiltinModule('node:http');
 /**
  * The socket has no TLS, so no server name. Without one given, the http agent works it out and
  * first checks whether "localhost" is an IP address, which compiles Node's IPv6 pattern: about

@@ -1,4 +1,5 @@
-import { constants } from 'node:fs';
+// getBuiltinModule, not import: start-up time (src/cli/colour.ts says why).
+const { constants } = process.getBuiltinModule('node:fs');
 
 /**
  * open(2) flags for the files oep writes under OEP_HOME: never through a symbolic link

@@ -1,5 +1,8 @@
-import { lstatSync, mkdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import type { Stats } from 'node:fs';
+
+// getBuiltinModule, not import: start-up time (src/cli/colour.ts says why).
+const { lstatSync, mkdirSync, readFileSync, realpathSync, statSync } = process.getBuiltinModule('node:fs');
+const { dirname, resolve } = process.getBuiltinModule('node:path');
 import { OepError } from '../errors.js';
 
 /**

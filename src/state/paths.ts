@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
-import { homedir, tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { join, resolve } from 'node:path';
+// getBuiltinModule, not import: start-up time (src/cli/colour.ts says why).
+const { homedir, tmpdir } = process.getBuiltinModule('node:os');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
+const { join, resolve } = process.getBuiltinModule('node:path');
 
 /** Everything oep keeps lives under one directory: OEP_HOME, or a per-user state directory. */
 export function resolveOepHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -30,7 +30,7 @@ const MAX_SOCKET_PATH = 100;
  * (bench/cli-latency), and most OEP_HOMEs are short enough to need no hash.
  */
 function homeDigest(home: string): string {
-  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  const { createHash } = process.getBuiltinModule('node:crypto');
   return createHash('sha256').update(home).digest('hex').slice(0, 16);
 }
 

@@ -1,7 +1,7 @@
-import { open } from 'node:fs/promises';
-
 /** The last `lines` lines of a file ('' when it does not exist). Reads at most the last 256 KiB. */
 export async function readLogTail(file: string, lines: number): Promise<string> {
+  // Loaded here, not imported: every command loads this module, few read a log (start-up time).
+  const { open } = process.getBuiltinModule('node:fs/promises');
   let handle;
   try {
     handle = await open(file, 'r');

@@ -1,6 +1,8 @@
-import { createRequire } from 'node:module';
 import { OepError } from '../../errors.js';
 import { isPlainObject, toJsonData } from './py.js';
+
+// getBuiltinModule, not import: start-up time (src/cli/colour.ts says why).
+const { createRequire } = process.getBuiltinModule('node:module');
 
 type JmesPath = typeof import('jmespath');
 let jmespath: JmesPath | undefined;
