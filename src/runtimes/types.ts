@@ -4,6 +4,7 @@ import type { EmitProgress } from '../model/progress.js';
 import type { FoundReplica } from '../model/replica-plan.js';
 import type { DebugSettings } from '../model/debug.js';
 import type { PythonInterpreter, RecordedPython } from '../model/process-interpreter.js';
+import type { MiniBatch } from '../model/batch-plan.js';
 
 export type { EmitProgress, ProgressEvent } from '../model/progress.js';
 
@@ -115,4 +116,40 @@ export interface Runtime {
   configure?(endpoint: string, deployment: string, choices: RuntimeChoices, emit: EmitProgress): Promise<void>;
   /** For a deleted deployment: removes what the runtime keeps for it beyond its replicas (files, networks, with purge images). */
   release?(endpoint: string, deployment: string, options: ReleaseOptions): Promise<void>;
+}
+
+// Batch jobs (src/supervisor/batch-runner.ts): a worker runs oep's batch worker (server/oep_batch)
+// over mini-batches; the protocol is in docs/batch.md "Worker protocol".
+
+/** What a worker says on its protocol stream, one JSON object a line. */
+export type WorkerMessage =
+  | { event: 'ready' }
+  | { event: 'init_failed'; error: string }
+  | { event: 'done'; mini_batch: number; rows: string[]; succeeded: number }
+  | { event: 'failed'; mini_batch: number; error: string };
+
+export interface WorkerEnd {
+  code: number | null;
+  signal: string | null;
+  /** Why it could not even start (e.g. no such interpreter). */
+  error?: string;
+}
+
+/** One running worker, as a launcher started it. */
+export interface BatchWorker {
+  /** Sends a mini-batch (one line on the worker's stdin). */
+  send(batch: MiniBatch): void;
+  /** Called for each message the worker writes, in order. */
+  onMessage(listener: (message: WorkerMessage) => void): void;
+  readonly ended: Promise<WorkerEnd>;
+  /** No more mini-batches: the worker calls shutdown() and exits by itself. */
+  finish(): void;
+  /** Ends the worker at once (a timeout, a cancel, the error threshold passed). */
+  kill(): Promise<void>;
+}
+
+/** Starts workers for one job: a process per worker, or a container (the runtimes). */
+export interface WorkerLauncher {
+  /** `slot`: which of the job's workers (0-based), for its log file's name. */
+  start(slot: number): Promise<BatchWorker>;
 }
