@@ -13,8 +13,8 @@ OUTPUT_DIR_ENV = "OEP_BATCH_OUTPUT_DIR"
 # settings.logging_level (warning, info, debug): the root logger's level and --logging_level.
 LOGGING_LEVEL_ENV = "OEP_BATCH_LOGGING_LEVEL"
 
-# -- Azure's names, set as Azure sets them -----------------------------------------------------------
-MODEL_DIR_ENV = "AZUREML_MODEL_DIR"
+# -- Azure's name for the output folder, which the worker sets (AZUREML_MODEL_DIR, which the runner
+# sets, is the online contract's: oep_server/contract.py MODEL_DIR_ENV) -------------------------------
 OUTPUT_PATH_ENV = "AZUREML_BI_OUTPUT_PATH"
 
 # -- events on the protocol stream (the worker's real stdout) ---------------------------------------

@@ -111,7 +111,8 @@ def read_file(pd, path):
 
 def prediction_values(pd, prediction):
     """One value per row: a column of the prediction, or the row's values as a list when there are several."""
-    np = inputs._numpy()
+    import numpy as np  # installed with pandas
+
     if isinstance(prediction, pd.DataFrame):
         if prediction.shape[1] == 1:
             return prediction.iloc[:, 0].tolist()

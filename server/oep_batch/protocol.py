@@ -15,9 +15,9 @@ import sys
 class Protocol(object):
     """Reads requests from the runner and writes events to it, on the copies of fd 0 and fd 1."""
 
-    def __init__(self, requests, events):
-        self._requests = requests
-        self._events = events
+    def __init__(self, requests_fd, events_fd):
+        self._requests_fd = requests_fd
+        self._events_fd = events_fd
 
     @classmethod
     def take_stdio(cls):
@@ -30,9 +30,7 @@ class Protocol(object):
         os.dup2(null, 0)
         os.close(null)
         _line_buffer_std()
-        requests = io.open(requests_fd, "rb", buffering=0)
-        events = io.open(events_fd, "wb", buffering=0)
-        return cls(requests, events)
+        return cls(requests_fd, events_fd)
 
     def send(self, event):
         """One event as one JSON line; the log's pending lines go first, so they precede it."""
@@ -40,14 +38,14 @@ class Protocol(object):
         data = (json.dumps(event, ensure_ascii=True) + "\n").encode("ascii")
         view = memoryview(data)
         while view:
-            written = self._events.write(view)
+            written = os.write(self._events_fd, view)
             view = view[written:]
 
     def requests(self):
         """The request lines as they arrive (bytes, without their end); stops at end of input."""
         pending = b""
         while True:
-            chunk = os.read(self._requests.fileno(), 65536)
+            chunk = os.read(self._requests_fd, 65536)
             if not chunk:
                 break
             pending += chunk
