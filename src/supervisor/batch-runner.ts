@@ -1,4 +1,7 @@
 import { MiniBatchSchedule, type MiniBatch, type ScheduleCounts, type SchedulePolicy } from '../model/batch-plan.js';
+import type { BatchWorker, WorkerEnd, WorkerLauncher, WorkerMessage } from '../runtimes/types.js';
+
+export type { BatchWorker, WorkerEnd, WorkerLauncher, WorkerMessage };
 
 /**
  * Runs a batch job's mini-batches on workers: each worker is a process (or container) running
@@ -7,39 +10,6 @@ import { MiniBatchSchedule, type MiniBatch, type ScheduleCounts, type SchedulePo
  * mini-batch goes next, retries and the error threshold are decided by the pure schedule
  * (src/model/batch-plan.ts); this module only starts workers, sends, waits and writes.
  */
-
-/** What a worker says on its protocol stream, one JSON object a line. */
-export type WorkerMessage =
-  | { event: 'ready' }
-  | { event: 'init_failed'; error: string }
-  | { event: 'done'; mini_batch: number; rows: string[]; succeeded: number }
-  | { event: 'failed'; mini_batch: number; error: string };
-
-export interface WorkerEnd {
-  code: number | null;
-  signal: string | null;
-  /** Why it could not even start (e.g. no such interpreter). */
-  error?: string;
-}
-
-/** One running worker, as a launcher started it. */
-export interface BatchWorker {
-  /** Sends a mini-batch (one line on the worker's stdin). */
-  send(batch: MiniBatch): void;
-  /** Called for each message the worker writes, in order. */
-  onMessage(listener: (message: WorkerMessage) => void): void;
-  readonly ended: Promise<WorkerEnd>;
-  /** No more mini-batches: the worker calls shutdown() and exits by itself. */
-  finish(): void;
-  /** Ends the worker at once (a timeout, a cancel, the error threshold passed). */
-  kill(): Promise<void>;
-}
-
-/** Starts workers for one job: a process per worker, or a container (the runtimes). */
-export interface WorkerLauncher {
-  /** `slot`: which of the job's workers (0-based), for its log file's name. */
-  start(slot: number): Promise<BatchWorker>;
-}
 
 export interface BatchRunOptions {
   batches: readonly MiniBatch[];

@@ -1,0 +1,141 @@
+import { join } from 'node:path';
+import { splitMiniBatches, type ScheduleCounts } from '../model/batch-plan.js';
+import { ENDED_STATUSES, jobLogFile, jobOutputDir, listJobs, saveJob, type BatchJobRecord, type JobCounts } from '../registry/jobs.js';
+import { appendFileNoFollow } from '../state/atomic-write.js';
+import type { WorkerLauncher } from '../runtimes/types.js';
+import { runBatchJob, type BatchRunResult } from './batch-runner.js';
+
+/** How often, at most, a running job's record is rewritten with its counts. */
+const SAVE_EVERY_MS = 250;
+
+export interface SubmitOptions {
+  /** The input's files, in the order their mini-batches are made. */
+  files: readonly string[];
+  launcher: WorkerLauncher;
+}
+
+/**
+ * The daemon's batch jobs: each submitted job runs in the background (src/supervisor/
+ * batch-runner.ts) and its record (src/registry/jobs.ts) follows it from Queued to Running to
+ * Completed, Failed or Canceled. Jobs do not outlive the daemon: one it was running when it
+ * stopped is Failed, with the reason, never left Running (failLeftovers at the next start).
+ */
+export class BatchJobs {
+  private readonly logWrites = new Map<string, Promise<void>>();
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void>; reason?: string }>();
+
+  constructor(
+    private readonly home: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Starts a job whose record createJob() has written (status Queued). */
+  submit(record: BatchJobRecord, options: SubmitOptions): void {
+    const controller = new AbortController();
+    const entry: { controller: AbortController; done: Promise<void>; reason?: string } = { controller, done: Promise.resolve() };
+    entry.done = this.run(record, options, controller.signal, () => entry.reason).finally(() => this.running.delete(record.name));
+    this.running.set(record.name, entry);
+  }
+
+  /** Cancels a running job; false when it is not running here. */
+  cancel(name: string, reason = 'canceled by `oep job cancel`'): boolean {
+    const entry = this.running.get(name);
+    if (!entry) return false;
+    entry.reason = reason;
+    entry.controller.abort();
+    return true;
+  }
+
+  isRunning(name: string): boolean {
+    return this.running.has(name);
+  }
+
+  /** The daemon is stopping: every running job ends Failed, its workers killed. */
+  async stopAll(): Promise<void> {
+    for (const [name] of this.running) this.cancel(name, 'the oep daemon stopped while the job ran');
+    await Promise.all([...this.running.values()].map((entry) => entry.done));
+  }
+
+  /** At the daemon's start: jobs an earlier daemon left Queued or Running end Failed. */
+  async failLeftovers(): Promise<number> {
+    let count = 0;
+    for (const record of await listJobs(this.home)) {
+      if (ENDED_STATUSES.includes(record.status) || this.running.has(record.name)) continue;
+      const error = 'the oep daemon ended while the job ran (it does not resume jobs); invoke the endpoint again';
+      await saveJob(this.home, { ...record, status: 'Failed', ended_at: this.stamp(), error });
+      await this.log(record.name, `Failed: ${error}`);
+      count += 1;
+    }
+    return count;
+  }
+
+  private async run(queued: BatchJobRecord, options: SubmitOptions, signal: AbortSignal, reason: () => string | undefined): Promise<void> {
+    let record: BatchJobRecord = { ...queued, status: 'Running', started_at: this.stamp() };
+    await saveJob(this.home, record);
+    const { settings } = record;
+    const batches = splitMiniBatches(options.files, settings.mini_batch_size);
+    const workers = Math.max(1, settings.instance_count * settings.max_concurrency_per_instance);
+    await this.log(record.name, `Running: ${options.files.length} files in ${batches.length} mini-batches of up to ${settings.mini_batch_size}, ${Math.min(workers, Math.max(1, batches.length))} workers, deployment ${record.deployment} of ${record.endpoint}`);
+    const output = join(jobOutputDir(this.home, record.name), settings.output_file_name);
+    let lastSave = 0;
+    let saving: Promise<void> = Promise.resolve();
+    const onProgress = (counts: ScheduleCounts) => {
+      record = { ...record, counts: jobCounts(counts) };
+      if (this.now() - lastSave < SAVE_EVERY_MS) return;
+      lastSave = this.now();
+      const snapshot = record;
+      saving = saving.then(() => saveJob(this.home, snapshot)).catch(() => undefined);
+    };
+    let result: BatchRunResult;
+    try {
+      result = await runBatchJob({
+        batches,
+        policy: { maxRetries: settings.max_retries, errorThreshold: settings.error_threshold },
+        workers,
+        timeoutMs: settings.timeout * 1000,
+        launcher: options.launcher,
+        appendRows: settings.output_action === 'append_row' ? (rows) => appendFileNoFollow(output, rows.map((row) => `${row}\n`).join('')) : undefined,
+        log: (line) => void this.log(record.name, line),
+        onProgress,
+        signal,
+      });
+    } catch (error) {
+      result = { status: 'Failed', counts: { miniBatches: batches.length, succeeded: 0, failed: 0, running: 0, waiting: 0, succeededItems: 0, failedItems: 0 }, error: `oep's job runner failed: ${(error as Error).message}` };
+    }
+    await saving;
+    const canceledBy = reason();
+    const status = result.status === 'Canceled' && canceledBy?.startsWith('the oep daemon stopped') ? 'Failed' : result.status;
+    const error = result.status === 'Failed' ? result.error : result.status === 'Canceled' ? canceledBy : undefined;
+    record = { ...record, status, ended_at: this.stamp(), counts: jobCounts(result.counts), ...(error ? { error } : {}) };
+    await saveJob(this.home, record);
+    const c = record.counts;
+    await this.log(record.name, `${status}: ${c.succeeded} of ${c.mini_batches} mini-batches succeeded, ${c.failed} failed; ${c.succeeded_items} items succeeded, ${c.failed_items} failed${error ? `; ${error}` : ''}`);
+  }
+
+  /** Appends a line to the job's log; lines are written in the order they are given. */
+  private log(name: string, line: string): Promise<void> {
+    const text = `${this.stamp()} ${line}\n`;
+    const written = (this.logWrites.get(name) ?? Promise.resolve()).then(() => appendFileNoFollow(jobLogFile(this.home, name), text).catch(() => undefined));
+    this.logWrites.set(name, written);
+    void written.then(() => {
+      if (this.logWrites.get(name) === written) this.logWrites.delete(name);
+    });
+    return written;
+  }
+
+  private stamp(): string {
+    return new Date(this.now()).toISOString();
+  }
+}
+
+function jobCounts(counts: ScheduleCounts): JobCounts {
+  return {
+    mini_batches: counts.miniBatches,
+    succeeded: counts.succeeded,
+    failed: counts.failed,
+    running: counts.running,
+    waiting: counts.waiting,
+    succeeded_items: counts.succeededItems,
+    failed_items: counts.failedItems,
+  };
+}
