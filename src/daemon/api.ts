@@ -7,6 +7,7 @@ import type { CompareReport, Tolerance } from '../model/compare.js';
 import type { PairStats } from '../router/pairs.js';
 import type { BakeResult } from '../runtimes/docker/bake.js';
 import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
+import type { BatchDeploymentSpec, BatchEndpointSpec } from '../spec/batch-types.js';
 import type { TrafficView } from './views.js';
 import type { KeeperInfo } from './keeper-protocol.js';
 
@@ -51,6 +52,23 @@ export interface DaemonApi {
   'deployment.build': Method<{ endpoint: string; name: string; tag: string; push?: boolean; bake_env?: boolean }, BakeResult>;
   /** The log's last lines; with `follow`, new lines arrive as log frames until the caller leaves. */
   'deployment.logs': Method<DeploymentLogsParams, string | null>;
+
+  /** Batch endpoints and deployments (docs/batch.md): records until a job runs them; every change is immediate. */
+  'batchEndpoint.list': Method<NoParams, BatchEndpointView[]>;
+  'batchEndpoint.show': Method<{ name: string }, BatchEndpointView>;
+  'batchEndpoint.spec': Method<{ name: string }, BatchEndpointSpec>;
+  'batchEndpoint.create': Method<{ spec: BatchEndpointSpec }, BatchEndpointView>;
+  /** The whole new spec (the CLI applies the file, --set and --defaults to it); defaults.deployment_name must name a deployment it has. */
+  'batchEndpoint.update': Method<{ spec: BatchEndpointSpec }, BatchEndpointView>;
+  /** Deletes the endpoint and its deployments. */
+  'batchEndpoint.delete': Method<{ name: string }, null>;
+  'batchDeployment.list': Method<{ endpoint: string }, BatchDeploymentView[]>;
+  'batchDeployment.show': Method<{ endpoint: string; name: string }, BatchDeploymentView>;
+  'batchDeployment.spec': Method<{ endpoint: string; name: string }, BatchDeploymentSpec>;
+  /** `setDefault`: --set-default; the endpoint's first deployment becomes its default anyway. */
+  'batchDeployment.create': Method<{ spec: BatchDeploymentSpec; setDefault?: boolean }, BatchDeploymentView>;
+  'batchDeployment.update': Method<{ spec: BatchDeploymentSpec; setDefault?: boolean }, BatchDeploymentView>;
+  'batchDeployment.delete': Method<{ endpoint: string; name: string }, null>;
 }
 
 interface Method<Params, Result> {
@@ -84,6 +102,11 @@ export type EndpointView = Record<string, unknown>;
 export type EndpointListItem = Record<string, unknown>;
 /** What `deployment show` prints: the spec as loaded, state, runtime and live replicas (views.ts). */
 export type DeploymentView = Record<string, unknown>;
+
+/** What `batch-endpoint show` prints (batch-views.ts). */
+export type BatchEndpointView = Record<string, unknown>;
+/** What `batch-deployment show` prints: the stored spec with its id and state (batch-views.ts). */
+export type BatchDeploymentView = Record<string, unknown>;
 
 /** Key endpoints: both keys; aml_token endpoints: a fresh token; aad_token endpoints: the developer's Entra-shaped token. */
 export type Credentials = { primaryKey: string; secondaryKey: string } | IssuedToken | AadCredentials;

@@ -155,6 +155,16 @@ function changeOf(method: MethodName, params: object): Change | undefined {
       return endpointDeleteChange(params as ParamsOf<'endpoint.delete'>);
     case 'endpoint.regenerateKeys':
       return regenerateKeysChange(params as ParamsOf<'endpoint.regenerateKeys'>);
+    case 'batchEndpoint.create':
+    case 'batchEndpoint.update':
+      return batchEndpointApplyChange(method === 'batchEndpoint.create' ? 'create' : 'update', params as ParamsOf<'batchEndpoint.create'>);
+    case 'batchEndpoint.delete':
+      return batchEndpointDeleteChange(params as ParamsOf<'batchEndpoint.delete'>);
+    case 'batchDeployment.create':
+    case 'batchDeployment.update':
+      return batchDeploymentApplyChange(method === 'batchDeployment.create' ? 'create' : 'update', params as ParamsOf<'batchDeployment.create'>);
+    case 'batchDeployment.delete':
+      return batchDeploymentDeleteChange(params as ParamsOf<'batchDeployment.delete'>);
     default:
       return undefined;
   }
@@ -260,6 +270,62 @@ function regenerateKeysChange(params: ParamsOf<'endpoint.regenerateKeys'>): Chan
   };
 }
 
+/** Batch changes are one write of the state: recorded when the daemon holds exactly the spec sent (a --set-default may have changed the endpoint's defaults since). */
+function batchEndpointApplyChange(verb: 'create' | 'update', params: ParamsOf<'batchEndpoint.create'>): Change {
+  const name = params.spec.name;
+  return {
+    verb,
+    show: `oep batch-endpoint show -n ${shellWord(name)}`,
+    observe: async (daemon) => {
+      const view = await showOrAbsent(daemon.ask('batchEndpoint.show', { name }));
+      if (view === undefined) return { recorded: false, now: `no batch endpoint ${name}` };
+      const stored = await daemon.ask('batchEndpoint.spec', { name });
+      const same = sameJson(stored, params.spec);
+      return { recorded: same, now: `batch endpoint ${name} ${stateOf(view)}, with ${same ? `this ${verb}'s configuration` : 'another configuration'}` };
+    },
+  };
+}
+
+function batchEndpointDeleteChange(params: ParamsOf<'batchEndpoint.delete'>): Change {
+  const name = params.name;
+  return {
+    verb: 'delete',
+    show: `oep batch-endpoint show -n ${shellWord(name)}`,
+    observe: async (daemon) => {
+      const view = await showOrAbsent(daemon.ask('batchEndpoint.show', { name }));
+      return view === undefined ? { recorded: true, now: `no batch endpoint ${name} any more: it is deleted` } : { recorded: false, now: `batch endpoint ${name} ${stateOf(view)}` };
+    },
+  };
+}
+
+function batchDeploymentApplyChange(verb: 'create' | 'update', params: ParamsOf<'batchDeployment.create'>): Change {
+  const endpoint = params.spec.endpoint_name;
+  const name = params.spec.name;
+  return {
+    verb,
+    show: `oep batch-deployment show -n ${shellWord(name)} -e ${shellWord(endpoint)}`,
+    observe: async (daemon) => {
+      const view = await showOrAbsent(daemon.ask('batchDeployment.show', { endpoint, name }));
+      if (view === undefined) return { recorded: false, now: `no deployment ${name} in batch endpoint ${endpoint}` };
+      const stored = await daemon.ask('batchDeployment.spec', { endpoint, name });
+      const same = sameJson(stored, params.spec);
+      return { recorded: same, now: `batch deployment ${name} ${stateOf(view)}, with ${same ? `this ${verb}'s configuration` : 'another configuration'}` };
+    },
+  };
+}
+
+function batchDeploymentDeleteChange(params: ParamsOf<'batchDeployment.delete'>): Change {
+  const { endpoint, name } = params;
+  return {
+    verb: 'delete',
+    show: `oep batch-deployment show -n ${shellWord(name)} -e ${shellWord(endpoint)}`,
+    observe: async (daemon) => {
+      const view = await showOrAbsent(daemon.ask('batchDeployment.show', { endpoint, name }));
+      return view === undefined ? { recorded: true, now: `no deployment ${name} in batch endpoint ${endpoint} any more: it is deleted` } : { recorded: false, now: `batch deployment ${name} ${stateOf(view)}` };
+    },
+  };
+}
+
 /** A delete is recorded once the target is Deleting, and done once it is gone. */
 function deletion(view: Record<string, unknown> | undefined, target: string, gone: string): Observed {
   if (view === undefined) return { recorded: true, now: `${gone}: it is deleted` };
@@ -338,6 +404,18 @@ const CALLS: { [M in MethodName]: (params: ParamsOf<M>) => string } = {
   'deployment.delete': (p) => `deployment delete (deployment ${p.name} of endpoint ${p.endpoint})`,
   'deployment.build': (p) => `deployment build (deployment ${p.name} of endpoint ${p.endpoint})`,
   'deployment.logs': (p) => `deployment get-logs${p.follow === true ? ' --follow' : ''} (deployment ${p.name} of endpoint ${p.endpoint})`,
+  'batchEndpoint.list': () => 'batch-endpoint list',
+  'batchEndpoint.show': (p) => `batch-endpoint show (batch endpoint ${p.name})`,
+  'batchEndpoint.spec': (p) => `a read of batch endpoint ${p.name}'s configuration`,
+  'batchEndpoint.create': (p) => `batch-endpoint create (batch endpoint ${p.spec.name})`,
+  'batchEndpoint.update': (p) => `batch-endpoint update (batch endpoint ${p.spec.name})`,
+  'batchEndpoint.delete': (p) => `batch-endpoint delete (batch endpoint ${p.name})`,
+  'batchDeployment.list': (p) => `batch-deployment list (batch endpoint ${p.endpoint})`,
+  'batchDeployment.show': (p) => `batch-deployment show (deployment ${p.name} of batch endpoint ${p.endpoint})`,
+  'batchDeployment.spec': (p) => `a read of batch deployment ${p.name}'s configuration (batch endpoint ${p.endpoint})`,
+  'batchDeployment.create': (p) => `batch-deployment create (deployment ${p.spec.name} of batch endpoint ${p.spec.endpoint_name})`,
+  'batchDeployment.update': (p) => `batch-deployment update (deployment ${p.spec.name} of batch endpoint ${p.spec.endpoint_name})`,
+  'batchDeployment.delete': (p) => `batch-deployment delete (deployment ${p.name} of batch endpoint ${p.endpoint})`,
 };
 
 export function describeCall(method: MethodName, params: object): string {

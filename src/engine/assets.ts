@@ -4,15 +4,16 @@ import { parseAssetReference, type AssetReference } from '../registry/references
 import {
   listNames,
   listVersions,
+  registerData,
   registerEnvironment,
   registerModel,
   requireVersion,
   setArchived,
   type AssetKind,
 } from '../registry/store.js';
-import { loadEnvironmentAsset, loadModelAsset, unwrapSpec } from '../spec/index.js';
+import { loadDataAsset, loadEnvironmentAsset, loadModelAsset, unwrapSpec } from '../spec/index.js';
 
-/** The use cases of `oep model ...` and `oep environment ...` (the registry lives under OEP_HOME). */
+/** The use cases of `oep model ...`, `oep environment ...` and `oep data ...` (the registry lives under OEP_HOME). */
 export interface AssetDeps {
   home: string;
   cwd: string;
@@ -33,6 +34,12 @@ export async function createModel(options: CreateAssetOptions, deps: AssetDeps):
 export async function createEnvironment(options: CreateAssetOptions, deps: AssetDeps): Promise<unknown> {
   const spec = unwrapSpec(await loadEnvironmentAsset({ file: options.file, cwd: deps.cwd, fields: options.fields, set: options.set }));
   return assetView('environments', await registerEnvironment(deps.home, spec));
+}
+
+/** `oep data create`: a uri_file or uri_folder asset, its file or folder copied into the registry. */
+export async function createData(options: CreateAssetOptions, deps: AssetDeps): Promise<unknown> {
+  const spec = unwrapSpec(await loadDataAsset({ file: options.file, cwd: deps.cwd, fields: options.fields, set: options.set }));
+  return assetView('data', await registerData(deps.home, spec));
 }
 
 export interface ShowAssetOptions {
@@ -72,12 +79,15 @@ export async function archiveAsset(kind: AssetKind, options: ShowAssetOptions & 
   return assetView(kind, await setArchived(deps.home, kind, options.name, record.version, options.restore !== true));
 }
 
+/** The az ml command group of each kind. */
+const AZ_NOUNS: Record<AssetKind, string> = { models: 'model', environments: 'environment', data: 'data' };
+
 function referenceOf(kind: AssetKind, options: ShowAssetOptions): AssetReference {
   if (options.version !== undefined && options.label !== undefined) {
     throw new OepError('OEP_ERR_USAGE', 'Give --version or --label, not both.');
   }
   if (options.version === undefined && options.label === undefined) {
-    throw new OepError('OEP_ERR_USAGE', `Give --version or --label latest (as az ml ${kind === 'models' ? 'model' : 'environment'} does).`);
+    throw new OepError('OEP_ERR_USAGE', `Give --version or --label latest (as az ml ${AZ_NOUNS[kind]} does).`);
   }
   const text = options.version !== undefined ? `azureml:${options.name}:${options.version}` : `azureml:${options.name}@${options.label}`;
   const parsed = parseAssetReference(text, kind);

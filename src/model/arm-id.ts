@@ -37,12 +37,22 @@ export function onlineDeploymentResourceId(endpoint: string, deployment: string,
   return `${onlineEndpointResourceId(endpoint, scope)}/deployments/${deployment}`;
 }
 
+/** `batch-endpoint show`'s `id`: `.../workspaces/<ws>/batchEndpoints/<name>`. */
+export function batchEndpointResourceId(endpoint: string, scope: WorkspaceScope = LOCAL_WORKSPACE): string {
+  return `${workspaceResourceId(scope)}/batchEndpoints/${endpoint}`;
+}
+
+/** `batch-deployment show`'s `id`: the batch endpoint's id, then `/deployments/<name>`. */
+export function batchDeploymentResourceId(endpoint: string, deployment: string, scope: WorkspaceScope = LOCAL_WORKSPACE): string {
+  return `${batchEndpointResourceId(endpoint, scope)}/deployments/${deployment}`;
+}
+
 /**
  * `model show` / `environment show`'s `id`. az prints a workspace asset's id with the `azureml:`
  * prefix (`azureml:/subscriptions/.../models/<name>/versions/<v>`), the form a deployment YAML
  * accepts as a reference (src/registry/references.ts parses it back).
  */
-export function assetResourceId(kind: 'models' | 'environments', name: string, version: string, scope: WorkspaceScope = LOCAL_WORKSPACE): string {
+export function assetResourceId(kind: 'models' | 'environments' | 'data', name: string, version: string, scope: WorkspaceScope = LOCAL_WORKSPACE): string {
   return `azureml:${workspaceResourceId(scope)}/${kind}/${name}/versions/${version}`;
 }
 

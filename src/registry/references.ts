@@ -3,10 +3,10 @@
  *   azureml:NAME:VERSION          azureml:NAME@latest (or another label)
  *   azureml:/subscriptions/.../workspaces/W/models/NAME/versions/VERSION
  *   azureml://registries/R/models/NAME/versions/VERSION   .../models/NAME/labels/latest
- * (and the same with environments). Pure: no I/O.
+ * (and the same with environments and data). Pure: no I/O.
  */
 export interface AssetReference {
-  kind: 'models' | 'environments';
+  kind: 'models' | 'environments' | 'data';
   name: string;
   /** Exactly one of version and label. */
   version?: string;
@@ -21,8 +21,8 @@ export type ParsedReference = AssetReference | { problem: string };
 
 export function parseAssetReference(text: string, kind: AssetReference['kind']): ParsedReference {
   const body = text.replace(/^azureml:/, '');
-  const long = /^\/\/registries\/([^/]+)\/(models|environments)\/([^/]+)\/(versions|labels)\/([^/]+)$/.exec(body)
-    ?? /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.MachineLearningServices\/workspaces\/[^/]+\/(models|environments)\/([^/]+)\/(versions|labels)\/([^/]+)$/i.exec(body);
+  const long = /^\/\/registries\/([^/]+)\/(models|environments|data)\/([^/]+)\/(versions|labels)\/([^/]+)$/.exec(body)
+    ?? /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.MachineLearningServices\/workspaces\/[^/]+\/(models|environments|data)\/([^/]+)\/(versions|labels)\/([^/]+)$/i.exec(body);
   if (long) {
     const registry = long.length === 6 ? long[1] : undefined;
     const [segment, name, by, value] = long.length === 6 ? long.slice(2) : long.slice(1);

@@ -3,9 +3,15 @@ import { curatedImage } from './curated.js';
 import { parseAssetReference, type AssetReference } from './references.js';
 import { findVersion, notFoundMessage, registerHint, type EnvironmentRecord, type ModelRecord } from './store.js';
 
-export interface ResolvedDeployment {
+/** What a deployment (online, or batch: src/engine/batch.ts) names of the registry. */
+export interface AssetHolder {
+  model?: string | InlineModel;
+  environment?: string | InlineEnvironment;
+}
+
+export interface ResolvedDeployment<T extends AssetHolder = DeploymentSpec> {
   /** The deployment with its azureml: references replaced by what they name (inline assets). */
-  spec: DeploymentSpec;
+  spec: T;
   /** What cannot run here: create refuses with these, validate warns. One sentence and what to do. */
   problems: string[];
   /** What runs, but not quite as written (an AzureML-* name oep does not know): warnings everywhere. */
@@ -16,10 +22,10 @@ export interface ResolvedDeployment {
  * Resolves a deployment's registered model and environment against oep's local registry, and a
  * curated environment to the image Microsoft publishes for it, before the spec reaches the daemon.
  */
-export async function resolveDeploymentAssets(spec: DeploymentSpec, home: string): Promise<ResolvedDeployment> {
+export async function resolveDeploymentAssets<T extends AssetHolder>(spec: T, home: string): Promise<ResolvedDeployment<T>> {
   const problems: string[] = [];
   const warnings: string[] = [];
-  const resolved: DeploymentSpec = { ...spec };
+  const resolved: AssetHolder = { ...spec };
 
   if (typeof spec.model === 'string') {
     const ref = parseAssetReference(spec.model, 'models');
@@ -51,7 +57,7 @@ export async function resolveDeploymentAssets(spec: DeploymentSpec, home: string
       }
     }
   }
-  return { spec: resolved, problems, warnings };
+  return { spec: resolved as T, problems, warnings };
 }
 
 /** A registered model as the inline form the runtimes know: AZUREML_MODEL_DIR is .../NAME/VERSION. */

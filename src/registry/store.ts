@@ -5,15 +5,20 @@ import { basename, dirname, join } from 'node:path';
 import { OepError } from '../errors.js';
 import { describeSpecialFile } from '../spec/input-file.js';
 import type { EnvironmentAssetSpec, InlineEnvironment, InlineModel, ModelAssetSpec } from '../spec/types.js';
+import type { DataAssetSpec } from '../spec/batch-types.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import { describeReference, type AssetReference } from './references.js';
 
 /**
- * oep's local registry of models and environments, the `az ml model` / `az ml environment` of one
- * machine: OEP_HOME/registry/<models|environments>/<name>/<version>/ holds asset.json and a copy
- * of the files (a registered version is a snapshot: later edits to the source change nothing).
+ * oep's local registry of models, environments and data assets, the `az ml model` / `az ml
+ * environment` / `az ml data` of one machine: OEP_HOME/registry/<models|environments|data>/<name>/
+ * <version>/ holds asset.json and a copy of the files (a registered version is a snapshot: later
+ * edits to the source change nothing).
  */
-export type AssetKind = 'models' | 'environments';
+export type AssetKind = 'models' | 'environments' | 'data';
+
+/** How messages name one asset of a kind. */
+const NOUNS: Record<AssetKind, string> = { models: 'model', environments: 'environment', data: 'data asset' };
 
 export interface AssetRecordBase {
   name: string;
@@ -41,6 +46,12 @@ export interface EnvironmentRecord extends AssetRecordBase {
   build?: { path: string; dockerfile_path: string };
   inference_config?: InlineEnvironment['inference_config'];
   os_type?: 'linux' | 'windows';
+}
+
+export interface DataRecord extends AssetRecordBase {
+  type: DataAssetSpec['type'];
+  /** The snapshot of the data's path: a file (uri_file) or a folder (uri_folder), its name kept. */
+  path: string;
 }
 
 export function registryDir(home: string, kind: AssetKind): string {
@@ -96,6 +107,26 @@ export async function registerEnvironment(home: string, spec: EnvironmentAssetSp
     if (spec.inference_config !== undefined) record.inference_config = spec.inference_config;
     if (spec.os_type !== undefined) record.os_type = spec.os_type;
     return record;
+  });
+}
+
+/** Registers a data asset (`oep data create`): copies its file or folder into the registry under name/version. */
+export async function registerData(home: string, spec: DataAssetSpec, now = new Date()): Promise<DataRecord> {
+  const version = spec.version ?? (await nextVersion(home, 'data', spec.name));
+  return createVersion(home, 'data', spec.name, version, async (dir, final) => {
+    const entry = basename(spec.path.replace(/\/+$/, ''));
+    await snapshot(spec.path, join(dir, 'files', entry), 'path');
+    return {
+      name: spec.name,
+      version,
+      type: spec.type,
+      path: join(final, 'files', entry),
+      description: spec.description,
+      tags: spec.tags ?? {},
+      properties: spec.properties ?? {},
+      ...(spec.stage !== undefined && { stage: spec.stage }),
+      creation_context: { created_at: now.toISOString() },
+    };
   });
 }
 
@@ -230,7 +261,7 @@ async function makePrivate(path: string): Promise<void> {
 }
 
 function versionExists(kind: AssetKind, name: string, version: string): OepError {
-  const noun = kind === 'models' ? 'model' : 'environment';
+  const noun = NOUNS[kind];
   return new OepError('OEP_ERR_ASSET_EXISTS', `${capitalise(noun)} ${name} version ${version} already exists; a registered version cannot change.`, {
     hint: `Register the change as a new version (--version, or leave it out for the next one), or use the existing one: azureml:${name}:${version}. Nothing was changed.`,
   });
@@ -272,7 +303,7 @@ export async function requireVersion<T extends AssetRecordBase = AssetRecordBase
 
 /** Why a reference finds nothing, with the versions that do exist. */
 export async function notFoundMessage(home: string, ref: AssetReference): Promise<string> {
-  const noun = ref.kind === 'models' ? 'model' : 'environment';
+  const noun = NOUNS[ref.kind];
   const versions = await listVersions(home, ref.kind, ref.name);
   const shown = versions.map((record) => `${record.version}${record.archived ? ' (archived)' : ''}`);
   if (ref.label !== undefined && ref.label !== 'latest') {
@@ -283,6 +314,7 @@ export async function notFoundMessage(home: string, ref: AssetReference): Promis
 }
 
 export function registerHint(ref: AssetReference): string {
+  if (ref.kind === 'data') return `Register the data you have: oep data create --name ${ref.name} --version ${ref.version ?? 1} --path ./data (add --type uri_file for one file)`;
   return ref.kind === 'models'
     ? `Register the model files you have: oep model create --name ${ref.name} --version ${ref.version ?? 1} --path ./model (add --type mlflow_model for an MLflow model)`
     : `Register the environment: oep environment create --name ${ref.name} --version ${ref.version ?? 1} --image IMAGE (or -f environment.yml)`;

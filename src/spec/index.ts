@@ -13,3 +13,11 @@ export {
 } from './pipeline.js';
 export { NAME_PATTERN, checkResourceName } from './rules.js';
 export * from './types.js';
+export {
+  loadBatchDeploymentSpec,
+  loadBatchEndpointSpec,
+  loadDataAsset,
+  validateBatchDeploymentObject,
+  validateBatchEndpointObject,
+} from './batch.js';
+export * from './batch-types.js';

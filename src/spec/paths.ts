@@ -96,3 +96,35 @@ const PATH_ERRORS: Record<string, string> = {
 function shorten(text: string): string {
   return text.length > 120 ? `${text.slice(0, 60)}...${text.slice(-40)} (${text.length} characters)` : text;
 }
+
+/**
+ * A data asset's path (`oep data create`), made absolute in place and checked: a file for
+ * uri_file, a folder for uri_folder (the default). A remote path (azureml://, https://, wasbs://)
+ * is a problem: oep's registry keeps a copy of local files and has no storage to read from.
+ */
+export function resolveDataPath(data: Record<string, unknown>, base: PathBase): RawProblem[] {
+  const given = data.path;
+  if (typeof given !== 'string' || given === '') return [];
+  if (isRemote(given)) {
+    return [
+      {
+        path: ['path'],
+        at: 'value',
+        message: `"${shorten(given)}" is in remote storage, which oep cannot read.`,
+        hint: 'download the files and give their local path; oep keeps a copy of them in its local registry',
+      },
+    ];
+  }
+  const absolute = resolve(base.dir, given);
+  data.path = absolute;
+  const expected: Expected = data.type === 'uri_file' ? 'file' : 'directory';
+  const where = isAbsolute(given) ? undefined : `resolved to ${absolute} (relative paths start from ${base.description})`;
+  const kindHint = expected === 'file' ? 'type uri_file takes one file; use type uri_folder for a folder' : 'type uri_folder (the default) takes a folder; use type uri_file for one file';
+  const problems: RawProblem[] = [];
+  if (!check(problems, ['path'], given, absolute, expected, where)) {
+    // A file given as uri_folder (or the reverse): say which type fits.
+    const problem = problems[0];
+    if (problem && /expected a (file|directory)\.$/.test(problem.message)) problem.hint = [where, kindHint].filter((h) => h !== undefined).join('; ');
+  }
+  return problems;
+}

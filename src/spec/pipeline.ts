@@ -107,7 +107,8 @@ export function objectSource(obj: unknown, sourceLabel: string, set: string[] | 
 
 export { MAX_YAML_BYTES } from './yaml-source.js';
 
-async function readSource(o: LoadSpecOptions): Promise<Source> {
+/** Reads and parses a YAML the user named (the batch specs, src/spec/batch.ts, read theirs through it too). */
+export async function readSource(o: LoadSpecOptions): Promise<Source> {
   const absolute = resolve(o.cwd ?? process.cwd(), o.file);
   let text: string;
   try {

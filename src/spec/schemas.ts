@@ -5,7 +5,18 @@ import { Ajv } from 'ajv';
 import type { ValidateFunction } from 'ajv';
 import type { PathSegment } from './problem.js';
 
-export type SchemaName = 'endpoint.managed' | 'endpoint.kubernetes' | 'deployment.managed' | 'deployment.kubernetes' | 'model' | 'environment' | 'connection';
+export type SchemaName =
+  | 'endpoint.managed'
+  | 'endpoint.kubernetes'
+  | 'deployment.managed'
+  | 'deployment.kubernetes'
+  | 'model'
+  | 'environment'
+  | 'connection'
+  | 'batch-endpoint'
+  | 'batch-deployment'
+  | 'batch-deployment.model'
+  | 'data';
 
 /** The part of JSON Schema draft-07 that oep's schemas use. */
 export interface JsonSchema {

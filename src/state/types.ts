@@ -3,6 +3,7 @@ import type { EndpointIdentity } from '../model/identity.js';
 import type { RecordedPython } from '../model/process-interpreter.js';
 import type { RuntimeKind } from '../model/runtime-kind.js';
 import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
+import type { BatchDeploymentSpec, BatchEndpointSpec } from '../spec/batch-types.js';
 
 export type ProvisioningState = 'Creating' | 'Updating' | 'Deleting' | 'Succeeded' | 'Failed';
 export type { RuntimeKind };
@@ -66,9 +67,28 @@ export interface EndpointRecord {
   deployments: Record<string, DeploymentRecord>;
 }
 
+/** A batch deployment: a record until a job runs it (no replicas, no router). */
+export interface BatchDeploymentRecord {
+  spec: BatchDeploymentSpec;
+  provisioning_state: ProvisioningState;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A batch endpoint and its deployments, kept apart from the online endpoints (which nothing batch touches). */
+export interface BatchEndpointRecord {
+  spec: BatchEndpointSpec;
+  provisioning_state: ProvisioningState;
+  created_at: string;
+  updated_at: string;
+  deployments: Record<string, BatchDeploymentRecord>;
+}
+
 export interface OepState {
   version: 1;
   endpoints: Record<string, EndpointRecord>;
+  /** Batch endpoints by name (absent in state written before issue 29: none). */
+  batch_endpoints?: Record<string, BatchEndpointRecord>;
 }
 
 export function emptyState(): OepState {

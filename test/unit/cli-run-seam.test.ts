@@ -49,6 +49,19 @@ import { keyvaultSecretListVersionsCommand } from '../../src/cli/commands/keyvau
 import { keyvaultSecretListCommand } from '../../src/cli/commands/keyvault-secret/list.js';
 import { keyvaultSecretSetCommand } from '../../src/cli/commands/keyvault-secret/set.js';
 import { keyvaultSecretShowCommand } from '../../src/cli/commands/keyvault-secret/show.js';
+import { batchDeploymentCreateCommand } from '../../src/cli/commands/batch-deployment/create.js';
+import { batchDeploymentDeleteCommand } from '../../src/cli/commands/batch-deployment/delete.js';
+import { batchDeploymentListCommand } from '../../src/cli/commands/batch-deployment/list.js';
+import { batchDeploymentShowCommand } from '../../src/cli/commands/batch-deployment/show.js';
+import { batchDeploymentUpdateCommand } from '../../src/cli/commands/batch-deployment/update.js';
+import { batchEndpointCreateCommand } from '../../src/cli/commands/batch-endpoint/create.js';
+import { batchEndpointDeleteCommand } from '../../src/cli/commands/batch-endpoint/delete.js';
+import { batchEndpointListCommand } from '../../src/cli/commands/batch-endpoint/list.js';
+import { batchEndpointShowCommand } from '../../src/cli/commands/batch-endpoint/show.js';
+import { batchEndpointUpdateCommand } from '../../src/cli/commands/batch-endpoint/update.js';
+import { dataCreateCommand } from '../../src/cli/commands/data/create.js';
+import { dataListCommand } from '../../src/cli/commands/data/list.js';
+import { dataShowCommand } from '../../src/cli/commands/data/show.js';
 import { modelArchiveCommand } from '../../src/cli/commands/model/archive.js';
 import { modelCreateCommand } from '../../src/cli/commands/model/create.js';
 import { modelListCommand } from '../../src/cli/commands/model/list.js';
@@ -109,6 +122,19 @@ const VERBS: Record<string, { make: VerbFactory; valid: string[] }> = {
   'traffic set': { make: trafficSetCommand, valid: ['-n', 'ep1', 'blue=100'] },
   'traffic mirror': { make: trafficMirrorCommand, valid: ['-n', 'ep1', 'green=10'] },
   'traffic compare': { make: trafficCompareCommand, valid: ['-n', 'ep1'] },
+  'batch-endpoint create': { make: batchEndpointCreateCommand, valid: ['-n', 'bep1'] },
+  'batch-endpoint show': { make: batchEndpointShowCommand, valid: ['-n', 'bep1'] },
+  'batch-endpoint list': { make: batchEndpointListCommand, valid: [] },
+  'batch-endpoint update': { make: batchEndpointUpdateCommand, valid: ['-n', 'bep1', '--defaults', 'deployment_name=blue'] },
+  'batch-endpoint delete': { make: batchEndpointDeleteCommand, valid: ['-n', 'bep1'] },
+  'batch-deployment create': { make: batchDeploymentCreateCommand, valid: ['-f', 'batch.yml'] },
+  'batch-deployment show': { make: batchDeploymentShowCommand, valid: ['-n', 'blue', '-e', 'bep1'] },
+  'batch-deployment list': { make: batchDeploymentListCommand, valid: ['-e', 'bep1'] },
+  'batch-deployment update': { make: batchDeploymentUpdateCommand, valid: ['-n', 'blue', '-e', 'bep1', '--set', 'mini_batch_size=5'] },
+  'batch-deployment delete': { make: batchDeploymentDeleteCommand, valid: ['-n', 'blue', '-e', 'bep1'] },
+  'data create': { make: dataCreateCommand, valid: ['-f', 'data.yml'] },
+  'data show': { make: dataShowCommand, valid: ['-n', 'd1', '-v', '1'] },
+  'data list': { make: dataListCommand, valid: [] },
   'model create': { make: modelCreateCommand, valid: ['-f', 'model.yml'] },
   'model show': { make: modelShowCommand, valid: ['-n', 'm1', '-v', '1'] },
   'model list': { make: modelListCommand, valid: [] },
@@ -441,6 +467,36 @@ const ROWS: Row[] = [
     options: { fields: { name: 'm1', path: 'model', type: 'mlflow_model', stage: 'Production' }, set: [], ...JSON_OUTPUT },
   },
   {
+    name: 'batch-deployment create --set-default, with -n and -e overriding the file',
+    argv: ['batch-deployment', 'create', '-f', 'batch.yml', '-n', 'blue', '-e', 'bep1', '--set-default'],
+    options: { file: 'batch.yml', name: 'blue', endpointName: 'bep1', set: [], setDefault: true, ...JSON_OUTPUT },
+  },
+  {
+    name: 'batch-deployment create: not the default unless asked, --no-wait accepted',
+    argv: ['batch-deployment', 'create', '-f', 'batch.yml', '--no-wait'],
+    options: { file: 'batch.yml', set: [], setDefault: false, ...JSON_OUTPUT },
+  },
+  {
+    name: 'batch-endpoint update --defaults and --set together',
+    argv: ['batch-endpoint', 'update', '-n', 'bep1', '--defaults', 'deployment_name=green', '--set', 'description=nightly'],
+    options: { name: 'bep1', defaults: 'deployment_name=green', set: ['description=nightly'], ...JSON_OUTPUT },
+  },
+  {
+    name: 'batch-endpoint delete --yes',
+    argv: ['batch-endpoint', 'delete', '-n', 'bep1', '--yes'],
+    options: { name: 'bep1', yes: true },
+  },
+  {
+    name: 'data create from flags: the flags become the fields that override the file',
+    argv: ['data', 'create', '-n', 'd1', '-p', 'images', '-t', 'uri_folder', '-v', '2'],
+    options: { fields: { name: 'd1', path: 'images', type: 'uri_folder', version: '2' }, set: [], ...JSON_OUTPUT },
+  },
+  {
+    name: 'data list --name lists the versions of one',
+    argv: ['data', 'list', '-n', 'd1', '--include-archived'],
+    options: { kind: 'data', name: 'd1', includeArchived: true, archivedOnly: false, ...JSON_OUTPUT },
+  },
+  {
     name: 'environment create from flags: the flags become the YAML keys they set',
     argv: ['environment', 'create', '-n', 'e1', '-b', 'ctx', '--dockerfile-path', 'Dockerfile.gpu', '--os-type', 'linux'],
     options: { fields: { name: 'e1', 'build.path': 'ctx', 'build.dockerfile_path': 'Dockerfile.gpu', os_type: 'linux' }, set: [], ...JSON_OUTPUT },
@@ -570,6 +626,16 @@ const ROWS: Row[] = [
     name: 'model create -t outside its choices is refused by the parser',
     argv: ['model', 'create', '-f', 'model.yml', '-t', 'onnx_model'],
     refused: { stderr: /argument 'onnx_model' is invalid/ },
+  },
+  {
+    name: 'data create -t mltable is refused by the parser (oep has uri_file and uri_folder)',
+    argv: ['data', 'create', '-n', 'd1', '-p', 'x', '-t', 'mltable'],
+    refused: { stderr: /argument 'mltable' is invalid/ },
+  },
+  {
+    name: 'batch-deployment create needs -f',
+    argv: ['batch-deployment', 'create', '-n', 'blue', '-e', 'bep1'],
+    refused: { stderr: /required option '-f, --file <file>' not specified/ },
   },
   {
     name: 'an ambiguous prefix lists the candidates',

@@ -5,13 +5,16 @@ import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from
 import type { RunCommand } from '../run-command.js';
 
 /**
- * The verbs `oep model` and `oep environment` share (show, list, archive, restore), with az ml's
+ * The verbs `oep model`, `oep environment` and `oep data` share (show, list, archive, restore), with az ml's
  * flags. Each verb still has its own file; this is the part that is the same for both nouns:
  * the flags, the options they become and the run functions.
  */
-export type AssetNoun = 'model' | 'environment';
+export type AssetNoun = 'model' | 'environment' | 'data';
 
-export const KIND: Record<AssetNoun, AssetKind> = { model: 'models', environment: 'environments' };
+export const KIND: Record<AssetNoun, AssetKind> = { model: 'models', environment: 'environments', data: 'data' };
+
+/** How --help names several of them ("data" is its own plural). */
+const PLURAL: Record<AssetNoun, string> = { model: 'models', environment: 'environments', data: 'data assets' };
 
 const COLUMNS = ['name', 'version', 'description'];
 
@@ -100,7 +103,7 @@ export async function runAssetList(ctx: CliContext, options: AssetListOptions): 
 export function assetListCommand(ctx: CliContext, noun: AssetNoun, run: RunCommand<AssetListOptions> = runAssetList): Command {
   return withOutputOptions(
     new Command('list')
-      .description(`List ${noun}s in oep's local registry: the newest version of each, or with -n every version of one.`)
+      .description(`List ${PLURAL[noun]} in oep's local registry: the newest version of each, or with -n every version of one.`)
       .option('-n, --name <name>', `list the versions of this ${noun}`)
       .option('--include-archived', 'include archived versions', false)
       .option('--archived-only', 'only archived versions', false),

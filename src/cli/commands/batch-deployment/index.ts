@@ -1,0 +1,14 @@
+import type { Noun } from '../../noun.js';
+
+/** `oep batch-deployment` (az's `batch-deployment`) and its verbs, in the order --help lists them. */
+export const batchDeploymentNoun: Noun = {
+  name: 'batch-deployment',
+  description: 'Manage batch deployments: a model and its scoring script, run over files by batch jobs.',
+  verbs: [
+    { name: 'create', load: async () => (await import('./create.js')).batchDeploymentCreateCommand },
+    { name: 'show', load: async () => (await import('./show.js')).batchDeploymentShowCommand },
+    { name: 'list', load: async () => (await import('./list.js')).batchDeploymentListCommand },
+    { name: 'update', load: async () => (await import('./update.js')).batchDeploymentUpdateCommand },
+    { name: 'delete', load: async () => (await import('./delete.js')).batchDeploymentDeleteCommand },
+  ],
+};
