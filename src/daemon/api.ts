@@ -8,6 +8,7 @@ import type { PairStats } from '../router/pairs.js';
 import type { BakeResult } from '../runtimes/docker/bake.js';
 import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
 import type { BatchDeploymentSpec, BatchEndpointSpec } from '../spec/batch-types.js';
+import type { JobInput } from '../registry/jobs.js';
 import type { TrafficView } from './views.js';
 import type { KeeperInfo } from './keeper-protocol.js';
 
@@ -69,6 +70,12 @@ export interface DaemonApi {
   'batchDeployment.create': Method<{ spec: BatchDeploymentSpec; setDefault?: boolean }, BatchDeploymentView>;
   'batchDeployment.update': Method<{ spec: BatchDeploymentSpec; setDefault?: boolean }, BatchDeploymentView>;
   'batchDeployment.delete': Method<{ endpoint: string; name: string }, null>;
+  /** Starts a job on the deployment named (or the endpoint's default) and returns it Queued, at once. */
+  'batchEndpoint.invoke': Method<BatchInvokeParams, BatchJobView>;
+  'job.show': Method<{ name: string }, BatchJobView>;
+  /** Newest first; only those of an endpoint (and deployment) when named. */
+  'job.list': Method<{ endpoint?: string; deployment?: string }, BatchJobView[]>;
+  'job.cancel': Method<{ name: string }, null>;
 }
 
 interface Method<Params, Result> {
@@ -102,6 +109,20 @@ export type EndpointView = Record<string, unknown>;
 export type EndpointListItem = Record<string, unknown>;
 /** What `deployment show` prints: the spec as loaded, state, runtime and live replicas (views.ts). */
 export type DeploymentView = Record<string, unknown>;
+
+export interface BatchInvokeParams {
+  endpoint: string;
+  deployment?: string;
+  /** A local path, absolute (the CLI resolves a data asset to its snapshot). */
+  input: JobInput;
+  jobName?: string;
+  experimentName?: string;
+  miniBatchSize?: number;
+  instanceCount?: number;
+}
+
+/** What `job show` prints (batch-job-views.ts). */
+export type BatchJobView = Record<string, unknown>;
 
 /** What `batch-endpoint show` prints (batch-views.ts). */
 export type BatchEndpointView = Record<string, unknown>;

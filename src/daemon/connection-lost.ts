@@ -416,6 +416,10 @@ const CALLS: { [M in MethodName]: (params: ParamsOf<M>) => string } = {
   'batchDeployment.create': (p) => `batch-deployment create (deployment ${p.spec.name} of batch endpoint ${p.spec.endpoint_name})`,
   'batchDeployment.update': (p) => `batch-deployment update (deployment ${p.spec.name} of batch endpoint ${p.spec.endpoint_name})`,
   'batchDeployment.delete': (p) => `batch-deployment delete (deployment ${p.name} of batch endpoint ${p.endpoint})`,
+  'batchEndpoint.invoke': (p) => `batch-endpoint invoke (batch endpoint ${p.endpoint}${p.deployment ? `, deployment ${p.deployment}` : ''})`,
+  'job.show': (p) => `job show (job ${p.name})`,
+  'job.list': () => 'job list',
+  'job.cancel': (p) => `job cancel (job ${p.name})`,
 };
 
 export function describeCall(method: MethodName, params: object): string {

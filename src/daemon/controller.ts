@@ -2,6 +2,7 @@ import { DEFAULT_OPEN_DEBUG_IDLE_MS } from '../model/debug.js';
 import type { DeploymentRecord } from '../state/types.js';
 import { createDeleter } from './deleter.js';
 import { batchHandlers } from './handlers/batch.js';
+import { batchJobHandlers } from './handlers/batch-jobs.js';
 import { daemonHandlers } from './handlers/daemon.js';
 import { deploymentHandlers } from './handlers/deployment.js';
 import { endpointHandlers } from './handlers/endpoint.js';
@@ -31,6 +32,7 @@ export function createHandlers(deps: ControllerDeps, views: ViewSources = homeVi
     ...trafficHandlers(ctx),
     ...deploymentHandlers(ctx),
     ...batchHandlers(ctx),
+    ...batchJobHandlers(ctx),
   };
 }
 

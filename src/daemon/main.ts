@@ -35,6 +35,7 @@ import { AccessLog } from '../telemetry/access-log.js';
 import { LogRotator } from '../telemetry/log-rotation.js';
 import { Metrics } from '../telemetry/metrics.js';
 import { OEP_VERSION } from '../version.js';
+import { BatchJobs } from '../supervisor/batch-jobs.js';
 import { createHandlers } from './controller.js';
 import { deletesThrough, restoreState } from './restore.js';
 import { homeViewSources } from './view-sources.js';
@@ -173,6 +174,14 @@ async function runDaemon(): Promise<void> {
     }
   };
 
+  // Batch jobs run here; one an earlier daemon left running is Failed now, never left Running.
+  const batchJobs = new BatchJobs(paths.home);
+  const leftovers = await batchJobs.failLeftovers().catch((error: unknown) => {
+    log(`could not check the batch jobs left by an earlier daemon: ${(error as Error).message}`);
+    return 0;
+  });
+  if (leftovers > 0) log(`${leftovers} batch job(s) an earlier daemon was running: marked Failed`);
+
   let control: Server | undefined;
   let stopping = false;
   const shutdown = async (): Promise<void> => {
@@ -187,6 +196,7 @@ async function runDaemon(): Promise<void> {
     dashboard.close();
     rotation.stop();
     autoscaler.close();
+    await batchJobs.stopAll();
     await router.close();
     await reconciler.stopAll();
     await identity.close();
@@ -227,6 +237,8 @@ async function runDaemon(): Promise<void> {
     dashboard.close();
     rotation.stop();
     autoscaler.close();
+    // Jobs do not move to the next daemon: they end Failed, saying why.
+    await batchJobs.stopAll();
     const deadline = Date.now() + HAND_OVER_MS;
     for (;;) {
       const { released, remaining } = router.releaseIdle();
@@ -279,6 +291,7 @@ async function runDaemon(): Promise<void> {
     debugGate,
     debugIdleMs,
     shutdown: () => void shutdown(),
+    batchJobs: { runner: batchJobs, python: async () => (await openSettings()).get('python') },
     ...(keeper && { keeper }),
     entry: fileURLToPath(import.meta.url),
     log,

@@ -51,6 +51,8 @@ export interface BatchJobRecord {
   /** The runtime the workers run on. */
   runtime: string;
   status: JobStatus;
+  /** --experiment-name (Azure's default: the endpoint's name). */
+  experiment_name?: string;
   created_at: string;
   started_at?: string;
   ended_at?: string;

@@ -6,6 +6,7 @@ import type { OepPaths } from '../../state/paths.js';
 import type { StateStore } from '../../state/store.js';
 import type { DeploymentRecord, RuntimeKind } from '../../state/types.js';
 import type { Reconciler } from '../../supervisor/reconciler.js';
+import type { BatchJobs } from '../../supervisor/batch-jobs.js';
 import type { LocalIssuer } from '../../identity/issuer.js';
 import type { DebugGate } from '../debug-gate.js';
 import type { KeeperLink } from '../keeper-link.js';
@@ -58,6 +59,8 @@ export interface ControllerDeps {
   /** The one notice line of a deployment create/update about its managed identity's tokens (src/identity/managed-identity.ts). */
   identityNotice?: (endpoint: string, deployment: string, emit: EmitProgress) => Promise<void>;
   shutdown: () => void;
+  /** Batch jobs (src/supervisor/batch-jobs.ts) and the interpreter their process workers run. */
+  batchJobs?: { runner: Pick<BatchJobs, 'submit' | 'cancel'>; python: () => Promise<string> };
   /** The keeper this daemon runs under (src/daemon/keeper-link.ts), if any. */
   keeper?: Pick<KeeperLink, 'info' | 'connected' | 'restart'>;
   /** This daemon's entry file (`daemon status`). */
