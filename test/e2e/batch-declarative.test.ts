@@ -151,6 +151,10 @@ describe('batch endpoints, batch deployments and data assets: create, show, list
     assert.deepEqual(updated.retry_settings, { max_retries: 3, timeout: 60 });
     assert.equal(await oep.ok(['batch-deployment', 'show', '-n', 'blue', '-e', 'heart-batch', '--query', 'mini_batch_size']), '20\n');
 
+    // What show prints is a YAML update takes back (the top-level form, read-only keys dropped).
+    writeFileSync(join(root, 'shown.yml'), await oep.ok(['batch-deployment', 'show', '-n', 'blue', '-e', 'heart-batch', '-o', 'yaml']));
+    assert.equal(await oep.ok(['batch-deployment', 'update', '-f', 'shown.yml', '--set', 'error_threshold=5', '--query', '[mini_batch_size, error_threshold]', '-o', 'tsv'], { cwd: root }), '20\n5\n');
+
     const bad = await oep.run(['batch-deployment', 'update', '-n', 'blue', '-e', 'heart-batch', '--set', 'output_action=rows']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /batch deployment blue output_action: Must be one of: append_row, summary_only\./);
