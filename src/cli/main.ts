@@ -33,6 +33,7 @@ export const TOP_LEVEL_COMMANDS: readonly TopLevelCommand[] = [
   { names: ['traffic'], load: noun(async () => (await import('./commands/traffic/index.js')).trafficNoun) },
   { names: ['batch-endpoint'], load: noun(async () => (await import('./commands/batch-endpoint/index.js')).batchEndpointNoun) },
   { names: ['batch-deployment'], load: noun(async () => (await import('./commands/batch-deployment/index.js')).batchDeploymentNoun) },
+  { names: ['job'], load: noun(async () => (await import('./commands/job/index.js')).jobNoun) },
   { names: ['model'], load: noun(async () => (await import('./commands/model/index.js')).modelNoun) },
   { names: ['environment'], load: noun(async () => (await import('./commands/environment/index.js')).environmentNoun) },
   { names: ['data'], load: noun(async () => (await import('./commands/data/index.js')).dataNoun) },

@@ -59,6 +59,14 @@ import { batchEndpointDeleteCommand } from '../../src/cli/commands/batch-endpoin
 import { batchEndpointListCommand } from '../../src/cli/commands/batch-endpoint/list.js';
 import { batchEndpointShowCommand } from '../../src/cli/commands/batch-endpoint/show.js';
 import { batchEndpointUpdateCommand } from '../../src/cli/commands/batch-endpoint/update.js';
+import { batchEndpointInvokeCommand } from '../../src/cli/commands/batch-endpoint/invoke.js';
+import { batchEndpointListJobsCommand } from '../../src/cli/commands/batch-endpoint/list-jobs.js';
+import { batchDeploymentListJobsCommand } from '../../src/cli/commands/batch-deployment/list-jobs.js';
+import { jobShowCommand } from '../../src/cli/commands/job/show.js';
+import { jobListCommand } from '../../src/cli/commands/job/list.js';
+import { jobStreamCommand } from '../../src/cli/commands/job/stream.js';
+import { jobDownloadCommand } from '../../src/cli/commands/job/download.js';
+import { jobCancelCommand } from '../../src/cli/commands/job/cancel.js';
 import { dataCreateCommand } from '../../src/cli/commands/data/create.js';
 import { dataListCommand } from '../../src/cli/commands/data/list.js';
 import { dataShowCommand } from '../../src/cli/commands/data/show.js';
@@ -127,6 +135,14 @@ const VERBS: Record<string, { make: VerbFactory; valid: string[] }> = {
   'batch-endpoint list': { make: batchEndpointListCommand, valid: [] },
   'batch-endpoint update': { make: batchEndpointUpdateCommand, valid: ['-n', 'bep1', '--defaults', 'deployment_name=blue'] },
   'batch-endpoint delete': { make: batchEndpointDeleteCommand, valid: ['-n', 'bep1'] },
+  'batch-endpoint invoke': { make: batchEndpointInvokeCommand, valid: ['-n', 'bep1', '--input', 'data'] },
+  'batch-endpoint list-jobs': { make: batchEndpointListJobsCommand, valid: ['-n', 'bep1'] },
+  'batch-deployment list-jobs': { make: batchDeploymentListJobsCommand, valid: ['-n', 'blue', '-e', 'bep1'] },
+  'job show': { make: jobShowCommand, valid: ['-n', 'batchjob-1'] },
+  'job list': { make: jobListCommand, valid: [] },
+  'job stream': { make: jobStreamCommand, valid: ['-n', 'batchjob-1'] },
+  'job download': { make: jobDownloadCommand, valid: ['-n', 'batchjob-1'] },
+  'job cancel': { make: jobCancelCommand, valid: ['-n', 'batchjob-1'] },
   'batch-deployment create': { make: batchDeploymentCreateCommand, valid: ['-f', 'batch.yml'] },
   'batch-deployment show': { make: batchDeploymentShowCommand, valid: ['-n', 'blue', '-e', 'bep1'] },
   'batch-deployment list': { make: batchDeploymentListCommand, valid: ['-e', 'bep1'] },
@@ -480,6 +496,21 @@ const ROWS: Row[] = [
     name: 'batch-endpoint update --defaults and --set together',
     argv: ['batch-endpoint', 'update', '-n', 'bep1', '--defaults', 'deployment_name=green', '--set', 'description=nightly'],
     options: { name: 'bep1', defaults: 'deployment_name=green', set: ['description=nightly'], ...JSON_OUTPUT },
+  },
+  {
+    name: 'batch-endpoint invoke: az\'s flags, numbers checked and turned into numbers',
+    argv: ['batch-endpoint', 'invoke', '-n', 'bep1', '-d', 'blue', '--input', 'azureml:heart@latest', '--input-type', 'uri_folder', '--job-name', 'j1', '--experiment-name', 'x', '--mini-batch-size', '5', '--instance-count', '2', '--query', 'name', '-o', 'tsv'],
+    options: { name: 'bep1', deploymentName: 'blue', input: 'azureml:heart@latest', inputType: 'uri_folder', jobName: 'j1', experimentName: 'x', miniBatchSize: 5, instanceCount: 2, output: 'tsv', query: 'name' },
+  },
+  {
+    name: 'batch-endpoint invoke --mini-batch-size 0 is refused before run',
+    argv: ['batch-endpoint', 'invoke', '-n', 'bep1', '--input', 'data', '--mini-batch-size', '0'],
+    refused: { stderr: [/--mini-batch-size must be a whole number >= 1, not "0"/, /\(OEP_ERR_USAGE\)/] },
+  },
+  {
+    name: 'job download: az\'s defaults (the score output, the working folder)',
+    argv: ['job', 'download', '-n', 'j1'],
+    options: { name: 'j1', outputName: 'score', downloadPath: '.' },
   },
   {
     name: 'batch-endpoint delete --yes',

@@ -10,5 +10,6 @@ export const batchDeploymentNoun: Noun = {
     { name: 'list', load: async () => (await import('./list.js')).batchDeploymentListCommand },
     { name: 'update', load: async () => (await import('./update.js')).batchDeploymentUpdateCommand },
     { name: 'delete', load: async () => (await import('./delete.js')).batchDeploymentDeleteCommand },
+    { name: 'list-jobs', load: async () => (await import('./list-jobs.js')).batchDeploymentListJobsCommand },
   ],
 };

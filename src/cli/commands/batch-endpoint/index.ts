@@ -10,5 +10,7 @@ export const batchEndpointNoun: Noun = {
     { name: 'list', load: async () => (await import('./list.js')).batchEndpointListCommand },
     { name: 'update', load: async () => (await import('./update.js')).batchEndpointUpdateCommand },
     { name: 'delete', load: async () => (await import('./delete.js')).batchEndpointDeleteCommand },
+    { name: 'invoke', load: async () => (await import('./invoke.js')).batchEndpointInvokeCommand },
+    { name: 'list-jobs', load: async () => (await import('./list-jobs.js')).batchEndpointListJobsCommand },
   ],
 };
