@@ -3,12 +3,14 @@
  * launches it stands in for, the container it is made as, and what its binds pin.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import type Dockerode from 'dockerode';
 import { planContainer, type ContainerInput } from '../../src/runtimes/docker/container-spec.js';
-import { bindSources, containerLaunchKey, sourceIdentity, spareContainerOptions, type ContainerLaunch } from '../../src/runtimes/docker/spare-container.js';
+import { bindSources, containerLaunchKey, sourceIdentity, SpareContainer, spareContainerOptions, type ContainerLaunch } from '../../src/runtimes/docker/spare-container.js';
 import type { DeploymentSpec } from '../../src/spec/types.js';
 import { containerInput, deploymentSpec } from './docker-fixtures.js';
 
@@ -84,5 +86,88 @@ describe('sourceIdentity: what a spare bind-mounted', () => {
     renameSync(join(root, 'model.tmp'), model);
     assert.notEqual(await sourceIdentity([root, model]), before, 'replaced: a bind made before still shows the old file');
     assert.notEqual(await sourceIdentity([join(root, 'missing')]), await sourceIdentity([root]));
+  });
+});
+
+/** A fake engine: containers that start, take a stdin stream, and end when told; what was removed. */
+function fakeEngine(): { docker: Dockerode; removed: string[]; stdin: () => Promise<string>; end: () => void } {
+  const removed: string[] = [];
+  let written = '';
+  let end: () => void = () => undefined;
+  const stream = new PassThrough();
+  stream.on('data', (chunk: Buffer) => (written += chunk.toString()));
+  const container = {
+    id: 'c0ffee000001aaaa',
+    attach: async () => stream,
+    start: async () => undefined,
+    wait: () => new Promise((resolve) => (end = () => resolve({ StatusCode: 0 }))),
+  };
+  const docker = { createContainer: async () => container } as unknown as Dockerode;
+  // What was written, once the stream has passed it on (data events come on a later tick).
+  const stdin = async (): Promise<string> => {
+    await new Promise((resolve) => setImmediate(resolve));
+    return written;
+  };
+  return { docker, removed, stdin, end: () => end() };
+}
+
+describe('SpareContainer: taken only for the same launch, with the same files behind its binds', () => {
+  const root = mkdtempSync(join(tmpdir(), 'oep-spare-take-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const code = join(root, 'code');
+  mkdirSync(code);
+  const made = (): { spare: SpareContainer; engine: ReturnType<typeof fakeEngine>; cold: ContainerLaunch; key: string } => {
+    const cold = launch({}, { model: undefined, code_configuration: { code, scoring_script: 'score.py' } });
+    const key = containerLaunchKey(cold);
+    const engine = fakeEngine();
+    const spare = new SpareContainer({ docker: engine.docker, launch: cold, key, options: spareContainerOptions(cold, key, false)!, remove: async (id) => void engine.removed.push(id) });
+    return { spare, engine, cold, key };
+  };
+
+  it('the same launch takes it once; the start line carries only the server arguments', async () => {
+    const { spare, engine, cold, key } = made();
+    assert.equal(await spare.made, true);
+    const container = await spare.take(key, cold);
+    assert.equal(container?.id, 'c0ffee000001aaaa');
+    assert.equal(await spare.take(key, cold), undefined, 'taken once');
+    spare.start(['--host', '0.0.0.0', '--port', '5001']);
+    assert.equal(await engine.stdin(), '{"argv":["--host","0.0.0.0","--port","5001"]}\n');
+    await spare.discard();
+    assert.deepEqual(engine.removed, [], 'a started spare is the replica: discard leaves it');
+  });
+
+  it('another launch key does not take it, and it is removed', async () => {
+    const { spare, engine, cold } = made();
+    assert.equal(await spare.take('another', cold), undefined);
+    await spare.discard();
+    assert.deepEqual(engine.removed, ['c0ffee000001aaaa']);
+    assert.equal(await engine.stdin(), '', 'never told to start');
+  });
+
+  it('a code folder replaced since it was made (a new folder by the same name) does not take it', async () => {
+    const { spare, engine, cold, key } = made();
+    await spare.made;
+    renameSync(code, `${code}.old`);
+    mkdirSync(code);
+    assert.equal(await spare.take(key, cold), undefined);
+    await spare.discard();
+    assert.deepEqual(engine.removed, ['c0ffee000001aaaa']);
+  });
+
+  it('one that ended on its own does not take it', async () => {
+    const { spare, engine, cold, key } = made();
+    await spare.made;
+    engine.end();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(await spare.take(key, cold), undefined);
+  });
+
+  it('a taken spare given up before its start line is removed', async () => {
+    const { spare, engine, cold, key } = made();
+    assert.ok(await spare.take(key, cold));
+    await spare.discard();
+    assert.deepEqual(engine.removed, ['c0ffee000001aaaa']);
+    spare.start(['--port', '5001']);
+    assert.equal(await engine.stdin(), '', 'a discarded spare is never started');
   });
 });

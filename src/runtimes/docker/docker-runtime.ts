@@ -190,7 +190,11 @@ export class DockerRuntime implements Runtime {
     if (!container) return undefined;
     const docker = await this.engine.docker();
     const record = takenSpareFile(this.options.paths, request.endpoint, request.deployment, container.id);
+    const preparedLog = storageInitializerLog(this.options.paths, request.endpoint, request.deployment);
     try {
+      // Everything that can fail comes before the start line: until then the spare is simply removed.
+      await writePreparedLog(preparedLog, this.preparedLogOf(request, prepared.image, plan, true));
+      await appendFileNoFollow(preparedLog, `container: ${container.id.slice(0, 12)} (a warm spare, made ahead with the same image, options and mounts) for replica ${request.replica}\n`);
       await mkdir(dirname(record), { recursive: true });
       await writeTakenSpare(record, { replica: request.replica, generation: request.generation, configHash: plan.configHash });
     } catch {
@@ -198,8 +202,6 @@ export class DockerRuntime implements Runtime {
       return undefined;
     }
     spare.start(plan.options.Cmd as string[]);
-    await writePreparedLog(storageInitializerLog(this.options.paths, request.endpoint, request.deployment), this.preparedLogOf(request, prepared.image, plan, true));
-    await appendFileNoFollow(storageInitializerLog(this.options.paths, request.endpoint, request.deployment), `container: ${container.id.slice(0, 12)} (a warm spare, made ahead with the same image, options and mounts) for replica ${request.replica}\n`);
     return this.handle(docker, container, plan, request, false, record);
   }
 
@@ -266,8 +268,7 @@ export class DockerRuntime implements Runtime {
 
   /**
    * The replica's container as plain data, from its configuration's preparation (made again when
-   * this configuration is not the one prepared last, or a start of it failed), and the
-   * storage-initializer log that shows it.
+   * this configuration is not the one prepared last, or a start of it failed).
    */
   private async planReplica(request: ReplicaRequest): Promise<{ docker: Dockerode; plan: ContainerPlan; prepared: PreparedDeployment }> {
     const key = deploymentKey(request.endpoint, request.deployment);

@@ -130,8 +130,10 @@ export class SpareContainer {
   private stdin?: Duplex;
   private sources = '';
   private running = false;
-  private settled = false;
+  /** waiting: nobody's yet; taken: a start has it (and may still give it up before its start line); started; discarded. */
+  private state: 'waiting' | 'taken' | 'started' | 'discarded' = 'waiting';
   private removed: Promise<void> = Promise.resolve();
+  private removal?: Promise<void>;
 
   constructor(private readonly options: SpareContainerOptions) {
     this.key = options.key;
@@ -143,26 +145,34 @@ export class SpareContainer {
   }
 
   /**
-   * The container, if it runs for this launch key with the same bind sources as now and was not
-   * taken or discarded: then it is taken (it is nobody's spare any more) and must be started with
-   * `start`. Undefined otherwise, and the spare is discarded.
+   * The container, if it runs for this launch key with the same bind sources as now and nobody
+   * took or discarded it: it is then taken (nobody else's spare) and becomes the replica with
+   * `start`. Undefined otherwise, and a spare still waiting is discarded.
    */
   async take(key: string, launch: ContainerLaunch): Promise<Dockerode.Container | undefined> {
-    if (this.settled || key !== this.key || !(await this.made)) return this.discardAndGive();
-    if (!this.running || this.settled || (await sourceIdentity(bindSources(launch.plan))) !== this.sources) return this.discardAndGive();
-    this.settled = true;
+    if (this.state !== 'waiting') return undefined;
+    if (key !== this.key || !(await this.made)) return this.discardAndGive();
+    const sources = await sourceIdentity(bindSources(launch.plan));
+    if (this.state !== 'waiting') return undefined;
+    if (!this.running || sources !== this.sources) return this.discardAndGive();
+    this.state = 'taken';
     return this.container;
   }
 
   /** Tells a taken spare to become the replica: oep-server's arguments, then the end of its stdin. */
   start(argv: string[]): void {
+    if (this.state !== 'taken') return;
+    this.state = 'started';
     this.stdin?.end(`${JSON.stringify({ argv })}\n`);
   }
 
-  /** Removes a spare nobody will take (also while it is being made); resolves once it is gone. */
+  /**
+   * Removes a spare that will not become a replica (also while it is being made, or once taken
+   * but before its start line); resolves once it is gone. A started one is the replica's to stop.
+   */
   discard(): Promise<void> {
-    if (!this.settled) {
-      this.settled = true;
+    if (this.state === 'waiting' || this.state === 'taken') {
+      this.state = 'discarded';
       this.removed = this.made.then(() => this.removeNow());
     }
     return this.removed;
@@ -190,17 +200,21 @@ export class SpareContainer {
         () => (this.running = false),
         () => (this.running = false),
       );
-      if (this.settled) await this.removeNow();
-      return !this.settled;
+      if (this.state === 'discarded') await this.removeNow();
+      return this.state !== 'discarded';
     } catch {
       await this.removeNow();
       return false;
     }
   }
 
-  private async removeNow(): Promise<void> {
-    this.running = false;
-    this.stdin?.destroy();
-    if (this.container) await this.options.remove(this.container.id).catch(() => undefined);
+  /** Once: a spare discarded while it was made is removed by whichever of the two gets there first. */
+  private removeNow(): Promise<void> {
+    this.removal ??= (async () => {
+      this.running = false;
+      this.stdin?.destroy();
+      if (this.container) await this.options.remove(this.container.id).catch(() => undefined);
+    })();
+    return this.removal;
   }
 }
