@@ -20,6 +20,14 @@ interpreter the replica would get, so whatever Python reads at start-up (PYTHONP
 flags, the locale, LD_LIBRARY_PATH, a pyenv shim's choice) is the same as for a cold start. The
 start-up it saves is the interpreter's and oep-server's import (several hundred ms on a busy
 machine); src/runtimes/process/spare.ts is the daemon's side.
+
+    python3 /var/azureml-server/oep_spare.py --container    (the docker runtime's warm container)
+
+In a container (src/runtimes/docker/spare-container.ts) the output already goes where a cold
+replica's would, the container's own stdout and stderr: it says nothing before it is taken (a
+taken container's log is the replica's log from its first line), and the start line carries no
+"log". Its stdin is the daemon's attach stream; the daemon gone, the stream ends and so does the
+spare.
 """
 
 import json
@@ -51,11 +59,12 @@ def wait_for_start():
 
 def become_replica(start):
     """Points stdio where a cold start's would be and sets argv as `oep_server.py ARGV` has it."""
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    log = os.open(start["log"], flags, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
+    if start.get("log"):
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        log = os.open(start["log"], flags, 0o600)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
@@ -63,7 +72,9 @@ def become_replica(start):
 
 
 if __name__ == "__main__":
-    announce()
+    # In a container nothing is said before the start: the container's output is the replica's log.
+    if "--container" not in sys.argv[1:]:
+        announce()
     start = wait_for_start()
     if start is None:
         sys.exit(0)

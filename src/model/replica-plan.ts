@@ -79,6 +79,11 @@ export interface FoundReplica {
   configHash?: string;
   /** Still running (for a process: the recorded pid with the recorded start time). */
   alive: boolean;
+  /**
+   * A container made ahead of a start and never taken (runtimes/docker/spare-container.ts): it
+   * runs no replica, so it is always discarded, never adopted. Its index and generation mean nothing.
+   */
+  spare?: boolean;
 }
 
 export interface PlanInput {
@@ -106,8 +111,8 @@ export type Step =
   | ({ action: 'stop'; reason: string } & ReplicaRef)
   /** Stop a replica that failed its liveness probe; it is then restarted like one that exited. */
   | ({ action: 'recycle'; reason: string } & ReplicaRef)
-  /** Stop a found replica nobody wants (or forget one that no longer runs). */
-  | ({ action: 'discard'; found: string; alive: boolean; reason: string } & ReplicaRef)
+  /** Stop a found replica nobody wants (or forget one that no longer runs); `spare`: a spare never taken. */
+  | ({ action: 'discard'; found: string; alive: boolean; reason: string; spare?: boolean } & ReplicaRef)
   /** The roll-out of a generation failed (replica `index` could not start): stop its replicas. */
   | { action: 'fail'; endpoint: string; deployment: string; generation: number; index: number }
   /** The failed generation's replicas are all gone: report the failure. */
@@ -216,7 +221,7 @@ function planDeployment(
       continue;
     }
     const candidate = found.find(
-      (each) => each.alive && each.generation === generation && each.index === index && adoptable(want, each),
+      (each) => each.alive && !each.spare && each.generation === generation && each.index === index && adoptable(want, each),
     );
     if (candidate) {
       adopted.add(candidate.id);
@@ -257,6 +262,7 @@ function adoptable(want: DesiredDeployment, found: FoundReplica): boolean {
 
 function discardReason(want: DesiredDeployment, replica: FoundReplica, current: ObservedReplica[]): string | undefined {
   if (!replica.alive) return 'not running';
+  if (replica.spare) return 'a spare never taken';
   if (replica.generation < want.generation) return `replaced by gen ${want.generation}`;
   if (replica.generation > want.generation) return `gen ${replica.generation} is not wanted`;
   if (replica.index >= want.replicas) return `scaled down to ${want.replicas}`;
@@ -273,7 +279,7 @@ function stop(replica: ObservedReplica, reason: string): Step {
 }
 
 function discard(replica: FoundReplica, reason: string): Step {
-  return { action: 'discard', found: replica.id, alive: replica.alive, ...ref(replica), reason };
+  return { action: 'discard', found: replica.id, alive: replica.alive, ...ref(replica), reason, ...(replica.spare && { spare: true }) };
 }
 
 function ref(replica: ReplicaRef): ReplicaRef {
@@ -302,6 +308,7 @@ export function describeStep(step: Step): string {
     case 'recycle':
       return `recycle ${step.deployment}#${step.index} gen ${step.generation} (${step.reason})`;
     case 'discard':
+      if (step.spare) return `${step.alive ? 'discard' : 'forget'} ${step.deployment} spare ${step.found} (${step.reason})`;
       return `${step.alive ? 'discard' : 'forget'} ${step.deployment}#${step.index} gen ${step.generation} (${step.reason})`;
     case 'fail':
       return `fail ${step.deployment} gen ${step.generation} (replica ${step.index} did not start)`;

@@ -37,9 +37,24 @@ export async function dockerSkipReason(images: string[] = [BASE_IMAGE]): Promise
   return prerequisiteSkip('docker e2e tests', reason);
 }
 
-/** Containers of one sandbox, found by the label every oep container carries. */
-export async function sandboxContainers(sandbox: OepSandbox, all = true): Promise<Docker.ContainerInfo[]> {
-  return docker.listContainers({ all, filters: { label: [`oep.home-path=${sandbox.home}`] } });
+/**
+ * Containers of one sandbox, found by the label every oep container carries: its replicas, and
+ * with `withSpares` also the warm spare the daemon keeps for a deployment's next start
+ * (src/runtimes/docker/spare-container.ts), which runs no replica until a start takes it.
+ */
+export async function sandboxContainers(sandbox: OepSandbox, all = true, withSpares = false): Promise<Docker.ContainerInfo[]> {
+  const containers = await docker.listContainers({ all, filters: { label: [`oep.home-path=${sandbox.home}`] } });
+  return withSpares ? containers : containers.filter((container) => !isWaitingSpare(container, sandbox.home));
+}
+
+/**
+ * A container made as a spare (label `oep.spare`) that no start has taken: a taken one has the
+ * record its take wrote under the home's run folder (labels cannot change once it runs).
+ */
+export function isWaitingSpare(container: Docker.ContainerInfo, home: string): boolean {
+  const labels = container.Labels ?? {};
+  if (labels['oep.spare'] === undefined) return false;
+  return !existsSync(join(home, 'run', labels['oep.endpoint'] ?? '', labels['oep.deployment'] ?? '', 'spares', `${container.Id.slice(0, 12)}.json`));
 }
 
 /**
@@ -61,7 +76,7 @@ export async function orphanContainers(): Promise<Docker.ContainerInfo[]> {
  */
 export async function closeDockerSandbox(sandbox: OepSandbox): Promise<string[][]> {
   await sandbox.close();
-  const left = await sandboxContainers(sandbox).catch(() => []);
+  const left = await sandboxContainers(sandbox, true, true).catch(() => []);
   for (const container of left) await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
   return left.map((container) => container.Names);
 }

@@ -130,7 +130,7 @@ describe('the sklearn example on the docker runtime', { skip }, () => {
 
   it('oep daemon stop stops and removes the containers; the next start brings them back', async () => {
     await oep.ok(['daemon', 'stop']);
-    assert.deepEqual(await sandboxContainers(oep), []);
+    assert.deepEqual(await sandboxContainers(oep, true, true), [], 'replicas and spares removed');
     const shown = await eventually('the restarted replica', async () => {
       const view = JSON.parse(await oep.ok(['deployment', 'show', '-n', 'blue', '-e', 'sklearn'])) as Shown;
       return view.replicas[0]?.ready ? view : undefined;
@@ -141,6 +141,6 @@ describe('the sklearn example on the docker runtime', { skip }, () => {
 
   it('deleting the endpoint removes its containers', async () => {
     await oep.ok(['endpoint', 'delete', '-n', 'sklearn', '--yes']);
-    assert.deepEqual(await sandboxContainers(oep), []);
+    assert.deepEqual(await sandboxContainers(oep, true, true), [], 'replicas and spares removed');
   });
 });

@@ -4,12 +4,12 @@
  * serves as the replica would; a discarded one ends; it stands in only for the same launch.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { launchKey, Spare, type ProcessLaunch } from '../../src/runtimes/process/spare.js';
+import { launchKey, Spare, SPARE_ENTRY, type ProcessLaunch } from '../../src/runtimes/process/spare.js';
 import { TOKEN_VARIABLE } from '../../src/runtimes/process/replica-records.js';
 import { eventually } from '../e2e/harness.js';
 import { freePort, httpRequest, PYTHON } from './harness.js';
@@ -93,6 +93,37 @@ describe('a warm interpreter (spare)', () => {
     assert.ok(environ.includes(`${TOKEN_VARIABLE}=${spare.token}`));
     spare.discard();
     await ended(spare.child);
+  });
+});
+
+describe('a warm container (oep_spare.py --container, the docker runtime)', () => {
+  it('says nothing before it is taken; taken with no log file, the server writes to its own stdout', async () => {
+    const { dir, launch } = launchFor();
+    const child = spawn(launch.python, [SPARE_ENTRY, '--container'], { cwd: launch.cwd, env: launch.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    children.push(child);
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    writeFileSync(join(dir, 'score.py'), 'def init():\n    pass\n\ndef run(raw_data):\n    return {"in": "a container"}\n');
+    const port = await freePort();
+    child.stdin.end(`${JSON.stringify({ argv: ['--host', '127.0.0.1', '--port', String(port)] })}\n`);
+    const answer = await eventually('the taken container spare to answer', async () => {
+      const res = await httpRequest(port, { method: 'POST', path: '/score', body: '{}', headers: { 'content-type': 'application/json' } }).catch(() => undefined);
+      return res?.status === 200 ? res : undefined;
+    }, 60_000);
+    assert.deepEqual(answer.json(), { in: 'a container' });
+    assert.match(output, /oep-server: ready on http:\/\/127\.0\.0\.1:/);
+    assert.doesNotMatch(output, /"executable"/, 'no hello line: the container log is the replica log from its first line');
+    process.kill(-child.pid!, 'SIGTERM');
+    assert.deepEqual(await ended(child), { code: 0, signal: null });
+  });
+
+  it('ends when its stdin ends before a start line (the daemon that attached is gone)', async () => {
+    const { launch } = launchFor();
+    const child = spawn(launch.python, [SPARE_ENTRY, '--container'], { cwd: launch.cwd, env: launch.env, stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    children.push(child);
+    child.stdin.end();
+    assert.deepEqual(await ended(child), { code: 0, signal: null });
   });
 });
 

@@ -212,6 +212,25 @@ describe('planReplicas: a daemon restart finds what an earlier daemon left', () 
   });
 });
 
+describe('planReplicas: a spare container an earlier daemon left (runtimes/docker/spare-container.ts)', () => {
+  const docker = want({ runtime: 'docker', status: 'restoring', replicas: 1, configHash: 'c3' });
+  const spare = (overrides: Partial<FoundReplica> = {}): FoundReplica => ({ id: 'sp1', runtime: 'docker', endpoint: 'ep', deployment: 'blue', index: -1, generation: 0, alive: true, spare: true, ...overrides });
+
+  it('is discarded, never adopted, while the replica starts or is adopted', () => {
+    assert.deepEqual(steps({ desired: [docker], found: [spare()] }), ['start blue#0 gen 3', 'discard blue spare sp1 (a spare never taken)']);
+    assert.deepEqual(steps({ desired: [docker], found: [spare(), found(0, { runtime: 'docker', configHash: 'c3' })] }), ['adopt blue#0 gen 3', 'discard blue spare sp1 (a spare never taken)']);
+  });
+
+  it('is never adopted even when its index, generation and hash would fit', () => {
+    assert.deepEqual(steps({ desired: [docker], found: [spare({ index: 0, generation: 3, configHash: 'c3' })] }), ['start blue#0 gen 3', 'discard blue spare sp1 (a spare never taken)']);
+  });
+
+  it('one that ended (its daemon gone, its stdin closed) is forgotten; one of a deleted deployment is discarded', () => {
+    assert.deepEqual(steps({ desired: [docker], replicas: [replica(0, 'ready')], found: [spare({ alive: false })] }), ['forget blue spare sp1 (not running)', 'complete blue gen 3']);
+    assert.deepEqual(steps({ desired: [], found: [spare()] }), ['discard blue spare sp1 (deployment deleted)']);
+  });
+});
+
 describe('planReplicas: a runtime that prepares a configuration (Docker: the image, hence the config hash)', () => {
   const docker = want({ runtime: 'docker', status: 'restoring', replicas: 1 });
   const container = (overrides: Partial<FoundReplica> = {}) => found(0, { runtime: 'docker', configHash: 'c3', ...overrides });

@@ -22,6 +22,7 @@ import { LABELS, labelFilters } from './labels.js';
 import { ensureInternalNetwork, internalOrigin, needsInternalNetwork, removeNetworks } from './network.js';
 import { deploymentKey } from '../../model/deployment-key.js';
 import { IMAGE_REPOSITORY } from './recipe.js';
+import { containerLaunchKey, readTakenSpare, removeTakenSpare, SpareContainer, spareContainerOptions, takenSpareFile, writeTakenSpare, type ContainerLaunch } from './spare-container.js';
 
 export interface DockerRuntimeOptions {
   paths: OepPaths;
@@ -92,6 +93,10 @@ export class DockerRuntime implements Runtime {
   private readonly prepared = new Map<string, PreparedDeployment>();
   /** Serialises read-modify-write of each deployment's options file (replicas start together). */
   private readonly optionWrites = new Map<string, Promise<unknown>>();
+  /** The warm container readied for each deployment's next start (spare-container.ts), by deployment key. */
+  private readonly spares = new Map<string, SpareContainer>();
+  /** How many times each deployment was cleaned up: a spare worked out across a cleanup is removed, not kept. */
+  private readonly cleanups = new Map<string, number>();
 
   constructor(private readonly options: DockerRuntimeOptions) {
     this.engine = options.engine ?? new DockerEngine();
@@ -129,12 +134,18 @@ export class DockerRuntime implements Runtime {
     });
   }
 
-  /** Creates a new container for the replica (the plan found none to adopt). */
+  /**
+   * Creates a new container for the replica (the plan found none to adopt), or takes the
+   * deployment's spare when it was made for exactly this launch (spare-container.ts).
+   */
   async startReplica(request: ReplicaRequest): Promise<ReplicaHandle> {
     return this.whileStarting(request, async () => {
-      const { docker, plan } = await this.planReplica(request);
+      const { docker, plan, prepared } = await this.planReplica(request);
       // A build can outlast `daemon stop`: create nothing once the daemon is stopping.
       this.assertOpen();
+      const taken = await this.takeSpare(request, plan, prepared);
+      if (taken) return taken;
+      await this.writePrepared(request, prepared.image, plan);
       let container: Dockerode.Container;
       try {
         container = await this.create(docker, plan, request);
@@ -151,12 +162,87 @@ export class DockerRuntime implements Runtime {
   /** Takes over a running container the plan chose (its config hash is the prepared one). */
   async adoptReplica(found: FoundReplica, request: ReplicaRequest): Promise<ReplicaHandle> {
     return this.whileStarting(request, async () => {
-      const { docker, plan } = await this.planReplica(request);
+      const { docker, plan, prepared } = await this.planReplica(request);
+      await this.writePrepared(request, prepared.image, plan);
       const container = docker.getContainer(found.id);
       request.emit({ phase: 'start', message: `adopted running container ${found.id.slice(0, 12)} for replica ${request.replica} of ${request.deployment}` });
       await appendFileNoFollow(storageInitializerLog(this.options.paths, request.endpoint, request.deployment), `container: ${found.id.slice(0, 12)} (adopted, already running) for replica ${request.replica}\n`);
-      return this.handle(docker, container, plan, request, true);
+      // A spare taken by an earlier daemon: its record goes with it.
+      const record = takenSpareFile(this.options.paths, request.endpoint, request.deployment, found.id);
+      return this.handle(docker, container, plan, request, true, record);
     });
+  }
+
+  /**
+   * The replica from the deployment's spare, if it runs for this very launch (image, options,
+   * server, and the same files behind its binds); otherwise the spare is removed and undefined
+   * says: start cold. The taken container's record is written before it is told to start, so a
+   * daemon killed from then on leaves a replica the next one adopts (killed before it, the spare
+   * sees its stdin end and exits).
+   */
+  private async takeSpare(request: ReplicaRequest, plan: ContainerPlan, prepared: PreparedDeployment): Promise<ReplicaHandle | undefined> {
+    const key = deploymentKey(request.endpoint, request.deployment);
+    const spare = this.spares.get(key);
+    if (!spare) return undefined;
+    this.spares.delete(key);
+    const launch = this.launchOf(plan, prepared);
+    const container = await spare.take(request.debug ? '' : containerLaunchKey(launch), launch);
+    if (!container) return undefined;
+    const docker = await this.engine.docker();
+    const record = takenSpareFile(this.options.paths, request.endpoint, request.deployment, container.id);
+    const preparedLog = storageInitializerLog(this.options.paths, request.endpoint, request.deployment);
+    try {
+      // Everything that can fail comes before the start line: until then the spare is simply removed.
+      await writePreparedLog(preparedLog, this.preparedLogOf(request, prepared.image, plan, true));
+      await appendFileNoFollow(preparedLog, `container: ${container.id.slice(0, 12)} (a warm spare, made ahead with the same image, options and mounts) for replica ${request.replica}\n`);
+      await mkdir(dirname(record), { recursive: true });
+      await writeTakenSpare(record, { replica: request.replica, generation: request.generation, configHash: plan.configHash });
+    } catch {
+      void spare.discard();
+      return undefined;
+    }
+    spare.start(plan.options.Cmd as string[]);
+    return this.handle(docker, container, plan, request, false, record);
+  }
+
+  /**
+   * Readies a warm container for the deployment's next start (a reload in watch mode, an update,
+   * a restart): the container this request would get, made and started now, oep-server imported,
+   * idle until a start with the same launch takes it. One per deployment; none under --debug or
+   * for a custom container. Made from the configuration prepared last, never preparing one.
+   */
+  async standBy(request: ReplicaRequest): Promise<void> {
+    if (this.closing || request.debug) return;
+    const key = deploymentKey(request.endpoint, request.deployment);
+    const prepared = this.prepared.get(key);
+    if (prepared?.spec !== request.spec || prepared.generation !== request.generation) return;
+    const cleanups = this.cleanups.get(key) ?? 0;
+    const launch = this.launchOf(this.planFor(prepared, request), prepared);
+    const launchKey = containerLaunchKey(launch);
+    if (this.spares.get(key)?.key === launchKey) return;
+    void this.dropSpare(key);
+    const options = spareContainerOptions(launch, launchKey, false);
+    if (!options) return;
+    // Counted as a start in flight, so `daemon stop` waits for it and then removes it with the rest.
+    await this.whileStarting(request, async () => {
+      const docker = await this.engine.docker();
+      const spare = new SpareContainer({ docker, launch, key: launchKey, options, remove: (id) => removeContainer(docker, id) });
+      this.spares.set(key, spare);
+      await spare.made;
+      // The daemon began to stop, or the deployment was removed, while it was made.
+      if (this.closing || (this.cleanups.get(key) ?? 0) !== cleanups) await this.dropSpare(key, spare);
+    });
+  }
+
+  /** Removes the deployment's spare; with `only`, that spare (and it only if it is still the deployment's). */
+  private dropSpare(key: string, only?: SpareContainer): Promise<void> {
+    const spare = only ?? this.spares.get(key);
+    if (spare && this.spares.get(key) === spare) this.spares.delete(key);
+    return spare?.discard() ?? Promise.resolve();
+  }
+
+  private launchOf(plan: ContainerPlan, prepared: PreparedDeployment): ContainerLaunch {
+    return { plan, imageId: prepared.image.id, serverDigest: prepared.serverDigest };
   }
 
   /** Counts the work as a start in flight (`shutdown` waits for it) and words a lost engine as such. */
@@ -182,17 +268,15 @@ export class DockerRuntime implements Runtime {
 
   /**
    * The replica's container as plain data, from its configuration's preparation (made again when
-   * this configuration is not the one prepared last, or a start of it failed), and the
-   * storage-initializer log that shows it.
+   * this configuration is not the one prepared last, or a start of it failed).
    */
-  private async planReplica(request: ReplicaRequest): Promise<{ docker: Dockerode; plan: ContainerPlan }> {
+  private async planReplica(request: ReplicaRequest): Promise<{ docker: Dockerode; plan: ContainerPlan; prepared: PreparedDeployment }> {
     const key = deploymentKey(request.endpoint, request.deployment);
     const cached = this.prepared.get(key);
     const prepared = cached?.spec === request.spec && cached.generation === request.generation ? cached : await this.prepareDeployment(request);
     const docker = await this.engine.docker();
     const plan = this.planFor(prepared, request);
-    await this.writePrepared(request, prepared.image, plan);
-    return { docker, plan };
+    return { docker, plan, prepared };
   }
 
   private async prepareDeployment(request: PrepareRequest): Promise<PreparedDeployment> {
@@ -246,18 +330,22 @@ export class DockerRuntime implements Runtime {
 
   /** The storage-initializer log: what the replica's container is made of. */
   private async writePrepared(request: ReplicaRequest, image: PreparedImage, plan: ContainerPlan): Promise<void> {
-    await writePreparedLog(storageInitializerLog(this.options.paths, request.endpoint, request.deployment), {
+    await writePreparedLog(storageInitializerLog(this.options.paths, request.endpoint, request.deployment), this.preparedLogOf(request, image, plan, false));
+  }
+
+  private preparedLogOf(request: ReplicaRequest, image: PreparedImage, plan: ContainerPlan, spare: boolean): Parameters<typeof writePreparedLog>[1] {
+    return {
       runtime: 'docker',
       image: `${image.reference} (${describeImage(image)})`,
       configHash: plan.configHash,
-      command: plan.command,
+      command: spare ? `${plan.command} (a warm container, made ahead with the same image, options and mounts: server/oep_spare.py --container)` : plan.command,
       mounts: [
         ...plan.mounts,
         plan.network ? `internal network ${plan.network} (no outbound access), port ${plan.containerPort}` : `127.0.0.1:<random> -> ${plan.containerPort}/tcp`,
         ...(request.debug ? [`127.0.0.1:${request.debug.backendPort ?? request.debug.port} -> debugpy (a debugger attaches through oep on 127.0.0.1:${request.debug.port})${request.debug.wait ? ' (waits for a debugger before the script loads)' : ''}`] : []),
       ],
       environment: plan.environment,
-    });
+    };
   }
 
   /** What a container needs for its managed identity, when the daemon's MSI socket listens and the endpoint has identities. */
@@ -288,7 +376,8 @@ export class DockerRuntime implements Runtime {
     return container;
   }
 
-  private async handle(docker: Dockerode, container: Dockerode.Container, plan: ContainerPlan, request: ReplicaRequest, adopted: boolean): Promise<ReplicaHandle> {
+  /** `record`: a taken spare's record (spare-container.ts), removed with the container. */
+  private async handle(docker: Dockerode, container: Dockerode.Container, plan: ContainerPlan, request: ReplicaRequest, adopted: boolean, record?: string): Promise<ReplicaHandle> {
     await mkdir(dirname(request.logFile), { recursive: true });
     const follower = await followContainerLog(docker, container, request.logFile, adopted);
     const exited = (async (): Promise<ReplicaExit> => {
@@ -316,6 +405,7 @@ export class DockerRuntime implements Runtime {
         stopped ??= (async () => {
           await stopContainer(container);
           await removeContainer(docker, container.id);
+          if (record) await removeTakenSpare(record).catch(() => undefined);
           await Promise.race([exited, sleep(STOP_TIMEOUT_S * 1000)]);
           follower.stop();
         })();
@@ -326,7 +416,10 @@ export class DockerRuntime implements Runtime {
 
   /** Removes a deployment's containers, whatever state they are in (the supervisor stopped its replicas). */
   async cleanup(endpoint: string, deployment: string): Promise<void> {
-    this.prepared.delete(deploymentKey(endpoint, deployment));
+    const key = deploymentKey(endpoint, deployment);
+    this.prepared.delete(key);
+    this.cleanups.set(key, (this.cleanups.get(key) ?? 0) + 1);
+    await this.dropSpare(key);
     if (!(await this.engine.answers())) return;
     const docker = await this.engine.docker();
     for (const container of await this.observe(docker, labelFilters(this.options.paths.home, { endpoint, deployment }))) {
@@ -347,6 +440,9 @@ export class DockerRuntime implements Runtime {
 
   private async releaseDeployment(endpoint: string, deployment: string, options: ReleaseOptions): Promise<CleanupReport> {
     const report: CleanupReport = { containers: 0, imagesRemoved: [], imagesKept: [] };
+    const key = deploymentKey(endpoint, deployment);
+    this.cleanups.set(key, (this.cleanups.get(key) ?? 0) + 1);
+    await this.dropSpare(key);
     const choices = await this.deploymentOptions(endpoint, deployment);
     let docker: Dockerode | undefined;
     if (await this.engine.answers()) {
@@ -386,22 +482,35 @@ export class DockerRuntime implements Runtime {
     if (!(await this.engine.answers())) return [];
     const docker = await this.engine.docker();
     const observed = await this.observe(docker, labelFilters(this.options.paths.home));
-    return observed.map((container) => ({
-      id: container.id.slice(0, 12),
-      runtime: 'docker',
-      endpoint: container.labels[LABELS.endpoint] ?? '',
-      deployment: container.labels[LABELS.deployment] ?? '',
-      index: Number(container.labels[LABELS.replica] ?? -1),
-      generation: Number(container.labels[LABELS.generation] ?? 0),
-      configHash: container.labels[LABELS.configHash],
-      alive: container.state === 'running',
-    }));
+    return Promise.all(observed.map((container) => this.foundOf(container)));
+  }
+
+  /**
+   * A container as a found replica: by its labels, or, for one made as a spare, by the record its
+   * take wrote (spare-container.ts); a spare without one was never taken and is only discarded.
+   */
+  private async foundOf(container: ObservedContainer): Promise<FoundReplica> {
+    const endpoint = container.labels[LABELS.endpoint] ?? '';
+    const deployment = container.labels[LABELS.deployment] ?? '';
+    const common = { id: container.id.slice(0, 12), runtime: 'docker' as const, endpoint, deployment, alive: container.state === 'running' };
+    if (container.labels[LABELS.spare] === undefined) {
+      return {
+        ...common,
+        index: Number(container.labels[LABELS.replica] ?? -1),
+        generation: Number(container.labels[LABELS.generation] ?? 0),
+        configHash: container.labels[LABELS.configHash],
+      };
+    }
+    const taken = await readTakenSpare(takenSpareFile(this.options.paths, endpoint, deployment, container.id));
+    if (!taken) return { ...common, index: -1, generation: 0, spare: true };
+    return { ...common, index: taken.replica, generation: taken.generation, configHash: taken.configHash };
   }
 
   async discardReplica(found: FoundReplica): Promise<void> {
     const docker = await this.engine.docker();
     if (found.alive) await stopContainer(docker.getContainer(found.id));
     await removeContainer(docker, found.id);
+    await removeTakenSpare(takenSpareFile(this.options.paths, found.endpoint, found.deployment, found.id)).catch(() => undefined);
   }
 
   /**
@@ -411,8 +520,10 @@ export class DockerRuntime implements Runtime {
    */
   async shutdown(): Promise<void> {
     this.closing = true;
+    const spares = [...this.spares.keys()].map((key) => this.dropSpare(key));
     const deadline = Date.now() + 15_000;
     while (this.starting.size > 0 && Date.now() < deadline) await sleep(50);
+    await Promise.all(spares);
     if (!(await this.engine.answers())) return;
     const docker = await this.engine.docker();
     const observed = await this.observe(docker, labelFilters(this.options.paths.home));

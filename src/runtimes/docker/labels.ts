@@ -15,6 +15,12 @@ export const LABELS = {
   home: 'oep.home',
   /** The OEP_HOME itself, so people (and leak checks) can tell whose container it is. */
   homePath: 'oep.home-path',
+  /**
+   * A container made ahead of a start (spare-container.ts), with the launch key it stands in for.
+   * It carries no replica, generation or config hash: it is nobody's replica until a start takes
+   * it, and then a record says which (labels cannot change).
+   */
+  spare: 'oep.spare',
 } as const;
 
 /** Images oep built carry this label (value: the recipe hash in their tag). */
