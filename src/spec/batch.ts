@@ -209,3 +209,37 @@ function notAMap<T>(data: unknown, hint: string, source: Source, place: Place): 
 function without(data: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
   return Object.fromEntries(Object.entries(data).filter(([key]) => !keys.includes(key)));
 }
+
+/** Keys only a batch deployment has (either form), and the schema names of Azure's batch YAML. */
+const BATCH_DEPLOYMENT_MARKERS = ['mini_batch_size', 'output_action', 'output_file_name', 'retry_settings', 'error_threshold', 'max_concurrency_per_instance', 'logging_level'];
+const BATCH_SCHEMA = /\/(batchEndpoint|batchDeployment|modelBatchDeployment|pipelineComponentBatchDeployment)\.schema\.json$/;
+
+export type AnyBatchSpec = { kind: 'batch endpoint'; spec: BatchEndpointSpec } | { kind: 'batch deployment'; spec: BatchDeploymentSpec };
+
+/**
+ * `oep validate -f` of a batch YAML: its `$schema` names a batch schema, or it has a key only batch
+ * deployments have (`type: model|pipeline`, `settings`, `mini_batch_size`, ...). Undefined for any
+ * other YAML (an online endpoint or deployment), which loadAnySpec takes.
+ */
+export async function loadBatchSpecIfBatch(o: LoadSpecOptions): Promise<SpecResult<AnyBatchSpec> | undefined> {
+  const source = await readSource(o);
+  const data = source.data;
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return undefined;
+  const record = data as Record<string, unknown>;
+  const schema = typeof record.$schema === 'string' ? BATCH_SCHEMA.exec(record.$schema)?.[1] : undefined;
+  const deployment =
+    (schema !== undefined && schema !== 'batchEndpoint') ||
+    BATCH_DEPLOYMENT_MARKERS.some((key) => Object.hasOwn(record, key)) ||
+    record.type === 'model' ||
+    record.type === 'pipeline' ||
+    Object.hasOwn(record, 'settings');
+  if (deployment) {
+    const { value, warnings, errors } = validateBatchDeploymentSource(source);
+    return { ...(value && { value: { kind: 'batch deployment' as const, spec: value } }), warnings, errors };
+  }
+  if (schema === 'batchEndpoint') {
+    const { value, warnings, errors } = validateBatchEndpointSource(source);
+    return { ...(value && { value: { kind: 'batch endpoint' as const, spec: value } }), warnings, errors };
+  }
+  return undefined;
+}

@@ -15,6 +15,7 @@ export { NAME_PATTERN, checkResourceName } from './rules.js';
 export * from './types.js';
 export {
   loadBatchDeploymentSpec,
+  loadBatchSpecIfBatch,
   loadBatchEndpointSpec,
   loadDataAsset,
   validateBatchDeploymentObject,

@@ -199,6 +199,16 @@ describe('batch jobs: a custom driver with failures, timeouts, retries and summa
   });
   after(() => oep.close());
 
+  it('oep validate knows batch YAML: a valid deployment, and a batch problem at its line', async () => {
+    const valid = await oep.run(['validate', '-f', 'tolerant.yml'], { cwd: root });
+    assert.equal(valid.code, 0, valid.stderr);
+    assert.equal(valid.stdout, 'tolerant.yml: valid batch deployment "tolerant"\n');
+    writeFileSync(join(root, 'broken.yml'), 'name: broken\nendpoint_name: custom-batch\nmodel: {path: ./model}\ncode_configuration: {code: ./code, scoring_script: batch_driver.py}\nenvironment: {image: python}\ncompute: azureml:c\noutput_action: append_everything\n');
+    const broken = await oep.run(['validate', '-f', 'broken.yml'], { cwd: root });
+    assert.equal(broken.code, 2);
+    assert.match(broken.stderr, /broken\.yml:7:16 output_action: Must be one of: append_row, summary_only\./);
+  });
+
   it('a failing mini-batch under error_threshold and one that times out once: Completed, the hang retried', async () => {
     inputs('mixed', ['a.csv', 'bad-1.csv', 'c.csv', 'slow-1.csv']);
     const name = await invoke('tolerant', 'mixed');

@@ -18,14 +18,15 @@ export interface ValidateOptions {
  * secret references), printing each valid one; all the problems of all files make one error.
  */
 export async function runValidate(ctx: CliContext, options: ValidateOptions): Promise<void> {
-  const { loadAnySpec, formatProblem } = await import('../../spec/index.js');
+  const { loadAnySpec, loadBatchSpecIfBatch, formatProblem } = await import('../../spec/index.js');
   const { resolveDeploymentAssets } = await import('../../registry/resolve.js');
   const problems: string[] = [];
   for (const file of options.file) {
     let result;
     try {
       // A template's placeholder names are only warnings here: scripts give them with -n/-e at create.
-      result = await loadAnySpec({ file, cwd: ctx.cwd, name: options.name, endpointName: options.endpointName, set: options.set, placeholders: 'warn' });
+      const load = { file, cwd: ctx.cwd, name: options.name, endpointName: options.endpointName, set: options.set, placeholders: 'warn' as const };
+      result = (await loadBatchSpecIfBatch(load)) ?? (await loadAnySpec(load));
     } catch (error) {
       if (error instanceof OepError) {
         problems.push(`${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}`);
