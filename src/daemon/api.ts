@@ -9,6 +9,7 @@ import type { BakeResult } from '../runtimes/docker/bake.js';
 import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
 import type { BatchDeploymentSpec, BatchEndpointSpec } from '../spec/batch-types.js';
 import type { JobInput } from '../registry/jobs.js';
+import type { RuntimeChoice } from '../model/runtime-kind.js';
 import type { TrafficView } from './views.js';
 import type { KeeperInfo } from './keeper-protocol.js';
 
@@ -119,6 +120,8 @@ export interface BatchInvokeParams {
   experimentName?: string;
   miniBatchSize?: number;
   instanceCount?: number;
+  /** Where the job's workers run; absent or auto: the `runtime` setting, as for online deployments. */
+  runtime?: RuntimeChoice;
 }
 
 /** What `job show` prints (batch-job-views.ts). */

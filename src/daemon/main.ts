@@ -10,6 +10,7 @@ import { ManagedIdentity } from '../identity/managed-identity.js';
 import { chooseDefaultRuntime } from '../runtimes/docker/default-runtime.js';
 import { bakeDeployment } from '../runtimes/docker/bake.js';
 import { DockerRuntime } from '../runtimes/docker/docker-runtime.js';
+import { removeBatchWorkers } from '../runtimes/docker/batch-worker.js';
 import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
 import type { Runtime } from '../runtimes/types.js';
 import type { RuntimeKind } from '../state/types.js';
@@ -181,6 +182,13 @@ async function runDaemon(): Promise<void> {
     return 0;
   });
   if (leftovers > 0) log(`${leftovers} batch job(s) an earlier daemon was running: marked Failed`);
+  // Their worker containers, if any, go too (in the background: the engine may be slow or absent).
+  const startedAt = Date.now();
+  void (async () => {
+    if (!(await docker.engine.answers())) return;
+    const removed = await removeBatchWorkers(await docker.engine.docker(), paths.home, startedAt);
+    if (removed > 0) log(`removed ${removed} batch worker container(s) an earlier daemon left`);
+  })().catch((error: unknown) => log(`could not remove batch worker containers: ${(error as Error).message}`));
 
   let control: Server | undefined;
   let stopping = false;
@@ -291,7 +299,11 @@ async function runDaemon(): Promise<void> {
     debugGate,
     debugIdleMs,
     shutdown: () => void shutdown(),
-    batchJobs: { runner: batchJobs, python: async () => (await openSettings()).get('python') },
+    batchJobs: {
+      runner: batchJobs,
+      python: async () => (await openSettings()).get('python'),
+      docker: { engine: docker.engine, images: docker.images, home: paths.home, version: OEP_VERSION },
+    },
     ...(keeper && { keeper }),
     entry: fileURLToPath(import.meta.url),
     log,

@@ -6,6 +6,7 @@ import { OepError } from '../errors.js';
 import { parseAssetReference } from '../registry/references.js';
 import { requireVersion, type DataRecord } from '../registry/store.js';
 import type { JobInput } from '../registry/jobs.js';
+import type { RuntimeChoice } from '../model/runtime-kind.js';
 
 /**
  * The use cases of a batch endpoint's jobs: invoke (the input resolved to a local path first),
@@ -23,6 +24,7 @@ export interface BatchInvokeOptions {
   experimentName?: string;
   miniBatchSize?: number;
   instanceCount?: number;
+  runtime?: RuntimeChoice;
 }
 
 const INPUT_TYPES = ['uri_folder', 'uri_file'];
@@ -37,6 +39,7 @@ export async function invokeBatchEndpoint(options: BatchInvokeOptions, deps: { c
     ...(options.experimentName !== undefined && { experimentName: options.experimentName }),
     ...(options.miniBatchSize !== undefined && { miniBatchSize: options.miniBatchSize }),
     ...(options.instanceCount !== undefined && { instanceCount: options.instanceCount }),
+    ...(options.runtime !== undefined && { runtime: options.runtime }),
   };
   return deps.client.call('batchEndpoint.invoke', params);
 }

@@ -40,7 +40,7 @@ export interface DeploymentLayout {
  * anonymous model for an inline path; oep names it after the deployment, version 1, unless the
  * YAML gives a name and version.
  */
-export function computeLayout(spec: DeploymentSpec): DeploymentLayout {
+export function computeLayout(spec: Pick<DeploymentSpec, 'name' | 'model' | 'model_mount_path' | 'code_configuration'>): DeploymentLayout {
   const layout: DeploymentLayout = {};
   if (spec.model && typeof spec.model === 'object' && spec.model.path) {
     const name = spec.model.name ?? `${spec.name}-model`;

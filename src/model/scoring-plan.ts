@@ -21,7 +21,10 @@ export type ScoringPlan =
   | { kind: 'container'; routes: InferenceConfig }
   | { kind: 'unsupported'; reason: string; hint: string };
 
-export function scoringPlan(spec: DeploymentSpec): ScoringPlan {
+/** The parts of a deployment that decide what runs (an online or a batch deployment has them). */
+export type ScoringSpec = Pick<DeploymentSpec, 'name' | 'model' | 'code_configuration' | 'environment'>;
+
+export function scoringPlan(spec: ScoringSpec): ScoringPlan {
   const environment = spec.environment;
   if (typeof environment === 'object' && environment.inference_config) {
     return { kind: 'container', routes: environment.inference_config };

@@ -70,7 +70,7 @@ describe('batch jobs: the heart-classifier flow with an MLflow model (process ru
   });
 
   it('invoke returns the job name at once; stream follows it to Completed; download gives predictions.csv', async () => {
-    const name = (await oep.ok(['batch-endpoint', 'invoke', '-n', 'heart-batch', '--input', 'azureml:heart-dataset-unlabeled@latest', '--query', 'name', '-o', 'tsv'], { cwd: root })).trim();
+    const name = (await oep.ok(['batch-endpoint', 'invoke', '-n', 'heart-batch', '--input', 'azureml:heart-dataset-unlabeled@latest', '--runtime', 'process', '--query', 'name', '-o', 'tsv'], { cwd: root })).trim();
     assert.match(name, /^batchjob-[0-9a-f-]{36}$/);
 
     const streamed = await oep.run(['job', 'stream', '-n', name]);
@@ -181,7 +181,7 @@ describe('batch jobs: a custom driver with failures, timeouts, retries and summa
     for (const name of names) writeFileSync(join(root, folder, name), 'x\n');
   };
   const invoke = async (deploymentName: string, folder: string): Promise<string> =>
-    (await oep.ok(['batch-endpoint', 'invoke', '-n', 'custom-batch', '-d', deploymentName, '--input', folder, '--query', 'name', '-o', 'tsv'], { cwd: root })).trim();
+    (await oep.ok(['batch-endpoint', 'invoke', '-n', 'custom-batch', '-d', deploymentName, '--input', folder, '--runtime', 'process', '--query', 'name', '-o', 'tsv'], { cwd: root })).trim();
   const show = async (name: string): Promise<Record<string, any>> => JSON.parse(await oep.ok(['job', 'show', '-n', name])) as Record<string, any>;
 
   before(async () => {

@@ -499,8 +499,8 @@ const ROWS: Row[] = [
   },
   {
     name: 'batch-endpoint invoke: az\'s flags, numbers checked and turned into numbers',
-    argv: ['batch-endpoint', 'invoke', '-n', 'bep1', '-d', 'blue', '--input', 'azureml:heart@latest', '--input-type', 'uri_folder', '--job-name', 'j1', '--experiment-name', 'x', '--mini-batch-size', '5', '--instance-count', '2', '--query', 'name', '-o', 'tsv'],
-    options: { name: 'bep1', deploymentName: 'blue', input: 'azureml:heart@latest', inputType: 'uri_folder', jobName: 'j1', experimentName: 'x', miniBatchSize: 5, instanceCount: 2, output: 'tsv', query: 'name' },
+    argv: ['batch-endpoint', 'invoke', '-n', 'bep1', '-d', 'blue', '--input', 'azureml:heart@latest', '--input-type', 'uri_folder', '--job-name', 'j1', '--experiment-name', 'x', '--mini-batch-size', '5', '--instance-count', '2', '--runtime', 'process', '--query', 'name', '-o', 'tsv'],
+    options: { name: 'bep1', deploymentName: 'blue', input: 'azureml:heart@latest', inputType: 'uri_folder', jobName: 'j1', experimentName: 'x', miniBatchSize: 5, instanceCount: 2, runtime: 'process', output: 'tsv', query: 'name' },
   },
   {
     name: 'batch-endpoint invoke --mini-batch-size 0 is refused before run',

@@ -5,9 +5,12 @@ import { OepError } from '../../errors.js';
 import { createJob, jobDir, jobLogDir, jobOutputDir, JOB_NAME, listJobs, readJob, type BatchJobRecord, type JobInput } from '../../registry/jobs.js';
 import { batchProcessLaunch } from '../../runtimes/process/batch-launch.js';
 import { processWorkerLauncher } from '../../runtimes/process/batch-worker.js';
+import { batchDockerLaunch } from '../../runtimes/docker/batch-launch.js';
+import { dockerWorkerLauncher } from '../../runtimes/docker/batch-worker.js';
+import { parseRuntimeChoice, type RuntimeKind } from '../../model/runtime-kind.js';
 import { requireBatchDeployment, requireBatchEndpoint } from '../batch-rules.js';
 import { batchJobView } from '../batch-job-views.js';
-import type { Handlers } from '../server.js';
+import type { CallContext, Handlers } from '../server.js';
 import type { HandlerContext } from './context.js';
 
 export type BatchJobHandlers = Pick<Handlers, 'batchEndpoint.invoke' | 'job.show' | 'job.list' | 'job.cancel'>;
@@ -15,7 +18,7 @@ export type BatchJobHandlers = Pick<Handlers, 'batchEndpoint.invoke' | 'job.show
 /**
  * Invoking a batch endpoint and its jobs (docs/batch.md): an invoke checks its input, writes the
  * job's record (Queued) and returns it at once; the job runs in the daemon (BatchJobs,
- * src/supervisor/batch-jobs.ts) on workers of the process runtime.
+ * src/supervisor/batch-jobs.ts) on workers of the process or the docker runtime.
  */
 export function batchJobHandlers(ctx: HandlerContext): BatchJobHandlers {
   const { store, paths } = ctx.deps;
@@ -30,7 +33,7 @@ export function batchJobHandlers(ctx: HandlerContext): BatchJobHandlers {
   };
 
   return {
-    async 'batchEndpoint.invoke'(params) {
+    async 'batchEndpoint.invoke'(params, context) {
       const jobs = ctx.deps.batchJobs;
       if (!jobs) throw new OepError('OEP_ERR_DAEMON_UNAVAILABLE', 'This daemon runs no batch jobs.');
       const state = store.snapshot();
@@ -47,11 +50,17 @@ export function batchJobHandlers(ctx: HandlerContext): BatchJobHandlers {
       if (!JOB_NAME.test(name)) {
         throw new OepError('OEP_ERR_USAGE', `--job-name "${name}" is not a job name: lower-case letters, digits, "-" and "_", starting with a letter or digit.`);
       }
+      const runtime = await chooseJobRuntime(ctx, params.runtime, context);
+      // Docker: refused here, before the job exists, when the deployment cannot run in a container.
+      const dockerLaunch =
+        runtime === 'docker' && jobs.docker
+          ? batchDockerLaunch(jobs.docker, { job: name, endpoint: params.endpoint, spec: deployment, input: params.input, outputDir: jobOutputDir(home, name), logDir: jobLogDir(home, name) })
+          : undefined;
       const record: BatchJobRecord = {
         name,
         endpoint: params.endpoint,
         deployment: deploymentName,
-        runtime: 'process',
+        runtime,
         status: 'Queued',
         created_at: new Date(ctx.now()).toISOString(),
         ...(params.experimentName !== undefined && { experiment_name: params.experimentName }),
@@ -70,14 +79,18 @@ export function batchJobHandlers(ctx: HandlerContext): BatchJobHandlers {
         counts: { mini_batches: 0, succeeded: 0, failed: 0, running: 0, waiting: 0, succeeded_items: 0, failed_items: 0 },
       };
       await createJob(home, record);
-      const launch = await batchProcessLaunch({
-        spec: deployment,
-        python: await jobs.python(),
-        jobDir: jobDir(home, name),
-        outputDir: jobOutputDir(home, name),
-        logDir: jobLogDir(home, name),
-      });
-      jobs.runner.submit(record, { files, launcher: processWorkerLauncher(launch) });
+      const launcher = dockerLaunch
+        ? dockerWorkerLauncher(dockerLaunch)
+        : processWorkerLauncher(
+            await batchProcessLaunch({
+              spec: deployment,
+              python: await jobs.python(),
+              jobDir: jobDir(home, name),
+              outputDir: jobOutputDir(home, name),
+              logDir: jobLogDir(home, name),
+            }),
+          );
+      jobs.runner.submit(record, { files, launcher });
       return batchJobView(record, home);
     },
 
@@ -124,4 +137,18 @@ async function inputFiles(input: JobInput): Promise<string[]> {
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name))
     .sort();
+}
+
+/**
+ * Where a job's workers run: the invoke's runtime, else the `runtime` setting (auto: docker when
+ * an engine answers), as an online deployment without --runtime. Docker must answer now.
+ */
+async function chooseJobRuntime(ctx: HandlerContext, requested: unknown, context: CallContext): Promise<RuntimeKind> {
+  const choice = parseRuntimeChoice(requested);
+  const runtime = choice === 'auto' ? await ctx.deps.defaultRuntime(context.emit) : choice;
+  if (runtime === 'docker') {
+    if (!ctx.deps.batchJobs?.docker) throw new OepError('OEP_ERR_RUNTIME_UNAVAILABLE', 'This daemon runs no batch jobs on the docker runtime.', { hint: 'Run the job on the process runtime (the runtime setting: oep config set runtime process).' });
+    await ctx.deps.checkRuntime?.('docker');
+  }
+  return runtime;
 }

@@ -1,6 +1,7 @@
 import type { PairRecorder } from '../../router/pairs.js';
 import type { Router } from '../../router/router.js';
 import type { BakeRequest, BakeResult } from '../../runtimes/docker/bake.js';
+import type { BatchDockerContext } from '../../runtimes/docker/batch-launch.js';
 import type { EmitProgress } from '../../runtimes/types.js';
 import type { OepPaths } from '../../state/paths.js';
 import type { StateStore } from '../../state/store.js';
@@ -60,7 +61,12 @@ export interface ControllerDeps {
   identityNotice?: (endpoint: string, deployment: string, emit: EmitProgress) => Promise<void>;
   shutdown: () => void;
   /** Batch jobs (src/supervisor/batch-jobs.ts) and the interpreter their process workers run. */
-  batchJobs?: { runner: Pick<BatchJobs, 'submit' | 'cancel'>; python: () => Promise<string> };
+  batchJobs?: {
+    runner: Pick<BatchJobs, 'submit' | 'cancel'>;
+    python: () => Promise<string>;
+    /** Jobs on the docker runtime: the engine and images of the daemon's docker runtime. */
+    docker?: BatchDockerContext;
+  };
   /** The keeper this daemon runs under (src/daemon/keeper-link.ts), if any. */
   keeper?: Pick<KeeperLink, 'info' | 'connected' | 'restart'>;
   /** This daemon's entry file (`daemon status`). */

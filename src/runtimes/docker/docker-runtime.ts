@@ -18,7 +18,7 @@ import type { ImageMap } from '../../spec/image-map.js';
 import type { DeploymentSpec } from '../../spec/types.js';
 import type { ReplicaIdentityAccess } from '../../model/msi.js';
 import { ImageService, type PreparedImage } from './images.js';
-import { LABELS, labelFilters } from './labels.js';
+import { BATCH_LABELS, LABELS, labelFilters } from './labels.js';
 import { ensureInternalNetwork, internalOrigin, needsInternalNetwork, removeNetworks } from './network.js';
 import { deploymentKey } from '../../model/deployment-key.js';
 import { IMAGE_REPOSITORY } from './recipe.js';
@@ -482,7 +482,9 @@ export class DockerRuntime implements Runtime {
     if (!(await this.engine.answers())) return [];
     const docker = await this.engine.docker();
     const observed = await this.observe(docker, labelFilters(this.options.paths.home));
-    return Promise.all(observed.map((container) => this.foundOf(container)));
+    // Batch workers are no replicas: their jobs remove them (src/runtimes/docker/batch-worker.ts).
+    const replicas = observed.filter((container) => container.labels[BATCH_LABELS.job] === undefined);
+    return Promise.all(replicas.map((container) => this.foundOf(container)));
   }
 
   /**

@@ -7,7 +7,7 @@ import type { ImageInspectInfo } from 'dockerode';
 import { OepError } from '../../errors.js';
 import { APPEND_NOFOLLOW, REPLACE_NOFOLLOW } from '../../model/file-flags.js';
 import { InputFileError, readInputText } from '../../spec/input-file.js';
-import type { DeploymentSpec } from '../../spec/types.js';
+import type { ScoringSpec } from '../../model/scoring-plan.js';
 import { MAX_YAML_BYTES } from '../../spec/yaml-source.js';
 import type { EmitProgress } from '../types.js';
 import { digestContext, memoryContext, packContext, readContext, type ContextEntry } from './build-context.js';
@@ -57,7 +57,8 @@ export interface BuildJob {
 }
 
 export interface EnsureImageOptions {
-  spec: DeploymentSpec;
+  /** An online deployment, or a batch deployment (its workers run the same images). */
+  spec: ScoringSpec;
   /** Pull base images even when they exist locally (`--pull`). */
   pull: boolean;
   emit: EmitProgress;

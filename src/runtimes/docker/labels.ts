@@ -23,6 +23,18 @@ export const LABELS = {
   spare: 'oep.spare',
 } as const;
 
+/**
+ * A batch job's worker containers (src/runtimes/docker/batch-worker.ts) carry these instead of
+ * the endpoint and deployment labels: a batch endpoint may share its name with an online one,
+ * whose replicas are found and removed by those labels.
+ */
+export const BATCH_LABELS = {
+  job: 'oep.batch-job',
+  endpoint: 'oep.batch-endpoint',
+  deployment: 'oep.batch-deployment',
+  worker: 'oep.batch-worker',
+} as const;
+
 /** Images oep built carry this label (value: the recipe hash in their tag). */
 export const IMAGE_LABEL = 'oep.image';
 

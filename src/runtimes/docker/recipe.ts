@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { OepError } from '../../errors.js';
-import { scoringPlan } from '../../model/scoring-plan.js';
+import { scoringPlan, type ScoringSpec } from '../../model/scoring-plan.js';
 import { mappedImage, type ImageMap } from '../../spec/image-map.js';
-import type { DeploymentSpec } from '../../spec/types.js';
 
 /**
  * What image a deployment runs, before anything is built. Pure: no Docker, no files.
@@ -29,7 +28,7 @@ export const IMAGE_REPOSITORY = 'oep-env';
 export const MLFLOW_BASE_IMAGE = 'mcr.microsoft.com/azureml/mlflow-ubuntu20.04-py38-cpu-inference:latest';
 
 /** `mlflowBaseImage` replaces MLFLOW_BASE_IMAGE (OEP_MLFLOW_BASE_IMAGE, e.g. a mirror of it). */
-export function imageRecipe(spec: DeploymentSpec, options: { mlflowBaseImage?: string } = {}): ImageRecipe {
+export function imageRecipe(spec: ScoringSpec, options: { mlflowBaseImage?: string } = {}): ImageRecipe {
   const environment = spec.environment;
   const plan = scoringPlan(spec);
   if (plan.kind === 'mlflow' && plan.environment === 'model' && typeof spec.model === 'object') {

@@ -74,8 +74,8 @@ export function processWorkerLauncher(launch: BatchProcessLaunch): WorkerLaunche
   };
 }
 
-/** A protocol line; anything else the worker wrote there is reported as what it is. */
-function parseMessage(line: string): WorkerMessage {
+/** A protocol line; anything else the worker wrote there is reported as what it is (the docker launcher reads lines the same way). */
+export function parseMessage(line: string): WorkerMessage {
   try {
     const message = JSON.parse(line) as WorkerMessage;
     if (message && typeof message === 'object' && typeof message.event === 'string') return message;

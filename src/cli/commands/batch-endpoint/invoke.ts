@@ -1,6 +1,7 @@
 import { Command, Option } from '../../commander.js';
 import type { CliContext } from '../../context.js';
 import { OepError } from '../../../errors.js';
+import { RUNTIME_CHOICES, type RuntimeChoice } from '../../../model/runtime-kind.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
 import type { RunCommand } from '../../run-command.js';
 
@@ -13,6 +14,7 @@ interface Flags extends OutputFlags {
   experimentName?: string;
   miniBatchSize?: string;
   instanceCount?: string;
+  runtime?: RuntimeChoice;
 }
 
 export interface BatchEndpointInvokeOptions extends OutputFlags {
@@ -24,6 +26,8 @@ export interface BatchEndpointInvokeOptions extends OutputFlags {
   experimentName?: string;
   miniBatchSize?: number;
   instanceCount?: number;
+  /** Where the workers run (oep's own flag, as deployment create's); absent: the runtime setting. */
+  runtime?: RuntimeChoice;
 }
 
 /** Starts a job and prints it at once (Queued), as az does: `--query name -o tsv` gives its name. */
@@ -39,6 +43,7 @@ export async function runBatchEndpointInvoke(ctx: CliContext, options: BatchEndp
       experimentName: options.experimentName,
       miniBatchSize: options.miniBatchSize,
       instanceCount: options.instanceCount,
+      runtime: options.runtime,
     },
     { client: ctx.client, cwd: ctx.cwd },
   );
@@ -64,7 +69,8 @@ export function batchEndpointInvokeCommand(ctx: CliContext, run: RunCommand<Batc
       .option('--job-name <name>', 'the job\'s name (default: batchjob-<uuid>)')
       .option('--experiment-name <name>', "the job's experiment (default: the endpoint's name)")
       .option('--mini-batch-size <n>', "files per mini-batch (default: the deployment's mini_batch_size)")
-      .option('--instance-count <n>', "instances (default: the deployment's resources.instance_count)"),
+      .option('--instance-count <n>', "instances (default: the deployment's resources.instance_count)")
+      .addOption(new Option('--runtime <runtime>', 'where the workers run (default: the runtime setting: docker when an engine answers)').choices(RUNTIME_CHOICES)),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
     await run(ctx, {
@@ -76,6 +82,7 @@ export function batchEndpointInvokeCommand(ctx: CliContext, run: RunCommand<Batc
       experimentName: flags.experimentName,
       miniBatchSize: positiveInteger('--mini-batch-size', flags.miniBatchSize),
       instanceCount: positiveInteger('--instance-count', flags.instanceCount),
+      ...(flags.runtime !== undefined && { runtime: flags.runtime }),
       output: flags.output,
       query: flags.query,
     });
