@@ -5,11 +5,13 @@
  * download), and a custom batch_driver.py whose mini-batches fail, hang and are retried.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findSklearnPython, sklearnSkipReason, writeMlflowModel } from '../server/mlflow-support.js';
-import { eventually, OepSandbox } from './harness.js';
+import { prerequisiteSkip } from '../prerequisites.js';
+import { eventually, OEP_BIN, OepSandbox } from './harness.js';
 
 /** The model's function (test/fixtures/mlflow/make_model.py): y = 0.5 * age + 2 * bmi - bp + 10. */
 const predict = (age: number, bmi: number, bp: number): number => 0.5 * age + 2 * bmi - bp + 10;
@@ -232,6 +234,25 @@ describe('batch jobs: a custom driver with failures, timeouts, retries and summa
     assert.match(streamed.stderr, new RegExp(`^error: Job ${name} ended Failed: 1 failed item, more than error_threshold 0 \\(mini-batch 1 failed after 2 tries: RuntimeError: cannot score bad-1\\.csv\\)`));
     assert.match(streamed.stderr, /\(OEP_ERR_JOB_FAILED\)\n$/);
     assert.equal((await show(name)).status, 'Failed');
+  });
+
+  it('job stream on a terminal: a progress bar of the mini-batches on stderr', { skip: prerequisiteSkip('the terminal progress test', !existsSync('/usr/bin/script') && 'no script(1) here (util-linux; on Debian the bsdutils package)') }, async () => {
+    inputs('terminal', ['a.csv', 'b.csv', 'c.csv', 'd.csv']);
+    const name = await invoke('summary', 'terminal');
+    const log = join(oep.home, 'stream-terminal.out');
+    const command = `stty cols 120 rows 40; ${process.execPath} ${OEP_BIN} job stream -n ${name}`;
+    // A terminal as a user has one: ora draws nothing when CI is in the environment at all.
+    const { CI: _ci, NO_COLOR: _noColor, ...env } = process.env;
+    const code = await new Promise<number>((resolve) => {
+      const child = execFile('script', ['-qec', command, log], { env: { ...env, OEP_HOME: oep.home }, timeout: 120_000 }, (error) =>
+        resolve(error ? (error.code as number) : 0),
+      );
+      child.stdin?.end();
+    });
+    assert.equal(code, 0);
+    const terminal = readFileSync(log, 'utf8');
+    assert.match(terminal, /mini-batches \[#{30}\] 4\/4/);
+    assert.match(terminal, /Completed: 4 of 4 mini-batches succeeded/);
   });
 
   it('summary_only: counts, no output file', async () => {

@@ -51,10 +51,12 @@ async function progressBar() {
     update({ done, total, failed }: { done: number; total: number; failed: number }) {
       const filled = total > 0 ? Math.round((done / total) * BAR) : 0;
       spinner.text = `mini-batches [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${done}/${total}${failed > 0 ? ` (${failed} failed)` : ''}`;
+      spinner.render();
     },
     clear: () => spinner.clear(),
     render: () => spinner.render(),
-    stop: () => spinner.stop(),
+    // The last state stays on the terminal: how many mini-batches ended, how many failed.
+    stop: () => spinner.stopAndPersist({ symbol: ' ' }),
   };
 }
 
