@@ -9,6 +9,7 @@ import type { BakeResult } from '../runtimes/docker/bake.js';
 import type { DeploymentSpec, EndpointSpec } from '../spec/types.js';
 import type { BatchDeploymentSpec, BatchEndpointSpec } from '../spec/batch-types.js';
 import type { JobInput } from '../registry/jobs.js';
+import type { JobOverrides } from '../model/job-overrides.js';
 import type { RuntimeChoice } from '../model/runtime-kind.js';
 import type { TrafficView } from './views.js';
 import type { KeeperInfo } from './keeper-protocol.js';
@@ -120,6 +121,10 @@ export interface BatchInvokeParams {
   experimentName?: string;
   miniBatchSize?: number;
   instanceCount?: number;
+  /** --set: the deployment settings this job changes. */
+  overrides?: JobOverrides;
+  /** --output-path as given (the output stays in the job's folder; recorded and shown). */
+  outputPath?: string;
   /** Where the job's workers run; absent or auto: the `runtime` setting, as for online deployments. */
   runtime?: RuntimeChoice;
 }

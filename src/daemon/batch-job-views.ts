@@ -40,6 +40,7 @@ export function batchJobView(record: BatchJobRecord, home: string): Record<strin
       runtime: record.runtime,
       ...record.counts,
       settings: record.settings,
+      ...(record.output_path !== undefined && { output_path: record.output_path }),
       log: jobLogFile(home, record.name),
       ...(record.error !== undefined && { error: record.error }),
     },

@@ -7,6 +7,7 @@ import { parseAssetReference } from '../registry/references.js';
 import { requireVersion, type DataRecord } from '../registry/store.js';
 import type { JobInput } from '../registry/jobs.js';
 import type { RuntimeChoice } from '../model/runtime-kind.js';
+import { parseJobOverrides } from '../model/job-overrides.js';
 
 /**
  * The use cases of a batch endpoint's jobs: invoke (the input resolved to a local path first),
@@ -25,11 +26,15 @@ export interface BatchInvokeOptions {
   miniBatchSize?: number;
   instanceCount?: number;
   runtime?: RuntimeChoice;
+  set?: string[];
+  outputPath?: string;
 }
 
 const INPUT_TYPES = ['uri_folder', 'uri_file'];
 
 export async function invokeBatchEndpoint(options: BatchInvokeOptions, deps: { client: DaemonCaller; cwd: string }): Promise<unknown> {
+  // Checked before anything is sent: a bad --set changes nothing.
+  const overrides = parseJobOverrides(options.set ?? []);
   const input = await resolveInput(options.input, options.inputType, deps.cwd, deps.client.paths.home);
   const params: BatchInvokeParams = {
     endpoint: options.endpoint,
@@ -40,6 +45,8 @@ export async function invokeBatchEndpoint(options: BatchInvokeOptions, deps: { c
     ...(options.miniBatchSize !== undefined && { miniBatchSize: options.miniBatchSize }),
     ...(options.instanceCount !== undefined && { instanceCount: options.instanceCount }),
     ...(options.runtime !== undefined && { runtime: options.runtime }),
+    ...(Object.keys(overrides).length > 0 && { overrides }),
+    ...(options.outputPath !== undefined && { outputPath: options.outputPath }),
   };
   return deps.client.call('batchEndpoint.invoke', params);
 }

@@ -58,6 +58,8 @@ export interface BatchJobRecord {
   ended_at?: string;
   input: JobInput;
   settings: JobSettings;
+  /** --output-path as the invoke gave it (the output itself is under the job's folder). */
+  output_path?: string;
   counts: JobCounts;
   /** Why it failed (or what canceled it). */
   error?: string;

@@ -255,6 +255,31 @@ describe('batch jobs: a custom driver with failures, timeouts, retries and summa
     assert.match(terminal, /Completed: 4 of 4 mini-batches succeeded/);
   });
 
+  it("--set output_file_name and --output-path as Microsoft's mnist sample gives them; a bad --set changes nothing", async () => {
+    inputs('named', ['a.csv', 'b.csv']);
+    const invoked = await oep.run(
+      ['batch-endpoint', 'invoke', '-n', 'custom-batch', '-d', 'tolerant', '--input', 'named', '--runtime', 'process', '--output-path', 'azureml://datastores/workspaceblobstore/paths/custom-batch', '--set', 'output_file_name=predictions_7.csv', '--query', 'name', '-o', 'tsv'],
+      { cwd: root },
+    );
+    assert.equal(invoked.code, 0, invoked.stderr);
+    assert.match(invoked.stderr, /^notice: --output-path azureml:\/\/datastores\/workspaceblobstore\/paths\/custom-batch is recorded; the output is written on this machine to \S+\/outputs\/score/);
+    const name = invoked.stdout.trim();
+    assert.equal((await oep.run(['job', 'stream', '-n', name])).code, 0);
+    const job = await show(name);
+    assert.equal(job.batch.settings.output_file_name, 'predictions_7.csv');
+    assert.equal(job.batch.output_path, 'azureml://datastores/workspaceblobstore/paths/custom-batch');
+    assert.deepEqual(readFileSync(join(job.outputs.score.path, 'predictions_7.csv'), 'utf8').trim().split('\n').sort(), ['a.csv,scored', 'b.csv,scored']);
+    const web = await oep.run(['job', 'show', '-n', name, '--web', '--query', 'status', '-o', 'tsv']);
+    assert.equal(web.stdout, 'Completed\n');
+    assert.match(web.stderr, /^notice: --web: there is no studio on this machine; the job's log is /);
+
+    const before = await oep.ok(['job', 'list', '--query', 'length(@)', '-o', 'tsv']);
+    const bad = await oep.run(['batch-endpoint', 'invoke', '-n', 'custom-batch', '--input', 'named', '--set', 'model=azureml:other:1'], { cwd: root });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--set model=azureml:other:1: an invoke sets one of/);
+    assert.equal(await oep.ok(['job', 'list', '--query', 'length(@)', '-o', 'tsv']), before);
+  });
+
   it('summary_only: counts, no output file', async () => {
     inputs('plain', ['a.csv', 'b.csv', 'c.csv']);
     const name = await invoke('summary', 'plain');

@@ -500,7 +500,17 @@ const ROWS: Row[] = [
   {
     name: 'batch-endpoint invoke: az\'s flags, numbers checked and turned into numbers',
     argv: ['batch-endpoint', 'invoke', '-n', 'bep1', '-d', 'blue', '--input', 'azureml:heart@latest', '--input-type', 'uri_folder', '--job-name', 'j1', '--experiment-name', 'x', '--mini-batch-size', '5', '--instance-count', '2', '--runtime', 'process', '--query', 'name', '-o', 'tsv'],
-    options: { name: 'bep1', deploymentName: 'blue', input: 'azureml:heart@latest', inputType: 'uri_folder', jobName: 'j1', experimentName: 'x', miniBatchSize: 5, instanceCount: 2, runtime: 'process', output: 'tsv', query: 'name' },
+    options: { name: 'bep1', deploymentName: 'blue', input: 'azureml:heart@latest', inputType: 'uri_folder', jobName: 'j1', experimentName: 'x', miniBatchSize: 5, instanceCount: 2, runtime: 'process', set: [], output: 'tsv', query: 'name' },
+  },
+  {
+    name: "batch-endpoint invoke: --set as many times as given and --output-path, as Microsoft's mnist sample writes them",
+    argv: ['batch-endpoint', 'invoke', '-n', 'bep1', '--input', 'data', '--output-path', 'azureml://datastores/workspaceblobstore/paths/bep1', '--set', 'output_file_name=p_1.csv', '--set', 'error_threshold=5'],
+    options: { name: 'bep1', input: 'data', set: ['output_file_name=p_1.csv', 'error_threshold=5'], outputPath: 'azureml://datastores/workspaceblobstore/paths/bep1', ...JSON_OUTPUT },
+  },
+  {
+    name: 'job show --web (az opens the studio)',
+    argv: ['job', 'show', '-n', 'j1', '--web', '--query', 'status', '-o', 'tsv'],
+    options: { name: 'j1', web: true, output: 'tsv', query: 'status' },
   },
   {
     name: 'batch-endpoint invoke --mini-batch-size 0 is refused before run',

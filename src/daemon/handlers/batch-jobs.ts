@@ -66,16 +66,21 @@ export function batchJobHandlers(ctx: HandlerContext): BatchJobHandlers {
         ...(params.experimentName !== undefined && { experiment_name: params.experimentName }),
         input: params.input,
         settings: {
-          mini_batch_size: params.miniBatchSize ?? deployment.mini_batch_size,
+          mini_batch_size: deployment.mini_batch_size,
           max_retries: deployment.retry_settings.max_retries,
           timeout: deployment.retry_settings.timeout,
           error_threshold: deployment.error_threshold,
           output_action: deployment.output_action,
           output_file_name: deployment.output_file_name,
-          instance_count: params.instanceCount ?? deployment.resources.instance_count,
+          instance_count: deployment.resources.instance_count,
           max_concurrency_per_instance: deployment.max_concurrency_per_instance,
           logging_level: deployment.logging_level,
+          // --set, then --mini-batch-size and --instance-count (az's own flags win over its --set).
+          ...params.overrides,
+          ...(params.miniBatchSize !== undefined && { mini_batch_size: params.miniBatchSize }),
+          ...(params.instanceCount !== undefined && { instance_count: params.instanceCount }),
         },
+        ...(params.outputPath !== undefined && { output_path: params.outputPath }),
         counts: { mini_batches: 0, succeeded: 0, failed: 0, running: 0, waiting: 0, succeeded_items: 0, failed_items: 0 },
       };
       await createJob(home, record);

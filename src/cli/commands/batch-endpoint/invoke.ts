@@ -3,6 +3,7 @@ import type { CliContext } from '../../context.js';
 import { OepError } from '../../../errors.js';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '../../../model/runtime-kind.js';
 import { checkOutputFlags, printData, withOutputOptions, type OutputFlags } from '../../print.js';
+import { setOption } from '../../options.js';
 import type { RunCommand } from '../../run-command.js';
 
 interface Flags extends OutputFlags {
@@ -15,6 +16,8 @@ interface Flags extends OutputFlags {
   miniBatchSize?: string;
   instanceCount?: string;
   runtime?: RuntimeChoice;
+  set: string[];
+  outputPath?: string;
 }
 
 export interface BatchEndpointInvokeOptions extends OutputFlags {
@@ -28,6 +31,9 @@ export interface BatchEndpointInvokeOptions extends OutputFlags {
   instanceCount?: number;
   /** Where the workers run (oep's own flag, as deployment create's); absent: the runtime setting. */
   runtime?: RuntimeChoice;
+  /** --set key=value: deployment settings for this job (output_file_name, mini_batch_size, ...). */
+  set: string[];
+  outputPath?: string;
 }
 
 /** Starts a job and prints it at once (Queued), as az does: `--query name -o tsv` gives its name. */
@@ -44,9 +50,15 @@ export async function runBatchEndpointInvoke(ctx: CliContext, options: BatchEndp
       miniBatchSize: options.miniBatchSize,
       instanceCount: options.instanceCount,
       runtime: options.runtime,
+      set: options.set,
+      outputPath: options.outputPath,
     },
     { client: ctx.client, cwd: ctx.cwd },
   );
+  if (options.outputPath !== undefined) {
+    const score = (job as { outputs?: { score?: { path?: string } } }).outputs?.score?.path;
+    ctx.stderr.write(`notice: --output-path ${options.outputPath} is recorded; the output is written on this machine to ${score} (oep job download copies it).\n`);
+  }
   await printData(ctx, job, options);
 }
 
@@ -70,6 +82,8 @@ export function batchEndpointInvokeCommand(ctx: CliContext, run: RunCommand<Batc
       .option('--experiment-name <name>', "the job's experiment (default: the endpoint's name)")
       .option('--mini-batch-size <n>', "files per mini-batch (default: the deployment's mini_batch_size)")
       .option('--instance-count <n>', "instances (default: the deployment's resources.instance_count)")
+      .option('--output-path <path>', "where the output goes in Azure (a datastore path): recorded; locally the output stays in the job's folder")
+      .addOption(setOption('a deployment setting for this job: output_file_name, mini_batch_size, instance_count, error_threshold, retry_settings.max_retries, retry_settings.timeout, logging_level'))
       .addOption(new Option('--runtime <runtime>', 'where the workers run (default: the runtime setting: docker when an engine answers)').choices(RUNTIME_CHOICES)),
   ).action(async (flags: Flags) => {
     await checkOutputFlags(flags);
@@ -83,6 +97,8 @@ export function batchEndpointInvokeCommand(ctx: CliContext, run: RunCommand<Batc
       miniBatchSize: positiveInteger('--mini-batch-size', flags.miniBatchSize),
       instanceCount: positiveInteger('--instance-count', flags.instanceCount),
       ...(flags.runtime !== undefined && { runtime: flags.runtime }),
+      set: flags.set,
+      ...(flags.outputPath !== undefined && { outputPath: flags.outputPath }),
       output: flags.output,
       query: flags.query,
     });
