@@ -153,6 +153,24 @@ describe('batch jobs with real workers (process runtime)', () => {
     assert.match(done.error ?? '', /canceled by `oep job cancel`/);
   });
 
+  it('an interpreter that does not exist fails the job saying so (the daemon goes on)', async () => {
+    const { home, record, paths } = setUp({ 'a.csv': 1 });
+    await createJob(home, record);
+    const jobs = new BatchJobs(home);
+    const code = join(BATCH_FIXTURES, 'list-driver');
+    const launcher = processWorkerLauncher({
+      python: join(home, 'no-such-python3'),
+      args: [BATCH_WORKER],
+      cwd: code,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', OEP_BATCH_SCRIPT: join(code, 'batch_driver.py'), OEP_BATCH_OUTPUT_DIR: jobOutputDir(home, record.name) },
+      logFile: (slot) => join(jobLogDir(home, record.name), `worker-${slot}.log`),
+    });
+    jobs.submit(record, { files: paths, launcher });
+    const done = await ended(home, record.name, jobs);
+    assert.equal(done.status, 'Failed');
+    assert.match(done.error ?? '', /the Python interpreter ".*no-such-python3" was not found/);
+  });
+
   it('a job an earlier daemon left Running is Failed at the next start, never left Running', async () => {
     const { home, record } = setUp({ 'a.csv': 1 });
     await createJob(home, { ...record, status: 'Running' });

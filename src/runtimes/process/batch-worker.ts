@@ -29,7 +29,6 @@ export function processWorkerLauncher(launch: BatchProcessLaunch): WorkerLaunche
     async start(slot) {
       const log = await open(launch.logFile(slot), APPEND_NOFOLLOW, 0o600);
       const child = spawn(launch.python, [...launch.args], { cwd: launch.cwd, env: launch.env, stdio: ['pipe', 'pipe', log.fd], detached: true }) as ChildProcessByStdio<Writable, Readable, null>;
-      await log.close();
       let listener: ((message: WorkerMessage) => void) | undefined;
       const early: WorkerMessage[] = [];
       const lines = createInterface({ input: child.stdout });
@@ -53,6 +52,9 @@ export function processWorkerLauncher(launch: BatchProcessLaunch): WorkerLaunche
       });
       let gone = false;
       void ended.then(() => (gone = true));
+      // Only now, with the child's 'error' listened for: a spawn that failed (no such interpreter)
+      // emits it while this await yields, and unheard it would end the daemon.
+      await log.close();
       return {
         send(batch: MiniBatch) {
           child.stdin.write(`${JSON.stringify({ mini_batch: batch.index, files: batch.files })}\n`);
