@@ -37,6 +37,7 @@ export const TOP_LEVEL_COMMANDS: readonly TopLevelCommand[] = [
   { names: ['model'], load: noun(async () => (await import('./commands/model/index.js')).modelNoun) },
   { names: ['environment'], load: noun(async () => (await import('./commands/environment/index.js')).environmentNoun) },
   { names: ['data'], load: noun(async () => (await import('./commands/data/index.js')).dataNoun) },
+  { names: ['compute'], load: noun(async () => (await import('./commands/compute/index.js')).computeNoun) },
   { names: ['connection'], load: noun(async () => (await import('./commands/connection/index.js')).connectionNoun) },
   { names: ['keyvault'], load: async () => (await import('./commands/keyvault-secret/index.js')).keyvaultCommand },
   { names: ['daemon'], load: noun(async () => (await import('./commands/daemon/index.js')).daemonNoun) },

@@ -16,7 +16,8 @@ export type SchemaName =
   | 'batch-endpoint'
   | 'batch-deployment'
   | 'batch-deployment.model'
-  | 'data';
+  | 'data'
+  | 'compute';
 
 /** The part of JSON Schema draft-07 that oep's schemas use. */
 export interface JsonSchema {

@@ -15,6 +15,11 @@ import { connectionDeleteCommand } from '../../src/cli/commands/connection/delet
 import { connectionListCommand } from '../../src/cli/commands/connection/list.js';
 import { connectionShowCommand } from '../../src/cli/commands/connection/show.js';
 import { connectionUpdateCommand } from '../../src/cli/commands/connection/update.js';
+import { computeCreateCommand } from '../../src/cli/commands/compute/create.js';
+import { computeDeleteCommand } from '../../src/cli/commands/compute/delete.js';
+import { computeListCommand } from '../../src/cli/commands/compute/list.js';
+import { computeShowCommand } from '../../src/cli/commands/compute/show.js';
+import { computeUpdateCommand } from '../../src/cli/commands/compute/update.js';
 import { daemonRestartCommand } from '../../src/cli/commands/daemon/restart.js';
 import { daemonStartCommand } from '../../src/cli/commands/daemon/start.js';
 import { daemonStatusCommand } from '../../src/cli/commands/daemon/status.js';
@@ -151,6 +156,11 @@ const VERBS: Record<string, { make: VerbFactory; valid: string[] }> = {
   'data create': { make: dataCreateCommand, valid: ['-f', 'data.yml'] },
   'data show': { make: dataShowCommand, valid: ['-n', 'd1', '-v', '1'] },
   'data list': { make: dataListCommand, valid: [] },
+  'compute create': { make: computeCreateCommand, valid: ['-n', 'batch-cluster'] },
+  'compute show': { make: computeShowCommand, valid: ['-n', 'batch-cluster'] },
+  'compute list': { make: computeListCommand, valid: [] },
+  'compute update': { make: computeUpdateCommand, valid: ['-n', 'batch-cluster'] },
+  'compute delete': { make: computeDeleteCommand, valid: ['-n', 'batch-cluster'] },
   'model create': { make: modelCreateCommand, valid: ['-f', 'model.yml'] },
   'model show': { make: modelShowCommand, valid: ['-n', 'm1', '-v', '1'] },
   'model list': { make: modelListCommand, valid: [] },
@@ -672,6 +682,31 @@ const ROWS: Row[] = [
     name: 'data create -t mltable is refused by the parser (oep has uri_file and uri_folder)',
     argv: ['data', 'create', '-n', 'd1', '-p', 'x', '-t', 'mltable'],
     refused: { stderr: /argument 'mltable' is invalid/ },
+  },
+  {
+    name: "compute create: the batch samples' command line, numbers turned into numbers, --no-wait accepted",
+    argv: ['compute', 'create', '-n', 'batch-cluster', '--type', 'amlcompute', '--min-instances', '0', '--max-instances', '5', '--no-wait'],
+    options: { name: 'batch-cluster', type: 'amlcompute', minInstances: 0, maxInstances: 5, set: [], ...JSON_OUTPUT },
+  },
+  {
+    name: "compute create: az's other flags and -f",
+    argv: ['compute', 'create', '-f', 'compute.yml', '-t', 'AmlCompute', '--size', 'Standard_DS3_v2', '--idle-time-before-scale-down', '300', '--tier', 'low_priority', '--location', 'westus', '--set', 'tags.team=ml'],
+    options: { file: 'compute.yml', type: 'AmlCompute', size: 'Standard_DS3_v2', idleTimeBeforeScaleDown: 300, tier: 'low_priority', location: 'westus', set: ['tags.team=ml'], ...JSON_OUTPUT },
+  },
+  {
+    name: 'compute create --max-instances that is not a whole number is refused before run',
+    argv: ['compute', 'create', '-n', 'batch-cluster', '--max-instances', 'five'],
+    refused: { stderr: [/--max-instances must be a whole number >= 0, not "five"/, /\(OEP_ERR_USAGE\)/] },
+  },
+  {
+    name: 'compute delete --yes',
+    argv: ['compute', 'delete', '-n', 'batch-cluster', '--yes'],
+    options: { name: 'batch-cluster', yes: true },
+  },
+  {
+    name: 'compute update: the cluster flags',
+    argv: ['compute', 'update', '-n', 'batch-cluster', '--max-instances', '8', '--idle-time-before-scale-down', '60'],
+    options: { name: 'batch-cluster', maxInstances: 8, idleTimeBeforeScaleDown: 60, set: [], ...JSON_OUTPUT },
   },
   {
     name: 'batch-deployment create needs -f',

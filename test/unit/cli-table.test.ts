@@ -311,6 +311,21 @@ const ROWS: Row[] = [
     },
   },
   {
+    name: 'compute create records the compute with no daemon call, one notice on stderr',
+    argv: ['compute', 'create', '-n', 'batch-cluster', '--type', 'amlcompute', '--min-instances', '0', '--max-instances', '5', '--query', '[name, max_instances]', '-o', 'tsv'],
+    expect: { exit: 0, calls: [], stdout: 'batch-cluster\n5\n', stderr: "notice: compute batch-cluster is recorded in oep's local workspace; jobs that name it run on this machine\n" },
+  },
+  {
+    name: 'compute create with --min-instances above --max-instances: exit 2, nothing written',
+    argv: ['compute', 'create', '-n', 'batch-cluster', '--min-instances', '6', '--max-instances', '5'],
+    expect: { exit: 2, calls: [], stdout: '', stderr: [/min_instances \(6\) is above max_instances \(5\)/, /the value comes from --min-instances 6/, /\(OEP_ERR_SPEC_INVALID\)\n$/], untouched: true },
+  },
+  {
+    name: 'compute delete of a compute not recorded: OEP_ERR_COMPUTE_NOT_FOUND before any question',
+    argv: ['compute', 'delete', '-n', 'gpu-cluster'],
+    expect: { exit: 2, calls: [], stdout: '', stderr: /^error: Compute gpu-cluster does not exist in oep's local workspace\.\n.*\n\(OEP_ERR_COMPUTE_NOT_FOUND\)\n$/ },
+  },
+  {
     name: 'validate without -f is a usage error (exit 2)',
     argv: ['validate'],
     expect: { exit: 2, calls: [], stderr: "error: required option '-f, --file <file>' not specified\n(OEP_ERR_USAGE)\n", untouched: true },
