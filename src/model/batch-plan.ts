@@ -107,6 +107,17 @@ export class MiniBatchSchedule {
     return false;
   }
 
+  /**
+   * A mini-batch handed out but never started (queued on a worker that was then replaced): back
+   * to the front of the queue, its try not counted.
+   */
+  giveBack(index: number): void {
+    const tries = this.endRun(index);
+    if (tries <= 1) this.tries.delete(index);
+    else this.tries.set(index, tries - 1);
+    if (this.thresholdPassed === undefined) this.waiting.unshift(index);
+  }
+
   /** The try number of a running mini-batch (1 for the first). */
   tryOf(index: number): number {
     return this.running.get(index) ?? this.tries.get(index) ?? 0;

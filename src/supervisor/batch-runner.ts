@@ -38,8 +38,8 @@ const INIT_STARTS = 3;
 
 export async function runBatchJob(options: BatchRunOptions): Promise<BatchRunResult> {
   const schedule = new MiniBatchSchedule(options.batches, options.policy);
-  const run = new JobRun(options, schedule);
   const slots = Math.max(1, Math.min(options.workers, options.batches.length));
+  const run = new JobRun(options, schedule, slots);
   if (options.batches.length > 0) await Promise.all(Array.from({ length: slots }, (_, slot) => run.serve(slot)));
   const counts = schedule.counts();
   if (options.signal?.aborted) return { status: 'Canceled', counts };
@@ -60,6 +60,8 @@ class JobRun {
   constructor(
     private readonly options: BatchRunOptions,
     private readonly schedule: MiniBatchSchedule,
+    /** How many workers the job has. */
+    private readonly slots: number,
   ) {
     options.signal?.addEventListener('abort', () => this.stopAll(), { once: true });
   }
@@ -109,17 +111,33 @@ class JobRun {
     return undefined;
   }
 
-  /** Sends mini-batches until none is left ('finished') or the worker must be replaced ('replace'). */
+  /**
+   * Sends mini-batches until none is left ('finished') or the worker must be replaced ('replace').
+   * While enough mini-batches wait, the next one is already on the worker's stdin when run()
+   * returns (the worker answers in order), so no round trip separates two run() calls; the
+   * timeout of a queued mini-batch starts when the one before it is answered, when its run()
+   * starts. Near the end only one at a time, so that no other worker goes idle.
+   */
   private async feed(slot: number, worker: BatchWorker, inbox: Inbox): Promise<'finished' | 'replace'> {
+    const sent: { batch: MiniBatch; attempt: number }[] = [];
+    const giveBack = () => {
+      for (const queued of sent.splice(0)) this.schedule.giveBack(queued.batch.index);
+    };
     for (;;) {
       if (this.stopped()) {
+        giveBack();
         await this.end(worker);
         return 'replace';
       }
-      const batch = this.schedule.next();
-      if (!batch) return 'finished';
-      const attempt = this.schedule.tryOf(batch.index);
-      worker.send(batch);
+      while (sent.length < this.depth()) {
+        const batch = this.schedule.next();
+        if (!batch) break;
+        sent.push({ batch, attempt: this.schedule.tryOf(batch.index) });
+        worker.send(batch);
+      }
+      const head = sent.shift();
+      if (!head) return 'finished';
+      const { batch, attempt } = head;
       const answer = await inbox.next(this.options.timeoutMs, this.options.signal);
       if (answer.kind === 'message' && answer.message.event === 'done' && answer.message.mini_batch === batch.index) {
         const { rows, succeeded } = answer.message;
@@ -130,6 +148,8 @@ class JobRun {
         continue;
       }
       if (answer.kind === 'abort') {
+        this.schedule.giveBack(batch.index);
+        giveBack();
         await this.end(worker);
         return 'replace';
       }
@@ -138,11 +158,18 @@ class JobRun {
       this.options.log(`mini-batch ${batch.index} failed (worker ${slot}, try ${attempt}${again ? ', will be tried again' : ', no tries left'}): ${lastLine(error)}`);
       this.progressed();
       if (answer.kind !== 'message' || answer.message.event !== 'failed') {
-        // Hung or gone: a new worker (and a new init()) for what is left.
+        // Hung or gone: what was queued behind it never started (no try counted); a new worker
+        // (and a new init()) for what is left.
+        giveBack();
         await this.end(worker);
         return 'replace';
       }
     }
+  }
+
+  /** Mini-batches on a worker at once: two while at least one per worker waits, else one. */
+  private depth(): number {
+    return this.schedule.counts().waiting >= this.slots ? 2 : 1;
   }
 
   private progressed(): void {

@@ -55,6 +55,8 @@ export class OepSandbox {
           resolvePromise({ code, stdout, stderr });
         },
       );
+      // A command that exits without reading its input closes the pipe: EPIPE is not the test's concern.
+      child.stdin?.on('error', () => undefined);
       child.stdin?.end(options.input ?? '');
     });
   }
@@ -73,6 +75,7 @@ export class OepSandbox {
     };
     child.stdout!.on('data', (chunk: Buffer) => (running.stdout += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (running.stderr += chunk.toString()));
+    child.stdin!.on('error', () => undefined);
     child.stdin!.end();
     return running;
   }

@@ -13,13 +13,14 @@ interface FakeOptions {
 }
 
 /** Workers in the test's own process, driven by `run`; records what happened. */
-function fakeLauncher(options: FakeOptions): WorkerLauncher & { starts: number; killed: number; finished: number; live: () => number } {
+function fakeLauncher(options: FakeOptions): WorkerLauncher & { starts: number; killed: number; finished: number; sent: number; live: () => number } {
   const seen = new Map<number, number>();
   const live = new Set<object>();
   const launcher = {
     starts: 0,
     killed: 0,
     finished: 0,
+    sent: 0,
     live: () => live.size,
     async start(): Promise<BatchWorker> {
       launcher.starts += 1;
@@ -39,16 +40,40 @@ function fakeLauncher(options: FakeOptions): WorkerLauncher & { starts: number; 
         say({ event: 'init_failed', error: 'Traceback (most recent call last):\nFileNotFoundError: model.pkl' });
         setImmediate(() => setImmediate(() => end({ code: 3, signal: null })));
       } else say({ event: 'ready' });
-      return {
-        send(batch) {
-          const count = (seen.get(batch.index) ?? 0) + 1;
-          seen.set(batch.index, count);
-          const behaviour = options.run(batch, count);
+      // Like a real worker: one mini-batch at a time, in the order sent; a hung run() holds up the rest.
+      const queue: MiniBatch[] = [];
+      let busy = false;
+      const pump = (): void => {
+        if (busy || queue.length === 0 || !live.has(token)) return;
+        const batch = queue.shift()!;
+        const count = (seen.get(batch.index) ?? 0) + 1;
+        seen.set(batch.index, count);
+        const behaviour = options.run(batch, count);
+        if (behaviour.kind === 'hang') {
+          busy = true;
+          return;
+        }
+        if (behaviour.kind === 'die') {
+          busy = true;
+          setImmediate(() => end({ code: 1, signal: null }));
+          return;
+        }
+        busy = true;
+        setImmediate(() => {
+          if (!live.has(token)) return;
           if (behaviour.kind === 'rows') {
             const rows = behaviour.rows ?? batch.files.map((file) => `${file},1`);
-            say({ event: 'done', mini_batch: batch.index, rows, succeeded: behaviour.succeeded ?? batch.files.length });
-          } else if (behaviour.kind === 'raise') say({ event: 'failed', mini_batch: batch.index, error: behaviour.error });
-          else if (behaviour.kind === 'die') setImmediate(() => end({ code: 1, signal: null }));
+            listener({ event: 'done', mini_batch: batch.index, rows, succeeded: behaviour.succeeded ?? batch.files.length });
+          } else listener({ event: 'failed', mini_batch: batch.index, error: behaviour.error });
+          busy = false;
+          pump();
+        });
+      };
+      return {
+        send(batch) {
+          launcher.sent += 1;
+          queue.push(batch);
+          pump();
         },
         onMessage(fn) {
           listener = fn;
@@ -101,6 +126,36 @@ describe('runBatchJob', () => {
     assert.equal(launcher.starts, 2);
     assert.equal(launcher.finished, 2, 'each worker was told there is no more (shutdown())');
     assert.equal(launcher.live(), 0);
+  });
+
+  it('keeps the next mini-batch queued on a worker while enough wait, and each mini-batch still runs once', async () => {
+    const order: number[] = [];
+    const launcher = fakeLauncher({
+      run: (batch) => {
+        order.push(batch.index);
+        return { kind: 'rows' };
+      },
+    });
+    const outcome = await job(launcher, { count: 12, size: 1, workers: 1 }).result;
+    assert.equal(outcome.status, 'Completed');
+    assert.deepEqual(order, [...Array(12).keys()]);
+    assert.equal(launcher.sent, 12);
+  });
+
+  it('a mini-batch queued behind one that hangs is given back untried and runs on the new worker', async () => {
+    const tries = new Map<number, number>();
+    const launcher = fakeLauncher({
+      run: (batch, seen) => {
+        tries.set(batch.index, seen);
+        return batch.index === 0 && seen === 1 ? { kind: 'hang' } : { kind: 'rows' };
+      },
+    });
+    const { result, log } = job(launcher, { count: 4, size: 1, workers: 1, timeoutMs: 50 });
+    const outcome = await result;
+    assert.equal(outcome.status, 'Completed');
+    assert.equal(outcome.counts.succeededItems, 4);
+    assert.equal(tries.get(1), 1, 'mini-batch 1 ran once: it was queued, never started, on the hung worker');
+    assert.ok(log.some((line) => /^mini-batch 1: 1 of 1 items \(worker 0, try 1\)$/.test(line)), log.join('\n'));
   });
 
   it('never starts more workers than mini-batches', async () => {
