@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { APPEND_NOFOLLOW, CREATE_NEW, REPLACE_NOFOLLOW } from '../model/file-flags.js';
 
@@ -43,5 +43,36 @@ export async function appendFileNoFollow(file: string, content: string, mode = 0
     await handle.appendFile(content);
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * A file kept open for appending while something writes to it often (a batch job's output file
+ * and log: one append per mini-batch), never through a symbolic link; opened on the first write.
+ * Writes go out in the order they are given; close() waits for them.
+ */
+export class AppendOnlyFile {
+  private handle: Promise<FileHandle> | undefined;
+  private last: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly file: string,
+    private readonly mode = 0o600,
+  ) {}
+
+  append(content: string): Promise<void> {
+    const write = this.last.then(async () => {
+      this.handle ??= open(this.file, APPEND_NOFOLLOW, this.mode);
+      await (await this.handle).write(content);
+    });
+    this.last = write.catch(() => undefined);
+    return write;
+  }
+
+  async close(): Promise<void> {
+    await this.last;
+    const handle = this.handle;
+    this.handle = undefined;
+    if (handle) await (await handle).close().catch(() => undefined);
   }
 }

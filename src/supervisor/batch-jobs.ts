@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { splitMiniBatches, type ScheduleCounts } from '../model/batch-plan.js';
 import { ENDED_STATUSES, jobLogFile, jobOutputDir, listJobs, saveJob, type BatchJobRecord, type JobCounts } from '../registry/jobs.js';
-import { appendFileNoFollow } from '../state/atomic-write.js';
+import { AppendOnlyFile, appendFileNoFollow } from '../state/atomic-write.js';
 import type { WorkerLauncher } from '../runtimes/types.js';
 import { runBatchJob, type BatchRunResult } from './batch-runner.js';
 
@@ -22,6 +22,8 @@ export interface SubmitOptions {
  */
 export class BatchJobs {
   private readonly logWrites = new Map<string, Promise<void>>();
+  /** The logs of running jobs, open while they run. */
+  private readonly openLogs = new Map<string, AppendOnlyFile>();
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void>; reason?: string }>();
 
   constructor(
@@ -76,7 +78,10 @@ export class BatchJobs {
     const batches = splitMiniBatches(options.files, settings.mini_batch_size);
     const workers = Math.max(1, settings.instance_count * settings.max_concurrency_per_instance);
     await this.log(record.name, `Running: ${options.files.length} files in ${batches.length} mini-batches of up to ${settings.mini_batch_size}, ${Math.min(workers, Math.max(1, batches.length))} workers, deployment ${record.deployment} of ${record.endpoint}`);
-    const output = join(jobOutputDir(this.home, record.name), settings.output_file_name);
+    // Kept open while the job runs: one append per mini-batch, no open and close each time.
+    const output = new AppendOnlyFile(join(jobOutputDir(this.home, record.name), settings.output_file_name));
+    const jobLog = new AppendOnlyFile(jobLogFile(this.home, record.name));
+    this.openLogs.set(record.name, jobLog);
     let lastSave = 0;
     let saving: Promise<void> = Promise.resolve();
     const onProgress = (counts: ScheduleCounts) => {
@@ -94,7 +99,7 @@ export class BatchJobs {
         workers,
         timeoutMs: settings.timeout * 1000,
         launcher: options.launcher,
-        appendRows: settings.output_action === 'append_row' ? (rows) => appendFileNoFollow(output, rows.map((row) => `${row}\n`).join('')) : undefined,
+        appendRows: settings.output_action === 'append_row' ? (rows) => output.append(rows.map((row) => `${row}\n`).join('')) : undefined,
         log: (line) => void this.log(record.name, line),
         onProgress,
         signal,
@@ -103,6 +108,7 @@ export class BatchJobs {
       result = { status: 'Failed', counts: { miniBatches: batches.length, succeeded: 0, failed: 0, running: 0, waiting: 0, succeededItems: 0, failedItems: 0 }, error: `oep's job runner failed: ${(error as Error).message}` };
     }
     await saving;
+    await output.close();
     const canceledBy = reason();
     const status = result.status === 'Canceled' && canceledBy?.startsWith('the oep daemon stopped') ? 'Failed' : result.status;
     const error = result.status === 'Failed' ? result.error : result.status === 'Canceled' ? canceledBy : undefined;
@@ -110,12 +116,15 @@ export class BatchJobs {
     await saveJob(this.home, record);
     const c = record.counts;
     await this.log(record.name, `${status}: ${c.succeeded} of ${c.mini_batches} mini-batches succeeded, ${c.failed} failed; ${c.succeeded_items} items succeeded, ${c.failed_items} failed${error ? `; ${error}` : ''}`);
+    this.openLogs.delete(record.name);
+    await jobLog.close();
   }
 
   /** Appends a line to the job's log; lines are written in the order they are given. */
   private log(name: string, line: string): Promise<void> {
     const text = `${this.stamp()} ${line}\n`;
-    const written = (this.logWrites.get(name) ?? Promise.resolve()).then(() => appendFileNoFollow(jobLogFile(this.home, name), text).catch(() => undefined));
+    const open = this.openLogs.get(name);
+    const written = (this.logWrites.get(name) ?? Promise.resolve()).then(() => (open ? open.append(text) : appendFileNoFollow(jobLogFile(this.home, name), text)).catch(() => undefined));
     this.logWrites.set(name, written);
     void written.then(() => {
       if (this.logWrites.get(name) === written) this.logWrites.delete(name);
