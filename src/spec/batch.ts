@@ -14,7 +14,7 @@ import { checkPlaceholderNames } from './placeholders.js';
 import { placeProblems } from './placement.js';
 import { describeType, isRecord } from './plain-data.js';
 import type { RawProblem, SpecProblem, SpecResult } from './problem.js';
-import { checkEnvironmentShape, checkResourceName } from './rules.js';
+import { checkEnvironmentShape, checkNames } from './rules.js';
 import { checkSchema } from './schema-errors.js';
 import { loadSchema } from './schemas.js';
 import {
@@ -150,16 +150,6 @@ function checkBatchDeploymentRules(data: Record<string, unknown>): RawProblem[] 
       message: 'A model that is not an MLflow model needs code_configuration: a scoring script with init() and run(mini_batch).',
       hint: 'add code_configuration: {code: <folder>, scoring_script: <file>}, or set model.type: mlflow_model for an MLflow model',
     });
-  }
-  return problems;
-}
-
-function checkNames(data: Record<string, unknown>, keys: string[]): RawProblem[] {
-  const problems: RawProblem[] = [];
-  for (const key of keys) {
-    const value = data[key];
-    const message = typeof value === 'string' ? checkResourceName(value) : undefined;
-    if (message !== undefined) problems.push({ path: [key], at: 'value', message });
   }
   return problems;
 }

@@ -154,7 +154,8 @@ export function checkEnvironmentShape(env: Record<string, unknown>, at: PathSegm
   return problems;
 }
 
-function checkNames(data: Record<string, unknown>, keys: string[]): RawProblem[] {
+/** Each of `keys` that holds a string follows Azure's resource name rule (batch specs check theirs with it too). */
+export function checkNames(data: Record<string, unknown>, keys: string[]): RawProblem[] {
   const problems: RawProblem[] = [];
   for (const key of keys) {
     const value = data[key];

@@ -6,8 +6,7 @@
  * container is left behind.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createJob, jobLogDir, jobLogFile, jobOutputDir, readJob, type BatchJobRecord, type JobSettings } from '../../src/registry/jobs.js';
@@ -18,7 +17,7 @@ import { ImageService } from '../../src/runtimes/docker/images.js';
 import type { BatchDeploymentSpec, BatchLoggingLevel } from '../../src/spec/batch-types.js';
 import { BatchJobs } from '../../src/supervisor/batch-jobs.js';
 import { BASE_IMAGE, docker, dockerSkipReason, eventually, TEST_RUN } from '../e2e/docker-harness.js';
-import { BATCH_FIXTURES } from './batch-support.js';
+import { BATCH_FIXTURES, jobSetUp } from './batch-support.js';
 
 const skip = await dockerSkipReason([BASE_IMAGE]);
 
@@ -32,40 +31,14 @@ after(async () => {
   }
 });
 
-const DEFAULTS: JobSettings = {
-  mini_batch_size: 2,
-  max_retries: 1,
-  timeout: 30,
-  error_threshold: -1,
-  output_action: 'append_row',
-  output_file_name: 'predictions.csv',
-  instance_count: 1,
-  max_concurrency_per_instance: 2,
-  logging_level: 'info',
-};
-
 /** A home with input files (name -> line count), a model folder, and the job's record. */
 function setUp(files: Record<string, number>, settings: Partial<JobSettings> = {}) {
-  const home = mkdtempSync(join(tmpdir(), 'oep-batch-docker-'));
-  homes.push(home);
-  const input = join(home, 'input');
-  mkdirSync(input);
-  for (const [name, lines] of Object.entries(files)) writeFileSync(join(input, name), 'x\n'.repeat(lines));
-  const model = join(home, 'heart-model');
+  const made = jobSetUp('oep-batch-docker-', `batchjob-docker-${homes.length + 1}`, 'docker', files, settings);
+  homes.push(made.home);
+  const model = join(made.home, 'heart-model');
   mkdirSync(model);
   writeFileSync(join(model, 'model.txt'), 'a model\n');
-  const record: BatchJobRecord = {
-    name: `batchjob-docker-${homes.length}`,
-    endpoint: 'heart',
-    deployment: 'classifier',
-    runtime: 'docker',
-    status: 'Queued',
-    created_at: new Date().toISOString(),
-    input: { type: 'uri_folder', path: input },
-    settings: { ...DEFAULTS, ...settings },
-    counts: { mini_batches: 0, succeeded: 0, failed: 0, running: 0, waiting: 0, succeeded_items: 0, failed_items: 0 },
-  };
-  return { home, input, model, record, paths: Object.keys(files).sort().map((name) => join(input, name)) };
+  return { ...made, model };
 }
 
 function deploymentSpec(model: string, code: string, settings: JobSettings): BatchDeploymentSpec {

@@ -4,14 +4,13 @@
  * What a user sees of a job: its record, its output file, its log.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createJob, jobLogDir, jobLogFile, jobOutputDir, readJob, type BatchJobRecord, type JobSettings } from '../../src/registry/jobs.js';
 import { processWorkerLauncher } from '../../src/runtimes/process/batch-worker.js';
 import { BatchJobs } from '../../src/supervisor/batch-jobs.js';
-import { BATCH_FIXTURES, BATCH_WORKER } from './batch-support.js';
+import { BATCH_FIXTURES, BATCH_WORKER, jobSetUp } from './batch-support.js';
 import { PYTHON } from './harness.js';
 
 const homes: string[] = [];
@@ -19,37 +18,11 @@ after(() => {
   for (const home of homes) rmSync(home, { recursive: true, force: true });
 });
 
-const DEFAULTS: JobSettings = {
-  mini_batch_size: 2,
-  max_retries: 1,
-  timeout: 30,
-  error_threshold: -1,
-  output_action: 'append_row',
-  output_file_name: 'predictions.csv',
-  instance_count: 1,
-  max_concurrency_per_instance: 2,
-  logging_level: 'info',
-};
-
 /** A home, input files (name -> line count) and a job record for the list-driver fixture. */
 function setUp(files: Record<string, number>, settings: Partial<JobSettings> = {}) {
-  const home = mkdtempSync(join(tmpdir(), 'oep-batch-jobs-'));
-  homes.push(home);
-  const input = join(home, 'input');
-  mkdirSync(input);
-  for (const [name, lines] of Object.entries(files)) writeFileSync(join(input, name), 'x\n'.repeat(lines));
-  const record: BatchJobRecord = {
-    name: `batchjob-${homes.length}`,
-    endpoint: 'heart',
-    deployment: 'classifier',
-    runtime: 'process',
-    status: 'Queued',
-    created_at: new Date().toISOString(),
-    input: { type: 'uri_folder', path: input },
-    settings: { ...DEFAULTS, ...settings },
-    counts: { mini_batches: 0, succeeded: 0, failed: 0, running: 0, waiting: 0, succeeded_items: 0, failed_items: 0 },
-  };
-  return { home, input, record, paths: Object.keys(files).sort().map((name) => join(input, name)) };
+  const made = jobSetUp('oep-batch-jobs-', `batchjob-${homes.length + 1}`, 'process', files, settings);
+  homes.push(made.home);
+  return made;
 }
 
 function launcherFor(home: string, record: BatchJobRecord, fixture = 'list-driver', extraEnv: Record<string, string> = {}) {

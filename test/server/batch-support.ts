@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BatchJobRecord, JobSettings } from '../../src/registry/jobs.js';
 import { PYTHON, REPO_ROOT, type ExitInfo } from './harness.js';
 
 export const BATCH_WORKER = join(REPO_ROOT, 'server', 'oep_batch.py');
@@ -166,3 +167,39 @@ export function stopBatchWorkers(): void {
 process.on('exit', () => {
   for (const worker of live) worker.child.kill('SIGKILL');
 });
+
+/** Settings of a job the job-runner tests make (test/server/batch-jobs*.test.ts); each test changes what it needs. */
+export const JOB_DEFAULTS: JobSettings = {
+  mini_batch_size: 2,
+  max_retries: 1,
+  timeout: 30,
+  error_threshold: -1,
+  output_action: 'append_row',
+  output_file_name: 'predictions.csv',
+  instance_count: 1,
+  max_concurrency_per_instance: 2,
+  logging_level: 'info',
+};
+
+/**
+ * A temporary home with an input folder of files (name -> line count) and a Queued job's record
+ * over it; the caller removes the home. `paths`: the files, in the order of their mini-batches.
+ */
+export function jobSetUp(prefix: string, name: string, runtime: string, files: Record<string, number>, settings: Partial<JobSettings> = {}) {
+  const home = mkdtempSync(join(tmpdir(), prefix));
+  const input = join(home, 'input');
+  mkdirSync(input);
+  for (const [file, lines] of Object.entries(files)) writeFileSync(join(input, file), 'x\n'.repeat(lines));
+  const record: BatchJobRecord = {
+    name,
+    endpoint: 'heart',
+    deployment: 'classifier',
+    runtime,
+    status: 'Queued',
+    created_at: new Date().toISOString(),
+    input: { type: 'uri_folder', path: input },
+    settings: { ...JOB_DEFAULTS, ...settings },
+    counts: { mini_batches: 0, succeeded: 0, failed: 0, running: 0, waiting: 0, succeeded_items: 0, failed_items: 0 },
+  };
+  return { home, input, record, paths: Object.keys(files).sort().map((file) => join(input, file)) };
+}
