@@ -71,8 +71,10 @@ export class AppendOnlyFile {
 
   async close(): Promise<void> {
     await this.last;
-    const handle = this.handle;
+    const opening = this.handle;
     this.handle = undefined;
-    if (handle) await (await handle).close().catch(() => undefined);
+    // A file that could not be opened has nothing to close (its appends failed, and said so).
+    const handle = await opening?.catch(() => undefined);
+    await handle?.close().catch(() => undefined);
   }
 }

@@ -7,6 +7,9 @@ import { runBatchJob, type BatchRunResult } from './batch-runner.js';
 
 /** How often, at most, a running job's record is rewritten with its counts. */
 const SAVE_EVERY_MS = 250;
+/** The longest delay setTimeout keeps. */
+const MAX_TIMER_MS = 2_147_483_647;
+const EMPTY_COUNTS: ScheduleCounts = { miniBatches: 0, succeeded: 0, failed: 0, running: 0, waiting: 0, succeededItems: 0, failedItems: 0 };
 
 export interface SubmitOptions {
   /** The input's files, in the order their mini-batches are made. */
@@ -73,51 +76,55 @@ export class BatchJobs {
 
   private async run(queued: BatchJobRecord, options: SubmitOptions, signal: AbortSignal, reason: () => string | undefined): Promise<void> {
     let record: BatchJobRecord = { ...queued, status: 'Running', started_at: this.stamp() };
-    await saveJob(this.home, record);
     const { settings } = record;
-    const batches = splitMiniBatches(options.files, settings.mini_batch_size);
-    const workers = Math.max(1, settings.instance_count * settings.max_concurrency_per_instance);
-    await this.log(record.name, `Running: ${options.files.length} files in ${batches.length} mini-batches of up to ${settings.mini_batch_size}, ${Math.min(workers, Math.max(1, batches.length))} workers, deployment ${record.deployment} of ${record.endpoint}`);
     // Kept open while the job runs: one append per mini-batch, no open and close each time.
     const output = new AppendOnlyFile(join(jobOutputDir(this.home, record.name), settings.output_file_name));
     const jobLog = new AppendOnlyFile(jobLogFile(this.home, record.name));
     this.openLogs.set(record.name, jobLog);
-    let lastSave = 0;
-    let saving: Promise<void> = Promise.resolve();
-    const onProgress = (counts: ScheduleCounts) => {
-      record = { ...record, counts: jobCounts(counts) };
-      if (this.now() - lastSave < SAVE_EVERY_MS) return;
-      lastSave = this.now();
-      const snapshot = record;
-      saving = saving.then(() => saveJob(this.home, snapshot)).catch(() => undefined);
-    };
-    let result: BatchRunResult;
+    let result: BatchRunResult = { status: 'Failed', counts: EMPTY_COUNTS, error: "oep's job runner did not start the job" };
     try {
+      await saveJob(this.home, record);
+      const batches = splitMiniBatches(options.files, settings.mini_batch_size);
+      const workers = Math.max(1, settings.instance_count * settings.max_concurrency_per_instance);
+      await this.log(record.name, `Running: ${options.files.length} files in ${batches.length} mini-batches of up to ${settings.mini_batch_size}, ${Math.min(workers, Math.max(1, batches.length))} workers, deployment ${record.deployment} of ${record.endpoint}`);
+      let lastSave = 0;
+      let saving: Promise<void> = Promise.resolve();
+      const onProgress = (counts: ScheduleCounts) => {
+        record = { ...record, counts: jobCounts(counts) };
+        if (this.now() - lastSave < SAVE_EVERY_MS) return;
+        lastSave = this.now();
+        const snapshot = record;
+        saving = saving.then(() => saveJob(this.home, snapshot)).catch(() => undefined);
+      };
       result = await runBatchJob({
         batches,
         policy: { maxRetries: settings.max_retries, errorThreshold: settings.error_threshold },
         workers,
-        timeoutMs: settings.timeout * 1000,
+        // setTimeout fires at once past 2^31 - 1 ms (24.8 days): a longer timeout is that long.
+        timeoutMs: Math.min(settings.timeout * 1000, MAX_TIMER_MS),
         launcher: options.launcher,
         appendRows: settings.output_action === 'append_row' ? (rows) => output.append(rows.map((row) => `${row}\n`).join('')) : undefined,
         log: (line) => void this.log(record.name, line),
         onProgress,
         signal,
       });
+      await saving;
     } catch (error) {
-      result = { status: 'Failed', counts: { miniBatches: batches.length, succeeded: 0, failed: 0, running: 0, waiting: 0, succeededItems: 0, failedItems: 0 }, error: `oep's job runner failed: ${(error as Error).message}` };
+      result = { status: 'Failed', counts: result.counts, error: `oep's job runner failed: ${(error as Error).message}` };
+    } finally {
+      // Whatever happened above, the job ends with a record that says how: never left Running.
+      await output.close();
+      const canceledBy = reason();
+      const status = result.status === 'Canceled' && canceledBy?.startsWith('the oep daemon stopped') ? 'Failed' : result.status;
+      const error = result.status === 'Failed' ? result.error : result.status === 'Canceled' ? canceledBy : undefined;
+      record = { ...record, status, ended_at: this.stamp(), counts: jobCounts(result.counts), ...(error ? { error } : {}) };
+      const c = record.counts;
+      // The outcome line before the ended record: `job stream` stops reading once it sees the record ended.
+      await this.log(record.name, `${status}: ${c.succeeded} of ${c.mini_batches} mini-batches succeeded, ${c.failed} failed; ${c.succeeded_items} items succeeded, ${c.failed_items} failed${error ? `; ${error}` : ''}`);
+      this.openLogs.delete(record.name);
+      await jobLog.close();
+      await saveJob(this.home, record).catch(() => undefined);
     }
-    await saving;
-    await output.close();
-    const canceledBy = reason();
-    const status = result.status === 'Canceled' && canceledBy?.startsWith('the oep daemon stopped') ? 'Failed' : result.status;
-    const error = result.status === 'Failed' ? result.error : result.status === 'Canceled' ? canceledBy : undefined;
-    record = { ...record, status, ended_at: this.stamp(), counts: jobCounts(result.counts), ...(error ? { error } : {}) };
-    await saveJob(this.home, record);
-    const c = record.counts;
-    await this.log(record.name, `${status}: ${c.succeeded} of ${c.mini_batches} mini-batches succeeded, ${c.failed} failed; ${c.succeeded_items} items succeeded, ${c.failed_items} failed${error ? `; ${error}` : ''}`);
-    this.openLogs.delete(record.name);
-    await jobLog.close();
   }
 
   /** Appends a line to the job's log; lines are written in the order they are given. */

@@ -74,7 +74,18 @@ class JobRun {
       const keep = await this.feed(slot, worker.worker, worker.inbox);
       if (keep === 'finished') {
         worker.worker.finish();
-        await worker.worker.ended;
+        // shutdown() and the worker's exit get the mini-batch timeout; a worker still there then
+        // (a shutdown() that blocks, a thread init() started) is ended, so the job can end.
+        let timer: NodeJS.Timeout | undefined;
+        const exited = await Promise.race([
+          worker.worker.ended.then(() => true),
+          new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.options.timeoutMs))),
+        ]);
+        clearTimeout(timer);
+        if (!exited) {
+          this.options.log(`worker ${slot}: still running ${this.options.timeoutMs / 1000} s after its input ended (shutdown()): ended`);
+          await worker.worker.kill();
+        }
         this.live.delete(worker.worker);
         return;
       }
@@ -102,7 +113,8 @@ class JobRun {
       const answer = await inbox.next(undefined, this.options.signal);
       if (answer.kind === 'message' && answer.message.event === 'ready') return { worker, inbox };
       await this.end(worker);
-      if (answer.kind === 'abort') return undefined;
+      // Ended by a cancel or a stop of the job, not by its own init(): nothing to report.
+      if (answer.kind === 'abort' || this.stopped()) return undefined;
       lastError = answer.kind === 'message' && answer.message.event === 'init_failed' ? answer.message.error : describeEnd(answer);
       this.options.log(`worker ${slot}: init() failed (start ${start} of ${INIT_STARTS}): ${lastLine(lastError)}`);
       if (answer.kind === 'ended' && answer.end.error) break;
@@ -147,20 +159,23 @@ class JobRun {
         this.progressed();
         continue;
       }
-      if (answer.kind === 'abort') {
+      if (answer.kind === 'abort' || this.stopped()) {
+        // Canceled, or the job stopped (error_threshold passed, a fatal error) and its workers
+        // were ended: what was running is abandoned, not failed (its files are not failed items).
         this.schedule.giveBack(batch.index);
         giveBack();
         await this.end(worker);
         return 'replace';
       }
-      const error = answer.kind === 'message' && answer.message.event === 'failed' ? answer.message.error : describeEnd(answer, this.options.timeoutMs);
+      const raised = answer.kind === 'message' && answer.message.event === 'failed' && answer.message.mini_batch === batch.index;
+      const error = raised ? (answer.message as { error: string }).error : describeEnd(answer, this.options.timeoutMs);
+      // Hung, gone or out of step: what was queued behind it never started (no try counted) and
+      // goes back behind the retry of this one; a new worker (and a new init()) for what is left.
+      if (!raised) giveBack();
       const again = this.schedule.fail(batch.index, error);
       this.options.log(`mini-batch ${batch.index} failed (worker ${slot}, try ${attempt}${again ? ', will be tried again' : ', no tries left'}): ${lastLine(error)}`);
       this.progressed();
-      if (answer.kind !== 'message' || answer.message.event !== 'failed') {
-        // Hung or gone: what was queued behind it never started (no try counted); a new worker
-        // (and a new init()) for what is left.
-        giveBack();
+      if (!raised) {
         await this.end(worker);
         return 'replace';
       }

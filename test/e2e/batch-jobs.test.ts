@@ -209,6 +209,10 @@ describe('batch jobs: a custom driver with failures, timeouts, retries and summa
     const broken = await oep.run(['validate', '-f', 'broken.yml'], { cwd: root });
     assert.equal(broken.code, 2);
     assert.match(broken.stderr, /broken\.yml:7:16 output_action: Must be one of: append_row, summary_only\./);
+    writeFileSync(join(root, 'escape.yml'), 'name: escape\nendpoint_name: custom-batch\nmodel: {path: ./model}\ncode_configuration: {code: ./code, scoring_script: batch_driver.py}\nenvironment: {image: python}\ncompute: azureml:c\noutput_file_name: ../../../.bashrc\n');
+    const escape = await oep.run(['validate', '-f', 'escape.yml'], { cwd: root });
+    assert.equal(escape.code, 2, 'an output file outside the job\'s output folder is refused');
+    assert.match(escape.stderr, /escape\.yml:7:\d+ output_file_name: Must match/);
   });
 
   it('a failing mini-batch under error_threshold and one that times out once: Completed, the hang retried', async () => {

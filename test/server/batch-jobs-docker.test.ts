@@ -96,10 +96,12 @@ describe('batch jobs with workers in containers (docker runtime)', { skip }, () 
     assert.deepEqual(rows, ['a.csv,1', 'b.csv,2', 'c.csv,3', 'd.csv,4', 'e.csv,5']);
     // shutdown() wrote through the read-write output mount (AZUREML_BI_OUTPUT_PATH inside).
     assert.equal(readFileSync(join(jobOutputDir(home, record.name), 'shutdown.txt'), 'utf8'), 'shutdown called\n');
+    // Both workers start; which one runs which mini-batches is up to which is ready first.
     const workerLog = readFileSync(join(jobLogDir(home, record.name), 'worker-0.log'), 'utf8');
     assert.match(workerLog, /init: logging_level=INFO cwd=\/var\/azureml-app\/list-driver\n/);
     assert.match(workerLog, /init: model dir \/var\/azureml-app\/azureml-models\/heart-model\/3\n/);
-    assert.match(workerLog, /a child process writing to its stdout/);
+    const bothLogs = workerLog + readFileSync(join(jobLogDir(home, record.name), 'worker-1.log'), 'utf8');
+    assert.match(bothLogs, /a child process writing to its stdout/);
     assert.match(readFileSync(join(jobLogDir(home, record.name), 'image.log'), 'utf8'), /using image oep-test\/python:bookworm as it is/);
     assert.deepEqual(await jobContainers(record.name), []);
   });

@@ -7,6 +7,8 @@ import { runBatchJob, type BatchWorker, type WorkerEnd, type WorkerLauncher, typ
 type Behaviour = { kind: 'rows'; rows?: string[]; succeeded?: number } | { kind: 'raise'; error: string } | { kind: 'hang' } | { kind: 'die' };
 
 interface FakeOptions {
+  /** A worker that does not exit when its input ends (a shutdown() that blocks). */
+  stubborn?: boolean;
   /** Per start of a worker (1-based, over all slots): whether init() succeeds. */
   init?: (start: number) => 'ready' | 'init_failed' | 'no-interpreter';
   run: (batch: MiniBatch, seen: number) => Behaviour;
@@ -81,7 +83,7 @@ function fakeLauncher(options: FakeOptions): WorkerLauncher & { starts: number; 
         ended,
         finish() {
           launcher.finished += 1;
-          setImmediate(() => end({ code: 0, signal: null }));
+          if (!options.stubborn) setImmediate(() => end({ code: 0, signal: null }));
         },
         async kill() {
           if (live.has(token)) launcher.killed += 1;
@@ -158,6 +160,15 @@ describe('runBatchJob', () => {
     assert.ok(log.some((line) => /^mini-batch 1: 1 of 1 items \(worker 0, try 1\)$/.test(line)), log.join('\n'));
   });
 
+  it('a worker that does not exit after its input ends is ended after the timeout, and the job completes', async () => {
+    const launcher = fakeLauncher({ stubborn: true, run: () => ({ kind: 'rows' }) });
+    const { result, log } = job(launcher, { count: 2, size: 1, workers: 1, timeoutMs: 50 });
+    const outcome = await result;
+    assert.equal(outcome.status, 'Completed');
+    assert.equal(launcher.killed, 1);
+    assert.ok(log.some((line) => /^worker 0: still running 0.05 s after its input ended \(shutdown\(\)\): ended$/.test(line)), log.join('\n'));
+  });
+
   it('never starts more workers than mini-batches', async () => {
     const launcher = fakeLauncher({ run: () => ({ kind: 'rows' }) });
     assert.equal((await job(launcher, { count: 2, size: 5, workers: 4 }).result).status, 'Completed');
@@ -208,6 +219,7 @@ describe('runBatchJob', () => {
     const outcome = await job(launcher, { policy: { maxRetries: 0, errorThreshold: 2 }, timeoutMs: 10_000 }).result;
     assert.equal(outcome.status, 'Failed');
     assert.match((outcome as { error: string }).error, /3 failed items, more than error_threshold 2/);
+    assert.equal(outcome.counts.failedItems, 3, 'what the other worker was running is abandoned, not failed');
     assert.equal(launcher.live(), 0, 'the hanging worker was killed, not waited for');
   });
 

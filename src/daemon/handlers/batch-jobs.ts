@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OepError } from '../../errors.js';
-import { createJob, jobDir, jobLogDir, jobOutputDir, JOB_NAME, listJobs, readJob, type BatchJobRecord, type JobInput } from '../../registry/jobs.js';
+import { createJob, jobDir, jobLogDir, jobOutputDir, JOB_NAME, listJobs, readJob, saveJob, type BatchJobRecord, type JobInput } from '../../registry/jobs.js';
 import { batchProcessLaunch } from '../../runtimes/process/batch-launch.js';
 import { processWorkerLauncher } from '../../runtimes/process/batch-worker.js';
 import { batchDockerLaunch } from '../../runtimes/docker/batch-launch.js';
@@ -84,17 +84,24 @@ export function batchJobHandlers(ctx: HandlerContext): BatchJobHandlers {
         counts: { mini_batches: 0, succeeded: 0, failed: 0, running: 0, waiting: 0, succeeded_items: 0, failed_items: 0 },
       };
       await createJob(home, record);
-      const launcher = dockerLaunch
-        ? dockerWorkerLauncher(dockerLaunch)
-        : processWorkerLauncher(
-            await batchProcessLaunch({
-              spec: deployment,
-              python: await jobs.python(),
-              jobDir: jobDir(home, name),
-              outputDir: jobOutputDir(home, name),
-              logDir: jobLogDir(home, name),
-            }),
-          );
+      let launcher;
+      try {
+        launcher = dockerLaunch
+          ? dockerWorkerLauncher(dockerLaunch)
+          : processWorkerLauncher(
+              await batchProcessLaunch({
+                spec: deployment,
+                python: await jobs.python(),
+                jobDir: jobDir(home, name),
+                outputDir: jobOutputDir(home, name),
+                logDir: jobLogDir(home, name),
+              }),
+            );
+      } catch (error) {
+        // The job exists (its folder holds the model's link): it ends Failed, saying why, never left Queued.
+        await saveJob(home, { ...record, status: 'Failed', ended_at: new Date(ctx.now()).toISOString(), error: (error as Error).message });
+        throw error;
+      }
       jobs.runner.submit(record, { files, launcher });
       return batchJobView(record, home);
     },

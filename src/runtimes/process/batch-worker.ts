@@ -66,6 +66,10 @@ export function processWorkerLauncher(launch: BatchProcessLaunch): WorkerLaunche
         ended,
         finish() {
           child.stdin.end();
+          // What the worker started and left behind (init()'s background processes) goes with it.
+          void ended.then(() => {
+            if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+          });
         },
         async kill() {
           if (!gone && child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
