@@ -40,6 +40,8 @@ export function dockerWorkerLauncher(launch: BatchDockerLaunch): WorkerLauncher 
 /** The protocol over a started container's attached streams. */
 function attachedWorker(docker: Dockerode, container: Dockerode.Container, stream: Duplex, launch: BatchDockerLaunch, slot: number): BatchWorker {
   const log = createWriteStream(launch.logFile(slot), { flags: APPEND_NOFOLLOW as unknown as string, mode: 0o600 });
+  // A log that cannot be written (a link where it should be: ELOOP) loses the log, not the daemon.
+  log.on('error', () => undefined);
   const stdout = new PassThrough();
   docker.modem.demuxStream(stream, stdout, log);
   // A write after the container is gone (a kill while a mini-batch was sent).
