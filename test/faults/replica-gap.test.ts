@@ -36,8 +36,11 @@ describe('both replicas of a deployment killed at once (process runtime)', () =>
   let key = '';
   before(async () => {
     await oep.ok(['endpoint', 'create', '-f', join(ROLLOUT_FIXTURE, 'endpoint.yml'), '-o', 'none']);
-    // 1 s: shorter than the restart backoff (1 s) plus a start, so requests sent right after the kill cannot be served in time.
-    await oep.ok(['deployment', 'create', '-f', join(ROLLOUT_FIXTURE, 'blue.yml'), '--all-traffic', '--runtime', 'process', '--set', 'instance_count=2', '--set', 'request_settings.request_timeout_ms=1000', '-o', 'none']);
+    // 300 ms: well under the first restart's backoff (1 s) plus a start, so requests sent around
+    // the kill cannot be served in time. (1000 ms was too close: a request sent just before the
+    // kill waits until 1 s after its own start, and a warm interpreter restarts in ~50 ms after
+    // the backoff, so a fast enough restart could serve them all.)
+    await oep.ok(['deployment', 'create', '-f', join(ROLLOUT_FIXTURE, 'blue.yml'), '--all-traffic', '--runtime', 'process', '--set', 'instance_count=2', '--set', 'request_settings.request_timeout_ms=300', '-o', 'none']);
     uri = (await oep.ok(['endpoint', 'show', '-n', 'rollout', '--query', 'scoring_uri', '-o', 'tsv'])).trim();
     key = (await oep.ok(['endpoint', 'get-credentials', '-n', 'rollout', '--query', 'primaryKey', '-o', 'tsv'])).trim();
   });
@@ -54,7 +57,7 @@ describe('both replicas of a deployment killed at once (process runtime)', () =>
     assert.deepEqual(Object.keys(run.failures), ['503'], `only 503s besides 200s: ${describeCounts(run.failures)}`);
     // A request its replica refused, and one that found no ready replica: Azure's status, each with what happened.
     const messages = new Set([
-      'Deployment blue has no ready replica: the replica the request went to stopped answering (it may have crashed) and no other was ready in time (request_settings.request_timeout_ms: 1000 ms).',
+      'Deployment blue has no ready replica: the replica the request went to stopped answering (it may have crashed) and no other was ready in time (request_settings.request_timeout_ms: 300 ms).',
       'Deployment blue has no ready replica.',
     ]);
     for (const body of run.bodies['503']!) assert.ok(messages.has((JSON.parse(body) as { message: string }).message), body);
