@@ -14,7 +14,7 @@ import { checkPlaceholderNames } from './placeholders.js';
 import { placeProblems } from './placement.js';
 import { describeType, isRecord } from './plain-data.js';
 import type { RawProblem, SpecProblem, SpecResult } from './problem.js';
-import { checkEnvironmentShape, checkNames } from './rules.js';
+import { checkNames, checkNamesAndEnvironment } from './rules.js';
 import { checkSchema } from './schema-errors.js';
 import { loadSchema } from './schemas.js';
 import {
@@ -131,17 +131,7 @@ function moveSettingsToTop(data: Record<string, unknown>): void {
 
 /** Names, the environment's shape, and what a model needs to be scored (before references are resolved). */
 function checkBatchDeploymentRules(data: Record<string, unknown>): RawProblem[] {
-  const problems = checkNames(data, ['name', 'endpoint_name']);
-  const env = data.environment;
-  if (isRecord(env)) problems.push(...checkEnvironmentShape(env, ['environment']));
-  if (data.code_configuration !== undefined && env === undefined) {
-    problems.push({
-      path: ['code_configuration'],
-      at: 'key',
-      message: 'Needs an environment to run in.',
-      hint: 'add environment: an inline image or build, or azureml:<name>:<version>',
-    });
-  }
+  const problems = checkNamesAndEnvironment(data);
   const model = data.model;
   if (isRecord(model) && model.type !== 'mlflow_model' && data.code_configuration === undefined) {
     problems.push({

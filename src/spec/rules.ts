@@ -112,7 +112,11 @@ function checkIdentity(identity: unknown): RawProblem[] {
 
 const TARGET_UTILIZATION_KEYS = ['min_instances', 'max_instances', 'target_utilization_percentage', 'polling_interval'];
 
-export function checkDeploymentRules(data: Record<string, unknown>, type: DeploymentType): RawProblem[] {
+/**
+ * What online and batch deployments share: their names, the environment's shape, and a scoring
+ * script that needs an environment to run in.
+ */
+export function checkNamesAndEnvironment(data: Record<string, unknown>): RawProblem[] {
   const problems = checkNames(data, ['name', 'endpoint_name']);
   const env = data.environment;
   if (isRecord(env)) problems.push(...checkEnvironmentShape(env, ['environment']));
@@ -124,6 +128,11 @@ export function checkDeploymentRules(data: Record<string, unknown>, type: Deploy
       hint: 'add environment: an inline image or build, or azureml:<name>:<version>',
     });
   }
+  return problems;
+}
+
+export function checkDeploymentRules(data: Record<string, unknown>, type: DeploymentType): RawProblem[] {
+  const problems = checkNamesAndEnvironment(data);
   if (type === 'kubernetes' && isRecord(data.scale_settings)) problems.push(...checkScaleSettings(data.scale_settings));
   return problems;
 }
