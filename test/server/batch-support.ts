@@ -91,6 +91,19 @@ export class BatchWorker {
     return this.log;
   }
 
+  /**
+   * The log once it holds `pattern`: stderr and the protocol are two pipes, so a line logged
+   * before an event may arrive after it. Fails after a minute with what the log holds.
+   */
+  async stderrMatching(pattern: RegExp): Promise<string> {
+    const deadline = Date.now() + EVENT_TIMEOUT_MS;
+    while (!pattern.test(this.log)) {
+      if (Date.now() > deadline) assert.fail(`the worker's log never matched ${pattern}:\n${this.log}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return this.log;
+  }
+
   /** The protocol stream as received, every byte (to check nothing but events is there). */
   get protocolText(): string {
     return this.raw;

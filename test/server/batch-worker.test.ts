@@ -96,7 +96,7 @@ describe('a scoring script that returns a list', () => {
     assert.match(failed.error!, /^Traceback \(most recent call last\):\n/);
     assert.match(failed.error!, /batch_driver\.py", line \d+, in run\n/);
     assert.match(failed.error!, /\nValueError: cannot score bad\.txt\n$/);
-    assert.match(worker.stderr, /^oep-batch: mini-batch 0 failed:\nTraceback/m);
+    assert.match(await worker.stderrMatching(/^oep-batch: mini-batch 0 failed:\nTraceback/m), /^oep-batch: mini-batch 0 failed:\nTraceback/m);
     assert.deepEqual(await worker.score(1, [input('b.txt')]), { event: 'done', mini_batch: 1, rows: ['b.txt,3'], succeeded: 1 });
   });
 
