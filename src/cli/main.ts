@@ -15,11 +15,13 @@ interface TopLevelCommand {
    * of the verb named (`verb`, the word after the noun), or all of them when it names none.
    */
   load(verb?: string): Promise<CommandFactory>;
+  /** A noun's verbs, without loading them (which of them may run in the resident CLI). */
+  noun?(): Promise<Noun>;
 }
 
 /** A noun's entry: its verbs are loaded by name (src/cli/noun.ts). */
-function noun(load: () => Promise<Noun>): (verb?: string) => Promise<CommandFactory> {
-  return async (verb) => loadNoun(await load(), verb);
+function noun(names: readonly string[], load: () => Promise<Noun>): TopLevelCommand {
+  return { names, noun: load, load: async (verb) => loadNoun(await load(), verb) };
 }
 
 /**
@@ -28,21 +30,21 @@ function noun(load: () => Promise<Noun>): (verb?: string) => Promise<CommandFact
  * "Start-up"), so a command line loads only the command, and the verb, it names.
  */
 export const TOP_LEVEL_COMMANDS: readonly TopLevelCommand[] = [
-  { names: ['endpoint', 'online-endpoint'], load: noun(async () => (await import('./commands/endpoint/index.js')).endpointNoun) },
-  { names: ['deployment', 'online-deployment'], load: noun(async () => (await import('./commands/deployment/index.js')).deploymentNoun) },
-  { names: ['traffic'], load: noun(async () => (await import('./commands/traffic/index.js')).trafficNoun) },
-  { names: ['batch-endpoint'], load: noun(async () => (await import('./commands/batch-endpoint/index.js')).batchEndpointNoun) },
-  { names: ['batch-deployment'], load: noun(async () => (await import('./commands/batch-deployment/index.js')).batchDeploymentNoun) },
-  { names: ['job'], load: noun(async () => (await import('./commands/job/index.js')).jobNoun) },
-  { names: ['model'], load: noun(async () => (await import('./commands/model/index.js')).modelNoun) },
-  { names: ['environment'], load: noun(async () => (await import('./commands/environment/index.js')).environmentNoun) },
-  { names: ['data'], load: noun(async () => (await import('./commands/data/index.js')).dataNoun) },
-  { names: ['compute'], load: noun(async () => (await import('./commands/compute/index.js')).computeNoun) },
-  { names: ['connection'], load: noun(async () => (await import('./commands/connection/index.js')).connectionNoun) },
+  noun(['endpoint', 'online-endpoint'], async () => (await import('./commands/endpoint/index.js')).endpointNoun),
+  noun(['deployment', 'online-deployment'], async () => (await import('./commands/deployment/index.js')).deploymentNoun),
+  noun(['traffic'], async () => (await import('./commands/traffic/index.js')).trafficNoun),
+  noun(['batch-endpoint'], async () => (await import('./commands/batch-endpoint/index.js')).batchEndpointNoun),
+  noun(['batch-deployment'], async () => (await import('./commands/batch-deployment/index.js')).batchDeploymentNoun),
+  noun(['job'], async () => (await import('./commands/job/index.js')).jobNoun),
+  noun(['model'], async () => (await import('./commands/model/index.js')).modelNoun),
+  noun(['environment'], async () => (await import('./commands/environment/index.js')).environmentNoun),
+  noun(['data'], async () => (await import('./commands/data/index.js')).dataNoun),
+  noun(['compute'], async () => (await import('./commands/compute/index.js')).computeNoun),
+  noun(['connection'], async () => (await import('./commands/connection/index.js')).connectionNoun),
   { names: ['keyvault'], load: async () => (await import('./commands/keyvault-secret/index.js')).keyvaultCommand },
-  { names: ['daemon'], load: noun(async () => (await import('./commands/daemon/index.js')).daemonNoun) },
-  { names: ['config'], load: noun(async () => (await import('./commands/config/index.js')).configNoun) },
-  { names: ['ca'], load: noun(async () => (await import('./commands/ca/index.js')).caNoun) },
+  noun(['daemon'], async () => (await import('./commands/daemon/index.js')).daemonNoun),
+  noun(['config'], async () => (await import('./commands/config/index.js')).configNoun),
+  noun(['ca'], async () => (await import('./commands/ca/index.js')).caNoun),
   { names: ['dashboard'], load: async () => (await import('./commands/dashboard/open.js')).dashboardCommand },
   { names: ['validate'], load: async () => (await import('./commands/validate.js')).validateCommand },
 ];
@@ -62,6 +64,24 @@ export async function programFor(ctx: CliContext, argv: readonly string[]): Prom
 /** The whole program, every command and verb loaded: what `oep --help` shows, and what tests walk. */
 export async function buildProgram(ctx: CliContext): Promise<Command> {
   return assembleProgram(ctx, await Promise.all(TOP_LEVEL_COMMANDS.map((command) => command.load())));
+}
+
+/**
+ * Whether a command line may run in the resident CLI process (src/cli/resident/): a verb marked
+ * `resident` (src/cli/noun.ts), not asking for help (commander sizes help by the terminal).
+ */
+export async function isResidentCommandLine(argv: readonly string[]): Promise<boolean> {
+  const named = TOP_LEVEL_COMMANDS.find((command) => command.names.includes(argv[0] ?? ''));
+  if (!named?.noun || argv.some((arg) => arg === '-h' || arg === '--help')) return false;
+  return (await named.noun()).verbs.some((verb) => verb.name === argv[1] && verb.resident === true);
+}
+
+/** Loads every resident verb's modules, so that the resident CLI's first command is as quick as the rest. */
+export async function loadResidentVerbs(): Promise<void> {
+  for (const command of TOP_LEVEL_COMMANDS) {
+    const verbs = (await command.noun?.())?.verbs ?? [];
+    await Promise.all(verbs.filter((verb) => verb.resident).map((verb) => verb.load()));
+  }
 }
 
 /** Runs the CLI and returns the exit code; never exits the process itself. */

@@ -6,6 +6,11 @@ export interface Verb {
   /** The verb's command name, as its factory names it (test/unit/cli-program.test.ts checks). */
   readonly name: string;
   load(): Promise<CommandFactory>;
+  /**
+   * The verb may run in the resident CLI process (src/cli/resident/): it only asks the daemon and
+   * prints, with no terminal input, no spinner, no files and no environment beyond its context.
+   */
+  readonly resident?: true;
 }
 
 /** A top-level command made of verbs (`oep endpoint create|show|...`), in the order --help lists them. */

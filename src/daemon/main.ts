@@ -45,6 +45,7 @@ import { DaemonClient } from './client.js';
 import { acquireLock, releaseLock } from './lock.js';
 import { startControlServer } from './server.js';
 import { KeeperLink } from './keeper-link.js';
+import { startResidentCli, type ResidentCli } from './resident-cli.js';
 import { fileURLToPath } from 'node:url';
 import { UMASK_ENV } from '../model/server-contract.js';
 
@@ -191,6 +192,7 @@ async function runDaemon(): Promise<void> {
   })().catch((error: unknown) => log(`could not remove batch worker containers: ${(error as Error).message}`));
 
   let control: Server | undefined;
+  let residentCli: ResidentCli | undefined;
   let stopping = false;
   const shutdown = async (): Promise<void> => {
     if (stopping) return;
@@ -199,6 +201,7 @@ async function runDaemon(): Promise<void> {
     keeper?.stopping();
     log('daemon stopping');
     control?.close();
+    residentCli?.stop();
     debugGate.close();
     metrics.close();
     dashboard.close();
@@ -233,6 +236,7 @@ async function runDaemon(): Promise<void> {
     stopping = true;
     log('daemon handing over to a new daemon (oep daemon restart)');
     control?.close();
+    residentCli?.stop();
     for (const file of [paths.socket, paths.pidFile]) {
       try {
         unlinkSync(file);
@@ -329,6 +333,7 @@ async function runDaemon(): Promise<void> {
   writeFileNoFollowSync(paths.pidFile, String(process.pid));
   log(`daemon ${OEP_VERSION} listening on ${paths.socket} (pid ${process.pid}${keeper ? `, keeper ${keeper.info()?.pid ?? '?'}` : ''})`);
   keeper?.ready();
+  residentCli = startResidentCli(paths.home, log);
   const files = ownOpenFilesLimit();
   log(
     `open files: limit ${files.soft ?? 'unknown'} (hard ${files.hard ?? 'unknown'}), ${openDescriptors() ?? '?'} in use; ` +

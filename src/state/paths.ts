@@ -1,48 +1,22 @@
 // getBuiltinModule, not import: start-up time (src/cli/colour.ts says why).
-const { homedir, tmpdir } = process.getBuiltinModule('node:os');
+const { tmpdir } = process.getBuiltinModule('node:os');
 const { fileURLToPath } = process.getBuiltinModule('node:url');
-const { join, resolve } = process.getBuiltinModule('node:path');
+const { join } = process.getBuiltinModule('node:path');
+import { homeDigest, MAX_SOCKET_PATH, resolveOepHome, socketPathFor } from './home-paths.cjs';
 
-/** Everything oep keeps lives under one directory: OEP_HOME, or a per-user state directory. */
-export function resolveOepHome(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.OEP_HOME) return resolve(env.OEP_HOME);
-  const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
-  return join(base, 'oep');
-}
+export { resolveOepHome, socketPathFor };
 
 export interface OepPaths {
   home: string;
   socket: string;
+  /** The resident CLI's socket (src/cli/resident/server.ts), beside the daemon's. */
+  cliSocket: string;
   pidFile: string;
   lockFile: string;
   stateFile: string;
   daemonLog: string;
   logsDir: string;
   runDir: string;
-}
-
-/** Unix socket paths longer than this fail on Linux (107 bytes) and macOS (103): keep under both. */
-const MAX_SOCKET_PATH = 100;
-
-/**
- * OEP_HOME's hash, for socket paths that would be too long in OEP_HOME itself. node:crypto is
- * required here, when needed, not imported: loading it is a few ms of every command's start
- * (bench/cli-latency), and most OEP_HOMEs are short enough to need no hash.
- */
-function homeDigest(home: string): string {
-  const { createHash } = process.getBuiltinModule('node:crypto');
-  return createHash('sha256').update(home).digest('hex').slice(0, 16);
-}
-
-/**
- * The daemon's socket: `daemon.sock` in OEP_HOME, or, when that path is too long for a unix socket
- * (deep CI workspaces), a per-user 0700 folder in the temp directory, named after OEP_HOME's hash.
- */
-export function socketPathFor(home: string, temp = tmpdir(), uid = process.getuid?.() ?? 0): string {
-  const inHome = join(home, 'daemon.sock');
-  if (Buffer.byteLength(inHome) <= MAX_SOCKET_PATH) return inHome;
-  const digest = homeDigest(home);
-  return join(temp, `oep-${uid}`, `${digest}.sock`);
 }
 
 /**
@@ -61,6 +35,7 @@ export function oepPaths(home: string): OepPaths {
   return {
     home,
     socket: socketPathFor(home),
+    cliSocket: socketPathFor(home, undefined, undefined, 'cli'),
     pidFile: join(home, 'daemon.pid'),
     lockFile: join(home, 'daemon.lock'),
     stateFile: join(home, 'state.json'),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Command } from '../../src/cli/commander.js';
 import { buildProgram } from '../../src/cli/main.js';
@@ -40,6 +40,8 @@ describe('first contact: help, usage errors and hints', () => {
     const bare = join(oep.home, 'unbuilt');
     mkdirSync(join(bare, 'bin'), { recursive: true });
     copyFileSync(OEP_BIN, join(bare, 'bin', 'oep.js'));
+    // bin/ is CommonJS (bin/package.json): copied as it is shipped.
+    copyFileSync(join(dirname(OEP_BIN), 'package.json'), join(bare, 'bin', 'package.json'));
     writeFileSync(join(bare, 'package.json'), '{"type": "module"}\n');
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       execFile(process.execPath, [join(bare, 'bin', 'oep.js'), '--help'], (error, _stdout, stderr) =>

@@ -6,11 +6,11 @@ export const batchEndpointNoun: Noun = {
   description: 'Manage batch endpoints: named groups of batch deployments, one of them the default.',
   verbs: [
     { name: 'create', load: async () => (await import('./create.js')).batchEndpointCreateCommand },
-    { name: 'show', load: async () => (await import('./show.js')).batchEndpointShowCommand },
-    { name: 'list', load: async () => (await import('./list.js')).batchEndpointListCommand },
+    { name: 'show', load: async () => (await import('./show.js')).batchEndpointShowCommand, resident: true },
+    { name: 'list', load: async () => (await import('./list.js')).batchEndpointListCommand, resident: true },
     { name: 'update', load: async () => (await import('./update.js')).batchEndpointUpdateCommand },
     { name: 'delete', load: async () => (await import('./delete.js')).batchEndpointDeleteCommand },
     { name: 'invoke', load: async () => (await import('./invoke.js')).batchEndpointInvokeCommand },
-    { name: 'list-jobs', load: async () => (await import('./list-jobs.js')).batchEndpointListJobsCommand },
+    { name: 'list-jobs', load: async () => (await import('./list-jobs.js')).batchEndpointListJobsCommand, resident: true },
   ],
 };

@@ -7,8 +7,8 @@ export const deploymentNoun: Noun = {
   description: "Manage an endpoint's deployments.",
   verbs: [
     { name: 'create', load: async () => (await import('./create.js')).deploymentCreateCommand },
-    { name: 'show', load: async () => (await import('./show.js')).deploymentShowCommand },
-    { name: 'list', load: async () => (await import('./list.js')).deploymentListCommand },
+    { name: 'show', load: async () => (await import('./show.js')).deploymentShowCommand, resident: true },
+    { name: 'list', load: async () => (await import('./list.js')).deploymentListCommand, resident: true },
     { name: 'update', load: async () => (await import('./update.js')).deploymentUpdateCommand },
     { name: 'delete', load: async () => (await import('./delete.js')).deploymentDeleteCommand },
     { name: 'get-logs', load: async () => (await import('./get-logs.js')).deploymentGetLogsCommand },

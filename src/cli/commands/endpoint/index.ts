@@ -7,8 +7,8 @@ export const endpointNoun: Noun = {
   description: 'Manage online endpoints.',
   verbs: [
     { name: 'create', load: async () => (await import('./create.js')).endpointCreateCommand },
-    { name: 'show', load: async () => (await import('./show.js')).endpointShowCommand },
-    { name: 'list', load: async () => (await import('./list.js')).endpointListCommand },
+    { name: 'show', load: async () => (await import('./show.js')).endpointShowCommand, resident: true },
+    { name: 'list', load: async () => (await import('./list.js')).endpointListCommand, resident: true },
     { name: 'update', load: async () => (await import('./update.js')).endpointUpdateCommand },
     { name: 'delete', load: async () => (await import('./delete.js')).endpointDeleteCommand },
     { name: 'invoke', load: async () => (await import('./invoke.js')).endpointInvokeCommand },
