@@ -201,7 +201,7 @@ async function runDaemon(): Promise<void> {
     keeper?.stopping();
     log('daemon stopping');
     control?.close();
-    residentCli?.stop();
+    await residentCli?.stop();
     debugGate.close();
     metrics.close();
     dashboard.close();
@@ -236,7 +236,7 @@ async function runDaemon(): Promise<void> {
     stopping = true;
     log('daemon handing over to a new daemon (oep daemon restart)');
     control?.close();
-    residentCli?.stop();
+    await residentCli?.stop();
     for (const file of [paths.socket, paths.pidFile]) {
       try {
         unlinkSync(file);
