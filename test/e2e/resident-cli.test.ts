@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { oepPaths } from '../../src/state/paths.js';
-import { eventually, OepSandbox } from './harness.js';
+import { prerequisiteSkip } from '../prerequisites.js';
+import { eventually, OEP_BIN, OepSandbox } from './harness.js';
 
 /** The resident CLI's lines in the daemon's log: one per command line it answered. */
 function residentLines(home: string): string[] {
@@ -77,6 +79,31 @@ describe('the resident CLI: read-only verbs answered by a process the daemon kee
     const missing = await oep.run(['endpoint', 'show', '-n', 'no-such-endpoint']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /OEP_ERR_ENDPOINT_NOT_FOUND/);
+  });
+
+  it('on a terminal: the same colours and layout as the command in its own process', { skip: prerequisiteSkip('the resident CLI terminal test', !existsSync('/usr/bin/script') && 'no script(1) here (util-linux; on Debian the bsdutils package)') }, async () => {
+    /** What a terminal shows (stdout and stderr both go to it), as script(1) records it. */
+    const onTerminal = (args: string, name: string, env: NodeJS.ProcessEnv = {}): Promise<string> => {
+      const log = join(oep.home, `${name}.typescript`);
+      return new Promise((resolve, reject) => {
+        const environment = { ...process.env, OEP_HOME: oep.home, NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: 'xterm', ...env };
+        const child = execFile('script', ['-qec', `${process.execPath} ${OEP_BIN} ${args}`, log], { env: environment }, () => {
+          if (existsSync(log)) resolve(readFileSync(log, 'utf8'));
+          else reject(new Error('script(1) wrote no log'));
+        });
+        child.stdin?.end();
+      });
+    };
+    for (const [index, args] of ['endpoint show -n no-such-endpoint', 'endpoint list -o table', 'traffic show -n resident-ep'].entries()) {
+      const servedBefore = residentLines(oep.home).length;
+      const resident = await onTerminal(args, `resident-${index}`);
+      assert.equal(residentLines(oep.home).length, servedBefore + 1, `the resident CLI answered oep ${args} on a terminal`);
+      const own = await onTerminal(args, `own-${index}`, { OEP_CLI_RESIDENT: '0' });
+      // script(1)'s header and footer lines carry the time: compare what the command wrote.
+      const body = (typescript: string): string => typescript.split('\n').filter((line) => !/^Script (started|done)/.test(line)).join('\n');
+      assert.equal(body(resident), body(own), `oep ${args} on a terminal`);
+    }
+    assert.match(await onTerminal('endpoint show -n no-such-endpoint', 'red'), /\u001b\[31merror:\u001b\[39m Online endpoint no-such-endpoint does not exist/);
   });
 
   it('uses the command line\'s working directory and environment, not its own', async () => {
