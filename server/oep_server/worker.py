@@ -59,14 +59,18 @@ MSG_NO_REPLICA_SECRET = (
 _iso_cache = (0, "")
 
 
-def _iso_now():
+def _access_line(method, path, status, elapsed_ms, request_id):
+    """`<ISO-8601 UTC time> <method> <path> <status> <ms>ms <x-request-id>`, the time's whole seconds
+    formatted once a second."""
     global _iso_cache
     t = time.time()
     sec = int(t)
     cached = _iso_cache
     if cached[0] != sec:
         cached = _iso_cache = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
-    return "%s.%03dZ" % (cached[1], int((t - sec) * 1000))
+    return "%s.%03dZ %s %s %d %.3fms %s\n" % (
+        cached[1], int((t - sec) * 1000), method, path, status, elapsed_ms, request_id or "-"
+    )
 
 
 def _is_health_probe(req):
@@ -640,7 +644,7 @@ class Worker(object):
             pass
 
     def _access_log(self, method, path, status, elapsed_ms, request_id):
-        line = "%s %s %s %d %.3fms %s\n" % (_iso_now(), method, path, status, elapsed_ms, request_id or "-")
+        line = _access_line(method, path, status, elapsed_ms, request_id)
         try:
             os.write(self.stdout_fd, line.encode("utf-8", "replace"))
         except OSError:
