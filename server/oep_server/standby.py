@@ -3,10 +3,10 @@ slow client), it serves what the main thread cannot.
 
 It sleeps on a timer that the main thread keeps armed for the request it starts on (timer.py), so
 requests that finish within TAKEOVER_S seldom wake it (an arm kept from an earlier request can fire
-up to TAKEOVER_S / 2 early: the standby then arms it for the rest). Once the timer fires with the main thread still on
-the same request, it watches the worker's idle connections and listening socket (the main thread's
-`ready` epoll) until the main thread is done: new connections are accepted (one worker; with
-several, each worker's accept thread takes them), and a connection that
+up to TAKEOVER_S / 2 early: the standby then arms it for the rest). Once the timer fires with the
+main thread still on the same request, it watches the worker's idle connections and listening
+socket (the main thread's `ready` epoll) until the main thread is done: new connections are
+accepted (one worker; with several, each worker's accept thread takes them), and a connection that
 has a request gets a thread of its own (health probes are answered at once, /score calls are queued
 for the main thread or handed to an idle worker). It also answers the main thread's request with
 the timeout's 500 when run() is stuck in C code past SCORING_TIMEOUT_MS plus the grace, where
