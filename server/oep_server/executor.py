@@ -23,11 +23,21 @@ class ScoringTimeout(BaseException):
 OUTCOME_OK = 0
 OUTCOME_ERROR = 1
 OUTCOME_TIMEOUT = 2
+# True while run() runs on the main thread, which must then end by _alarm_deadline
+# (time.perf_counter()). The interval timer is left armed when run() returns (one system call per
+# call rather than two): the alarm it sends later finds _alarm_armed False, or, for a later call,
+# a deadline still ahead, and is ignored.
 _alarm_armed = False
+_alarm_deadline = 0.0
 
 
 def alarm_handler(signum, frame):
     if _alarm_armed:
+        remaining = _alarm_deadline - time.perf_counter()
+        if remaining > 0:
+            # An earlier call's alarm, delivered as this call started: the timer is this call's.
+            signal.setitimer(signal.ITIMER_REAL, remaining)
+            return
         if oep_debug.attached():
             # --debug: no timeout while a debugger holds run() (a breakpoint); checked again later.
             signal.setitimer(signal.ITIMER_REAL, oep_debug.RECHECK_S)
@@ -165,6 +175,8 @@ class Executor(object):
 
     def take_queued(self):
         """The next call queued by a connection thread, or None (main thread, never blocks)."""
+        if self.jobs.empty():
+            return None  # the common case, checked first: raising queue.Empty costs more
         try:
             return self.jobs.get_nowait()
         except queue.Empty:
@@ -178,20 +190,20 @@ class Executor(object):
 
     def execute(self, job):
         """One call on the main thread, under SIGALRM at SCORING_TIMEOUT_MS."""
-        global _alarm_armed
+        global _alarm_armed, _alarm_deadline
         can_alarm = self.can_alarm
         job.started = t0 = time.perf_counter()
         self.current = job
         try:
             try:
                 if can_alarm:
+                    _alarm_deadline = t0 + self.timeout_s  # never after the alarm: t0 is taken first
                     _alarm_armed = True
                     signal.setitimer(signal.ITIMER_REAL, self.timeout_s)
                 value = job.fn(**job.kwargs)
             finally:
                 if can_alarm:
-                    _alarm_armed = False
-                    signal.setitimer(signal.ITIMER_REAL, 0)
+                    _alarm_armed = False  # the timer stays armed: its alarm is then ignored
             job.value = value
             job.outcome = OUTCOME_OK
         except ScoringTimeout:

@@ -17,12 +17,13 @@ CT_HTML = "text/html; charset=utf-8"
 _date_cache = (0, "")
 
 
-def _http_date():
+def _date_line():
+    """The Date header's line, made once a second."""
     global _date_cache
     now = int(time.time())
     cached = _date_cache
     if cached[0] != now:
-        cached = _date_cache = (now, formatdate(now, usegmt=True))
+        cached = _date_cache = (now, "Date: %s\r\n" % formatdate(now, usegmt=True))
     return cached[1]
 
 
@@ -119,10 +120,13 @@ def parse_head(head):
         raise HeaderLimitError("limit request headers fields")
     headers = []
     hmap = {}
-    for line in lines[1:]:
+    # No line is longer than the whole head: most heads need no check line by line.
+    check_lines = len(text) + 2 > MAX_HEADER_LINE_BYTES
+    del lines[0]
+    for line in lines:
         if not line:
             continue
-        if len(line) + 2 > MAX_HEADER_LINE_BYTES:
+        if check_lines and len(line) + 2 > MAX_HEADER_LINE_BYTES:
             raise HeaderLimitError("limit request headers fields size")
         name, sep, value = line.partition(":")
         if not sep or not name or name[-1] in " \t":
@@ -206,18 +210,18 @@ HOP_BY_HOP = frozenset(("content-length", "transfer-encoding", "connection", "ke
 
 
 def serialize_response(status, headers, body, head_only, keep_alive, http10):
-    parts = [status_line(status)]
-    for name, value in headers:
-        parts.append("%s: %s\r\n" % (name, value))
+    parts = [f"{name}: {value}\r\n" for name, value in headers]
+    parts.insert(0, status_line(status))
     no_body = status in (204, 304) or 100 <= status < 200
     if not no_body:
-        parts.append("Content-Length: %d\r\n" % len(body))
-    parts.append("Date: %s\r\n" % _http_date())
+        parts.append(f"Content-Length: {len(body)}\r\n")
+    parts.append(_date_line())
     if not keep_alive:
-        parts.append("Connection: close\r\n")
+        parts.append("Connection: close\r\n\r\n")
     elif http10:
-        parts.append("Connection: keep-alive\r\n")
-    parts.append("\r\n")
+        parts.append("Connection: keep-alive\r\n\r\n")
+    else:
+        parts.append("\r\n")
     head = _encode_head("".join(parts))
     if head_only or no_body or not body:
         return head

@@ -13,8 +13,8 @@ import oep_monitoring
 from oep_aml_api import AMLRequest, build_environ, wsgi_style_headers
 
 from .output import write_err, write_out
-from .protocol import CT_HTML, HOP_BY_HOP, clean_header
-from .response import Response, json_error, json_ok
+from .protocol import CT_HTML, CT_JSON, HOP_BY_HOP, clean_header
+from .response import Response, dumps, json_error, json_ok
 from .script import MODE_JSON, MODE_RAW
 from .executor import OUTCOME_OK, OUTCOME_TIMEOUT
 
@@ -68,40 +68,44 @@ def _parse_get_parameters(query):
 
 
 class _RandomPool(object):
-    """os.urandom read 4 KiB at a time: one system call per 256 request ids rather than one each.
-    Emptied in a forked child, so that two workers never hand out the same bytes."""
+    """os.urandom read 4 KiB at a time, kept as hex text: one system call and one hex() per 256
+    request ids rather than one each. Emptied in a forked child, so that two workers never hand out
+    the same bytes."""
 
     SIZE = 4096
 
     def __init__(self):
-        self.data = b""
+        self.hex = ""
         self.pos = 0
         self.lock = threading.Lock()  # connection threads make ids too
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._forget)
 
     def _forget(self):
-        self.data = b""
+        self.hex = ""
         self.pos = 0
         self.lock = threading.Lock()
 
-    def take16(self):
+    def take32(self):
+        """32 random hex digits (16 bytes)."""
         with self.lock:
             pos = self.pos
-            if pos + 16 > len(self.data):
-                self.data = os.urandom(self.SIZE)
+            if pos + 32 > len(self.hex):
+                self.hex = os.urandom(self.SIZE).hex()
                 pos = 0
-            self.pos = pos + 16
-            return self.data[pos:pos + 16]
+            self.pos = pos + 32
+            return self.hex[pos:pos + 32]
 
 
 _random_pool = _RandomPool()
+# A version 4 UUID's variant digit (binary 10xx) for a random hex digit: its two low bits kept.
+_VARIANT_DIGIT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def _new_request_id():
-    """A random (version 4) UUID string; str(uuid.uuid4()) costs three times as much."""
-    h = _random_pool.take16().hex()
-    return "%s-%s-4%s-%x%s-%s" % (h[:8], h[8:12], h[13:16], 8 | (int(h[16], 16) & 3), h[17:20], h[20:])
+    """A random (version 4) UUID string; str(uuid.uuid4()) costs several times as much."""
+    h = _random_pool.take32()
+    return "%s-%s-4%s-%s%s-%s" % (h[:8], h[8:12], h[13:16], _VARIANT_DIGIT[h[16]], h[17:20], h[20:])
 
 
 def _request_ids(hmap):
@@ -131,7 +135,9 @@ def response_of(value, run_ms):
     status = int(value.status_code)
     headers = []
     for name, header_value in value.headers:
-        if name.lower() in HOP_BY_HOP:
+        lower = name.lower()
+        if lower in HOP_BY_HOP or lower in _ID_HEADERS:
+            # the request-id headers are the blueprint's (azmlinfsrv's hooks replace the script's)
             continue
         if isinstance(header_value, bool):
             header_value = "True" if header_value else "False"
@@ -158,10 +164,10 @@ def response_of(value, run_ms):
 
 def _is_response(value):
     return (
-        hasattr(value, "status_code")
+        not isinstance(value, (dict, list, str, bytes))  # first: what run() returns most often
+        and hasattr(value, "status_code")
         and hasattr(value, "headers")
         and hasattr(value, "get_data")
-        and not isinstance(value, (dict, list, str, bytes))
     )
 
 
@@ -285,9 +291,9 @@ class Routes(object):
                 answer = json_error(500, MSG_INTERNAL)
         headers = answer.headers
         if is_score:
+            # A script's own x-request-id & co. were left out by response_of(); the server's own
+            # answers (json_ok, json_error) have none.
             headers.append(("x-ms-run-fn-exec-ms", "%.3f" % (answer.run_ms or 0.0)))
-            headers = [item for item in headers if item[0].lower() not in _ID_HEADERS]
-            answer.headers = headers
         if self.cfg.server_version is not None:
             headers.append(("x-ms-server-version", self.cfg.server_version))
         request_id, legacy, client = ids
@@ -317,7 +323,11 @@ class Routes(object):
         elif method == "POST":
             if mode == MODE_JSON:
                 content_type = req.hmap.get("content-type")
-                if content_type and content_type.split(";", 1)[0].strip().lower() in FORM_MIMETYPES:
+                if (
+                    content_type
+                    and content_type != CT_JSON
+                    and content_type.split(";", 1)[0].strip().lower() in FORM_MIMETYPES
+                ):
                     # werkzeug parses form bodies into request.form: request.data (what azmlinfsrv passes) is empty
                     kwargs = {script.param: ""}
                 else:
@@ -372,7 +382,7 @@ class Routes(object):
                     return json_error(500, MSG_INTERNAL, run_ms=exec_ms)
             try:
                 # AMLResponse(None, ...) answers {} (azmlinfsrv wraps every return value in one)
-                body = b"{}" if value is None else json.dumps(value).encode("utf-8")
+                body = b"{}" if value is None else dumps(value).encode("utf-8")
             except Exception:
                 write_err("oep-server: run() returned a value that is not JSON serialisable:\n" + traceback.format_exc())
                 return json_error(500, MSG_INTERNAL, run_ms=exec_ms)

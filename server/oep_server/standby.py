@@ -1,11 +1,12 @@
 """The worker's standby thread: while the main thread stays busy on one request (a long run(), a
 slow client), it serves what the main thread cannot.
 
-It sleeps on a timer the main thread arms as it starts on each request (timer.py), so requests
-that finish within TAKEOVER_S never wake it. Once the timer fires with the main thread still on
-the same request, it watches the worker's idle connections and listening socket (the main thread's
-`ready` epoll) until the main thread is done: new connections are accepted (one worker; with
-several, each worker's accept thread takes them), and a connection that
+It sleeps on a timer that the main thread keeps armed for the request it starts on (timer.py), so
+requests that finish within TAKEOVER_S seldom wake it (an arm kept from an earlier request can fire
+up to TAKEOVER_S / 2 early: the standby then arms it for the rest). Once the timer fires with the
+main thread still on the same request, it watches the worker's idle connections and listening
+socket (the main thread's `ready` epoll) until the main thread is done: new connections are
+accepted (one worker; with several, each worker's accept thread takes them), and a connection that
 has a request gets a thread of its own (health probes are answered at once, /score calls are queued
 for the main thread or handed to an idle worker). It also answers the main thread's request with
 the timeout's 500 when run() is stuck in C code past SCORING_TIMEOUT_MS plus the grace, where
@@ -68,7 +69,10 @@ class Standby(object):
                 return
             elapsed = time.perf_counter() - since
             if elapsed < TAKEOVER_S:
-                return  # the main thread started on another request since, and armed the timer for it
+                # The timer fired early for this request (the main thread kept an arm made for an
+                # earlier one, Worker._begin_busy) or it started since: wait for the rest.
+                self.timer.arm(TAKEOVER_S - elapsed)
+                return
             if elapsed < TAKEOVER_RUNNING_S and self._main_running():
                 self.timer.arm(TAKEOVER_RUNNING_S - elapsed)
                 return

@@ -1,9 +1,13 @@
-"""A one-shot timer another thread can sleep on (Linux timerfd): the worker's main thread arms it
-as it starts on a request, and its standby thread (standby.py) wakes only when that request is
-still going when the timer fires. The main thread so never wakes anyone on the common path."""
+"""A one-shot timer another thread can sleep on (Linux timerfd): the worker's main thread makes
+sure it is armed as it starts on a request, and its standby thread (standby.py) wakes only when
+that request is still going when the timer fires. The main thread so never wakes anyone on the
+common path, and under steady load it seldom makes a system call for the timer either: an arm
+that fires soon enough for the new request is kept (see cover())."""
 
 import ctypes
 import os
+import threading
+import time
 
 
 CLOCK_MONOTONIC = 1
@@ -24,6 +28,10 @@ class WakeTimer(object):
     def __init__(self, fd, settime):
         self.fd = fd
         self._settime = settime
+        # When (time.perf_counter()) the last arm fires; in the past once it fired. Written with
+        # the arm under the lock, so that it is the kernel's timer whenever the timer is armed.
+        self.due = 0.0
+        self._lock = threading.Lock()
 
     @classmethod
     def create(cls):
@@ -47,7 +55,17 @@ class WakeTimer(object):
 
     def arm(self, seconds):
         """Fire once, `seconds` from now (replacing any earlier arm). Costs one system call."""
-        self._settime(seconds)
+        with self._lock:
+            self.due = time.perf_counter() + seconds
+            self._settime(seconds)
+
+    def cover(self, now, delay, slack):
+        """Fire `delay` after `now`, or up to `slack` earlier: an arm already due in that window is
+        kept (no system call). One that fires early finds the request younger than `delay`; the
+        thread woken then arms the timer again for the rest (standby.py)."""
+        due = self.due
+        if due > now + delay or due < now + delay - slack:
+            self.arm(delay)
 
     def wait(self):
         """Block (without the GIL) until the timer fires."""

@@ -59,14 +59,18 @@ MSG_NO_REPLICA_SECRET = (
 _iso_cache = (0, "")
 
 
-def _iso_now():
+def _access_line(method, path, status, elapsed_ms, request_id):
+    """`<ISO-8601 UTC time> <method> <path> <status> <ms>ms <x-request-id>`, the time's whole seconds
+    formatted once a second."""
     global _iso_cache
     t = time.time()
     sec = int(t)
     cached = _iso_cache
     if cached[0] != sec:
         cached = _iso_cache = (sec, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)))
-    return "%s.%03dZ" % (cached[1], int((t - sec) * 1000))
+    return "%s.%03dZ %s %s %d %.3fms %s\n" % (
+        cached[1], int((t - sec) * 1000), method, path, status, elapsed_ms, request_id or "-"
+    )
 
 
 def _is_health_probe(req):
@@ -91,6 +95,11 @@ class Worker(object):
         self.executor = Executor(cfg.timeout_ms, cfg.stuck_restart_s, self._on_stuck, self._wake_main)
         self.in_flight = 0
         self.in_flight_lock = threading.Lock()
+        # Several workers: this worker's counts of connections (kept, closed, passed on) in the
+        # cluster's table, updated from several threads.
+        self.count_lock = threading.Lock()
+        if cluster is not None:
+            cluster.forget_connections(slot)
         self.idle = threading.Condition(self.in_flight_lock)
         try:
             self.stdout_fd = sys.stdout.fileno()
@@ -190,8 +199,11 @@ class Worker(object):
             pass
 
     def _begin_busy(self):
-        self.busy_since = time.perf_counter()
-        self.timer.arm(TAKEOVER_S)
+        self.busy_since = now = time.perf_counter()
+        # Within the first half of TAKEOVER_S the standby wakes early, finds the request young
+        # and waits for the rest: under steady load the timer is armed about once per millisecond
+        # rather than once per request.
+        self.timer.cover(now, TAKEOVER_S, TAKEOVER_S / 2)
 
     def _end_busy(self):
         self.busy_since = None
@@ -249,6 +261,7 @@ class Worker(object):
             sock.close()
         except OSError:
             pass
+        self._count_closed()
 
     def main_idle(self):
         return self.busy_since is None
@@ -424,11 +437,34 @@ class Worker(object):
                 if ex.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EAGAIN):
                     continue
                 return
+            if self.cluster is not None and self._pass_new_connection(conn):
+                continue
             _prepare(conn)
             if self.fast:
                 self._park(conn, _remote_of(addr))
             else:
                 threading.Thread(target=self._serve_connection, args=(conn, _remote_of(addr), False), daemon=True).start()
+
+    def _pass_new_connection(self, conn):
+        """Several workers: a new connection goes to the worker with the fewest open, when that is
+        not this one (True: it was passed on). The accept threads of all workers wait in accept(),
+        but a burst of new connections (a client opening its pool) would otherwise land on one
+        worker: its accept thread, already running, takes those queued behind the first before the
+        others' threads get to run. The counts are updated before the next accept, so a burst
+        sees the connections passed a moment ago."""
+        cluster = self.cluster
+        with self.count_lock:
+            target = cluster.find_fewer_connections(self.slot)
+            if target is not None and cluster.send_connection(target, conn):
+                cluster.count_sent(self.slot, target)
+            else:
+                cluster.count_kept(self.slot)
+                return False
+        try:
+            conn.close()  # this process's copy: the connection is the other worker's now
+        except OSError:
+            pass
+        return True
 
     def _adopt_fd(self, fd):
         try:
@@ -442,9 +478,15 @@ class Worker(object):
                 os.close(fd)
             except OSError:
                 pass
+            self._count_closed()
             return
         _prepare(sock)
         threading.Thread(target=self._serve_connection, args=(sock, _remote_of(addr), True), daemon=True).start()
+
+    def _count_closed(self):
+        if self.cluster is not None:
+            with self.count_lock:
+                self.cluster.count_closed(self.slot)
 
     def _on_stuck(self, stuck):
         if stuck:
@@ -492,6 +534,8 @@ class Worker(object):
                 cluster.publish(self.slot, self.in_flight)
                 return True
         if cluster.send_connection(target, sock):
+            with self.count_lock:
+                cluster.count_sent(self.slot, target)
             return False
         self._reserve()
         return True
@@ -637,7 +681,7 @@ class Worker(object):
             pass
 
     def _access_log(self, method, path, status, elapsed_ms, request_id):
-        line = "%s %s %s %d %.3fms %s\n" % (_iso_now(), method, path, status, elapsed_ms, request_id or "-")
+        line = _access_line(method, path, status, elapsed_ms, request_id)
         try:
             os.write(self.stdout_fd, line.encode("utf-8", "replace"))
         except OSError:

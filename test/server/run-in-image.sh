@@ -34,7 +34,7 @@ trap cleanup EXIT
 # not. test/unit/server-in-image.test.ts checks that each file named here exists.
 IN_IMAGE_FILES=(
   startup-failures timeout workers http-protocol rawhttp binary-payloads environment msi-forward
-  inference-schema mlflow-startup batch-worker
+  inference-schema mlflow-startup batch-worker worker-timers
 )
 files=()
 for name in "${IN_IMAGE_FILES[@]}"; do files+=("dist/test/server/$name.test.js"); done

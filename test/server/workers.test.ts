@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { httpRequest, MeetingPoint, ScoringServer, stopAllServers, type HttpResult } from './harness.js';
 
@@ -10,6 +11,34 @@ function sleepRequest(server: ScoringServer, seconds: number, agent?: http.Agent
 /** A call to the rendezvous fixture: it answers {"met": true} once `peers` calls were in run() together. */
 function meetRequest(server: ScoringServer, point: MeetingPoint, agent?: http.Agent | false, peers = 2): Promise<HttpResult> {
   return server.request({ method: 'POST', path: '/score', body: point.body(peers), agent });
+}
+
+function connectTo(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** One kept-alive POST /score {"sleep": 0} on a raw connection: the pid of the worker that answered. */
+function quickCallPid(socket: net.Socket): Promise<number> {
+  const body = '{"sleep": 0}';
+  return new Promise((resolve, reject) => {
+    let data = '';
+    const onData = (chunk: Buffer): void => {
+      data += chunk.toString('latin1');
+      const end = data.indexOf('\r\n\r\n');
+      const length = /\r\ncontent-length: (\d+)/i.exec(data);
+      if (end < 0 || !length || data.length < end + 4 + Number(length[1])) return;
+      socket.off('data', onData);
+      socket.off('error', reject);
+      assert.match(data, /^HTTP\/1\.1 200 /);
+      resolve((JSON.parse(data.slice(end + 4)) as { pid: number }).pid);
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+    socket.write(`POST /score HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  });
 }
 
 function pidOf(res: HttpResult): number {
@@ -69,6 +98,26 @@ describe('oep-server WORKER_COUNT', () => {
       }
     } finally {
       agent.destroy();
+    }
+  });
+
+  it('spreads connections opened at once over the workers, each keeping its own', async () => {
+    const server = await ScoringServer.start({ fixture: 'slow', env: { WORKER_COUNT: '2' } });
+    await server.waitForWorkers(2);
+    // Four connections opened in one go (a client filling its pool) queue together in the
+    // listening socket: without the balance, the worker whose accept thread runs first can take
+    // them all (whether it does depends on scheduling: wrk's connections did, this test's mostly
+    // do not; test/server/cluster.test.ts checks the counts the balance decides on). Calls that
+    // take no time are never handed to another worker, so each answer's pid is the pid of the
+    // worker that holds its connection.
+    const sockets = await Promise.all([0, 1, 2, 3].map(() => connectTo(server.port)));
+    try {
+      for (let round = 0; round < 3; round++) {
+        const pids = await Promise.all(sockets.map((socket) => quickCallPid(socket)));
+        assert.equal(new Set(pids).size, 2, `round ${round}: the four connections are served by both workers (pids ${pids.join(', ')})`);
+      }
+    } finally {
+      for (const socket of sockets) socket.destroy();
     }
   });
 

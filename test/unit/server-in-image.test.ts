@@ -12,7 +12,7 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
  * interpreter (the warm spare): they run once, with the host's python3. Every other file runs a
  * second time in the image (test/server/run-in-image.sh, IN_IMAGE_FILES).
  */
-const HOST_ONLY = ['contract', 'routes', 'score', 'swagger', 'schema', 'request-ids', 'replica-secret', 'parity', 'mlflow-score', 'mlflow-swagger', 'spare', 'batch-mlflow', 'batch-jobs', 'batch-jobs-docker'];
+const HOST_ONLY = ['contract', 'cluster', 'routes', 'score', 'swagger', 'schema', 'request-ids', 'replica-secret', 'parity', 'mlflow-score', 'mlflow-swagger', 'spare', 'batch-mlflow', 'batch-jobs', 'batch-jobs-docker'];
 
 /** The names run-in-image.sh lists in IN_IMAGE_FILES=( ... ). */
 function inImageFiles(): string[] {
