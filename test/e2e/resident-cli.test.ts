@@ -140,6 +140,14 @@ describe('the resident CLI: read-only verbs answered by a process the daemon kee
     assert.deepEqual(await ask(cliSocket, '{"argv": 3}'), [{ fallback: 'malformed request' }]);
     assert.deepEqual(await ask(cliSocket, 'not json'), [{ fallback: 'malformed request' }]);
     assert.deepEqual(await ask(cliSocket, 'null'), [{ fallback: 'malformed request' }]);
+    // A connection that sends nothing is closed after a few seconds, not kept open.
+    const silent = connect(cliSocket);
+    silent.on('error', () => undefined);
+    const closed = await new Promise<boolean>((resolve) => {
+      silent.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 30_000).unref();
+    });
+    assert.ok(closed, 'the resident CLI closes a connection that sends no request');
     // Still answering after them.
     assert.equal((await oep.ok(['endpoint', 'list', '--query', 'length(@)'])).trim(), '1');
   });

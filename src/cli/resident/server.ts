@@ -22,6 +22,8 @@ const { Readable } = process.getBuiltinModule('node:stream');
 
 /** Command lines served at once; more run in their own processes. */
 const MAX_RUNNING = 8;
+/** How long a connection may take to send its request line before it is closed. */
+const REQUEST_WAIT_MS = 5_000;
 
 const home = resolveOepHome(process.env);
 const paths = oepPaths(home);
@@ -66,7 +68,10 @@ async function serve(socket: Socket): Promise<void> {
   const abort = new AbortController();
   socket.once('close', () => abort.abort());
   socket.on('error', () => abort.abort());
+  // A connection that never sends its request is closed, not kept; the command's own time is not limited.
+  socket.setTimeout(REQUEST_WAIT_MS, () => socket.destroy());
   const line = await firstLine(socket);
+  socket.setTimeout(0);
   const request = line === undefined ? undefined : parseRequest(line);
   if (!request) return void socket.end(`${JSON.stringify({ fallback: 'malformed request' })}\n`);
   let frames: ResidentFrame[];
