@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { PYTHON, REPO_ROOT } from './harness.js';
+import { runServerPython } from './harness.js';
 
 // The table the workers of one server share (server/oep_server/handoff.py), driven directly in a
 // Python process: how many connections each worker has open, from counts that each have a single
 // writer, and which worker a new connection should go to.
-const SERVER_DIR = join(REPO_ROOT, 'server');
-
-function runPython(body: string): string {
-  const script = `import sys\nsys.path.insert(0, ${JSON.stringify(SERVER_DIR)})\n${body}`;
-  const result = spawnSync(PYTHON, ['-c', script], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
-  assert.equal(result.status, 0, `python failed:\n${result.stdout}\n${result.stderr}`);
-  return result.stdout;
-}
 
 describe("oep-server workers' shared table", () => {
   it('counts open connections per worker and names the one with fewer for a new connection', () => {
-    const out = runPython(`
+    const out = runServerPython(`
 from oep_server.handoff import Cluster
 
 cluster = Cluster(3)

@@ -3,7 +3,7 @@
  * sure it is gone afterwards (call stopAllServers() in afterEach).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
@@ -24,6 +24,18 @@ const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} G
 // Waits for events, not budgets: generous enough for a loaded machine starting python in a container.
 const READY_TIMEOUT_MS = 60_000;
 const POLL_MS = 50;
+
+/**
+ * Runs `body` (Python, with the server package importable) in the test interpreter and returns
+ * its stdout; fails the test with both streams when Python fails. For tests that drive the
+ * server's own modules directly (timers, the workers' shared table).
+ */
+export function runServerPython(body: string): string {
+  const script = `import sys\nsys.path.insert(0, ${JSON.stringify(join(REPO_ROOT, 'server'))})\n${body}`;
+  const result = spawnSync(PYTHON, ['-c', script], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(result.status, 0, `python failed:\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
 
 /** Environment variables of the scoring contract that must not leak in from the shell running the tests. */
 const CONTRACT_ENV = [

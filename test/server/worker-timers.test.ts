@@ -1,26 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { PYTHON, REPO_ROOT } from './harness.js';
+import { runServerPython } from './harness.js';
 
 // The worker's two timers, driven directly in a Python process (real timerfd, real SIGALRM): the
 // standby's wake-up timer, kept armed across requests under load (WakeTimer.cover), and
 // SCORING_TIMEOUT_MS's interval timer, left armed after run() returns (executor.py). Times are
 // checked from below only, or against a far-off bound that a broken timer would reach.
-const SERVER_DIR = join(REPO_ROOT, 'server');
-
-/** Runs `body` (Python, with the server package importable) and returns its stdout; fails on an error. */
-function runPython(body: string): string {
-  const script = `import sys\nsys.path.insert(0, ${JSON.stringify(SERVER_DIR)})\n${body}`;
-  const result = spawnSync(PYTHON, ['-c', script], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
-  assert.equal(result.status, 0, `python failed:\n${result.stdout}\n${result.stderr}`);
-  return result.stdout;
-}
 
 describe("oep-server worker's timers", () => {
   it('keeps an arm due within the window, re-arms one due too early or too late, and fires', () => {
-    const out = runPython(`
+    const out = runServerPython(`
 import time
 from oep_server.timer import WakeTimer
 
@@ -51,7 +40,7 @@ print("ok")
   });
 
   it('ignores the alarm of a call that returned, and still times out the next one', () => {
-    const out = runPython(`
+    const out = runServerPython(`
 import signal, time
 from oep_server import executor
 from oep_server.executor import Executor, Job, OUTCOME_OK, OUTCOME_TIMEOUT
