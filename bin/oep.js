@@ -36,7 +36,14 @@ async function run(argv) {
   // A reader that stops early (oep ... | head): end quietly, as other command-line tools do, rather
   // than with an unhandled EPIPE. (Not before: making process.stdout costs the resident path 1 ms.)
   process.stdout.on('error', resident.quietOnEpipe);
-  cli = await import('../dist/src/cli/main.js');
+  try {
+    cli = await import('../dist/src/cli/main.js');
+  } catch (error) {
+    // A build that stopped half-way, or a dist/ older than bin/: as good as none.
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes('/dist/src/cli/')) throw error;
+    process.stderr.write(NOT_BUILT);
+    return 1;
+  }
   return cli.main(argv);
 }
 

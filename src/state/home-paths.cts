@@ -6,10 +6,13 @@
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-/** Everything oep keeps lives under one directory: OEP_HOME, or a per-user state directory. */
-export function resolveOepHome(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.OEP_HOME) return resolve(env.OEP_HOME);
-  const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+/**
+ * Everything oep keeps lives under one directory: OEP_HOME, or a per-user state directory. A
+ * relative OEP_HOME is taken from `cwd` (the resident CLI passes the command line's).
+ */
+export function resolveOepHome(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  if (env.OEP_HOME) return resolve(cwd, env.OEP_HOME);
+  const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
   return join(base, 'oep');
 }
 

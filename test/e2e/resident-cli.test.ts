@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { oepPaths } from '../../src/state/paths.js';
 import { prerequisiteSkip } from '../prerequisites.js';
@@ -150,6 +150,26 @@ describe('the resident CLI: read-only verbs answered by a process the daemon kee
     assert.ok(closed, 'the resident CLI closes a connection that sends no request');
     // Still answering after them.
     assert.equal((await oep.ok(['endpoint', 'list', '--query', 'length(@)'])).trim(), '1');
+  });
+
+  it('a relative OEP_HOME is the command line\'s, from its working directory', async () => {
+    const servedBefore = residentLines(oep.home).length;
+    const listed = await oep.run(['endpoint', 'list', '--query', '[].name', '-o', 'tsv'], { cwd: dirname(oep.home), env: { OEP_HOME: basename(oep.home) } });
+    assert.equal(listed.stdout, 'resident-ep\n', listed.stderr);
+    assert.equal(residentLines(oep.home).length, servedBefore + 1);
+  });
+
+  it('a stopped (stuck) resident CLI costs a command two seconds at most: it then runs in its own process', async () => {
+    const pid = residentPid(oep.home);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const servedBefore = residentLines(oep.home).length;
+      assert.equal((await oep.ok(['endpoint', 'list', '--query', '[].name', '-o', 'tsv'])).trim(), 'resident-ep');
+      await oep.ok(['daemon', 'status', '-o', 'none']);
+      assert.equal(residentLines(oep.home).length, servedBefore, 'answered by the command lines\' own processes');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
   });
 
   it('a killed resident CLI costs nothing but time: commands run in their own processes', async () => {

@@ -11,6 +11,15 @@ import { resolveOepHome, socketPathFor } from '../../state/home-paths.cjs';
 import { cliBuild, type ResidentFrame, type ResidentRequest, type SinkShape } from './protocol.cjs';
 
 /**
+ * How long the resident process may take to say that it runs the command (or that it does not):
+ * one that accepts connections but never answers (stopped, stuck) costs a command this, then the
+ * command runs in its own process. Its own answer comes in a few milliseconds.
+ */
+const ANSWER_WAIT_MS = 2_000;
+/** Output past this size goes through Node's stream (which Ctrl-C can interrupt), not one blocking write. */
+const DIRECT_WRITE_MAX = 64 * 1024;
+
+/**
  * Runs the command line in the resident process and returns its exit code, or undefined when the
  * command line should run in this process: no resident process, OEP_CLI_RESIDENT=0, a verb that
  * is not resident, another build, no daemon running, or a socket that is not this user's alone.
@@ -42,9 +51,11 @@ export async function runResident(argv: readonly string[]): Promise<number | und
     const settle = (code: number | undefined): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(unanswered);
       socket.destroy();
       resolve(code);
     };
+    const unanswered = setTimeout(() => settle(undefined), ANSWER_WAIT_MS);
     const lost = (): void => {
       if (settled) return;
       // Nothing printed yet: this process runs the command itself, as if no resident process were there.
@@ -64,6 +75,8 @@ export async function runResident(argv: readonly string[]): Promise<number | und
         } catch {
           return lost();
         }
+        clearTimeout(unanswered);
+        if ('running' in frame) continue;
         if ('out' in frame) {
           printed = true;
           print(1, frame.out, () => process.stdout);
@@ -95,15 +108,24 @@ function shapeOf(terminal: boolean, stream: () => NodeJS.WriteStream): SinkShape
  */
 function print(fd: number, text: string, stream: () => NodeJS.WriteStream): void {
   let rest = Buffer.from(text);
-  try {
-    while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    if (code !== 'EAGAIN') throw error;
-    stream().on('error', quietOnEpipe).write(rest);
+  if (!throughStream.has(fd) && rest.length <= DIRECT_WRITE_MAX) {
+    try {
+      while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest));
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      if (code !== 'EAGAIN') throw error;
+    }
   }
+  // From here on everything for this descriptor goes through the stream, in order.
+  if (!throughStream.has(fd)) stream().on('error', quietOnEpipe);
+  throughStream.add(fd);
+  stream().write(rest);
 }
+
+/** The descriptors whose output goes through Node's stream (see print()). */
+const throughStream = new Set<number>();
 
 /** For stdout's stream: a reader that stops early (oep ... | head) ends oep quietly, as other tools do, not with an unhandled EPIPE. */
 export function quietOnEpipe(error: NodeJS.ErrnoException): void {

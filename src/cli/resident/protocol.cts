@@ -23,6 +23,8 @@ export interface ResidentRequest {
 }
 
 export type ResidentFrame =
+  /** The command runs here (sent at once): the command line waits for its end, however long. */
+  | { running: true }
   | { out: string }
   | { err: string }
   | { exit: number }

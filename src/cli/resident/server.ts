@@ -8,12 +8,9 @@
  * It ends when the daemon does (its stdin closes), on SIGTERM, or when oep is rebuilt.
  */
 import type { Socket } from 'node:net';
-import { DaemonClient, type DaemonCaller } from '../../daemon/client.js';
-import { DaemonConnectionLost } from '../../daemon/connection-lost.js';
-import { isOepError } from '../../errors.js';
+import { DaemonClient } from '../../daemon/client.js';
 import { oepPaths, resolveOepHome } from '../../state/paths.js';
 import type { CliContext, TextSink } from '../context.js';
-import { isResidentCommandLine, loadResidentVerbs, main } from '../main.js';
 import { cliBuild, MAX_REQUEST_BYTES, parseRequest, type ResidentFrame, type ResidentRequest } from './protocol.cjs';
 
 const { createServer } = process.getBuiltinModule('node:net');
@@ -27,12 +24,34 @@ const REQUEST_WAIT_MS = 5_000;
 
 const home = resolveOepHome(process.env);
 const paths = oepPaths(home);
-// Before the commands are loaded: a rebuild from here on shows as another build (protocol.ts).
+// Before the commands are loaded (main.js below, through import()): a rebuild from here on shows
+// as another build (protocol.cts). This file's own few imports are older by a moment.
 const build = cliBuild();
+const { isResidentCommandLine, loadResidentVerbs, main } = await import('../main.js');
 const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} resident CLI: ${line}\n`);
 
 /** The command line should run in its own process; nothing has been printed. */
 class RunItThere extends Error {}
+
+/**
+ * The daemon client of a command run here: the CLI's own, asking, explaining a lost connection and
+ * reporting errors as in the command line's process, except that it never starts a daemon.
+ * Starting one (with the command line's environment, or not at all after `daemon stop`) is the
+ * command line's own business: the command then runs there, having printed nothing here.
+ */
+class DaemonIfRunning extends DaemonClient {
+  constructor(
+    home: string,
+    private readonly fallBack: () => void,
+  ) {
+    super(home);
+  }
+
+  override async start(): Promise<void> {
+    this.fallBack();
+    throw new RunItThere('the daemon is not running');
+  }
+}
 
 await loadResidentVerbs();
 await warmUp();
@@ -75,8 +94,10 @@ async function serve(socket: Socket): Promise<void> {
   const request = line === undefined ? undefined : parseRequest(line);
   if (!request) return void socket.end(`${JSON.stringify({ fallback: 'malformed request' })}\n`);
   let frames: ResidentFrame[];
+  // The command runs here: the command line waits for it (without this it would give up, client.cts).
+  const runningHere = (): void => void socket.write(`${JSON.stringify({ running: true })}\n`);
   try {
-    frames = await answer(request, abort.signal);
+    frames = await answer(request, abort.signal, runningHere);
   } catch (error) {
     // main() reports a command's own errors; this is oep's bug, and the command line runs it itself.
     log(`could not run oep ${request.argv.slice(0, 2).join(' ')}: ${(error as Error).stack ?? String(error)}`);
@@ -86,20 +107,22 @@ async function serve(socket: Socket): Promise<void> {
 }
 
 /** What a command line gets back: its output and exit code, or `fallback` (run it yourself). */
-async function answer(request: ResidentRequest, signal: AbortSignal): Promise<ResidentFrame[]> {
+async function answer(request: ResidentRequest, signal: AbortSignal, runningHere: () => void): Promise<ResidentFrame[]> {
   if (request.build !== build) {
     // This process is the older build: the next daemon start brings the new one.
     if (cliBuild() !== build) setImmediate(() => stop('oep was rebuilt'));
     return [{ fallback: 'another build' }];
   }
-  if (resolveOepHome(request.env) !== home) return [{ fallback: 'another OEP_HOME' }];
-  if (running >= MAX_RUNNING || !(await isResidentCommandLine(request.argv))) return [{ fallback: 'not here' }];
+  if (resolveOepHome(request.env, request.cwd) !== home) return [{ fallback: 'another OEP_HOME' }];
+  if (running >= MAX_RUNNING) return [{ fallback: 'busy' }];
   running++;
-  const started = process.hrtime.bigint();
   // Held until the command ends: a command that must run in its own process after all has printed nothing.
   const frames: ResidentFrame[] = [];
   let fellBack = false;
   try {
+    if (!(await isResidentCommandLine(request.argv))) return [{ fallback: 'not here' }];
+    runningHere();
+    const started = process.hrtime.bigint();
     const code = await main(request.argv, residentContext(request, frames, signal, () => (fellBack = true)));
     if (fellBack) return [{ fallback: 'the daemon is not running' }];
     frames.push({ exit: code });
@@ -125,33 +148,11 @@ function residentContext(request: ResidentRequest, frames: ResidentFrame[], sign
     stderr: sink('err', request.stderr),
     stdin: Object.assign(Readable.from([]), { isTTY: false }),
     home,
-    client: daemonIfRunning(fallBack),
+    client: new DaemonIfRunning(home, fallBack),
     confirm: () => Promise.reject(new Error('a resident verb asked a question')),
     interrupt: signal,
     claimInterrupt() {},
   };
-}
-
-/**
- * The daemon, asked only if it is running: starting one (with the command line's environment) is
- * the command line's own business, and a daemon that goes away mid-call is explained there too.
- */
-function daemonIfRunning(fallBack: () => void): DaemonCaller {
-  const client = new DaemonClient(home);
-  const call = (async (...args: Parameters<DaemonCaller['callIfRunning']>) => {
-    let result: unknown;
-    try {
-      result = await client.callIfRunning(...args);
-    } catch (error) {
-      // The daemon's own answer (no such endpoint, ...) is the command's; a lost connection is not.
-      if (isOepError(error) && !(error instanceof DaemonConnectionLost)) throw error;
-      result = undefined;
-    }
-    if (result !== undefined) return result;
-    fallBack();
-    throw new RunItThere('the daemon is not running');
-  }) as DaemonCaller['call'];
-  return { paths: client.paths, call, callIfRunning: call as DaemonCaller['callIfRunning'] };
 }
 
 /**
@@ -161,7 +162,7 @@ function daemonIfRunning(fallBack: () => void): DaemonCaller {
  */
 async function warmUp(): Promise<void> {
   const sample = [{ name: 'warm-up', provisioning_state: 'Succeeded', kind: 'Managed', location: 'local', traffic: { blue: 100 } }];
-  const answer = (async () => JSON.parse(JSON.stringify(sample))) as unknown as DaemonCaller['call'];
+  const answer = (async () => JSON.parse(JSON.stringify(sample))) as unknown as CliContext['client']['call'];
   const request: ResidentRequest = { build, argv: [], cwd: process.cwd(), env: { NO_COLOR: '1' }, stdout: { isTTY: false, columns: 0 }, stderr: { isTTY: false, columns: 0 } };
   for (let round = 0; round < 10; round++) {
     for (const output of ['table', 'json', 'tsv', 'yaml']) {
