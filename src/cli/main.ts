@@ -49,6 +49,11 @@ export const TOP_LEVEL_COMMANDS: readonly TopLevelCommand[] = [
   { names: ['validate'], load: async () => (await import('./commands/validate.js')).validateCommand },
 ];
 
+/** The top-level command a command line starts with, if its first word names one. */
+function namedCommand(argv: readonly string[]): TopLevelCommand | undefined {
+  return TOP_LEVEL_COMMANDS.find((command) => command.names.includes(argv[0] ?? ''));
+}
+
 /**
  * The program a command line needs. Program options (-h, -v) come only before a command, so a
  * command line whose first word is a command's name goes to that command and nothing else: the
@@ -56,7 +61,7 @@ export const TOP_LEVEL_COMMANDS: readonly TopLevelCommand[] = [
  * whole program, which lists and suggests every command.
  */
 export async function programFor(ctx: CliContext, argv: readonly string[]): Promise<Command> {
-  const named = TOP_LEVEL_COMMANDS.find((command) => command.names.includes(argv[0] ?? ''));
+  const named = namedCommand(argv);
   if (named) return assembleProgram(ctx, [await named.load(argv[1])]);
   return buildProgram(ctx);
 }
@@ -71,7 +76,7 @@ export async function buildProgram(ctx: CliContext): Promise<Command> {
  * `resident` (src/cli/noun.ts), not asking for help (commander sizes help by the terminal).
  */
 export async function isResidentCommandLine(argv: readonly string[]): Promise<boolean> {
-  const named = TOP_LEVEL_COMMANDS.find((command) => command.names.includes(argv[0] ?? ''));
+  const named = namedCommand(argv);
   if (!named?.noun || argv.some((arg) => arg === '-h' || arg === '--help')) return false;
   return (await named.noun()).verbs.some((verb) => verb.name === argv[1] && verb.resident === true);
 }
