@@ -25,8 +25,12 @@ const OWN_LIMIT = parseOpenFilesLimit(readFileSync('/proc/self/limits', 'utf8'))
 const DAEMON_LIMIT = Math.min(2048, Math.floor(OWN_LIMIT / 3));
 /** Connections the attack keeps open (re-opening those the router sheds): 1.5 x the daemon's whole limit. */
 const ATTACK = Math.floor(DAEMON_LIMIT * 1.5);
-/** Every connection the attack may open in all (bounded load); it re-opens at most 100 every 20 ms. */
-const MAX_OPENS = ATTACK * 30;
+/**
+ * Every connection the attack may open in all (bounded load); it re-opens at most 100 every 20 ms,
+ * so this lasts at least a minute: the keyed requests below end long before on a slow machine too
+ * (30 x ATTACK ran out once in CI, after 200 keyed requests that took some 18 s).
+ */
+const MAX_OPENS = ATTACK * 100;
 const KEYED_REQUESTS = 200;
 /** The attack lasts at least this long: several probe periods (1 s each, liveness failure_threshold 3). */
 const ATTACK_AT_LEAST_MS = 8_000;
@@ -165,7 +169,7 @@ describe(`more idle connections than the daemon's file descriptor limit (${ATTAC
       // The attack holds the router at its cap before the first keyed request.
       while (flood.open.size < Math.min(ATTACK, 1000) && flood.opens < MAX_OPENS) await sleep(20);
       const started = Date.now();
-      while (results.length < KEYED_REQUESTS || Date.now() - started < ATTACK_AT_LEAST_MS) {
+      while ((results.length < KEYED_REQUESTS || Date.now() - started < ATTACK_AT_LEAST_MS) && flood.going) {
         results.push(await keyedRequest(uri, key));
         if (results.length === KEYED_REQUESTS / 2) cli = await oep.ok(['deployment', 'show', '-n', 'big', '-e', 'answers']);
         if (results.length >= KEYED_REQUESTS * 20) break;
@@ -181,7 +185,7 @@ describe(`more idle connections than the daemon's file descriptor limit (${ATTAC
       `${results.length} keyed requests during the attack, ${failed.length} failed (${[...new Set(failed)].join(', ') || 'none'}); ` +
         `${flood.opens} attack connections opened (${flood.refused} refused); the daemon had at most ${mostDescriptors} descriptors open of ${DAEMON_LIMIT}`,
     );
-    assert.ok(lasted, 'the attack went on until the last keyed request');
+    assert.ok(lasted, `the attack went on until the last keyed request (it ran out of its ${MAX_OPENS} connections after ${results.length})`);
     assert.deepEqual(failed, [], 'every keyed request is answered 200');
     assert.ok(mostDescriptors < DAEMON_LIMIT, `the daemon reached ${mostDescriptors} descriptors`);
     assert.match(log, /router: at its connection limit/);
