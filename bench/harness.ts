@@ -1,7 +1,9 @@
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -209,4 +211,60 @@ export function buildEarlierCommit(commit: string, cleanups: Cleanups): string {
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
   execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { stdio: 'inherit' });
   return join(dir, 'bin', 'oep.js');
+}
+
+/** The first line a tool prints for its version flag (stdout or stderr). */
+export function versionOf(command: string, args: string[]): string {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  return `${result.stdout ?? ''}${result.stderr ?? ''}`.split('\n')[0]!.trim();
+}
+
+/** Waits until something accepts connections on 127.0.0.1:port. */
+export async function waitForPort(port: number, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+/** A configuration template with its `{{NAME}}` placeholders filled in; a placeholder without a value is an error. */
+export function fill(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{\{([A-Z_]+)\}\}/g, (_, key: string) => {
+    if (!(key in values)) throw new Error(`no value for {{${key}}}`);
+    return String(values[key]);
+  });
+}
+
+/**
+ * Starts nginx with `config` (written to `dir/name.conf`, nginx's prefix `dir`) and waits until it
+ * listens on `port`; fails with nginx's own words when it exits first. `start` spawns it (and
+ * tracks it for the caller's cleanup). Returns the pid of the process started.
+ */
+export async function startNginx(
+  nginx: string,
+  dir: string,
+  name: string,
+  config: string,
+  port: number,
+  start: (command: string, args: string[]) => ChildProcess,
+): Promise<number> {
+  const file = join(dir, `${name}.conf`);
+  writeFileSync(file, config);
+  const child = start(nginx, ['-p', dir, '-c', file, '-e', join(dir, `${name}-startup.log`)]);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const failed = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`nginx (${name}) exited with ${code}: ${stderr.trim()}`))));
+  failed.catch(() => undefined);
+  await Promise.race([waitForPort(port, `nginx (${name})`), failed]);
+  return child.pid!;
 }

@@ -18,7 +18,16 @@
  * connection: wrk sends `Connection: close`, so each request pays a connect and an accept),
  * BENCH_BASELINE (a folder holding an earlier checkout of oep, built: its daemon and its own
  * quickstart replica, in a second OEP_HOME, are measured the same way in the same rounds, direct
- * and through its router; pinned alike with BENCH_PIN_REPLICA).
+ * and through its router; pinned alike with BENCH_PIN_REPLICA), BENCH_NGINX=0 (no nginx target).
+ *
+ * The peer: when nginx is installed (Debian: apt-get install -y nginx-light), (3) nginx doing the
+ * router's job (bench/fixtures/router/nginx-e2e.conf: key check, kept-alive upstream connections,
+ * the replica secret added, x-request-id both ways, azureml-model-deployment) in front of the same
+ * replica, one process like the daemon's event loop, measured in the same rounds: what a proxy
+ * written in C reaches on this machine against the same direct call. And (4) the floor of any
+ * proxy written for Node (dist/bench/node-relay.js: bytes copied between each client connection
+ * and one of its own to the replica, nothing parsed; wrk sends the replica secret itself, as on the
+ * direct call); BENCH_RELAY=0 leaves it out.
  *
  * Method. The replica's port answers 401 unless the request carries the deployment's replica secret
  * (the header the router adds); the bench gets it from the project's own replicaSecret() for its
@@ -34,13 +43,31 @@
  * holds, 1 when not (or a request failed), 2 when a tool is missing.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { REPLICA_SECRET_HEADER } from '../src/model/server-contract.js';
+import { findFreePort } from '../src/runtimes/free-port.js';
 import { replicaSecret } from '../src/state/secrets.js';
-import { CLK_TCK, descendants, HAVE_PROC, machineBusyTicks, median, medianOfRounds, procStatFields, processTicks, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
+import {
+  CLK_TCK,
+  descendants,
+  fill,
+  HAVE_PROC,
+  machineBusyTicks,
+  median,
+  medianOfRounds,
+  procStatFields,
+  processTicks,
+  REPO_ROOT,
+  runWrk,
+  startNginx,
+  versionOf,
+  which,
+  wrkErrors,
+  type WrkResult,
+} from './harness.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -55,9 +82,11 @@ const DEPLOYMENT = 'blue';
 const PIN_REPLICA = process.env.BENCH_PIN_REPLICA;
 const NEW_CONNECTIONS = process.env.BENCH_NEW_CONNECTIONS === '1';
 const BASELINE = process.env.BENCH_BASELINE;
+const NGINX_TEMPLATE = join(REPO_ROOT, 'bench', 'fixtures', 'router', 'nginx-e2e.conf');
 
 interface Target {
-  name: 'direct' | 'router';
+  /** nginx, relay: the peers (their process is `daemonPid`, so the daemon columns are theirs). */
+  name: 'direct' | 'router' | 'nginx' | 'relay';
   /** Which oep runs it: this checkout, or the baseline's (BENCH_BASELINE). */
   stack: Stack;
   label: string;
@@ -130,6 +159,8 @@ class Stack {
 const stacks: Stack[] = [new Stack(REPO_ROOT, false)];
 const children = new Set<ChildProcess>();
 let closed = false;
+/** nginx's prefix folder (its configuration, pid and temp files), removed at the end. */
+let nginxDir: string | undefined;
 
 function track(child: ChildProcess): ChildProcess {
   children.add(child);
@@ -142,6 +173,7 @@ function cleanup(): void {
   if (closed) return;
   closed = true;
   for (const stack of stacks) stack.close();
+  if (nginxDir) rmSync(nginxDir, { recursive: true, force: true });
 }
 
 process.on('exit', cleanup);
@@ -151,11 +183,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     cleanup();
     process.exit(130);
   });
-}
-
-function versionOf(command: string, args: string[]): string {
-  const result = spawnSync(command, args, { encoding: 'utf8' });
-  return `${result.stdout ?? ''}${result.stderr ?? ''}`.split('\n')[0]!.trim();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,7 +296,7 @@ async function measure(wrkPath: string, target: Target): Promise<Sample> {
  * replica's port with the secret, the scoring URI), checked before anything is timed; the replica
  * pinned when asked.
  */
-async function setUpStack(stack: Stack, python: string | undefined): Promise<{ targets: Target[]; body: string; replicaOrigin: string; interpreter: string }> {
+async function setUpStack(stack: Stack, python: string | undefined): Promise<{ targets: Target[]; body: string; replicaOrigin: string; interpreter: string; key: string; secret: string; path: string }> {
   stack.oep(['daemon', 'start', '-o', 'none']);
   stack.oep(['endpoint', 'create', '-f', join(QUICKSTART, 'endpoint.yml'), '-o', 'none']);
   // The process runtime's interpreter is the create command's (OEP_PYTHON when BENCH_PYTHON is set; else oep's default).
@@ -341,7 +368,68 @@ async function setUpStack(stack: Stack, python: string | undefined): Promise<{ t
       `max_concurrent_requests_per_instance ${CONCURRENCY}; daemon pid ${daemonPid}${keeperPid === undefined ? ', no keeper' : `, keeper pid ${keeperPid}`}${PIN_REPLICA ? `; replica pinned to CPU ${PIN_REPLICA}` : ''}`,
   );
   console.log(`${prefix}targets: direct ${replicaUrl}; router ${scoringUri}; both answered 200 ${body.trim()}; the replica answers 401 without ${REPLICA_SECRET_HEADER}`);
-  return { targets, body, replicaOrigin: replica.origin, interpreter };
+  return { targets, body, replicaOrigin: replica.origin, interpreter, key, secret, path: new URL(scoringUri).pathname };
+}
+
+/**
+ * The peer: nginx in front of this checkout's replica, doing the router's job, checked like the
+ * router (200 and the same body, 401 for a wrong key).
+ */
+async function setUpNginx(nginx: string, stack: Stack, set: { replicaOrigin: string; key: string; secret: string; path: string; body: string; targets: Target[] }): Promise<Target> {
+  nginxDir = mkdtempSync(join(tmpdir(), 'oep-bench-nginx-'));
+  chmodSync(nginxDir, 0o755);
+  for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(nginxDir, sub));
+  const port = await findFreePort();
+  const config = fill(readFileSync(NGINX_TEMPLATE, 'utf8'), {
+    DIR: nginxDir,
+    PORT: port,
+    REPLICA: new URL(set.replicaOrigin).host,
+    PATH: set.path,
+    KEY: set.key,
+    SECRET_HEADER: REPLICA_SECRET_HEADER,
+    SECRET: set.secret,
+    DEPLOYMENT,
+  });
+  const pid = await startNginx(nginx, nginxDir, 'nginx', config, port, (command, args) => track(spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] })));
+  const direct = set.targets.find((t) => t.name === 'direct')!;
+  const close = NEW_CONNECTIONS ? ['Connection: close'] : [];
+  const target: Target = {
+    name: 'nginx',
+    stack,
+    label: '(3) through nginx (the same job, 1 process)',
+    url: `http://127.0.0.1:${port}${set.path}`,
+    scriptArgs: [set.key, '', ...close],
+    headers: { authorization: `Bearer ${set.key}`, ...(NEW_CONNECTIONS ? { connection: 'close' } : {}) },
+    daemonPid: pid,
+    keeperPid: undefined,
+    replicaPids: direct.replicaPids,
+  };
+  for (let i = 0; i < 20; i++) {
+    const { status, body } = await post(target.url, target.headers);
+    if (status !== 200 || body !== set.body) throw new Error(`nginx: status ${status} ${body} (expected 200 ${set.body})`);
+  }
+  const wrongKey = await post(target.url, { authorization: 'Bearer wrong-key' });
+  if (wrongKey.status !== 401) throw new Error(`nginx answered ${wrongKey.status} to a wrong key (expected 401)`);
+  console.log(`peer: nginx (pid ${pid}, ${versionOf(nginx, ['-v'])}) at ${target.url}: answered 200 with the same body, 401 to a wrong key`);
+  return target;
+}
+
+/** The Node floor: node-relay.js in front of this checkout's replica (the client sends the secret, as on the direct call). */
+async function setUpRelay(set: { replicaOrigin: string; body: string; targets: Target[] }): Promise<Target> {
+  const port = await findFreePort();
+  const child = track(spawn(process.execPath, [join(REPO_ROOT, 'dist', 'bench', 'node-relay.js'), String(port), new URL(set.replicaOrigin).host], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`node-relay exited with ${code}`)));
+  });
+  const direct = set.targets.find((t) => t.name === 'direct')!;
+  const target: Target = { ...direct, name: 'relay', label: '(4) through a Node byte relay (the floor of a Node proxy)', url: direct.url.replace(new URL(direct.url).host, `127.0.0.1:${port}`), daemonPid: child.pid!, keeperPid: undefined };
+  for (let i = 0; i < 20; i++) {
+    const { status, body } = await post(target.url, target.headers);
+    if (status !== 200 || body !== set.body) throw new Error(`node-relay: status ${status} ${body} (expected 200 ${set.body})`);
+  }
+  console.log(`peer: a Node byte relay (pid ${child.pid}) at ${target.url}: answered 200 with the same body`);
+  return target;
 }
 
 async function main(): Promise<number> {
@@ -367,12 +455,16 @@ async function main(): Promise<number> {
   const targets: Target[] = [];
   const bodies = new Set<string>();
   let interpreter = '';
+  const nginx = process.env.BENCH_NGINX === '0' ? undefined : which('nginx', ['/usr/sbin', '/usr/local/sbin', '/sbin']);
   for (const stack of stacks) {
     const set = await setUpStack(stack, python);
     targets.push(...set.targets);
     bodies.add(set.body);
     interpreter = set.interpreter;
+    if (nginx && !stack.baseline) targets.push(await setUpNginx(nginx, stack, set));
+    if (process.env.BENCH_RELAY !== '0' && !stack.baseline) targets.push(await setUpRelay(set));
   }
+  if (!nginx && process.env.BENCH_NGINX !== '0') console.log('peer: nginx is not installed (apt-get install -y nginx-light): no nginx target');
   if (bodies.size !== 1) throw new Error(`this oep and the baseline answered different bodies: ${[...bodies].join(' | ')}`);
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model.trim()}; node ${process.version}; ${versionOf(interpreter, ['-V'])} (${interpreter}); ${versionOf(wrkPath, ['-v'])}`);
   console.log(
@@ -391,7 +483,7 @@ async function main(): Promise<number> {
       samples.get(targetKey(target))!.push(s);
       console.log(
         `  round ${round + 1} ${targetKey(target).padEnd(15)} ${s.rps.toFixed(0).padStart(6)} req/s  p50 ${s.p50.toFixed(2)} p99 ${s.p99.toFixed(2)} ms` +
-          `  cpu/req daemon ${s.daemonUs.toFixed(1)} (sys ${s.daemonSysUs.toFixed(1)}) keeper ${s.keeperUs.toFixed(1)} replica ${s.replicaUs.toFixed(1)} (sys ${s.replicaSysUs.toFixed(1)}) wrk ${s.wrkUs.toFixed(1)} us  (${s.cores.toFixed(2)} cores)` +
+          `  cpu/req ${target.name === 'nginx' || target.name === 'relay' ? target.name : 'daemon'} ${s.daemonUs.toFixed(1)} (sys ${s.daemonSysUs.toFixed(1)}) keeper ${s.keeperUs.toFixed(1)} replica ${s.replicaUs.toFixed(1)} (sys ${s.replicaSysUs.toFixed(1)}) wrk ${s.wrkUs.toFixed(1)} us  (${s.cores.toFixed(2)} cores)` +
           `  other load ${s.foreignPct.toFixed(0)}%${s.errors ? `  ERRORS ${s.errors}` : ''}`,
       );
     }
@@ -404,7 +496,7 @@ async function main(): Promise<number> {
   const ratio = median(ratios);
 
   console.log('');
-  console.log(`| target | req/s at c${CONCURRENCY} | p50 / p99 (ms) | daemon CPU per request (system) | keeper CPU per request | replica CPU per request (system) | wrk CPU per request | cores busy (daemon + keeper + replica + wrk) |`);
+  console.log(`| target | req/s at c${CONCURRENCY} | p50 / p99 (ms) | proxy CPU per request: daemon or nginx (system) | keeper CPU per request | replica CPU per request (system) | wrk CPU per request | cores busy (daemon + keeper + replica + wrk) |`);
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const t of targets) {
     const s = summary[targetKey(t)]!;
@@ -415,6 +507,25 @@ async function main(): Promise<number> {
   const ok = ratio >= AIM;
   console.log('');
   console.log(`aim: router req/s >= ${AIM} x direct (median of per-round ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}): ${ratio.toFixed(2)} x -> ${ok ? 'met' : 'MISSED'}`);
+  let nginxRatios: number[] | undefined;
+  if (samples.has('nginx')) {
+    nginxRatios = samples.get('nginx')!.map((s, i) => s.rps / samples.get('direct')![i]!.rps);
+    const routerOverNginx = samples.get('router')!.map((s, i) => s.rps / samples.get('nginx')![i]!.rps);
+    const n = summary.nginx!;
+    console.log(
+      `peer: nginx/direct ${median(nginxRatios).toFixed(2)} x (per round ${nginxRatios.map((r) => r.toFixed(2)).join(', ')}), ${nginxRatios.length > 0 && median(nginxRatios) >= AIM ? 'at' : 'below'} the aim; ` +
+        `router/nginx req/s ${median(routerOverNginx).toFixed(2)} x (per round ${routerOverNginx.map((r) => r.toFixed(2)).join(', ')}); ` +
+        `proxy CPU per request: daemon ${summary.router!.daemonUs.toFixed(1)} µs, nginx ${n.daemonUs.toFixed(1)} µs (${(summary.router!.daemonUs / n.daemonUs).toFixed(2)} x)`,
+    );
+  }
+  if (samples.has('relay')) {
+    const relayRatios = samples.get('relay')!.map((s, i) => s.rps / samples.get('direct')![i]!.rps);
+    const routerOverRelay = samples.get('router')!.map((s, i) => s.rps / samples.get('relay')![i]!.rps);
+    console.log(
+      `peer: Node byte relay/direct ${median(relayRatios).toFixed(2)} x (per round ${relayRatios.map((r) => r.toFixed(2)).join(', ')}); router/relay req/s ${median(routerOverRelay).toFixed(2)} x; ` +
+        `proxy CPU per request: daemon ${summary.router!.daemonUs.toFixed(1)} µs, relay ${summary.relay!.daemonUs.toFixed(1)} µs`,
+    );
+  }
   let baselineRatios: number[] | undefined;
   if (BASELINE) {
     baselineRatios = ratiosOf('baseline ');
@@ -429,7 +540,7 @@ async function main(): Promise<number> {
   );
   console.log(`info: CPU used outside this bench during the load runs: median ${median([...samples.values()].flat().map((s) => s.foreignPct)).toFixed(0)}% of the machine; load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (process.env.BENCH_JSON) {
-    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ date: new Date().toISOString(), newConnections: NEW_CONNECTIONS, summary, samples: Object.fromEntries(samples), ratios, ratio, baselineRatios, aim: AIM }, null, 2));
+    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ date: new Date().toISOString(), newConnections: NEW_CONNECTIONS, summary, samples: Object.fromEntries(samples), ratios, ratio, nginxRatios, baselineRatios, aim: AIM }, null, 2));
   }
   const errors = [...samples.values()].flat().reduce((sum, s) => sum + s.errors, 0);
   if (errors > 0) {

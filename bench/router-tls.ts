@@ -29,11 +29,10 @@
  * (2 s) runs, which goes first alternating (this VM's speed drifts within seconds): (rs)/(hs),
  * (rn)/(hs) and (r)/(h); the medians of the pairs' ratios are reported. BENCH_JSON writes the numbers.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,7 +41,7 @@ import { Agent, request } from 'undici';
 import { findFreePort } from '../src/runtimes/free-port.js';
 import { endpointCertificate, localCa } from '../src/tls/local-ca.js';
 import { endpointCertificateFile } from '../src/tls/paths.js';
-import { CLK_TCK, descendants, HAVE_PROC, median, medianOfRounds, processTicks, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
+import { CLK_TCK, descendants, fill, HAVE_PROC, median, medianOfRounds, processTicks, REPO_ROOT, runWrk, startNginx, versionOf, waitForPort, which, wrkErrors, type WrkResult } from './harness.js';
 import type { HostConfig, HostReply } from './router-host.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -117,40 +116,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 // ---------------------------------------------------------------------------------------------
 
-async function waitForPort(port: number, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
-function fill(template: string, values: Record<string, string | number>): string {
-  return template.replace(/\{\{([A-Z_]+)\}\}/g, (_, key: string) => {
-    if (!(key in values)) throw new Error(`no value for {{${key}}}`);
-    return String(values[key]);
-  });
-}
-
-async function startNginx(nginx: string, dir: string, name: string, config: string, port: number): Promise<number> {
-  const file = join(dir, `${name}.conf`);
-  writeFileSync(file, config);
-  const child = track(spawn(nginx, ['-p', dir, '-c', file, '-e', join(dir, `${name}-startup.log`)], { stdio: ['ignore', 'ignore', 'pipe'] }));
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const failed = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`nginx (${name}) exited with ${code}: ${stderr.trim()}`))));
-  failed.catch(() => undefined);
-  await Promise.race([waitForPort(port, `nginx (${name})`), failed]);
-  return child.pid!;
+function startNginxHere(nginx: string, dir: string, name: string, config: string, port: number): Promise<number> {
+  return startNginx(nginx, dir, name, config, port, (command, args) => track(spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] })));
 }
 
 async function startHost(config: HostConfig): Promise<ChildProcess> {
@@ -309,16 +276,16 @@ async function main(): Promise<number> {
   };
   const keys = { primary: randomBytes(32).toString('base64url'), secondary: randomBytes(32).toString('base64url') };
   const values = { BLUE_PORT: ports.blue, GREEN_PORT: ports.green, PRIMARY_KEY: keys.primary, SECONDARY_KEY: keys.secondary, DIR: workDir };
-  await startNginx(nginx, workDir, 'upstream', fill(readFileSync(join(FIXTURES, 'nginx-upstream.conf'), 'utf8'), { ...values, PROXY_PORT: 0 }), ports.blue);
+  await startNginxHere(nginx, workDir, 'upstream', fill(readFileSync(join(FIXTURES, 'nginx-upstream.conf'), 'utf8'), { ...values, PROXY_PORT: 0 }), ports.blue);
   await waitForPort(ports.green, 'nginx (upstream green)');
   const proxyTemplate = readFileSync(join(FIXTURES, 'nginx-proxy.conf'), 'utf8');
   if (!proxyTemplate.includes(PROXY_LISTEN)) throw new Error(`nginx-proxy.conf has no "${PROXY_LISTEN}" line to make ssl`);
-  const proxy = await startNginx(nginx, workDir, 'proxy', fill(proxyTemplate, { ...values, PROXY_PORT: ports.proxy }), ports.proxy);
+  const proxy = await startNginxHere(nginx, workDir, 'proxy', fill(proxyTemplate, { ...values, PROXY_PORT: ports.proxy }), ports.proxy);
   // The same configuration, the listen line `ssl` with the bench certificate (TLS 1.2 and 1.3, as Node's default).
   const tlsListen = `${PROXY_LISTEN.replace(';', ' ssl;')}\n    ssl_certificate ${tlsFile};\n    ssl_certificate_key ${tlsFile};\n    ssl_protocols TLSv1.2 TLSv1.3;`;
   // The proxy's pid file and logs must not collide with the HTTP proxy's.
   const tlsConfig = fill(proxyTemplate.replace(PROXY_LISTEN, tlsListen).replaceAll('proxy.pid', 'proxy-tls.pid').replaceAll('proxy-error.log', 'proxy-tls-error.log'), { ...values, PROXY_PORT: ports.proxyTls });
-  const proxyTls = await startNginx(nginx, workDir, 'proxy-tls', tlsConfig, ports.proxyTls);
+  const proxyTls = await startNginxHere(nginx, workDir, 'proxy-tls', tlsConfig, ports.proxyTls);
 
   const upstreams = { blue: `http://127.0.0.1:${ports.blue}`, green: `http://127.0.0.1:${ports.green}` };
   const host = (port: number, extra: Partial<HostConfig>) => startHost({ port, keys, traffic: { blue: 90, green: 10 }, mirror: {}, upstreams, telemetry: false, ...extra });
@@ -334,11 +301,7 @@ async function main(): Promise<number> {
   const byName = (name: string): Target => targets.find((t) => t.name === name)!;
 
   console.log(`router-tls bench: ${new Date().toISOString()}`);
-  const version = (command: string, args: string[]) => {
-    const result = spawnSync(command, args, { encoding: 'utf8' });
-    return `${result.stdout ?? ''}${result.stderr ?? ''}`.split('\n')[0]!.trim();
-  };
-  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model.trim()}; node ${process.version} (OpenSSL ${process.versions.openssl}); ${version(nginx, ['-v'])}; ${version(wrkPath, ['-v'])}`);
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model.trim()}; node ${process.version} (OpenSSL ${process.versions.openssl}); ${versionOf(nginx, ['-v'])}; ${versionOf(wrkPath, ['-v'])}`);
   console.log(`method: ${WARMUP_SECONDS} s warm-up per configuration; ${ROUNDS} rounds (1 s warm-up, wrk -t1 -c${CONNECTIONS} -d${SECONDS}s, wrk -t1 -c1 -d${LATENCY_SECONDS}s); then ${CPU_AB_PAIRS} back-to-back pairs of ${CPU_AB_SECONDS} s per ratio`);
   console.log(`load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 

@@ -26,17 +26,34 @@
  * proxy's CPU time per request and the CPU used by other processes during each run (from /proc).
  * bench/README.md ("Router") has the method, the aims and the latest results.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { connect } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { findFreePort } from '../src/runtimes/free-port.js';
-import { CLK_TCK, descendants, HAVE_PROC, machineBusyTicks, median, medianOfRounds, procStatFields, processTicks, REPO_ROOT, runWrk, which, wrkErrors, type WrkResult } from './harness.js';
+import {
+  CLK_TCK,
+  descendants,
+  fill,
+  HAVE_PROC,
+  machineBusyTicks,
+  median,
+  medianOfRounds,
+  procStatFields,
+  processTicks,
+  REPO_ROOT,
+  runWrk,
+  startNginx,
+  versionOf,
+  waitForPort,
+  which,
+  wrkErrors,
+  type WrkResult,
+} from './harness.js';
 import type { HostConfig, HostReply } from './router-host.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -138,35 +155,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 // ---------------------------------------------------------------------------------------------
 // Tools
 
-function versionOf(command: string, args: string[]): string {
-  const result = spawnSync(command, args, { encoding: 'utf8' });
-  return `${result.stdout ?? ''}${result.stderr ?? ''}`.split('\n')[0]!.trim();
-}
-
-async function waitForPort(port: number, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
-function fill(template: string, values: Record<string, string | number>): string {
-  return template.replace(/\{\{([A-Z_]+)\}\}/g, (_, key: string) => {
-    if (!(key in values)) throw new Error(`no value for {{${key}}}`);
-    return String(values[key]);
-  });
-}
-
 // ---------------------------------------------------------------------------------------------
 // CPU accounting from /proc (Linux): the CPU time a proxy spends per request is much steadier than
 // requests/s on a shared machine, and the CPU used by processes outside this bench says how
@@ -189,18 +177,10 @@ function cpuSnapshot(proxyPids: number[]): CpuSnapshot | undefined {
   return { at: performance.now(), machine: machineBusyTicks(), own, proxy: proxyPids.reduce((sum, pid) => sum + processTicks(pid), 0) };
 }
 
-async function startNginx(nginx: string, dir: string, name: string, template: string, values: Record<string, string | number>, port: number): Promise<number> {
-  const conf = join(dir, `${name}.conf`);
-  writeFileSync(conf, fill(readFileSync(join(FIXTURES, template), 'utf8'), { ...values, DIR: dir }));
-  const child = track(spawn(nginx, ['-p', dir, '-c', conf, '-e', join(dir, `${name}-startup.log`)], { stdio: ['ignore', 'ignore', 'pipe'] }));
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const failed = new Promise<never>((_, reject) =>
-    child.once('exit', (code) => reject(new Error(`nginx (${name}) exited with ${code}: ${stderr.trim()}`))),
-  );
-  failed.catch(() => undefined);
-  await Promise.race([waitForPort(port, `nginx (${name})`), failed]);
-  return child.pid!;
+/** nginx from one of bench/fixtures/router's templates, filled in with `values` and the work folder. */
+function startNginxFrom(nginx: string, dir: string, name: string, template: string, values: Record<string, string | number>, port: number): Promise<number> {
+  const config = fill(readFileSync(join(FIXTURES, template), 'utf8'), { ...values, DIR: dir });
+  return startNginx(nginx, dir, name, config, port, (command, args) => track(spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] })));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -438,9 +418,9 @@ async function main(): Promise<number> {
   await new Promise<void>((resolve) => slow.listen(ports.slow, '127.0.0.1', resolve));
 
   const values = { BLUE_PORT: ports.blue, GREEN_PORT: ports.green, PROXY_PORT: ports.proxy, PRIMARY_KEY: keys.primary, SECONDARY_KEY: keys.secondary };
-  await startNginx(nginx, workDir, 'upstream', 'nginx-upstream.conf', values, ports.blue);
+  await startNginxFrom(nginx, workDir, 'upstream', 'nginx-upstream.conf', values, ports.blue);
   await waitForPort(ports.green, 'nginx (upstream green)');
-  const proxyMaster = await startNginx(nginx, workDir, 'proxy', 'nginx-proxy.conf', values, ports.proxy);
+  const proxyMaster = await startNginxFrom(nginx, workDir, 'proxy', 'nginx-proxy.conf', values, ports.proxy);
 
   const fast = { blue: origin(ports.blue), green: origin(ports.green) };
   const host = (port: number, traffic: Record<string, number>, mirror: Record<string, number>, upstreams: Record<string, string>, telemetry = false) =>
