@@ -27,7 +27,9 @@
  * written in C reaches on this machine against the same direct call. And (4) the floor of any
  * proxy written for Node (dist/bench/node-relay.js: bytes copied between each client connection
  * and one of its own to the replica, nothing parsed; wrk sends the replica secret itself, as on the
- * direct call); BENCH_RELAY=0 leaves it out.
+ * direct call); BENCH_RELAY=0 leaves it out. And (5) a minimal HTTP proxy in Node
+ * (dist/bench/node-minimal-proxy.js: the router's per-request work for the common request and
+ * nothing more): what the router's data path could cost; BENCH_MINIMAL=0 leaves it out.
  *
  * Method. The replica's port answers 401 unless the request carries the deployment's replica secret
  * (the header the router adds); the bench gets it from the project's own replicaSecret() for its
@@ -85,8 +87,8 @@ const BASELINE = process.env.BENCH_BASELINE;
 const NGINX_TEMPLATE = join(REPO_ROOT, 'bench', 'fixtures', 'router', 'nginx-e2e.conf');
 
 interface Target {
-  /** nginx, relay: the peers (their process is `daemonPid`, so the daemon columns are theirs). */
-  name: 'direct' | 'router' | 'nginx' | 'relay';
+  /** nginx, relay, minimal: the peers (their process is `daemonPid`, so the daemon columns are theirs). */
+  name: 'direct' | 'router' | 'nginx' | 'relay' | 'minimal';
   /** Which oep runs it: this checkout, or the baseline's (BENCH_BASELINE). */
   stack: Stack;
   label: string;
@@ -414,21 +416,32 @@ async function setUpNginx(nginx: string, stack: Stack, set: { replicaOrigin: str
   return target;
 }
 
-/** The Node floor: node-relay.js in front of this checkout's replica (the client sends the secret, as on the direct call). */
-async function setUpRelay(set: { replicaOrigin: string; body: string; targets: Target[] }): Promise<Target> {
+/**
+ * A Node peer in front of this checkout's replica: node-relay.js (the client sends the secret, as
+ * on the direct call) or node-minimal-proxy.js (the key checked, the secret added), checked like
+ * the router (200 and the same body).
+ */
+async function setUpNodePeer(name: 'relay' | 'minimal', set: { replicaOrigin: string; key: string; secret: string; path: string; body: string; targets: Target[] }): Promise<Target> {
   const port = await findFreePort();
-  const child = track(spawn(process.execPath, [join(REPO_ROOT, 'dist', 'bench', 'node-relay.js'), String(port), new URL(set.replicaOrigin).host], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const upstream = new URL(set.replicaOrigin).host;
+  const [script, args, label] =
+    name === 'relay'
+      ? ['node-relay.js', [String(port), upstream], '(4) through a Node byte relay (the floor of a Node proxy)']
+      : ['node-minimal-proxy.js', [String(port), upstream, set.key, REPLICA_SECRET_HEADER, set.secret, DEPLOYMENT], "(5) through a minimal HTTP proxy in Node (the router's work, nothing more)"];
+  const child = track(spawn(process.execPath, [join(REPO_ROOT, 'dist', 'bench', script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] }));
   await new Promise<void>((resolve, reject) => {
     child.stdout!.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`node-relay exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
   const direct = set.targets.find((t) => t.name === 'direct')!;
-  const target: Target = { ...direct, name: 'relay', label: '(4) through a Node byte relay (the floor of a Node proxy)', url: direct.url.replace(new URL(direct.url).host, `127.0.0.1:${port}`), daemonPid: child.pid!, keeperPid: undefined };
+  const url = `http://127.0.0.1:${port}${set.path}`;
+  const router = set.targets.find((t) => t.name === 'router')!;
+  const target: Target = { ...(name === 'relay' ? direct : router), name, label, url, daemonPid: child.pid!, keeperPid: undefined };
   for (let i = 0; i < 20; i++) {
     const { status, body } = await post(target.url, target.headers);
-    if (status !== 200 || body !== set.body) throw new Error(`node-relay: status ${status} ${body} (expected 200 ${set.body})`);
+    if (status !== 200 || body !== set.body) throw new Error(`${script}: status ${status} ${body} (expected 200 ${set.body})`);
   }
-  console.log(`peer: a Node byte relay (pid ${child.pid}) at ${target.url}: answered 200 with the same body`);
+  console.log(`peer: ${label.slice(4)} (pid ${child.pid}) at ${target.url}: answered 200 with the same body`);
   return target;
 }
 
@@ -462,7 +475,8 @@ async function main(): Promise<number> {
     bodies.add(set.body);
     interpreter = set.interpreter;
     if (nginx && !stack.baseline) targets.push(await setUpNginx(nginx, stack, set));
-    if (process.env.BENCH_RELAY !== '0' && !stack.baseline) targets.push(await setUpRelay(set));
+    if (process.env.BENCH_RELAY !== '0' && !stack.baseline) targets.push(await setUpNodePeer('relay', set));
+    if (process.env.BENCH_MINIMAL !== '0' && !stack.baseline) targets.push(await setUpNodePeer('minimal', set));
   }
   if (!nginx && process.env.BENCH_NGINX !== '0') console.log('peer: nginx is not installed (apt-get install -y nginx-light): no nginx target');
   if (bodies.size !== 1) throw new Error(`this oep and the baseline answered different bodies: ${[...bodies].join(' | ')}`);
@@ -483,7 +497,7 @@ async function main(): Promise<number> {
       samples.get(targetKey(target))!.push(s);
       console.log(
         `  round ${round + 1} ${targetKey(target).padEnd(15)} ${s.rps.toFixed(0).padStart(6)} req/s  p50 ${s.p50.toFixed(2)} p99 ${s.p99.toFixed(2)} ms` +
-          `  cpu/req ${target.name === 'nginx' || target.name === 'relay' ? target.name : 'daemon'} ${s.daemonUs.toFixed(1)} (sys ${s.daemonSysUs.toFixed(1)}) keeper ${s.keeperUs.toFixed(1)} replica ${s.replicaUs.toFixed(1)} (sys ${s.replicaSysUs.toFixed(1)}) wrk ${s.wrkUs.toFixed(1)} us  (${s.cores.toFixed(2)} cores)` +
+          `  cpu/req ${target.name === 'direct' || target.name === 'router' ? 'daemon' : target.name} ${s.daemonUs.toFixed(1)} (sys ${s.daemonSysUs.toFixed(1)}) keeper ${s.keeperUs.toFixed(1)} replica ${s.replicaUs.toFixed(1)} (sys ${s.replicaSysUs.toFixed(1)}) wrk ${s.wrkUs.toFixed(1)} us  (${s.cores.toFixed(2)} cores)` +
           `  other load ${s.foreignPct.toFixed(0)}%${s.errors ? `  ERRORS ${s.errors}` : ''}`,
       );
     }
@@ -518,12 +532,13 @@ async function main(): Promise<number> {
         `proxy CPU per request: daemon ${summary.router!.daemonUs.toFixed(1)} µs, nginx ${n.daemonUs.toFixed(1)} µs (${(summary.router!.daemonUs / n.daemonUs).toFixed(2)} x)`,
     );
   }
-  if (samples.has('relay')) {
-    const relayRatios = samples.get('relay')!.map((s, i) => s.rps / samples.get('direct')![i]!.rps);
-    const routerOverRelay = samples.get('router')!.map((s, i) => s.rps / samples.get('relay')![i]!.rps);
+  for (const peer of ['relay', 'minimal'] as const) {
+    if (!samples.has(peer)) continue;
+    const peerRatios = samples.get(peer)!.map((s, i) => s.rps / samples.get('direct')![i]!.rps);
+    const routerOverPeer = samples.get('router')!.map((s, i) => s.rps / samples.get(peer)![i]!.rps);
     console.log(
-      `peer: Node byte relay/direct ${median(relayRatios).toFixed(2)} x (per round ${relayRatios.map((r) => r.toFixed(2)).join(', ')}); router/relay req/s ${median(routerOverRelay).toFixed(2)} x; ` +
-        `proxy CPU per request: daemon ${summary.router!.daemonUs.toFixed(1)} µs, relay ${summary.relay!.daemonUs.toFixed(1)} µs`,
+      `peer: ${peer === 'relay' ? 'Node byte relay' : 'minimal Node proxy'}/direct ${median(peerRatios).toFixed(2)} x (per round ${peerRatios.map((r) => r.toFixed(2)).join(', ')}); ` +
+        `router/${peer} req/s ${median(routerOverPeer).toFixed(2)} x; proxy CPU per request: daemon ${summary.router!.daemonUs.toFixed(1)} µs, ${peer} ${summary[peer]!.daemonUs.toFixed(1)} µs`,
     );
   }
   let baselineRatios: number[] | undefined;
