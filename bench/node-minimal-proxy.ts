@@ -44,19 +44,8 @@ function parseHead(buffer: Buffer): Head | undefined {
   return { first: lines[0]!, headers, length, size: end + 4 };
 }
 
-interface Pending {
-  timer: NodeJS.Timeout;
-  done(status: number, headers: [string, string][], body: Buffer): void;
-}
-
-/** Kept-alive connections to the upstream, one request at a time on each. */
-const idle: Socket[] = [];
-const pendingOf = new WeakMap<Socket, Pending>();
-
-function upstreamConnection(): Socket {
-  const reused = idle.pop();
-  if (reused) return reused;
-  const socket = connect({ host: upstreamUrl.hostname, port: Number(upstreamUrl.port), noDelay: true });
+/** Calls `message` with each whole message (head and content-length body) that comes on the socket. */
+function onMessages(socket: Socket, message: (head: Head, body: Buffer) => void): void {
   let held: Buffer | undefined;
   socket.on('error', () => socket.destroy());
   socket.on('data', (chunk: Buffer) => {
@@ -67,11 +56,29 @@ function upstreamConnection(): Socket {
       return;
     }
     held = undefined;
+    message(head, buffer.subarray(head.size, head.size + head.length));
+  });
+}
+
+interface Pending {
+  timer: NodeJS.Timeout;
+  done(status: number, headers: [string, string][], answerBody: Buffer): void;
+}
+
+/** Kept-alive connections to the upstream, one request at a time on each. */
+const idle: Socket[] = [];
+const pendingOf = new WeakMap<Socket, Pending>();
+
+function upstreamConnection(): Socket {
+  const reused = idle.pop();
+  if (reused) return reused;
+  const socket = connect({ host: upstreamUrl.hostname, port: Number(upstreamUrl.port), noDelay: true });
+  onMessages(socket, (head, body) => {
     const pending = pendingOf.get(socket)!;
     pendingOf.delete(socket);
     clearTimeout(pending.timer);
     idle.push(socket);
-    pending.done(Number(head.first.slice(9, 12)), head.headers, buffer.subarray(head.size, head.size + head.length));
+    pending.done(Number(head.first.slice(9, 12)), head.headers, body);
   });
   return socket;
 }
@@ -81,16 +88,7 @@ setInterval(() => (records.length = 0), 20).unref();
 let ids = 0;
 
 const server = createServer({ noDelay: true }, (client) => {
-  let held: Buffer | undefined;
-  client.on('error', () => client.destroy());
-  client.on('data', (chunk: Buffer) => {
-    const buffer = held ? Buffer.concat([held, chunk]) : chunk;
-    const head = parseHead(buffer);
-    if (!head || buffer.length < head.size + head.length) {
-      held = buffer;
-      return;
-    }
-    held = undefined;
+  onMessages(client, (head, body) => {
     const started = performance.now();
     const requestId = `${(++ids).toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`;
     const authorization = head.headers.find(([name]) => name === 'authorization')?.[1];
@@ -104,14 +102,14 @@ const server = createServer({ noDelay: true }, (client) => {
     const socket = upstreamConnection();
     pendingOf.set(socket, {
       timer: setTimeout(() => socket.destroy(), TIMEOUT_MS),
-      done: (status, headers, body) => {
-        let answer = `HTTP/1.1 ${status} OK\r\nx-request-id: ${requestId}\r\nazureml-model-deployment: ${deployment}\r\ncontent-length: ${body.length}\r\n`;
+      done: (status, headers, answerBody) => {
+        let answer = `HTTP/1.1 ${status} OK\r\nx-request-id: ${requestId}\r\nazureml-model-deployment: ${deployment}\r\ncontent-length: ${answerBody.length}\r\n`;
         for (const [name, value] of headers) if (!HOP_BY_HOP.has(name)) answer += `${name}: ${value}\r\n`;
-        client.write(Buffer.concat([Buffer.from(`${answer}keep-alive: timeout=5\r\n\r\n`, 'latin1'), body]));
+        client.write(Buffer.concat([Buffer.from(`${answer}keep-alive: timeout=5\r\n\r\n`, 'latin1'), answerBody]));
         records.push({ time: new Date().toISOString(), request_id: requestId, deployment, status, latency_ms: performance.now() - started });
       },
     });
-    socket.write(Buffer.concat([Buffer.from(`${out}\r\n`, 'latin1'), buffer.subarray(head.size, head.size + head.length)]));
+    socket.write(Buffer.concat([Buffer.from(`${out}\r\n`, 'latin1'), body]));
   });
 });
 server.listen(Number(portArgument), '127.0.0.1', () => console.log('listening'));

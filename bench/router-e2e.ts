@@ -52,24 +52,7 @@ import { request } from 'undici';
 import { REPLICA_SECRET_HEADER } from '../src/model/server-contract.js';
 import { findFreePort } from '../src/runtimes/free-port.js';
 import { replicaSecret } from '../src/state/secrets.js';
-import {
-  CLK_TCK,
-  descendants,
-  fill,
-  HAVE_PROC,
-  machineBusyTicks,
-  median,
-  medianOfRounds,
-  procStatFields,
-  processTicks,
-  REPO_ROOT,
-  runWrk,
-  startNginx,
-  versionOf,
-  which,
-  wrkErrors,
-  type WrkResult,
-} from './harness.js';
+import { CLK_TCK, descendants, fill, HAVE_PROC, machineBusyTicks, median, medianOfRounds, procStatFields, processTicks, REPO_ROOT, runWrk, startNginx, versionOf, which, wrkErrors, type WrkResult } from './harness.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);

@@ -35,25 +35,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { findFreePort } from '../src/runtimes/free-port.js';
-import {
-  CLK_TCK,
-  descendants,
-  fill,
-  HAVE_PROC,
-  machineBusyTicks,
-  median,
-  medianOfRounds,
-  procStatFields,
-  processTicks,
-  REPO_ROOT,
-  runWrk,
-  startNginx,
-  versionOf,
-  waitForPort,
-  which,
-  wrkErrors,
-  type WrkResult,
-} from './harness.js';
+import { CLK_TCK, descendants, fill, HAVE_PROC, machineBusyTicks, median, medianOfRounds, procStatFields, processTicks, REPO_ROOT, runWrk, startNginx, versionOf, waitForPort, which, wrkErrors, type WrkResult } from './harness.js';
 import type { HostConfig, HostReply } from './router-host.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
