@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -247,22 +247,16 @@ export function fill(template: string, values: Record<string, string | number>):
 
 /**
  * Starts nginx with `config` (written to `dir/name.conf`, nginx's prefix `dir`) and waits until it
- * listens on `port`; fails with nginx's own words when it exits first. `start` spawns it (and
- * tracks it for the caller's cleanup). Returns the pid of the process started.
+ * listens on `port`; fails with nginx's own words when it exits first. `track` is handed the
+ * process (for the caller's cleanup). Returns its pid.
  */
-export async function startNginx(
-  nginx: string,
-  dir: string,
-  name: string,
-  config: string,
-  port: number,
-  start: (command: string, args: string[]) => ChildProcess,
-): Promise<number> {
+export async function startNginx(nginx: string, dir: string, name: string, config: string, port: number, track: (child: ChildProcess) => void): Promise<number> {
   const file = join(dir, `${name}.conf`);
   writeFileSync(file, config);
-  const child = start(nginx, ['-p', dir, '-c', file, '-e', join(dir, `${name}-startup.log`)]);
+  const child = spawn(nginx, ['-p', dir, '-c', file, '-e', join(dir, `${name}-startup.log`)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  track(child);
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const failed = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`nginx (${name}) exited with ${code}: ${stderr.trim()}`))));
   failed.catch(() => undefined);
   await Promise.race([waitForPort(port, `nginx (${name})`), failed]);

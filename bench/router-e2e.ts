@@ -375,7 +375,7 @@ async function setUpNginx(nginx: string, stack: Stack, set: { replicaOrigin: str
     SECRET: set.secret,
     DEPLOYMENT,
   });
-  const pid = await startNginx(nginx, nginxDir, 'nginx', config, port, (command, args) => track(spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] })));
+  const pid = await startNginx(nginx, nginxDir, 'nginx', config, port, track);
   const direct = set.targets.find((t) => t.name === 'direct')!;
   const close = NEW_CONNECTIONS ? ['Connection: close'] : [];
   const target: Target = {
@@ -424,7 +424,7 @@ async function setUpNodePeer(name: 'relay' | 'minimal', set: { replicaOrigin: st
     const { status, body } = await post(target.url, target.headers);
     if (status !== 200 || body !== set.body) throw new Error(`${script}: status ${status} ${body} (expected 200 ${set.body})`);
   }
-  console.log(`peer: ${label.slice(4)} (pid ${child.pid}) at ${target.url}: answered 200 with the same body`);
+  console.log(`peer: ${script} (pid ${child.pid}) at ${target.url}: answered 200 with the same body`);
   return target;
 }
 
@@ -504,24 +504,19 @@ async function main(): Promise<number> {
   const ok = ratio >= AIM;
   console.log('');
   console.log(`aim: router req/s >= ${AIM} x direct (median of per-round ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}): ${ratio.toFixed(2)} x -> ${ok ? 'met' : 'MISSED'}`);
-  let nginxRatios: number[] | undefined;
-  if (samples.has('nginx')) {
-    nginxRatios = samples.get('nginx')!.map((s, i) => s.rps / samples.get('direct')![i]!.rps);
-    const routerOverNginx = samples.get('router')!.map((s, i) => s.rps / samples.get('nginx')![i]!.rps);
-    const n = summary.nginx!;
-    console.log(
-      `peer: nginx/direct ${median(nginxRatios).toFixed(2)} x (per round ${nginxRatios.map((r) => r.toFixed(2)).join(', ')}), ${nginxRatios.length > 0 && median(nginxRatios) >= AIM ? 'at' : 'below'} the aim; ` +
-        `router/nginx req/s ${median(routerOverNginx).toFixed(2)} x (per round ${routerOverNginx.map((r) => r.toFixed(2)).join(', ')}); ` +
-        `proxy CPU per request: daemon ${summary.router!.daemonUs.toFixed(1)} µs, nginx ${n.daemonUs.toFixed(1)} µs (${(summary.router!.daemonUs / n.daemonUs).toFixed(2)} x)`,
-    );
-  }
-  for (const peer of ['relay', 'minimal'] as const) {
+  /** Per round, a target's req/s over another's. */
+  const perRound = (of: string, over: string): number[] => samples.get(of)!.map((s, i) => s.rps / samples.get(over)![i]!.rps);
+  const rounds = (ratios: number[]): string => `${median(ratios).toFixed(2)} x (per round ${ratios.map((x) => x.toFixed(2)).join(', ')})`;
+  const peerRatios: Record<string, number[]> = {};
+  const PEER_NAMES = { nginx: 'nginx', relay: 'Node byte relay', minimal: 'minimal Node proxy' } as const;
+  for (const peer of ['nginx', 'relay', 'minimal'] as const) {
     if (!samples.has(peer)) continue;
-    const peerRatios = samples.get(peer)!.map((s, i) => s.rps / samples.get('direct')![i]!.rps);
-    const routerOverPeer = samples.get('router')!.map((s, i) => s.rps / samples.get(peer)![i]!.rps);
+    const ratios = (peerRatios[peer] = perRound(peer, 'direct'));
+    const daemonUs = summary.router!.daemonUs;
+    const peerUs = summary[peer]!.daemonUs;
     console.log(
-      `peer: ${peer === 'relay' ? 'Node byte relay' : 'minimal Node proxy'}/direct ${median(peerRatios).toFixed(2)} x (per round ${peerRatios.map((r) => r.toFixed(2)).join(', ')}); ` +
-        `router/${peer} req/s ${median(routerOverPeer).toFixed(2)} x; proxy CPU per request: daemon ${summary.router!.daemonUs.toFixed(1)} µs, ${peer} ${summary[peer]!.daemonUs.toFixed(1)} µs`,
+      `peer: ${PEER_NAMES[peer]}/direct ${rounds(ratios)}, ${median(ratios) >= AIM ? 'at' : 'below'} the aim; router/${peer} req/s ${rounds(perRound('router', peer))}; ` +
+        `proxy CPU per request: daemon ${daemonUs.toFixed(1)} µs, ${peer} ${peerUs.toFixed(1)} µs (${(daemonUs / peerUs).toFixed(2)} x)`,
     );
   }
   let baselineRatios: number[] | undefined;
@@ -538,7 +533,7 @@ async function main(): Promise<number> {
   );
   console.log(`info: CPU used outside this bench during the load runs: median ${median([...samples.values()].flat().map((s) => s.foreignPct)).toFixed(0)}% of the machine; load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   if (process.env.BENCH_JSON) {
-    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ date: new Date().toISOString(), newConnections: NEW_CONNECTIONS, summary, samples: Object.fromEntries(samples), ratios, ratio, nginxRatios, baselineRatios, aim: AIM }, null, 2));
+    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ date: new Date().toISOString(), newConnections: NEW_CONNECTIONS, summary, samples: Object.fromEntries(samples), ratios, ratio, peerRatios, baselineRatios, aim: AIM }, null, 2));
   }
   const errors = [...samples.values()].flat().reduce((sum, s) => sum + s.errors, 0);
   if (errors > 0) {

@@ -116,10 +116,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 // ---------------------------------------------------------------------------------------------
 
-function startNginxHere(nginx: string, dir: string, name: string, config: string, port: number): Promise<number> {
-  return startNginx(nginx, dir, name, config, port, (command, args) => track(spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] })));
-}
-
 async function startHost(config: HostConfig): Promise<ChildProcess> {
   const child = track(spawn(process.execPath, [HOST_SCRIPT, JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const ready = new Promise<HostReply>((resolve) => child.once('message', resolve));
@@ -276,16 +272,16 @@ async function main(): Promise<number> {
   };
   const keys = { primary: randomBytes(32).toString('base64url'), secondary: randomBytes(32).toString('base64url') };
   const values = { BLUE_PORT: ports.blue, GREEN_PORT: ports.green, PRIMARY_KEY: keys.primary, SECONDARY_KEY: keys.secondary, DIR: workDir };
-  await startNginxHere(nginx, workDir, 'upstream', fill(readFileSync(join(FIXTURES, 'nginx-upstream.conf'), 'utf8'), { ...values, PROXY_PORT: 0 }), ports.blue);
+  await startNginx(nginx, workDir, 'upstream', fill(readFileSync(join(FIXTURES, 'nginx-upstream.conf'), 'utf8'), { ...values, PROXY_PORT: 0 }), ports.blue, track);
   await waitForPort(ports.green, 'nginx (upstream green)');
   const proxyTemplate = readFileSync(join(FIXTURES, 'nginx-proxy.conf'), 'utf8');
   if (!proxyTemplate.includes(PROXY_LISTEN)) throw new Error(`nginx-proxy.conf has no "${PROXY_LISTEN}" line to make ssl`);
-  const proxy = await startNginxHere(nginx, workDir, 'proxy', fill(proxyTemplate, { ...values, PROXY_PORT: ports.proxy }), ports.proxy);
+  const proxy = await startNginx(nginx, workDir, 'proxy', fill(proxyTemplate, { ...values, PROXY_PORT: ports.proxy }), ports.proxy, track);
   // The same configuration, the listen line `ssl` with the bench certificate (TLS 1.2 and 1.3, as Node's default).
   const tlsListen = `${PROXY_LISTEN.replace(';', ' ssl;')}\n    ssl_certificate ${tlsFile};\n    ssl_certificate_key ${tlsFile};\n    ssl_protocols TLSv1.2 TLSv1.3;`;
   // The proxy's pid file and logs must not collide with the HTTP proxy's.
   const tlsConfig = fill(proxyTemplate.replace(PROXY_LISTEN, tlsListen).replaceAll('proxy.pid', 'proxy-tls.pid').replaceAll('proxy-error.log', 'proxy-tls-error.log'), { ...values, PROXY_PORT: ports.proxyTls });
-  const proxyTls = await startNginxHere(nginx, workDir, 'proxy-tls', tlsConfig, ports.proxyTls);
+  const proxyTls = await startNginx(nginx, workDir, 'proxy-tls', tlsConfig, ports.proxyTls, track);
 
   const upstreams = { blue: `http://127.0.0.1:${ports.blue}`, green: `http://127.0.0.1:${ports.green}` };
   const host = (port: number, extra: Partial<HostConfig>) => startHost({ port, keys, traffic: { blue: 90, green: 10 }, mirror: {}, upstreams, telemetry: false, ...extra });

@@ -162,7 +162,7 @@ function cpuSnapshot(proxyPids: number[]): CpuSnapshot | undefined {
 /** nginx from one of bench/fixtures/router's templates, filled in with `values` and the work folder. */
 function startNginxFrom(nginx: string, dir: string, name: string, template: string, values: Record<string, string | number>, port: number): Promise<number> {
   const config = fill(readFileSync(join(FIXTURES, template), 'utf8'), { ...values, DIR: dir });
-  return startNginx(nginx, dir, name, config, port, (command, args) => track(spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] })));
+  return startNginx(nginx, dir, name, config, port, track);
 }
 
 // ---------------------------------------------------------------------------------------------
